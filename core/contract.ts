@@ -1,0 +1,177 @@
+/**
+ * The message contract: the shapes every node of this package emits.
+ *
+ * Every message is plain JSON (numbers, strings, booleans, null, arrays,
+ * plain objects): times are epoch milliseconds, never Date objects, so a
+ * message crosses MQTT, a link node or a file unchanged.
+ *
+ * Conventions shared by every node:
+ * - `msg.payload` holds the node's main object (below).
+ * - `msg.summary` is a one-line text a person can read in a notification as
+ *   it is ("ups1@nas:3493 on battery: 73 %, ~21 min").
+ * - `msg.outage` is the outage identity, set by ups-aggregate and carried
+ *   unchanged by every later node (tier switch, latch, ssh-shutdown results).
+ */
+
+/** upsmon's notification names, plus NOT… counterparts where upsmon has them. */
+export type UpsEvent =
+  | "ONLINE"
+  | "ONBATT"
+  | "LOWBATT"
+  | "FSD"
+  | "COMMOK"
+  | "COMMBAD"
+  | "NOCOMM"
+  | "REPLBATT"
+  | "CAL"
+  | "NOTCAL"
+  | "OFF"
+  | "NOTOFF"
+  | "BYPASS"
+  | "NOTBYPASS"
+  | "OVER"
+  | "NOTOVER"
+  | "TRIM"
+  | "NOTTRIM"
+  | "BOOST"
+  | "NOTBOOST"
+  | "ALARM"
+  | "NOTALARM";
+
+/** `msg.payload` of a nut-ups-in message. `msg.topic` is `ups@host:port`. */
+export interface UpsState {
+  /** UPS name on its server, e.g. "ups1". */
+  ups: string;
+  /** The upsd it came from, "host:port". */
+  server: string;
+  /** Raw `ups.status` as upsd served it ("OB DISCHRG"); null when never read. */
+  status: string | null;
+  /** The status tokens, upper case, in upsd's order: ["OB", "DISCHRG"]. */
+  flags: string[];
+  /** OL in flags. */
+  online: boolean;
+  /** OB in flags. */
+  onBattery: boolean;
+  /** LB in flags. */
+  lowBattery: boolean;
+  /** `battery.charge` in %, null when the UPS does not report it. */
+  charge: number | null;
+  /** `battery.runtime` in seconds, null when not reported. */
+  runtime: number | null;
+  /** `ups.load` in %, null when not reported. */
+  load: number | null;
+  /** When these values were read from upsd (epoch ms). Kept from the last good read when stale. */
+  time: number;
+  /** True when the values are not current: DATA-STALE, driver gone, server unreachable. */
+  stale: boolean;
+  /** False when upsd itself could not be reached. */
+  reachable: boolean;
+  /** Why the data is stale or missing (the NUT error name or the socket error), else null. */
+  error: string | null;
+  /** The first event this message reports (a transition), else null. */
+  event: UpsEvent | null;
+  /** Every event of this transition, in upsmon's order (ONBATT before LOWBATT). */
+  events: UpsEvent[];
+  /** All variables of the UPS when the node is asked for them (numbers as numbers). */
+  vars?: Record<string, string | number>;
+}
+
+/** What ups-aggregate keeps and reports of each source. */
+export interface SourceState {
+  topic: string;
+  status: string | null;
+  flags: string[];
+  onBattery: boolean;
+  lowBattery: boolean;
+  charge: number | null;
+  runtime: number | null;
+  stale: boolean;
+  reachable: boolean;
+  /** When the last message of this source arrived (epoch ms); null if never. */
+  lastSeen: number | null;
+  /** Whether this source counts towards the decision right now, and why not. */
+  counted: boolean;
+  note: string | null;
+}
+
+export type AggregatePolicy = "weakest" | "redundant" | "minsupplies";
+
+/** `msg.payload` of an ups-aggregate message. */
+export interface PowerState {
+  policy: AggregatePolicy;
+  /** Power is out under the policy (debounced as configured). */
+  onBattery: boolean;
+  /** Critical: act now (LB/FSD of the reference, or MINSUPPLIES no longer met). */
+  critical: boolean;
+  /** Effective charge % and runtime s under the policy (from the reference UPS). */
+  charge: number | null;
+  runtime: number | null;
+  /** Topic of the UPS the effective values come from, null when none. */
+  reference: string | null;
+  /** Seconds on battery in this outage so far (null when not in an outage). */
+  onBatterySeconds: number | null;
+  /** Every source's last state, by topic. */
+  sources: Record<string, SourceState>;
+  /** Topics of sources that are stale, silent or unreachable. */
+  stale: string[];
+  /** What changed to cause this message. */
+  event: PowerEvent;
+  /** When this state was computed (epoch ms). */
+  time: number;
+}
+
+/**
+ * POWER_LOST: an outage begins. POWER_BACK: power returned but the outage is
+ * still open (a flicker may follow). OUTAGE_END: power has been back for the
+ * configured restore time; the outage is over. UPDATE: anything else.
+ */
+export type PowerEvent = "POWER_LOST" | "POWER_BACK" | "OUTAGE_END" | "UPDATE";
+
+/** `msg.outage`: stable from the moment power was lost until the outage ends. */
+export interface OutageIdentity {
+  /** Unique per outage, e.g. "outage-20261125T164730Z-3f9a". */
+  id: string;
+  /** When power was lost (epoch ms). */
+  since: number;
+  /** When the outage ended (epoch ms), only on the OUTAGE_END message. */
+  ended?: number;
+}
+
+/** `msg.tier` added by battery-tier-switch to the power-state message it routes. */
+export interface TierInfo {
+  /** 0-based tier index = output index. */
+  index: number;
+  /** Operator's label, e.g. "backup". */
+  name: string;
+  /** Why it fired, in words: "charge 88 % ≤ 90 %". */
+  reason: string;
+}
+
+export type ShutdownAction = "shutdown" | "cancel" | "check" | "simulate";
+
+/** `msg.payload` of one ssh-shutdown result message (one per host). */
+export interface ShutdownResult {
+  /** The ssh-host's name (or address when unnamed). */
+  host: string;
+  address: string;
+  port: number;
+  action: ShutdownAction;
+  /** The command run (or that would run, for simulate). */
+  command: string;
+  /** True when the action did what it should. */
+  ok: boolean;
+  /** Remote exit code, null when no command completed. */
+  exitCode: number | null;
+  /** Remote signal name if the command was killed, else null. */
+  signal: string | null;
+  /** Excerpts of the output (bounded). */
+  stdout: string;
+  stderr: string;
+  /** Milliseconds from the first attempt to the result. */
+  duration: number;
+  attempts: number;
+  /** Error text when not ok, else null. */
+  error: string | null;
+  /** When the result was produced (epoch ms). */
+  time: number;
+}

@@ -1,0 +1,49 @@
+/**
+ * System components the real-parts tests need (upsd, sshd, chromium).
+ *
+ * Under CI (CI=true) a missing component fails the run: a green CI must mean
+ * the tests really ran. On a laptop the suite skips with a loud message that
+ * says what to install.
+ */
+import { accessSync, constants } from "node:fs";
+import { createServer } from "node:net";
+
+export const inCI = /^(1|true|yes)$/i.test(process.env.CI ?? "");
+
+/** First existing executable among `candidates`, else null. */
+export function findExecutable(candidates: string[]): string | null {
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      return c;
+    } catch {
+      // try the next one
+    }
+  }
+  return null;
+}
+
+/**
+ * Call in a mocha `before` (with `this`): when `what` is missing, fail in CI,
+ * else print a loud notice and skip the suite.
+ */
+export function requireComponent(ctx: Mocha.Context, what: string, missing: string | null, install: string): void {
+  if (!missing) return;
+  const text = `${what} is not available (${missing}). Install it with: ${install}`;
+  if (inCI) throw new Error(`CI: ${text}`);
+  console.warn(`\n  !!! SKIPPED: ${text}\n`);
+  ctx.skip();
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
