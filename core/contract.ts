@@ -48,11 +48,11 @@ export interface UpsState {
   status: string | null;
   /** The status tokens, upper case, in upsd's order: ["OB", "DISCHRG"]. */
   flags: string[];
-  /** OL in flags. */
+  /** OL in flags AND the data is fresh: stale data is never reported as online. */
   online: boolean;
-  /** OB in flags. */
+  /** OB in the last known flags (kept when stale: "dead while last seen on battery" needs it). */
   onBattery: boolean;
-  /** LB in flags. */
+  /** LB in the last known flags (kept when stale). */
   lowBattery: boolean;
   /** `battery.charge` in %, null when the UPS does not report it. */
   charge: number | null;
