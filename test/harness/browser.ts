@@ -1,0 +1,49 @@
+/**
+ * The Node-RED editor in real headless Chromium (Debian's `chromium`, driven
+ * by playwright-core; Playwright never downloads a browser here).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { findExecutable } from "./system";
+
+export const chromiumPath = findExecutable(["/usr/bin/chromium", "/usr/bin/chromium-browser"]);
+
+export interface Editor {
+  ctx: BrowserContext;
+  page: Page;
+  /** Uncaught errors of the editor page. */
+  pageErrors: string[];
+  close(): Promise<void>;
+}
+
+/** Open the editor at `baseUrl` in a fresh profile with the given browser language. */
+export async function openEditor(baseUrl: string, locale = "en-US"): Promise<Editor> {
+  if (!chromiumPath) throw new Error("chromium is not installed (apt-get install -y chromium)");
+  const profile = mkdtempSync(join(tmpdir(), "nut-shutdown-chrome-"));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    locale,
+    viewport: { width: 1500, height: 900 },
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync", `--lang=${locale}`],
+  });
+  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  const pageErrors: string[] = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  await page.goto(baseUrl + "/", { waitUntil: "domcontentloaded" });
+  await page.waitForFunction(() => {
+    const w = window as unknown as { RED?: { nodes?: { getType?: (t: string) => unknown } } };
+    return !!w.RED?.nodes?.getType?.("inject") && !document.querySelector("#red-ui-loading-progress");
+  }, undefined, { timeout: 60000 });
+  await page.locator("#red-ui-main-container").waitFor({ state: "visible" });
+  return {
+    ctx, page, pageErrors,
+    close: async () => {
+      await ctx.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
