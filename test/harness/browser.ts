@@ -34,9 +34,13 @@ export async function openEditor(baseUrl: string, locale = "en-US"): Promise<Edi
   const pageErrors: string[] = [];
   page.on("pageerror", (e) => pageErrors.push(e.message));
   await page.goto(baseUrl + "/", { waitUntil: "domcontentloaded" });
+  // Runs in the page: typed through globalThis so the test project needs no DOM lib.
   await page.waitForFunction(() => {
-    const w = window as unknown as { RED?: { nodes?: { getType?: (t: string) => unknown } } };
-    return !!w.RED?.nodes?.getType?.("inject") && !document.querySelector("#red-ui-loading-progress");
+    const g = globalThis as unknown as {
+      RED?: { nodes?: { getType?: (t: string) => unknown } };
+      document: { querySelector(s: string): unknown };
+    };
+    return !!g.RED?.nodes?.getType?.("inject") && !g.document.querySelector("#red-ui-loading-progress");
   }, undefined, { timeout: 60000 });
   await page.locator("#red-ui-main-container").waitFor({ state: "visible" });
   return {
