@@ -59,3 +59,24 @@ export function power(over: Partial<PowerState> = {}): PowerState {
 export function outage(id: string, since: number, ended?: number): OutageIdentity {
   return ended === undefined ? { id, since } : { id, since, ended };
 }
+
+/** An ups-aggregate node of a test flow, as the editor saves it (defaults, weakest policy). */
+export function aggregateNodeDef(topics: string[], over: object = {}): object {
+  return {
+    id: "agg",
+    type: "ups-aggregate",
+    name: "",
+    policy: "weakest",
+    sources: topics.map((topic) => ({ topic, power: 1 })),
+    feedsOut: 0,
+    minSupplies: 1,
+    confirm: 5,
+    restore: 30,
+    staleRule: "deadtime",
+    deadtime: 30,
+    silent: 0,
+    emit: "change",
+    store: "",
+    ...over,
+  };
+}

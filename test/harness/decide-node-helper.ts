@@ -16,6 +16,8 @@ export interface TestHelper {
   getNode(id: string): TestNode;
   setFlows(flow: object[], type?: "full" | "flows" | "nodes"): Promise<void>;
   clearFlows(): Promise<void>;
+  /** The spy on the runtime log: each call's first argument is {level, id, type, msg}. */
+  log(): { args: Array<[{ level: number; id?: string; type?: string; msg?: unknown }]> };
 }
 
 export type TestNode = Node & EventEmitter;
@@ -95,6 +97,43 @@ export function statuses(node: TestNode): Array<{ fill?: string; shape?: string;
   const got: Array<{ fill?: string; shape?: string; text?: string }> = [];
   node.on("call:status", (call: { args: unknown[] }) => got.push(call.args[0] as { text?: string }));
   return got;
+}
+
+/** How many messages each node has finished (called `done()` for), from Node-RED's onComplete hook. */
+const completions = new Map<string, number>();
+interface Hooks {
+  add(name: string, fn: (event: { node: { id: string } }) => void): void;
+}
+(req("@node-red/util") as { hooks: Hooks }).hooks.add("onComplete.decideTests", (event) => {
+  completions.set(event.node.id, (completions.get(event.node.id) ?? 0) + 1);
+});
+
+/**
+ * Watches a decision node: its statuses and errors; `receive` hands it a
+ * message and waits until the node has finished with it (`done()`), `step`
+ * runs an action (a clock tick) and waits for the status the node sets after
+ * each timer.
+ */
+export function watch(node: TestNode) {
+  const status = statuses(node);
+  const errs = errors(node);
+  return {
+    status,
+    errs,
+    lastStatus: () => status[status.length - 1]?.text ?? "",
+    async receive(msg: object) {
+      const before = completions.get(node.id) ?? 0;
+      node.receive(msg as NodeMessage);
+      await waitFor(`${node.type} to finish a message`, () => (completions.get(node.id) ?? 0) > before);
+      await settle();
+    },
+    async step(what: string, action: () => void) {
+      const before = status.length + errs.length;
+      action();
+      await waitFor(what, () => status.length + errs.length > before);
+      await settle();
+    },
+  };
 }
 
 /**

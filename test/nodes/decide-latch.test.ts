@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NodeMessage } from "node-red";
 import latchNode from "../../nodes/outage-latch";
 import { outage, power } from "../harness/decide-fixtures";
-import { closeContextStores, collect, errors, helper, loadContextStores, settle, statuses, waitFor } from "../harness/decide-node-helper";
+import { closeContextStores, collect, helper, loadContextStores, watch } from "../harness/decide-node-helper";
 
 const O1 = outage("outage-20261125T130200Z-ab12", Date.UTC(2026, 10, 25, 13, 2, 0));
 const O2 = outage("outage-20261125T150000Z-ab12", Date.UTC(2026, 10, 25, 15, 0, 0));
@@ -24,22 +24,12 @@ async function start(extra: object = {}) {
   return attach();
 }
 
-/** Watches the running latch: what it sends, its statuses and errors; `feed` sends one message and waits until it is handled. */
-async function attach() {
+/** Watches the running latch: what it sends, its statuses and errors; `feed` hands it one message and waits until it is done with it. */
+function attach() {
   const latch = helper.getNode("latch");
-  const status = statuses(latch);
-  const errs = errors(latch);
+  const w = watch(latch);
   const got = collect(helper.getNode("out")) as Msg[];
-  // The latch sets its first status once it has read its stored state.
-  await waitFor("the latch to read its state", () => status.length > 0);
-  async function feed(msg: object) {
-    const before = status.length + errs.length;
-    latch.receive(msg as NodeMessage);
-    // Every message ends in exactly one status (passed / blocked / reset) or one error.
-    await waitFor("the latch to handle a message", () => status.length + errs.length > before);
-    await settle();
-  }
-  return { latch, got, errs, status, feed };
+  return { latch, got, errs: w.errs, status: w.status, feed: w.receive };
 }
 
 describe("outage-latch node", () => {
@@ -112,7 +102,7 @@ describe("outage-latch node", () => {
     await first.feed({ outage: O1 });
     assert.match(first.status[first.status.length - 1].text ?? "", /· memory only$/);
     await helper.setFlows(flow(), "full");
-    const second = await attach();
+    const second = attach();
     assert.notEqual(second.latch, first.latch, "a new node instance");
     await second.feed({ outage: O1 });
     assert.equal(second.got.length, 0);
@@ -123,7 +113,7 @@ describe("outage-latch node", () => {
     await first.feed({ outage: O1 });
     assert.match(first.status[first.status.length - 1].text ?? "", /· memory only, lost on redeploy$/);
     await helper.setFlows(flow(), "full");
-    const second = await attach();
+    const second = attach();
     await second.feed({ outage: O1 });
     assert.equal(second.got.length, 1);
   });
@@ -185,8 +175,12 @@ describe("outage-latch node", () => {
     it("cache: false writes before sending: even a crash does not re-send", async () => {
       const dir = fileStore({ cache: false });
       const first = await start({ store: "file", key: "topic" });
+      // What is on disk at the moment the message arrives downstream.
+      const onDisk: string[] = [];
+      helper.getNode("out").on("input", () => onDisk.push(readdirSync(join(dir, "context"), { recursive: true }).map(String).filter((f) => f.endsWith(".json")).map((f) => readFileSync(join(dir, "context", f), "utf8")).join("")));
       await first.feed({ topic: "backup", outage: O1 });
       assert.equal(first.got.length, 1);
+      assert.match(onDisk[0] ?? "", /"backup": \d+/, "the pass was on disk before the message left");
       const second = await restart(dir, "crash", { cache: false });
       await second.feed({ topic: "backup", outage: O1 });
       assert.equal(second.got.length, 0);

@@ -135,6 +135,7 @@ describe("ups-aggregate core", () => {
       m.advance(T0 + 5000);
       const id = m.last().outage?.id;
       m.send(A, ups(A, "OL"), T0 + 60_000);
+      m.send(A, ups(A, "OL CHRG", { charge: 99 }), T0 + 65_000);
       m.send(A, ups(A, "OB"), T0 + 70_000);
       m.advance(T0 + 75_000);
       const again = m.last();
