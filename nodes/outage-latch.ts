@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { type LatchConfig, initialLatch, latchInput, latchStatus, parseSavedLatch } from "../core/decide/latch";
-import { loadContext, saveContext, serialQueue, storeKind, storeWarning } from "./lib/decide-context";
+import { failWith, loadContext, saveContext, serialQueue, storeKind, storeWarning } from "./lib/decide-context";
 
 interface OutageLatchDef extends NodeDef {
   key: LatchConfig["key"];
@@ -66,7 +66,7 @@ export = function (RED: NodeAPI) {
         if (step.action === "pass" || (step.action === "reset" && forwardReset)) send(msg);
         status();
         done();
-      });
+      }, failWith(done));
     });
 
     node.on("close", (_removed: boolean, done: () => void) => {

@@ -14,7 +14,7 @@ import {
   savedOutage,
 } from "../core/decide/aggregate";
 import { formatPercent, formatRuntime } from "../core/decide/format";
-import { loadContext, saveContext, serialQueue } from "./lib/decide-context";
+import { failWith, loadContext, saveContext, serialQueue } from "./lib/decide-context";
 
 interface UpsAggregateDef extends NodeDef {
   policy: AggregateConfig["policy"];
@@ -141,7 +141,7 @@ export = function (RED: NodeAPI) {
           await commit(step, send);
         }
         done();
-      });
+      }, failWith(done));
     });
 
     node.on("close", (_removed: boolean, done: () => void) => {

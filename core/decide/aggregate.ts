@@ -128,8 +128,10 @@ interface Classified {
 }
 
 export function initialAggregate(config: AggregateConfig, now: number, saved?: SavedOutage | null): AggregateState {
-  const sources: Record<string, SourceMemory> = {};
-  for (const s of config.sources) sources[s.topic] = { topic: s.topic, data: null, lastSeen: null, lastGood: null };
+  // fromEntries and hasOwn: a topic named "__proto__" or "constructor" is just a topic.
+  const sources: Record<string, SourceMemory> = Object.fromEntries(
+    config.sources.map((s) => [s.topic, { topic: s.topic, data: null, lastSeen: null, lastGood: null }]),
+  );
   return {
     startedAt: now,
     at: now,
@@ -188,7 +190,7 @@ export function checkUpsInput(config: AggregateConfig, state: AggregateState, to
   if (typeof topic !== "string" || topic === "") {
     return `msg.topic must name the UPS as ups@host:port (got ${describeValue(topic)})`;
   }
-  if (config.sources.length > 0 && !state.sources[topic]) {
+  if (config.sources.length > 0 && !Object.hasOwn(state.sources, topic)) {
     return `unknown topic ${topic}: not in this node's list of UPSes (${config.sources.map((s) => s.topic).join(", ")})`;
   }
   if (!isRecord(payload)) return `msg.payload must be a UPS state object (got ${describeValue(payload)})`;
@@ -225,7 +227,7 @@ export function aggregateInput(
   const t = topic as string;
   const data = payload as unknown as UpsState;
   const fresh = !data.stale && data.reachable !== false;
-  const prev = state.sources[t];
+  const prev = Object.hasOwn(state.sources, t) ? state.sources[t] : undefined;
   const mem: SourceMemory = {
     topic: t,
     data: { ...data, flags: [...data.flags] },
@@ -470,8 +472,7 @@ function evaluate(config: AggregateConfig, state: AggregateState, now: number, f
   const emitted: OutageIdentity | null = outage ? (event === "OUTAGE_END" ? { ...outage, ended: now } : { ...outage }) : null;
   if (event === "OUTAGE_END") outage = null;
 
-  const sources: Record<string, SourceState> = {};
-  for (const c of all) sources[c.mem.topic] = sourceState(c);
+  const sources: Record<string, SourceState> = Object.fromEntries(all.map((c) => [c.mem.topic, sourceState(c)]));
   const stale = all.filter((c) => c.stale).map((c) => c.mem.topic);
   const payload: PowerState = {
     policy: config.policy,

@@ -50,8 +50,7 @@ export function initialLatch(): LatchState {
 /** Reads back a stored state; null when absent or not recognisable. */
 export function parseSavedLatch(x: unknown): LatchState | null {
   if (!isRecord(x) || !isRecord(x.passed) || typeof x.blocked !== "number") return null;
-  const passed: Record<string, number> = {};
-  for (const [k, v] of Object.entries(x.passed)) if (typeof v === "number") passed[k] = v;
+  const passed: Record<string, number> = Object.fromEntries(Object.entries(x.passed).filter((e): e is [string, number] => typeof e[1] === "number"));
   const lp = x.lastPass;
   return {
     outageId: typeof x.outageId === "string" ? x.outageId : null,
@@ -96,7 +95,7 @@ export function latchInput(config: LatchConfig, state: LatchState, msg: LatchMes
     s = { ...s, outageId: o.id, since: o.since, passed: {}, blocked: 0 };
     save = true;
   }
-  if (s.passed[key] != null) {
+  if (Object.hasOwn(s.passed, key)) {
     return { state: { ...s, blocked: s.blocked + 1 }, action: "block", save, reason: "already passed in this outage" };
   }
   return {

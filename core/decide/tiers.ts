@@ -160,7 +160,9 @@ function reason(t: TierRule, p: PowerState, state: TierState, now: number, stale
   if (t.onBatteryFor != null && p.onBatterySeconds != null && p.onBatterySeconds >= t.onBatteryFor) {
     return `on battery ${p.onBatterySeconds} s ≥ ${t.onBatteryFor} s`;
   }
-  if (usable && t.lowBattery && p.reference != null && p.sources[p.reference]?.lowBattery) return `low battery (LB) on ${p.reference}`;
+  if (usable && t.lowBattery && p.reference != null && Object.hasOwn(p.sources, p.reference) && p.sources[p.reference].lowBattery === true) {
+    return `low battery (LB) on ${p.reference}`;
+  }
   if (usable && t.depletion && p.charge != null && state.batterySince != null) {
     const rate = depletionRate(state.samples, state.batterySince, t.depletion, now, p.charge);
     if (rate != null && rate >= t.depletion.rate) {

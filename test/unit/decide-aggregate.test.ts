@@ -565,6 +565,18 @@ describe("ups-aggregate core", () => {
       assert.equal(r.state, m.state);
     });
 
+    it("a topic named like an Object property is an unknown topic, then an ordinary one", () => {
+      const m = machine();
+      for (const t of ["__proto__", "constructor", "toString"]) {
+        assert.match(aggregateInput(m.config, m.state, t, ups(A, "OB"), T0).error ?? "", /^unknown topic/);
+      }
+      const open = machine({ sources: [] });
+      open.send("__proto__", ups(A, "OB", { charge: 40 }));
+      open.send("constructor", ups(A, "OL"));
+      assert.deepEqual(Object.keys(open.last().payload.sources), ["__proto__", "constructor"]);
+      assert.equal(open.last().payload.sources["__proto__"].charge, 40);
+    });
+
     it("refuses a message with no topic", () => {
       const m = machine();
       const r = aggregateInput(m.config, m.state, undefined, ups(A, "OB"), T0);

@@ -79,6 +79,15 @@ describe("outage-latch core", () => {
     assert.equal(l.feed({ outage: O2, topic: "backup" }, O2.since).action, "pass");
   });
 
+  it("topics named like Object properties pass once like any other", () => {
+    const l = latch({ key: "topic" });
+    for (const topic of ["constructor", "__proto__", "toString"]) {
+      assert.equal(l.feed({ outage: O1, topic }).action, "pass", topic);
+      assert.equal(l.feed({ outage: O1, topic }).action, "block", topic);
+    }
+    assert.deepEqual(parseSavedLatch(JSON.parse(JSON.stringify(l.state)))?.passed, l.state.passed);
+  });
+
   it("refuses messages without an outage, or with a malformed one, and keeps its state", () => {
     const l = latch();
     l.feed({ outage: O1 });
