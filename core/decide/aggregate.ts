@@ -350,6 +350,12 @@ function weakestOf(pool: Classified[]): Pick<PolicyResult, "reference" | "charge
   return { reference, charge: minOf(pool.map((c) => c.charge)), runtime: minOf(pool.map((c) => c.runtime)) };
 }
 
+/** The fresh ones when there are any: a UPS still in its dead time must not hide fresh readings of another. */
+function preferFresh(pool: Classified[]): Classified[] {
+  const fresh = pool.filter((c) => !c.stale);
+  return fresh.length ? fresh : pool;
+}
+
 /**
  * The feed whose exhaustion makes the policy critical, when the feeds on
  * battery run out one after the other (shortest runtime first). Its runtime
@@ -373,7 +379,7 @@ function applyPolicy(config: AggregateConfig, all: Classified[]): PolicyResult {
   const out = counted.filter(isOut);
   const crit = counted.filter(isCritical);
   const battery = counted.filter((c) => c.cls === "battery");
-  const display = weakestOf(out.length ? out : counted);
+  const display = weakestOf(preferFresh(out.length ? out : counted));
   if (!counted.length) return { out: null, critical: false, ...display, detail: "no UPS reports" };
 
   if (config.policy === "redundant") {
@@ -401,7 +407,8 @@ function applyPolicy(config: AggregateConfig, all: Classified[]): PolicyResult {
     };
   }
 
-  return { out: out.length > 0 || crit.length > 0, critical: crit.length > 0, ...display, detail: "" };
+  // weakest: a critical UPS is the one to name; otherwise the lowest charge on battery.
+  return { out: out.length > 0 || crit.length > 0, critical: crit.length > 0, ...(crit.length ? weakestOf(crit) : display), detail: "" };
 }
 
 function outageId(since: number, tag: string, lastId: string | null): string {

@@ -259,6 +259,20 @@ describe("ups-aggregate core", () => {
       assert.equal(m.last().payload.reference, B);
     });
 
+    it("a UPS stale within its dead time does not hide the fresh readings of another", () => {
+      const m = machine(two);
+      m.send(A, ups(A, "OB", { charge: 40 }), T0);
+      m.send(B, ups(B, "OB", { charge: 45 }), T0);
+      m.advance(T0 + 5000);
+      m.send(A, ups(A, "OB", { charge: 40, stale: true }), T0 + 6000);
+      const o = m.last();
+      assert.equal(o.payload.reference, B);
+      assert.equal(o.payload.charge, 45);
+      assert.equal(o.payload.sources[A].counted, true, "still counted (on battery) until the dead time");
+      m.send(B, ups(B, "OB", { charge: 44, stale: true }), T0 + 7000);
+      assert.equal(m.last().payload.reference, A, "all stale: the lowest last known charge");
+    });
+
     it("any counted feed critical makes it critical", () => {
       const m = machine(two);
       m.send(A, ups(A, "OL"));
