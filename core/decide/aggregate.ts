@@ -255,6 +255,8 @@ export function nextDeadline(config: AggregateConfig, state: AggregateState): nu
   if (state.backSince != null && state.outage && !state.powerOut) lifecycle.push(state.backSince + config.restoreMs);
   // Source deadlines stay true once passed: only those still ahead.
   const ahead: number[] = [];
+  // The end of the wait for listed UPSes after a restart in mid-outage.
+  if (state.outage && state.order.some((t) => state.sources[t].data == null)) ahead.push(state.startedAt + config.deadMs);
   for (const c of classify(config, state, state.at)) {
     const m = c.mem;
     if (config.silentMs > 0 && m.lastSeen != null) ahead.push(m.lastSeen + config.silentMs);
@@ -442,7 +444,10 @@ function evaluate(config: AggregateConfig, state: AggregateState, now: number, f
 
   let { outage, powerOut, lostSince, backSince, lastId } = state;
   let event: PowerEvent = "UPDATE";
-  if (policy.out === null) {
+  // After a restart in mid-outage, "power back" waits for every listed UPS to report
+  // (at most the dead time): one UPS on line power says little while another is silent.
+  const waiting = outage != null && now - state.startedAt < config.deadMs && all.some((c) => c.mem.data == null);
+  if (policy.out === null || (policy.out === false && waiting)) {
     // Nobody can tell: hold the current decision, restart both clocks later.
     lostSince = null;
     backSince = null;

@@ -35,7 +35,10 @@ function machine(over: Partial<AggregateConfig> = {}) {
     },
     /** Fires every deadline up to `to`, then sets the clock to `to`. */
     advance(to: number) {
+      let ticks = 0;
       for (let d = nextDeadline(config, state); d != null && d <= to; d = nextDeadline(config, state)) {
+        // The node shell re-arms its timer after each tick: a deadline that never clears would spin it.
+        assert.ok(++ticks < 1000, `deadline ${d} does not clear`);
         const r = aggregateTick(config, state, d);
         state = r.state;
         if (r.output) outs.push(r.output);
@@ -641,6 +644,31 @@ describe("ups-aggregate core", () => {
       const end = aggregateTick(config, state, nextDeadline(config, state) ?? 0);
       assert.equal(end.output?.payload.event, "OUTAGE_END");
       assert.equal(end.output?.outage?.id, id);
+    });
+
+    it("after a restart in mid-outage, power is not declared back before every listed UPS reported (or the dead time)", () => {
+      const two = { sources: [{ topic: A, power: 1 }, { topic: B, power: 1 }], deadMs: 30_000 };
+      const before = machine(two);
+      before.send(A, ups(A, "OB"));
+      before.send(B, ups(B, "OB"));
+      before.advance(T0 + 5000);
+      const saved = savedOutage(before.state);
+      const restart = T0 + 60_000;
+      const config = before.config;
+      let state = initialAggregate(config, restart, saved);
+      let r = aggregateInput(config, state, A, ups(A, "OL"), restart + 1000);
+      assert.equal(r.output?.payload.onBattery, true, "ups2 has not reported yet");
+      assert.equal(r.output?.payload.event, "UPDATE");
+      state = r.state;
+      r = aggregateInput(config, state, B, ups(B, "OB", { charge: 50 }), restart + 2000);
+      assert.equal(r.output?.payload.onBattery, true);
+      assert.equal(r.output?.outage?.id, saved.outage?.id);
+      // and when ups2 never reports, the dead time ends the wait
+      state = initialAggregate(config, restart, saved);
+      state = aggregateInput(config, state, A, ups(A, "OL"), restart + 1000).state;
+      assert.equal(nextDeadline(config, state), restart + 30_000);
+      const t = aggregateTick(config, state, restart + 30_000);
+      assert.equal(t.output?.payload.event, "POWER_BACK");
     });
 
     it("ignores a saved value it does not recognise", () => {
