@@ -181,7 +181,7 @@ export function tierInput(config: TierConfig, state: TierState, input: TierInput
   if (p.event === "OUTAGE_END") {
     const id = input.outage?.id ?? state.outageId;
     const summary = `Power restored${id ? ` (${id} over)` : ""}: re-arm latches, cancel pending shutdowns${input.summary ? `; ${input.summary}` : ""}`;
-    return { state: { ...initialTiers(now), at: now }, emits: [], restored: { summary } };
+    return { state: { ...initialTiers(now), last: input }, emits: [], restored: { summary } };
   }
   if (!p.onBattery) {
     return { state: { ...s, current: -1, samples: [], batterySince: null }, emits: [], restored: null };

@@ -124,6 +124,7 @@ describe("battery-tier-switch core", () => {
       assert.equal(s.restored?.summary, "Power restored (outage-1 over): re-arm latches, cancel pending shutdowns; Outage over after 15 min");
       assert.equal(sw.state.outageId, null);
       assert.equal(sw.state.reached, -1);
+      assert.equal(tierStatus(sw.config, sw.state).text, "on line power 60 % ~1 h 00 min");
     });
 
     it("POWER_BACK is not the restored message (the outage is still open)", () => {
