@@ -30,7 +30,7 @@ describe("ups-aggregate node", () => {
   afterEach(async () => {
     clock.stop();
     await helper.unload();
-    helper.settings({ contextStorage: {} });
+    helper.settings({});
   });
 
   it("sends one power state with msg.outage and a summary; status on line power", async () => {

@@ -35,7 +35,7 @@ function attach() {
 describe("outage-latch node", () => {
   afterEach(async () => {
     await helper.unload();
-    helper.settings({ contextStorage: {} });
+    helper.settings({});
   });
 
   it("lets the first message of an outage through, blocks the repeats, re-arms on a new outage", async () => {
