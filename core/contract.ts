@@ -101,14 +101,19 @@ export interface PowerState {
   policy: AggregatePolicy;
   /** Power is out under the policy (debounced as configured). */
   onBattery: boolean;
-  /** Critical: act now (LB/FSD of the reference, or MINSUPPLIES no longer met). */
+  /** Critical: act now (OB+LB / FSD / lost of what counts under the policy, or MINSUPPLIES no longer met). */
   critical: boolean;
-  /** Effective charge % and runtime s under the policy (from the reference UPS). */
+  /**
+   * Effective charge % and runtime s under the policy, from the reference UPS;
+   * except that weakest takes the lowest runtime of any UPS on battery, and
+   * redundant / minsupplies divide the reference's runtime by the feeds still
+   * sharing the load (see ups-aggregate's help).
+   */
   charge: number | null;
   runtime: number | null;
-  /** Topic of the UPS the effective values come from, null when none. */
+  /** Topic of the UPS the effective values come from (weakest: the lowest charge), null when none. */
   reference: string | null;
-  /** Seconds on battery in this outage so far (null when not in an outage). */
+  /** Seconds since the outage began (its whole length on OUTAGE_END); null when no outage is open. */
   onBatterySeconds: number | null;
   /** Every source's last state, by topic. */
   sources: Record<string, SourceState>;

@@ -1,0 +1,74 @@
+/**
+ * Small formatting and checking helpers shared by the decision cores.
+ * Summaries are English data (they travel in messages to e-mail or chat),
+ * so they are built here rather than translated in the editor.
+ */
+
+/** "~18 min", "<1 min", "~2 h 05 min"; null when unknown. */
+export function formatRuntime(seconds: number | null): string | null {
+  if (seconds == null) return null;
+  if (seconds < 60) return "<1 min";
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `~${minutes} min`;
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return `~${h} h ${String(m).padStart(2, "0")} min`;
+}
+
+/** "64 %" with at most one decimal; "?" when unknown. */
+export function formatPercent(charge: number | null): string {
+  if (charge == null) return "? %";
+  return `${Math.round(charge * 10) / 10} %`;
+}
+
+/** "12 min", "45 s", "1 h 03 min": a duration in words. */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const minutes = Math.floor(s / 60);
+  if (minutes < 60) return `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
+}
+
+/** Local wall-clock "14:02" of an epoch-ms time (status texts). */
+export function formatClock(time: number): string {
+  const d = new Date(time);
+  return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+}
+
+/** Shortened outage id for a status line: the last two dash-separated parts. */
+export function shortOutageId(id: string): string {
+  const parts = id.split("-");
+  return parts.length > 2 ? parts.slice(-2).join("-") : id;
+}
+
+export function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+/** How a value looks in an error text: `string "73"`, `NaN`, `undefined`. */
+export function describeValue(x: unknown): string {
+  if (x === undefined) return "nothing";
+  if (typeof x === "string") return `string ${JSON.stringify(x.length > 40 ? x.slice(0, 40) + "…" : x)}`;
+  if (typeof x === "number") return Number.isNaN(x) ? "NaN" : String(x);
+  if (Array.isArray(x)) return "an array";
+  if (x === null) return "null";
+  return typeof x;
+}
+
+/**
+ * A number that is finite and >= 0, or null when `nullable`. Returns an
+ * error text (naming `field`) or null when the value is fine.
+ */
+export function checkAmount(field: string, x: unknown, nullable: boolean): string | null {
+  if (x === null && nullable) return null;
+  if (typeof x !== "number" || !Number.isFinite(x)) {
+    return `${field} must be a number${nullable ? " or null" : ""} (got ${describeValue(x)})`;
+  }
+  if (x < 0) return `${field} must not be negative (got ${x})`;
+  return null;
+}
+
+export function checkBoolean(field: string, x: unknown): string | null {
+  return typeof x === "boolean" ? null : `${field} must be true or false (got ${describeValue(x)})`;
+}

@@ -1,0 +1,243 @@
+/**
+ * battery-tier-switch core: which tiers a power-state message reaches.
+ *
+ * Tiers are ordered from the first to act (backup) to the last (everything);
+ * a tier reached implies every tier above it is reached too. Nothing fires
+ * unless the power state says the power is out (`payload.onBattery`), so a
+ * UPS recharging after an outage never fires a tier, whatever its charge.
+ */
+import type { OutageIdentity, PowerState, TierInfo } from "../contract";
+import { checkAmount, checkBoolean, describeValue, formatPercent, formatRuntime, isRecord } from "./format";
+
+export interface Depletion {
+  /** Fires when the charge falls at least this fast, in % per minute... */
+  rate: number;
+  /** ...measured over this window (seconds)... */
+  windowS: number;
+  /** ...using only readings taken this long after going on battery (charge readings jump at first). */
+  graceS: number;
+}
+
+/** One tier: it is reached when ANY of its set conditions holds. */
+export interface TierRule {
+  name: string;
+  /** charge ≤ this %. */
+  charge: number | null;
+  /** runtime ≤ this many seconds. */
+  runtime: number | null;
+  /** on battery for ≥ this many seconds (since the outage began). */
+  onBatteryFor: number | null;
+  /** the reference UPS reports LB. */
+  lowBattery: boolean;
+  /** the power state is critical (FSD, LB of what counts, MINSUPPLIES not met, a feed lost). */
+  critical: boolean;
+  depletion: Depletion | null;
+}
+
+export interface TierConfig {
+  tiers: TierRule[];
+  /** "while": a message on every input while the tier holds; "first": once, when first reached in the outage. */
+  mode: "while" | "first";
+  /** Let charge, runtime, LB and depletion of a stale reference UPS reach a tier. */
+  staleCounts: boolean;
+}
+
+const rule = (name: string, charge: number, critical = false): TierRule => ({
+  name,
+  charge,
+  runtime: null,
+  onBatteryFor: null,
+  lowBattery: false,
+  critical,
+  depletion: null,
+});
+
+/** The seed's plan: backup at 90 %, storage at 50 %, production at 20 %, everything at 10 % or critical. */
+export const DEFAULT_TIERS: TierRule[] = [rule("backup", 90), rule("storage", 50), rule("production", 20), rule("everything", 10, true)];
+
+export interface TierInput {
+  payload: PowerState;
+  outage: OutageIdentity | null;
+  summary: string | null;
+}
+
+interface Sample {
+  t: number;
+  charge: number;
+}
+
+export interface TierState {
+  /** The outage the memory below belongs to. */
+  outageId: string | null;
+  /** Highest tier index already emitted in this outage ("first" mode), -1 for none. */
+  reached: number;
+  /** Highest tier index held by the last message, -1 for none. */
+  current: number;
+  /** Charge readings of the current stretch on battery (depletion rate). */
+  samples: Sample[];
+  /** When the current stretch on battery began (first on-battery message), else null. */
+  batterySince: number | null;
+  /** The last input, for time-based tiers that come due without a message. */
+  last: TierInput | null;
+  at: number;
+}
+
+export interface TierEmit {
+  index: number;
+  tier: TierInfo;
+  summary: string;
+}
+
+export interface TierStep {
+  state: TierState;
+  /** Tier messages to send, in tier order. */
+  emits: TierEmit[];
+  /** The "power restored" message, on OUTAGE_END. */
+  restored: { summary: string } | null;
+}
+
+export function initialTiers(now: number): TierState {
+  return { outageId: null, reached: -1, current: -1, samples: [], batterySince: null, last: null, at: now };
+}
+
+export function checkTierConfig(c: TierConfig): string[] {
+  const problems: string[] = [];
+  if (!c.tiers.length) problems.push("at least one tier is needed");
+  c.tiers.forEach((t, i) => {
+    const label = t.name || `tier ${i + 1}`;
+    const amounts: Array<[string, number | null]> = [
+      ["charge", t.charge],
+      ["runtime", t.runtime],
+      ["time on battery", t.onBatteryFor],
+    ];
+    for (const [what, v] of amounts) if (v != null && (!Number.isFinite(v) || v < 0)) problems.push(`${label}: ${what} must be a number >= 0`);
+    if (t.charge != null && t.charge > 100) problems.push(`${label}: charge must be at most 100 %`);
+    const d = t.depletion;
+    if (d && (!(d.rate > 0) || !(d.windowS > 0) || !(d.graceS >= 0))) problems.push(`${label}: depletion needs a rate > 0, a window > 0 and a grace >= 0`);
+    if (t.charge == null && t.runtime == null && t.onBatteryFor == null && !t.lowBattery && !t.critical && !d) {
+      problems.push(`${label}: no condition set, it would never fire`);
+    }
+  });
+  return problems;
+}
+
+/** Checks `msg.payload` / `msg.outage`; returns an error text or null. */
+export function checkTierInput(payload: unknown, outage: unknown): string | null {
+  if (!isRecord(payload)) return `msg.payload must be a power state from ups-aggregate (got ${describeValue(payload)})`;
+  const p = payload;
+  const problem =
+    checkBoolean("payload.onBattery", p.onBattery) ??
+    checkBoolean("payload.critical", p.critical) ??
+    checkAmount("payload.charge", p.charge, true) ??
+    checkAmount("payload.runtime", p.runtime, true) ??
+    checkAmount("payload.onBatterySeconds", p.onBatterySeconds, true);
+  if (problem) return problem;
+  if (!Array.isArray(p.stale) || p.stale.some((s) => typeof s !== "string")) return `payload.stale must be a list of topics (got ${describeValue(p.stale)})`;
+  if (!isRecord(p.sources)) return `payload.sources must be an object (got ${describeValue(p.sources)})`;
+  if (p.reference !== null && typeof p.reference !== "string") return `payload.reference must be a topic or null (got ${describeValue(p.reference)})`;
+  if (!["POWER_LOST", "POWER_BACK", "OUTAGE_END", "UPDATE"].includes(p.event as string)) return `payload.event is not a power event (got ${describeValue(p.event)})`;
+  if (outage === undefined) return "msg.outage is missing: feed this node from ups-aggregate";
+  if (outage !== null && !(isRecord(outage) && typeof outage.id === "string" && outage.id !== "" && typeof outage.since === "number")) {
+    return `msg.outage must be an outage identity {id, since} or null (got ${describeValue(outage)})`;
+  }
+  if (p.onBattery === true && outage === null) return "payload.onBattery is true but msg.outage is null: a power loss always has an outage identity";
+  return null;
+}
+
+function depletionRate(samples: Sample[], since: number, d: Depletion, now: number, charge: number): number | null {
+  const usable = samples.filter((s) => s.t >= since + d.graceS * 1000 && s.t <= now - d.windowS * 1000);
+  if (!usable.length) return null;
+  const from = usable[usable.length - 1];
+  return (from.charge - charge) / ((now - from.t) / 60000);
+}
+
+/** Why `t` is reached by `p` (its first condition that holds), or null. */
+function reason(t: TierRule, p: PowerState, state: TierState, now: number, staleCounts: boolean): string | null {
+  const usable = staleCounts || p.reference == null || !p.stale.includes(p.reference);
+  if (t.critical && p.critical) return "power state critical";
+  if (usable && t.charge != null && p.charge != null && p.charge <= t.charge) return `charge ${formatPercent(p.charge)} ≤ ${t.charge} %`;
+  if (usable && t.runtime != null && p.runtime != null && p.runtime <= t.runtime) return `runtime ${Math.round(p.runtime)} s ≤ ${t.runtime} s`;
+  if (t.onBatteryFor != null && p.onBatterySeconds != null && p.onBatterySeconds >= t.onBatteryFor) {
+    return `on battery ${p.onBatterySeconds} s ≥ ${t.onBatteryFor} s`;
+  }
+  if (usable && t.lowBattery && p.reference != null && Object.hasOwn(p.sources, p.reference) && p.sources[p.reference].lowBattery === true) {
+    return `low battery (LB) on ${p.reference}`;
+  }
+  if (usable && t.depletion && p.charge != null && state.batterySince != null) {
+    const rate = depletionRate(state.samples, state.batterySince, t.depletion, now, p.charge);
+    if (rate != null && rate >= t.depletion.rate) {
+      return `charge falling ${Math.round(rate * 10) / 10} %/min ≥ ${t.depletion.rate} %/min over ${t.depletion.windowS} s`;
+    }
+  }
+  return null;
+}
+
+/** A power-state message: which tiers to emit, and the "power restored" message on OUTAGE_END. */
+export function tierInput(config: TierConfig, state: TierState, input: TierInput, now: number): TierStep {
+  const p = input.payload;
+  let s: TierState = { ...state, at: now, last: input };
+  if (input.outage && input.outage.id !== s.outageId) s = { ...s, outageId: input.outage.id, reached: -1, samples: [], batterySince: null };
+
+  if (p.event === "OUTAGE_END") {
+    const id = input.outage?.id ?? state.outageId;
+    const summary = `Power restored${id ? ` (${id} over)` : ""}: re-arm latches, cancel pending shutdowns${input.summary ? `; ${input.summary}` : ""}`;
+    return { state: { ...initialTiers(now), last: input }, emits: [], restored: { summary } };
+  }
+  if (!p.onBattery) {
+    return { state: { ...s, current: -1, samples: [], batterySince: null }, emits: [], restored: null };
+  }
+  const batterySince = s.batterySince ?? now;
+  const usable = config.staleCounts || p.reference == null || !p.stale.includes(p.reference);
+  const horizon = Math.max(0, ...config.tiers.map((t) => (t.depletion ? t.depletion.windowS * 1000 : 0)));
+  const kept = s.samples.filter((x, i, all) => x.t >= now - horizon || all[i + 1]?.t > now - horizon);
+  const samples = usable && p.charge != null ? [...kept, { t: now, charge: p.charge }] : kept;
+  s = { ...s, batterySince, samples };
+  return evaluateTiers(config, s, p, input.summary, now);
+}
+
+function evaluateTiers(config: TierConfig, s: TierState, p: PowerState, summary: string | null, now: number): TierStep {
+  const reasons = config.tiers.map((t) => reason(t, p, s, now, config.staleCounts));
+  const current = reasons.reduce((k, r, i) => (r ? i : k), -1);
+  const from = config.mode === "first" ? s.reached + 1 : 0;
+  const emits: TierEmit[] = [];
+  for (let i = from; i <= current; i++) {
+    const name = config.tiers[i].name;
+    const why = reasons[i] ?? `implied by ${config.tiers[current].name} (${reasons[current]})`;
+    emits.push({
+      index: i,
+      tier: { index: i, name, reason: why },
+      summary: `Tier ${name} reached: ${why}${summary ? `; ${summary}` : ""}`,
+    });
+  }
+  return { state: { ...s, current, reached: Math.max(s.reached, current) }, emits, restored: null };
+}
+
+/** When a time-based tier comes due while on battery (epoch ms), or null. */
+export function nextTierDeadline(config: TierConfig, state: TierState): number | null {
+  const last = state.last;
+  if (!last || !last.payload.onBattery || !last.outage) return null;
+  const since = last.outage.since;
+  const due = config.tiers
+    .map((t, i) => (i > state.current && t.onBatteryFor != null ? since + t.onBatteryFor * 1000 : null))
+    .filter((t): t is number => t != null && t > state.at);
+  return due.length ? Math.min(...due) : null;
+}
+
+/** Re-evaluates the last message at `now` (time on battery has grown). */
+export function tierTick(config: TierConfig, state: TierState, now: number): TierStep {
+  const last = state.last;
+  if (!last || !last.payload.onBattery || !last.outage) return { state: { ...state, at: now }, emits: [], restored: null };
+  const p: PowerState = { ...last.payload, onBatterySeconds: Math.floor((now - last.outage.since) / 1000), time: now };
+  return evaluateTiers(config, { ...state, at: now, last: { ...last, payload: p } }, p, last.summary, now);
+}
+
+/** Status text: the tier held now. */
+export function tierStatus(config: TierConfig, state: TierState): { text: string; level: "ok" | "battery" | "tier" } {
+  const p = state.last?.payload;
+  if (!p) return { text: "waiting for a power state", level: "ok" };
+  const values = `${formatPercent(p.charge)}${p.runtime != null ? ` ${formatRuntime(p.runtime)}` : ""}`;
+  if (!p.onBattery) return { text: state.outageId ? `power back ${values}` : `on line power ${values}`, level: "ok" };
+  if (state.current < 0) return { text: `on battery ${values}: no tier`, level: "battery" };
+  const t = config.tiers[state.current];
+  return { text: `${t.name} (${state.current + 1}/${config.tiers.length}) ${values}`, level: "tier" };
+}

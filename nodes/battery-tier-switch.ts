@@ -1,0 +1,147 @@
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
+import type { OutageIdentity, PowerState } from "../core/contract";
+import {
+  type TierConfig,
+  type TierRule,
+  type TierStep,
+  checkTierConfig,
+  checkTierInput,
+  DEFAULT_TIERS,
+  initialTiers,
+  nextTierDeadline,
+  tierInput,
+  tierStatus,
+  tierTick,
+} from "../core/decide/tiers";
+
+type Amount = number | string | null | undefined;
+
+interface TierDef {
+  name: string;
+  charge?: Amount;
+  runtime?: Amount;
+  onBatteryFor?: Amount;
+  lowBattery?: boolean;
+  critical?: boolean;
+  rate?: Amount;
+  window?: Amount;
+  grace?: Amount;
+}
+
+interface TierSwitchDef extends NodeDef {
+  tiers?: TierDef[];
+  mode: TierConfig["mode"];
+  staleCounts: boolean;
+}
+
+/** An optional number from the editor: "" and null mean "not set". */
+function amount(v: Amount): number | null {
+  return v === undefined || v === null || v === "" ? null : Number(v);
+}
+
+function toRule(t: TierDef): TierRule {
+  const rate = amount(t.rate);
+  return {
+    name: String(t.name ?? ""),
+    charge: amount(t.charge),
+    runtime: amount(t.runtime),
+    onBatteryFor: amount(t.onBatteryFor),
+    lowBattery: t.lowBattery === true,
+    critical: t.critical === true,
+    depletion: rate == null ? null : { rate, windowS: amount(t.window) ?? 60, graceS: amount(t.grace) ?? 60 },
+  };
+}
+
+export = function (RED: NodeAPI) {
+  function BatteryTierSwitchNode(this: Node, def: TierSwitchDef) {
+    RED.nodes.createNode(this, def);
+    run(this, def);
+  }
+
+  function run(node: Node, def: TierSwitchDef) {
+    const config: TierConfig = {
+      tiers: def.tiers ? def.tiers.map(toRule) : DEFAULT_TIERS,
+      mode: def.mode === "first" ? "first" : "while",
+      staleCounts: def.staleCounts === true,
+    };
+    const problems = checkTierConfig(config);
+    if (problems.length) {
+      node.error(`${RED._("battery-tier-switch.errors.config")}: ${problems.join("; ")}`);
+      node.status({ fill: "red", shape: "ring", text: "battery-tier-switch.status.config" });
+      return;
+    }
+    const restoredPort = config.tiers.length;
+    let state = initialTiers(Date.now());
+    let timer: NodeJS.Timeout | null = null;
+
+    function status() {
+      const s = tierStatus(config, state);
+      if (s.level === "tier") node.status({ fill: "red", shape: "dot", text: s.text });
+      else if (s.level === "battery") node.status({ fill: "yellow", shape: "ring", text: s.text });
+      else node.status({ fill: "green", shape: "ring", text: s.text });
+    }
+
+    /** Applies a step; returns the messages per output (tiers in order, then "power restored"). */
+    function apply(step: TierStep, msg: NodeMessage): Array<NodeMessage | null> {
+      state = step.state;
+      const out: Array<NodeMessage | null> = new Array(restoredPort + 1).fill(null);
+      for (const e of step.emits) {
+        const m = RED.util.cloneMessage(msg) as NodeMessage & Record<string, unknown>;
+        Object.assign(m, { topic: e.tier.name, tier: e.tier, summary: e.summary });
+        out[e.index] = m;
+      }
+      if (step.restored) {
+        const m = RED.util.cloneMessage(msg) as NodeMessage & Record<string, unknown>;
+        Object.assign(m, { topic: "restored", reset: true, action: "cancel", summary: step.restored.summary });
+        out[restoredPort] = m;
+      }
+      status();
+      schedule();
+      return out;
+    }
+
+    /** Time-based tiers (time on battery) come due without a message. */
+    function schedule() {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      const at = nextTierDeadline(config, state);
+      if (at == null) return;
+      timer = setTimeout(() => {
+        timer = null;
+        const step = tierTick(config, state, Date.now());
+        const last = step.state.last;
+        // A new message: the power state last received, its time on battery brought up to now.
+        const out = apply(step, { payload: last?.payload, outage: last?.outage, summary: last?.summary } as NodeMessage);
+        if (out.some((m) => m)) node.send(out);
+      }, Math.max(0, at - Date.now()));
+    }
+
+    status();
+
+    node.on("input", (msg: NodeMessageInFlow, send, done) => {
+      const m = msg as NodeMessageInFlow & { outage?: unknown; summary?: unknown };
+      const problem = checkTierInput(m.payload, m.outage);
+      if (problem) {
+        node.error(`${RED._("battery-tier-switch.errors.bad-input")}: ${problem}`, msg);
+        done();
+        return;
+      }
+      const step = tierInput(
+        config,
+        state,
+        { payload: m.payload as PowerState, outage: m.outage as OutageIdentity | null, summary: typeof m.summary === "string" ? m.summary : null },
+        Date.now(),
+      );
+      const out = apply(step, msg);
+      if (out.some((x) => x)) send(out);
+      done();
+    });
+
+    node.on("close", (_removed: boolean, done: () => void) => {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      done();
+    });
+  }
+  RED.nodes.registerType("battery-tier-switch", BatteryTierSwitchNode);
+};

@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { NodeMessage } from "node-red";
+import type { OutageIdentity, PowerState } from "../../core/contract";
+import aggregateNode from "../../nodes/ups-aggregate";
+import { aggregateNodeDef, ups } from "../harness/decide-fixtures";
+import { clock, closeContextStores, collect, helper, loadContextStores, settle, waitFor, watch } from "../harness/decide-node-helper";
+
+const A = "ups1@nas:3493";
+const B = "ups2@nas:3493";
+type Out = NodeMessage & { payload: PowerState; outage: OutageIdentity | null; summary: string };
+
+function flow(extra: object = {}) {
+  return [aggregateNodeDef([A, B], { wires: [["out"]], ...extra }), { id: "out", type: "helper" }];
+}
+
+async function start(extra: object = {}) {
+  await helper.load([aggregateNode, loadContextStores], flow(extra));
+  const agg = helper.getNode("agg");
+  const w = watch(agg);
+  const got = collect(helper.getNode("out")) as Out[];
+  const send = (topic: unknown, payload: unknown) => w.receive({ topic, payload });
+  const tick = (ms: number) => w.step(`ups-aggregate's timer after ${ms} ms`, () => clock.tick(ms));
+  return { agg, got, send, tick, ...w };
+}
+
+describe("ups-aggregate node", () => {
+  afterEach(async () => {
+    clock.stop();
+    await helper.unload();
+    helper.settings({});
+  });
+
+  it("sends one power state with msg.outage and a summary; status on line power", async () => {
+    const n = await start();
+    await waitFor("the aggregate to read its stored outage", () => n.lastStatus() === "ups-aggregate.status.waiting");
+    await n.send(A, ups(A, "OL", { charge: 100, runtime: 2700 }));
+    assert.equal(n.got.length, 1);
+    const m = n.got[0];
+    assert.equal(m.topic, "power");
+    assert.equal(m.outage, null);
+    assert.equal(m.payload.event, "UPDATE");
+    assert.deepEqual(m.payload.stale, [B], "the listed UPS that never reported is stale");
+    assert.equal(m.summary, "On line power: weakest ups1@nas:3493 at 100 %, ~45 min; stale: ups2@nas:3493 (never reported)");
+    assert.equal(n.lastStatus(), "on line power 100 % ~45 min · stale 1");
+  });
+
+  it("declares POWER_LOST on its own timer after the confirm time, then ends the outage after the restore time", async () => {
+    const n = await start();
+    clock.start(Date.UTC(2026, 10, 25, 14, 0, 0));
+    await n.send(A, ups(A, "OL"));
+    await n.send(B, ups(B, "OL"));
+    await n.send(A, ups(A, "OB DISCHRG", { charge: 97 }));
+    assert.equal(n.got[n.got.length - 1].payload.onBattery, false);
+    await n.tick(5000);
+    const lost = n.got[n.got.length - 1];
+    assert.equal(lost.payload.event, "POWER_LOST");
+    assert.equal(lost.outage?.since, Date.UTC(2026, 10, 25, 14, 0, 0));
+    assert.match(lost.outage?.id ?? "", /^outage-20261125T140000Z-/);
+    assert.match(n.lastStatus(), /^on battery 97 % ~1 h 00 min \(ups1\)$/);
+    await n.send(A, ups(A, "OL CHRG", { charge: 97 }));
+    assert.equal(n.got[n.got.length - 1].payload.event, "POWER_BACK");
+    assert.match(n.lastStatus(), /^power back, outage open/);
+    await n.tick(30_000);
+    const end = n.got[n.got.length - 1];
+    assert.equal(end.payload.event, "OUTAGE_END");
+    assert.equal(end.outage?.id, lost.outage?.id);
+    assert.equal(end.outage?.ended, Date.UTC(2026, 10, 25, 14, 0, 35));
+  });
+
+  it("notices a silent UPS on its timer", async () => {
+    const n = await start({ silent: 10 });
+    clock.start(Date.UTC(2026, 10, 25, 14, 0, 0));
+    await n.send(A, ups(A, "OL"));
+    await n.send(B, ups(B, "OL"));
+    await n.tick(10_000);
+    const m = n.got[n.got.length - 1];
+    assert.deepEqual(m.payload.stale, [A, B]);
+    assert.match(m.payload.sources[A].note ?? "", /^silent for 10 s or more/);
+  });
+
+  it("refuses bad input with an error a catch node can route, and keeps its state", async () => {
+    const n = await start();
+    await n.send(A, ups(A, "OL"));
+    await n.send(A, { ...ups(A, "OB"), charge: "73" });
+    await n.send(A, { ...ups(A, "OB"), runtime: -3 });
+    await n.send("ups9@nas:3493", ups("ups9@nas:3493", "OB"));
+    await n.send(A, null);
+    assert.deepEqual(n.errs, [
+      'ups-aggregate.errors.bad-input: payload.charge must be a number or null (got string "73")',
+      "ups-aggregate.errors.bad-input: payload.runtime must not be negative (got -3)",
+      "ups-aggregate.errors.bad-input: unknown topic ups9@nas:3493: not in this node's list of UPSes (ups1@nas:3493, ups2@nas:3493)",
+      "ups-aggregate.errors.bad-input: msg.payload must be a UPS state object (got null)",
+    ]);
+    assert.equal(n.got.length, 1, "nothing sent for the bad ones");
+    await n.send(B, ups(B, "OL"));
+    assert.equal(n.got[n.got.length - 1].payload.sources[A].status, "OL", "state intact");
+  });
+
+  it("reports a bad configuration as an error and handles no message", async () => {
+    await helper.load([aggregateNode, loadContextStores], flow({ sources: [{ topic: A, power: 1 }, { topic: A, power: 2 }], confirm: "soon" }));
+    const logged = helper
+      .log()
+      .args.map((a) => a[0])
+      .filter((e) => e.level === 20 && e.id === "agg")
+      .map((e) => String(e.msg));
+    assert.deepEqual(logged, [
+      "ups-aggregate.errors.config: source ups1@nas:3493 is listed twice; confirm time must be a number of seconds >= 0",
+    ]);
+    const got = collect(helper.getNode("out"));
+    helper.getNode("agg").receive({ topic: A, payload: ups(A, "OB LB") } as NodeMessage);
+    await settle();
+    assert.equal(got.length, 0);
+  });
+
+  describe("with a persistent context store", () => {
+    let dirs: string[] = [];
+    afterEach(() => {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+      dirs = [];
+    });
+
+    it("a restart in mid-outage continues the same outage identity", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "decide-agg-"));
+      dirs.push(dir);
+      helper.settings({ contextStorage: { default: { module: "memory" }, file: { module: "localfilesystem", config: { dir } } } });
+      const first = await start({ store: "file", confirm: 0 });
+      await first.send(A, ups(A, "OB", { charge: 80 }));
+      const id = first.got[0].outage?.id;
+      assert.equal(first.got[0].payload.event, "POWER_LOST");
+      // A clean stop flushes the store; only the files survive into the next run.
+      await helper.clearFlows();
+      await closeContextStores();
+      const next = mkdtempSync(join(tmpdir(), "decide-agg-"));
+      dirs.push(next);
+      cpSync(dir, next, { recursive: true });
+      await helper.unload();
+      helper.settings({ contextStorage: { default: { module: "memory" }, file: { module: "localfilesystem", config: { dir: next } } } });
+      const second = await start({ store: "file", confirm: 0 });
+      await second.send(A, ups(A, "OB", { charge: 79 }));
+      const m = second.got[0];
+      assert.equal(m.payload.event, "UPDATE", "no second POWER_LOST");
+      assert.equal(m.payload.onBattery, true);
+      assert.equal(m.outage?.id, id);
+    });
+  });
+});

@@ -1,0 +1,208 @@
+import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { NodeMessage } from "node-red";
+import latchNode from "../../nodes/outage-latch";
+import { outage, power } from "../harness/decide-fixtures";
+import { closeContextStores, collect, helper, loadContextStores, watch } from "../harness/decide-node-helper";
+
+const O1 = outage("outage-20261125T130200Z-ab12", Date.UTC(2026, 10, 25, 13, 2, 0));
+const O2 = outage("outage-20261125T150000Z-ab12", Date.UTC(2026, 10, 25, 15, 0, 0));
+
+function flow(extra: object = {}) {
+  return [
+    { id: "latch", type: "outage-latch", name: "", key: "outage", store: "", forwardReset: true, wires: [["out"]], ...extra },
+    { id: "out", type: "helper" },
+  ];
+}
+
+type Msg = NodeMessage & { outage?: unknown; reset?: unknown; action?: string };
+
+async function start(extra: object = {}) {
+  await helper.load([latchNode, loadContextStores], flow(extra));
+  return attach();
+}
+
+/** Watches the running latch: what it sends, its statuses and errors; `feed` hands it one message and waits until it is done with it. */
+function attach() {
+  const latch = helper.getNode("latch");
+  const w = watch(latch);
+  const got = collect(helper.getNode("out")) as Msg[];
+  return { latch, got, errs: w.errs, status: w.status, feed: w.receive };
+}
+
+describe("outage-latch node", () => {
+  afterEach(async () => {
+    await helper.unload();
+    helper.settings({});
+  });
+
+  it("lets the first message of an outage through, blocks the repeats, re-arms on a new outage", async () => {
+    const { got, status, feed } = await start();
+    await feed({ topic: "backup", payload: power({ onBattery: true }), outage: O1, summary: "first" });
+    await feed({ topic: "backup", payload: power({ onBattery: true }), outage: O1, summary: "second" });
+    await feed({ topic: "backup", payload: power({ onBattery: true }), outage: O1, summary: "third" });
+    assert.deepEqual(
+      got.map((m) => m.summary),
+      ["first"],
+    );
+    assert.match(status[status.length - 1].text ?? "", /^passed \d\d:\d\d \(20261125T130200Z-ab12\) · blocked 2 · memory only, lost on redeploy$/);
+    await feed({ topic: "backup", outage: O2, summary: "next outage" });
+    assert.deepEqual(
+      got.map((m) => m.summary),
+      ["first", "next outage"],
+    );
+  });
+
+  it("passes the power-restored message on (for ssh-shutdown's cancel) and re-arms", async () => {
+    const { got, status, feed } = await start();
+    await feed({ outage: O1, summary: "go" });
+    await feed({ outage: { ...O1, ended: O1.since + 600_000 }, reset: true, action: "cancel", payload: power({ event: "OUTAGE_END" }) });
+    assert.equal(got.length, 2);
+    assert.equal(got[1].action, "cancel");
+    assert.equal(status[status.length - 1].text, "armed · memory only, lost on redeploy");
+    await feed({ outage: O1, summary: "again" });
+    assert.equal(got[2].summary, "again");
+  });
+
+  it("swallows reset messages when told to", async () => {
+    const { got, feed } = await start({ forwardReset: false });
+    await feed({ outage: O1 });
+    await feed({ reset: true });
+    assert.equal(got.length, 1);
+  });
+
+  it("one message per topic with the topic key", async () => {
+    const { got, feed } = await start({ key: "topic" });
+    for (const topic of ["backup", "storage", "backup", "production", "storage"]) await feed({ topic, outage: O1 });
+    assert.deepEqual(
+      got.map((m) => m.topic),
+      ["backup", "storage", "production"],
+    );
+  });
+
+  it("refuses a message without an outage with an error naming the problem, state intact", async () => {
+    const { got, errs, feed } = await start();
+    await feed({ outage: O1 });
+    await feed({ payload: "hello" });
+    await feed({ outage: "x" });
+    assert.equal(got.length, 1);
+    assert.deepEqual(errs, [
+      "outage-latch.errors.bad-input: message has no msg.outage: only messages of an outage (from ups-aggregate or battery-tier-switch) can pass",
+      'outage-latch.errors.bad-input: msg.outage must be an outage identity {id, since} (got string "x")',
+    ]);
+    await feed({ outage: O1 });
+    assert.equal(got.length, 1, "still latched");
+  });
+
+  it("with a context store configured, keeps its state over a redeploy", async () => {
+    helper.settings({ contextStorage: { default: { module: "memory" } } });
+    const first = await start();
+    await first.feed({ outage: O1 });
+    assert.match(first.status[first.status.length - 1].text ?? "", /· memory only$/);
+    await helper.setFlows(flow(), "full");
+    const second = attach();
+    assert.notEqual(second.latch, first.latch, "a new node instance");
+    await second.feed({ outage: O1 });
+    assert.equal(second.got.length, 0);
+  });
+
+  it("with no context store configured, Node-RED drops node context on a redeploy: the status warns", async () => {
+    const first = await start();
+    await first.feed({ outage: O1 });
+    assert.match(first.status[first.status.length - 1].text ?? "", /· memory only, lost on redeploy$/);
+    await helper.setFlows(flow(), "full");
+    const second = attach();
+    await second.feed({ outage: O1 });
+    assert.equal(second.got.length, 1);
+  });
+
+  describe("with a persistent context store (localfilesystem)", () => {
+    let dirs: string[] = [];
+    afterEach(() => {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+      dirs = [];
+    });
+
+    /** A localfilesystem store named "file" in a fresh temp dir. */
+    function fileStore(config: object = {}) {
+      const dir = mkdtempSync(join(tmpdir(), "decide-latch-"));
+      dirs.push(dir);
+      helper.settings({ contextStorage: { default: { module: "memory" }, file: { module: "localfilesystem", config: { dir, ...config } } } });
+      return dir;
+    }
+
+    /**
+     * Stops Node-RED as the process would (clean: flows stopped, stores flushed;
+     * crash: neither) and starts it again on what is on disk.
+     */
+    async function restart(dir: string, how: "clean" | "crash", config: object = {}) {
+      if (how === "clean") {
+        await helper.clearFlows();
+        await closeContextStores();
+      }
+      // Only the files survive a restart. Copy them aside: the helper's unload also wipes node contexts.
+      const next = mkdtempSync(join(tmpdir(), "decide-latch-"));
+      dirs.push(next);
+      cpSync(dir, next, { recursive: true });
+      await helper.unload();
+      helper.settings({ contextStorage: { default: { module: "memory" }, file: { module: "localfilesystem", config: { dir: next, ...config } } } });
+      return start({ store: "file", key: "topic" });
+    }
+
+    it("a restart in mid-outage neither re-sends what passed nor forgets what did not", async () => {
+      const dir = fileStore({ flushInterval: 30 });
+      const first = await start({ store: "file", key: "topic" });
+      await first.feed({ topic: "backup", outage: O1 });
+      await first.feed({ topic: "backup", outage: O1 });
+      assert.equal(first.got.length, 1);
+      assert.doesNotMatch(first.status[first.status.length - 1].text ?? "", /memory only/);
+
+      const second = await restart(dir, "clean");
+      await second.feed({ topic: "backup", outage: O1 });
+      assert.equal(second.got.length, 0, "backup passed before the restart: not sent again");
+      assert.match(second.status[second.status.length - 1].text ?? "", /^passed .* · blocked 1$/);
+      await second.feed({ topic: "storage", outage: O1 });
+      assert.deepEqual(
+        second.got.map((m) => m.topic),
+        ["storage"],
+      );
+      await second.feed({ topic: "backup", outage: O2 });
+      assert.equal(second.got.length, 2, "a new outage re-arms after the restart too");
+    });
+
+    it("cache: false writes before sending: even a crash does not re-send", async () => {
+      const dir = fileStore({ cache: false });
+      const first = await start({ store: "file", key: "topic" });
+      // What is on disk at the moment the message arrives downstream.
+      const onDisk: string[] = [];
+      helper.getNode("out").on("input", () => onDisk.push(readdirSync(join(dir, "context"), { recursive: true }).map(String).filter((f) => f.endsWith(".json")).map((f) => readFileSync(join(dir, "context", f), "utf8")).join("")));
+      await first.feed({ topic: "backup", outage: O1 });
+      assert.equal(first.got.length, 1);
+      assert.match(onDisk[0] ?? "", /"backup": \d+/, "the pass was on disk before the message left");
+      const second = await restart(dir, "crash", { cache: false });
+      await second.feed({ topic: "backup", outage: O1 });
+      assert.equal(second.got.length, 0);
+    });
+
+    it("with the cache, a crash before the flush forgets the last pass: it passes again (a duplicate, never a loss)", async () => {
+      const dir = fileStore({ flushInterval: 3600 });
+      const first = await start({ store: "file", key: "topic" });
+      await first.feed({ topic: "backup", outage: O1 });
+      const second = await restart(dir, "crash", { flushInterval: 3600 });
+      await second.feed({ topic: "backup", outage: O1 });
+      assert.equal(second.got.length, 1);
+    });
+
+    it("with the memory store, a restart forgets (and the status said so)", async () => {
+      const first = await start({ key: "topic" });
+      await first.feed({ topic: "backup", outage: O1 });
+      assert.match(first.status[first.status.length - 1].text ?? "", /memory only, lost on redeploy$/);
+      await helper.unload();
+      const second = await start({ key: "topic" });
+      await second.feed({ topic: "backup", outage: O1 });
+      assert.equal(second.got.length, 1);
+    });
+  });
+});

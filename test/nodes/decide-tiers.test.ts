@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import type { NodeMessage } from "node-red";
+import type { OutageIdentity, PowerState, TierInfo } from "../../core/contract";
+import tierNode from "../../nodes/battery-tier-switch";
+import { outage, power } from "../harness/decide-fixtures";
+import { clock, collect, helper, watch } from "../harness/decide-node-helper";
+
+const T0 = Date.UTC(2026, 10, 25, 14, 0, 0);
+const O1 = outage("outage-20261125T140000Z-ab12", T0);
+type Out = NodeMessage & { payload: PowerState; outage: OutageIdentity | null; tier?: TierInfo; summary: string; reset?: boolean; action?: string };
+const OUTS = ["backup", "storage", "production", "everything", "restored"];
+
+/** A tier switch with its defaults (no `tiers` in the flow: a node dragged from the palette gets the defaults). */
+async function start(extra: object = {}) {
+  await helper.load(tierNode, [
+    { id: "tiers", type: "battery-tier-switch", name: "", mode: "while", staleCounts: false, outputs: 5, wires: OUTS.map((o) => [o]), ...extra },
+    ...OUTS.map((id) => ({ id, type: "helper" })),
+  ]);
+  const node = helper.getNode("tiers");
+  const w = watch(node);
+  const got: Record<string, Out[]> = {};
+  for (const o of OUTS) got[o] = collect(helper.getNode(o)) as Out[];
+  const send = w.receive;
+  return { node, got, send, ...w };
+}
+
+const onBattery = (charge: number, extra: Partial<PowerState> = {}) => ({
+  payload: power({ onBattery: true, charge, onBatterySeconds: 60, ...extra }),
+  outage: O1,
+  summary: `On battery at ${charge} %`,
+});
+
+describe("battery-tier-switch node", () => {
+  afterEach(async () => {
+    clock.stop();
+    await helper.unload();
+  });
+
+  it("routes 15 % to backup, storage and production, each with msg.tier, topic and summary", async () => {
+    const n = await start();
+    await n.send(onBattery(15));
+    assert.deepEqual(
+      OUTS.map((o) => n.got[o].length),
+      [1, 1, 1, 0, 0],
+    );
+    const m = n.got.production[0];
+    assert.deepEqual(m.tier, { index: 2, name: "production", reason: "charge 15 % ≤ 20 %" });
+    assert.equal(m.topic, "production");
+    assert.equal(m.summary, "Tier production reached: charge 15 % ≤ 20 %; On battery at 15 %");
+    assert.deepEqual(m.outage, O1);
+    assert.equal(n.got.backup[0].tier?.reason, "charge 15 % ≤ 90 %");
+    assert.notEqual(n.got.backup[0].payload, n.got.storage[0].payload, "each output has its own copy");
+    assert.equal(n.lastStatus(), "production (3/4) 15 % ~1 h 00 min");
+  });
+
+  it("sends nothing on line power, even at 4 %", async () => {
+    const n = await start();
+    await n.send({ payload: power({ onBattery: false, charge: 4, event: "POWER_BACK" }), outage: O1 });
+    assert.deepEqual(
+      OUTS.map((o) => n.got[o].length),
+      [0, 0, 0, 0, 0],
+    );
+    assert.equal(n.lastStatus(), "power back 4 % ~1 h 00 min");
+  });
+
+  it("on OUTAGE_END sends 'power restored' with msg.reset and msg.action = cancel on the last output", async () => {
+    const n = await start();
+    await n.send(onBattery(40));
+    await n.send({ payload: power({ onBattery: false, charge: 60, event: "OUTAGE_END" }), outage: { ...O1, ended: T0 + 900_000 }, summary: "Outage over after 15 min" });
+    assert.equal(n.got.restored.length, 1);
+    const m = n.got.restored[0];
+    assert.equal(m.reset, true);
+    assert.equal(m.action, "cancel");
+    assert.equal(m.topic, "restored");
+    assert.equal(m.outage?.ended, T0 + 900_000);
+    assert.match(m.summary, /^Power restored \(outage-20261125T140000Z-ab12 over\)/);
+  });
+
+  it("mode 'first' sends a tier once per outage", async () => {
+    const n = await start({ mode: "first" });
+    await n.send(onBattery(85));
+    await n.send(onBattery(80));
+    await n.send(onBattery(45));
+    assert.equal(n.got.backup.length, 1);
+    assert.equal(n.got.storage.length, 1);
+  });
+
+  it("custom tiers: outputs follow the list; a time-on-battery tier fires on its timer", async () => {
+    const n = await start({
+      outputs: 3,
+      tiers: [
+        { name: "notify", onBatteryFor: 120 },
+        { name: "critical", critical: true, lowBattery: true },
+      ],
+      wires: [["backup"], ["storage"], ["restored"]],
+    });
+    clock.start(T0 + 60_000);
+    await n.send(onBattery(99, { onBatterySeconds: 60 }));
+    assert.equal(n.got.backup.length, 0);
+    await n.step("the time-on-battery timer", () => clock.tick(60_000));
+    assert.equal(n.got.backup.length, 1);
+    assert.equal(n.got.backup[0].tier?.reason, "on battery 120 s ≥ 120 s");
+    assert.equal(n.got.backup[0].payload.onBatterySeconds, 120);
+    assert.equal(n.got.storage.length, 0);
+  });
+
+  it("refuses bad input with an error, sends nothing", async () => {
+    const n = await start();
+    await n.send({ payload: power({ onBattery: true, charge: "15" as unknown as number }), outage: O1 });
+    await n.send({ payload: power({ onBattery: true, charge: 15 }) });
+    await n.send({ payload: power({ onBattery: true, charge: 15 }), outage: null });
+    assert.deepEqual(n.errs, [
+      'battery-tier-switch.errors.bad-input: payload.charge must be a number or null (got string "15")',
+      "battery-tier-switch.errors.bad-input: msg.outage is missing: feed this node from ups-aggregate",
+      "battery-tier-switch.errors.bad-input: payload.onBattery is true but msg.outage is null: a power loss always has an outage identity",
+    ]);
+    assert.ok(OUTS.every((o) => n.got[o].length === 0));
+  });
+
+  it("refuses a configuration with a tier that can never fire", async () => {
+    await helper.load(tierNode, [{ id: "tiers", type: "battery-tier-switch", tiers: [{ name: "x" }], outputs: 2, wires: [[], []] }]);
+    const logged = helper
+      .log()
+      .args.map((a) => a[0])
+      .filter((e) => e.level === 20 && e.id === "tiers")
+      .map((e) => String(e.msg));
+    assert.deepEqual(logged, ["battery-tier-switch.errors.config: x: no condition set, it would never fire"]);
+  });
+});

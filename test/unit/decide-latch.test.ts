@@ -1,0 +1,152 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { type LatchConfig, type LatchMessage, type LatchState, initialLatch, isReset, latchInput, latchStatus, parseSavedLatch } from "../../core/decide/latch";
+import { outage, power } from "../harness/decide-fixtures";
+
+const T0 = Date.UTC(2026, 10, 25, 13, 2, 0);
+const O1 = outage("outage-20261125T130200Z-ab12", T0);
+const O2 = outage("outage-20261125T150000Z-ab12", T0 + 7_200_000);
+
+function latch(config: LatchConfig = { key: "outage" }, start: LatchState = initialLatch()) {
+  let state = start;
+  return {
+    get state() {
+      return state;
+    },
+    feed(msg: LatchMessage, now = T0) {
+      const step = latchInput(config, state, msg, now);
+      state = step.state;
+      return step;
+    },
+  };
+}
+
+describe("outage-latch core", () => {
+  it("lets the first message of an outage through and blocks the repeats", () => {
+    const l = latch();
+    const first = l.feed({ outage: O1, payload: power({ onBattery: true }) });
+    assert.equal(first.action, "pass");
+    assert.equal(first.save, true);
+    const again = l.feed({ outage: O1 }, T0 + 1000);
+    assert.equal(again.action, "block");
+    assert.equal(again.save, false, "a blocked message needs no write");
+    assert.equal(l.feed({ outage: O1 }, T0 + 2000).action, "block");
+    assert.equal(l.state.blocked, 2);
+  });
+
+  it("re-arms on a new outage id", () => {
+    const l = latch();
+    l.feed({ outage: O1 });
+    l.feed({ outage: O1 });
+    const next = l.feed({ outage: O2 }, O2.since);
+    assert.equal(next.action, "pass");
+    assert.equal(l.state.outageId, O2.id);
+    assert.equal(l.state.blocked, 0);
+  });
+
+  it("blocks a late message of an older outage (it must not re-arm the latch)", () => {
+    const l = latch();
+    l.feed({ outage: O2 }, O2.since);
+    const late = l.feed({ outage: O1 }, O2.since + 1000);
+    assert.equal(late.action, "block");
+    assert.equal(late.reason, `message of an older outage (${O1.id})`);
+    assert.equal(l.state.outageId, O2.id);
+    assert.equal(l.feed({ outage: O2 }, O2.since + 2000).action, "block", "O2 still latched");
+  });
+
+  it("re-arms on msg.reset, on an OUTAGE_END power state and on an ended outage identity", () => {
+    for (const reset of [{ reset: true }, { payload: power({ event: "OUTAGE_END" }) }, { outage: { ...O1, ended: T0 + 60_000 } }] as LatchMessage[]) {
+      const l = latch();
+      l.feed({ outage: O1 });
+      const r = l.feed(reset, T0 + 60_000);
+      assert.equal(r.action, "reset");
+      assert.equal(r.save, true);
+      assert.equal(l.feed({ outage: O1 }, T0 + 61_000).action, "pass", `after ${JSON.stringify(reset)}`);
+    }
+  });
+
+  it("msg.reset false or null is not a reset", () => {
+    assert.equal(isReset({ reset: false }), false);
+    assert.equal(isReset({ reset: null }), false);
+    assert.equal(isReset({ reset: "yes" }), true);
+  });
+
+  it("topic key: one message per topic per outage", () => {
+    const l = latch({ key: "topic" });
+    assert.equal(l.feed({ outage: O1, topic: "backup" }).action, "pass");
+    assert.equal(l.feed({ outage: O1, topic: "storage" }).action, "pass");
+    assert.equal(l.feed({ outage: O1, topic: "backup" }).action, "block");
+    assert.equal(l.feed({ outage: O2, topic: "backup" }, O2.since).action, "pass");
+  });
+
+  it("topics named like Object properties pass once like any other", () => {
+    const l = latch({ key: "topic" });
+    for (const topic of ["constructor", "__proto__", "toString"]) {
+      assert.equal(l.feed({ outage: O1, topic }).action, "pass", topic);
+      assert.equal(l.feed({ outage: O1, topic }).action, "block", topic);
+    }
+    assert.deepEqual(parseSavedLatch(JSON.parse(JSON.stringify(l.state)))?.passed, l.state.passed);
+  });
+
+  it("refuses messages without an outage, or with a malformed one, and keeps its state", () => {
+    const l = latch();
+    l.feed({ outage: O1 });
+    const before = l.state;
+    const cases: Array<[LatchMessage, RegExp]> = [
+      [{ payload: 1 }, /message has no msg.outage/],
+      [{ outage: null }, /message has no msg.outage/],
+      [{ outage: "outage-1" }, /msg.outage must be an outage identity \{id, since\} \(got string "outage-1"\)/],
+      [{ outage: { id: "x", since: NaN } }, /msg.outage must be an outage identity/],
+      [{ outage: { id: "", since: 1 } }, /msg.outage must be an outage identity/],
+    ];
+    for (const [msg, re] of cases) {
+      const r = latchInput({ key: "outage" }, before, msg, T0);
+      assert.equal(r.action, "error");
+      assert.match(r.reason ?? "", re);
+      assert.equal(r.state, before);
+    }
+    const r = latchInput({ key: "topic" }, before, { outage: O1 }, T0);
+    assert.match(r.reason ?? "", /msg.topic must be set/);
+  });
+
+  it("status: armed, passed HH:MM (outage …), blocked n", () => {
+    const l = latch();
+    assert.deepEqual(latchStatus(l.state), { text: "armed", passed: false });
+    l.feed({ outage: O1 }, T0);
+    l.feed({ outage: O1 }, T0 + 1);
+    const d = new Date(T0);
+    const hhmm = `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+    assert.deepEqual(latchStatus(l.state), { text: `passed ${hhmm} (20261125T130200Z-ab12) · blocked 1`, passed: true });
+  });
+
+  it("its state survives a JSON round trip (a restart with a persistent store)", () => {
+    const l = latch({ key: "topic" });
+    l.feed({ outage: O1, topic: "backup" });
+    const restored = parseSavedLatch(JSON.parse(JSON.stringify(l.state)));
+    assert.deepEqual(restored, l.state);
+    const after = latch({ key: "topic" }, restored ?? initialLatch());
+    assert.equal(after.feed({ outage: O1, topic: "backup" }).action, "block", "not sent again");
+    assert.equal(after.feed({ outage: O1, topic: "storage" }).action, "pass", "not forgotten");
+    assert.equal(parseSavedLatch(undefined), null);
+    assert.equal(parseSavedLatch({ passed: [] }), null);
+  });
+
+  it("property: within one outage each key passes exactly once, whatever the order", () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom("backup", "storage", "production", "everything"), { maxLength: 50 }), (topics) => {
+        const l = latch({ key: "topic" });
+        const passed = topics.filter((t) => l.feed({ outage: O1, topic: t }).action === "pass");
+        assert.deepEqual(passed, [...new Set(topics)]);
+      }),
+    );
+  });
+
+  it("property: any message never throws", () => {
+    fc.assert(
+      fc.property(fc.anything(), fc.anything(), fc.anything(), (o, topic, reset) => {
+        latchInput({ key: "topic" }, initialLatch(), { outage: o, topic, reset } as LatchMessage, T0);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

@@ -1,0 +1,295 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import type { OutageIdentity, PowerState } from "../../core/contract";
+import {
+  type TierConfig,
+  type TierRule,
+  type TierStep,
+  checkTierConfig,
+  checkTierInput,
+  DEFAULT_TIERS,
+  initialTiers,
+  nextTierDeadline,
+  tierInput,
+  tierStatus,
+  tierTick,
+} from "../../core/decide/tiers";
+import { outage, power } from "../harness/decide-fixtures";
+
+const T0 = Date.UTC(2026, 10, 25, 14, 0, 0);
+const O1 = outage("outage-1", T0);
+const O2 = outage("outage-2", T0 + 3_600_000);
+const R = "ups1@nas:3493";
+
+const none: Omit<TierRule, "name"> = { charge: null, runtime: null, onBatteryFor: null, lowBattery: false, critical: false, depletion: null };
+
+function switcher(over: Partial<TierConfig> = {}) {
+  const config: TierConfig = { tiers: DEFAULT_TIERS, mode: "while", staleCounts: false, ...over };
+  assert.deepEqual(checkTierConfig(config), []);
+  let state = initialTiers(T0);
+  return {
+    config,
+    get state() {
+      return state;
+    },
+    input(p: Partial<PowerState>, o: OutageIdentity | null, now: number, summary: string | null = null): TierStep {
+      const payload = power({ reference: R, ...p });
+      assert.equal(checkTierInput(payload, o), null);
+      const step = tierInput(config, state, { payload, outage: o, summary }, now);
+      state = step.state;
+      return step;
+    },
+    tick(now: number): TierStep {
+      const step = tierTick(config, state, now);
+      state = step.state;
+      return step;
+    },
+  };
+}
+
+const names = (s: TierStep) => s.emits.map((e) => e.tier.name);
+const onBatt = (charge: number, extra: Partial<PowerState> = {}): Partial<PowerState> => ({ onBattery: true, charge, onBatterySeconds: 60, ...extra });
+
+describe("battery-tier-switch core", () => {
+  describe("default tiers (backup 90, storage 50, production 20, everything 10)", () => {
+    it("boundaries: 90.1 % nothing, 90 % and 89.9 % backup", () => {
+      assert.deepEqual(names(switcher().input(onBatt(90.1), O1, T0)), []);
+      assert.deepEqual(names(switcher().input(onBatt(90), O1, T0)), ["backup"]);
+      assert.deepEqual(names(switcher().input(onBatt(89.9), O1, T0)), ["backup"]);
+    });
+
+    it("at 15 % backup, storage and production all hold, in order", () => {
+      const s = switcher().input(onBatt(15), O1, T0);
+      assert.deepEqual(names(s), ["backup", "storage", "production"]);
+      assert.deepEqual(
+        s.emits.map((e) => e.index),
+        [0, 1, 2],
+      );
+      assert.equal(s.emits[2].tier.reason, "charge 15 % ≤ 20 %");
+    });
+
+    it("a jump from 100 % to 8 % fires every tier, in order", () => {
+      const sw = switcher();
+      assert.deepEqual(names(sw.input(onBatt(100), O1, T0)), []);
+      assert.deepEqual(names(sw.input(onBatt(8), O1, T0 + 1000)), ["backup", "storage", "production", "everything"]);
+    });
+
+    it("never fires on line power, even at 3 % (recharging after an outage)", () => {
+      const sw = switcher();
+      const s = sw.input({ onBattery: false, charge: 3, critical: false, event: "POWER_BACK" }, O1, T0);
+      assert.deepEqual(s.emits, []);
+      assert.equal(s.restored, null);
+      assert.match(tierStatus(sw.config, sw.state).text, /^power back 3 %/);
+    });
+
+    it("the last tier also fires on a critical state, and implies the tiers above", () => {
+      const s = switcher().input(onBatt(95, { critical: true }), O1, T0);
+      assert.deepEqual(names(s), ["backup", "storage", "production", "everything"]);
+      assert.equal(s.emits[3].tier.reason, "power state critical");
+      assert.equal(s.emits[0].tier.reason, "implied by everything (power state critical)");
+    });
+
+    it("the summary names the tier, the reason and the power state", () => {
+      const s = switcher().input(onBatt(45), O1, T0, "On battery: weakest ups1@nas:3493 at 45 %");
+      assert.equal(s.emits[1].summary, "Tier storage reached: charge 45 % ≤ 50 %; On battery: weakest ups1@nas:3493 at 45 %");
+    });
+  });
+
+  describe("emission modes", () => {
+    it("while: every message while a tier holds", () => {
+      const sw = switcher();
+      assert.deepEqual(names(sw.input(onBatt(85), O1, T0)), ["backup"]);
+      assert.deepEqual(names(sw.input(onBatt(84), O1, T0 + 1000)), ["backup"]);
+      assert.deepEqual(names(sw.input(onBatt(49), O1, T0 + 2000)), ["backup", "storage"]);
+    });
+
+    it("first: only when a tier is first reached in this outage; again in the next outage", () => {
+      const sw = switcher({ mode: "first" });
+      assert.deepEqual(names(sw.input(onBatt(85), O1, T0)), ["backup"]);
+      assert.deepEqual(names(sw.input(onBatt(84), O1, T0 + 1000)), []);
+      assert.deepEqual(names(sw.input(onBatt(15), O1, T0 + 2000)), ["storage", "production"]);
+      // power back (flicker), then out again in the same outage: nothing new
+      sw.input({ onBattery: false, charge: 16, event: "POWER_BACK" }, O1, T0 + 3000);
+      assert.deepEqual(names(sw.input(onBatt(15), O1, T0 + 4000)), []);
+      assert.deepEqual(names(sw.input(onBatt(85), O2, O2.since + 5000)), ["backup"]);
+    });
+  });
+
+  describe("power restored", () => {
+    it("OUTAGE_END sends the restored message and forgets the outage", () => {
+      const sw = switcher({ mode: "first" });
+      sw.input(onBatt(40), O1, T0);
+      const s = sw.input({ onBattery: false, charge: 60, event: "OUTAGE_END" }, { ...O1, ended: T0 + 900_000 }, T0 + 900_000, "Outage over after 15 min");
+      assert.deepEqual(s.emits, []);
+      assert.equal(s.restored?.summary, "Power restored (outage-1 over): re-arm latches, cancel pending shutdowns; Outage over after 15 min");
+      assert.equal(sw.state.outageId, null);
+      assert.equal(sw.state.reached, -1);
+      assert.equal(tierStatus(sw.config, sw.state).text, "on line power 60 % ~1 h 00 min");
+    });
+
+    it("POWER_BACK is not the restored message (the outage is still open)", () => {
+      const s = switcher().input({ onBattery: false, event: "POWER_BACK" }, O1, T0);
+      assert.equal(s.restored, null);
+    });
+  });
+
+  describe("conditions", () => {
+    const one = (r: Partial<TierRule>) => switcher({ tiers: [{ name: "t", ...none, ...r }] });
+
+    it("runtime ≤ S", () => {
+      assert.deepEqual(names(one({ runtime: 600 }).input(onBatt(80, { runtime: 601 }), O1, T0)), []);
+      const s = one({ runtime: 600 }).input(onBatt(80, { runtime: 600 }), O1, T0);
+      assert.equal(s.emits[0].tier.reason, "runtime 600 s ≤ 600 s");
+    });
+
+    it("time on battery ≥ T", () => {
+      assert.deepEqual(names(one({ onBatteryFor: 300 }).input(onBatt(99, { onBatterySeconds: 299 }), O1, T0)), []);
+      assert.deepEqual(names(one({ onBatteryFor: 300 }).input(onBatt(99, { onBatterySeconds: 300 }), O1, T0)), ["t"]);
+    });
+
+    it("time on battery comes due without a message: deadline and tick", () => {
+      const sw = one({ onBatteryFor: 300 });
+      sw.input(onBatt(99, { onBatterySeconds: 10 }), O1, T0 + 10_000);
+      assert.equal(nextTierDeadline(sw.config, sw.state), T0 + 300_000);
+      const s = sw.tick(T0 + 300_000);
+      assert.deepEqual(names(s), ["t"]);
+      assert.equal(s.emits[0].tier.reason, "on battery 300 s ≥ 300 s");
+      assert.equal(nextTierDeadline(sw.config, sw.state), null);
+    });
+
+    it("no deadline on line power", () => {
+      const sw = one({ onBatteryFor: 300 });
+      sw.input({ onBattery: false }, null, T0);
+      assert.equal(nextTierDeadline(sw.config, sw.state), null);
+      assert.deepEqual(sw.tick(T0 + 400_000).emits, []);
+    });
+
+    it("LB flag of the reference UPS", () => {
+      const sources = { [R]: { lowBattery: true } } as unknown as PowerState["sources"];
+      assert.deepEqual(names(one({ lowBattery: true }).input(onBatt(60, { sources }), O1, T0)), ["t"]);
+      assert.deepEqual(names(one({ lowBattery: true }).input(onBatt(60), O1, T0)), []);
+    });
+
+    it("critical only when asked for", () => {
+      assert.deepEqual(names(one({ charge: 10 }).input(onBatt(60, { critical: true }), O1, T0)), []);
+      assert.deepEqual(names(one({ critical: true }).input(onBatt(60, { critical: true }), O1, T0)), ["t"]);
+    });
+
+    it("conditions are combined with OR", () => {
+      const sw = one({ charge: 30, runtime: 300 });
+      assert.deepEqual(names(sw.input(onBatt(80, { runtime: 200 }), O1, T0)), ["t"]);
+      assert.deepEqual(names(sw.input(onBatt(25, { runtime: 2000 }), O1, T0)), ["t"]);
+      assert.deepEqual(names(sw.input(onBatt(80, { runtime: 2000 }), O1, T0)), []);
+    });
+  });
+
+  describe("depletion rate", () => {
+    const fast = (graceS: number) => switcher({ tiers: [{ name: "fast", ...none, depletion: { rate: 2, windowS: 60, graceS } }] });
+
+    it("fires when the charge falls at least R %/min over the window, after the grace period", () => {
+      const sw = fast(60);
+      // power lost at T0: the first minute's readings jump (grace)
+      sw.input(onBatt(100), O1, T0);
+      sw.input(onBatt(90), O1, T0 + 30_000);
+      assert.deepEqual(names(sw.input(onBatt(88), O1, T0 + 60_000)), [], "readings inside the grace period are not used");
+      assert.deepEqual(names(sw.input(onBatt(87), O1, T0 + 90_000)), [], "no reading a full window old yet");
+      const s = sw.input(onBatt(85.9), O1, T0 + 120_000);
+      assert.deepEqual(names(s), ["fast"]);
+      assert.equal(s.emits[0].tier.reason, "charge falling 2.1 %/min ≥ 2 %/min over 60 s");
+    });
+
+    it("a slower fall does not fire", () => {
+      const sw = fast(0);
+      sw.input(onBatt(80), O1, T0);
+      assert.deepEqual(names(sw.input(onBatt(78.5), O1, T0 + 60_000)), []);
+    });
+
+    it("readings from before power came back are not mixed in", () => {
+      const sw = fast(0);
+      sw.input(onBatt(80), O1, T0);
+      sw.input({ onBattery: false, charge: 80, event: "POWER_BACK" }, O1, T0 + 10_000);
+      sw.input(onBatt(79), O1, T0 + 70_000);
+      assert.deepEqual(names(sw.input(onBatt(78), O1, T0 + 100_000)), []);
+    });
+  });
+
+  describe("stale data", () => {
+    const stale = (charge: number) => onBatt(charge, { stale: [R] });
+
+    it("a stale reference does not reach a tier by charge...", () => {
+      assert.deepEqual(names(switcher().input(stale(5), O1, T0)), []);
+    });
+
+    it("...unless the operator says stale values count", () => {
+      assert.deepEqual(names(switcher({ staleCounts: true }).input(stale(5), O1, T0)), ["backup", "storage", "production", "everything"]);
+    });
+
+    it("the aggregate's critical verdict (e.g. a UPS dead while on battery) still fires", () => {
+      assert.deepEqual(names(switcher().input({ ...stale(0), critical: true }, O1, T0)), ["backup", "storage", "production", "everything"]);
+    });
+
+    it("another stale source than the reference does not block", () => {
+      assert.deepEqual(names(switcher().input(onBatt(45, { stale: ["ups9@x:3493"] }), O1, T0)), ["backup", "storage"]);
+    });
+  });
+
+  describe("bad input", () => {
+    const cases: Array<[string, unknown, unknown, RegExp]> = [
+      ["no payload object", "x", null, /msg.payload must be a power state/],
+      ["charge as string", power({ charge: "50" as unknown as number }), null, /payload.charge must be a number or null \(got string "50"\)/],
+      ["NaN runtime", power({ runtime: NaN }), null, /payload.runtime must be a number or null \(got NaN\)/],
+      ["negative runtime", power({ runtime: -1 }), null, /payload.runtime must not be negative/],
+      ["missing onBattery", { ...power(), onBattery: undefined }, null, /payload.onBattery must be true or false \(got nothing\)/],
+      ["no msg.outage", power(), undefined, /msg.outage is missing/],
+      ["on battery with a null outage", power({ onBattery: true }), null, /payload.onBattery is true but msg.outage is null/],
+      ["malformed outage", power(), { id: 5 }, /msg.outage must be an outage identity/],
+      ["unknown event", power({ event: "BOOM" as PowerState["event"] }), null, /payload.event is not a power event/],
+    ];
+    for (const [what, payload, o, re] of cases) {
+      it(`refuses ${what}`, () => {
+        assert.match(checkTierInput(payload, o) ?? "", re);
+      });
+    }
+
+    it("checks its configuration", () => {
+      assert.deepEqual(
+        checkTierConfig({
+          mode: "while",
+          staleCounts: false,
+          tiers: [
+            { name: "a", ...none, charge: 150 },
+            { name: "", ...none },
+            { name: "c", ...none, depletion: { rate: 0, windowS: 60, graceS: 0 } },
+          ],
+        }),
+        ["a: charge must be at most 100 %", "tier 2: no condition set, it would never fire", "c: depletion needs a rate > 0, a window > 0 and a grace >= 0"],
+      );
+    });
+  });
+
+  describe("properties", () => {
+    it("tiers emitted are always a prefix 0..k in order, and nothing fires off battery", () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.record({ onBattery: fc.boolean(), charge: fc.option(fc.double({ min: 0, max: 100, noNaN: true })), critical: fc.boolean(), dt: fc.nat(120_000) }), { maxLength: 40 }),
+          (seq) => {
+            const sw = switcher();
+            let t = T0;
+            for (const e of seq) {
+              t += e.dt;
+              const s = sw.input(
+                { onBattery: e.onBattery || e.critical, charge: e.charge, critical: e.critical, onBatterySeconds: e.onBattery ? 10 : null },
+                e.onBattery || e.critical ? O1 : null,
+                t,
+              );
+              const idx = s.emits.map((x) => x.index);
+              assert.deepEqual(idx, idx.map((_, i) => i));
+              if (!(e.onBattery || e.critical)) assert.equal(idx.length, 0);
+            }
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+  });
+});
