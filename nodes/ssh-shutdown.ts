@@ -24,6 +24,7 @@ import {
   summarize,
 } from "../core/ssh/shutdown";
 import type { Pending, RawShutdownConfig } from "../core/ssh/shutdown";
+import { persistentStore } from "./lib/context-store";
 import { isSshHost } from "./lib/ssh-host-api";
 import type { SshHostInfo } from "./lib/ssh-host-api";
 
@@ -61,9 +62,21 @@ export = function (RED: NodeAPI) {
     const runs = new Set<Run>();
     let closing = false;
 
+    const commandsFor = (info: SshHostInfo): PresetCommands =>
+      presetCommands(config.preset, {
+        delayMinutes: PRESETS[config.preset].supportsDelay ? config.delayMinutes : 0,
+        message: config.message,
+        username: info.username,
+        custom: config.custom,
+      });
+
     // The pending set lives in node context: a persistent store keeps it
     // across a restart; the memory store forgets it (then a cancel finds nothing).
     const context = this.context();
+    const cancels = config.allowed.includes("cancel") || config.defaultAction === "cancel";
+    if (cancels && commandsFor({ name: "", address: "", port: 0, username: "" }).delayed && !persistentStore(RED.settings, store)) {
+      this.warn(RED._("ssh-shutdown.warn.memory-store"));
+    }
     let pending: Pending = {};
     const loaded = new Promise<void>((resolve) => {
       context.get(PENDING_KEY, store, (err: Error, value: unknown) => {
@@ -79,18 +92,10 @@ export = function (RED: NodeAPI) {
       });
     };
 
-    const show = (action: ShutdownAction, total: number, ok: number, failed: number, finished: boolean): void => {
-      const v = statusView(action, total, ok, failed, finished);
+    const show = (action: ShutdownAction, total: number, ok: number, failed: number, finished: boolean, retrying = 0): void => {
+      const v = statusView(action, total, ok, failed, finished, retrying);
       this.status({ fill: v.fill, shape: v.shape, text: RED._(`ssh-shutdown.status.${v.key}`, v.params) });
     };
-
-    const commandsFor = (info: SshHostInfo): PresetCommands =>
-      presetCommands(config.preset, {
-        delayMinutes: PRESETS[config.preset].supportsDelay ? config.delayMinutes : 0,
-        message: config.message,
-        username: info.username,
-        custom: config.custom,
-      });
 
     const commandOf = (action: ShutdownAction, c: PresetCommands): string | null =>
       action === "cancel" ? c.cancel : action === "check" ? c.check : c.shutdown;
@@ -115,10 +120,11 @@ export = function (RED: NodeAPI) {
       let ok = 0;
       let failed = 0;
       const total = ids.length;
+      const retrying = new Set<string>();
       const count = (r: ShutdownResult): void => {
         if (r.ok) ok++;
         else failed++;
-        show(action, total, ok, failed, ok + failed === total);
+        show(action, total, ok, failed, ok + failed === total, retrying.size);
       };
       show(action, total, 0, 0, false);
       for (const id of ids) {
@@ -161,6 +167,10 @@ export = function (RED: NodeAPI) {
             deadlineMs: config.deadlineMs,
             okExitCodes: action === "cancel" ? job.commands.cancelOkExitCodes : [0],
             signal: job.controller.signal,
+            onRetry: () => {
+              retrying.add(job.id);
+              show(action, total, ok, failed, false, retrying.size);
+            },
             onSent: () => {
               job.sent = true;
               // Sent is enough: the host may have scheduled it even if no answer comes back.
@@ -170,6 +180,7 @@ export = function (RED: NodeAPI) {
             },
           }),
           (job, outcome) => {
+            retrying.delete(job.id);
             if (action === "cancel" && outcome.ok) savePending(markCancelled(pending, job.id));
             if (closing && job.abortedBy === "close") return; // going away: nobody to tell
             const r = makeResult(job.info, action, job.command ?? "", outcome, Date.now());

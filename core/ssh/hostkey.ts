@@ -200,7 +200,7 @@ function probeHostKey(
       resolve({ key, error });
     };
     const timer = setTimeout(() => {
-      error = error ?? `no SSH handshake within ${Math.round(timeoutMs / 1000)} s`;
+      error = error ?? `no SSH handshake within ${Math.round(timeoutMs / 100) / 10} s`;
       finish();
     }, timeoutMs);
     conn.on("error", (err: Error) => {

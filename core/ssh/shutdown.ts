@@ -259,16 +259,17 @@ export function summarize(r: ShutdownResult): string {
 }
 
 export interface StatusView {
-  fill: "red" | "green" | "blue" | "grey";
+  fill: "red" | "green" | "yellow" | "blue" | "grey";
   shape: "ring" | "dot";
   /** Key under ssh-shutdown.status. */
   key: string;
   params: Record<string, string | number>;
 }
 
-/** Node status while running (`finished` false) and after. */
-export function statusView(action: ShutdownAction, total: number, ok: number, failed: number, finished: boolean): StatusView {
-  const params = { action, total, ok, failed, done: ok + failed };
+/** Node status while running (`finished` false; `retrying` hosts waiting for another attempt) and after. */
+export function statusView(action: ShutdownAction, total: number, ok: number, failed: number, finished: boolean, retrying = 0): StatusView {
+  const params = { action, total, ok, failed, done: ok + failed, retrying };
+  if (!finished && retrying > 0) return { fill: "yellow", shape: "ring", key: "retrying", params };
   if (!finished) return { fill: "blue", shape: "ring", key: "running", params };
   if (action === "simulate") return { fill: "grey", shape: "dot", key: "simulated", params };
   const word = action === "shutdown" ? "sent" : action === "cancel" ? "cancelled" : "checked";

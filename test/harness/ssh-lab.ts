@@ -229,8 +229,7 @@ function withDescendants(pids: number[]): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    const stat = readText(`/proc/${entry}/stat`);
-    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    const ppid = parentOf(Number(entry));
     if (!children.has(ppid)) children.set(ppid, []);
     children.get(ppid)?.push(Number(entry));
   }
@@ -242,6 +241,17 @@ function withDescendants(pids: number[]): number[] {
     out.push(p);
     queue.push(...(children.get(p) ?? []));
   }
+  return out;
+}
+
+function parentOf(pid: number): number {
+  const stat = readText(`/proc/${pid}/stat`);
+  return stat ? Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) : 0;
+}
+
+function selfAndAncestors(): Set<number> {
+  const out = new Set<number>();
+  for (let p = process.pid; p > 1 && !out.has(p); p = parentOf(p)) out.add(p);
   return out;
 }
 
@@ -546,7 +556,7 @@ export class SshLab {
         if (reply !== expected) throw new Error(`GUARD CHECK FAILED on ${h.name}: got ${JSON.stringify(reply)}`);
       }),
     );
-    for (const h of this.state.hosts) writeFileSync(join(this.state.dir, "log", `${h.name}.log`), "");
+    this.clearRecords();
     writeFileSync(join(this.state.dir, "guard-proven"), new Date().toISOString() + "\n");
   }
 
@@ -636,6 +646,11 @@ export class SshLab {
     return out.sort((a, b) => a.time - b.time);
   }
 
+  /** Forget every recorded command (e.g. between tests). */
+  clearRecords(): void {
+    for (const h of this.state.hosts) writeFileSync(join(this.state.dir, "log", `${h.name}.log`), "");
+  }
+
   /** Wait until the records satisfy `test` (polls; fails with what was seen). */
   async waitForRecords(test: (r: Recorded[]) => boolean, timeoutMs = 10000): Promise<Recorded[]> {
     try {
@@ -689,18 +704,29 @@ export class SshLab {
     return readText(`/proc/${pid}/cmdline`).includes(this.state.dir);
   }
 
-  /** PIDs of every process of this lab that still runs (sshd, sessions, recorders, blackhole). */
-  pids(): number[] {
+  /**
+   * Processes of this lab: the sshd and blackhole PIDs it started, plus any
+   * process whose command line names this lab's (unique) directory: a
+   * recorder still sleeping after its session ended is re-parented to PID 1.
+   */
+  private roots(): number[] {
     const roots = this.state.hosts.map((h) => h.pid);
     if (this.state.blackhole) roots.push(this.state.blackhole.pid);
-    return withDescendants(roots.filter((p) => p > 0 && alive(p) && this.ours(p))).filter(alive);
+    const self = selfAndAncestors(); // e.g. `ssh-lab.ts stop DIR` names the dir too
+    for (const entry of readdirSync("/proc")) {
+      if (/^\d+$/.test(entry) && this.ours(Number(entry))) roots.push(Number(entry));
+    }
+    return [...new Set(roots)].filter((p) => p > 0 && !self.has(p) && alive(p) && this.ours(p));
+  }
+
+  /** PIDs of every process of this lab that still runs (sshd, sessions, recorders, blackhole). */
+  pids(): number[] {
+    return withDescendants(this.roots()).filter(alive);
   }
 
   /** Stop everything this lab started, by PID; remove its directory unless `keep`. */
   async stop(opts: { keep?: boolean } = {}): Promise<void> {
-    const roots = this.state.hosts.map((h) => h.pid);
-    if (this.state.blackhole) roots.push(this.state.blackhole.pid);
-    await terminate(roots.filter((p) => p > 0 && alive(p) && this.ours(p)));
+    await terminate(this.roots());
     for (const h of this.state.hosts) h.pid = 0;
     if (existsSync(join(this.state.dir, ".ssh-lab"))) {
       if (opts.keep) this.save();

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { ShutdownResult } from "../../core/contract";
 import { Excerpt, backoffDelay, classifyError } from "../../core/ssh/runner";
 import type { RunOutcome, SshTarget } from "../../core/ssh/runner";
+import { persistentStore } from "../../nodes/lib/context-store";
 import {
   FORBIDDEN_PROPERTIES,
   cancelTargets,
@@ -157,13 +158,27 @@ describe("ssh-shutdown core", () => {
     });
 
     it("status: running, then sent / failed counts per action", () => {
-      assert.deepEqual(statusView("shutdown", 4, 1, 1, false), { fill: "blue", shape: "ring", key: "running", params: { action: "shutdown", total: 4, ok: 1, failed: 1, done: 2 } });
+      assert.deepEqual(statusView("shutdown", 4, 1, 1, false), { fill: "blue", shape: "ring", key: "running", params: { action: "shutdown", total: 4, ok: 1, failed: 1, done: 2, retrying: 0 } });
+      assert.equal(statusView("shutdown", 4, 1, 1, false, 2).key, "retrying");
       assert.equal(statusView("shutdown", 4, 4, 0, true).key, "sent");
       assert.equal(statusView("shutdown", 4, 3, 1, true).key, "sent-failed");
       assert.equal(statusView("shutdown", 4, 3, 1, true).fill, "red");
       assert.equal(statusView("cancel", 2, 2, 0, true).key, "cancelled");
       assert.equal(statusView("check", 2, 1, 1, true).key, "checked-failed");
       assert.equal(statusView("simulate", 3, 3, 0, true).key, "simulated");
+    });
+  });
+
+  describe("context store", () => {
+    it("tells a store that survives a restart from memory", () => {
+      assert.equal(persistentStore({}, undefined), false, "nothing configured: memory, and Node-RED deletes node context on redeploy");
+      assert.equal(persistentStore({ contextStorage: { default: { module: "memory" } } }, undefined), false);
+      assert.equal(persistentStore({ contextStorage: { default: { module: "localfilesystem" } } }, undefined), true);
+      assert.equal(persistentStore({ contextStorage: { file: { module: "localfilesystem" } } }, undefined), true, "first store is the default");
+      const both = { contextStorage: { default: "mem", mem: { module: "memory" }, file: { module: "localfilesystem" } } };
+      assert.equal(persistentStore(both, undefined), false, "default is an alias of memory");
+      assert.equal(persistentStore(both, "file"), true);
+      assert.equal(persistentStore(both, "nope"), false);
     });
   });
 
