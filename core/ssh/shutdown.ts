@@ -133,11 +133,16 @@ export type Request =
 /**
  * What a message asks for. It may only pick an action the operator allowed;
  * any property that would choose a host or a command refuses the message.
+ * `msg.reset: true` without an action means cancel (power is back).
  */
 export function readRequest(msg: Record<string, unknown>, config: ShutdownConfig): Request {
   const bad = FORBIDDEN_PROPERTIES.find((p) => msg[p] !== undefined);
   if (bad) return { ok: false, key: "forbidden-property", params: { property: `msg.${bad}` } };
-  if (msg.action === undefined || msg.action === null || msg.action === "") return { ok: true, action: config.defaultAction };
+  if (msg.action === undefined || msg.action === null || msg.action === "") {
+    // "Power restored" without an action must never fall through to a shutdown.
+    if (msg.reset !== true) return { ok: true, action: config.defaultAction };
+    msg = { action: "cancel" };
+  }
   if (!isAction(msg.action)) {
     return { ok: false, key: "unknown-action", params: { action: String(msg.action).slice(0, 40), actions: ACTIONS.join(", ") } };
   }

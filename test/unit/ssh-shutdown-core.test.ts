@@ -64,6 +64,13 @@ describe("ssh-shutdown core", () => {
       assert.deepEqual(readRequest({ action: "" }, config), { ok: true, action: "shutdown" });
     });
 
+    it("msg.reset without an action is a cancel, never the default shutdown", () => {
+      assert.deepEqual(readRequest({ reset: true }, config), { ok: true, action: "cancel" });
+      assert.deepEqual(readRequest({ reset: true, action: "simulate" }, config), { ok: true, action: "simulate" });
+      const noCancel = readConfig({ hosts: ["a"], preset: "linux", allowed: ["check"] }).config;
+      assert.equal(readRequest({ reset: true }, noCancel).ok, false, "unless cancel is not allowed: then refused");
+    });
+
     it("msg.action may pick an allowed action (or the default) and nothing else", () => {
       assert.deepEqual(readRequest({ action: "cancel" }, config), { ok: true, action: "cancel" });
       assert.deepEqual(readRequest({ action: "shutdown" }, config), { ok: true, action: "shutdown" });
