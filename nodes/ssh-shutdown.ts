@@ -185,7 +185,11 @@ export = function (RED: NodeAPI) {
             if (closing && job.abortedBy === "close") return; // going away: nobody to tell
             const r = makeResult(job.info, action, job.command ?? "", outcome, Date.now());
             if (job.abortedBy === "cancel") r.error = RED._("ssh-shutdown.errors.stopped-by-cancel");
-            emit(msg, send, r, job.abortedBy === "cancel");
+            try {
+              emit(msg, send, r, job.abortedBy === "cancel");
+            } catch (err) {
+              this.error(err instanceof Error ? err.message : String(err), msg); // e.g. a message that cannot be cloned
+            }
             count(r);
           },
         );

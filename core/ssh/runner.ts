@@ -7,7 +7,7 @@
  */
 import { Socket } from "node:net";
 import { Client } from "ssh2";
-import type { ConnectConfig, ParsedKey, PasswordAuthMethod, PublicKeyAuthMethod } from "ssh2";
+import type { ClientChannel, ConnectConfig, ParsedKey, PasswordAuthMethod, PublicKeyAuthMethod } from "ssh2";
 import { hostKeyAlgorithms, verifyHostKey } from "./hostkey";
 import type { Pin } from "./hostkey";
 
@@ -230,11 +230,10 @@ function attemptOnce(
         finish({ kind: "done", exitCode: 0, signal: null, stdout: "", stderr: "" });
         return;
       }
-      conn.exec(command, (err, stream) => {
-        if (err) {
-          finish(failed(`${target.address}:${target.port} refused to run the command (${err.message})`, true));
-          return;
-        }
+      const refused = (err: Error): void =>
+        finish(failed(`${target.address}:${target.port} refused to run the command (${err.message})`, true));
+      const onExec = (err: Error | undefined, stream: ClientChannel): void => {
+        if (err) return refused(err);
         sent = true;
         opts.onSent?.();
         commandTimer = setTimeout(() => {
@@ -251,7 +250,12 @@ function attemptOnce(
         stream.on("close", () => {
           finish({ kind: "done", exitCode, signal, stdout: stdout.text(), stderr: stderr.text() });
         });
-      });
+      };
+      try {
+        conn.exec(command, onExec);
+      } catch (err) {
+        refused(err instanceof Error ? err : new Error(String(err))); // "Not connected": the socket just went
+      }
     });
 
     if (opts.signal?.aborted) {

@@ -93,7 +93,8 @@ function seconds(v: unknown, def: number, min: number, max: number, name: string
 /** Normalise the node configuration; problems are reported, never thrown. */
 export function readConfig(raw: RawShutdownConfig): { config: ShutdownConfig; problems: Problem[] } {
   const problems: Problem[] = [];
-  const hosts = Array.isArray(raw.hosts) ? raw.hosts.filter((h): h is string => typeof h === "string" && h !== "") : [];
+  const listed = Array.isArray(raw.hosts) ? raw.hosts.filter((h): h is string => typeof h === "string" && h !== "") : [];
+  const hosts = [...new Set(listed)]; // a host listed twice is still shut down once
   if (hosts.length === 0) problems.push({ key: "no-hosts" });
   let preset: PresetId = "linux";
   if (isPresetId(raw.preset)) preset = raw.preset;

@@ -53,6 +53,7 @@ describe("ssh-shutdown core", () => {
       const bad = readConfig({ hosts: [], preset: "plan9", delay: "1.5", connectTimeout: "0", commandTimeout: "x", deadline: -1, action: "reboot" });
       assert.deepEqual(bad.problems.map((p) => p.key).sort(), ["bad-action", "bad-number", "bad-number", "bad-number", "bad-number", "bad-preset", "no-hosts"].sort());
       assert.equal(readConfig({ hosts: ["a"], preset: "custom" }).problems[0]?.key, "no-custom-command");
+      assert.deepEqual(readConfig({ hosts: ["a", "b", "a", "", 7] }).config.hosts, ["a", "b"], "a host listed twice runs once");
     });
   });
 
