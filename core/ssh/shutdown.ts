@@ -1,0 +1,284 @@
+/**
+ * The decisions of the ssh-shutdown node, as pure functions: its
+ * configuration, what an incoming message may ask for, which hosts a cancel
+ * goes to (the pending set), the result message and the one-line texts.
+ * Time is passed in (epoch ms), never read here.
+ */
+import type { ShutdownAction, ShutdownResult } from "../contract";
+import { isPresetId, MAX_DELAY_MINUTES } from "./presets";
+import type { PresetId } from "./presets";
+import type { RunOutcome } from "./runner";
+
+export const ACTIONS: readonly ShutdownAction[] = ["shutdown", "cancel", "check", "simulate"];
+
+/**
+ * Message properties that would choose where or what to run. The operator
+ * configures those; a message that tries is refused as a whole.
+ */
+export const FORBIDDEN_PROPERTIES: readonly string[] = [
+  "host",
+  "hosts",
+  "address",
+  "port",
+  "user",
+  "username",
+  "command",
+  "commands",
+  "preset",
+  "target",
+  "targets",
+];
+
+export interface ShutdownConfig {
+  /** ssh-host config node ids. */
+  hosts: string[];
+  preset: PresetId;
+  delayMinutes: number;
+  message: string;
+  custom: { shutdown: string; cancel: string; check: string };
+  /** What a message without msg.action does. */
+  defaultAction: ShutdownAction;
+  /** Actions a message may choose with msg.action. */
+  allowed: ShutdownAction[];
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
+  deadlineMs: number;
+}
+
+/** The editor's raw values (strings or numbers, possibly missing). */
+export interface RawShutdownConfig {
+  hosts?: unknown;
+  preset?: unknown;
+  delay?: unknown;
+  message?: unknown;
+  customShutdown?: unknown;
+  customCancel?: unknown;
+  customCheck?: unknown;
+  action?: unknown;
+  allowed?: unknown;
+  connectTimeout?: unknown;
+  commandTimeout?: unknown;
+  deadline?: unknown;
+}
+
+/** A problem in the configuration: an i18n key (under ssh-shutdown.errors) and its values. */
+export interface Problem {
+  key: string;
+  params?: Record<string, string | number>;
+}
+
+function isAction(v: unknown): v is ShutdownAction {
+  return typeof v === "string" && (ACTIONS as readonly string[]).includes(v);
+}
+
+function num(v: unknown, fallback: number): number {
+  const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
+  return Number.isFinite(n) ? n : fallback;
+}
+
+function str(v: unknown): string {
+  return typeof v === "string" ? v : "";
+}
+
+/** Seconds in [min, max] (missing: the default), else the default with a problem reported. */
+function seconds(v: unknown, def: number, min: number, max: number, name: string, problems: Problem[]): number {
+  const n = num(v, v === undefined || v === "" ? def : NaN);
+  if (!(n >= min && n <= max)) {
+    problems.push({ key: "bad-number", params: { name, min, max } });
+    return def * 1000;
+  }
+  return Math.round(n * 1000);
+}
+
+/** Normalise the node configuration; problems are reported, never thrown. */
+export function readConfig(raw: RawShutdownConfig): { config: ShutdownConfig; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const listed = Array.isArray(raw.hosts) ? raw.hosts.filter((h): h is string => typeof h === "string" && h !== "") : [];
+  const hosts = [...new Set(listed)]; // a host listed twice is still shut down once
+  if (hosts.length === 0) problems.push({ key: "no-hosts" });
+  let preset: PresetId = "linux";
+  if (isPresetId(raw.preset)) preset = raw.preset;
+  else problems.push({ key: "bad-preset", params: { preset: String(raw.preset) } });
+  let delayMinutes = num(raw.delay, raw.delay === undefined || raw.delay === "" ? 1 : NaN);
+  if (!Number.isInteger(delayMinutes) || delayMinutes < 0 || delayMinutes > MAX_DELAY_MINUTES) {
+    problems.push({ key: "bad-number", params: { name: "delay", min: 0, max: MAX_DELAY_MINUTES } });
+    delayMinutes = 1;
+  }
+  const custom = { shutdown: str(raw.customShutdown), cancel: str(raw.customCancel), check: str(raw.customCheck) };
+  if (preset === "custom" && custom.shutdown.trim() === "") problems.push({ key: "no-custom-command" });
+  let defaultAction: ShutdownAction = "shutdown";
+  if (isAction(raw.action)) defaultAction = raw.action;
+  else if (raw.action !== undefined && raw.action !== "") problems.push({ key: "bad-action", params: { action: String(raw.action) } });
+  const allowed = Array.isArray(raw.allowed) ? ACTIONS.filter((a) => (raw.allowed as unknown[]).includes(a)) : [...ACTIONS];
+  return {
+    config: {
+      hosts,
+      preset,
+      delayMinutes,
+      message: str(raw.message),
+      custom,
+      defaultAction,
+      allowed,
+      connectTimeoutMs: seconds(raw.connectTimeout, 10, 1, 300, "connectTimeout", problems),
+      commandTimeoutMs: seconds(raw.commandTimeout, 30, 1, 3600, "commandTimeout", problems),
+      deadlineMs: seconds(raw.deadline, 60, 1, 86400, "deadline", problems),
+    },
+    problems,
+  };
+}
+
+export type Request =
+  | { ok: true; action: ShutdownAction }
+  | { ok: false; key: "forbidden-property" | "unknown-action" | "action-not-allowed"; params: Record<string, string> };
+
+/**
+ * What a message asks for. It may only pick an action the operator allowed;
+ * any property that would choose a host or a command refuses the message.
+ * `msg.reset: true` without an action means cancel (power is back).
+ */
+export function readRequest(msg: Record<string, unknown>, config: ShutdownConfig): Request {
+  const bad = FORBIDDEN_PROPERTIES.find((p) => msg[p] !== undefined);
+  if (bad) return { ok: false, key: "forbidden-property", params: { property: `msg.${bad}` } };
+  if (msg.action === undefined || msg.action === null || msg.action === "") {
+    // "Power restored" without an action must never fall through to a shutdown.
+    if (msg.reset !== true) return { ok: true, action: config.defaultAction };
+    msg = { action: "cancel" };
+  }
+  if (!isAction(msg.action)) {
+    return { ok: false, key: "unknown-action", params: { action: String(msg.action).slice(0, 40), actions: ACTIONS.join(", ") } };
+  }
+  if (msg.action !== config.defaultAction && !config.allowed.includes(msg.action)) {
+    return { ok: false, key: "action-not-allowed", params: { action: msg.action } };
+  }
+  return { ok: true, action: msg.action };
+}
+
+/** A delayed shutdown this node sent and nobody cancelled yet, by ssh-host id. */
+export interface PendingEntry {
+  /** When the shutdown command was sent (epoch ms). */
+  since: number;
+  /** When the host powers off; a cancel after that is pointless. */
+  until: number;
+  host: string;
+}
+export type Pending = Record<string, PendingEntry>;
+
+/** Plain JSON from the context store, keeping only well-formed entries. */
+export function readPending(stored: unknown): Pending {
+  const out: Pending = {};
+  if (!stored || typeof stored !== "object") return out;
+  for (const [id, e] of Object.entries(stored as Record<string, unknown>)) {
+    const v = e as Partial<PendingEntry> | null;
+    if (v && typeof v.since === "number" && typeof v.until === "number") out[id] = { since: v.since, until: v.until, host: String(v.host ?? id) };
+  }
+  return out;
+}
+
+export function markSent(pending: Pending, id: string, host: string, now: number, delayMs: number): Pending {
+  return { ...pending, [id]: { since: now, until: now + delayMs, host } };
+}
+
+export function markCancelled(pending: Pending, id: string): Pending {
+  const next = { ...pending };
+  delete next[id];
+  return next;
+}
+
+/**
+ * Where a cancel goes: configured hosts with a pending shutdown whose time
+ * has not come. Entries past their time (the host is off by now) and of hosts
+ * no longer configured are dropped.
+ */
+export function cancelTargets(pending: Pending, configured: string[], now: number): { ids: string[]; expired: string[]; pending: Pending } {
+  const ids: string[] = [];
+  const expired: string[] = [];
+  const next: Pending = {};
+  for (const [id, e] of Object.entries(pending)) {
+    if (!configured.includes(id)) continue;
+    if (e.until <= now) expired.push(id);
+    else {
+      ids.push(id);
+      next[id] = e;
+    }
+  }
+  return { ids: configured.filter((id) => ids.includes(id)), expired, pending: next };
+}
+
+/** The contract's result object for one host. `outcome` null: simulated. */
+export function makeResult(
+  host: { name: string; address: string; port: number },
+  action: ShutdownAction,
+  command: string,
+  outcome: RunOutcome | null,
+  now: number,
+): ShutdownResult {
+  return {
+    host: host.name,
+    address: host.address,
+    port: host.port,
+    action,
+    command,
+    ok: outcome ? outcome.ok : true,
+    exitCode: outcome ? outcome.exitCode : null,
+    signal: outcome ? outcome.signal : null,
+    stdout: outcome ? outcome.stdout : "",
+    stderr: outcome ? outcome.stderr : "",
+    duration: outcome ? outcome.durationMs : 0,
+    attempts: outcome ? outcome.attempts : 0,
+    error: outcome ? outcome.error : null,
+    time: now,
+  };
+}
+
+/** A result for a host that could not even be tried (missing config, unreadable key). */
+export function failedResult(
+  host: { name: string; address: string; port: number },
+  action: ShutdownAction,
+  command: string,
+  error: string,
+  now: number,
+): ShutdownResult {
+  return { ...makeResult(host, action, command, null, now), ok: false, error };
+}
+
+const DONE: Record<ShutdownAction, string> = {
+  shutdown: "shutdown sent",
+  cancel: "shutdown cancelled",
+  check: "check passed",
+  simulate: "simulated",
+};
+
+function secs(ms: number): string {
+  return `${(Math.round(ms / 100) / 10).toFixed(1)} s`;
+}
+
+/** One line a person can read in a notification as it is. */
+export function summarize(r: ShutdownResult): string {
+  const oneLine = (s: string): string => s.replace(/\s*[\r\n]+\s*/g, " ").trim();
+  if (r.action === "simulate") return oneLine(`${r.host}: simulate, would run: ${r.command}`);
+  const attempts = r.attempts > 1 ? `${r.attempts} attempts, ` : "";
+  if (r.ok) {
+    const exit = r.exitCode === null ? "" : `exit ${r.exitCode}, `;
+    return oneLine(`${r.host}: ${DONE[r.action]} (${exit}${attempts}${secs(r.duration)})`);
+  }
+  return oneLine(`${r.host}: ${r.action} FAILED: ${oneLine(r.error ?? "unknown error")} (${attempts}${secs(r.duration)})`);
+}
+
+export interface StatusView {
+  fill: "red" | "green" | "yellow" | "blue" | "grey";
+  shape: "ring" | "dot";
+  /** Key under ssh-shutdown.status. */
+  key: string;
+  params: Record<string, string | number>;
+}
+
+/** Node status while running (`finished` false; `retrying` hosts waiting for another attempt) and after. */
+export function statusView(action: ShutdownAction, total: number, ok: number, failed: number, finished: boolean, retrying = 0): StatusView {
+  const params = { action, total, ok, failed, done: ok + failed, retrying };
+  if (!finished && retrying > 0) return { fill: "yellow", shape: "ring", key: "retrying", params };
+  if (!finished) return { fill: "blue", shape: "ring", key: "running", params };
+  if (action === "simulate") return { fill: "grey", shape: "dot", key: "simulated", params };
+  const word = action === "shutdown" ? "sent" : action === "cancel" ? "cancelled" : "checked";
+  if (failed > 0) return { fill: "red", shape: "ring", key: `${word}-failed`, params };
+  return { fill: "green", shape: "dot", key: word, params };
+}

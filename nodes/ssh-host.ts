@@ -1,0 +1,127 @@
+/**
+ * ssh-host: one SSH target (address, port, user), its secrets in Node-RED's
+ * credential store, and its pinned host key fingerprints. It owns no
+ * connection: ssh-shutdown connects per action. The private key is parsed
+ * once per deploy here, not per connection.
+ */
+import type { Node, NodeAPI, NodeDef } from "node-red";
+import type { ParsedKey } from "ssh2";
+import { fetchHostKeys, parsePins } from "../core/ssh/hostkey";
+import { loadPrivateKey } from "../core/ssh/keys";
+import type { SshTarget } from "../core/ssh/runner";
+import type { SshHostApi, SshHostInfo } from "./lib/ssh-host-api";
+import { isSshHost } from "./lib/ssh-host-api";
+
+interface SshHostDef extends NodeDef {
+  address: string;
+  port: string | number;
+  username: string;
+  keyFile: string;
+  fingerprints: string;
+  acceptAnyHostKey: boolean;
+}
+
+interface SshHostCredentials {
+  privateKey?: string;
+  passphrase?: string;
+  password?: string;
+}
+
+type SshHostNode = Node<SshHostCredentials> & SshHostApi;
+
+/** Fingerprint probes from the editor: few at a time, each short. */
+const MAX_PROBES = 4;
+const PROBE_TIMEOUT_MS = 5000;
+const ADDRESS = /^[A-Za-z0-9._:-]{1,253}$/;
+
+export = function (RED: NodeAPI) {
+  function SshHost(this: SshHostNode, def: SshHostDef) {
+    RED.nodes.createNode(this, def);
+    const creds = this.credentials ?? {};
+    const address = String(def.address ?? "").trim();
+    const port = Number(def.port) || 22;
+    const username = String(def.username ?? "").trim();
+    const info: SshHostInfo = { name: def.name || address, address, port, username };
+    const { pins, invalid } = parsePins(String(def.fingerprints ?? ""));
+    const acceptAny = def.acceptAnyHostKey === true;
+
+    if (!address) this.error(RED._("ssh-host.errors.no-address"));
+    if (!username) this.error(RED._("ssh-host.errors.no-username"));
+    for (const line of invalid) this.error(RED._("ssh-host.errors.bad-fingerprint", { host: info.name, line }));
+    if (acceptAny) this.warn(RED._("ssh-host.warn.insecure", { host: info.name }));
+    else if (pins.length === 0) this.warn(RED._("ssh-host.warn.no-pin", { host: info.name }));
+
+    // Parse once now; a failure (file missing, too open, wrong passphrase) is
+    // reported at deploy and retried on use, so fixing the file needs no redeploy.
+    let key: ParsedKey | null = null;
+    let keyError: string | null = null;
+    const loadKey = (): void => {
+      try {
+        key = loadPrivateKey({ text: creds.privateKey, file: def.keyFile, passphrase: creds.passphrase });
+        keyError = null;
+      } catch (err) {
+        key = null;
+        keyError = err instanceof Error ? err.message : String(err);
+      }
+    };
+    loadKey();
+    if (keyError) this.error(RED._("ssh-host.errors.key", { host: info.name, error: keyError }));
+
+    Object.defineProperty(this, "sshHost", { value: Object.freeze(info), enumerable: true });
+    this.target = (): SshTarget => {
+      if (keyError) loadKey();
+      if (keyError) throw new Error(keyError);
+      if (!address || !username) throw new Error(RED._("ssh-host.errors.incomplete", { host: info.name }));
+      return {
+        name: info.name,
+        address,
+        port,
+        username,
+        key,
+        password: creds.password ? creds.password : null,
+        pins,
+        acceptAnyHostKey: acceptAny,
+      };
+    };
+  }
+
+  RED.nodes.registerType<SshHostNode, SshHostDef, object, SshHostCredentials>("ssh-host", SshHost, {
+    credentials: {
+      privateKey: { type: "password" },
+      passphrase: { type: "password" },
+      password: { type: "password" },
+    },
+  });
+
+  // Editor button "fetch fingerprints": for a deployed ssh-host (id) or the
+  // address typed in the dialog. Answers with fingerprints only.
+  let probes = 0;
+  RED.httpAdmin.post("/ssh-host/fingerprints", RED.auth.needsPermission("ssh-host.write"), (req, res) => {
+    const body = (req.body ?? {}) as { id?: unknown; address?: unknown; port?: unknown };
+    let address = typeof body.address === "string" ? body.address.trim().replace(/^\[(.*)\]$/, "$1") : "";
+    let port = body.port === undefined || body.port === "" ? 22 : Number(body.port);
+    if (typeof body.id === "string" && body.id) {
+      const configured = RED.nodes.getNode(body.id);
+      if (isSshHost(configured) && configured.sshHost.address) {
+        address = configured.sshHost.address;
+        port = configured.sshHost.port;
+      } else if (!address) {
+        res.status(404).json({ error: RED._("ssh-host.fetch.unknown-id") });
+        return;
+      }
+    }
+    if (!ADDRESS.test(address) || !Number.isInteger(port) || port < 1 || port > 65535) {
+      res.status(400).json({ error: RED._("ssh-host.fetch.bad-address") });
+      return;
+    }
+    if (probes >= MAX_PROBES) {
+      res.status(429).json({ error: RED._("ssh-host.fetch.busy") });
+      return;
+    }
+    probes++;
+    fetchHostKeys(address, port, PROBE_TIMEOUT_MS)
+      .then((keys) => res.json({ fingerprints: keys.map((k) => ({ type: k.type, fingerprint: k.fingerprint })) }))
+      .catch((err: unknown) => res.status(502).json({ error: err instanceof Error ? err.message : String(err) }))
+      .finally(() => probes--);
+  });
+};

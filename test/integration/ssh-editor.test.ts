@@ -1,0 +1,151 @@
+/**
+ * The editor side of ssh-host and ssh-shutdown in real Chromium against a
+ * real Node-RED with this package installed (from dist/: run `npm run build`
+ * first; `npm test` does): the host list, the command preview, the fetch
+ * fingerprints button against a real sshd, pinning, saving and deploying.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
+import { findExecutable, freePort, requireComponent } from "../harness/system";
+import { SSH_LAB_INSTALL, SshLab, sshLabMissing } from "../harness/ssh-lab";
+
+const ROOT = resolve(__dirname, "../..");
+const CHROMIUM = findExecutable(["/usr/bin/chromium", "/usr/bin/chromium-browser"]);
+
+interface FlowNode {
+  id: string;
+  type: string;
+  [k: string]: unknown;
+}
+
+describe("ssh nodes in the editor (Chromium + Node-RED + sshd)", function () {
+  this.timeout(90000);
+  let lab: SshLab;
+  let userDir: string;
+  let red: ChildProcess | null = null;
+  let redLog = "";
+  let browser: BrowserContext | null = null;
+  let page: Page;
+  let base: string;
+
+  before(async function () {
+    requireComponent(this, "OpenSSH sshd as root", sshLabMissing(), SSH_LAB_INSTALL);
+    requireComponent(this, "Chromium", CHROMIUM ? null : "/usr/bin/chromium", "apt-get install -y chromium");
+    assert.ok(existsSync(join(ROOT, "dist/nodes/ssh-shutdown.js")), "dist/ is missing: run npm run build");
+    lab = await SshLab.start({ hosts: [{ name: "h1", rsa: true }] });
+    userDir = mkdtempSync(join(tmpdir(), "ssh-editor-"));
+    mkdirSync(join(userDir, "node_modules"));
+    symlinkSync(ROOT, join(userDir, "node_modules", "node-red-contrib-nut-shutdown"));
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    writeFileSync(
+      join(userDir, "settings.js"),
+      `module.exports = { uiHost: "127.0.0.1", uiPort: ${port}, credentialSecret: "editor-test",
+        telemetry: { enabled: false }, editorTheme: { tours: false, projects: { enabled: false } },
+        externalModules: { autoInstall: false, palette: { allowInstall: false } },
+        contextStorage: { default: { module: "localfilesystem" } } };\n`,
+    );
+    red = spawn(process.execPath, [require.resolve("node-red/red.js"), "-u", userDir, "-s", join(userDir, "settings.js")], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    red.stdout?.on("data", (d: Buffer) => (redLog += d.toString()));
+    red.stderr?.on("data", (d: Buffer) => (redLog += d.toString()));
+    await new Promise<void>((ok, fail) => {
+      const t0 = Date.now();
+      const tick = (): void => {
+        if (/Server now running/.test(redLog)) return ok();
+        if (Date.now() - t0 > 30000 || red?.exitCode !== null) return fail(new Error(`Node-RED did not start:\n${redLog}`));
+        setTimeout(tick, 50);
+      };
+      tick();
+    });
+    browser = await chromium.launchPersistentContext(join(userDir, "chrome"), {
+      executablePath: CHROMIUM as string,
+      headless: true,
+      viewport: { width: 1400, height: 1000 },
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+    });
+    page = browser.pages()[0] ?? (await browser.newPage());
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (red && red.exitCode === null) {
+      const exited = new Promise((ok) => red?.once("exit", ok));
+      red.kill("SIGTERM");
+      await exited;
+    }
+    await lab?.stop();
+    if (userDir) rmSync(userDir, { recursive: true, force: true });
+  });
+
+  async function flows(): Promise<FlowNode[]> {
+    const r = await browser?.request.get(base + "/flows", { headers: { "Node-RED-API-Version": "v1" } });
+    return (await r?.json()) as FlowNode[];
+  }
+
+  it("edits the host list, previews the exact commands, fetches and pins the fingerprint, deploys", async () => {
+    const h = lab.host("h1");
+    const deployed = await browser?.request.post(base + "/flows", {
+      headers: { "Node-RED-Deployment-Type": "full" },
+      data: [
+        { id: "t1", type: "tab", label: "Flow 1" },
+        { id: "hst", type: "ssh-host", name: "backup", address: h.address, port: h.port, username: "nutshutdown", keyFile: "", fingerprints: "", acceptAnyHostKey: false },
+        { id: "sd", type: "ssh-shutdown", z: "t1", name: "", hosts: ["hst"], preset: "linux", delay: 2, message: "Power failure", action: "shutdown", allowed: ["shutdown", "cancel", "check", "simulate"], connectTimeout: 10, commandTimeout: 30, deadline: 60, store: "", x: 300, y: 200, wires: [[]] },
+      ],
+    });
+    assert.equal(deployed?.status(), 204);
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(base + "/");
+    await page.locator('.red-ui-palette-node[data-palette-type="ssh-shutdown"]').waitFor();
+    const icon = await page.locator('.red-ui-palette-node[data-palette-type="ssh-shutdown"] .red-ui-palette-icon').getAttribute("style");
+    assert.match(icon ?? "", /ssh-shutdown\.svg/);
+
+    await page.locator("rect.red-ui-flow-node").first().dblclick();
+    const preview = page.locator("#ssh-shutdown-preview");
+    await page.waitForFunction(() => /sudoers/.test(document.querySelector("#ssh-shutdown-preview")?.textContent ?? ""));
+    const text = await preview.innerText();
+    assert.ok(text.includes("sudo -n /sbin/shutdown -h +2 'Power failure'"), text);
+    assert.ok(text.includes("nutshutdown ALL=(root) NOPASSWD: /sbin/shutdown"), "sudoers line for the host's user");
+    assert.equal(await page.locator("#node-input-hosts-container select").count(), 1);
+    assert.equal(await page.locator("#node-input-hosts-container select option:checked").innerText(), "backup");
+
+    await page.locator("#node-input-preset").selectOption("synology");
+    await page.waitForFunction(() => /\/sbin\/poweroff/.test(document.querySelector("#ssh-shutdown-preview")?.textContent ?? ""));
+    assert.equal(await page.locator(".ssh-shutdown-delay-row").isVisible(), false, "no delay for a preset that cannot wait");
+    await page.locator("#node-input-preset").selectOption("linux");
+    await page.locator(".ssh-shutdown-allowed[value=shutdown]").uncheck();
+
+    // the row's pencil opens the ssh-host; fetch its fingerprints from the real sshd and pin the ed25519 one
+    await page.locator("#node-input-hosts-container button").first().click();
+    await page.locator("#node-config-input-address").waitFor();
+    await page.locator("#ssh-host-fetch").click();
+    await page.locator("#ssh-host-fetch-result code").nth(1).waitFor();
+    const fetched = await page.locator("#ssh-host-fetch-result code").allInnerTexts();
+    assert.deepEqual(fetched.sort(), [`ssh-ed25519 ${h.fingerprints.ed25519}`, `ssh-rsa ${h.fingerprints.rsa}`].sort());
+    await page.locator("#ssh-host-fetch-result button").first().click();
+    await page.locator("#node-config-input-acceptAnyHostKey").check();
+    assert.equal(await page.locator("#ssh-host-insecure-tip").isVisible(), true, "the insecure option shows its warning");
+    await page.locator("#node-config-input-acceptAnyHostKey").uncheck();
+    await page.locator("#node-config-dialog-ok").click();
+    await page.locator("#node-dialog-ok").click();
+    await page.locator("#red-ui-header-button-deploy").click();
+    await page.waitForFunction(() => !(window as unknown as { RED: { nodes: { dirty(): boolean } } }).RED.nodes.dirty());
+
+    const saved = await flows();
+    const host = saved.find((n) => n.id === "hst");
+    const sd = saved.find((n) => n.id === "sd");
+    assert.match(String(host?.fingerprints), /^ssh-(ed25519|rsa) SHA256:/);
+    assert.deepEqual(sd?.hosts, ["hst"]);
+    assert.deepEqual(sd?.allowed, ["cancel", "check", "simulate"]);
+    for (const n of saved) for (const secret of ["privateKey", "passphrase", "password"]) assert.equal(secret in n, false);
+    assert.deepEqual(errors, []);
+  });
+});

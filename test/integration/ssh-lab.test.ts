@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { runCommand } from "../../core/ssh/runner";
+import type { SshTarget } from "../../core/ssh/runner";
+import { requireComponent } from "../harness/system";
+import { labTarget } from "../harness/ssh-target";
+import { SSH_LAB_INSTALL, SshLab, sshLabMissing } from "../harness/ssh-lab";
+
+const RUN = { connectTimeoutMs: 5000, commandTimeoutMs: 5000, deadlineMs: 5000 };
+
+describe("ssh-lab harness (real sshd on loopback)", function () {
+  this.timeout(60000);
+  let lab: SshLab;
+
+  before(async function () {
+    requireComponent(this, "OpenSSH sshd as root", sshLabMissing(), SSH_LAB_INSTALL);
+    lab = await SshLab.start({ hosts: 2 });
+  });
+  after(async () => {
+    const pids = lab ? lab.pids() : [];
+    await lab?.stop();
+    for (const pid of pids) assert.equal(existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, "utf8") !== "", false, `process ${pid} left running`);
+  });
+
+  const target = (name: string): SshTarget => labTarget(lab, name);
+
+  it("proved the guard before returning: every host forces the recorder", () => {
+    assert.ok(existsSync(join(lab.dir, "guard-proven")));
+    for (const h of lab.hosts()) {
+      const cfg = readFileSync(join(lab.dir, "hosts", h.name, "sshd_config"), "utf8");
+      assert.match(cfg, new RegExp(`^ForceCommand ${lab.dir}/recorder.sh ${h.name} ${lab.dir}$`, "m"));
+      assert.deepEqual(lab.records(h.name), [], "guard check records are cleared");
+    }
+  });
+
+  it("records a command and never runs it: `echo hello` answers with the recorder's reply", async () => {
+    const o = await runCommand(target("h1"), "echo hello", RUN);
+    assert.equal(o.ok, true);
+    assert.equal(o.stdout, "[sshlab h1] recorded: echo hello\n");
+    const [r] = lab.records("h1");
+    assert.equal(r.command, "echo hello");
+    assert.equal(r.user, lab.user);
+    assert.equal(r.auth, "publickey");
+    assert.equal(r.exit, 0);
+  });
+
+  it("keeps odd commands intact in the log (tabs, newlines, backslashes, quotes)", async () => {
+    const cmd = "printf 'a\\tb' \"$HOME\"\nsecond line\twith tab \\\\ end";
+    await runCommand(target("h2"), cmd, RUN);
+    assert.equal(lab.records("h2").at(-1)?.command, cmd);
+  });
+
+  it("changes a host's behaviour: exit code, reply, then back", async () => {
+    lab.behave("h2", { exit: 7, reply: "custom reply\n" });
+    const o = await runCommand(target("h2"), "x", RUN);
+    assert.equal(o.exitCode, 7);
+    assert.equal(o.stdout, "custom reply\n");
+    assert.match(o.stderr, /exit 7 as configured/);
+    lab.behave("h2", { exit: 0, reply: null });
+    assert.equal((await runCommand(target("h2"), "y", RUN)).stdout, "[sshlab h2] recorded: y\n");
+  });
+
+  it("counts accepted connections per host and on the blackhole", async () => {
+    const before = lab.connections("h1");
+    await runCommand(target("h1"), "count me", RUN);
+    assert.equal(lab.connections("h1"), before + 1);
+    const bh = lab.blackholeConnections();
+    const o = await runCommand({ ...target("h1"), address: lab.blackhole.address }, "x", { ...RUN, connectTimeoutMs: 500, deadlineMs: 500 });
+    assert.match(o.error ?? "", /no SSH handshake/);
+    assert.equal(lab.blackholeConnections(), bh + 1);
+  });
+
+  it("stops and restarts a host (refused meanwhile), and re-keys it", async () => {
+    await lab.stopHost("h2");
+    const down = await runCommand(target("h2"), "x", { ...RUN, deadlineMs: 100 });
+    assert.match(down.error ?? "", /connection refused/);
+    await lab.startHost("h2");
+    assert.equal((await runCommand(target("h2"), "x", RUN)).ok, true);
+    const old = lab.host("h2").fingerprints.ed25519;
+    const now = await lab.rekey("h2");
+    assert.notEqual(now.fingerprints.ed25519, old);
+    assert.equal((await runCommand(target("h2"), "x", RUN)).ok, true, "target() pins the new key");
+  });
+
+  it("can be re-opened from its directory by another process", () => {
+    const again = SshLab.open(lab.dir);
+    assert.deepEqual(again.hosts().map((h) => h.name), ["h1", "h2"]);
+    assert.deepEqual(again.records("h1"), lab.records("h1"));
+  });
+});

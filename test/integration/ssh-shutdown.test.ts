@@ -1,0 +1,352 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ShutdownResult } from "../../core/contract";
+import sshHostNode from "../../nodes/ssh-host";
+import sshShutdownNode from "../../nodes/ssh-shutdown";
+import { requireComponent } from "../harness/system";
+import { SSH_LAB_INSTALL, SshLab, sshLabMissing } from "../harness/ssh-lab";
+import { collect, helper, loggedText, statusTexts, until, waitForCalls } from "../harness/ssh-red";
+import type { TestNode } from "../harness/ssh-red";
+
+type Auth = "keyFile" | "pastedRsa" | "passphrase" | "password";
+type Creds = Record<string, Record<string, string>>;
+
+const SHUTDOWN = "sudo -n /sbin/shutdown -h +2 'Power failure'";
+const CANCEL = "sudo -n /sbin/shutdown -c";
+
+describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () {
+  this.timeout(60000);
+  let lab: SshLab;
+
+  before(async function () {
+    requireComponent(this, "OpenSSH sshd as root", sshLabMissing(), SSH_LAB_INSTALL);
+    const fleet = Array.from({ length: 20 }, (_, i) => `s${i + 1}`);
+    lab = await SshLab.start({ hosts: [...fleet, "late", "rekeyed", { name: "multi", rsa: true, ecdsa: true }] });
+  });
+  after(async () => {
+    await lab?.stop();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    for (const h of lab.hosts()) lab.behave(h.name, { exit: 0, sleep: 0, reply: null });
+    await lab.startHost("late");
+    lab.clearRecords();
+  });
+
+  /** An ssh-host config node for lab host `name` and its credentials. */
+  function host(name: string, auth: Auth = "keyFile", over: Record<string, unknown> = {}): { node: object; creds: Creds } {
+    const h = lab.host(name);
+    const node = {
+      id: `host-${name}`, type: "ssh-host", name, address: h.address, port: h.port, username: lab.user,
+      keyFile: auth === "keyFile" ? lab.keyFile("ed25519") : "", fingerprints: `ssh-ed25519 ${h.fingerprints.ed25519}`, acceptAnyHostKey: false,
+      ...over,
+    };
+    const creds: Record<string, string> = {};
+    if (auth === "pastedRsa") creds.privateKey = lab.keyText("rsa");
+    if (auth === "passphrase") Object.assign(creds, { privateKey: lab.keyText("ed25519Pass"), passphrase: lab.passphrase });
+    if (auth === "password") creds.password = lab.password;
+    return { node, creds: { [`host-${name}`]: creds } };
+  }
+
+  function shutdownNode(id: string, hosts: string[], over: Record<string, unknown> = {}): object {
+    return {
+      id, type: "ssh-shutdown", name: "", hosts: hosts.map((h) => `host-${h}`), preset: "linux", delay: 2, message: "Power failure",
+      action: "shutdown", allowed: ["shutdown", "cancel", "check", "simulate"], connectTimeout: 5, commandTimeout: 5, deadline: 5,
+      wires: [["out"]], ...over,
+    };
+  }
+
+  async function load(hosts: { node: object; creds: Creds }[], nodes: object[]): Promise<{ out: TestNode; got: Record<string, unknown>[] }> {
+    const creds = Object.assign({}, ...hosts.map((h) => h.creds)) as Creds;
+    await helper.load([sshHostNode, sshShutdownNode], [...hosts.map((h) => h.node), ...nodes, { id: "out", type: "helper" }], creds);
+    const out = helper.getNode("out");
+    return { out, got: collect(out) };
+  }
+
+  const results = (got: Record<string, unknown>[]): ShutdownResult[] => got.map((m) => m.payload as ShutdownResult);
+  const commands = (name: string): string[] => lab.records(name).map((r) => r.command);
+
+  it("shutdown: one result per host as it answers, with key file, pasted RSA key, passphrase key and password", async () => {
+    const names = ["s1", "s2", "s3", "s4"];
+    const auths: Auth[] = ["keyFile", "pastedRsa", "passphrase", "password"];
+    const { out, got } = await load(names.map((n, i) => host(n, auths[i])), [shutdownNode("n", names)]);
+    const outage = { id: "outage-20261125T164730Z-3f9a", since: 1_790_000_000_000 };
+    const tier = { index: 0, name: "backup", reason: "charge 88 % ≤ 90 %" };
+    helper.getNode("n").receive({ payload: { charge: 88 }, outage, tier, topic: "power" });
+    await waitForCalls(out, "input", 4);
+    for (const n of names) assert.deepEqual(commands(n), [SHUTDOWN], n);
+    assert.deepEqual(names.map((n) => lab.records(n)[0].auth), ["publickey", "publickey", "publickey", "password"]);
+    for (const m of got) {
+      const r = m.payload as ShutdownResult;
+      assert.equal(r.ok, true, r.error ?? "");
+      assert.equal(m.topic, r.host);
+      assert.deepEqual(m.outage, outage, "outage identity carried unchanged");
+      assert.deepEqual(m.tier, tier);
+      assert.equal(r.command, SHUTDOWN);
+      assert.equal(r.exitCode, 0);
+      assert.equal(r.stdout, `[sshlab ${r.host}] recorded: ${SHUTDOWN}\n`);
+      assert.equal(r.address, lab.host(r.host).address);
+      assert.match(String(m.summary), new RegExp(`^${r.host}: shutdown sent \\(exit 0, \\d+\\.\\d s\\)$`));
+    }
+    assert.deepEqual(results(got).map((r) => r.host).sort(), names);
+    assert.equal(statusTexts(helper.getNode("n")).at(-1), "ssh-shutdown.status.sent");
+  });
+
+  it("cancel goes only to hosts sent a delayed shutdown, once", async () => {
+    const hosts = ["s5", "s6", "s7"].map((n) => host(n));
+    const { out, got } = await load(hosts, [shutdownNode("delayed", ["s5", "s6"]), shutdownNode("now", ["s7"], { preset: "linux-poweroff" })]);
+    helper.getNode("delayed").receive({});
+    helper.getNode("now").receive({});
+    await waitForCalls(out, "input", 3);
+    const pending = helper.getNode("delayed").context().get("sshShutdownPending") as Record<string, unknown>;
+    assert.deepEqual(Object.keys(pending).sort(), ["host-s5", "host-s6"]);
+
+    const nothing = waitForCalls(helper.getNode("now"), "call:status", 1);
+    helper.getNode("delayed").receive({ action: "cancel", reset: true });
+    helper.getNode("now").receive({ action: "cancel", reset: true });
+    await waitForCalls(out, "input", 2);
+    await nothing;
+    assert.deepEqual(commands("s5"), [SHUTDOWN, CANCEL]);
+    assert.deepEqual(commands("s6"), [SHUTDOWN, CANCEL]);
+    assert.deepEqual(commands("s7"), ["sudo -n /bin/systemctl poweroff"], "an immediate shutdown is never cancelled");
+    assert.equal(statusTexts(helper.getNode("now")).at(-1), "ssh-shutdown.status.nothing-to-cancel");
+    for (const m of got.slice(3)) {
+      assert.equal((m.payload as ShutdownResult).action, "cancel");
+      assert.equal(m.reset, true);
+      assert.match(String(m.summary), /: shutdown cancelled \(exit 0, /);
+    }
+    assert.equal(helper.getNode("delayed").context().get("sshShutdownPending"), undefined);
+
+    // cancelled: a second cancel has nothing to do
+    const status = waitForCalls(helper.getNode("delayed"), "call:status", 1);
+    helper.getNode("delayed").receive({ action: "cancel" });
+    await status;
+    assert.equal(statusTexts(helper.getNode("delayed")).at(-1), "ssh-shutdown.status.nothing-to-cancel");
+    assert.deepEqual(commands("s5"), [SHUTDOWN, CANCEL]);
+    assert.equal(got.length, 5);
+  });
+
+  it("pending shutdowns: forgotten at a redeploy with no context store configured (and warned about)", async () => {
+    const hosts = [host("s5")];
+    const flow = [shutdownNode("n", ["s5"])];
+    await load(hosts, flow);
+    assert.ok(loggedText().includes("ssh-shutdown.warn.memory-store"));
+    const out = helper.getNode("out");
+    helper.getNode("n").receive({});
+    await waitForCalls(out, "input", 1);
+    // Node-RED deletes a node's context when the node closes unless a context store is configured
+    await helper.setFlows([...hosts.map((h) => h.node), ...flow, { id: "out", type: "helper" }], "full", hosts[0].creds);
+    const status = waitForCalls(helper.getNode("n"), "call:status", 1);
+    helper.getNode("n").receive({ action: "cancel" });
+    await status;
+    assert.equal(statusTexts(helper.getNode("n")).at(-1), "ssh-shutdown.status.nothing-to-cancel");
+    assert.deepEqual(commands("s5"), [SHUTDOWN]);
+  });
+
+  it("pending shutdowns: kept across a restart with a persistent (localfilesystem) context store", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ssh-context-"));
+    const context = (helper as unknown as { _context: { load(): Promise<void>; close(): Promise<void> } })._context;
+    helper.settings({ contextStorage: { default: { module: "localfilesystem", config: { dir, flushInterval: 30 } } } });
+    try {
+      const hosts = [host("s6"), host("s7")];
+      const creds = Object.assign({}, ...hosts.map((h) => h.creds)) as Creds;
+      const flow = [...hosts.map((h) => h.node), shutdownNode("n", ["s6", "s7"]), { id: "out", type: "helper" }];
+      const start = async (): Promise<void> => {
+        await context.load(); // a fresh store instance, reading what is on disk
+        await helper.setFlows(flow, "full", creds);
+      };
+      await load(hosts, []);
+      await start();
+      assert.ok(!loggedText().includes("ssh-shutdown.warn.memory-store"));
+      helper.getNode("n").receive({});
+      await waitForCalls(helper.getNode("out"), "input", 2);
+
+      await context.close(); // "restart": the store is flushed and closed, then opened again
+      await start();
+      const out = helper.getNode("out");
+      const got = collect(out);
+      helper.getNode("n").receive({ action: "cancel" });
+      await waitForCalls(out, "input", 2);
+      assert.deepEqual(results(got).map((r) => [r.host, r.action, r.ok]).sort(), [["s6", "cancel", true], ["s7", "cancel", true]]);
+      assert.deepEqual(commands("s6"), [SHUTDOWN, CANCEL]);
+    } finally {
+      await helper.unload();
+      await context.close();
+      helper.settings({});
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("check verifies the privilege with sudo -n -l and reports a host where it fails", async () => {
+    const { out, got } = await load([host("s8"), host("s9")], [shutdownNode("n", ["s8", "s9"], { action: "check" })]);
+    lab.behave("s9", { exit: 1, reply: "Sorry, user nuttest is not allowed to execute '/sbin/shutdown -c' as root\n" });
+    const errors = waitForCalls(helper.getNode("n"), "call:error", 1);
+    helper.getNode("n").receive({});
+    await waitForCalls(out, "input", 2);
+    const check = `sudo -n -l /sbin/shutdown -h +2 'Power failure' && ${CANCEL.replace("sudo -n", "sudo -n -l")}`;
+    assert.deepEqual(commands("s8"), [check]);
+    const byHost = Object.fromEntries(results(got).map((r) => [r.host, r]));
+    assert.equal(byHost.s8.ok, true);
+    assert.equal(byHost.s9.ok, false);
+    assert.equal(byHost.s9.exitCode, 1);
+    assert.match(String((await errors)[0].args[0]), /^s9: check FAILED: exit code 1: sshlab s9: exit 1 as configured/);
+    assert.equal(statusTexts(helper.getNode("n")).at(-1), "ssh-shutdown.status.checked-failed");
+  });
+
+  it("simulate makes no connection at all: nothing recorded, no TCP connection accepted", async () => {
+    const before = ["s10", "s11"].map((n) => lab.connections(n));
+    const { out, got } = await load([host("s10"), host("s11")], [shutdownNode("n", ["s10", "s11"], { action: "simulate" })]);
+    helper.getNode("n").receive({});
+    await waitForCalls(out, "input", 2);
+    assert.deepEqual(results(got).map((r) => [r.host, r.command, r.ok]).sort(), [["s10", SHUTDOWN, true], ["s11", SHUTDOWN, true]]);
+    assert.deepEqual(commands("s10"), []);
+    assert.deepEqual(commands("s11"), []);
+    assert.deepEqual(["s10", "s11"].map((n) => lab.connections(n)), before);
+  });
+
+  it("a message that tries to set a host or a command is refused and reaches no host", async () => {
+    const before = lab.connections("s12");
+    await load([host("s12")], [shutdownNode("n", ["s12"])]);
+    const n = helper.getNode("n");
+    for (const msg of [{ host: "127.0.0.1" }, { command: "id" }, { action: "format" }, { address: lab.host("s1").address, action: "cancel" }]) {
+      const error = waitForCalls(n, "call:error", 1);
+      n.receive(msg);
+      await error;
+    }
+    assert.deepEqual(commands("s12"), []);
+    assert.equal(lab.connections("s12"), before);
+  });
+
+  it("20 hosts, 2 hung: every live host is recorded and reported before the hung ones give up", async () => {
+    const fleet = Array.from({ length: 20 }, (_, i) => `s${i + 1}`);
+    lab.behave("s20", { sleep: 300 });
+    const hosts = fleet.map((n) => (n === "s19" ? host(n, "keyFile", { address: lab.blackhole.address }) : host(n)));
+    const { out, got } = await load(hosts, [shutdownNode("n", fleet, { connectTimeout: 6, commandTimeout: 6, deadline: 6 })]);
+    const seen: { host: string; recorded: string[] }[] = [];
+    out.on("input", (m: Record<string, unknown>) => {
+      const recorded = lab.records().filter((r) => r.command === SHUTDOWN).map((r) => r.host);
+      seen.push({ host: String(m.topic), recorded });
+    });
+    const before = lab.records().length;
+    helper.getNode("n").receive({});
+    await waitForCalls(out, "input", 20);
+    const live = fleet.filter((n) => n !== "s19" && n !== "s20");
+    assert.deepEqual(seen.slice(-2).map((s) => s.host).sort(), ["s19", "s20"], "the hung hosts report last");
+    assert.deepEqual(seen.slice(0, 18).map((s) => s.host).sort(), [...live].sort());
+    for (const n of live) assert.ok(seen[18].recorded.includes(n), `${n} recorded before a hung host gave up`);
+    const byHost = Object.fromEntries(results(got).map((r) => [r.host, r]));
+    assert.match(byHost.s19.error ?? "", /no SSH handshake/);
+    assert.match(byHost.s20.error ?? "", /command still running/);
+    assert.equal(lab.records().length - before, 19, "18 live hosts + the hung command, each once");
+    assert.equal(statusTexts(helper.getNode("n")).at(-1), "ssh-shutdown.status.sent-failed");
+  });
+
+  it("retries until the host comes up within the deadline", async () => {
+    await lab.stopHost("late");
+    const { out, got } = await load([host("late")], [shutdownNode("n", ["late"], { deadline: 30 })]);
+    const n = helper.getNode("n");
+    n.receive({});
+    await until("a retrying status", () => statusTexts(n).includes("ssh-shutdown.status.retrying"));
+    await lab.startHost("late");
+    await waitForCalls(out, "input", 1);
+    const [r] = results(got);
+    assert.equal(r.ok, true, r.error ?? "");
+    assert.ok(r.attempts >= 2);
+    assert.deepEqual(commands("late"), [SHUTDOWN]);
+    assert.match(String(got[0].summary), /^late: shutdown sent \(exit 0, \d+ attempts, /);
+  });
+
+  it("a cancel stops a shutdown still trying to reach its host; it never arrives", async () => {
+    await lab.stopHost("late");
+    const { out, got } = await load([host("late"), host("s13")], [shutdownNode("n", ["late", "s13"], { deadline: 30 })]);
+    const n = helper.getNode("n");
+    n.receive({});
+    await until("s13 done and late retrying", () => got.length === 1 && statusTexts(n).includes("ssh-shutdown.status.retrying"));
+    const warned = waitForCalls(n, "call:warn", 1);
+    n.receive({ action: "cancel" });
+    await waitForCalls(out, "input", 2);
+    await warned;
+    const late = results(got).find((r) => r.host === "late" && r.action === "shutdown");
+    assert.equal(late?.ok, false);
+    assert.equal(late?.error, "ssh-shutdown.errors.stopped-by-cancel");
+    assert.deepEqual(commands("s13"), [SHUTDOWN, CANCEL]);
+    await lab.startHost("late");
+    assert.deepEqual(commands("late"), []);
+  });
+
+  it("stop/redeploy ends in-flight connections and finishes closing without waiting for the command", async () => {
+    lab.behave("s14", { sleep: 300 });
+    const log = (): string => readFileSync(join(lab.dir, "hosts", "s14", "sshd.log"), "utf8");
+    const { got } = await load([host("s14")], [shutdownNode("n", ["s14"], { commandTimeout: 3600 })]);
+    helper.getNode("n").receive({});
+    await lab.waitForRecords((r) => r.some((x) => x.host === "s14"));
+    const ends = (log().match(/Connection (closed|reset)|Disconnected|Received disconnect|Close session/g) ?? []).length;
+    await helper.unload(); // would hang for an hour if close waited for the command
+    await until("sshd to see the connection end", () => (log().match(/Connection (closed|reset)|Disconnected|Received disconnect|Close session/g) ?? []).length > ends);
+    assert.equal(got.length, 0, "no result after close");
+  });
+
+  it("secrets never appear in messages, logs, status or errors", async () => {
+    const wrongPass = host("s15", "passphrase");
+    wrongPass.creds["host-s15"].passphrase = "wrong-" + lab.passphrase;
+    const badPassword = host("s16", "password");
+    badPassword.creds["host-s16"].password = "Wrong-Pw-" + lab.password;
+    const hosts = [host("s17", "pastedRsa"), host("s18", "passphrase"), wrongPass, badPassword, host("s12", "password")];
+    const { out, got } = await load(hosts, [shutdownNode("n", ["s17", "s18", "s15", "s16", "s12"], { action: "check", deadline: 1 })]);
+    helper.getNode("n").receive({});
+    await waitForCalls(out, "input", 5);
+    helper.getNode("n").receive({ action: "shutdown" });
+    await waitForCalls(out, "input", 5);
+    const byHost = Object.fromEntries(results(got).map((r) => [r.host, r]));
+    assert.match(byHost.s15.error ?? "", /wrong passphrase/);
+    assert.match(byHost.s16.error ?? "", /authentication failed/);
+    const everything = [JSON.stringify(got), loggedText(), JSON.stringify(statusTexts(helper.getNode("n")))].join("\n");
+    const secrets = [lab.password, lab.passphrase, "Wrong-Pw-" + lab.password];
+    for (const k of ["rsa", "ed25519Pass"] as const) {
+      secrets.push(...lab.keyText(k).split("\n").filter((l) => l.length > 20 && !l.startsWith("-----")).map((l) => l.slice(0, 24)));
+    }
+    for (const s of secrets) assert.ok(!everything.includes(s), `secret leaked: ${s.slice(0, 6)}…`);
+    assert.ok(everything.includes("authentication failed"), "the scan saw the errors");
+  });
+
+  it("a changed host key is refused by the node, naming both fingerprints; nothing runs", async () => {
+    const pinned = lab.host("rekeyed").fingerprints.ed25519;
+    const { out, got } = await load([host("rekeyed")], [shutdownNode("n", ["rekeyed"])]);
+    const now = (await lab.rekey("rekeyed")).fingerprints.ed25519;
+    const errors = waitForCalls(helper.getNode("n"), "call:error", 1);
+    helper.getNode("n").receive({});
+    await waitForCalls(out, "input", 1);
+    const [r] = results(got);
+    assert.equal(r.ok, false);
+    assert.equal(r.attempts, 1);
+    assert.ok(r.error?.includes(pinned) && r.error.includes(now), r.error ?? "");
+    assert.match(String((await errors)[0].args[0]), /^rekeyed: shutdown FAILED: host key of rekeyed/);
+    assert.deepEqual(commands("rekeyed"), []);
+  });
+
+  it("an unknown host key with no pin is refused (and warned about at deploy)", async () => {
+    const { out, got } = await load([host("s11", "keyFile", { fingerprints: "" })], [shutdownNode("n", ["s11"])]);
+    assert.ok(loggedText().includes("ssh-host.warn.no-pin"));
+    helper.getNode("n").receive({});
+    await waitForCalls(out, "input", 1);
+    assert.match(results(got)[0].error ?? "", /no fingerprint is pinned \(expected: none\), the server offered SHA256:/);
+    assert.deepEqual(commands("s11"), []);
+  });
+
+  it("the fingerprint button's endpoint returns the server's fingerprints, and nothing else", async () => {
+    await load([host("multi")], []);
+    const m = lab.host("multi");
+    const want = [`ssh-ed25519 ${m.fingerprints.ed25519}`, `ecdsa-sha2-nistp256 ${m.fingerprints.ecdsa}`, `ssh-rsa ${m.fingerprints.rsa}`].sort();
+    for (const body of [{ id: "host-multi" }, { address: m.address, port: m.port }, { id: "not-deployed-yet", address: m.address, port: String(m.port) }]) {
+      const r = await helper.request().post("/ssh-host/fingerprints").send(body);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.deepEqual(Object.keys(r.body as object), ["fingerprints"]);
+      const fps = (r.body as { fingerprints: { type: string; fingerprint: string }[] }).fingerprints;
+      assert.deepEqual(fps.map((f) => Object.keys(f).sort().join()), fps.map(() => "fingerprint,type"));
+      assert.deepEqual(fps.map((f) => `${f.type} ${f.fingerprint}`).sort(), want);
+    }
+    assert.deepEqual(commands("multi"), [], "no login");
+  });
+});

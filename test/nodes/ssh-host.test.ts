@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import sshHostNode from "../../nodes/ssh-host";
+import { freePort } from "../harness/system";
+import { callsOf, helper, loggedText } from "../harness/ssh-red";
+
+const FP = "SHA256:0wqZLw85RM2xD+3XcEgBRMeaIagvbANVbgufXmhjbHY";
+
+function host(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return { id: "h1", type: "ssh-host", name: "backup", address: "127.0.0.1", port: 22, username: "nut", keyFile: "", fingerprints: FP, acceptAnyHostKey: false, ...over };
+}
+
+describe("ssh-host node", () => {
+  afterEach(() => helper.unload());
+
+  it("keeps its secrets in credentials: the editor definition has no secret in defaults", () => {
+    const html = readFileSync(join(__dirname, "../../nodes/ssh-host.html"), "utf8");
+    const defaults = /defaults:\s*\{([\s\S]*?)\n {8}\},\n {8}credentials/.exec(html)?.[1] ?? "";
+    const credentials = /credentials:\s*\{([\s\S]*?)\n {8}\}/.exec(html)?.[1] ?? "";
+    assert.ok(defaults.includes("address"), "defaults parsed");
+    for (const secret of ["privateKey", "passphrase", "password"]) {
+      assert.doesNotMatch(defaults, new RegExp(`\\b${secret}\\s*:`), `${secret} must not be in defaults`);
+      assert.match(credentials, new RegExp(`${secret}:\\s*\\{\\s*type:\\s*"password"`), `${secret} is a password credential`);
+    }
+  });
+
+  it("deploys quietly with a pin, and exposes its target with the pins and credentials", async () => {
+    await helper.load(sshHostNode, [host()], { h1: { password: "s3cret" } });
+    const n = helper.getNode("h1") as unknown as { target(): Record<string, unknown>; sshHost: Record<string, unknown> };
+    assert.deepEqual(n.sshHost, { name: "backup", address: "127.0.0.1", port: 22, username: "nut" });
+    const t = n.target();
+    assert.equal(t.password, "s3cret");
+    assert.equal(t.key, null);
+    assert.deepEqual(t.pins, [{ fingerprint: FP, type: null }]);
+    assert.equal(callsOf(helper.getNode("h1"), helper.getNode("h1").warn).length, 0);
+  });
+
+  it("warns at every deploy when any host key is accepted", async () => {
+    await helper.load(sshHostNode, [host({ acceptAnyHostKey: true, fingerprints: "" })]);
+    const warns = callsOf(helper.getNode("h1"), helper.getNode("h1").warn).map((c) => String(c.args[0]));
+    assert.deepEqual(warns, ["ssh-host.warn.insecure"]);
+  });
+
+  it("warns when no fingerprint is pinned, and reports lines that are not fingerprints", async () => {
+    await helper.load(sshHostNode, [host({ fingerprints: "MD5:aa:bb\n" })]);
+    const n = helper.getNode("h1");
+    assert.deepEqual(callsOf(n, n.warn).map((c) => c.args[0]), ["ssh-host.warn.no-pin"]);
+    assert.deepEqual(callsOf(n, n.error).map((c) => c.args[0]), ["ssh-host.errors.bad-fingerprint"]);
+  });
+
+  it("a missing key file is an error at deploy and on use, naming the file, never a secret", async () => {
+    await helper.load(sshHostNode, [host({ keyFile: "/nonexistent/id_nut" })], { h1: { passphrase: "pass-phrase-1234", password: "pw-5678" } });
+    const n = helper.getNode("h1") as unknown as { target(): unknown };
+    assert.throws(() => n.target(), /key file \/nonexistent\/id_nut does not exist/);
+    const logged = loggedText();
+    assert.ok(logged.includes("ssh-host.errors.key"));
+    assert.ok(!logged.includes("pass-phrase-1234") && !logged.includes("pw-5678"));
+  });
+
+  describe("fingerprint endpoint", () => {
+    it("refuses a bad address or port, and an unknown id without an address", async () => {
+      await helper.load(sshHostNode, [host()]);
+      for (const body of [{ address: "" }, { address: "a b" }, { address: "x;rm -rf /" }, { address: "127.0.0.1", port: 0 }, { address: "127.0.0.1", port: "99999" }]) {
+        const r = await helper.request().post("/ssh-host/fingerprints").send(body);
+        assert.equal(r.status, 400, JSON.stringify(body));
+      }
+      const r = await helper.request().post("/ssh-host/fingerprints").send({ id: "nope" });
+      assert.equal(r.status, 404);
+    });
+
+    it("answers 502 with the reason when nothing listens, and only an error field", async () => {
+      await helper.load(sshHostNode, [host()]);
+      const port = await freePort();
+      const r = await helper.request().post("/ssh-host/fingerprints").send({ address: "127.0.0.1", port });
+      assert.equal(r.status, 502);
+      assert.deepEqual(r.body, { error: "connection refused" });
+    });
+  });
+});

@@ -1,0 +1,196 @@
+import assert from "node:assert/strict";
+import { createServer } from "node:net";
+import type { Server, Socket } from "node:net";
+import type { ShutdownResult } from "../../core/contract";
+import sshHostNode from "../../nodes/ssh-host";
+import sshShutdownNode from "../../nodes/ssh-shutdown";
+import { freePort } from "../harness/system";
+import { callsOf, collect, helper, statusTexts, waitForCalls } from "../harness/ssh-red";
+
+const FP = "SHA256:0wqZLw85RM2xD+3XcEgBRMeaIagvbANVbgufXmhjbHY";
+
+/** A TCP listener that only counts connections: proves that nothing connected. */
+async function countingServer(): Promise<{ server: Server; port: number; count: () => number; close: () => Promise<void> }> {
+  let n = 0;
+  const socks = new Set<Socket>();
+  const server = createServer((s) => {
+    n++;
+    socks.add(s);
+    s.on("error", () => undefined);
+    s.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const addr = server.address();
+  const port = typeof addr === "object" && addr ? addr.port : 0;
+  return {
+    server,
+    port,
+    count: () => n,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+function flow(port: number, node: Record<string, unknown> = {}): object[] {
+  const host = (id: string, name: string, username = "nut"): object => ({
+    id, type: "ssh-host", name, address: "127.0.0.1", port, username, keyFile: "", fingerprints: FP, acceptAnyHostKey: false,
+  });
+  return [
+    host("h1", "backup-server"),
+    host("h2", "nas", "root"),
+    {
+      id: "n1", type: "ssh-shutdown", name: "", hosts: ["h1", "h2"], preset: "linux", delay: 2, message: "Power failure",
+      action: "shutdown", allowed: ["shutdown", "cancel", "check", "simulate"], connectTimeout: 1, commandTimeout: 1, deadline: 1,
+      wires: [["out"]], ...node,
+    },
+    { id: "out", type: "helper" },
+  ];
+}
+
+const CREDS = { h1: { password: "pw-for-backup" }, h2: { password: "pw-for-nas" } };
+
+describe("ssh-shutdown node (no SSH server needed)", () => {
+  let srv: Awaited<ReturnType<typeof countingServer>>;
+  beforeEach(async () => {
+    srv = await countingServer();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await srv.close();
+  });
+
+  it("simulate: one result per host with the command that would run, no connection at all", async () => {
+    await helper.load([sshHostNode, sshShutdownNode], flow(srv.port), CREDS);
+    const n1 = helper.getNode("n1");
+    const got = collect(helper.getNode("out"));
+    const outage = { id: "outage-1", since: 1 };
+    const tier = { index: 0, name: "backup", reason: "charge 88 % ≤ 90 %" };
+    n1.receive({ action: "simulate", payload: { charge: 88 }, outage, tier });
+    await waitForCalls(helper.getNode("out"), "input", 2);
+    assert.equal(got.length, 2);
+    const [a, b] = got;
+    assert.equal(a.topic, "backup-server");
+    assert.deepEqual(a.outage, outage);
+    assert.deepEqual(a.tier, tier);
+    const pa = a.payload as ShutdownResult;
+    assert.equal(pa.action, "simulate");
+    assert.equal(pa.ok, true);
+    assert.equal(pa.attempts, 0);
+    assert.equal(pa.command, "sudo -n /sbin/shutdown -h +2 'Power failure'");
+    assert.equal(a.summary, "backup-server: simulate, would run: sudo -n /sbin/shutdown -h +2 'Power failure'");
+    assert.equal((b.payload as ShutdownResult).command, "/sbin/shutdown -h +2 'Power failure'", "root: no sudo");
+    assert.equal(srv.count(), 0, "no TCP connection");
+    assert.deepEqual(statusTexts(n1).slice(-1), ["ssh-shutdown.status.simulated"]);
+  });
+
+  for (const [name, msg] of [
+    ["msg.host", { host: "evil.example", action: "simulate" }],
+    ["msg.command", { command: "rm -rf /" }],
+    ["msg.address", { address: "127.0.0.1" }],
+    ["msg.user", { user: "root", action: "check" }],
+    ["msg.hosts", { hosts: ["h1"] }],
+    ["an unknown action", { action: "reboot" }],
+    ["a non-string action", { action: ["shutdown"] }],
+  ] as [string, Record<string, unknown>][]) {
+    it(`refuses a message with ${name}: an error for Catch, nothing runs`, async () => {
+      await helper.load([sshHostNode, sshShutdownNode], flow(srv.port), CREDS);
+      const n1 = helper.getNode("n1");
+      const got = collect(helper.getNode("out"));
+      const errors = waitForCalls(n1, "call:error", 1);
+      n1.receive({ payload: 1, ...msg });
+      const [call] = await errors;
+      const text = String((call.args[0] as Error).message ?? call.args[0]);
+      assert.match(text, /^ssh-shutdown\.errors\.(forbidden-property|unknown-action)$/);
+      assert.equal((call.args[1] as { payload?: number }).payload, 1, "the refused message goes with the error (Catch)");
+      assert.equal(got.length, 0);
+      assert.equal(srv.count(), 0);
+      assert.deepEqual(statusTexts(n1).slice(-1), ["ssh-shutdown.status.refused"]);
+    });
+  }
+
+  it("refuses an action the operator did not allow for messages", async () => {
+    await helper.load([sshHostNode, sshShutdownNode], flow(srv.port, { action: "simulate", allowed: ["cancel"] }), CREDS);
+    const n1 = helper.getNode("n1");
+    const errors = waitForCalls(n1, "call:error", 1);
+    n1.receive({ action: "shutdown" });
+    const [call] = await errors;
+    assert.equal((call.args[0] as Error).message, "ssh-shutdown.errors.action-not-allowed");
+    assert.equal(srv.count(), 0);
+  });
+
+  it("a cancel with nothing pending sends nothing and says so", async () => {
+    await helper.load([sshHostNode, sshShutdownNode], flow(srv.port), CREDS);
+    const n1 = helper.getNode("n1");
+    const got = collect(helper.getNode("out"));
+    const status = waitForCalls(n1, "call:status", 1);
+    n1.receive({ action: "cancel", reset: true });
+    await status;
+    assert.deepEqual(statusTexts(n1).slice(-1), ["ssh-shutdown.status.nothing-to-cancel"]);
+    assert.equal(got.length, 0);
+    assert.equal(srv.count(), 0);
+  });
+
+  it("a host that refuses connections: a failed result per host, node.error with it, status counts", async () => {
+    const port = await freePort(); // nothing listens there
+    await helper.load([sshHostNode, sshShutdownNode], flow(port), CREDS);
+    const n1 = helper.getNode("n1");
+    const got = collect(helper.getNode("out"));
+    const errors = waitForCalls(n1, "call:error", 2);
+    const outputs = waitForCalls(helper.getNode("out"), "input", 2);
+    n1.receive({ payload: "go" });
+    const [calls] = await Promise.all([errors, outputs]);
+    assert.equal(got.length, 2);
+    for (const m of got) {
+      const r = m.payload as ShutdownResult;
+      assert.equal(r.ok, false);
+      assert.match(r.error ?? "", /connection refused by 127\.0\.0\.1:\d+/);
+      assert.ok(r.attempts >= 1);
+    }
+    assert.match(String(calls[0].args[0]), /: shutdown FAILED: connection refused/);
+    assert.equal((calls[0].args[1] as { topic?: string }).topic !== undefined, true, "the result message goes with the error");
+    assert.deepEqual(statusTexts(n1).slice(-1), ["ssh-shutdown.status.sent-failed"]);
+  });
+
+  it("a missing ssh-host config gives a failed result naming it", async () => {
+    await helper.load([sshHostNode, sshShutdownNode], flow(srv.port, { hosts: ["h1", "ghost"] }), CREDS);
+    const got = collect(helper.getNode("out"));
+    helper.getNode("n1").receive({ action: "simulate" });
+    await waitForCalls(helper.getNode("out"), "input", 2);
+    const ghost = got.map((m) => m.payload as ShutdownResult).find((r) => r.host === "ghost");
+    assert.equal(ghost?.ok, false);
+    assert.equal(ghost?.error, "ssh-shutdown.errors.no-host");
+  });
+
+  it("a misconfigured node reports at deploy and refuses to run", async () => {
+    await helper.load([sshHostNode, sshShutdownNode], flow(srv.port, { hosts: [], connectTimeout: "soon" }), CREDS);
+    const n1 = helper.getNode("n1");
+    assert.deepEqual(callsOf(n1, n1.error).map((c) => c.args[0]).sort(), ["ssh-shutdown.errors.bad-number", "ssh-shutdown.errors.no-hosts"]);
+    await new Promise((resolve) => setImmediate(resolve)); // let the deploy-time error events pass
+    const errors = waitForCalls(n1, "call:error", 1);
+    n1.receive({ action: "simulate" });
+    assert.equal(((await errors)[0].args[0] as Error).message, "ssh-shutdown.errors.misconfigured");
+  });
+
+  it("warns at deploy when pending delayed shutdowns would only live in memory", async () => {
+    const warnings = async (node: Record<string, unknown>): Promise<unknown[]> => {
+      await helper.load([sshHostNode, sshShutdownNode], flow(srv.port, node), CREDS);
+      const n1 = helper.getNode("n1");
+      const w = callsOf(n1, n1.warn).map((c) => c.args[0]);
+      await helper.unload();
+      return w;
+    };
+    assert.deepEqual(await warnings({}), ["ssh-shutdown.warn.memory-store"]);
+    assert.deepEqual(await warnings({ preset: "linux-poweroff" }), [], "nothing is ever pending");
+    assert.deepEqual(await warnings({ delay: 0 }), []);
+    assert.deepEqual(await warnings({ allowed: ["check"] }), [], "no cancel possible");
+  });
+
+  it("the editor preview shows a preset's commands and sudoers line", async () => {
+    await helper.load([sshHostNode, sshShutdownNode], flow(srv.port), CREDS);
+    const r = await helper.request().get("/ssh-shutdown/preview").query({ preset: "macos", delay: 3, message: "bye $(x)", username: "nut" });
+    assert.equal(r.status, 200);
+    const c = r.body as Record<string, unknown>;
+    assert.equal(c.shutdown, "sudo -n /sbin/shutdown -h +3 'bye (x)'");
+    assert.equal(c.sudoers, "nut ALL=(root) NOPASSWD: /sbin/shutdown, /usr/bin/killall shutdown");
+    assert.equal(c.supportsDelay, true);
+  });
+});

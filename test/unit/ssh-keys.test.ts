@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { KeyError, loadPrivateKey, readKeyFile } from "../../core/ssh/keys";
+import { findExecutable, requireComponent } from "../harness/system";
+
+const KEYGEN = findExecutable(["/usr/bin/ssh-keygen"]);
+const PASS = "correct horse battery";
+
+/** The base64 body lines of a PEM/OpenSSH key: none may ever appear in an error. */
+function secretLines(keyText: string): string[] {
+  return keyText.split("\n").filter((l) => l && !l.startsWith("-----") && !l.includes(":"));
+}
+
+function expectKeyError(fn: () => unknown, pattern: RegExp, secrets: string[] = []): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof KeyError, `KeyError expected, got ${String(err)}`);
+    assert.match(err.message, pattern);
+    for (const s of secrets) assert.ok(!err.message.includes(s.slice(0, 20)), "key material in the error text");
+    assert.ok(!err.message.includes(PASS), "passphrase in the error text");
+    return true;
+  });
+}
+
+describe("ssh private keys", () => {
+  let dir: string;
+  const f = (name: string): string => join(dir, name);
+
+  before(function () {
+    requireComponent(this, "ssh-keygen", KEYGEN ? null : "/usr/bin/ssh-keygen", "apt-get install -y openssh-client");
+    dir = mkdtempSync(join(tmpdir(), "ssh-keys-"));
+    const gen = (name: string, args: string[]): void => {
+      execFileSync(KEYGEN as string, ["-q", "-C", name, "-f", f(name), ...args]);
+    };
+    gen("ed25519", ["-t", "ed25519", "-N", ""]);
+    gen("rsa_pem", ["-t", "rsa", "-b", "2048", "-m", "PEM", "-N", ""]);
+    gen("ecdsa", ["-t", "ecdsa", "-b", "256", "-N", ""]);
+    gen("ed25519_pass", ["-t", "ed25519", "-N", PASS]);
+    gen("rsa_pem_pass", ["-t", "rsa", "-b", "2048", "-m", "PEM", "-N", PASS]);
+  });
+  after(() => dir && rmSync(dir, { recursive: true, force: true }));
+
+  it("parses OpenSSH and PEM keys, ed25519 / RSA / ECDSA, from a file or pasted", () => {
+    assert.equal(loadPrivateKey({ file: f("ed25519") })?.type, "ssh-ed25519");
+    assert.equal(loadPrivateKey({ file: f("rsa_pem") })?.type, "ssh-rsa");
+    assert.equal(loadPrivateKey({ file: f("ecdsa") })?.type, "ecdsa-sha2-nistp256");
+    assert.equal(loadPrivateKey({ text: readFileSync(f("ecdsa"), "utf8") })?.type, "ecdsa-sha2-nistp256");
+    assert.equal(loadPrivateKey({ file: f("ed25519_pass"), passphrase: PASS })?.isPrivateKey(), true);
+    assert.equal(loadPrivateKey({ file: f("rsa_pem_pass"), passphrase: PASS })?.type, "ssh-rsa");
+  });
+
+  it("a pasted key wins over a key file; nothing at all means no key", () => {
+    const key = loadPrivateKey({ text: readFileSync(f("ecdsa"), "utf8"), file: "/nonexistent/id_nut" });
+    assert.equal(key?.type, "ecdsa-sha2-nistp256");
+    assert.equal(loadPrivateKey({}), null);
+    assert.equal(loadPrivateKey({ text: "  \n", file: " " }), null);
+  });
+
+  it("a missing key file is named in a clear error", () => {
+    expectKeyError(() => loadPrivateKey({ file: f("id_nut") }), /key file .*id_nut does not exist/);
+  });
+
+  it("a key file readable by group or others is refused, as OpenSSH does, with the fix", () => {
+    for (const mode of [0o644, 0o640, 0o604, 0o660, 0o601]) {
+      chmodSync(f("ed25519"), mode);
+      expectKeyError(
+        () => readKeyFile(f("ed25519")),
+        new RegExp(`too open \\(mode 0${mode.toString(8)}.*chmod 600 ${f("ed25519").replace(/[/.]/g, "\\$&")}`),
+        secretLines(readFileSync(f("ed25519"), "utf8")),
+      );
+    }
+    chmodSync(f("ed25519"), 0o600);
+    assert.ok(readKeyFile(f("ed25519")).includes("PRIVATE KEY"));
+    chmodSync(f("ed25519"), 0o400);
+    assert.ok(readKeyFile(f("ed25519")).includes("PRIVATE KEY"));
+    chmodSync(f("ed25519"), 0o600);
+  });
+
+  it("a directory is not a key file", () => {
+    mkdirSync(f("adir"), { mode: 0o700 });
+    expectKeyError(() => readKeyFile(f("adir")), /not a regular file/);
+  });
+
+  it("an encrypted key without its passphrase, or with a wrong one, says so without quoting the key", () => {
+    for (const name of ["ed25519_pass", "rsa_pem_pass"]) {
+      const secrets = secretLines(readFileSync(f(name), "utf8"));
+      expectKeyError(() => loadPrivateKey({ file: f(name) }), /encrypted: enter its passphrase/, secrets);
+      expectKeyError(() => loadPrivateKey({ file: f(name), passphrase: "wrong" }), /wrong passphrase/, secrets);
+      expectKeyError(() => loadPrivateKey({ text: readFileSync(f(name), "utf8"), passphrase: "wrong" }), /^the pasted private key: wrong passphrase/, secrets);
+    }
+  });
+
+  it("a public key or garbage is refused with a hint", () => {
+    expectKeyError(() => loadPrivateKey({ text: readFileSync(f("ed25519.pub"), "utf8") }), /is a public key/);
+    expectKeyError(() => loadPrivateKey({ text: "not a key at all" }), /not a private key ssh2 can read/);
+    const body = secretLines(readFileSync(f("ed25519"), "utf8"));
+    expectKeyError(() => loadPrivateKey({ text: body.join("\n") }), /not a private key|cannot be used/, body);
+  });
+});
