@@ -220,11 +220,9 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     return new Promise((resolve, reject) => {
       const p = this.makePending(words, kind, itemWord, resolve, reject);
       if (this._state === "connected") this.write(p, line);
-      else if (this._state === "connecting") {
-        this.waiting.push(p);
-      } else {
-        this.settle(p, this.notConnectedError());
-      }
+      else if (this._state === "connecting") this.waiting.push(p);
+      else if (this._state === "closed") this.settle(p, new NutConnectionError("NUT client closed", "CLOSED"));
+      else this.settle(p, this.notConnectedError());
     });
   }
 
