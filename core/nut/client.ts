@@ -317,7 +317,7 @@ export class NutClient extends EventEmitter<NutClientEvents> {
       await this.internal(["STARTTLS"], gen);
     } catch (err) {
       if (err instanceof NutServerError) {
-        throw new NutTlsError(`STARTTLS refused: ${err.message}; not connecting without TLS`, err.code);
+        throw new NutTlsError(`${err.message}; not connecting without TLS`, err.code);
       }
       throw err;
     }

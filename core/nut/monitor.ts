@@ -147,7 +147,11 @@ export async function readUpses(
 ): Promise<{ readings: UpsReading[]; listError: NutError | null }> {
   const readOne = (name: string): Promise<UpsReading> =>
     reader.listVar(name).then(
-      (vars): UpsReading => ({ ups: name, vars, error: null, reachable: true }),
+      (vars): UpsReading =>
+        // upsd serves "WAIT" until the driver has sent its data (after a restart): nothing is known yet
+        vars.some(([k, v]) => k === "ups.status" && v.trim() === "WAIT")
+          ? { ups: name, vars: null, error: { code: "WAIT", message: `${name}: upsd has no data from the driver yet (ups.status WAIT)` }, reachable: true }
+          : { ups: name, vars, error: null, reachable: true },
       (err: unknown) => failedReading(name, err),
     );
   if (ups !== null) return { readings: [await readOne(ups)], listError: null };

@@ -128,6 +128,7 @@ const ERROR_WORDS: Record<string, string> = {
   "DATA-STALE": "data stale",
   "DRIVER-NOT-CONNECTED": "driver not connected",
   "UNKNOWN-UPS": "unknown UPS",
+  WAIT: "waiting for the driver's data",
   TIMEOUT: "no reply",
   ECONNREFUSED: "connection refused",
 };
@@ -182,7 +183,8 @@ export function nodeStatus(s: UpsState): NodeStatus {
   if (s.stale) {
     const last = s.status === null ? "" : ` (last ${shortText(s)})`;
     if (!s.reachable) return { fill: s.onBattery || s.lowBattery ? "red" : "grey", shape: "ring", text: `disconnected${last}` };
-    return { fill: "red", shape: "ring", text: `${s.error === "UNKNOWN-UPS" ? "unknown UPS" : "stale"}${last}` };
+    const what = s.error === "UNKNOWN-UPS" ? "unknown UPS" : s.error === "WAIT" ? "waiting for driver" : "stale";
+    return { fill: "red", shape: "ring", text: `${what}${last}` };
   }
   const text = shortText(s);
   if (s.lowBattery || s.flags.includes("FSD")) return { fill: "red", shape: "dot", text };

@@ -136,6 +136,16 @@ export class NutLab {
     });
   }
 
+  /** Set the forced-shutdown flag (as upsmon primary would): status becomes "FSD …" until upsd restarts. */
+  async setFsd(ups: string): Promise<void> {
+    const replies = await this.session([
+      ["USERNAME", NUT_LAB_USERS.admin.username],
+      ["PASSWORD", NUT_LAB_USERS.admin.password],
+      ["FSD", ups],
+    ]);
+    if (replies[2] !== "OK FSD-SET") throw new Error(`nut-lab: FSD ${ups} answered "${replies[2]}"`);
+  }
+
   /** What upsd serves for a variable: the value, or `ERR …`, or null when the connection failed. */
   async getVar(ups: string, name: string): Promise<string | null> {
     const [line] = await this.session([["GET", "VAR", ups, name]]).catch(() => [undefined]);
@@ -181,6 +191,25 @@ export class NutLab {
     if (!bin) throw new Error(nutLabMissing() ?? "upsd missing");
     this.upsd = this.launch(bin, [], "upsd");
     await this.waitServed([...this.drivers.keys()]);
+  }
+
+  /** Back to normal after a fault test: drivers resumed or restarted, upsd running, everything served. */
+  async ensureRunning(): Promise<void> {
+    for (const u of this.upses) {
+      const d = this.drivers.get(u);
+      if (d && d.child.exitCode === null && d.child.signalCode === null) d.child.kill("SIGCONT");
+      else {
+        this.drivers.delete(u);
+        this.launchDriver(u);
+        await this.waitDriverSockets([u]);
+      }
+    }
+    if (!this.upsd || this.upsd.child.exitCode !== null || this.upsd.child.signalCode !== null) {
+      this.upsd = null;
+      await this.startUpsd();
+    } else {
+      await this.waitServed(this.upses);
+    }
   }
 
   async stop(): Promise<void> {

@@ -292,7 +292,7 @@ describe("nut-ups-in with nut-sim", function () {
     const msg = await w.next("messages", () => true);
     assert.equal(msg.payload.error, "FEATURE-NOT-CONFIGURED");
     assert.equal(msg.payload.reachable, false);
-    await w.next("errors", (e) => /STARTTLS refused/.test(e.text));
+    await w.next("errors", (e) => /STARTTLS: ERR FEATURE-NOT-CONFIGURED/.test(e.text));
     assert.ok(!sim.commands.some((c) => c.startsWith("USERNAME") || c.startsWith("LIST")));
   });
 

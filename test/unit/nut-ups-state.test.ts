@@ -216,6 +216,13 @@ describe("monitor: reading the server", () => {
     assert.equal(t.readings[0].reachable, false);
   });
 
+  it("ups.status WAIT (upsd has nothing from the driver yet) is no data: stale, reachable, error WAIT", async () => {
+    const { readings } = await readUpses(reader({ listVar: async () => [["ups.status", "WAIT"]] }), "a", []);
+    assert.deepEqual(readings[0].error?.code, "WAIT");
+    assert.equal(readings[0].vars, null);
+    assert.equal(readings[0].reachable, true);
+  });
+
   it("all: a UPS known before and no longer listed reads as UNKNOWN-UPS", async () => {
     const { readings } = await readUpses(reader(), null, ["a", "b", "old"]);
     assert.deepEqual(readings.map((r) => [r.ups, r.error?.code ?? null]), [["a", null], ["b", "DATA-STALE"], ["old", "UNKNOWN-UPS"]]);
