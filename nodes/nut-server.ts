@@ -62,8 +62,11 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- Node-RED idiom: inner functions use the node
     const node = this;
-    const host = String(def.host || "127.0.0.1").trim();
-    const port = Number(def.port) || 3493;
+    const host = String(def.host || "").trim() || "127.0.0.1";
+    const port = def.port === "" || def.port === undefined ? 3493 : Number(def.port);
+    if (!isPlausibleHost(host) || !isPort(port)) node.error(RED._("nut-server.errors.bad-address", { host, port: String(def.port) }));
+    const creds: NutServerCredentials = node.credentials ?? {};
+    if (creds.password && !creds.username) node.warn(RED._("nut-server.errors.password-without-user"));
     const interval = Number(def.interval) > 0 ? Number(def.interval) : 5;
     const timeoutMs = (Number(def.timeout) > 0 ? Number(def.timeout) : 5) * 1000;
     const users = new Map<string, NutServerUser>();
@@ -87,7 +90,6 @@ export = function (RED: NodeAPI) {
     node.register = (user: NutServerUser) => {
       users.set(user.id, user);
       if (!client) {
-        const creds: NutServerCredentials = node.credentials ?? {};
         client = new NutClient({
           host,
           port,

@@ -233,7 +233,14 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     this.lines.reset();
     this._protocolVersion = null;
     this.setState("connecting", null, null);
-    const socket = netConnect({ host: this.host, port: this.port });
+    let socket: Socket;
+    try {
+      socket = netConnect({ host: this.host, port: this.port });
+    } catch (err) {
+      // a bad port or host throws at once: report it like any connection failure, never to the caller
+      setImmediate(() => gen === this.generation && this.dropConnection(toNutError(err)));
+      return;
+    }
     socket.setNoDelay(true);
     this.socket = socket;
     const connectTimer = setTimeout(() => {
@@ -314,7 +321,8 @@ export class NutClient extends EventEmitter<NutClientEvents> {
 
   private async startTls(gen: number, tlsOptions: ConnectionOptions): Promise<void> {
     try {
-      await this.internal(["STARTTLS"], gen);
+      const [reply] = await this.internal(["STARTTLS"], gen);
+      if (reply[0] !== "OK") throw new NutProtocolError(`STARTTLS: unexpected reply "${excerpt(reply.join(" "))}"`);
     } catch (err) {
       if (err instanceof NutServerError) {
         throw new NutTlsError(`${err.message}; not connecting without TLS`, err.code);
@@ -472,7 +480,6 @@ export class NutClient extends EventEmitter<NutClientEvents> {
   private settle(p: Pending, err: NutError | null, value?: string[][]): void {
     if (p.timer) clearTimeout(p.timer);
     p.timer = null;
-    p.started = true;
     const i = this.inflight.indexOf(p);
     if (i >= 0) this.inflight.splice(i, 1);
     if (err) p.reject(err);

@@ -296,6 +296,18 @@ describe("nut-ups-in with nut-sim", function () {
     assert.ok(!sim.commands.some((c) => c.startsWith("USERNAME") || c.startsWith("LIST")));
   });
 
+  it("a server address that cannot work: nut-server says so at start, the UPS reads as unreachable, nothing crashes", async () => {
+    await helper.load(nodes, flow({ port: 70000 }));
+    const w = watch("in", "out");
+    const m = await w.next("messages", () => true);
+    assert.equal(m.payload.reachable, false);
+    assert.equal(m.payload.error, "ERR_SOCKET_BAD_PORT");
+    // the helper's spy on Node.prototype.error kept the call made while the flow started
+    const spy = helper.getNode("srv").error as unknown as { getCalls(): Array<{ thisValue: { id: string }; args: unknown[] }> };
+    const serverErrors = spy.getCalls().filter((c) => c.thisValue.id === "srv").map((c) => c.args[0]);
+    assert.deepEqual(serverErrors, ["nut-server.errors.bad-address"]);
+  });
+
   describe("bad configuration", () => {
     for (const [what, cfg, key] of [
       ["no UPS name", { ups: "" }, "nut-ups-in.errors.no-ups"],

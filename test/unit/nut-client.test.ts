@@ -298,6 +298,15 @@ describe("NutClient: reconnecting", () => {
     assert.deepEqual(delays.slice(0, 5), [10, 20, 40, 80, 80]);
   });
 
+  it("a port out of range is a connection error, not a throw out of start()", async () => {
+    const c = new NutClient({ host: "127.0.0.1", port: 99999, reconnectMinMs: 5000 });
+    const down = waitState(c, "disconnected");
+    assert.doesNotThrow(() => c.start());
+    assert.equal((await down).error?.code, "ERR_SOCKET_BAD_PORT");
+    assert.equal((await rejection(c.listUps())).code, "ERR_SOCKET_BAD_PORT");
+    await c.close();
+  });
+
   it("jitter keeps retries within ±25 % of the backoff step", () => {
     for (const r of [0, 0.999]) {
       const c = new NutClient({ host: "127.0.0.1", port: 1, reconnectMinMs: 1000, reconnectMaxMs: 60000, random: () => r });
