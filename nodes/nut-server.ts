@@ -75,12 +75,16 @@ export = function (RED: NodeAPI) {
 
     node.address = formatAddress(host, port);
     node.interval = interval;
-    node.settings = { host, port, usetls: !!def.usetls, tls: def.tls || "" };
+    node.deployed = { host, port, usetls: !!def.usetls, tls: def.tls || "" };
     Object.defineProperty(node, "client", { get: () => client });
 
     const onState = (change: StateChange) => {
-      lastState = change;
+      // log the changes an admin wants in the log, not every retry
       if (change.state === "connected") node.log(RED._("nut-server.log.connected", { address: node.address }));
+      if (change.state === "disconnected" && lastState.state === "connected") {
+        node.log(RED._("nut-server.log.disconnected", { address: node.address, error: change.error?.message ?? "" }));
+      }
+      lastState = change;
       for (const user of users.values()) user.onServerState(change);
     };
     const onWarning = (err: NutError) => {
@@ -156,12 +160,12 @@ export = function (RED: NodeAPI) {
   async function listUps(body: ListUpsBody): Promise<UpsListEntry[]> {
     const host = String(body.host ?? "").trim();
     const port = Number(body.port);
-    const deployed = typeof body.id === "string" ? (RED.nodes.getNode(body.id) as NutServerNode | null) : null;
-    const same = deployed?.type === "nut-server" && deployed.settings.host === host && deployed.settings.port === port;
-    if (same && deployed.client?.state === "connected") return deployed.client.listUps();
+    const server = typeof body.id === "string" ? (RED.nodes.getNode(body.id) as NutServerNode | null) : null;
+    const same = server?.type === "nut-server" && server.deployed.host === host && server.deployed.port === port;
+    if (same && server.client?.state === "connected") return server.client.listUps();
     // a short-lived connection that sends no credentials: LIST UPS needs none
-    const usetls = same ? deployed.settings.usetls : body.usetls === true || body.usetls === "true";
-    const tlsId = same ? deployed.settings.tls : typeof body.tls === "string" ? body.tls : "";
+    const usetls = same ? server.deployed.usetls : body.usetls === true || body.usetls === "true";
+    const tlsId = same ? server.deployed.tls : typeof body.tls === "string" ? body.tls : "";
     const probe = new NutClient({
       host,
       port,

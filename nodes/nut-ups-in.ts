@@ -94,10 +94,10 @@ export = function (RED: NodeAPI) {
     let chain: Promise<void> = Promise.resolve();
     let lastWarning: string | null = null;
 
-    const notConnected: UpsReader = {
-      listUps: () => Promise.reject(new NutConnectionError(`not connected to ${server.address}`, "NOT-CONNECTED")),
-      listVar: () => Promise.reject(new NutConnectionError(`not connected to ${server.address}`, "NOT-CONNECTED")),
-    };
+    const srv: NutServerNode = server;
+    /** Stands in for the client once the node is closing (the server then has none for us). */
+    const refuse = () => Promise.reject(new NutConnectionError(`not connected to ${srv.address}`, "NOT-CONNECTED"));
+    const notConnected: UpsReader = { listUps: refuse, listVar: refuse };
 
     function schedule(): void {
       if (closed) return;
@@ -125,7 +125,7 @@ export = function (RED: NodeAPI) {
       if (timer) clearTimeout(timer);
       timer = null;
       const known = Object.keys(monitor.upses);
-      const { readings, listError } = await readUpses(server!.client ?? notConnected, all ? null : upsName, known);
+      const { readings, listError } = await readUpses(srv.client ?? notConnected, all ? null : upsName, known);
       if (closed) return trigger?.done();
       const now = Date.now();
       const result = applyReadings(monitor, readings, now, opts, trigger !== null);

@@ -26,7 +26,7 @@ export interface NutServerNode extends Node<NutServerCredentials> {
   /** Default poll interval of the users, in seconds. */
   interval: number;
   /** What was deployed (the editor endpoint compares the dialog's host/port with it). */
-  settings: { host: string; port: number; usetls: boolean; tls: string };
+  deployed: { host: string; port: number; usetls: boolean; tls: string };
   /** The shared connection while at least one user is registered, else null. */
   readonly client: NutClient | null;
   register(user: NutServerUser): void;

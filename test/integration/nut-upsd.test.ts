@@ -3,34 +3,12 @@
  * a free loopback port: what the protocol really does.
  */
 import assert from "node:assert/strict";
-import { NutClient, type ConnectionState, type NutClientOptions, type StateChange } from "../../core/nut/client";
+import { NutClient, type NutClientOptions } from "../../core/nut/client";
 import { NutError, NutServerError, NutTlsError } from "../../core/nut/errors";
 import { toNutValue } from "../../core/nut/protocol";
 import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, NUT_LAB_USERS, type NutLab } from "../harness/nut-lab";
 import { requireComponent } from "../harness/system";
-
-function waitState(c: NutClient, state: ConnectionState, ms = 10000): Promise<StateChange> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`client did not reach "${state}" within ${ms} ms (is "${c.state}")`)), ms);
-    const on = (s: StateChange) => {
-      if (s.state !== state) return;
-      clearTimeout(timer);
-      c.off("state", on);
-      resolve(s);
-    };
-    c.on("state", on);
-  });
-}
-
-async function rejection(p: Promise<unknown>): Promise<NutError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof NutError, String(err));
-    return err;
-  }
-  assert.fail("expected a rejection");
-}
+import { rejection, waitState } from "../harness/nut-client-wait";
 
 describe("NutClient against a real upsd", function () {
   let lab: NutLab;

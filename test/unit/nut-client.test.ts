@@ -8,40 +8,13 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import fc from "fast-check";
-import { NutClient, type ConnectionState, type NutClientOptions, type StateChange } from "../../core/nut/client";
+import { NutClient, type NutClientOptions } from "../../core/nut/client";
 import { NutArgumentError, NutConnectionError, NutError, NutProtocolError, NutServerError, NutTimeoutError, NutTlsError } from "../../core/nut/errors";
 import { startNutSim, type NutSim } from "../../tools/nut-sim";
 import { freePort } from "../harness/system";
+import { rejection, waitState } from "../harness/nut-client-wait";
 
 const fixture = (f: string) => readFileSync(join(__dirname, "..", "fixtures", "tls", f));
-
-/** Resolve when the client reaches `state` (bounded, fails clearly). */
-function waitState(c: NutClient, state: ConnectionState, ms = 5000): Promise<StateChange> {
-  if (c.state === state) return Promise.resolve({ state, error: c.lastError, retryInMs: null });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      c.off("state", on);
-      reject(new Error(`client did not reach "${state}" within ${ms} ms (is "${c.state}")`));
-    }, ms);
-    const on = (s: StateChange) => {
-      if (s.state !== state) return;
-      clearTimeout(timer);
-      c.off("state", on);
-      resolve(s);
-    };
-    c.on("state", on);
-  });
-}
-
-async function rejection(p: Promise<unknown>): Promise<NutError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof NutError, `expected a NutError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail("expected a rejection");
-}
 
 describe("NutClient against nut-sim", function () {
   let sim: NutSim;
