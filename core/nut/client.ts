@@ -1,0 +1,559 @@
+/**
+ * NutClient: one persistent TCP connection to one upsd, shared by every
+ * user of that server.
+ *
+ * - Requests are written as they come (pipelined) and matched to replies in
+ *   order; upsd answers in order (measured: 2000 pipelined commands, 2000
+ *   in-order replies).
+ * - Every request has a timeout. upsd sometimes never answers; after a
+ *   missing reply the pipeline cannot be trusted, so the connection is
+ *   dropped and rebuilt.
+ * - Keep-alive: upsd closes a client idle for ~60 s, so an idle connection
+ *   sends NETVER every `keepAliveMs`.
+ * - Reconnect with exponential backoff and jitter; the backoff resets only
+ *   after a reply was read, so a server that accepts and hangs up at once is
+ *   not hammered.
+ * - Handshake on every connection: [STARTTLS] -> NETVER (proves it is a NUT
+ *   server) -> [USERNAME, PASSWORD] -> [LOGIN ups].
+ *
+ * Nothing thrown inside socket handlers escapes: every failure becomes a
+ * rejected request, a `state` event or a `warning` event.
+ */
+import { EventEmitter } from "node:events";
+import { connect as netConnect, isIP, type Socket } from "node:net";
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
+import {
+  NutConnectionError,
+  NutError,
+  NutProtocolError,
+  NutServerError,
+  NutTimeoutError,
+  NutTlsError,
+  toNutError,
+} from "./errors";
+import { LineBuffer, formatCommand, tokenize } from "./protocol";
+
+export interface NutClientOptions {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  /** UPS to LOGIN to after authenticating (counts this client as a upsmon client on the server). */
+  login?: string;
+  /** STARTTLS with these options (CA, servername, …); certificate verification stays on unless the options turn it off. */
+  tls?: ConnectionOptions | false;
+  /** Per-request timeout in ms (also bounds connecting). Default 5000. */
+  requestTimeoutMs?: number;
+  /** Idle time in ms after which NETVER keeps the connection alive. Default 30000 (upsd closes at ~60 s). */
+  keepAliveMs?: number;
+  /** Reconnect delay bounds in ms. Defaults 250 and 15000. */
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  /** Random source in [0, 1) for the jitter (tests pass their own). */
+  random?: () => number;
+  /** Bound on the items of one LIST reply. Default 10000. */
+  maxListItems?: number;
+}
+
+export type ConnectionState = "idle" | "connecting" | "connected" | "disconnected" | "closed";
+
+export interface StateChange {
+  state: ConnectionState;
+  /** Why the connection is down (null while fine). */
+  error: NutError | null;
+  /** Milliseconds until the next connection attempt, when one is scheduled. */
+  retryInMs: number | null;
+}
+
+export interface UpsListEntry {
+  name: string;
+  description: string;
+}
+
+type ReplyKind = "line" | "list";
+
+interface Pending {
+  words: string[];
+  kind: ReplyKind;
+  /** For lists: the word every item line starts with (UPS, VAR, …). */
+  itemWord: string;
+  started: boolean;
+  items: string[][];
+  resolve: (tokens: string[][]) => void;
+  reject: (err: NutError) => void;
+  timer: NodeJS.Timeout | null;
+}
+
+export interface NutClientEvents {
+  state: [StateChange];
+  /** Something to tell the user that does not stop reading (LOGIN refused, USERNAME refused). */
+  warning: [NutError];
+}
+
+export class NutClient extends EventEmitter<NutClientEvents> {
+  readonly host: string;
+  readonly port: number;
+  private readonly opts: Required<
+    Pick<NutClientOptions, "requestTimeoutMs" | "keepAliveMs" | "reconnectMinMs" | "reconnectMaxMs" | "maxListItems">
+  > &
+    NutClientOptions;
+  private readonly random: () => number;
+
+  private socket: Socket | TLSSocket | null = null;
+  private generation = 0;
+  private lines = new LineBuffer();
+  private inflight: Pending[] = [];
+  /** User requests waiting for the handshake to finish. */
+  private waiting: Pending[] = [];
+  private _state: ConnectionState = "idle";
+  private _lastError: NutError | null = null;
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private keepAliveTimer: NodeJS.Timeout | null = null;
+  private _protocolVersion: string | null = null;
+
+  constructor(options: NutClientOptions) {
+    super();
+    this.host = options.host;
+    this.port = options.port;
+    this.opts = {
+      requestTimeoutMs: 5000,
+      keepAliveMs: 30000,
+      reconnectMinMs: 250,
+      reconnectMaxMs: 15000,
+      maxListItems: 10000,
+      ...options,
+    };
+    this.random = options.random ?? Math.random;
+  }
+
+  get state(): ConnectionState {
+    return this._state;
+  }
+
+  /** The last connection error (kept after reconnecting until the next one). */
+  get lastError(): NutError | null {
+    return this._lastError;
+  }
+
+  /** What NETVER answered on the current connection ("1.3"), null before or when unknown. */
+  get protocolVersion(): string | null {
+    return this._protocolVersion;
+  }
+
+  /** Start connecting (idempotent). */
+  start(): void {
+    if (this._state === "idle" || this._state === "disconnected") {
+      this.clearReconnect();
+      this.openSocket();
+    }
+  }
+
+  /** Close for good: pending requests fail, LOGOUT is sent, resolves when the socket is gone. */
+  close(): Promise<void> {
+    if (this._state === "closed") return Promise.resolve();
+    this.clearReconnect();
+    this.clearKeepAlive();
+    const socket = this.socket;
+    this.socket = null;
+    this.generation++;
+    this.failAll(new NutConnectionError("NUT client closed", "CLOSED"));
+    this.setState("closed", null, null);
+    if (!socket || socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve();
+      };
+      const timer = setTimeout(done, 1000);
+      socket.once("close", done);
+      socket.on("error", () => undefined); // errors while closing do not matter any more
+      try {
+        socket.end("LOGOUT\n");
+      } catch {
+        done();
+      }
+    });
+  }
+
+  listUps(): Promise<UpsListEntry[]> {
+    return this.request(["LIST", "UPS"], "list", "UPS").then((items) =>
+      items.map((t) => {
+        if (t.length < 2) throw new NutProtocolError(`LIST UPS: malformed item "${t.join(" ")}"`);
+        return { name: t[1], description: t[2] ?? "" };
+      }),
+    );
+  }
+
+  /** Every variable of `ups`, in upsd's order, values as upsd sent them (strings). */
+  listVar(ups: string): Promise<Array<[string, string]>> {
+    return this.request(["LIST", "VAR", ups], "list", "VAR").then((items) =>
+      items.map((t): [string, string] => {
+        if (t.length < 4 || t[1] !== ups) throw new NutProtocolError(`LIST VAR ${ups}: malformed item "${t.join(" ")}"`);
+        return [t[2], t[3]];
+      }),
+    );
+  }
+
+  getVar(ups: string, name: string): Promise<string> {
+    return this.request(["GET", "VAR", ups, name], "line").then(([t]) => {
+      if (t[0] !== "VAR" || t[1] !== ups || t[2] !== name || t.length < 4) {
+        throw new NutProtocolError(`GET VAR ${ups} ${name}: unexpected reply "${t.join(" ")}"`);
+      }
+      return t[3];
+    });
+  }
+
+  /**
+   * Send one command and wait for its reply: one line (`line`) or a
+   * `BEGIN LIST … END LIST` block (`list`, items starting with `itemWord`).
+   * Rejects with a NutServerError for `ERR …`.
+   */
+  request(words: string[], kind: ReplyKind, itemWord = ""): Promise<string[][]> {
+    let line: string;
+    try {
+      line = formatCommand(words);
+    } catch (err) {
+      return Promise.reject(toNutError(err));
+    }
+    return new Promise((resolve, reject) => {
+      const p = this.makePending(words, kind, itemWord, resolve, reject);
+      if (this._state === "connected") this.write(p, line);
+      else if (this._state === "connecting") this.waiting.push(p);
+      else if (this._state === "closed") this.settle(p, new NutConnectionError("NUT client closed", "CLOSED"));
+      else this.settle(p, this.notConnectedError());
+    });
+  }
+
+  // ---- connection ------------------------------------------------------------------------
+
+  private openSocket(): void {
+    const gen = ++this.generation;
+    this.lines.reset();
+    this._protocolVersion = null;
+    this.setState("connecting", null, null);
+    let socket: Socket;
+    try {
+      socket = netConnect({ host: this.host, port: this.port });
+    } catch (err) {
+      // a bad port or host throws at once: report it like any connection failure, never to the caller
+      setImmediate(() => gen === this.generation && this.dropConnection(toNutError(err)));
+      return;
+    }
+    socket.setNoDelay(true);
+    this.socket = socket;
+    const connectTimer = setTimeout(() => {
+      if (gen === this.generation) {
+        this.dropConnection(new NutConnectionError(`connect to ${this.host}:${this.port} timed out`, "ETIMEDOUT"));
+      }
+    }, this.opts.requestTimeoutMs);
+    this.attachSocket(socket, gen);
+    socket.once("connect", () => {
+      clearTimeout(connectTimer);
+      if (gen !== this.generation) return;
+      this.handshake(gen).catch((err) => {
+        if (gen === this.generation) this.dropConnection(toNutError(err));
+      });
+    });
+    socket.once("close", () => clearTimeout(connectTimer));
+  }
+
+  private attachSocket(socket: Socket | TLSSocket, gen: number): void {
+    socket.on("data", (chunk: Buffer) => {
+      if (gen !== this.generation) return;
+      try {
+        this.onData(chunk);
+      } catch (err) {
+        this.dropConnection(toNutError(err));
+      }
+    });
+    socket.on("error", (err) => {
+      if (gen === this.generation) this.dropConnection(toNutError(err));
+    });
+    socket.on("close", () => {
+      if (gen === this.generation) {
+        this.dropConnection(new NutConnectionError(`upsd ${this.host}:${this.port} closed the connection`, "CLOSED"));
+      }
+    });
+  }
+
+  private async handshake(gen: number): Promise<void> {
+    const o = this.opts;
+    if (o.tls) await this.startTls(gen, o.tls);
+    const ver = await this.internal(["NETVER"], gen).then(
+      ([t]) => t,
+      (err: unknown) => {
+        // upsd older than 2.6.4 answers ERR UNKNOWN-COMMAND: still a NUT server
+        if (err instanceof NutServerError) return null;
+        throw err;
+      },
+    );
+    if (ver && !(ver.length === 1 && /^\d+(\.\d+)*$/.test(ver[0]))) {
+      throw new NutProtocolError(`${this.host}:${this.port} does not speak NUT (NETVER answered "${excerpt(ver.join(" "))}")`);
+    }
+    this._protocolVersion = ver ? ver[0] : null;
+    if (o.username) {
+      await this.internal(["USERNAME", o.username], gen).catch((err) => this.warnOrThrow(err, "USERNAME"));
+      if (o.password) {
+        await this.internal(["PASSWORD", o.password], gen).catch((err) => this.warnOrThrow(err, "PASSWORD"));
+      }
+    }
+    if (o.login) {
+      await this.internal(["LOGIN", o.login], gen).catch((err) => this.warnOrThrow(err, `LOGIN ${o.login}`));
+    }
+    if (gen !== this.generation) return;
+    this.setState("connected", null, null);
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const p of waiting) this.write(p, formatCommand(p.words));
+    this.armKeepAlive();
+  }
+
+  /** A refused USERNAME/PASSWORD/LOGIN is told to the user; reading goes on without it. */
+  private warnOrThrow(err: unknown, what: string): void {
+    if (err instanceof NutServerError) {
+      this.emitSafe("warning", new NutServerError(err.code, err.extra, what));
+      return;
+    }
+    throw err;
+  }
+
+  private async startTls(gen: number, tlsOptions: ConnectionOptions): Promise<void> {
+    try {
+      const [reply] = await this.internal(["STARTTLS"], gen);
+      if (reply[0] !== "OK") throw new NutProtocolError(`STARTTLS: unexpected reply "${excerpt(reply.join(" "))}"`);
+    } catch (err) {
+      if (err instanceof NutServerError) {
+        throw new NutTlsError(`${err.message}; not connecting without TLS`, err.code);
+      }
+      throw err;
+    }
+    const plain = this.socket as Socket;
+    plain.removeAllListeners("data");
+    plain.removeAllListeners("close");
+    plain.on("close", () => undefined);
+    const servername = tlsOptions.servername ?? (isIP(this.host) ? undefined : this.host);
+    const secure = tlsConnect({ ...tlsOptions, socket: plain, servername });
+    secure.on("error", () => undefined); // never unhandled; the handlers below report it
+    this.socket = secure;
+    this.lines.reset();
+    // our socket handlers go on after the handshake, so its failure is reported as a TLS error
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new NutTlsError(`TLS handshake with ${this.host}:${this.port} timed out`, "TLS-TIMEOUT")),
+        this.opts.requestTimeoutMs,
+      );
+      secure.once("secureConnect", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      secure.once("error", (err) => {
+        clearTimeout(timer);
+        reject(new NutTlsError(`TLS with ${this.host}:${this.port} failed: ${err.message}`, tlsCode(err)));
+      });
+    });
+    if (gen === this.generation) this.attachSocket(secure, gen);
+  }
+
+  /** A handshake command: written at once, outside the user queue. */
+  private internal(words: string[], gen: number): Promise<string[][]> {
+    if (gen !== this.generation || !this.socket) {
+      return Promise.reject(this.notConnectedError());
+    }
+    return new Promise((resolve, reject) => {
+      const p = this.makePending(words, "line", "", resolve, reject);
+      this.write(p, formatCommand(words));
+    });
+  }
+
+  private dropConnection(err: NutError): void {
+    if (this._state === "closed") return;
+    const socket = this.socket;
+    this.socket = null;
+    this.generation++;
+    this.clearKeepAlive();
+    if (socket) {
+      socket.on("error", () => undefined);
+      socket.destroy();
+    }
+    this._lastError = err;
+    this.failAll(err);
+    const delay = this.nextDelay();
+    this.setState("disconnected", err, delay);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this._state === "disconnected") this.openSocket();
+    }, delay);
+  }
+
+  private nextDelay(): number {
+    const base = Math.min(this.opts.reconnectMaxMs, this.opts.reconnectMinMs * 2 ** this.attempt);
+    this.attempt = Math.min(this.attempt + 1, 30);
+    const jittered = base * (0.75 + 0.5 * this.random());
+    return Math.round(Math.min(this.opts.reconnectMaxMs, jittered));
+  }
+
+  // ---- requests and replies -------------------------------------------------------------------
+
+  private makePending(
+    words: string[],
+    kind: ReplyKind,
+    itemWord: string,
+    resolve: (t: string[][]) => void,
+    reject: (e: NutError) => void,
+  ): Pending {
+    const p: Pending = { words, kind, itemWord, started: false, items: [], resolve, reject, timer: null };
+    p.timer = setTimeout(() => {
+      p.timer = null;
+      const command = describe(words);
+      const err = new NutTimeoutError(command, this.opts.requestTimeoutMs);
+      const i = this.inflight.indexOf(p);
+      if (i >= 0) {
+        // a reply may still come: the pipeline is out of step, start over
+        this.inflight.splice(i, 1);
+        reject(err);
+        this.dropConnection(new NutConnectionError(`${command}: no reply within ${this.opts.requestTimeoutMs} ms, reconnecting`, "TIMEOUT"));
+      } else {
+        const w = this.waiting.indexOf(p);
+        if (w >= 0) this.waiting.splice(w, 1);
+        reject(err);
+      }
+    }, this.opts.requestTimeoutMs);
+    return p;
+  }
+
+  private write(p: Pending, line: string): void {
+    const socket = this.socket;
+    if (!socket || socket.destroyed) {
+      this.settle(p, this.notConnectedError());
+      return;
+    }
+    this.inflight.push(p);
+    socket.write(line);
+    this.armKeepAlive();
+  }
+
+  private onData(chunk: Buffer): void {
+    const { lines, overflow } = this.lines.push(chunk);
+    for (const line of lines) {
+      if (!this.socket) return; // dropped while handling an earlier line
+      this.onLine(line);
+    }
+    if (overflow) throw new NutProtocolError(`a reply line from ${this.host}:${this.port} is longer than ${this.lines.maxLineBytes} bytes`);
+  }
+
+  private onLine(line: string): void {
+    const p = this.inflight[0];
+    const tokens = tokenize(line);
+    if (!p) throw new NutProtocolError(`unexpected line from ${this.host}:${this.port} with no request pending: "${excerpt(line)}"`);
+    if (p.kind === "line" || !p.started) {
+      if (tokens[0] === "ERR") {
+        this.attempt = 0;
+        this.settle(p, new NutServerError(tokens[1] ?? "UNKNOWN", tokens.slice(2), describe(p.words)));
+        return;
+      }
+      if (p.kind === "line") {
+        this.attempt = 0;
+        this.settle(p, null, [tokens]);
+        return;
+      }
+      if (tokens[0] === "BEGIN" && sameWords(tokens.slice(1), p.words)) {
+        p.started = true;
+        return;
+      }
+      throw new NutProtocolError(`${describe(p.words)}: unexpected reply "${excerpt(line)}"`);
+    }
+    if (tokens[0] === "END" && sameWords(tokens.slice(1), p.words)) {
+      this.attempt = 0;
+      this.settle(p, null, p.items);
+      return;
+    }
+    if (tokens[0] !== p.itemWord) throw new NutProtocolError(`${describe(p.words)}: unexpected line in list "${excerpt(line)}"`);
+    if (p.items.length >= this.opts.maxListItems) {
+      throw new NutProtocolError(`${describe(p.words)}: more than ${this.opts.maxListItems} items`);
+    }
+    p.items.push(tokens);
+  }
+
+  /** Finish a request exactly once and take it off the queues. */
+  private settle(p: Pending, err: NutError | null, value?: string[][]): void {
+    if (p.timer) clearTimeout(p.timer);
+    p.timer = null;
+    const i = this.inflight.indexOf(p);
+    if (i >= 0) this.inflight.splice(i, 1);
+    if (err) p.reject(err);
+    else p.resolve(value ?? []);
+  }
+
+  private failAll(err: NutError): void {
+    const all = [...this.inflight, ...this.waiting];
+    this.inflight = [];
+    this.waiting = [];
+    for (const p of all) if (p.timer) this.settle(p, err);
+  }
+
+  private notConnectedError(): NutError {
+    const why = this._lastError ? `: ${this._lastError.message}` : "";
+    return new NutConnectionError(`not connected to upsd ${this.host}:${this.port}${why}`, this._lastError?.code ?? "NOT-CONNECTED");
+  }
+
+  // ---- timers and events --------------------------------------------------------------------
+
+  private armKeepAlive(): void {
+    this.clearKeepAlive();
+    const gen = this.generation;
+    this.keepAliveTimer = setTimeout(() => {
+      this.keepAliveTimer = null;
+      if (this._state !== "connected" || gen !== this.generation) return;
+      this.request(["NETVER"], "line").catch(() => undefined); // a failure drops the connection itself
+    }, this.opts.keepAliveMs);
+  }
+
+  private clearKeepAlive(): void {
+    if (this.keepAliveTimer) clearTimeout(this.keepAliveTimer);
+    this.keepAliveTimer = null;
+  }
+
+  private clearReconnect(): void {
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+  }
+
+  private setState(state: ConnectionState, error: NutError | null, retryInMs: number | null): void {
+    this._state = state;
+    this.emitSafe("state", { state, error, retryInMs });
+  }
+
+  /** A listener that throws must not break the connection logic. */
+  private emitSafe<K extends keyof NutClientEvents>(event: K, ...args: NutClientEvents[K]): void {
+    for (const listener of this.listeners(event)) {
+      try {
+        (listener as (...a: NutClientEvents[K]) => void)(...args);
+      } catch {
+        // a listener's bug is the listener's problem
+      }
+    }
+  }
+}
+
+function sameWords(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((w, i) => w === b[i]);
+}
+
+/** The command for messages, never with a password in it. */
+function describe(words: string[]): string {
+  return words[0] === "PASSWORD" ? "PASSWORD ****" : words.join(" ");
+}
+
+/** A bounded, printable excerpt of what a peer sent (for error texts). */
+export function excerpt(text: string, max = 60): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\x00-\x1f\x7f-\x9f]/g, "?");
+  return clean.length > max ? clean.slice(0, max) + "…" : clean;
+}
+
+function tlsCode(err: Error): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return typeof code === "string" ? code : "TLS-FAILED";
+}

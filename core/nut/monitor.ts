@@ -1,0 +1,170 @@
+/**
+ * What nut-ups-in does with each poll, without Node-RED: read the UPSes
+ * (one LIST VAR per UPS on the shared connection), fold the readings into
+ * the per-UPS trackers, and decide which messages go out and which errors
+ * are told to the user (once per distinct error, not every poll).
+ */
+import type { UpsState } from "../contract";
+import { NutServerError, toNutError, type NutError } from "./errors";
+import type { UpsListEntry } from "./client";
+import { newTracker, observe, parseStatus, wantsAlertPolling, type EventTiming, type UpsTracker } from "./status";
+import { hasChanged, summarize, toUpsState, type UpsReading } from "./ups-state";
+
+export type OutputMode = "change" | "poll" | "events";
+
+export interface MonitorOptions {
+  /** "host:port" of the upsd. */
+  server: string;
+  output: OutputMode;
+  includeVars: boolean;
+  timing: EventTiming;
+}
+
+interface UpsRecord {
+  tracker: UpsTracker;
+  state: UpsState | null;
+  /** The error last told to the user, so it is told once. */
+  reportedError: string | null;
+  reportedProblems: string;
+}
+
+export interface MonitorState {
+  since: number;
+  upses: Record<string, UpsRecord>;
+  /** "All UPSes" mode before any UPS is known: the server as a whole. */
+  list: { tracker: UpsTracker; reportedError: string | null };
+}
+
+export interface MonitorOutput {
+  topic: string;
+  state: UpsState;
+  summary: string;
+  /** Whether the output mode lets this message out. */
+  send: boolean;
+  /** Text for node.error when something new went wrong, else null. */
+  report: string | null;
+}
+
+export function newMonitor(now: number): MonitorState {
+  return { since: now, upses: {}, list: { tracker: newTracker(now), reportedError: null } };
+}
+
+export function topicOf(ups: string, server: string): string {
+  return `${ups}@${server}`;
+}
+
+/**
+ * Fold one poll's readings in. `forced` (a poll asked for by an input
+ * message) sends every UPS whatever the output mode.
+ */
+export function applyReadings(
+  m: MonitorState,
+  readings: UpsReading[],
+  now: number,
+  opts: MonitorOptions,
+  forced: boolean,
+): { monitor: MonitorState; outputs: MonitorOutput[] } {
+  const upses = { ...m.upses };
+  const outputs: MonitorOutput[] = [];
+  for (const reading of readings) {
+    const rec: UpsRecord = upses[reading.ups] ?? {
+      // a UPS seen from the start counts its silence from the start; one that appears later, from now
+      tracker: newTracker(Object.keys(m.upses).length ? now : m.since),
+      state: null,
+      reportedError: null,
+      reportedProblems: "",
+    };
+    const status = reading.vars?.find(([name]) => name === "ups.status")?.[1] ?? null;
+    const obs = reading.vars ? { ok: true as const, flags: parseStatus(status) } : { ok: false as const };
+    const { tracker, events } = observe(rec.tracker, obs, now, opts.timing);
+    const { state, problems } = toUpsState(reading, opts.server, rec.state, now, events, opts.includeVars);
+    const topic = topicOf(reading.ups, opts.server);
+
+    let report: string | null = null;
+    const problemText = problems.join("; ");
+    if (state.error && state.error !== rec.reportedError) report = `${topic}: ${reading.error?.message ?? state.error}`;
+    else if (problemText && problemText !== rec.reportedProblems) report = problemText;
+
+    const send =
+      forced || opts.output === "poll" || (opts.output === "events" ? events.length > 0 : hasChanged(rec.state, state));
+    outputs.push({ topic, state, summary: summarize(topic, state), send, report });
+    upses[reading.ups] = { tracker, state, reportedError: state.error, reportedProblems: problemText };
+  }
+  return { monitor: { ...m, upses }, outputs };
+}
+
+/**
+ * "All UPSes" mode when LIST UPS failed and no UPS is known yet: there is no
+ * UPS to send a message for, so the error (once per distinct code) and NOCOMM
+ * (as upsmon times it) become a report for node.error, topic `*@server`.
+ */
+export function applyListError(
+  m: MonitorState,
+  err: NutError,
+  now: number,
+  opts: MonitorOptions,
+): { monitor: MonitorState; report: string | null } {
+  const { tracker, events } = observe(m.list.tracker, { ok: false }, now, opts.timing);
+  const topic = topicOf("*", opts.server);
+  let report: string | null = null;
+  if (events.includes("NOCOMM")) report = `${topic}: NOCOMM: no UPS list since ${new Date(tracker.since).toISOString()}: ${err.message}`;
+  else if (err.code !== m.list.reportedError) report = `${topic}: ${err.message}`;
+  return { monitor: { ...m, list: { tracker, reportedError: err.code } }, report };
+}
+
+/** Poll at the alert rate when any UPS of this monitor wants it. */
+export function alertPolling(m: MonitorState): boolean {
+  return Object.values(m.upses).some((r) => wantsAlertPolling(r.tracker));
+}
+
+/** The UPS states to show, in the order they were first seen. */
+export function currentStates(m: MonitorState): UpsState[] {
+  return Object.values(m.upses).flatMap((r) => (r.state ? [r.state] : []));
+}
+
+/** The reading side of NutClient (a NutClient, or anything answering like one). */
+export interface UpsReader {
+  listUps(): Promise<UpsListEntry[]>;
+  listVar(ups: string): Promise<Array<[string, string]>>;
+}
+
+/** A failed read: `reachable` when upsd itself answered (ERR …). */
+export function failedReading(ups: string, err: unknown): UpsReading {
+  const e = toNutError(err);
+  return { ups, vars: null, error: { code: e.code, message: e.message }, reachable: e instanceof NutServerError };
+}
+
+/**
+ * Read one UPS, or every UPS of the server (`ups` null: LIST UPS, then one
+ * LIST VAR each, pipelined). UPSes read before and no longer listed read as
+ * UNKNOWN-UPS. `listError` is set when LIST UPS failed and no UPS is known
+ * yet: there is nobody to report it for.
+ */
+export async function readUpses(
+  reader: UpsReader,
+  ups: string | null,
+  known: string[],
+): Promise<{ readings: UpsReading[]; listError: NutError | null }> {
+  const readOne = (name: string): Promise<UpsReading> =>
+    reader.listVar(name).then(
+      (vars): UpsReading =>
+        // upsd serves "WAIT" until the driver has sent its data (after a restart): nothing is known yet
+        vars.some(([k, v]) => k === "ups.status" && v.trim() === "WAIT")
+          ? { ups: name, vars: null, error: { code: "WAIT", message: `${name}: upsd has no data from the driver yet (ups.status WAIT)` }, reachable: true }
+          : { ups: name, vars, error: null, reachable: true },
+      (err: unknown) => failedReading(name, err),
+    );
+  if (ups !== null) return { readings: [await readOne(ups)], listError: null };
+
+  let names: string[];
+  try {
+    names = (await reader.listUps()).map((u) => u.name);
+  } catch (err) {
+    if (known.length === 0) return { readings: [], listError: toNutError(err) };
+    return { readings: known.map((name) => failedReading(name, err)), listError: null };
+  }
+  const gone = known.filter((k) => !names.includes(k));
+  const readings = await Promise.all(names.map(readOne));
+  for (const name of gone) readings.push(failedReading(name, new NutServerError("UNKNOWN-UPS", [], `LIST UPS (${name} gone)`)));
+  return { readings, listError: null };
+}

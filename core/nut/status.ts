@@ -1,0 +1,137 @@
+/**
+ * `ups.status` flags and upsmon's notification events, as pure functions.
+ *
+ * The rules are those of NUT's clients/upsmon.c (and docs/man/upsmon.conf.txt):
+ * - one record per UPS: the alert flags last seen, the communication state
+ *   and the line state, each starting "unknown";
+ * - a handler per flag that returns early on "no change";
+ * - the first OL at start-up is not an event (linestate -1), the first good
+ *   read is not COMMOK (commstate -1): COMMOK only on a bad -> good change;
+ * - COMMBAD on the first failed read of a UPS that was good; after that
+ *   NOCOMM once it has not been readable for `nocommWarnMs`, repeated every
+ *   `nocommWarnMs` (NOCOMMWARNTIME);
+ * - REPLBATT repeats at most every `replbattWarnMs` (RBWARNTIME);
+ * - LB and FSD clear silently; CAL, OFF, BYPASS, OVER, TRIM, BOOST, ALARM
+ *   have NOT… events when they clear.
+ *
+ * One deliberate difference: upsmon also sends COMMBAD when a UPS was never
+ * reachable since it started; here a UPS that never answered has lost
+ * nothing, so it gets NOCOMM once `nocommWarnMs` has passed since tracking
+ * began ("server down at deploy" is reported, and a Node-RED that boots
+ * before upsd is not).
+ */
+import type { UpsEvent } from "../contract";
+
+/** Status tokens, upper case, in upsd's order, without repeats. "" and null give []. */
+export function parseStatus(raw: string | null): string[] {
+  if (!raw) return [];
+  const seen = new Set<string>();
+  for (const word of raw.trim().split(/\s+/)) if (word) seen.add(word.toUpperCase());
+  return [...seen];
+}
+
+/** Flags with an event when they appear and a NOT… event when they clear, in event order. */
+const PAIRED: ReadonlyArray<readonly [string, UpsEvent, UpsEvent]> = [
+  ["CAL", "CAL", "NOTCAL"],
+  ["OFF", "OFF", "NOTOFF"],
+  ["BYPASS", "BYPASS", "NOTBYPASS"],
+  ["OVER", "OVER", "NOTOVER"],
+  ["TRIM", "TRIM", "NOTTRIM"],
+  ["BOOST", "BOOST", "NOTBOOST"],
+  ["ALARM", "ALARM", "NOTALARM"],
+];
+
+/** The flags whose last value the tracker keeps. */
+const TRACKED = new Set(["LB", "FSD", ...PAIRED.map(([f]) => f)]);
+
+export type CommState = "unknown" | "ok" | "bad";
+export type LineState = "unknown" | "online" | "onbatt";
+
+/** What upsmon remembers of one UPS (plain JSON, so it can live in node context). */
+export interface UpsTracker {
+  /** Tracked flags (LB, FSD, CAL, OFF, …) seen at the last good read. */
+  known: string[];
+  comm: CommState;
+  line: LineState;
+  /** When tracking began (epoch ms): the reference for NOCOMM of a UPS never read. */
+  since: number;
+  lastGood: number | null;
+  lastNocomm: number | null;
+  lastReplbatt: number | null;
+}
+
+export interface EventTiming {
+  /** NOCOMMWARNTIME in ms. */
+  nocommWarnMs: number;
+  /** RBWARNTIME in ms (upsmon: 12 h). */
+  replbattWarnMs: number;
+}
+
+export const DEFAULT_TIMING: EventTiming = { nocommWarnMs: 60_000, replbattWarnMs: 12 * 3600_000 };
+
+export function newTracker(now: number): UpsTracker {
+  return { known: [], comm: "unknown", line: "unknown", since: now, lastGood: null, lastNocomm: null, lastReplbatt: null };
+}
+
+/** One poll of one UPS: its status flags when it was read, or `ok: false` when it could not be. */
+export type Observation = { ok: true; flags: string[] } | { ok: false };
+
+/** Fold one observation into the tracker: the new tracker and the events, in upsmon's order. */
+export function observe(
+  t: UpsTracker,
+  obs: Observation,
+  now: number,
+  timing: EventTiming = DEFAULT_TIMING,
+): { tracker: UpsTracker; events: UpsEvent[] } {
+  return obs.ok ? alive(t, obs.flags, now, timing) : gone(t, now, timing);
+}
+
+function alive(t: UpsTracker, flags: string[], now: number, timing: EventTiming): { tracker: UpsTracker; events: UpsEvent[] } {
+  const events: UpsEvent[] = [];
+  const has = new Set(flags);
+  const knew = new Set(t.known);
+  const next: UpsTracker = { ...t, comm: "ok", lastGood: now, lastNocomm: null };
+  if (t.comm === "bad") events.push("COMMOK");
+
+  for (const [flag, , off] of PAIRED) if (!has.has(flag) && knew.has(flag)) events.push(off);
+
+  // OB wins over a contradictory OL: staying on battery is the safe reading
+  if (has.has("OB")) {
+    if (t.line !== "onbatt") events.push("ONBATT");
+    next.line = "onbatt";
+  } else if (has.has("OL")) {
+    if (t.line === "onbatt") events.push("ONLINE");
+    next.line = "online";
+  }
+  if (has.has("LB") && !knew.has("LB")) events.push("LOWBATT");
+  if (has.has("RB") && (t.lastReplbatt === null || now - t.lastReplbatt >= timing.replbattWarnMs)) {
+    events.push("REPLBATT");
+    next.lastReplbatt = now;
+  }
+  for (const [flag, on] of PAIRED) if (has.has(flag) && !knew.has(flag)) events.push(on);
+  // last, as upsmon does, "to override any possible OL"
+  if (has.has("FSD") && !knew.has("FSD")) events.push("FSD");
+
+  next.known = flags.filter((f) => TRACKED.has(f));
+  return { tracker: next, events };
+}
+
+function gone(t: UpsTracker, now: number, timing: EventTiming): { tracker: UpsTracker; events: UpsEvent[] } {
+  if (t.comm === "ok") return { tracker: { ...t, comm: "bad" }, events: ["COMMBAD"] };
+  const next: UpsTracker = { ...t, comm: "bad" };
+  const unreadableFor = now - (t.lastGood ?? t.since);
+  const warnedFor = t.lastNocomm === null ? Infinity : now - t.lastNocomm;
+  if (unreadableFor >= timing.nocommWarnMs && warnedFor >= timing.nocommWarnMs) {
+    next.lastNocomm = now;
+    return { tracker: next, events: ["NOCOMM"] };
+  }
+  return { tracker: next, events: [] };
+}
+
+/**
+ * Poll at the alert rate (POLLFREQALERT) while the UPS is in a state prone
+ * to disappear: on battery, OFF, BYPASS or CAL (upsmon's try_restore_pollfreq).
+ */
+export function wantsAlertPolling(t: UpsTracker): boolean {
+  return t.line === "onbatt" || t.known.some((f) => f === "OFF" || f === "BYPASS" || f === "CAL");
+}

@@ -1,0 +1,204 @@
+/**
+ * From what upsd answered (variables or an error) to the UpsState of the
+ * message contract, and the words people read: the summary line and the
+ * node status. Pure functions.
+ */
+import type { UpsEvent, UpsState } from "../contract";
+import { parseNumber, toNutValue } from "./protocol";
+import { parseStatus } from "./status";
+
+/** What one poll got for one UPS. */
+export interface UpsReading {
+  ups: string;
+  /** Variables in upsd's order, as sent (strings); null when the read failed. */
+  vars: Array<[string, string]> | null;
+  /** Why the read failed: a NUT error code (DATA-STALE, …) or a socket/timeout code. */
+  error: { code: string; message: string } | null;
+  /** False when upsd itself could not be reached (connection, timeout, not NUT). */
+  reachable: boolean;
+}
+
+/** The three numbers every consumer wants, with the NUT names they come from. */
+const NUMBERS = { charge: "battery.charge", runtime: "battery.runtime", load: "ups.load" } as const;
+
+/**
+ * The UpsState for `reading`. A failed read keeps the last known values of
+ * `prev` (marked stale, never online). `problems` lists values that should
+ * be numbers and are not, for the node to report.
+ */
+export function toUpsState(
+  reading: UpsReading,
+  server: string,
+  prev: UpsState | null,
+  now: number,
+  events: UpsEvent[],
+  includeVars: boolean,
+): { state: UpsState; problems: string[] } {
+  const base = { ups: reading.ups, server, event: events[0] ?? null, events };
+  if (!reading.vars) {
+    const state: UpsState = {
+      ...base,
+      status: prev?.status ?? null,
+      flags: prev?.flags ?? [],
+      online: false,
+      onBattery: prev?.onBattery ?? false,
+      lowBattery: prev?.lowBattery ?? false,
+      charge: prev?.charge ?? null,
+      runtime: prev?.runtime ?? null,
+      load: prev?.load ?? null,
+      time: prev?.time ?? now,
+      stale: true,
+      reachable: reading.reachable,
+      error: reading.error?.code ?? "UNKNOWN",
+    };
+    if (includeVars) state.vars = prev?.vars ?? {};
+    return { state, problems: [] };
+  }
+  const raw = new Map(reading.vars);
+  const problems: string[] = [];
+  const num = (name: string): number | null => {
+    const v = raw.get(name);
+    if (v === undefined) return null;
+    const n = parseNumber(v);
+    if (n === null) problems.push(`${reading.ups}: ${name} is not a number: "${v.slice(0, 40)}"`);
+    return n;
+  };
+  const status = raw.get("ups.status") ?? null;
+  const flags = parseStatus(status);
+  const onBattery = flags.includes("OB");
+  const state: UpsState = {
+    ...base,
+    status,
+    flags,
+    online: flags.includes("OL") && !onBattery,
+    onBattery,
+    lowBattery: flags.includes("LB"),
+    charge: num(NUMBERS.charge),
+    runtime: num(NUMBERS.runtime),
+    load: num(NUMBERS.load),
+    time: now,
+    stale: false,
+    reachable: true,
+    error: null,
+  };
+  if (includeVars) {
+    // flat names: "battery.charge" and "battery.charge.low" live side by side
+    const vars: Record<string, string | number> = {};
+    for (const [name, value] of reading.vars) vars[name] = toNutValue(name, value);
+    state.vars = vars;
+  }
+  return { state, problems };
+}
+
+/** Did anything a consumer acts on change? (vars alone do not count: voltages wiggle every poll) */
+export function hasChanged(prev: UpsState | null, next: UpsState): boolean {
+  if (!prev || next.events.length > 0) return true;
+  return (
+    prev.status !== next.status ||
+    prev.stale !== next.stale ||
+    prev.reachable !== next.reachable ||
+    prev.error !== next.error ||
+    prev.charge !== next.charge ||
+    prev.runtime !== next.runtime ||
+    prev.load !== next.load
+  );
+}
+
+const minutes = (s: number) => `${Math.floor(s / 60)} min`;
+
+/** "73 %, ~21 min" (what is known of it). */
+function levels(s: UpsState): string {
+  const parts: string[] = [];
+  if (s.charge !== null) parts.push(`${s.charge} %`);
+  if (s.runtime !== null) parts.push(`~${minutes(s.runtime)}`);
+  return parts.join(", ");
+}
+
+/** Words for the state of the power. */
+function powerWords(s: UpsState): string {
+  if (s.flags.includes("FSD")) return "forced shutdown (FSD)";
+  if (s.onBattery && s.lowBattery) return "on battery, LOW BATTERY";
+  if (s.onBattery) return "on battery";
+  if (s.lowBattery) return "low battery";
+  if (s.flags.includes("OL")) return "on line power";
+  return s.status ? `status ${s.status}` : "status unknown";
+}
+
+const ERROR_WORDS: Record<string, string> = {
+  "DATA-STALE": "data stale",
+  "DRIVER-NOT-CONNECTED": "driver not connected",
+  "UNKNOWN-UPS": "unknown UPS",
+  WAIT: "waiting for the driver's data",
+  TIMEOUT: "no reply",
+  ECONNREFUSED: "connection refused",
+};
+
+/** Why the data is not current, in a few words. */
+export function errorWords(s: UpsState): string {
+  const e = s.error ?? "";
+  const why = ERROR_WORDS[e] ?? e.toLowerCase();
+  return s.reachable ? why : `upsd unreachable (${why})`;
+}
+
+/**
+ * The one-line summary: "ups1@nas:3493 on battery: 73 %, ~21 min (ONBATT)".
+ * Stale data says so and gives the last known values.
+ */
+export function summarize(topic: string, s: UpsState): string {
+  const lv = levels(s);
+  const event = s.events.length ? ` (${s.events.join(", ")})` : "";
+  if (!s.stale) return `${topic} ${powerWords(s)}${lv ? ": " + lv : ""}${event}`;
+  const last = s.status === null ? "nothing read yet" : `last known ${powerWords(s)}${lv ? " " + lv : ""}`;
+  return `${topic} ${errorWords(s)}; ${last}${event}`;
+}
+
+export interface NodeStatus {
+  fill: "green" | "yellow" | "red" | "grey" | "blue";
+  shape: "dot" | "ring";
+  text: string;
+}
+
+/** Flags worth showing beside the main one. */
+const NOTABLE = ["RB", "BYPASS", "OVER", "OFF", "CAL", "ALARM"];
+
+/** "OL 100% 45 min", "OB 73% 21 min", "LB 8%" for fresh data. */
+function shortText(s: UpsState): string {
+  const f = s.flags;
+  const main = f.includes("FSD") ? "FSD" : s.lowBattery ? "LB" : s.onBattery ? "OB" : f.includes("OL") ? "OL" : (f[0] ?? "?");
+  const extra = NOTABLE.filter((n) => f.includes(n));
+  const parts = [main, ...extra];
+  if (s.charge !== null) parts.push(`${s.charge}%`);
+  if (s.runtime !== null && main !== "LB" && main !== "FSD") parts.push(minutes(s.runtime));
+  return parts.join(" ");
+}
+
+/**
+ * Node status: green dot on line power, yellow dot on battery or with a
+ * notable flag (RB, BYPASS, OVER, OFF, CAL, ALARM), red dot at LB/FSD; red
+ * ring when the data is stale, or when upsd is unreachable while the UPS was
+ * last seen on battery (an alarm); grey ring when upsd is unreachable and
+ * the UPS was last seen on line power (or never read).
+ */
+export function nodeStatus(s: UpsState): NodeStatus {
+  if (s.stale) {
+    const last = s.status === null ? "" : ` (last ${shortText(s)})`;
+    if (!s.reachable) return { fill: s.onBattery || s.lowBattery ? "red" : "grey", shape: "ring", text: `disconnected${last}` };
+    const what = s.error === "UNKNOWN-UPS" ? "unknown UPS" : s.error === "WAIT" ? "waiting for driver" : "stale";
+    return { fill: "red", shape: "ring", text: `${what}${last}` };
+  }
+  const text = shortText(s);
+  if (s.lowBattery || s.flags.includes("FSD")) return { fill: "red", shape: "dot", text };
+  if (s.onBattery || NOTABLE.some((n) => s.flags.includes(n))) return { fill: "yellow", shape: "dot", text };
+  if (s.online) return { fill: "green", shape: "dot", text };
+  return { fill: "grey", shape: "dot", text };
+}
+
+/** How bad a state is, to pick the one a node showing many UPSes displays. */
+export function severity(s: UpsState): number {
+  if (s.lowBattery || s.flags.includes("FSD")) return 5;
+  if (s.stale && s.onBattery) return 5;
+  if (s.onBattery) return 4;
+  if (s.stale) return 3;
+  if (!s.online) return 2;
+  return NOTABLE.some((n) => s.flags.includes(n)) ? 1 : 0;
+}

@@ -1,0 +1,52 @@
+/**
+ * What a nut-server config node offers its users (nut-ups-in and later
+ * nodes), modelled on core mqtt-broker: register on start, deregister on
+ * close, connection state pushed to every user.
+ */
+import type { Node } from "node-red";
+import type { NutClient, StateChange } from "../../core/nut/client";
+import type { NutError } from "../../core/nut/errors";
+
+export interface NutServerUser {
+  readonly id: string;
+  /** The shared connection changed state (connecting, connected, disconnected). */
+  onServerState(change: StateChange): void;
+  /** upsd refused something that does not stop reading (LOGIN, USERNAME, PASSWORD). */
+  onServerWarning(err: NutError): void;
+}
+
+export interface NutServerCredentials {
+  username?: string;
+  password?: string;
+}
+
+export interface NutServerNode extends Node<NutServerCredentials> {
+  /** "host:port", as in topics. */
+  address: string;
+  /** Default poll interval of the users, in seconds. */
+  interval: number;
+  /** What was deployed (the editor endpoint compares the dialog's host/port with it). */
+  deployed: { host: string; port: number; usetls: boolean; tls: string };
+  /** The shared connection while at least one user is registered, else null. */
+  readonly client: NutClient | null;
+  register(user: NutServerUser): void;
+  deregister(user: NutServerUser, done: () => void): void;
+}
+
+/** Bounds of the admin endpoint's answer. */
+export const LIST_UPS_LIMITS = { maxUpses: 1000, maxDescription: 200, timeoutMs: 5000 };
+
+/** A host typed in the editor: a DNS name or an IP address, nothing URL-like. */
+export function isPlausibleHost(host: unknown): host is string {
+  return typeof host === "string" && host.length > 0 && host.length <= 253 && /^[A-Za-z0-9.:_-]+$/.test(host) && !host.startsWith("-");
+}
+
+export function isPort(port: unknown): boolean {
+  const n = Number(port);
+  return Number.isInteger(n) && n >= 1 && n <= 65535;
+}
+
+/** "host:port", IPv6 in brackets. */
+export function formatAddress(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -1,0 +1,203 @@
+/**
+ * nut-server: one upsd. Owns ONE connection (NutClient) shared by every node
+ * using this server: opened when the first user registers, closed when the
+ * last one leaves, its state pushed to every user (like core mqtt-broker).
+ *
+ * Editor endpoint POST /nut-server/list-ups lists a server's UPSes for the
+ * edit dialogs. Why it is not an open proxy:
+ * - it needs the "nut-server.write" permission (an editor who may deploy
+ *   flows; the "read" scope is not enough), and such a user can already
+ *   reach any host through core nodes;
+ * - it connects only to the host/port of a deployed nut-server (by id) or
+ *   to the host/port typed in the dialog, and sends nothing but NETVER and
+ *   LIST UPS: stored credentials never go to a typed host;
+ * - it answers only UPS names and descriptions taken from a well-formed
+ *   `BEGIN LIST UPS … END LIST UPS` reply (at most 1000, descriptions cut at
+ *   200 characters), within 5 s. Whatever else a peer sends is reduced to an
+ *   error code and a fixed text, never echoed back, so it cannot be used to
+ *   read another service's banner or reply.
+ * What remains is what any TCP client reveals: whether host:port accepts a
+ * connection (refused / timeout / not NUT).
+ */
+import type { NodeAPI, NodeDef, Node } from "node-red";
+import type { ConnectionOptions } from "node:tls";
+import type { Request, Response } from "express";
+import { NutClient, type StateChange, type UpsListEntry } from "../core/nut/client";
+import { NutServerError, toNutError, type NutError } from "../core/nut/errors";
+import {
+  LIST_UPS_LIMITS,
+  formatAddress,
+  isPlausibleHost,
+  isPort,
+  type NutServerCredentials,
+  type NutServerNode,
+  type NutServerUser,
+} from "./lib/nut-server-api";
+
+interface NutServerDef extends NodeDef {
+  host: string;
+  port: string | number;
+  usetls: boolean;
+  tls: string;
+  login: string;
+  interval: string | number;
+  timeout: string | number;
+}
+
+interface TlsConfigNode extends Node {
+  addTLSOptions(opts: ConnectionOptions): ConnectionOptions;
+}
+
+export = function (RED: NodeAPI) {
+  /** STARTTLS options from a core tls-config node; certificate verification stays on by default. */
+  function tlsOptions(usetls: boolean, tlsId: string): ConnectionOptions | false {
+    if (!usetls) return false;
+    const opts: ConnectionOptions = {};
+    const tlsNode = tlsId ? (RED.nodes.getNode(tlsId) as TlsConfigNode | null) : null;
+    if (tlsNode && typeof tlsNode.addTLSOptions === "function") tlsNode.addTLSOptions(opts);
+    return opts;
+  }
+
+  function NutServer(this: NutServerNode, def: NutServerDef) {
+    RED.nodes.createNode(this, def);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- Node-RED idiom: inner functions use the node
+    const node = this;
+    const host = String(def.host || "").trim() || "127.0.0.1";
+    const port = def.port === "" || def.port === undefined ? 3493 : Number(def.port);
+    if (!isPlausibleHost(host) || !isPort(port)) node.error(RED._("nut-server.errors.bad-address", { host, port: String(def.port) }));
+    const creds: NutServerCredentials = node.credentials ?? {};
+    if (creds.password && !creds.username) node.warn(RED._("nut-server.errors.password-without-user"));
+    const interval = Number(def.interval) > 0 ? Number(def.interval) : 5;
+    const timeoutMs = (Number(def.timeout) > 0 ? Number(def.timeout) : 5) * 1000;
+    const users = new Map<string, NutServerUser>();
+    let client: NutClient | null = null;
+    let lastState: StateChange = { state: "idle", error: null, retryInMs: null };
+
+    node.address = formatAddress(host, port);
+    node.interval = interval;
+    node.deployed = { host, port, usetls: !!def.usetls, tls: def.tls || "" };
+    Object.defineProperty(node, "client", { get: () => client });
+
+    const onState = (change: StateChange) => {
+      // log the changes an admin wants in the log, not every retry
+      if (change.state === "connected") node.log(RED._("nut-server.log.connected", { address: node.address }));
+      if (change.state === "disconnected" && lastState.state === "connected") {
+        node.log(RED._("nut-server.log.disconnected", { address: node.address, error: change.error?.message ?? "" }));
+      }
+      lastState = change;
+      for (const user of users.values()) user.onServerState(change);
+    };
+    const onWarning = (err: NutError) => {
+      for (const user of users.values()) user.onServerWarning(err);
+    };
+
+    node.register = (user: NutServerUser) => {
+      users.set(user.id, user);
+      if (!client) {
+        client = new NutClient({
+          host,
+          port,
+          username: creds.username || undefined,
+          password: creds.password || undefined,
+          login: String(def.login || "").trim() || undefined,
+          tls: tlsOptions(!!def.usetls, def.tls),
+          requestTimeoutMs: timeoutMs,
+        });
+        client.on("state", onState);
+        client.on("warning", onWarning);
+        client.start();
+      } else {
+        user.onServerState(lastState);
+      }
+    };
+
+    /** Closes the connection when the last user leaves. */
+    const release = (): Promise<void> => {
+      const c = client;
+      client = null;
+      if (!c) return Promise.resolve();
+      c.off("state", onState);
+      c.off("warning", onWarning);
+      return c.close();
+    };
+
+    node.deregister = (user: NutServerUser, done: () => void) => {
+      users.delete(user.id);
+      if (users.size > 0) return done();
+      release().then(done, done);
+    };
+
+    node.on("close", (done: () => void) => {
+      users.clear();
+      release().then(done, done);
+    });
+  }
+
+  RED.nodes.registerType<NutServerNode, NutServerDef, Record<string, never>, NutServerCredentials>("nut-server", NutServer, {
+    credentials: { username: { type: "text" }, password: { type: "password" } },
+  });
+
+  // ---- editor endpoint ------------------------------------------------------------------------
+
+  interface ListUpsBody {
+    id?: unknown;
+    host?: unknown;
+    port?: unknown;
+    usetls?: unknown;
+    tls?: unknown;
+  }
+
+  /** The error as the editor may see it: a code and a fixed text, nothing the peer wrote. */
+  function editorError(err: NutError, address: string): { code: string; message: string } {
+    const code = err.code;
+    if (err instanceof NutServerError) return { code, message: RED._("nut-server.editor.err-nut", { address, code }) };
+    if (code === "TIMEOUT" || code === "ETIMEDOUT") return { code, message: RED._("nut-server.editor.err-timeout", { address }) };
+    if (code === "PROTOCOL-ERROR") return { code, message: RED._("nut-server.editor.err-not-nut", { address }) };
+    if (/TLS|CERT|SSL/.test(code)) return { code, message: RED._("nut-server.editor.err-tls", { address, code }) };
+    return { code, message: RED._("nut-server.editor.err-connect", { address, code }) };
+  }
+
+  async function listUps(body: ListUpsBody): Promise<UpsListEntry[]> {
+    const host = String(body.host ?? "").trim();
+    const port = Number(body.port);
+    const server = typeof body.id === "string" ? (RED.nodes.getNode(body.id) as NutServerNode | null) : null;
+    const same = server?.type === "nut-server" && server.deployed.host === host && server.deployed.port === port;
+    if (same && server.client?.state === "connected") return server.client.listUps();
+    // a short-lived connection that sends no credentials: LIST UPS needs none
+    const usetls = same ? server.deployed.usetls : body.usetls === true || body.usetls === "true";
+    const tlsId = same ? server.deployed.tls : typeof body.tls === "string" ? body.tls : "";
+    const probe = new NutClient({
+      host,
+      port,
+      tls: tlsOptions(usetls, tlsId),
+      requestTimeoutMs: LIST_UPS_LIMITS.timeoutMs,
+      maxListItems: LIST_UPS_LIMITS.maxUpses,
+    });
+    probe.on("state", () => undefined);
+    probe.start();
+    try {
+      return await probe.listUps();
+    } finally {
+      await probe.close();
+    }
+  }
+
+  RED.httpAdmin.post("/nut-server/list-ups", RED.auth.needsPermission("nut-server.write"), (req: Request, res: Response) => {
+    const body: ListUpsBody = req.body && typeof req.body === "object" ? req.body : {};
+    if (!isPlausibleHost(String(body.host ?? "").trim()) || !isPort(body.port)) {
+      res.status(400).json({ code: "INVALID-ARGUMENT", message: RED._("nut-server.editor.err-address") });
+      return;
+    }
+    const address = formatAddress(String(body.host).trim(), Number(body.port));
+    listUps(body).then(
+      (list) =>
+        res.json({
+          upses: list.slice(0, LIST_UPS_LIMITS.maxUpses).map((u) => ({
+            name: u.name,
+            description: u.description.slice(0, LIST_UPS_LIMITS.maxDescription),
+          })),
+        }),
+      (err: unknown) => res.status(502).json(editorError(toNutError(err), address)),
+    );
+  });
+};

@@ -1,0 +1,210 @@
+/**
+ * nut-ups-in: polls one UPS (or every UPS) of a nut-server and sends UPS
+ * state messages (core/contract.ts UpsState) on change, every poll, or on
+ * events only. An input message forces a poll. The work is in
+ * core/nut/monitor.ts; this file wires it to Node-RED.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
+import type { StateChange } from "../core/nut/client";
+import { NutConnectionError, type NutError } from "../core/nut/errors";
+import {
+  alertPolling,
+  applyListError,
+  applyReadings,
+  currentStates,
+  newMonitor,
+  readUpses,
+  topicOf,
+  type MonitorOptions,
+  type OutputMode,
+  type UpsReader,
+} from "../core/nut/monitor";
+import { encodeArg } from "../core/nut/protocol";
+import { DEFAULT_TIMING } from "../core/nut/status";
+import { nodeStatus, severity, type NodeStatus } from "../core/nut/ups-state";
+import type { NutServerNode, NutServerUser } from "./lib/nut-server-api";
+
+interface NutUpsInDef extends NodeDef {
+  server: string;
+  mode: "one" | "all";
+  ups: string;
+  interval: string | number;
+  alertInterval: string | number;
+  output: OutputMode;
+  vars: boolean;
+  nocomm: string | number;
+}
+
+type Send = (msg: NodeMessage | NodeMessage[]) => void;
+interface Trigger {
+  msg: NodeMessageInFlow;
+  send: Send;
+  done: (err?: Error) => void;
+}
+
+/** Never poll faster than this (seconds): upsd and the drivers gain nothing from it. */
+const MIN_INTERVAL = 0.2;
+
+export = function (RED: NodeAPI) {
+  function NutUpsIn(this: Node, def: NutUpsInDef) {
+    RED.nodes.createNode(this, def);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- Node-RED idiom: inner functions use the node
+    const node = this;
+    const server = RED.nodes.getNode(def.server) as NutServerNode | null;
+    const all = def.mode === "all";
+    const upsName = String(def.ups ?? "").trim();
+    const seconds = (v: unknown, fallback: number) => (v === "" || v === undefined || v === null ? fallback : Number(v));
+    const interval = seconds(def.interval, server?.interval ?? 5);
+    const alertInterval = seconds(def.alertInterval, 2);
+    const nocomm = seconds(def.nocomm, DEFAULT_TIMING.nocommWarnMs / 1000);
+    const output: OutputMode = def.output === "poll" || def.output === "events" ? def.output : "change";
+
+    const configError = ((): string | null => {
+      if (!server) return RED._("nut-ups-in.errors.no-server");
+      if (!all && !upsName) return RED._("nut-ups-in.errors.no-ups");
+      if (!all && !validName(upsName)) return RED._("nut-ups-in.errors.bad-ups", { ups: upsName });
+      for (const [key, v] of [["interval", interval], ["alertInterval", alertInterval]] as const) {
+        if (!Number.isFinite(v) || v < MIN_INTERVAL) return RED._("nut-ups-in.errors.bad-interval", { field: key, min: MIN_INTERVAL });
+      }
+      if (!Number.isFinite(nocomm) || nocomm <= 0) return RED._("nut-ups-in.errors.bad-nocomm");
+      return null;
+    })();
+
+    if (configError || !server) {
+      const text = configError ?? RED._("nut-ups-in.errors.no-server");
+      node.error(text);
+      node.status({ fill: "red", shape: "ring", text: "nut-ups-in.status.config-error" });
+      node.on("input", (msg: NodeMessageInFlow, _send: Send, done: (err?: Error) => void) => {
+        node.error(text, msg);
+        done();
+      });
+      return;
+    }
+
+    const opts: MonitorOptions = {
+      server: server.address,
+      output,
+      includeVars: def.vars === true || String(def.vars) === "true",
+      timing: { ...DEFAULT_TIMING, nocommWarnMs: nocomm * 1000 },
+    };
+    let monitor = newMonitor(Date.now());
+    let timer: NodeJS.Timeout | null = null;
+    let closed = false;
+    /** Polls run one after the other: a forced poll waits for the running one. */
+    let chain: Promise<void> = Promise.resolve();
+    let lastWarning: string | null = null;
+
+    const srv: NutServerNode = server;
+    /** Stands in for the client once the node is closing (the server then has none for us). */
+    const refuse = () => Promise.reject(new NutConnectionError(`not connected to ${srv.address}`, "NOT-CONNECTED"));
+    const notConnected: UpsReader = { listUps: refuse, listVar: refuse };
+
+    function schedule(): void {
+      if (closed) return;
+      if (timer) clearTimeout(timer);
+      const s = alertPolling(monitor) ? Math.min(alertInterval, interval) : interval;
+      timer = setTimeout(() => {
+        timer = null;
+        enqueue(null);
+      }, s * 1000);
+    }
+
+    function enqueue(trigger: Trigger | null): void {
+      chain = chain
+        .then(() => poll(trigger))
+        .catch((err: unknown) => {
+          // a bug of ours must not stop the polling: tell it and go on
+          node.error(RED._("nut-ups-in.errors.internal", { error: String(err) }), trigger?.msg);
+          trigger?.done();
+          schedule();
+        });
+    }
+
+    async function poll(trigger: Trigger | null): Promise<void> {
+      if (closed) return trigger?.done();
+      if (timer) clearTimeout(timer);
+      timer = null;
+      const known = Object.keys(monitor.upses);
+      const { readings, listError } = await readUpses(srv.client ?? notConnected, all ? null : upsName, known);
+      if (closed) return trigger?.done();
+      const now = Date.now();
+      const result = applyReadings(monitor, readings, now, opts, trigger !== null);
+      monitor = result.monitor;
+      const send: Send = trigger ? trigger.send : (m) => node.send(m);
+      for (const out of result.outputs) {
+        const msg: NodeMessage & { summary: string } = trigger
+          ? { ...RED.util.cloneMessage(trigger.msg), topic: out.topic, payload: out.state, summary: out.summary }
+          : { topic: out.topic, payload: out.state, summary: out.summary };
+        if (out.report) node.error(out.report, msg);
+        if (out.send) send(msg);
+      }
+      if (listError) {
+        const r = applyListError(monitor, listError, now, opts);
+        monitor = r.monitor;
+        if (r.report) node.error(r.report, { topic: topicOf("*", opts.server), payload: { error: listError.code } } as NodeMessage);
+      }
+      showStatus(listError);
+      trigger?.done();
+      schedule();
+    }
+
+    /** One UPS: its status. All: the worst one, named, and how many there are. */
+    function showStatus(listError: NutError | null): void {
+      const states = currentStates(monitor);
+      if (states.length === 0) {
+        if (listError) node.status({ fill: "grey", shape: "ring", text: `disconnected (${listError.code})` });
+        return;
+      }
+      const worst = states.reduce((a, b) => (severity(b) > severity(a) ? b : a));
+      const st: NodeStatus = nodeStatus(worst);
+      node.status(all ? { ...st, text: `${worst.ups}: ${st.text}${states.length > 1 ? ` (${states.length} UPS)` : ""}` } : st);
+    }
+
+    const user: NutServerUser = {
+      id: node.id,
+      onServerState(change: StateChange) {
+        // before the first reading the connection is all there is to show
+        if (closed || currentStates(monitor).length > 0) return;
+        if (change.state === "connecting") node.status({ fill: "yellow", shape: "ring", text: "node-red:common.status.connecting" });
+        else if (change.state === "connected") node.status({ fill: "green", shape: "ring", text: "node-red:common.status.connected" });
+        else if (change.state === "disconnected") {
+          node.status({ fill: "grey", shape: "ring", text: `disconnected (${change.error?.code ?? "?"})` });
+        }
+      },
+      onServerWarning(err: NutError) {
+        if (closed || err.message === lastWarning) return;
+        lastWarning = err.message;
+        node.error(RED._("nut-ups-in.errors.server-refused", { address: opts.server, error: err.message }), {
+          topic: topicOf(all ? "*" : upsName, opts.server),
+          payload: { error: err.code },
+        } as NodeMessage);
+      },
+    };
+
+    server.register(user);
+    enqueue(null);
+
+    node.on("input", (msg: NodeMessageInFlow, send: Send, done: (err?: Error) => void) => {
+      enqueue({ msg, send, done });
+    });
+
+    node.on("close", (_removed: boolean, done: () => void) => {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      server.deregister(user, done);
+    });
+  }
+
+  /** A UPS name we can send: printable ASCII (encodeArg refuses the rest). */
+  function validName(name: string): boolean {
+    try {
+      encodeArg(name);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  RED.nodes.registerType("nut-ups-in", NutUpsIn);
+};

@@ -1,0 +1,138 @@
+/**
+ * The NUT nodes in a real Node-RED (built package, admin authentication)
+ * against a real upsd, driven in headless Chromium: the editor endpoint's
+ * permission, the palette entry and icon, the dialog's List UPSes button,
+ * the deployed node's status, labels and help in English and French.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, type NutLab } from "../harness/nut-lab";
+import { nodeRedMissing, startNodeRed, type NodeRedInstance } from "../harness/node-red-instance";
+import { findExecutable, requireComponent } from "../harness/system";
+
+const CHROMIUM = findExecutable(["/usr/bin/chromium", "/usr/bin/chromium-browser"]);
+
+describe("NUT nodes in the Node-RED editor (Chromium)", function () {
+  this.timeout(120000);
+  let lab: NutLab;
+  let nr: NodeRedInstance;
+  let adminToken: string;
+  const profiles: string[] = [];
+  const contexts: BrowserContext[] = [];
+
+  before(async function () {
+    requireComponent(this, "upsd (NUT)", nutLabMissing(), NUT_LAB_INSTALL);
+    requireComponent(this, "chromium", CHROMIUM ? null : "no chromium binary", "apt-get install -y chromium");
+    requireComponent(this, "the built package", nodeRedMissing(), "npm run build");
+    lab = await startNutLab({ upses: 2 });
+    nr = await startNodeRed();
+    adminToken = await nr.token("admin");
+  });
+  after(async () => {
+    await Promise.all(contexts.map((c) => c.close()));
+    for (const p of profiles) rmSync(p, { recursive: true, force: true });
+    await nr?.stop();
+    await lab?.stop();
+  });
+
+  const listUps = (token: string | null, body: object) =>
+    fetch(`${nr.url}/nut-server/list-ups`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+
+  it("the List UPSes endpoint needs write permission: anonymous and read-only users get 401, an admin the list", async () => {
+    const body = { host: lab.host, port: lab.port };
+    assert.equal((await listUps(null, body)).status, 401);
+    assert.equal((await listUps(await nr.token("viewer"), body)).status, 401);
+    const ok = await listUps(adminToken, body);
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), {
+      upses: [
+        { name: "ups1", description: "NUT lab ups1" },
+        { name: "ups2", description: "NUT lab ups2" },
+      ],
+    });
+  });
+
+  /** A logged-in editor page in the given browser locale, with the two NUT nodes deployed. */
+  async function editor(locale: string): Promise<Page> {
+    const flows = [
+      { id: "tab1", type: "tab", label: "NUT" },
+      { id: "srv1", type: "nut-server", name: "", host: lab.host, port: lab.port, usetls: false, tls: "", login: "", interval: 5, timeout: 5 },
+      { id: "in1", type: "nut-ups-in", z: "tab1", name: "", server: "srv1", mode: "one", ups: "", interval: 1, alertInterval: 1, output: "change", vars: false, nocomm: 60, x: 200, y: 100, wires: [[]] },
+    ];
+    const res = await fetch(`${nr.url}/flows`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${adminToken}`, "Node-RED-Deployment-Type": "full" },
+      body: JSON.stringify(flows),
+    });
+    assert.equal(res.status, 204, `deploy: HTTP ${res.status}`);
+    const profile = mkdtempSync(join(tmpdir(), "chrome-profile-"));
+    profiles.push(profile);
+    const ctx = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM!,
+      headless: true,
+      locale,
+      viewport: { width: 1400, height: 900 },
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+    contexts.push(ctx);
+    const tokens = JSON.stringify({ access_token: adminToken, expires_in: 604800, token_type: "Bearer" });
+    await ctx.addInitScript((t: string) => window.localStorage.setItem("auth-tokens", t), tokens);
+    const page = ctx.pages()[0] ?? (await ctx.newPage());
+    await page.goto(`${nr.url}/`, { waitUntil: "domcontentloaded" });
+    await page.waitForFunction(() => {
+      const w = window as unknown as { RED?: { nodes?: { getType?(t: string): unknown; node?(id: string): unknown } } };
+      return !!w.RED?.nodes?.getType?.("nut-ups-in") && !!w.RED.nodes.node?.("in1");
+    }, null, { timeout: 60000 });
+    return page;
+  }
+
+  it("English editor: palette entry with icon, List UPSes fills the dialog, the deployed node shows 'OL 100% 45 min'", async () => {
+    const page = await editor("en-US");
+    const pal = page.locator('.red-ui-palette-node[data-palette-type="nut-ups-in"]');
+    assert.equal(await pal.locator(".red-ui-palette-label").innerText(), "nut ups in");
+    assert.match((await pal.locator(".red-ui-palette-icon").getAttribute("style")) ?? "", /nut-ups\.svg/);
+
+    await page.locator('g.red-ui-flow-node-group[id="in1"] rect.red-ui-flow-node').dblclick();
+    await page.locator(".red-ui-tray #node-input-nut-list-ups").waitFor({ state: "visible" });
+    assert.equal((await page.locator('.red-ui-tray label[for="node-input-ups"]').innerText()).trim(), "UPS");
+    assert.equal((await page.locator(".red-ui-tray #node-input-nut-list-ups").innerText()).trim(), "List UPSes");
+    await page.locator(".red-ui-tray #node-input-nut-list-ups").click();
+    const result = page.locator(".red-ui-tray #node-input-nut-list-result");
+    await result.getByText("ups2").waitFor({ timeout: 15000 });
+    assert.match(await result.innerText(), /2 UPS found:\s*ups1 — NUT lab ups1\s*ups2 — NUT lab ups2/);
+    assert.equal(await page.locator(".red-ui-tray #node-input-ups").inputValue(), "ups1");
+    await page.locator("#node-dialog-ok").click();
+    await page.locator("#red-ui-header-button-deploy").click();
+    await page.waitForFunction(() => !(window as unknown as { RED: { nodes: { dirty(): boolean } } }).RED.nodes.dirty());
+
+    const status = page.locator('g.red-ui-flow-node-group[id="in1"] .red-ui-flow-node-status-label');
+    await page.waitForFunction(
+      () => document.querySelector('g.red-ui-flow-node-group[id="in1"] .red-ui-flow-node-status-label')?.textContent === "OL 100% 45 min",
+      null,
+      { timeout: 20000 },
+    );
+    assert.equal(await status.textContent(), "OL 100% 45 min");
+
+    await page.evaluate(() => (window as unknown as { RED: { sidebar: { help: { show(t: string): void } } } }).RED.sidebar.help.show("nut-ups-in"));
+    await page.locator(".red-ui-help").getByText("Reads one UPS, or every UPS").waitFor({ timeout: 10000 });
+  });
+
+  it("French editor: the dialog's labels and the help are in French", async () => {
+    const page = await editor("fr-FR");
+    await page.locator('g.red-ui-flow-node-group[id="in1"] rect.red-ui-flow-node').dblclick();
+    await page.locator(".red-ui-tray #node-input-nut-list-ups").waitFor({ state: "visible" });
+    assert.equal((await page.locator(".red-ui-tray #node-input-nut-list-ups").innerText()).trim(), "Lister les onduleurs");
+    assert.equal((await page.locator('.red-ui-tray label[for="node-input-ups"]').innerText()).trim(), "Onduleur");
+    assert.equal((await page.locator('.red-ui-tray #node-input-output option[value="events"]').innerText()).trim(), "événements seulement (ONBATT, LOWBATT, …)");
+    await page.locator("#node-dialog-cancel").click();
+    await page.evaluate(() => (window as unknown as { RED: { sidebar: { help: { show(t: string): void } } } }).RED.sidebar.help.show("nut-ups-in"));
+    await page.locator(".red-ui-help").getByText("Lit un onduleur, ou tous les onduleurs").waitFor({ timeout: 10000 });
+  });
+});

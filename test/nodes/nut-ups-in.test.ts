@@ -1,0 +1,416 @@
+/**
+ * nut-server + nut-ups-in in a Node-RED runtime (node-red-node-test-helper):
+ * against a real upsd where a user would have one, against nut-sim for the
+ * faults and fine control. The long real-upsd scenarios (transitions,
+ * restarts, stale drivers): test/integration/nut-ups-in-upsd.test.ts.
+ */
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:net";
+import type { NodeAPI } from "node-red";
+import nutServerNode from "../../nodes/nut-server";
+import nutUpsInNode from "../../nodes/nut-ups-in";
+import { startNutSim, type NutSim } from "../../tools/nut-sim";
+import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, type NutLab } from "../harness/nut-lab";
+import { helper, watch, waitFor, type UpsMsg } from "../harness/nut-node-helper";
+import { freePort, requireComponent } from "../harness/system";
+
+const nodes = [nutServerNode, nutUpsInNode];
+
+interface FlowOptions {
+  port: number;
+  server?: Record<string, unknown>;
+  in?: Record<string, unknown>;
+}
+
+function flow(o: FlowOptions): object[] {
+  return [
+    { id: "srv", type: "nut-server", host: "127.0.0.1", port: o.port, usetls: false, tls: "", login: "", interval: 5, timeout: 1, ...o.server },
+    {
+      id: "in",
+      type: "nut-ups-in",
+      server: "srv",
+      mode: "one",
+      ups: "ups1",
+      interval: 0.2,
+      alertInterval: 0.2,
+      output: "change",
+      vars: false,
+      nocomm: 60,
+      wires: [["out"]],
+      ...o.in,
+    },
+    { id: "out", type: "helper" },
+  ];
+}
+
+const OL_VARS = { "battery.charge": 100, "battery.charge.low": 20, "battery.runtime": 2700, "ups.load": 25, "ups.status": "OL" };
+
+describe("nut-ups-in with a real upsd", function () {
+  let lab: NutLab;
+  before(async function () {
+    requireComponent(this, "upsd (NUT)", nutLabMissing(), NUT_LAB_INSTALL);
+    lab = await startNutLab({ upses: 2 });
+  });
+  after(async () => {
+    await helper.unload();
+    await lab?.stop();
+  });
+  afterEach(() => helper.unload());
+
+  it("sends the UPS state: topic ups@host:port, numbers as numbers, a summary; status green 'OL 100% 45 min'", async () => {
+    await helper.load(nodes, flow({ port: lab.port, in: { vars: true } }));
+    const w = watch("in", "out");
+    const msg = await w.next("messages", () => true);
+    assert.equal(msg.topic, `ups1@127.0.0.1:${lab.port}`);
+    const p = msg.payload;
+    assert.equal(p.ups, "ups1");
+    assert.equal(p.server, `127.0.0.1:${lab.port}`);
+    assert.equal(p.status, "OL");
+    assert.deepEqual(p.flags, ["OL"]);
+    assert.equal(p.online, true);
+    assert.equal(p.charge, 100);
+    assert.equal(p.runtime, 2700);
+    assert.equal(p.load, 25);
+    assert.equal(p.stale, false);
+    assert.equal(p.reachable, true);
+    assert.equal(p.error, null);
+    assert.equal(p.event, null, "the first OL is not an event");
+    assert.equal(p.vars?.["battery.charge.low"], 20);
+    assert.equal(p.vars?.["device.serial"], "LAB-ups1");
+    assert.equal(msg.summary, `ups1@127.0.0.1:${lab.port} on line power: 100 %, ~45 min`);
+    await w.next("statuses", (s) => s.text === "OL 100% 45 min" && s.fill === "green" && s.shape === "dot");
+  });
+
+  it("all UPSes: one message per UPS", async () => {
+    await helper.load(nodes, flow({ port: lab.port, in: { mode: "all", ups: "" } }));
+    const w = watch("in", "out");
+    await waitFor("a message from each UPS", 10000, () => new Set(w.messages.map((m) => m.payload.ups)).size === 2);
+    assert.deepEqual([...new Set(w.messages.map((m) => m.topic))].sort(), [`ups1@127.0.0.1:${lab.port}`, `ups2@127.0.0.1:${lab.port}`]);
+  });
+
+  it("unknown UPS: a stale message with UNKNOWN-UPS, node.error once, red ring", async () => {
+    await helper.load(nodes, flow({ port: lab.port, in: { ups: "nosuch" } }));
+    const w = watch("in", "out");
+    const msg = await w.next("messages", () => true);
+    assert.equal(msg.payload.error, "UNKNOWN-UPS");
+    assert.equal(msg.payload.stale, true);
+    assert.equal(msg.payload.reachable, true);
+    assert.equal(msg.payload.online, false);
+    const err = await w.next("errors", () => true);
+    assert.match(err.text, /nosuch@127\.0\.0\.1:\d+: LIST VAR nosuch: ERR UNKNOWN-UPS \(unknown UPS/);
+    assert.equal((err.msg as UpsMsg).topic, msg.topic, "node.error carries the message for a Catch node");
+    await w.next("statuses", (s) => s.fill === "red" && s.shape === "ring" && /unknown UPS/.test(s.text ?? ""));
+    await waitFor("three polls", 5000, () => w.statuses.length >= 3);
+    assert.equal(w.errors.length, 1, "told once, not every poll");
+  });
+});
+
+describe("nut-ups-in with nut-sim", function () {
+  let sim: NutSim;
+  beforeEach(async () => {
+    sim = await startNutSim({ users: { mon: { password: "monpass", upsmon: true } } });
+    sim.addUps("ups1", OL_VARS);
+    sim.addUps("ups2", { ...OL_VARS, "battery.charge": 90 });
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await sim.close();
+  });
+
+  it("on change: OL, then ONBATT with a yellow status, then nothing while nothing changes", async () => {
+    await helper.load(nodes, flow({ port: sim.port }));
+    const w = watch("in", "out");
+    await w.next("messages", (m) => m.payload.status === "OL");
+    sim.setStatus("ups1", "OB DISCHRG");
+    sim.setVar("ups1", "battery.charge", 73);
+    sim.setVar("ups1", "battery.runtime", 1260);
+    const ob = await w.next("messages", (m) => m.payload.event === "ONBATT");
+    assert.deepEqual(ob.payload.events, ["ONBATT"]);
+    assert.equal(ob.payload.onBattery, true);
+    assert.equal(ob.summary, `ups1@127.0.0.1:${sim.port} on battery: 73 %, ~21 min (ONBATT)`);
+    await w.next("statuses", (s) => s.text === "OB 73% 21 min" && s.fill === "yellow");
+    const count = w.messages.length;
+    const polls = sim.commands.length;
+    await waitFor("three more polls", 5000, () => sim.commands.length >= polls + 3);
+    assert.equal(w.messages.length, count);
+  });
+
+  it("every poll: a message per poll; events only: only transitions", async () => {
+    await helper.load(nodes, flow({ port: sim.port, in: { output: "poll" } }));
+    let w = watch("in", "out");
+    await waitFor("three messages", 5000, () => w.messages.length >= 3);
+    await helper.unload();
+    await helper.load(nodes, flow({ port: sim.port, in: { output: "events" } }));
+    w = watch("in", "out");
+    const polls = sim.commands.length;
+    await waitFor("three polls", 5000, () => sim.commands.length >= polls + 3);
+    assert.equal(w.messages.length, 0, "the first OL is no event");
+    sim.setStatus("ups1", "OB LB");
+    const m = await w.next("messages", () => true);
+    assert.deepEqual(m.payload.events, ["ONBATT", "LOWBATT"]);
+    await w.next("statuses", (s) => s.text === "LB 100%" && s.fill === "red");
+  });
+
+  it("an input message forces a poll, is answered whatever the mode, and done() is called after", async () => {
+    await helper.load(nodes, flow({ port: sim.port, in: { interval: 3600, output: "events" } }));
+    const w = watch("in", "out");
+    await w.next("statuses", (s) => s.text === "OL 100% 45 min");
+    helper.getNode("in").receive({ payload: "now", _msgid: "m-1" });
+    const msg = await w.next("messages", () => true);
+    assert.equal(msg._msgid, "m-1");
+    assert.equal(msg.payload.ups, "ups1");
+    await w.next("completed", (m) => m._msgid === "m-1");
+  });
+
+  it("shares ONE connection per server and polls with one LIST VAR per UPS", async () => {
+    const f = flow({ port: sim.port });
+    f.push({ ...(f[1] as object), id: "in2", ups: "ups2", wires: [["out"]] });
+    await helper.load(nodes, f);
+    const w = watch("in", "out");
+    await waitFor("messages of both UPSes", 5000, () => new Set(w.messages.map((m) => m.payload.ups)).size === 2);
+    const start = sim.commands.length;
+    await waitFor("six more commands", 5000, () => sim.commands.length >= start + 6);
+    assert.equal(sim.connections, 1);
+    assert.deepEqual(new Set(sim.commands.slice(start)), new Set(["LIST VAR ups1", "LIST VAR ups2"]));
+  });
+
+  it("closing the flow closes the connection (LOGOUT), also with two users", async () => {
+    await helper.load(nodes, flow({ port: sim.port }));
+    const w = watch("in", "out");
+    await w.next("messages", () => true);
+    assert.equal(sim.connections, 1);
+    await helper.unload();
+    await waitFor("the connection closed", 5000, () => sim.connections === 0);
+    assert.ok(sim.commands.includes("LOGOUT"));
+  });
+
+  it("fault: garbage from the server -> COMMBAD, stale, node.error; then COMMOK when it behaves", async () => {
+    await helper.load(nodes, flow({ port: sim.port }));
+    const w = watch("in", "out");
+    await w.next("messages", () => true);
+    sim.setFault("garbage");
+    const bad = await w.next("messages", (m) => m.payload.event === "COMMBAD");
+    assert.equal(bad.payload.error, "PROTOCOL-ERROR");
+    assert.equal(bad.payload.stale, true);
+    assert.equal(bad.payload.reachable, false);
+    assert.equal(bad.payload.online, false);
+    assert.equal(bad.payload.charge, 100, "last known values kept");
+    await w.next("errors", (e) => /unexpected reply/.test(e.text));
+    await w.next("statuses", (s) => s.shape === "ring" && /^disconnected \(last OL/.test(s.text ?? ""));
+    sim.setFault(null);
+    const good = await w.next("messages", (m) => m.payload.event === "COMMOK");
+    assert.equal(good.payload.stale, false);
+    assert.equal(good.payload.online, true);
+  });
+
+  it("fault: a server that stops answering -> TIMEOUT, COMMBAD; replies split across packets read fine", async () => {
+    await helper.load(nodes, flow({ port: sim.port, server: { timeout: 0.3 } }));
+    const w = watch("in", "out");
+    await w.next("messages", () => true);
+    sim.setFault("silent");
+    const bad = await w.next("messages", (m) => m.payload.event === "COMMBAD");
+    assert.equal(bad.payload.error, "TIMEOUT");
+    sim.setFault("split");
+    const back = await w.next("messages", (m) => m.payload.event === "COMMOK");
+    assert.equal(back.payload.charge, 100);
+  });
+
+  it("fault: connection closed mid-list -> CLOSED, COMMBAD, then COMMOK after the reconnect", async () => {
+    await helper.load(nodes, flow({ port: sim.port }));
+    const w = watch("in", "out");
+    await w.next("messages", () => true);
+    sim.setFault("close-mid-list");
+    const bad = await w.next("messages", (m) => m.payload.event === "COMMBAD");
+    assert.equal(bad.payload.error, "CLOSED");
+    sim.setFault(null);
+    await w.next("messages", (m) => m.payload.event === "COMMOK");
+  });
+
+  it("driver gone / data stale: the ERR code, stale but reachable, red ring 'stale'", async () => {
+    await helper.load(nodes, flow({ port: sim.port }));
+    const w = watch("in", "out");
+    await w.next("messages", () => true);
+    sim.setUpsError("ups1", "DATA-STALE");
+    const stale = await w.next("messages", (m) => m.payload.event === "COMMBAD");
+    assert.equal(stale.payload.error, "DATA-STALE");
+    assert.equal(stale.payload.reachable, true);
+    assert.match(stale.summary, /data stale; last known on line power 100 %, ~45 min \(COMMBAD\)$/);
+    await w.next("statuses", (s) => s.fill === "red" && s.shape === "ring" && /^stale/.test(s.text ?? ""));
+  });
+
+  it("a value that should be a number and is not: node.error with the message, the field null", async () => {
+    sim.setVar("ups1", "battery.charge", "full");
+    await helper.load(nodes, flow({ port: sim.port }));
+    const w = watch("in", "out");
+    const msg = await w.next("messages", () => true);
+    assert.equal(msg.payload.charge, null);
+    const err = await w.next("errors", () => true);
+    assert.match(err.text, /battery\.charge is not a number: "full"/);
+    assert.equal((err.msg as UpsMsg).payload.ups, "ups1");
+  });
+
+  it("server down at deploy: a stale unreachable message at once, NOCOMM after the configured time", async () => {
+    const port = await freePort();
+    await helper.load(nodes, flow({ port, in: { nocomm: 0.6 } }));
+    const w = watch("in", "out");
+    const first = await w.next("messages", () => true);
+    assert.equal(first.payload.reachable, false);
+    assert.equal(first.payload.stale, true);
+    assert.equal(first.payload.error, "ECONNREFUSED");
+    assert.equal(first.payload.status, null);
+    assert.equal(first.payload.event, null, "no COMMBAD: nothing was lost");
+    await w.next("statuses", (s) => s.fill === "grey" && s.shape === "ring" && /^disconnected/.test(s.text ?? ""));
+    const nocomm = await w.next("messages", (m) => m.payload.event === "NOCOMM");
+    assert.match(nocomm.summary, /upsd unreachable \(connection refused\); nothing read yet \(NOCOMM\)/);
+  });
+
+  it("server down at deploy, all UPSes: nothing to send for, so node.error (Catch) with topic *@host:port, then NOCOMM", async () => {
+    const port = await freePort();
+    await helper.load(nodes, flow({ port, in: { mode: "all", ups: "", nocomm: 0.6 } }));
+    const w = watch("in", "out");
+    const first = await w.next("errors", () => true);
+    assert.match(first.text, new RegExp(`^\\*@127\\.0\\.0\\.1:${port}: `));
+    assert.equal((first.msg as UpsMsg).topic, `*@127.0.0.1:${port}`);
+    await w.next("errors", (e) => /NOCOMM/.test(e.text));
+    assert.equal(w.messages.length, 0);
+  });
+
+  it("LOGIN refused (wrong password): told once via node.error, reading goes on", async () => {
+    await helper.load(nodes, flow({ port: sim.port, server: { login: "ups1" } }), { srv: { username: "mon", password: "bad-pass-1" } });
+    const w = watch("in", "out");
+    const err = await w.next("errors", () => true);
+    assert.match(err.text, /nut-ups-in\.errors\.server-refused/);
+    const msg = await w.next("messages", () => true);
+    assert.equal(msg.payload.stale, false);
+    assert.ok(!JSON.stringify(w.errors).includes("bad-pass-1"));
+    assert.ok(sim.commands.includes("PASSWORD ****"));
+  });
+
+  it("TLS required but upsd has no certificate: stale with FEATURE-NOT-CONFIGURED, never plaintext", async () => {
+    await helper.load(nodes, flow({ port: sim.port, server: { usetls: true } }), { srv: { username: "mon", password: "monpass" } });
+    const w = watch("in", "out");
+    const msg = await w.next("messages", () => true);
+    assert.equal(msg.payload.error, "FEATURE-NOT-CONFIGURED");
+    assert.equal(msg.payload.reachable, false);
+    await w.next("errors", (e) => /STARTTLS: ERR FEATURE-NOT-CONFIGURED/.test(e.text));
+    assert.ok(!sim.commands.some((c) => c.startsWith("USERNAME") || c.startsWith("LIST")));
+  });
+
+  it("a server address that cannot work: nut-server says so at start, the UPS reads as unreachable, nothing crashes", async () => {
+    await helper.load(nodes, flow({ port: 70000 }));
+    const w = watch("in", "out");
+    const m = await w.next("messages", () => true);
+    assert.equal(m.payload.reachable, false);
+    assert.equal(m.payload.error, "ERR_SOCKET_BAD_PORT");
+    // the helper's spy on Node.prototype.error kept the call made while the flow started
+    const spy = helper.getNode("srv").error as unknown as { getCalls(): Array<{ thisValue: { id: string }; args: unknown[] }> };
+    const serverErrors = spy.getCalls().filter((c) => c.thisValue.id === "srv").map((c) => c.args[0]);
+    assert.deepEqual(serverErrors, ["nut-server.errors.bad-address"]);
+  });
+
+  describe("bad configuration", () => {
+    for (const [what, cfg, key] of [
+      ["no UPS name", { ups: "" }, "nut-ups-in.errors.no-ups"],
+      ["a UPS name upsd cannot read", { ups: "a\nb" }, "nut-ups-in.errors.bad-ups"],
+      ["a poll interval below the minimum", { interval: 0.01 }, "nut-ups-in.errors.bad-interval"],
+      ["a missing server", { server: "nope" }, "nut-ups-in.errors.no-server"],
+    ] as const) {
+      it(`${what}: node.error at start and for each input (with the message), done() called, no polling`, async () => {
+        await helper.load(nodes, flow({ port: sim.port, in: cfg }));
+        const w = watch("in", "out");
+        helper.getNode("in").receive({ payload: 1, _msgid: "bad-1" });
+        const err = await w.next("errors", (e) => e.msg?._msgid === "bad-1");
+        assert.equal(err.text, key);
+        await w.next("completed", (m) => m._msgid === "bad-1");
+        assert.equal(sim.commands.filter((c) => c.startsWith("LIST")).length, 0);
+      });
+    }
+  });
+});
+
+describe("nut-server editor endpoint POST /nut-server/list-ups", function () {
+  let sim: NutSim;
+  let permissions: string[];
+  let silent: Server | null = null;
+  /** nut-server with RED.auth.needsPermission recorded and enforced by a test header. */
+  const guardedServerNode = (RED: NodeAPI) => {
+    const auth = {
+      needsPermission: (p: string) => {
+        permissions.push(p);
+        return (req: { headers: Record<string, string> }, res: { status(n: number): { end(): void } }, next: () => void) =>
+          req.headers["x-test-permission"] === p ? next() : res.status(401).end();
+      },
+    };
+    return nutServerNode({ ...RED, auth } as unknown as NodeAPI);
+  };
+  const post = (body: object) => helper.request().post("/nut-server/list-ups").set("x-test-permission", "nut-server.write").send(body);
+
+  beforeEach(async () => {
+    permissions = [];
+    sim = await startNutSim();
+    sim.addUps("ups1", OL_VARS, "rack A");
+    sim.addUps("ups2", OL_VARS, "rack B");
+    await helper.load([guardedServerNode, nutUpsInNode], flow({ port: sim.port, server: { login: "" } }), {
+      srv: { username: "mon", password: "stored-secret" },
+    });
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await sim.close();
+    await new Promise<void>((r) => (silent ? silent.close(() => r()) : r()));
+    silent = null;
+  });
+
+  it("needs the nut-server.write permission", async () => {
+    assert.deepEqual(permissions, ["nut-server.write"]);
+    const res = await helper.request().post("/nut-server/list-ups").send({ host: "127.0.0.1", port: sim.port });
+    assert.equal(res.status, 401);
+  });
+
+  it("lists the UPSes of a typed host/port, sending no credentials", async () => {
+    // the deployed nut-server has its own connection (with credentials): let it settle first
+    await waitFor("the deployed connection polling", 5000, () => sim.commands.includes("LIST VAR ups1"));
+    const before = sim.commands.length;
+    const res = await post({ host: "127.0.0.1", port: sim.port });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, { upses: [{ name: "ups1", description: "rack A" }, { name: "ups2", description: "rack B" }] });
+    assert.deepEqual(sim.commands.slice(before).filter((c) => c !== "LIST VAR ups1"), ["NETVER", "LIST UPS", "LOGOUT"]);
+  });
+
+  it("uses the deployed server's connection when asked by id with the same host/port", async () => {
+    await waitFor("the deployed connection", 5000, () => sim.connections === 1 && sim.commands.includes("LIST VAR ups1"));
+    const res = await post({ id: "srv", host: "127.0.0.1", port: sim.port });
+    assert.equal(res.status, 200);
+    assert.equal((res.body.upses as unknown[]).length, 2);
+    assert.equal(sim.connections, 1);
+  });
+
+  it("refuses anything but a host name or address and a port", async () => {
+    for (const body of [{ host: "http://x/", port: 80 }, { host: "127.0.0.1", port: 0 }, { host: "-oProxy", port: 22 }, {}]) {
+      const res = await post(body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.equal(res.body.code, "INVALID-ARGUMENT");
+    }
+  });
+
+  it("does not echo what a non-NUT service says (not an open proxy): only a code and a fixed text", async () => {
+    sim.setFault("banner");
+    const res = await post({ host: "127.0.0.1", port: sim.port });
+    assert.equal(res.status, 502);
+    assert.equal(res.body.code, "PROTOCOL-ERROR");
+    assert.equal(res.body.message, "nut-server.editor.err-not-nut");
+    assert.ok(!JSON.stringify(res.body).includes("SSH"));
+  });
+
+  it("reports a refused connection and a silent server by code, within its timeout", async () => {
+    const refused = await post({ host: "127.0.0.1", port: await freePort() });
+    assert.equal(refused.status, 502);
+    assert.equal(refused.body.code, "ECONNREFUSED");
+    silent = createServer((s) => s.resume());
+    await new Promise<void>((r) => silent!.listen(0, "127.0.0.1", () => r()));
+    const addr = silent.address();
+    const res = await post({ host: "127.0.0.1", port: typeof addr === "object" && addr ? addr.port : 0 });
+    assert.equal(res.status, 502);
+    assert.equal(res.body.code, "TIMEOUT");
+  });
+});

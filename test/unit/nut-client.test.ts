@@ -1,0 +1,345 @@
+/**
+ * NutClient against the in-repo NUT simulator (tools/nut-sim.ts) and raw
+ * loopback servers: the faults a real upsd cannot produce. The same client
+ * against a real upsd: test/integration/nut-upsd.test.ts.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createServer, type Server, type Socket } from "node:net";
+import { join } from "node:path";
+import fc from "fast-check";
+import { NutClient, type NutClientOptions } from "../../core/nut/client";
+import { NutArgumentError, NutConnectionError, NutError, NutProtocolError, NutServerError, NutTimeoutError, NutTlsError } from "../../core/nut/errors";
+import { startNutSim, type NutSim } from "../../tools/nut-sim";
+import { freePort } from "../harness/system";
+import { rejection, waitState } from "../harness/nut-client-wait";
+
+const fixture = (f: string) => readFileSync(join(__dirname, "..", "fixtures", "tls", f));
+
+describe("NutClient against nut-sim", function () {
+  let sim: NutSim;
+  const clients: NutClient[] = [];
+  const client = (o: Partial<NutClientOptions> = {}) => {
+    const c = new NutClient({ host: sim.host, port: sim.port, requestTimeoutMs: 1000, reconnectMinMs: 20, reconnectMaxMs: 200, ...o });
+    clients.push(c);
+    c.start();
+    return c;
+  };
+
+  beforeEach(async () => {
+    sim = await startNutSim({ users: { mon: { password: "secret", upsmon: true }, viewer: { password: "v" } } });
+    sim.addUps("ups1", { "battery.charge": 100, "battery.charge.low": 20, "ups.status": "OL" });
+    sim.addUps("ups2", { "battery.charge": 50, "ups.status": "OB DISCHRG" }, 'desc with "quotes" and #hash');
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await sim.close();
+  });
+
+  it("lists UPSes and variables, unescaping values", async () => {
+    const c = client();
+    assert.deepEqual(await c.listUps(), [
+      { name: "ups1", description: "nut-sim ups1" },
+      { name: "ups2", description: 'desc with "quotes" and #hash' },
+    ]);
+    assert.deepEqual(await c.listVar("ups1"), [["battery.charge", "100"], ["battery.charge.low", "20"], ["ups.status", "OL"]]);
+    assert.equal(await c.getVar("ups2", "ups.status"), "OB DISCHRG");
+    assert.equal(c.protocolVersion, "1.3");
+  });
+
+  it("maps ERR replies to NutServerError and keeps the connection", async () => {
+    const c = client();
+    const err = await rejection(c.listVar("nope"));
+    assert.ok(err instanceof NutServerError);
+    assert.equal(err.code, "UNKNOWN-UPS");
+    assert.equal((await rejection(c.getVar("ups1", "nope"))).code, "VAR-NOT-SUPPORTED");
+    sim.setUpsError("ups1", "DATA-STALE");
+    assert.equal((await rejection(c.listVar("ups1"))).code, "DATA-STALE");
+    assert.equal(c.state, "connected");
+  });
+
+  it("pipelines requests on one connection and matches replies in order", async () => {
+    const c = client();
+    await waitState(c, "connected");
+    const asks = Array.from({ length: 300 }, (_, i) =>
+      i % 3 === 0 ? c.listVar(i % 2 ? "ups1" : "ups2") : i % 3 === 1 ? c.getVar("ups2", "battery.charge") : c.listUps(),
+    );
+    const got = await Promise.all(asks);
+    got.forEach((g, i) => {
+      if (i % 3 === 0) assert.equal((g as Array<[string, string]>).length, i % 2 ? 3 : 2);
+      else if (i % 3 === 1) assert.equal(g, "50");
+      else assert.equal((g as unknown[]).length, 2);
+    });
+    assert.equal(sim.connections, 1);
+  });
+
+  it("refuses an argument it cannot send, without writing anything", async () => {
+    const c = client();
+    await waitState(c, "connected");
+    const before = sim.commands.length;
+    const err = await rejection(c.listVar("ups1\nLIST UPS"));
+    assert.ok(err instanceof NutArgumentError);
+    assert.equal((await c.listUps()).length, 2);
+    assert.deepEqual(sim.commands.slice(before), ["LIST UPS"]);
+  });
+
+  it("fault: replies split across TCP packets are reassembled", async () => {
+    sim.setFault("split");
+    const c = client();
+    assert.deepEqual(await c.listVar("ups1"), [["battery.charge", "100"], ["battery.charge.low", "20"], ["ups.status", "OL"]]);
+    assert.equal((await c.listUps())[1].description, 'desc with "quotes" and #hash');
+  });
+
+  it("fault: a garbage line is a protocol error; the connection is rebuilt and works again", async () => {
+    const c = client();
+    await waitState(c, "connected");
+    sim.setFault("garbage");
+    const down = waitState(c, "disconnected");
+    const err = await rejection(c.listVar("ups1"));
+    assert.ok(err instanceof NutProtocolError, err.message);
+    assert.equal((await down).error?.code, "PROTOCOL-ERROR");
+    sim.setFault(null);
+    await waitState(c, "connected");
+    assert.equal((await c.listVar("ups1")).length, 3);
+  });
+
+  it("fault: a server that accepts and never answers times out, and the client reconnects", async () => {
+    sim.setFault("silent");
+    const c = client({ requestTimeoutMs: 300 });
+    const err = await rejection(c.listUps());
+    assert.equal(err.code, "TIMEOUT");
+    sim.setFault(null);
+    await waitState(c, "connected");
+    assert.equal((await c.listUps()).length, 2);
+  });
+
+  it("fault: upsd stops answering on a live connection: the request times out, the pipeline is rebuilt", async () => {
+    const c = client({ requestTimeoutMs: 300 });
+    await waitState(c, "connected");
+    sim.setFault("silent");
+    const down = waitState(c, "disconnected");
+    const [a, b] = await Promise.all([rejection(c.listVar("ups1")), rejection(c.getVar("ups1", "ups.status"))]);
+    assert.ok(a instanceof NutTimeoutError);
+    assert.equal(b.code, "TIMEOUT", "later requests of the broken pipeline fail too");
+    assert.equal((await down).error?.code, "TIMEOUT");
+    sim.setFault(null);
+    await waitState(c, "connected");
+    assert.equal(await c.getVar("ups1", "ups.status"), "OL");
+  });
+
+  it("fault: a connection closed mid-list fails that request, then the client reconnects", async () => {
+    const c = client();
+    await waitState(c, "connected");
+    sim.setFault("close-mid-list");
+    const err = await rejection(c.listVar("ups1"));
+    assert.ok(err instanceof NutConnectionError);
+    assert.equal(err.code, "CLOSED");
+    sim.setFault(null);
+    await waitState(c, "connected");
+    assert.equal((await c.listVar("ups1")).length, 3);
+  });
+
+  it("fault: a non-NUT greeting (wrong port) is reported as not NUT", async () => {
+    sim.setFault("banner");
+    const c = client({ reconnectMinMs: 5000 });
+    const down = await waitState(c, "disconnected");
+    assert.ok(down.error instanceof NutProtocolError);
+    assert.match(down.error.message, /does not speak NUT/);
+  });
+
+  it("upsd restart: requests in flight fail, the client reconnects on its own", async () => {
+    const c = client();
+    await waitState(c, "connected");
+    sim.dropConnections();
+    await waitState(c, "disconnected");
+    await waitState(c, "connected");
+    assert.equal(await c.getVar("ups1", "ups.status"), "OL");
+  });
+
+  it("sends USERNAME/PASSWORD and LOGIN; the password never shows in what it reports", async () => {
+    const c = client({ username: "mon", password: "secret", login: "ups1" });
+    await waitState(c, "connected");
+    assert.deepEqual(sim.commands.slice(0, 4), ["NETVER", "USERNAME mon", "PASSWORD ****", "LOGIN ups1"]);
+  });
+
+  it("a refused LOGIN (wrong password) is a warning; reading goes on", async () => {
+    const c = client({ username: "mon", password: "s3cr3t-bad", login: "ups1" });
+    const warning = new Promise<NutError>((resolve) => c.once("warning", resolve));
+    await waitState(c, "connected");
+    const w = await warning;
+    assert.equal(w.code, "ACCESS-DENIED");
+    assert.match(w.message, /^LOGIN ups1: ERR ACCESS-DENIED/);
+    assert.ok(!w.message.includes("s3cr3t-bad"));
+    assert.equal((await c.listUps()).length, 2);
+  });
+
+  it("STARTTLS refused (FEATURE-NOT-CONFIGURED): no connection, and no credentials sent in clear", async () => {
+    const c = client({ tls: {}, username: "mon", password: "secret", reconnectMinMs: 5000 });
+    const down = await waitState(c, "disconnected");
+    assert.ok(down.error instanceof NutTlsError);
+    assert.equal(down.error.code, "FEATURE-NOT-CONFIGURED");
+    assert.match(down.error.message, /not connecting without TLS/);
+    assert.deepEqual(sim.commands, ["STARTTLS"]);
+    assert.equal((await rejection(c.listUps())).code, "FEATURE-NOT-CONFIGURED");
+  });
+
+  describe("with a TLS certificate", () => {
+    let tlsSim: NutSim;
+    beforeEach(async () => {
+      tlsSim = await startNutSim({ tls: { key: fixture("server.key"), cert: fixture("server.pem") } });
+      tlsSim.addUps("ups1", { "ups.status": "OL" });
+    });
+    afterEach(() => tlsSim.close());
+
+    it("STARTTLS with the right CA: everything after it is encrypted and works", async () => {
+      const c = client({ port: tlsSim.port, tls: { ca: fixture("ca.pem") }, username: "u", password: "p" });
+      await waitState(c, "connected");
+      assert.equal(await c.getVar("ups1", "ups.status"), "OL");
+      assert.deepEqual(tlsSim.commands.slice(0, 4), ["STARTTLS", "NETVER", "USERNAME u", "PASSWORD ****"]);
+    });
+
+    it("STARTTLS with an unrelated CA: refused, and nothing else is sent", async () => {
+      const c = client({ port: tlsSim.port, tls: { ca: fixture("other-ca.pem") }, username: "u", password: "p", reconnectMinMs: 5000 });
+      const down = await waitState(c, "disconnected");
+      assert.ok(down.error instanceof NutTlsError, String(down.error));
+      assert.match(down.error.message, /TLS with .* failed/);
+      assert.deepEqual(tlsSim.commands, ["STARTTLS"]);
+    });
+  });
+
+  it("keeps an idle connection alive with NETVER (upsd closes idle clients after ~60 s)", async () => {
+    const c = client({ keepAliveMs: 100 });
+    await waitState(c, "connected");
+    const before = sim.commands.filter((x) => x === "NETVER").length;
+    const deadline = Date.now() + 3000;
+    while (sim.commands.filter((x) => x === "NETVER").length < before + 2) {
+      assert.ok(Date.now() < deadline, "no keep-alive NETVER within 3 s");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(sim.connections, 1);
+  });
+
+  it("close(): pending requests fail, LOGOUT is sent, no reconnect afterwards", async () => {
+    const c = client();
+    await waitState(c, "connected");
+    sim.setFault("silent");
+    const pending = rejection(c.listUps());
+    await c.close();
+    assert.equal((await pending).code, "CLOSED");
+    assert.equal(c.state, "closed");
+    assert.ok(sim.commands.includes("LOGOUT"));
+    assert.equal((await rejection(c.listUps())).code, "CLOSED");
+  });
+});
+
+describe("NutClient: reconnecting", () => {
+  let server: Server | null = null;
+  afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
+
+  it("server down: requests fail at once with the socket's code; retries back off exponentially up to the cap", async () => {
+    const port = await freePort();
+    const c = new NutClient({ host: "127.0.0.1", port, reconnectMinMs: 20, reconnectMaxMs: 160, random: () => 0.5 });
+    const delays: Array<number | null> = [];
+    c.on("state", (s) => s.state === "disconnected" && delays.push(s.retryInMs));
+    c.start();
+    const err = await rejection(c.listUps());
+    assert.equal(err.code, "ECONNREFUSED");
+    const deadline = Date.now() + 5000;
+    while (delays.length < 6) {
+      assert.ok(Date.now() < deadline, `only ${delays.length} attempts`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await c.close();
+    assert.deepEqual(delays.slice(0, 6), [20, 40, 80, 160, 160, 160]);
+  });
+
+  it("a server that accepts and hangs up at once is not hammered: the backoff only resets after a reply", async () => {
+    server = createServer((s: Socket) => s.destroy());
+    await new Promise<void>((r) => server!.listen(0, "127.0.0.1", () => r()));
+    const addr = server.address();
+    const port = typeof addr === "object" && addr ? addr.port : 0;
+    const c = new NutClient({ host: "127.0.0.1", port, reconnectMinMs: 10, reconnectMaxMs: 80, random: () => 0.5 });
+    const delays: Array<number | null> = [];
+    c.on("state", (s) => s.state === "disconnected" && delays.push(s.retryInMs));
+    c.start();
+    const deadline = Date.now() + 5000;
+    while (delays.length < 5) {
+      assert.ok(Date.now() < deadline, `only ${delays.length} attempts`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await c.close();
+    assert.deepEqual(delays.slice(0, 5), [10, 20, 40, 80, 80]);
+  });
+
+  it("a port out of range is a connection error, not a throw out of start()", async () => {
+    const c = new NutClient({ host: "127.0.0.1", port: 99999, reconnectMinMs: 5000 });
+    const down = waitState(c, "disconnected");
+    assert.doesNotThrow(() => c.start());
+    assert.equal((await down).error?.code, "ERR_SOCKET_BAD_PORT");
+    assert.equal((await rejection(c.listUps())).code, "ERR_SOCKET_BAD_PORT");
+    await c.close();
+  });
+
+  it("jitter keeps retries within ±25 % of the backoff step", async () => {
+    const port = await freePort();
+    for (const [r, want] of [[0, 750], [0.999, 1250]] as const) {
+      const c = new NutClient({ host: "127.0.0.1", port, reconnectMinMs: 1000, reconnectMaxMs: 60000, random: () => r });
+      const down = waitState(c, "disconnected");
+      c.start();
+      assert.equal((await down).retryInMs, want);
+      await c.close();
+    }
+  });
+});
+
+describe("NutClient fed random bytes (property)", function () {
+  this.timeout(120000);
+
+  /** Lines that steer the client into its deeper states, mixed with raw bytes. */
+  const fragment = fc.oneof(
+    fc.constantFrom("1.3\n", "OK\n", "ERR DATA-STALE\n", "BEGIN LIST UPS\n", "UPS ups1 \"d\"\n", "END LIST UPS\n", "BEGIN LIST VAR ups1\n",
+      "VAR ups1 ups.status \"OL\"\n", "END LIST VAR ups1\n", "VAR ups1 x \"unterminated\n", "\n", "\r\n", "\"", "\\", "#"),
+    fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a).toString("latin1")),
+  );
+
+  it("never throws out of the client: every request settles with a NutError or a value", async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on("uncaughtException", onUncaught);
+    process.on("unhandledRejection", onUncaught);
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(fragment, { maxLength: 30 }), fc.boolean(), async (parts, onConnect) => {
+          const bytes = Buffer.from(parts.join(""), "latin1");
+          const srv = createServer((s: Socket) => {
+            s.on("error", () => undefined);
+            let answered = false;
+            // always read, or the socket never sees the client's FIN and srv.close() never returns
+            s.on("data", () => {
+              if (!answered) s.write(bytes);
+              answered = true;
+            });
+            if (onConnect) {
+              answered = true;
+              s.write(bytes);
+            }
+          });
+          await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+          const addr = srv.address();
+          const port = typeof addr === "object" && addr ? addr.port : 0;
+          const c = new NutClient({ host: "127.0.0.1", port, requestTimeoutMs: 150, reconnectMinMs: 1000 });
+          c.start();
+          const results = await Promise.allSettled([c.listUps(), c.listVar("ups1"), c.getVar("ups1", "ups.status")]);
+          for (const r of results) if (r.status === "rejected") assert.ok(r.reason instanceof NutError, String(r.reason));
+          await c.close();
+          await new Promise<void>((r) => srv.close(() => r()));
+        }),
+        { numRuns: 60 },
+      );
+    } finally {
+      process.off("uncaughtException", onUncaught);
+      process.off("unhandledRejection", onUncaught);
+    }
+    assert.deepEqual(uncaught, []);
+  });
+});

@@ -1,0 +1,239 @@
+import assert from "node:assert/strict";
+import type { UpsState } from "../../core/contract";
+import { NutConnectionError, NutServerError, NutTimeoutError } from "../../core/nut/errors";
+import {
+  alertPolling,
+  applyListError,
+  applyReadings,
+  failedReading,
+  newMonitor,
+  readUpses,
+  type MonitorOptions,
+  type UpsReader,
+} from "../../core/nut/monitor";
+import { DEFAULT_TIMING } from "../../core/nut/status";
+import { hasChanged, nodeStatus, summarize, toUpsState, type UpsReading } from "../../core/nut/ups-state";
+
+const server = "nas:3493";
+const vars = (v: Record<string, string>): Array<[string, string]> => Object.entries(v);
+const good = (v: Record<string, string>, ups = "ups1"): UpsReading => ({ ups, vars: vars(v), error: null, reachable: true });
+const OL = { "ups.status": "OL CHRG", "battery.charge": "100", "battery.runtime": "2700", "ups.load": "25" };
+const OB = { "ups.status": "OB DISCHRG", "battery.charge": "73", "battery.runtime": "1260", "ups.load": "30" };
+
+describe("UpsState from a reading", () => {
+  it("reads numbers as numbers and the flags of ups.status", () => {
+    const { state, problems } = toUpsState(good(OB), server, null, 1000, ["ONBATT"], false);
+    assert.deepEqual(problems, []);
+    assert.deepEqual(state, {
+      ups: "ups1",
+      server,
+      status: "OB DISCHRG",
+      flags: ["OB", "DISCHRG"],
+      online: false,
+      onBattery: true,
+      lowBattery: false,
+      charge: 73,
+      runtime: 1260,
+      load: 30,
+      time: 1000,
+      stale: false,
+      reachable: true,
+      error: null,
+      event: "ONBATT",
+      events: ["ONBATT"],
+    });
+    assert.deepEqual(JSON.parse(JSON.stringify(state)), state, "plain JSON");
+  });
+
+  it("keeps battery.charge and battery.charge.low side by side in vars (a name both leaf and prefix)", () => {
+    const { state } = toUpsState(good({ ...OL, "battery.charge.low": "20", "device.serial": "0042" }), server, null, 1, [], true);
+    assert.equal(state.vars?.["battery.charge"], 100);
+    assert.equal(state.vars?.["battery.charge.low"], 20);
+    assert.equal(state.vars?.["device.serial"], "0042");
+    assert.equal(state.charge, 100);
+  });
+
+  it("reports a value that should be a number and is not, and leaves it null", () => {
+    const { state, problems } = toUpsState(good({ ...OL, "battery.charge": "full" }), server, null, 1, [], false);
+    assert.equal(state.charge, null);
+    assert.deepEqual(problems, ['ups1: battery.charge is not a number: "full"']);
+  });
+
+  it("keeps the last known values when stale, marks them, and never says online", () => {
+    const prev = toUpsState(good(OL), server, null, 1000, [], true).state;
+    const failed: UpsReading = { ups: "ups1", vars: null, error: { code: "DATA-STALE", message: "stale" }, reachable: true };
+    const { state } = toUpsState(failed, server, prev, 9000, ["COMMBAD"], true);
+    assert.equal(state.stale, true);
+    assert.equal(state.online, false);
+    assert.equal(state.reachable, true);
+    assert.equal(state.error, "DATA-STALE");
+    assert.equal(state.status, "OL CHRG");
+    assert.equal(state.charge, 100);
+    assert.equal(state.time, 1000, "time of the last good read");
+    assert.deepEqual(state.vars, prev.vars);
+  });
+
+  it("keeps OB and LB of the last known state when upsd is unreachable", () => {
+    const prev = toUpsState(good({ ...OB, "ups.status": "OB LB" }), server, null, 1000, [], false).state;
+    const failed: UpsReading = { ups: "ups1", vars: null, error: { code: "ECONNREFUSED", message: "refused" }, reachable: false };
+    const { state } = toUpsState(failed, server, prev, 2000, [], false);
+    assert.equal(state.onBattery, true);
+    assert.equal(state.lowBattery, true);
+    assert.equal(state.reachable, false);
+  });
+
+  it("never read: nulls, stale, not online", () => {
+    const failed: UpsReading = { ups: "ups1", vars: null, error: { code: "ECONNREFUSED", message: "refused" }, reachable: false };
+    const { state } = toUpsState(failed, server, null, 5, [], false);
+    assert.equal(state.status, null);
+    assert.deepEqual(state.flags, []);
+    assert.equal(state.charge, null);
+    assert.equal(state.stale, true);
+    assert.equal(state.online, false);
+  });
+});
+
+describe("status text, colours and summary", () => {
+  const st = (v: Record<string, string>) => toUpsState(good(v), server, null, 1, [], false).state;
+  const cases: Array<[Record<string, string>, string, string, string]> = [
+    [OL, "green", "dot", "OL 100% 45 min"],
+    [OB, "yellow", "dot", "OB 73% 21 min"],
+    [{ ...OB, "ups.status": "OB DISCHRG LB", "battery.charge": "8" }, "red", "dot", "LB 8%"],
+    [{ ...OL, "ups.status": "FSD OL" }, "red", "dot", "FSD 100%"],
+    [{ ...OL, "ups.status": "OL RB" }, "yellow", "dot", "OL RB 100% 45 min"],
+    [{ "ups.status": "OL" }, "green", "dot", "OL"],
+  ];
+  for (const [v, fill, shape, text] of cases) {
+    it(`${v["ups.status"]} -> ${fill} ${shape} "${text}"`, () => assert.deepEqual(nodeStatus(st(v)), { fill, shape, text }));
+  }
+
+  it("stale -> red ring with the last known values; unreachable -> grey ring, red when last seen on battery", () => {
+    const stale = (prev: UpsState, code: string, reachable: boolean) =>
+      toUpsState({ ups: "ups1", vars: null, error: { code, message: code }, reachable }, server, prev, 2, [], false).state;
+    assert.deepEqual(nodeStatus(stale(st(OL), "DATA-STALE", true)), { fill: "red", shape: "ring", text: "stale (last OL 100% 45 min)" });
+    assert.deepEqual(nodeStatus(stale(st(OL), "ECONNREFUSED", false)), { fill: "grey", shape: "ring", text: "disconnected (last OL 100% 45 min)" });
+    assert.deepEqual(nodeStatus(stale(st(OB), "ECONNREFUSED", false)), { fill: "red", shape: "ring", text: "disconnected (last OB 73% 21 min)" });
+    assert.equal(nodeStatus(stale(st(OL), "UNKNOWN-UPS", true)).text, "unknown UPS (last OL 100% 45 min)");
+  });
+
+  it("summarises in one line a person can read", () => {
+    const ob = toUpsState(good(OB), server, null, 1, ["ONBATT"], false).state;
+    assert.equal(summarize("ups1@nas:3493", ob), "ups1@nas:3493 on battery: 73 %, ~21 min (ONBATT)");
+    const lost = toUpsState({ ups: "ups1", vars: null, error: { code: "ECONNREFUSED", message: "" }, reachable: false }, server, ob, 2, ["COMMBAD"], false).state;
+    assert.equal(summarize("ups1@nas:3493", lost), "ups1@nas:3493 upsd unreachable (connection refused); last known on battery 73 %, ~21 min (COMMBAD)");
+  });
+
+  it("counts a change in status, levels, staleness or an event, not in other variables", () => {
+    const a = toUpsState(good(OL), server, null, 1, [], true).state;
+    const b = toUpsState(good({ ...OL, "input.voltage": "231" }), server, a, 2, [], true).state;
+    assert.equal(hasChanged(a, b), false);
+    assert.equal(hasChanged(a, { ...b, charge: 99 }), true);
+    assert.equal(hasChanged(a, { ...b, events: ["COMMOK"], event: "COMMOK" }), true);
+    assert.equal(hasChanged(null, b), true);
+  });
+});
+
+describe("monitor: readings to messages", () => {
+  const opts = (output: MonitorOptions["output"]): MonitorOptions => ({ server, output, includeVars: false, timing: DEFAULT_TIMING });
+
+  function feed(output: MonitorOptions["output"], readings: UpsReading[][]) {
+    let m = newMonitor(0);
+    return readings.map((rs, i) => {
+      const r = applyReadings(m, rs, (i + 1) * 1000, opts(output), false);
+      m = r.monitor;
+      return r.outputs;
+    });
+  }
+
+  it("on change: the first reading, then only changes", () => {
+    const sent = feed("change", [[good(OL)], [good(OL)], [good(OB)], [good(OB)]]).map((o) => o.filter((x) => x.send).length);
+    assert.deepEqual(sent, [1, 0, 1, 0]);
+  });
+
+  it("every poll: all of them; events only: only transitions", () => {
+    assert.deepEqual(feed("poll", [[good(OL)], [good(OL)]]).map((o) => o.filter((x) => x.send).length), [1, 1]);
+    const ev = feed("events", [[good(OL)], [good(OL)], [good(OB)], [good(OB)], [good(OL)]]);
+    assert.deepEqual(ev.map((o) => o.filter((x) => x.send).map((x) => x.state.event)), [[], [], ["ONBATT"], [], ["ONLINE"]]);
+  });
+
+  it("forced (input message): sends whatever the mode", () => {
+    const m = applyReadings(newMonitor(0), [good(OL)], 1, opts("events"), true);
+    assert.equal(m.outputs[0].send, true);
+  });
+
+  it("tells a new error once, not every poll, and again when it changes", () => {
+    const stale: UpsReading = failedReading("ups1", new NutServerError("DATA-STALE", [], "LIST VAR ups1"));
+    const gone: UpsReading = failedReading("ups1", new NutServerError("DRIVER-NOT-CONNECTED", [], "LIST VAR ups1"));
+    const outs = feed("change", [[good(OL)], [stale], [stale], [gone], [good(OL)], [stale]]);
+    assert.deepEqual(
+      outs.map((o) => o[0].report !== null),
+      [false, true, false, true, false, true],
+    );
+    assert.match(outs[1][0].report ?? "", /^ups1@nas:3493: LIST VAR ups1: ERR DATA-STALE/);
+  });
+
+  it("keeps each UPS apart (all mode) and polls at the alert rate when one is on battery", () => {
+    let m = newMonitor(0);
+    m = applyReadings(m, [good(OL, "a"), good(OL, "b")], 1, opts("change"), false).monitor;
+    assert.equal(alertPolling(m), false);
+    const r = applyReadings(m, [good(OL, "a"), good(OB, "b")], 2, opts("change"), false);
+    assert.deepEqual(r.outputs.map((o) => [o.topic, o.send, o.state.event]), [["a@nas:3493", false, null], ["b@nas:3493", true, "ONBATT"]]);
+    assert.equal(alertPolling(r.monitor), true);
+  });
+
+  it("all mode, no UPS known: the server error is told once, then NOCOMM after nocommWarnMs", () => {
+    let m = newMonitor(0);
+    const err = new NutConnectionError("refused", "ECONNREFUSED");
+    const reports: Array<string | null> = [];
+    for (const t of [1000, 3000, 61_000, 63_000]) {
+      const r = applyListError(m, err, t, opts("change"));
+      m = r.monitor;
+      reports.push(r.report);
+    }
+    assert.match(reports[0] ?? "", /^\*@nas:3493: refused/);
+    assert.equal(reports[1], null);
+    assert.match(reports[2] ?? "", /^\*@nas:3493: NOCOMM/);
+    assert.equal(reports[3], null);
+  });
+});
+
+describe("monitor: reading the server", () => {
+  const reader = (over: Partial<UpsReader> = {}): UpsReader => ({
+    listUps: async () => [{ name: "a", description: "" }, { name: "b", description: "" }],
+    listVar: async (ups) => (ups === "b" ? Promise.reject(new NutServerError("DATA-STALE")) : [["ups.status", "OL"]]),
+    ...over,
+  });
+
+  it("one UPS: one LIST VAR", async () => {
+    const { readings } = await readUpses(reader(), "a", []);
+    assert.deepEqual(readings, [{ ups: "a", vars: [["ups.status", "OL"]], error: null, reachable: true }]);
+  });
+
+  it("all: every listed UPS; an ERR means upsd was reachable, a timeout that it was not", async () => {
+    const { readings } = await readUpses(reader(), null, []);
+    assert.deepEqual(readings.map((r) => [r.ups, r.error?.code ?? null, r.reachable]), [["a", null, true], ["b", "DATA-STALE", true]]);
+    const t = await readUpses(reader({ listVar: () => Promise.reject(new NutTimeoutError("LIST VAR a", 5)) }), "a", []);
+    assert.equal(t.readings[0].reachable, false);
+  });
+
+  it("ups.status WAIT (upsd has nothing from the driver yet) is no data: stale, reachable, error WAIT", async () => {
+    const { readings } = await readUpses(reader({ listVar: async () => [["ups.status", "WAIT"]] }), "a", []);
+    assert.deepEqual(readings[0].error?.code, "WAIT");
+    assert.equal(readings[0].vars, null);
+    assert.equal(readings[0].reachable, true);
+  });
+
+  it("all: a UPS known before and no longer listed reads as UNKNOWN-UPS", async () => {
+    const { readings } = await readUpses(reader(), null, ["a", "b", "old"]);
+    assert.deepEqual(readings.map((r) => [r.ups, r.error?.code ?? null]), [["a", null], ["b", "DATA-STALE"], ["old", "UNKNOWN-UPS"]]);
+  });
+
+  it("all: LIST UPS failing reports every known UPS, or the list error when none is known", async () => {
+    const down = reader({ listUps: () => Promise.reject(new NutConnectionError("refused", "ECONNREFUSED")) });
+    const known = await readUpses(down, null, ["a"]);
+    assert.deepEqual(known.readings.map((r) => [r.ups, r.error?.code, r.reachable]), [["a", "ECONNREFUSED", false]]);
+    const none = await readUpses(down, null, []);
+    assert.equal(none.readings.length, 0);
+    assert.equal(none.listError?.code, "ECONNREFUSED");
+  });
+});
