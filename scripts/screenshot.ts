@@ -1,0 +1,53 @@
+/**
+ * Regenerates docs/example-flow.png: the progressive example deployed by the
+ * `npm start` demo as its simulated outage unfolds (the backup and storage
+ * steps have passed), with the debug sidebar showing the plan. Takes ~1.5 min:
+ * the editor must be open before the steps fire (the sidebar shows only what
+ * happens while it is connected).
+ *
+ *   npm run build && npx tsx scripts/screenshot.ts
+ */
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import { openEditor } from "../tools/browser";
+import { startDemo } from "../tools/demo-process";
+
+const out = join(resolve(__dirname, ".."), "docs", "example-flow.png");
+
+function freePort(): Promise<number> {
+  return new Promise((res) => {
+    const srv = createServer().listen(0, "127.0.0.1", () => {
+      const a = srv.address();
+      srv.close(() => res(typeof a === "object" && a ? a.port : 0));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const demo = await startDemo(await freePort(), 12);
+  try {
+    const ed = await openEditor(demo.url, "en-US", { width: 1760, height: 860 });
+    try {
+      const page = ed.page;
+      await page.evaluate(() => {
+        const RED = (globalThis as unknown as { RED: { sidebar: { show(id: string): void }; menu: { setSelected(id: string, on: boolean): void } } }).RED;
+        RED.sidebar.show("debug");
+        RED.menu.setSelected("menu-item-palette", false); // more room for the flow
+      });
+      // The storage step and its (simulated) result are in the sidebar: the plan has visibly moved.
+      await page.locator(".red-ui-debug-msg", { hasText: "storage-server: simulate" }).first().waitFor({ timeout: 150000 });
+      await page.waitForTimeout(1500);
+      await page.screenshot({ path: out });
+      console.log(`wrote ${out}`);
+    } finally {
+      await ed.close();
+    }
+  } finally {
+    await demo.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

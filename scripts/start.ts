@@ -1,0 +1,140 @@
+/**
+ * `npm start`: Node-RED on http://127.0.0.1:1880 with this package installed
+ * and the progressive example deployed against a simulated outage.
+ *
+ * - Two simulated UPSes are served by the in-repo NUT simulator (tools/nut-sim)
+ *   and lose power on a script (tools/demo-outage); or, with NUT_HOST (and
+ *   NUT_PORT, NUT_UPS="name1,name2"), the example reads a real upsd instead.
+ * - Every ssh-shutdown stays on `simulate`: nothing is ever connected to or
+ *   shut down. No root and no system package are needed.
+ * - Node-RED's own userDir is `.userdir/` in the repository; its flows are
+ *   rewritten at every start (edit freely, but a restart of the demo resets them).
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import { startNutSim, type NutSim } from "../tools/nut-sim";
+import { demoReadings, demoStart, demoStep, DEMO_LOW, DEMO_UPSES, type DemoState } from "../tools/demo-outage";
+import { loadExample, pointAtNut } from "../tools/example-flow";
+
+const root = resolve(__dirname, "..");
+// DEMO_USERDIR: another userDir (the screenshot script and the demo test use a temporary one).
+const userDir = process.env.DEMO_USERDIR ?? join(root, ".userdir");
+const port = Number(process.env.PORT ?? 1880);
+
+function portFree(p: number): Promise<boolean> {
+  return new Promise((res) => {
+    const srv = createServer().once("error", () => res(false)).listen(p, "127.0.0.1", () => srv.close(() => res(true)));
+  });
+}
+
+function writeUserDir(flows: unknown[]): void {
+  mkdirSync(join(userDir, "node_modules"), { recursive: true });
+  const link = join(userDir, "node_modules", "node-red-contrib-nut-shutdown");
+  if (!existsSync(link)) symlinkSync(root, link, "dir");
+  writeFileSync(join(userDir, "package.json"), JSON.stringify({ name: "nut-shutdown-demo", private: true }, null, 2));
+  writeFileSync(
+    join(userDir, "settings.js"),
+    `// Written by npm start (scripts/start.ts) for the demo; rewritten at every start.
+module.exports = {
+    uiHost: "127.0.0.1",
+    uiPort: ${port},
+    flowFile: "flows.json",
+    credentialSecret: "nut-shutdown-demo-only",
+    // Persistent context: the once-per-outage latches survive a restart, as they should in production.
+    contextStorage: { default: { module: "localfilesystem" }, memory: { module: "memory" } },
+    telemetry: { enabled: false },
+    diagnostics: { enabled: false },
+    editorTheme: { tours: false, projects: { enabled: false } },
+    externalModules: { autoInstall: false, palette: { allowInstall: false } },
+};
+`,
+  );
+  writeFileSync(join(userDir, "flows.json"), JSON.stringify(flows, null, 2));
+}
+
+function playOutage(sim: NutSim, startAt: number): () => void {
+  let state: DemoState = demoStart();
+  while (state.t < startAt) state = demoStep(state, 1);
+  for (const u of DEMO_UPSES) {
+    const r = demoReadings(state)[u.name];
+    sim.addUps(u.name, {
+      "ups.status": r.status, "battery.charge": r.charge, "battery.charge.low": DEMO_LOW,
+      "battery.runtime": r.runtime, "ups.load": r.load, "device.mfr": "nut-sim", "device.model": "Demo UPS",
+    }, `demo ${u.name}`);
+  }
+  let lastOff = false;
+  const timer = setInterval(() => {
+    state = demoStep(state, 1);
+    const readings = demoReadings(state);
+    for (const [name, r] of Object.entries(readings)) {
+      sim.setStatus(name, r.status);
+      sim.setVar(name, "battery.charge", r.charge);
+      sim.setVar(name, "battery.runtime", r.runtime);
+    }
+    const off = readings.ups1.status.startsWith("OB");
+    if (off !== lastOff) {
+      const what = off ? "mains OFF (UPSes on battery)" : "mains back (UPSes recharging)";
+      console.log(`[demo] t=${state.t}s ${what}: ${Object.entries(readings).map(([n, r]) => `${n} ${r.charge} %`).join(", ")}`);
+      lastOff = off;
+    }
+  }, 1000);
+  return () => clearInterval(timer);
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(join(root, "dist", "nodes", "nut-ups-in.js"))) throw new Error("dist/ is missing: run `npm run build` (npm start does it)");
+  if (!(await portFree(port))) throw new Error(`127.0.0.1:${port} is in use: stop what runs there or start with PORT=18800 npm start`);
+
+  let sim: NutSim | null = null;
+  let stopOutage = () => {};
+  let nutHost: string;
+  let nutPort: number;
+  let names: Record<string, string> = {};
+  if (process.env.NUT_HOST) {
+    nutHost = process.env.NUT_HOST;
+    nutPort = Number(process.env.NUT_PORT ?? 3493);
+    const [a, b] = (process.env.NUT_UPS ?? "ups1,ups2").split(",").map((s) => s.trim());
+    names = { ups1: a, ups2: b ?? a };
+    console.log(`[demo] reading the real upsd at ${nutHost}:${nutPort} (UPSes ${names.ups1}, ${names.ups2}); no simulated outage`);
+  } else {
+    sim = await startNutSim({ port: 0 });
+    nutHost = sim.host;
+    nutPort = sim.port;
+    // DEMO_START_AT=100 starts the script 100 s in (used by the screenshot script and the demo test).
+    stopOutage = playOutage(sim, Number(process.env.DEMO_START_AT ?? 0));
+    console.log(`[demo] simulated upsd (tools/nut-sim) on ${nutHost}:${nutPort} serving ups1 and ups2`);
+    console.log("[demo] outage script: mains off at 20 s (ups2 drains fastest: 90 % ~33 s, 50 % ~87 s, 20 % ~127 s, 10 % ~140 s),");
+    console.log("[demo]   back at 150 s, a 3 s flicker at 200 s (fires nothing), a second outage at 240 s; repeats every 7 min");
+  }
+
+  const flow = pointAtNut(loadExample("01"), nutHost, nutPort, names);
+  writeUserDir(flow);
+
+  const red = spawn(process.execPath, [join(root, "node_modules", "node-red", "red.js"), "--userDir", userDir], {
+    cwd: userDir,
+    stdio: "inherit",
+  });
+  console.log(`\n[demo] Node-RED starting: open http://127.0.0.1:${port}/ (the debug sidebar shows the plan unfolding)`);
+  console.log("[demo] every ssh-shutdown is on 'simulate': nothing is shut down. Stop with Ctrl+C.\n");
+
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    stopOutage();
+    if (red.exitCode === null) red.kill("SIGINT");
+    await new Promise<void>((r) => (red.exitCode !== null ? r() : red.once("exit", () => r())));
+    await sim?.close();
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void stop(0));
+  process.on("SIGTERM", () => void stop(0));
+  red.on("exit", (code) => void stop(code ?? 0));
+}
+
+main().catch((err: unknown) => {
+  console.error(`[demo] ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
