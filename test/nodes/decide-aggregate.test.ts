@@ -6,7 +6,8 @@ import type { NodeMessage } from "node-red";
 import type { OutageIdentity, PowerState } from "../../core/contract";
 import aggregateNode from "../../nodes/ups-aggregate";
 import { aggregateNodeDef, ups } from "../harness/decide-fixtures";
-import { clock, closeContextStores, collect, helper, loadContextStores, settle, waitFor, watch } from "../harness/decide-node-helper";
+import { clock, watch } from "../harness/decide-node-helper";
+import { closeContextStores, collect, helper, loadContextStores, settle, waitUntil } from "../harness/red-helper";
 
 const A = "ups1@nas:3493";
 const B = "ups2@nas:3493";
@@ -35,7 +36,7 @@ describe("ups-aggregate node", () => {
 
   it("sends one power state with msg.outage and a summary; status on line power", async () => {
     const n = await start();
-    await waitFor("the aggregate to read its stored outage", () => n.lastStatus() === "ups-aggregate.status.waiting");
+    await waitUntil("the aggregate to read its stored outage", () => n.lastStatus() === "ups-aggregate.status.waiting");
     await n.send(A, ups(A, "OL", { charge: 100, runtime: 2700 }));
     assert.equal(n.got.length, 1);
     const m = n.got[0];

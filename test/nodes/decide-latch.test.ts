@@ -5,7 +5,8 @@ import { join } from "node:path";
 import type { NodeMessage } from "node-red";
 import latchNode from "../../nodes/outage-latch";
 import { outage, power } from "../harness/decide-fixtures";
-import { closeContextStores, collect, helper, loadContextStores, watch } from "../harness/decide-node-helper";
+import { watch } from "../harness/decide-node-helper";
+import { closeContextStores, collect, helper, loadContextStores } from "../harness/red-helper";
 
 const O1 = outage("outage-20261125T130200Z-ab12", Date.UTC(2026, 10, 25, 13, 2, 0));
 const O2 = outage("outage-20261125T150000Z-ab12", Date.UTC(2026, 10, 25, 15, 0, 0));
