@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, type NutLab } from "../harness/nut-lab";
-import { nodeRedMissing, startNodeRed, type NodeRedInstance } from "../harness/node-red-instance";
+import { packageNotBuilt, removeUserDir, startNodeRed, type NodeRedProcess } from "../harness/node-red";
 import { findExecutable, requireComponent } from "../harness/system";
 
 const CHROMIUM = findExecutable(["/usr/bin/chromium", "/usr/bin/chromium-browser"]);
@@ -18,7 +18,7 @@ const CHROMIUM = findExecutable(["/usr/bin/chromium", "/usr/bin/chromium-browser
 describe("NUT nodes in the Node-RED editor (Chromium)", function () {
   this.timeout(120000);
   let lab: NutLab;
-  let nr: NodeRedInstance;
+  let nr: NodeRedProcess;
   let adminToken: string;
   const profiles: string[] = [];
   const contexts: BrowserContext[] = [];
@@ -26,15 +26,18 @@ describe("NUT nodes in the Node-RED editor (Chromium)", function () {
   before(async function () {
     requireComponent(this, "upsd (NUT)", nutLabMissing(), NUT_LAB_INSTALL);
     requireComponent(this, "chromium", CHROMIUM ? null : "no chromium binary", "apt-get install -y chromium");
-    requireComponent(this, "the built package", nodeRedMissing(), "npm run build");
+    requireComponent(this, "the built package", packageNotBuilt(), "npm run build");
     lab = await startNutLab({ upses: 2 });
-    nr = await startNodeRed();
+    nr = await startNodeRed({ adminAuth: true });
     adminToken = await nr.token("admin");
   });
   after(async () => {
     await Promise.all(contexts.map((c) => c.close()));
     for (const p of profiles) rmSync(p, { recursive: true, force: true });
-    await nr?.stop();
+    if (nr) {
+      await nr.stop();
+      removeUserDir(nr.userDir);
+    }
     await lab?.stop();
   });
 
