@@ -5,14 +5,10 @@
  * fingerprints button against a real sshd, pinning, saving and deploying.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
-import type { BrowserContext, Page } from "playwright-core";
-import { findExecutable, requireComponent } from "../harness/system";
+import { chromiumPath, openEditor, type Editor } from "../harness/browser";
+import { requireComponent } from "../harness/system";
 import { removeUserDir, startNodeRed, type NodeRedProcess } from "../harness/node-red";
 import { SSH_LAB_INSTALL, SshLab, sshLabMissing } from "../harness/ssh-lab";
-
-const CHROMIUM = findExecutable(["/usr/bin/chromium", "/usr/bin/chromium-browser"]);
 
 interface FlowNode {
   id: string;
@@ -24,28 +20,20 @@ describe("ssh nodes in the editor (Chromium + Node-RED + sshd)", function () {
   this.timeout(90000);
   let lab: SshLab;
   let red: NodeRedProcess | undefined;
-  let browser: BrowserContext | null = null;
-  let page: Page;
+  let editor: Editor | undefined;
   let base: string;
 
   before(async function () {
     requireComponent(this, "OpenSSH sshd as root", sshLabMissing(), SSH_LAB_INSTALL);
-    requireComponent(this, "Chromium", CHROMIUM ? null : "/usr/bin/chromium", "apt-get install -y chromium");
+    requireComponent(this, "Chromium", chromiumPath ? null : "/usr/bin/chromium", "apt-get install -y chromium");
     lab = await SshLab.start({ hosts: [{ name: "h1", rsa: true }] });
     // a persistent default store: ssh-shutdown has no memory-store warning to give
     red = await startNodeRed({ persistentContext: true });
     base = red.url;
-    browser = await chromium.launchPersistentContext(join(red.userDir, "chrome"), {
-      executablePath: CHROMIUM as string,
-      headless: true,
-      viewport: { width: 1400, height: 1000 },
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-    });
-    page = browser.pages()[0] ?? (await browser.newPage());
   });
 
   after(async () => {
-    await browser?.close();
+    await editor?.close();
     if (red) {
       await red.stop();
       removeUserDir(red.userDir);
@@ -54,24 +42,24 @@ describe("ssh nodes in the editor (Chromium + Node-RED + sshd)", function () {
   });
 
   async function flows(): Promise<FlowNode[]> {
-    const r = await browser?.request.get(base + "/flows", { headers: { "Node-RED-API-Version": "v1" } });
-    return (await r?.json()) as FlowNode[];
+    const r = await fetch(base + "/flows", { headers: { "Node-RED-API-Version": "v1" } });
+    return (await r.json()) as FlowNode[];
   }
 
   it("edits the host list, previews the exact commands, fetches and pins the fingerprint, deploys", async () => {
     const h = lab.host("h1");
-    const deployed = await browser?.request.post(base + "/flows", {
-      headers: { "Node-RED-Deployment-Type": "full" },
-      data: [
+    const deployed = await fetch(base + "/flows", {
+      method: "POST",
+      headers: { "content-type": "application/json", "Node-RED-Deployment-Type": "full" },
+      body: JSON.stringify([
         { id: "t1", type: "tab", label: "Flow 1" },
         { id: "hst", type: "ssh-host", name: "backup", address: h.address, port: h.port, username: "nutshutdown", keyFile: "", fingerprints: "", acceptAnyHostKey: false },
         { id: "sd", type: "ssh-shutdown", z: "t1", name: "", hosts: ["hst"], preset: "linux", delay: 2, message: "Power failure", action: "shutdown", allowed: ["shutdown", "cancel", "check", "simulate"], connectTimeout: 10, commandTimeout: 30, deadline: 60, store: "", x: 300, y: 200, wires: [[]] },
-      ],
+      ]),
     });
-    assert.equal(deployed?.status(), 204);
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    await page.goto(base + "/");
+    assert.equal(deployed.status, 204);
+    editor = await openEditor(base);
+    const { page, pageErrors: errors } = editor;
     await page.locator('.red-ui-palette-node[data-palette-type="ssh-shutdown"]').waitFor();
     const icon = await page.locator('.red-ui-palette-node[data-palette-type="ssh-shutdown"] .red-ui-palette-icon').getAttribute("style");
     assert.match(icon ?? "", /ssh-shutdown\.svg/);
