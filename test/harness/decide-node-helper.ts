@@ -1,11 +1,14 @@
 /**
  * What the decision nodes' tests need on top of red-helper: a clock moved by
- * hand, and a watch that hands a node a message and waits until the node is
- * done with it.
+ * hand, a watch that hands a node a message and waits until the node is
+ * done with it, and file context stores that outlive a simulated restart.
  */
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { mock } from "node:test";
 import type { NodeMessage } from "node-red";
-import { collectCompleted, collectErrors, collectStatuses, settle, waitUntil, type TestNode } from "./red-helper";
+import { closeContextStores, collectCompleted, collectErrors, collectStatuses, helper, settle, waitUntil, type TestNode } from "./red-helper";
 
 /**
  * Watches a decision node: its statuses and errors; `receive` hands it a
@@ -52,3 +55,46 @@ export const clock = {
     mock.timers.reset();
   },
 };
+
+/**
+ * localfilesystem context stores named "file" (the default store stays
+ * memory), each in a temp dir, for restart tests. The caller loads the flow.
+ */
+export function fileStores() {
+  const dirs: string[] = [];
+  const use = (dir: string, config: object) =>
+    helper.settings({ contextStorage: { default: { module: "memory" }, file: { module: "localfilesystem", config: { dir, ...config } } } });
+  const newDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), "decide-store-"));
+    dirs.push(dir);
+    return dir;
+  };
+  return {
+    /** A fresh store for the next load; returns its dir. */
+    open(config: object = {}): string {
+      const dir = newDir();
+      use(dir, config);
+      return dir;
+    },
+    /**
+     * Stops Node-RED as the process would (clean: flows stopped, stores
+     * flushed; crash: neither); the next load gets a store on a copy of
+     * what is on disk (only the files survive a restart, and the helper's
+     * unload also wipes node contexts). Returns the new dir.
+     */
+    async restart(dir: string, how: "clean" | "crash", config: object = {}): Promise<string> {
+      if (how === "clean") {
+        await helper.clearFlows();
+        await closeContextStores();
+      }
+      const next = newDir();
+      cpSync(dir, next, { recursive: true });
+      await helper.unload();
+      use(next, config);
+      return next;
+    },
+    removeAll() {
+      for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+    },
+  };
+}
