@@ -93,7 +93,13 @@ export function fileStores() {
       use(next, config);
       return next;
     },
-    removeAll() {
+    /**
+     * Unloads and closes the stores before removing the dirs: a store left
+     * open flushes on its timer (30 s by default) and would write a dir back.
+     */
+    async removeAll() {
+      await helper.unload();
+      await closeContextStores();
       for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
     },
   };
