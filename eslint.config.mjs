@@ -14,6 +14,11 @@ export default tseslint.config(
     },
   },
   {
+    // Node-RED's node constructor pattern: inner functions and handlers use the node, captured as `const node = this`.
+    files: ["nodes/**/*.ts"],
+    rules: { "@typescript-eslint/no-this-alias": ["error", { allowedNames: ["node"] }] },
+  },
+  {
     files: ["**/*.mjs", "**/*.js"],
     languageOptions: { globals: { process: "readonly", console: "readonly", __dirname: "readonly", require: "readonly", module: "writable", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", URL: "readonly", Buffer: "readonly" } },
     rules: { "@typescript-eslint/no-require-imports": "off" },

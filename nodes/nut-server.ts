@@ -60,7 +60,6 @@ export = function (RED: NodeAPI) {
 
   function NutServer(this: NutServerNode, def: NutServerDef) {
     RED.nodes.createNode(this, def);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- Node-RED idiom: inner functions use the node
     const node = this;
     const host = String(def.host || "").trim() || "127.0.0.1";
     const port = def.port === "" || def.port === undefined ? 3493 : Number(def.port);

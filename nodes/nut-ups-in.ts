@@ -48,7 +48,6 @@ const MIN_INTERVAL = 0.2;
 export = function (RED: NodeAPI) {
   function NutUpsIn(this: Node, def: NutUpsInDef) {
     RED.nodes.createNode(this, def);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- Node-RED idiom: inner functions use the node
     const node = this;
     const server = RED.nodes.getNode(def.server) as NutServerNode | null;
     const all = def.mode === "all";

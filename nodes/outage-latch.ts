@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { type LatchConfig, initialLatch, latchInput, latchStatus, parseSavedLatch } from "../core/decide/latch";
-import { failWith, loadContext, saveContext, serialQueue, storeKind, storeWarning } from "./lib/decide-context";
+import { loadContext, saveContext, storeKind, storeWarning } from "./lib/context-store";
+import { failWith, serialQueue } from "./lib/serial-queue";
 
 interface OutageLatchDef extends NodeDef {
   key: LatchConfig["key"];
@@ -21,7 +22,7 @@ export = function (RED: NodeAPI) {
     const config: LatchConfig = { key: def.key === "topic" ? "topic" : "outage" };
     const store = def.store || "";
     const forwardReset = def.forwardReset !== false;
-    const warning = storeWarning(storeKind(RED, store));
+    const warning = storeWarning(storeKind(RED.settings, store));
     let state = initialLatch();
     let storeFailed = false;
     const queue = serialQueue((err) => node.error(`${RED._("outage-latch.errors.internal")}: ${String(err)}`));

@@ -24,7 +24,8 @@ import {
   summarize,
 } from "../core/ssh/shutdown";
 import type { Pending, RawShutdownConfig } from "../core/ssh/shutdown";
-import { persistentStore } from "./lib/context-store";
+import { loadContext, persistentStore, saveContext } from "./lib/context-store";
+import { failWith } from "./lib/serial-queue";
 import { isSshHost } from "./lib/ssh-host-api";
 import type { SshHostInfo } from "./lib/ssh-host-api";
 
@@ -58,7 +59,7 @@ export = function (RED: NodeAPI) {
     const { config, problems } = readConfig(def);
     for (const p of problems) this.error(RED._(`ssh-shutdown.errors.${p.key}`, p.params));
     if (problems.length > 0) this.status({ fill: "red", shape: "ring", text: RED._("ssh-shutdown.status.misconfigured") });
-    const store = def.store ? def.store : undefined;
+    const store = def.store || "";
     const runs = new Set<Run>();
     let closing = false;
 
@@ -72,24 +73,20 @@ export = function (RED: NodeAPI) {
 
     // The pending set lives in node context: a persistent store keeps it
     // across a restart; the memory store forgets it (then a cancel finds nothing).
-    const context = this.context();
     const cancels = config.allowed.includes("cancel") || config.defaultAction === "cancel";
     if (cancels && commandsFor({ name: "", address: "", port: 0, username: "" }).delayed && !persistentStore(RED.settings, store)) {
       this.warn(RED._("ssh-shutdown.warn.memory-store"));
     }
+    const contextFailed = (err: unknown): void => {
+      this.warn(RED._("ssh-shutdown.errors.context", { error: err instanceof Error ? err.message : String(err) }));
+    };
     let pending: Pending = {};
-    const loaded = new Promise<void>((resolve) => {
-      context.get(PENDING_KEY, store, (err: Error, value: unknown) => {
-        if (err) this.warn(RED._("ssh-shutdown.errors.context", { error: err.message }));
-        else pending = readPending(value);
-        resolve();
-      });
-    });
+    const loaded = loadContext(this, PENDING_KEY, store).then((value) => {
+      pending = readPending(value);
+    }, contextFailed);
     const savePending = (next: Pending): void => {
       pending = next;
-      context.set(PENDING_KEY, Object.keys(next).length ? next : undefined, store, (err?: Error) => {
-        if (err) this.warn(RED._("ssh-shutdown.errors.context", { error: err.message }));
-      });
+      saveContext(this, PENDING_KEY, Object.keys(next).length ? next : undefined, store).catch(contextFailed);
     };
 
     const show = (action: ShutdownAction, total: number, ok: number, failed: number, finished: boolean, retrying = 0): void => {
@@ -255,10 +252,7 @@ export = function (RED: NodeAPI) {
         else if (action === "cancel") await cancel(msg, send);
         else await execute(action, config.hosts, msg, send);
       });
-      work.then(
-        () => done(),
-        (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
-      );
+      work.then(() => done(), failWith(done));
     });
 
     this.on("close", (_removed: boolean, done: () => void) => {

@@ -14,7 +14,8 @@ import {
   savedOutage,
 } from "../core/decide/aggregate";
 import { formatPercent, formatRuntime } from "../core/decide/format";
-import { failWith, loadContext, saveContext, serialQueue } from "./lib/decide-context";
+import { loadContext, saveContext } from "./lib/context-store";
+import { failWith, serialQueue } from "./lib/serial-queue";
 
 interface UpsAggregateDef extends NodeDef {
   policy: AggregateConfig["policy"];

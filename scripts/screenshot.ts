@@ -26,7 +26,7 @@ function freePort(): Promise<number> {
 async function main(): Promise<void> {
   const demo = await startDemo(await freePort(), 12);
   try {
-    const ed = await openEditor(demo.url, "en-US", { width: 1760, height: 860 });
+    const ed = await openEditor(demo.url, { viewport: { width: 1760, height: 860 } });
     try {
       const page = ed.page;
       await page.evaluate(() => {

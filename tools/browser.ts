@@ -1,6 +1,7 @@
 /**
  * The Node-RED editor in real headless Chromium (Debian's `chromium`, driven
- * by playwright-core; Playwright never downloads a browser here).
+ * by playwright-core; Playwright never downloads a browser here). Used by the
+ * editor tests and by scripts/screenshot.ts.
  */
 import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,37 +27,55 @@ export interface Editor {
   close(): Promise<void>;
 }
 
-/** Open the editor at `baseUrl` in a fresh profile with the given browser language. */
-export async function openEditor(baseUrl: string, locale = "en-US", viewport = { width: 1500, height: 900 }): Promise<Editor> {
+export interface EditorOptions {
+  /** Browser language (the editor follows it): "en-US" by default. */
+  locale?: string;
+  /** An admin API token (see NodeRedProcess.token): the editor opens logged in. */
+  token?: string;
+  viewport?: { width: number; height: number };
+}
+
+/** Open the editor at `baseUrl` in a fresh browser profile; resolves once the palette and flows are in. */
+export async function openEditor(baseUrl: string, opts: EditorOptions = {}): Promise<Editor> {
   if (!chromiumPath) throw new Error("chromium is not installed (apt-get install -y chromium)");
+  const locale = opts.locale ?? "en-US";
   const profile = mkdtempSync(join(tmpdir(), "nut-shutdown-chrome-"));
   const ctx = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
     headless: true,
     locale,
-    viewport,
+    viewport: opts.viewport ?? { width: 1500, height: 900 },
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync", `--lang=${locale}`],
   });
+  if (opts.token) {
+    // Where the editor keeps the tokens it got at login.
+    const tokens = JSON.stringify({ access_token: opts.token, expires_in: 604800, token_type: "Bearer" });
+    await ctx.addInitScript((t: string) => (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem("auth-tokens", t), tokens);
+  }
+  const close = async () => {
+    await ctx.close();
+    rmSync(profile, { recursive: true, force: true });
+  };
   const page = ctx.pages()[0] ?? (await ctx.newPage());
   const pageErrors: string[] = [];
   page.on("pageerror", (e) => pageErrors.push(e.message));
-  await page.goto(baseUrl + "/", { waitUntil: "domcontentloaded" });
-  // Runs in the page: typed through globalThis so the test project needs no DOM lib.
-  await page.waitForFunction(() => {
-    // The loader's progress element stays in the page, hidden, once the editor is ready.
-    const g = globalThis as unknown as {
-      RED?: { nodes?: { getType?: (t: string) => unknown } };
-      $: (s: string) => { is(state: string): boolean };
-    };
-    return !!g.RED?.nodes?.getType?.("inject") && !g.$("#red-ui-loading-progress").is(":visible");
-  }, undefined, { timeout: 60000 });
-  await page.locator("#red-ui-main-container").waitFor({ state: "visible" });
-  return {
-    ctx, page, pageErrors,
-    close: async () => {
-      await ctx.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
+  try {
+    await page.goto(baseUrl + "/", { waitUntil: "domcontentloaded" });
+    // Runs in the page: typed through globalThis so the test project needs no DOM lib.
+    // The loading bar is hidden (not removed) once the palette and the flows are in.
+    await page.waitForFunction(() => {
+      const g = globalThis as unknown as {
+        RED?: { nodes?: { getType?: (t: string) => unknown } };
+        document: { querySelector(s: string): { style: { display: string } } | null };
+      };
+      const loading = g.document.querySelector("#red-ui-loading-progress");
+      return !!g.RED?.nodes?.getType?.("inject") && (!loading || loading.style.display === "none");
+    }, undefined, { timeout: 60000 });
+    await page.locator("#red-ui-main-container").waitFor({ state: "visible" });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { ctx, page, pageErrors, close };
 }

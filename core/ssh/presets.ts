@@ -161,40 +161,37 @@ function result(
   return { shutdown, cancel, check, delayed, delayMs: delayed ? delayMin * 60_000 : 0, cancelOkExitCodes, sudoers };
 }
 
+/** BSD or systemd `shutdown -h` after `m` minutes, cancelled by `cancel`; the check asks sudo about both. */
+function delayedShutdown(p: PresetParams, m: number, text: string, cancel: string[], sudoers: string[]): PresetCommands {
+  const down = ["/sbin/shutdown", "-h", when(m), text];
+  return result(
+    priv(p, down),
+    priv(p, cancel),
+    joinChecks(privCheck(p, down), p.username === "root" ? null : privCheck(p, cancel)),
+    m,
+    sudoersLine(p, sudoers),
+  );
+}
+
+/** A privileged command that powers off at once: nothing to cancel. */
+function immediate(p: PresetParams, down: string[], sudoers: string): PresetCommands {
+  return result(priv(p, down), null, privCheck(p, down), 0, sudoersLine(p, [sudoers]));
+}
+
 /** The commands of preset `id` for one host. */
 export function presetCommands(id: PresetId, p: PresetParams): PresetCommands {
   const m = minutes(p);
   const text = message(p);
   switch (id) {
     case "linux":
-    case "proxmox": {
+    case "proxmox":
       // systemd and sysvinit shutdown both take "+minutes" and cancel with -c.
-      const down = ["/sbin/shutdown", "-h", when(m), text];
-      const cancel = ["/sbin/shutdown", "-c"];
-      return result(
-        priv(p, down),
-        priv(p, cancel),
-        joinChecks(privCheck(p, down), p.username === "root" ? null : privCheck(p, cancel)),
-        m,
-        sudoersLine(p, ["/sbin/shutdown"]),
-      );
-    }
-    case "linux-poweroff": {
-      const down = ["/bin/systemctl", "poweroff"];
-      return result(priv(p, down), null, privCheck(p, down), 0, sudoersLine(p, ["/bin/systemctl poweroff"]));
-    }
-    case "macos": {
+      return delayedShutdown(p, m, text, ["/sbin/shutdown", "-c"], ["/sbin/shutdown"]);
+    case "linux-poweroff":
+      return immediate(p, ["/bin/systemctl", "poweroff"], "/bin/systemctl poweroff");
+    case "macos":
       // BSD shutdown has no -c: a pending shutdown is cancelled by ending its process.
-      const down = ["/sbin/shutdown", "-h", when(m), text];
-      const cancel = ["/usr/bin/killall", "shutdown"];
-      return result(
-        priv(p, down),
-        priv(p, cancel),
-        joinChecks(privCheck(p, down), p.username === "root" ? null : privCheck(p, cancel)),
-        m,
-        sudoersLine(p, ["/sbin/shutdown", "/usr/bin/killall shutdown"]),
-      );
-    }
+      return delayedShutdown(p, m, text, ["/usr/bin/killall", "shutdown"], ["/sbin/shutdown", "/usr/bin/killall shutdown"]);
     case "windows": {
       // Runs under cmd.exe or PowerShell; /f closes applications that would block it.
       // Exit 1116 from /a: "no shutdown was in progress" - nothing is shutting down.
@@ -218,15 +215,11 @@ export function presetCommands(id: PresetId, p: PresetParams): PresetCommands {
         0,
         null,
       );
-    case "synology": {
-      const down = ["/sbin/poweroff"];
-      return result(priv(p, down), null, privCheck(p, down), 0, sudoersLine(p, ["/sbin/poweroff"]));
-    }
-    case "truenas": {
+    case "synology":
+      return immediate(p, ["/sbin/poweroff"], "/sbin/poweroff");
+    case "truenas":
       // TrueNAS 24.10+ middleware: the reason must be a JSON string (midclt parses each argument as JSON).
-      const down = ["/usr/bin/midclt", "call", "system.shutdown", JSON.stringify(text)];
-      return result(priv(p, down), null, privCheck(p, down), 0, sudoersLine(p, ["/usr/bin/midclt"]));
-    }
+      return immediate(p, ["/usr/bin/midclt", "call", "system.shutdown", JSON.stringify(text)], "/usr/bin/midclt");
     case "custom": {
       const c = p.custom ?? { shutdown: "", cancel: "", check: "" };
       return result(c.shutdown.trim(), c.cancel.trim() || null, c.check.trim() || null, m, null);

@@ -1,112 +1,14 @@
 /**
- * node-red-node-test-helper for the decision nodes' tests: typed, initialised
- * once, plus what those tests need around it (a controllable clock, waiting for
- * a condition, a context store that outlives a simulated restart).
+ * What the decision nodes' tests need on top of red-helper: a clock moved by
+ * hand, a watch that hands a node a message and waits until the node is
+ * done with it, and file context stores that outlive a simulated restart.
  */
-import { EventEmitter } from "node:events";
-import { createRequire } from "node:module";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { mock } from "node:test";
-import type { Node, NodeMessage } from "node-red";
-
-export interface TestHelper {
-  init(runtimePath: string, settings?: object): void;
-  settings(s: object): object;
-  load(nodes: unknown, flow: object[], credentials?: object): Promise<void>;
-  unload(): Promise<void>;
-  getNode(id: string): TestNode;
-  setFlows(flow: object[], type?: "full" | "flows" | "nodes"): Promise<void>;
-  clearFlows(): Promise<void>;
-  /** The spy on the runtime log: each call's first argument is {level, id, type, msg}. */
-  log(): { args: Array<[{ level: number; id?: string; type?: string; msg?: unknown }]> };
-}
-
-export type TestNode = Node & EventEmitter;
-
-const req = createRequire(__filename);
-export const helper = req("node-red-node-test-helper") as TestHelper;
-helper.init(req.resolve("node-red"));
-
-/** Node-RED's context module (the same instance the helper's runtime uses). */
-interface ContextModule {
-  load(): Promise<void>;
-  close(): Promise<void>;
-}
-const context = req("@node-red/runtime/lib/nodes/context") as ContextModule;
-
-/**
- * Passed to `helper.load` with the node modules: the helper initialises the
- * context module (memory only) but never loads the stores of
- * `settings.contextStorage`; this does it before the flows start.
- */
-export function loadContextStores(): Promise<void> {
-  return context.load();
-}
-
-/** Closes the stores: a file store flushes what it cached, as on a clean stop of Node-RED. */
-export function closeContextStores(): Promise<void> {
-  return context.close();
-}
-
-// Real timers, kept before any test mocks them.
-const realSetTimeout = globalThis.setTimeout;
-const realSetImmediate = globalThis.setImmediate;
-
-/** One turn of the event loop (setImmediate is never mocked here). */
-export function turn(): Promise<void> {
-  return new Promise((resolve) => realSetImmediate(resolve));
-}
-
-/**
- * Lets every message in flight reach its end: Node-RED delivers each hop
- * on a later turn, so enough turns empty a flow with no I/O.
- */
-export async function settle(turns = 60): Promise<void> {
-  for (let i = 0; i < turns; i++) await turn();
-}
-
-/** Waits (bounded, in real time) until `check` is true; fails with `what`. */
-export async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
-  let expired = false;
-  const timer = realSetTimeout(() => (expired = true), timeoutMs);
-  try {
-    while (!check()) {
-      if (expired) throw new Error(`timed out waiting for ${what}`);
-      await turn();
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Every message a helper node receives, in order. */
-export function collect(node: TestNode): NodeMessage[] {
-  const got: NodeMessage[] = [];
-  node.on("input", (m: NodeMessage) => got.push(m));
-  return got;
-}
-
-/** The texts a node passed to `node.error`, as they happen. */
-export function errors(node: TestNode): string[] {
-  const got: string[] = [];
-  node.on("call:error", (call: { args: unknown[] }) => got.push(String(call.args[0])));
-  return got;
-}
-
-/** The last status a node set. */
-export function statuses(node: TestNode): Array<{ fill?: string; shape?: string; text?: string }> {
-  const got: Array<{ fill?: string; shape?: string; text?: string }> = [];
-  node.on("call:status", (call: { args: unknown[] }) => got.push(call.args[0] as { text?: string }));
-  return got;
-}
-
-/** How many messages each node has finished (called `done()` for), from Node-RED's onComplete hook. */
-const completions = new Map<string, number>();
-interface Hooks {
-  add(name: string, fn: (event: { node: { id: string } }) => void): void;
-}
-(req("@node-red/util") as { hooks: Hooks }).hooks.add("onComplete.decideTests", (event) => {
-  completions.set(event.node.id, (completions.get(event.node.id) ?? 0) + 1);
-});
+import type { NodeMessage } from "node-red";
+import { closeContextStores, collectCompleted, collectErrors, collectStatuses, helper, settle, waitUntil, type TestNode } from "./red-helper";
 
 /**
  * Watches a decision node: its statuses and errors; `receive` hands it a
@@ -115,22 +17,23 @@ interface Hooks {
  * each timer.
  */
 export function watch(node: TestNode) {
-  const status = statuses(node);
-  const errs = errors(node);
+  const status = collectStatuses(node);
+  const errs = collectErrors(node);
+  const completed = collectCompleted(node);
   return {
     status,
     errs,
     lastStatus: () => status[status.length - 1]?.text ?? "",
     async receive(msg: object) {
-      const before = completions.get(node.id) ?? 0;
+      const before = completed.length;
       node.receive(msg as NodeMessage);
-      await waitFor(`${node.type} to finish a message`, () => (completions.get(node.id) ?? 0) > before);
+      await waitUntil(`${node.type} to finish a message`, () => completed.length > before);
       await settle();
     },
     async step(what: string, action: () => void) {
       const before = status.length + errs.length;
       action();
-      await waitFor(what, () => status.length + errs.length > before);
+      await waitUntil(what, () => status.length + errs.length > before);
       await settle();
     },
   };
@@ -152,3 +55,52 @@ export const clock = {
     mock.timers.reset();
   },
 };
+
+/**
+ * localfilesystem context stores named "file" (the default store stays
+ * memory), each in a temp dir, for restart tests. The caller loads the flow.
+ */
+export function fileStores() {
+  const dirs: string[] = [];
+  const use = (dir: string, config: object) =>
+    helper.settings({ contextStorage: { default: { module: "memory" }, file: { module: "localfilesystem", config: { dir, ...config } } } });
+  const newDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), "decide-store-"));
+    dirs.push(dir);
+    return dir;
+  };
+  return {
+    /** A fresh store for the next load; returns its dir. */
+    open(config: object = {}): string {
+      const dir = newDir();
+      use(dir, config);
+      return dir;
+    },
+    /**
+     * Stops Node-RED as the process would (clean: flows stopped, stores
+     * flushed; crash: neither); the next load gets a store on a copy of
+     * what is on disk (only the files survive a restart, and the helper's
+     * unload also wipes node contexts). Returns the new dir.
+     */
+    async restart(dir: string, how: "clean" | "crash", config: object = {}): Promise<string> {
+      if (how === "clean") {
+        await helper.clearFlows();
+        await closeContextStores();
+      }
+      const next = newDir();
+      cpSync(dir, next, { recursive: true });
+      await helper.unload();
+      use(next, config);
+      return next;
+    },
+    /**
+     * Unloads and closes the stores before removing the dirs: a store left
+     * open flushes on its timer (30 s by default) and would write a dir back.
+     */
+    async removeAll() {
+      await helper.unload();
+      await closeContextStores();
+      for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,24 +1,44 @@
 /**
- * A real `node-red` process for end-to-end tests, the demo and benchmarks:
- * its own userDir, this package linked into the userDir's node_modules (as
- * `npm install /path/to/pkg` would), bound to 127.0.0.1 only.
+ * A real `node-red` process for end-to-end and editor tests, the demo and
+ * benchmarks: its own userDir, this package linked into the userDir's
+ * node_modules (as `npm install /path/to/pkg` would), bound to 127.0.0.1 only,
+ * on a free port unless told otherwise.
+ *
+ *   const nr = await startNodeRed({ adminAuth: true });
+ *   const token = await nr.token("admin");   // or "viewer" (read-only)
+ *   await nr.stop();
+ *   removeUserDir(nr.userDir);
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { freePort } from "./system";
 
+const req = createRequire(__filename);
 export const repoRoot = resolve(__dirname, "..", "..");
 const redJs = join(repoRoot, "node_modules", "node-red", "red.js");
+
+/** The users of an instance started with `adminAuth`: "admin" may do anything, "viewer" only read. */
+export const NODE_RED_USERS = {
+  admin: { password: "admin-pass-1", permissions: "*" },
+  viewer: { password: "viewer-pass-1", permissions: "read" },
+} as const;
+
+export type NodeRedUser = keyof typeof NODE_RED_USERS;
 
 export interface NodeRedOptions {
   /** Reuse a userDir (to restart with the same flows, credentials and context). */
   userDir?: string;
-  port: number;
+  /** Port on 127.0.0.1; a free one when not given. */
+  port?: number;
   /** Flows written to flows.json before start (when given). */
   flows?: unknown[];
   /** Persistent context in the userDir (localfilesystem) as the default store. */
   persistentContext?: boolean;
+  /** Admin authentication with the users of NODE_RED_USERS (for permission tests; see `token`). */
+  adminAuth?: boolean;
   /** Extra environment for the process. */
   env?: NodeJS.ProcessEnv;
   /** Path of the node binary (to run under another Node.js version). */
@@ -34,15 +54,32 @@ export interface NodeRedProcess {
   log(): string;
   /** Resolves when `text` (string or regexp) has appeared in the log after `fromOffset`. */
   waitForLog(text: string | RegExp, timeoutMs?: number, fromOffset?: number): Promise<void>;
+  /** An access token for `user` (POST /auth/token); only with `adminAuth`. */
+  token(user: NodeRedUser): Promise<string>;
   /** SIGTERM, wait for exit (SIGKILL after 10 s). Keeps the userDir. */
   stop(): Promise<void>;
+}
+
+/** Why this package cannot be started in Node-RED here (not built), or null. */
+export function packageNotBuilt(): string | null {
+  return existsSync(join(repoRoot, "dist", "nodes")) ? null : "dist/ is missing: run `npm run build` first";
 }
 
 export function makeUserDir(): string {
   return mkdtempSync(join(tmpdir(), "nut-shutdown-nr-"));
 }
 
-function writeSettings(userDir: string, port: number, persistentContext: boolean): void {
+function adminAuthSetting(): string {
+  const bcrypt = req("bcryptjs") as { hashSync(pw: string, rounds: number): string };
+  const users = Object.entries(NODE_RED_USERS).map(([username, u]) => ({
+    username,
+    password: bcrypt.hashSync(u.password, 8),
+    permissions: u.permissions,
+  }));
+  return `adminAuth: ${JSON.stringify({ type: "credentials", users })},`;
+}
+
+function writeSettings(userDir: string, port: number, persistentContext: boolean, adminAuth: boolean): void {
   const contextStorage = persistentContext
     ? `contextStorage: { default: "file", file: { module: "localfilesystem", config: { flushInterval: 1 } }, memory: { module: "memory" } },`
     : "";
@@ -59,6 +96,7 @@ function writeSettings(userDir: string, port: number, persistentContext: boolean
   externalModules: { autoInstall: false, palette: { allowInstall: false } },
   logging: { console: { level: "info", metrics: false, audit: false } },
   ${contextStorage}
+  ${adminAuth ? adminAuthSetting() : ""}
 };
 `,
   );
@@ -78,10 +116,13 @@ export function installPackage(userDir: string): void {
   }
 }
 
-export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedProcess> {
-  if (!existsSync(join(repoRoot, "dist", "nodes"))) throw new Error("dist/ is missing: run `npm run build` first");
+export async function startNodeRed(opts: NodeRedOptions = {}): Promise<NodeRedProcess> {
+  const notBuilt = packageNotBuilt();
+  if (notBuilt) throw new Error(notBuilt);
+  const port = opts.port ?? (await freePort());
+  const adminAuth = opts.adminAuth ?? false;
   const userDir = opts.userDir ?? makeUserDir();
-  writeSettings(userDir, opts.port, opts.persistentContext ?? false);
+  writeSettings(userDir, port, opts.persistentContext ?? false, adminAuth);
   installPackage(userDir);
   if (opts.flows) writeFileSync(join(userDir, "flows.json"), JSON.stringify(opts.flows, null, 2));
 
@@ -114,13 +155,25 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedProcess
       check();
     });
 
+  const url = `http://127.0.0.1:${port}`;
   const proc: NodeRedProcess = {
-    url: `http://127.0.0.1:${opts.port}`,
-    port: opts.port,
+    url,
+    port,
     userDir,
     pid: child.pid ?? -1,
     log: () => out,
     waitForLog,
+    token: async (user) => {
+      if (!adminAuth) throw new Error("token(): this Node-RED was started without adminAuth");
+      const { password, permissions } = NODE_RED_USERS[user];
+      const res = await fetch(`${url}/auth/token`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ client_id: "node-red-admin", grant_type: "password", scope: permissions, username: user, password }),
+      });
+      if (!res.ok) throw new Error(`token for ${user}: HTTP ${res.status}`);
+      return ((await res.json()) as { access_token: string }).access_token;
+    },
     stop: async () => {
       if (exited) return;
       child.kill("SIGTERM");

@@ -5,36 +5,33 @@
  * the deployed node's status, labels and help in English and French.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { chromiumPath, openEditor, type Editor } from "../../tools/browser";
 import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, type NutLab } from "../harness/nut-lab";
-import { nodeRedMissing, startNodeRed, type NodeRedInstance } from "../harness/node-red-instance";
-import { findExecutable, requireComponent } from "../harness/system";
-
-const CHROMIUM = findExecutable(["/usr/bin/chromium", "/usr/bin/chromium-browser"]);
+import { packageNotBuilt, removeUserDir, startNodeRed, type NodeRedProcess } from "../harness/node-red";
+import { requireComponent } from "../harness/system";
 
 describe("NUT nodes in the Node-RED editor (Chromium)", function () {
   this.timeout(120000);
   let lab: NutLab;
-  let nr: NodeRedInstance;
+  let nr: NodeRedProcess;
   let adminToken: string;
-  const profiles: string[] = [];
-  const contexts: BrowserContext[] = [];
+  const editors: Editor[] = [];
 
   before(async function () {
     requireComponent(this, "upsd (NUT)", nutLabMissing(), NUT_LAB_INSTALL);
-    requireComponent(this, "chromium", CHROMIUM ? null : "no chromium binary", "apt-get install -y chromium");
-    requireComponent(this, "the built package", nodeRedMissing(), "npm run build");
+    requireComponent(this, "chromium", chromiumPath ? null : "no chromium binary", "apt-get install -y chromium");
+    requireComponent(this, "the built package", packageNotBuilt(), "npm run build");
     lab = await startNutLab({ upses: 2 });
-    nr = await startNodeRed();
+    nr = await startNodeRed({ adminAuth: true });
     adminToken = await nr.token("admin");
   });
   after(async () => {
-    await Promise.all(contexts.map((c) => c.close()));
-    for (const p of profiles) rmSync(p, { recursive: true, force: true });
-    await nr?.stop();
+    await Promise.all(editors.map((e) => e.close()));
+    if (nr) {
+      await nr.stop();
+      removeUserDir(nr.userDir);
+    }
     await lab?.stop();
   });
 
@@ -72,20 +69,9 @@ describe("NUT nodes in the Node-RED editor (Chromium)", function () {
       body: JSON.stringify(flows),
     });
     assert.equal(res.status, 204, `deploy: HTTP ${res.status}`);
-    const profile = mkdtempSync(join(tmpdir(), "chrome-profile-"));
-    profiles.push(profile);
-    const ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM!,
-      headless: true,
-      locale,
-      viewport: { width: 1400, height: 900 },
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
-    contexts.push(ctx);
-    const tokens = JSON.stringify({ access_token: adminToken, expires_in: 604800, token_type: "Bearer" });
-    await ctx.addInitScript((t: string) => window.localStorage.setItem("auth-tokens", t), tokens);
-    const page = ctx.pages()[0] ?? (await ctx.newPage());
-    await page.goto(`${nr.url}/`, { waitUntil: "domcontentloaded" });
+    const ed = await openEditor(nr.url, { locale, token: adminToken });
+    editors.push(ed);
+    const page = ed.page;
     await page.waitForFunction(() => {
       const w = window as unknown as { RED?: { nodes?: { getType?(t: string): unknown; node?(id: string): unknown } } };
       return !!w.RED?.nodes?.getType?.("nut-ups-in") && !!w.RED.nodes.node?.("in1");

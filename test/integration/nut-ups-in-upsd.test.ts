@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import nutServerNode from "../../nodes/nut-server";
 import nutUpsInNode from "../../nodes/nut-ups-in";
 import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, NUT_LAB_USERS, type NutLab } from "../harness/nut-lab";
-import { helper, watch, type UpsMsg, type Watch } from "../harness/nut-node-helper";
+import { watch, type UpsMsg, type Watch } from "../harness/nut-node-helper";
+import { helper } from "../harness/red-helper";
 import { requireComponent } from "../harness/system";
 
 const nodes = [nutServerNode, nutUpsInNode];

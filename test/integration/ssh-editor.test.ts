@@ -5,18 +5,10 @@
  * fingerprints button against a real sshd, pinning, saving and deploying.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
-import type { BrowserContext, Page } from "playwright-core";
-import { findExecutable, freePort, requireComponent } from "../harness/system";
+import { chromiumPath, openEditor, type Editor } from "../../tools/browser";
+import { requireComponent } from "../harness/system";
+import { removeUserDir, startNodeRed, type NodeRedProcess } from "../harness/node-red";
 import { SSH_LAB_INSTALL, SshLab, sshLabMissing } from "../harness/ssh-lab";
-
-const ROOT = resolve(__dirname, "../..");
-const CHROMIUM = findExecutable(["/usr/bin/chromium", "/usr/bin/chromium-browser"]);
 
 interface FlowNode {
   id: string;
@@ -27,83 +19,47 @@ interface FlowNode {
 describe("ssh nodes in the editor (Chromium + Node-RED + sshd)", function () {
   this.timeout(90000);
   let lab: SshLab;
-  let userDir: string;
-  let red: ChildProcess | null = null;
-  let redLog = "";
-  let browser: BrowserContext | null = null;
-  let page: Page;
+  let red: NodeRedProcess | undefined;
+  let editor: Editor | undefined;
   let base: string;
 
   before(async function () {
     requireComponent(this, "OpenSSH sshd as root", sshLabMissing(), SSH_LAB_INSTALL);
-    requireComponent(this, "Chromium", CHROMIUM ? null : "/usr/bin/chromium", "apt-get install -y chromium");
-    assert.ok(existsSync(join(ROOT, "dist/nodes/ssh-shutdown.js")), "dist/ is missing: run npm run build");
+    requireComponent(this, "Chromium", chromiumPath ? null : "/usr/bin/chromium", "apt-get install -y chromium");
     lab = await SshLab.start({ hosts: [{ name: "h1", rsa: true }] });
-    userDir = mkdtempSync(join(tmpdir(), "ssh-editor-"));
-    mkdirSync(join(userDir, "node_modules"));
-    symlinkSync(ROOT, join(userDir, "node_modules", "node-red-contrib-nut-shutdown"));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    writeFileSync(
-      join(userDir, "settings.js"),
-      `module.exports = { uiHost: "127.0.0.1", uiPort: ${port}, credentialSecret: "editor-test",
-        telemetry: { enabled: false }, editorTheme: { tours: false, projects: { enabled: false } },
-        externalModules: { autoInstall: false, palette: { allowInstall: false } },
-        contextStorage: { default: { module: "localfilesystem" } } };\n`,
-    );
-    red = spawn(process.execPath, [require.resolve("node-red/red.js"), "-u", userDir, "-s", join(userDir, "settings.js")], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    red.stdout?.on("data", (d: Buffer) => (redLog += d.toString()));
-    red.stderr?.on("data", (d: Buffer) => (redLog += d.toString()));
-    await new Promise<void>((ok, fail) => {
-      const t0 = Date.now();
-      const tick = (): void => {
-        if (/Server now running/.test(redLog)) return ok();
-        if (Date.now() - t0 > 30000 || red?.exitCode !== null) return fail(new Error(`Node-RED did not start:\n${redLog}`));
-        setTimeout(tick, 50);
-      };
-      tick();
-    });
-    browser = await chromium.launchPersistentContext(join(userDir, "chrome"), {
-      executablePath: CHROMIUM as string,
-      headless: true,
-      viewport: { width: 1400, height: 1000 },
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-    });
-    page = browser.pages()[0] ?? (await browser.newPage());
+    // a persistent default store: ssh-shutdown has no memory-store warning to give
+    red = await startNodeRed({ persistentContext: true });
+    base = red.url;
   });
 
   after(async () => {
-    await browser?.close();
-    if (red && red.exitCode === null) {
-      const exited = new Promise((ok) => red?.once("exit", ok));
-      red.kill("SIGTERM");
-      await exited;
+    await editor?.close();
+    if (red) {
+      await red.stop();
+      removeUserDir(red.userDir);
     }
     await lab?.stop();
-    if (userDir) rmSync(userDir, { recursive: true, force: true });
   });
 
   async function flows(): Promise<FlowNode[]> {
-    const r = await browser?.request.get(base + "/flows", { headers: { "Node-RED-API-Version": "v1" } });
-    return (await r?.json()) as FlowNode[];
+    const r = await fetch(base + "/flows", { headers: { "Node-RED-API-Version": "v1" } });
+    return (await r.json()) as FlowNode[];
   }
 
   it("edits the host list, previews the exact commands, fetches and pins the fingerprint, deploys", async () => {
     const h = lab.host("h1");
-    const deployed = await browser?.request.post(base + "/flows", {
-      headers: { "Node-RED-Deployment-Type": "full" },
-      data: [
+    const deployed = await fetch(base + "/flows", {
+      method: "POST",
+      headers: { "content-type": "application/json", "Node-RED-Deployment-Type": "full" },
+      body: JSON.stringify([
         { id: "t1", type: "tab", label: "Flow 1" },
         { id: "hst", type: "ssh-host", name: "backup", address: h.address, port: h.port, username: "nutshutdown", keyFile: "", fingerprints: "", acceptAnyHostKey: false },
         { id: "sd", type: "ssh-shutdown", z: "t1", name: "", hosts: ["hst"], preset: "linux", delay: 2, message: "Power failure", action: "shutdown", allowed: ["shutdown", "cancel", "check", "simulate"], connectTimeout: 10, commandTimeout: 30, deadline: 60, store: "", x: 300, y: 200, wires: [[]] },
-      ],
+      ]),
     });
-    assert.equal(deployed?.status(), 204);
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    await page.goto(base + "/");
+    assert.equal(deployed.status, 204);
+    editor = await openEditor(base);
+    const { page, pageErrors: errors } = editor;
     await page.locator('.red-ui-palette-node[data-palette-type="ssh-shutdown"]').waitFor();
     const icon = await page.locator('.red-ui-palette-node[data-palette-type="ssh-shutdown"] .red-ui-palette-icon').getAttribute("style");
     assert.match(icon ?? "", /ssh-shutdown\.svg/);

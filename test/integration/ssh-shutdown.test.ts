@@ -7,8 +7,8 @@ import sshHostNode from "../../nodes/ssh-host";
 import sshShutdownNode from "../../nodes/ssh-shutdown";
 import { requireComponent } from "../harness/system";
 import { SSH_LAB_INSTALL, SshLab, sshLabMissing } from "../harness/ssh-lab";
-import { collect, helper, loggedText, statusTexts, until, waitForCalls } from "../harness/ssh-red";
-import type { TestNode } from "../harness/ssh-red";
+import { closeContextStores, collect, helper, loadContextStores, loggedText, statusTexts, waitForCalls, waitUntil } from "../harness/red-helper";
+import type { TestNode } from "../harness/red-helper";
 
 type Auth = "keyFile" | "pastedRsa" | "passphrase" | "password";
 type Creds = Record<string, Record<string, string>>;
@@ -147,14 +147,13 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
 
   it("pending shutdowns: kept across a restart with a persistent (localfilesystem) context store", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ssh-context-"));
-    const context = (helper as unknown as { _context: { load(): Promise<void>; close(): Promise<void> } })._context;
     helper.settings({ contextStorage: { default: { module: "localfilesystem", config: { dir, flushInterval: 30 } } } });
     try {
       const hosts = [host("s6"), host("s7")];
       const creds = Object.assign({}, ...hosts.map((h) => h.creds)) as Creds;
       const flow = [...hosts.map((h) => h.node), shutdownNode("n", ["s6", "s7"]), { id: "out", type: "helper" }];
       const start = async (): Promise<void> => {
-        await context.load(); // a fresh store instance, reading what is on disk
+        await loadContextStores(); // a fresh store instance, reading what is on disk
         await helper.setFlows(flow, "full", creds);
       };
       await load(hosts, []);
@@ -163,7 +162,7 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
       helper.getNode("n").receive({});
       await waitForCalls(helper.getNode("out"), "input", 2);
 
-      await context.close(); // "restart": the store is flushed and closed, then opened again
+      await closeContextStores(); // "restart": the store is flushed and closed, then opened again
       await start();
       const out = helper.getNode("out");
       const got = collect(out);
@@ -173,7 +172,7 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
       assert.deepEqual(commands("s6"), [SHUTDOWN, CANCEL]);
     } finally {
       await helper.unload();
-      await context.close();
+      await closeContextStores();
       helper.settings({});
       rmSync(dir, { recursive: true, force: true });
     }
@@ -248,7 +247,7 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     const { out, got } = await load([host("late")], [shutdownNode("n", ["late"], { deadline: 30 })]);
     const n = helper.getNode("n");
     n.receive({});
-    await until("a retrying status", () => statusTexts(n).includes("ssh-shutdown.status.retrying"));
+    await waitUntil("a retrying status", () => statusTexts(n).includes("ssh-shutdown.status.retrying"));
     await lab.startHost("late");
     await waitForCalls(out, "input", 1);
     const [r] = results(got);
@@ -263,7 +262,7 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     const { out, got } = await load([host("late"), host("s13")], [shutdownNode("n", ["late", "s13"], { deadline: 30 })]);
     const n = helper.getNode("n");
     n.receive({});
-    await until("s13 done and late retrying", () => got.length === 1 && statusTexts(n).includes("ssh-shutdown.status.retrying"));
+    await waitUntil("s13 done and late retrying", () => got.length === 1 && statusTexts(n).includes("ssh-shutdown.status.retrying"));
     const warned = waitForCalls(n, "call:warn", 1);
     n.receive({ action: "cancel" });
     await waitForCalls(out, "input", 2);
@@ -284,7 +283,7 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     await lab.waitForRecords((r) => r.some((x) => x.host === "s14"));
     const ends = (log().match(/Connection (closed|reset)|Disconnected|Received disconnect|Close session/g) ?? []).length;
     await helper.unload(); // would hang for an hour if close waited for the command
-    await until("sshd to see the connection end", () => (log().match(/Connection (closed|reset)|Disconnected|Received disconnect|Close session/g) ?? []).length > ends);
+    await waitUntil("sshd to see the connection end", () => (log().match(/Connection (closed|reset)|Disconnected|Received disconnect|Close session/g) ?? []).length > ends);
     assert.equal(got.length, 0, "no result after close");
   });
 

@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { NodeMessage } from "node-red";
 import type { OutageIdentity, PowerState } from "../../core/contract";
 import aggregateNode from "../../nodes/ups-aggregate";
 import { aggregateNodeDef, ups } from "../harness/decide-fixtures";
-import { clock, closeContextStores, collect, helper, loadContextStores, settle, waitFor, watch } from "../harness/decide-node-helper";
+import { clock, fileStores, watch } from "../harness/decide-node-helper";
+import { collect, helper, loadContextStores, settle, waitUntil } from "../harness/red-helper";
 
 const A = "ups1@nas:3493";
 const B = "ups2@nas:3493";
@@ -35,7 +33,7 @@ describe("ups-aggregate node", () => {
 
   it("sends one power state with msg.outage and a summary; status on line power", async () => {
     const n = await start();
-    await waitFor("the aggregate to read its stored outage", () => n.lastStatus() === "ups-aggregate.status.waiting");
+    await waitUntil("the aggregate to read its stored outage", () => n.lastStatus() === "ups-aggregate.status.waiting");
     await n.send(A, ups(A, "OL", { charge: 100, runtime: 2700 }));
     assert.equal(n.got.length, 1);
     const m = n.got[0];
@@ -116,28 +114,17 @@ describe("ups-aggregate node", () => {
   });
 
   describe("with a persistent context store", () => {
-    let dirs: string[] = [];
-    afterEach(() => {
-      for (const d of dirs) rmSync(d, { recursive: true, force: true });
-      dirs = [];
-    });
+    const stores = fileStores();
+    afterEach(() => stores.removeAll());
 
     it("a restart in mid-outage continues the same outage identity", async () => {
-      const dir = mkdtempSync(join(tmpdir(), "decide-agg-"));
-      dirs.push(dir);
-      helper.settings({ contextStorage: { default: { module: "memory" }, file: { module: "localfilesystem", config: { dir } } } });
+      const dir = stores.open();
       const first = await start({ store: "file", confirm: 0 });
       await first.send(A, ups(A, "OB", { charge: 80 }));
       const id = first.got[0].outage?.id;
       assert.equal(first.got[0].payload.event, "POWER_LOST");
       // A clean stop flushes the store; only the files survive into the next run.
-      await helper.clearFlows();
-      await closeContextStores();
-      const next = mkdtempSync(join(tmpdir(), "decide-agg-"));
-      dirs.push(next);
-      cpSync(dir, next, { recursive: true });
-      await helper.unload();
-      helper.settings({ contextStorage: { default: { module: "memory" }, file: { module: "localfilesystem", config: { dir: next } } } });
+      await stores.restart(dir, "clean");
       const second = await start({ store: "file", confirm: 0 });
       await second.send(A, ups(A, "OB", { charge: 79 }));
       const m = second.got[0];

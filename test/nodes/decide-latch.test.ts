@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { NodeMessage } from "node-red";
 import latchNode from "../../nodes/outage-latch";
 import { outage, power } from "../harness/decide-fixtures";
-import { closeContextStores, collect, helper, loadContextStores, watch } from "../harness/decide-node-helper";
+import { fileStores, watch } from "../harness/decide-node-helper";
+import { collect, helper, loadContextStores } from "../harness/red-helper";
 
 const O1 = outage("outage-20261125T130200Z-ab12", Date.UTC(2026, 10, 25, 13, 2, 0));
 const O2 = outage("outage-20261125T150000Z-ab12", Date.UTC(2026, 10, 25, 15, 0, 0));
@@ -119,35 +119,13 @@ describe("outage-latch node", () => {
   });
 
   describe("with a persistent context store (localfilesystem)", () => {
-    let dirs: string[] = [];
-    afterEach(() => {
-      for (const d of dirs) rmSync(d, { recursive: true, force: true });
-      dirs = [];
-    });
+    const stores = fileStores();
+    afterEach(() => stores.removeAll());
+    const fileStore = stores.open;
 
-    /** A localfilesystem store named "file" in a fresh temp dir. */
-    function fileStore(config: object = {}) {
-      const dir = mkdtempSync(join(tmpdir(), "decide-latch-"));
-      dirs.push(dir);
-      helper.settings({ contextStorage: { default: { module: "memory" }, file: { module: "localfilesystem", config: { dir, ...config } } } });
-      return dir;
-    }
-
-    /**
-     * Stops Node-RED as the process would (clean: flows stopped, stores flushed;
-     * crash: neither) and starts it again on what is on disk.
-     */
+    /** Stops Node-RED as the process would (see fileStores) and starts it again on what is on disk. */
     async function restart(dir: string, how: "clean" | "crash", config: object = {}) {
-      if (how === "clean") {
-        await helper.clearFlows();
-        await closeContextStores();
-      }
-      // Only the files survive a restart. Copy them aside: the helper's unload also wipes node contexts.
-      const next = mkdtempSync(join(tmpdir(), "decide-latch-"));
-      dirs.push(next);
-      cpSync(dir, next, { recursive: true });
-      await helper.unload();
-      helper.settings({ contextStorage: { default: { module: "memory" }, file: { module: "localfilesystem", config: { dir: next, ...config } } } });
+      await stores.restart(dir, how, config);
       return start({ store: "file", key: "topic" });
     }
 

@@ -3,7 +3,8 @@ import type { NodeMessage } from "node-red";
 import type { OutageIdentity, PowerState, TierInfo } from "../../core/contract";
 import tierNode from "../../nodes/battery-tier-switch";
 import { outage, power } from "../harness/decide-fixtures";
-import { clock, collect, helper, watch } from "../harness/decide-node-helper";
+import { clock, watch } from "../harness/decide-node-helper";
+import { collect, helper } from "../harness/red-helper";
 
 const T0 = Date.UTC(2026, 10, 25, 14, 0, 0);
 const O1 = outage("outage-20261125T140000Z-ab12", T0);

@@ -11,7 +11,8 @@ import nutServerNode from "../../nodes/nut-server";
 import nutUpsInNode from "../../nodes/nut-ups-in";
 import { startNutSim, type NutSim } from "../../tools/nut-sim";
 import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, type NutLab } from "../harness/nut-lab";
-import { helper, watch, waitFor, type UpsMsg } from "../harness/nut-node-helper";
+import { watch, type UpsMsg } from "../harness/nut-node-helper";
+import { callsOf, helper, waitUntil } from "../harness/red-helper";
 import { freePort, requireComponent } from "../harness/system";
 
 const nodes = [nutServerNode, nutUpsInNode];
@@ -84,7 +85,7 @@ describe("nut-ups-in with a real upsd", function () {
   it("all UPSes: one message per UPS", async () => {
     await helper.load(nodes, flow({ port: lab.port, in: { mode: "all", ups: "" } }));
     const w = watch("in", "out");
-    await waitFor("a message from each UPS", 10000, () => new Set(w.messages.map((m) => m.payload.ups)).size === 2);
+    await waitUntil("a message from each UPS", () => new Set(w.messages.map((m) => m.payload.ups)).size === 2, 10000);
     assert.deepEqual([...new Set(w.messages.map((m) => m.topic))].sort(), [`ups1@127.0.0.1:${lab.port}`, `ups2@127.0.0.1:${lab.port}`]);
   });
 
@@ -100,7 +101,7 @@ describe("nut-ups-in with a real upsd", function () {
     assert.match(err.text, /nosuch@127\.0\.0\.1:\d+: LIST VAR nosuch: ERR UNKNOWN-UPS \(unknown UPS/);
     assert.equal((err.msg as UpsMsg).topic, msg.topic, "node.error carries the message for a Catch node");
     await w.next("statuses", (s) => s.fill === "red" && s.shape === "ring" && /unknown UPS/.test(s.text ?? ""));
-    await waitFor("three polls", 5000, () => w.statuses.length >= 3);
+    await waitUntil("three polls", () => w.statuses.length >= 3, 5000);
     assert.equal(w.errors.length, 1, "told once, not every poll");
   });
 });
@@ -131,19 +132,19 @@ describe("nut-ups-in with nut-sim", function () {
     await w.next("statuses", (s) => s.text === "OB 73% 21 min" && s.fill === "yellow");
     const count = w.messages.length;
     const polls = sim.commands.length;
-    await waitFor("three more polls", 5000, () => sim.commands.length >= polls + 3);
+    await waitUntil("three more polls", () => sim.commands.length >= polls + 3, 5000);
     assert.equal(w.messages.length, count);
   });
 
   it("every poll: a message per poll; events only: only transitions", async () => {
     await helper.load(nodes, flow({ port: sim.port, in: { output: "poll" } }));
     let w = watch("in", "out");
-    await waitFor("three messages", 5000, () => w.messages.length >= 3);
+    await waitUntil("three messages", () => w.messages.length >= 3, 5000);
     await helper.unload();
     await helper.load(nodes, flow({ port: sim.port, in: { output: "events" } }));
     w = watch("in", "out");
     const polls = sim.commands.length;
-    await waitFor("three polls", 5000, () => sim.commands.length >= polls + 3);
+    await waitUntil("three polls", () => sim.commands.length >= polls + 3, 5000);
     assert.equal(w.messages.length, 0, "the first OL is no event");
     sim.setStatus("ups1", "OB LB");
     const m = await w.next("messages", () => true);
@@ -167,9 +168,9 @@ describe("nut-ups-in with nut-sim", function () {
     f.push({ ...(f[1] as object), id: "in2", ups: "ups2", wires: [["out"]] });
     await helper.load(nodes, f);
     const w = watch("in", "out");
-    await waitFor("messages of both UPSes", 5000, () => new Set(w.messages.map((m) => m.payload.ups)).size === 2);
+    await waitUntil("messages of both UPSes", () => new Set(w.messages.map((m) => m.payload.ups)).size === 2, 5000);
     const start = sim.commands.length;
-    await waitFor("six more commands", 5000, () => sim.commands.length >= start + 6);
+    await waitUntil("six more commands", () => sim.commands.length >= start + 6, 5000);
     assert.equal(sim.connections, 1);
     assert.deepEqual(new Set(sim.commands.slice(start)), new Set(["LIST VAR ups1", "LIST VAR ups2"]));
   });
@@ -180,7 +181,7 @@ describe("nut-ups-in with nut-sim", function () {
     await w.next("messages", () => true);
     assert.equal(sim.connections, 1);
     await helper.unload();
-    await waitFor("the connection closed", 5000, () => sim.connections === 0);
+    await waitUntil("the connection closed", () => sim.connections === 0, 5000);
     assert.ok(sim.commands.includes("LOGOUT"));
   });
 
@@ -303,8 +304,8 @@ describe("nut-ups-in with nut-sim", function () {
     assert.equal(m.payload.reachable, false);
     assert.equal(m.payload.error, "ERR_SOCKET_BAD_PORT");
     // the helper's spy on Node.prototype.error kept the call made while the flow started
-    const spy = helper.getNode("srv").error as unknown as { getCalls(): Array<{ thisValue: { id: string }; args: unknown[] }> };
-    const serverErrors = spy.getCalls().filter((c) => c.thisValue.id === "srv").map((c) => c.args[0]);
+    const srv = helper.getNode("srv");
+    const serverErrors = callsOf(srv, srv.error).map((c) => c.args[0]);
     assert.deepEqual(serverErrors, ["nut-server.errors.bad-address"]);
   });
 
@@ -369,7 +370,7 @@ describe("nut-server editor endpoint POST /nut-server/list-ups", function () {
 
   it("lists the UPSes of a typed host/port, sending no credentials", async () => {
     // the deployed nut-server has its own connection (with credentials): let it settle first
-    await waitFor("the deployed connection polling", 5000, () => sim.commands.includes("LIST VAR ups1"));
+    await waitUntil("the deployed connection polling", () => sim.commands.includes("LIST VAR ups1"), 5000);
     const before = sim.commands.length;
     const res = await post({ host: "127.0.0.1", port: sim.port });
     assert.equal(res.status, 200);
@@ -378,7 +379,7 @@ describe("nut-server editor endpoint POST /nut-server/list-ups", function () {
   });
 
   it("uses the deployed server's connection when asked by id with the same host/port", async () => {
-    await waitFor("the deployed connection", 5000, () => sim.connections === 1 && sim.commands.includes("LIST VAR ups1"));
+    await waitUntil("the deployed connection", () => sim.connections === 1 && sim.commands.includes("LIST VAR ups1"), 5000);
     const res = await post({ id: "srv", host: "127.0.0.1", port: sim.port });
     assert.equal(res.status, 200);
     assert.equal((res.body.upses as unknown[]).length, 2);

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import sshHostNode from "../../nodes/ssh-host";
 import { freePort } from "../harness/system";
-import { callsOf, helper, loggedText } from "../harness/ssh-red";
+import { callsOf, helper, loggedText } from "../harness/red-helper";
 
 const FP = "SHA256:0wqZLw85RM2xD+3XcEgBRMeaIagvbANVbgufXmhjbHY";
 

@@ -5,7 +5,7 @@ import type { ShutdownResult } from "../../core/contract";
 import sshHostNode from "../../nodes/ssh-host";
 import sshShutdownNode from "../../nodes/ssh-shutdown";
 import { freePort } from "../harness/system";
-import { callsOf, collect, helper, statusTexts, waitForCalls } from "../harness/ssh-red";
+import { callsOf, collect, helper, settle, statusTexts, waitForCalls } from "../harness/red-helper";
 
 const FP = "SHA256:0wqZLw85RM2xD+3XcEgBRMeaIagvbANVbgufXmhjbHY";
 
@@ -164,7 +164,7 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
     await helper.load([sshHostNode, sshShutdownNode], flow(srv.port, { hosts: [], connectTimeout: "soon" }), CREDS);
     const n1 = helper.getNode("n1");
     assert.deepEqual(callsOf(n1, n1.error).map((c) => c.args[0]).sort(), ["ssh-shutdown.errors.bad-number", "ssh-shutdown.errors.no-hosts"]);
-    await new Promise((resolve) => setImmediate(resolve)); // let the deploy-time error events pass
+    await settle(1); // let the deploy-time error events pass
     const errors = waitForCalls(n1, "call:error", 1);
     n1.receive({ action: "simulate" });
     assert.equal(((await errors)[0].args[0] as Error).message, "ssh-shutdown.errors.misconfigured");

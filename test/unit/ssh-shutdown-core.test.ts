@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import type { ShutdownResult } from "../../core/contract";
 import { Excerpt, backoffDelay, classifyError } from "../../core/ssh/runner";
 import type { RunOutcome, SshTarget } from "../../core/ssh/runner";
-import { persistentStore } from "../../nodes/lib/context-store";
 import {
   FORBIDDEN_PROPERTIES,
   cancelTargets,
@@ -174,19 +173,6 @@ describe("ssh-shutdown core", () => {
       assert.equal(statusView("cancel", 2, 2, 0, true).key, "cancelled");
       assert.equal(statusView("check", 2, 1, 1, true).key, "checked-failed");
       assert.equal(statusView("simulate", 3, 3, 0, true).key, "simulated");
-    });
-  });
-
-  describe("context store", () => {
-    it("tells a store that survives a restart from memory", () => {
-      assert.equal(persistentStore({}, undefined), false, "nothing configured: memory, and Node-RED deletes node context on redeploy");
-      assert.equal(persistentStore({ contextStorage: { default: { module: "memory" } } }, undefined), false);
-      assert.equal(persistentStore({ contextStorage: { default: { module: "localfilesystem" } } }, undefined), true);
-      assert.equal(persistentStore({ contextStorage: { file: { module: "localfilesystem" } } }, undefined), true, "first store is the default");
-      const both = { contextStorage: { default: "mem", mem: { module: "memory" }, file: { module: "localfilesystem" } } };
-      assert.equal(persistentStore(both, undefined), false, "default is an alias of memory");
-      assert.equal(persistentStore(both, "file"), true);
-      assert.equal(persistentStore(both, "nope"), false);
     });
   });
 

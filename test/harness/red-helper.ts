@@ -1,0 +1,206 @@
+/**
+ * node-red-node-test-helper, typed and initialised once for every node test,
+ * and what those tests wait on instead of sleeping: a bounded wait for a
+ * condition, the calls the helper's spies see, what a node sends, shows and
+ * reports.
+ *
+ * The helper spies on Node.prototype (log, status, warn, error, debug, trace,
+ * send) from `load` on, and emits `call:<method>` on the node a tick after
+ * each call. Two ways to look at that, both used:
+ * - history since the flow was loaded (`callsOf`, `statusTexts`,
+ *   `loggedText`): also sees what a node did while it started;
+ * - live arrays filled from now on (`collect…`): for waiting on them.
+ */
+import type { EventEmitter } from "node:events";
+import { createRequire } from "node:module";
+import type { Node, NodeMessage, NodeStatus } from "node-red";
+
+const req = createRequire(__filename);
+
+// Real timers, kept before any test mocks them (the decision tests mock setTimeout and Date).
+const realSetTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
+const realSetImmediate = globalThis.setImmediate;
+
+export interface SpyCall<A extends unknown[] = unknown[]> {
+  args: A;
+  thisValue: unknown;
+}
+
+/** A sinon spy as the helper installs it. */
+export interface Spy<A extends unknown[] = unknown[]> {
+  getCalls(): SpyCall<A>[];
+  /** Each call's arguments. */
+  args: A[];
+  callCount: number;
+}
+
+/** One call of the runtime log (`RED.log.log`). */
+export interface LogEntry {
+  level: number;
+  id?: string;
+  type?: string;
+  msg?: unknown;
+}
+
+/** A node of a loaded flow: its spied methods are shared by every node (they live on the prototype). */
+export type TestNode = Node &
+  EventEmitter & {
+    status: Node["status"] & Spy;
+    error: Node["error"] & Spy;
+    warn: Node["warn"] & Spy;
+    log: Node["log"] & Spy;
+    send: Node["send"] & Spy;
+  };
+
+/** The part of supertest the tests use. */
+export interface TestResponse {
+  status: number;
+  body: Record<string, unknown>;
+  text: string;
+}
+
+export interface TestRequest extends PromiseLike<TestResponse> {
+  send(body: object): TestRequest;
+  query(q: Record<string, string | number>): TestRequest;
+  set(header: string, value: string): TestRequest;
+}
+
+export interface TestHelper {
+  init(runtimePath: string, settings?: object): void;
+  /** Settings for the next load, merged with Node-RED's defaults (`{}` resets: the helper is shared by every test file). */
+  settings(settings: object): object;
+  /** `nodes` are node modules (or functions run with RED before the flow starts). */
+  load(nodes: unknown, flow: object[], credentials?: object): Promise<void>;
+  unload(): Promise<void>;
+  getNode(id: string): TestNode;
+  setFlows(flow: object[], type?: "full" | "flows" | "nodes", credentials?: object): Promise<void>;
+  /** Stops the flows (as a stop of Node-RED would), leaves the helper loaded. */
+  clearFlows(): Promise<void>;
+  /** The editor API (httpAdmin) of the loaded runtime. */
+  request(): { get(url: string): TestRequest; post(url: string): TestRequest };
+  /** The spy on the runtime log since the last load. */
+  log(): Spy<[LogEntry]>;
+}
+
+export const helper = req("node-red-node-test-helper") as TestHelper;
+helper.init(req.resolve("node-red"));
+
+/** Node-RED's context module: the instance the helper's runtime uses. */
+const context = req("@node-red/runtime/lib/nodes/context") as { load(): Promise<void>; close(): Promise<void> };
+
+/**
+ * Opens the stores of `settings.contextStorage`, which the helper never does
+ * (it starts memory-only context). Pass it to `helper.load` with the node
+ * modules so it runs before the flow starts, or call it before `setFlows`.
+ */
+export function loadContextStores(): Promise<void> {
+  return context.load();
+}
+
+/** Closes the stores: a file store flushes what it cached, as on a clean stop of Node-RED. */
+export function closeContextStores(): Promise<void> {
+  return context.close();
+}
+
+/**
+ * Polls `check` until it gives a value (anything but undefined, null, false)
+ * and resolves with it; fails with `what` after `timeoutMs` of real time.
+ */
+export async function waitUntil<T>(what: string, check: () => T | undefined | null | false, timeoutMs = 15000): Promise<T> {
+  let expired = false;
+  const timer = realSetTimeout(() => (expired = true), timeoutMs);
+  try {
+    for (let polls = 0; ; polls++) {
+      const value = check();
+      if (value !== undefined && value !== null && value !== false) return value;
+      if (expired) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      // Every turn at first (a flow with no I/O settles within a few), then every 10 ms (no busy loop while a server answers).
+      await new Promise((resolve) => (polls < 100 ? realSetImmediate(resolve) : realSetTimeout(resolve, 10)));
+    }
+  } finally {
+    realClearTimeout(timer);
+  }
+}
+
+/**
+ * Lets every message in flight reach its end: Node-RED delivers each hop on a
+ * later turn of the event loop, so enough turns empty a flow with no I/O.
+ */
+export async function settle(turns = 60): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise((resolve) => realSetImmediate(resolve));
+}
+
+/** Waits until `node` emits `event` (`input`, `call:error`…) `count` times from now; fails clearly after `timeoutMs`. */
+export function waitForCalls(node: TestNode, event: string, count: number, timeoutMs = 15000): Promise<SpyCall[]> {
+  return new Promise((resolve, reject) => {
+    const calls: SpyCall[] = [];
+    const timer = realSetTimeout(() => {
+      node.removeListener(event, on);
+      reject(new Error(`timed out after ${timeoutMs} ms: ${calls.length}/${count} ${event} on ${node.type} ${node.id}`));
+    }, timeoutMs);
+    const on = (call: SpyCall): void => {
+      calls.push(call);
+      if (calls.length >= count) {
+        realClearTimeout(timer);
+        node.removeListener(event, on);
+        resolve(calls);
+      }
+    };
+    node.on(event, on);
+  });
+}
+
+/** Every message a (helper) node receives from now on, in order. */
+export function collect<M extends NodeMessage = NodeMessage>(node: TestNode): M[] {
+  const got: M[] = [];
+  node.on("input", (msg: M) => got.push(msg));
+  return got;
+}
+
+/** Every status `node` sets from now on. */
+export function collectStatuses(node: TestNode): NodeStatus[] {
+  const got: NodeStatus[] = [];
+  node.on("call:status", (call: SpyCall) => got.push(call.args[0] as NodeStatus));
+  return got;
+}
+
+/** The text of every `node.error` from now on. */
+export function collectErrors(node: TestNode): string[] {
+  const got: string[] = [];
+  node.on("call:error", (call: SpyCall) => got.push(String(call.args[0])));
+  return got;
+}
+
+// Node-RED's onComplete hook sees every done() of every node (kept across loads).
+const completedBy = new WeakMap<object, NodeMessage[]>();
+(req("@node-red/util") as { hooks: { add(name: string, fn: (event: { msg: NodeMessage; node: { node: object } }) => void): void } }).hooks.add(
+  "onComplete.redHelper",
+  (event) => completedBy.get(event.node.node)?.push(event.msg),
+);
+
+/** Every message `node` finishes handling (calls `done()` for) from now on. */
+export function collectCompleted(node: TestNode): NodeMessage[] {
+  let got = completedBy.get(node);
+  if (!got) completedBy.set(node, (got = []));
+  return got;
+}
+
+/** The calls of a spied Node method made by `node` since the flow was loaded. */
+export function callsOf(node: TestNode, spy: Spy): SpyCall[] {
+  return spy.getCalls().filter((c) => c.thisValue === node);
+}
+
+/** The text of every status `node` showed since the flow was loaded. */
+export function statusTexts(node: TestNode): string[] {
+  return callsOf(node, node.status).map((c) => String((c.args[0] as NodeStatus | undefined)?.text ?? ""));
+}
+
+/** Everything the runtime logged since the flow was loaded, as text. */
+export function loggedText(): string {
+  return helper
+    .log()
+    .getCalls()
+    .map((c) => JSON.stringify(c.args))
+    .join("\n");
+}
