@@ -73,8 +73,10 @@ export = function (RED: NodeAPI) {
 
     // The pending set lives in node context: a persistent store keeps it
     // across a restart; the memory store forgets it (then a cancel finds nothing).
-    const cancels = config.allowed.includes("cancel") || config.defaultAction === "cancel";
-    if (cancels && commandsFor({ name: "", address: "", port: 0, username: "" }).delayed && !persistentStore(RED.settings, store)) {
+    // Only worth a warning when this node can both send a delayed shutdown and
+    // cancel it (the examples ship on simulate and never have anything pending).
+    const can = (a: ShutdownAction) => config.defaultAction === a || config.allowed.includes(a);
+    if (can("shutdown") && can("cancel") && commandsFor({ name: "", address: "", port: 0, username: "" }).delayed && !persistentStore(RED.settings, store)) {
       this.warn(RED._("ssh-shutdown.warn.memory-store"));
     }
     const contextFailed = (err: unknown): void => {

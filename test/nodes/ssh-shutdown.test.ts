@@ -182,6 +182,8 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
     assert.deepEqual(await warnings({ preset: "linux-poweroff" }), [], "nothing is ever pending");
     assert.deepEqual(await warnings({ delay: 0 }), []);
     assert.deepEqual(await warnings({ allowed: ["check"] }), [], "no cancel possible");
+    assert.deepEqual(await warnings({ action: "simulate", allowed: ["simulate", "check", "cancel"] }), [], "no shutdown possible (the examples)");
+    assert.deepEqual(await warnings({ action: "simulate", allowed: ["shutdown", "cancel"] }), ["ssh-shutdown.warn.memory-store"], "a message may still ask for shutdown");
   });
 
   it("the editor preview shows a preset's commands and sudoers line", async () => {
