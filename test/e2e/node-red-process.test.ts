@@ -1,27 +1,74 @@
+/**
+ * The package in real node-red processes: the current 4.x and 3.1, the
+ * oldest release package.json accepts (`"node-red": {"version": ">=3.1.0"}`).
+ * On each: every node type loads, and the progressive example, pointed at the
+ * NUT simulator with both UPSes on battery at 40 %, runs the backup and
+ * storage steps (simulated) and nothing else.
+ */
 import assert from "node:assert/strict";
-import { freePort } from "../harness/system";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { repoRoot, startNodeRed, removeUserDir, type NodeRedProcess } from "../harness/node-red";
+import { loadExample, pointAtNut, setOnType } from "../../tools/example-flow";
+import { startNutSim, type NutSim } from "../../tools/nut-sim";
+import { freePort } from "../harness/system";
+import { repoRoot, startNodeRed, removeUserDir, type NodeRedPackage, type NodeRedProcess } from "../harness/node-red";
 
-describe("a real node-red process with the package installed", function () {
-  this.timeout(90000);
-  let nr: NodeRedProcess | undefined;
+const RUNTIMES: Array<{ runtime: NodeRedPackage; version: RegExp }> = [
+  { runtime: "node-red", version: /^4\./ },
+  { runtime: "node-red-3", version: /^3\.1\./ },
+];
 
-  after(async () => {
-    if (nr) { await nr.stop(); removeUserDir(nr.userDir); }
+for (const { runtime, version } of RUNTIMES) {
+  describe(`the package in a real ${runtime} process`, function () {
+    this.timeout(90000);
+    let nr: NodeRedProcess | undefined;
+    let sim: NutSim | undefined;
+
+    before(async () => {
+      nr = await startNodeRed({ port: await freePort(), runtime });
+    });
+    after(async () => {
+      if (nr) {
+        await nr.stop();
+        removeUserDir(nr.userDir);
+      }
+      await sim?.close();
+    });
+
+    it(`is Node-RED ${version.source.replace(/[\\^]/g, "")}x, listening on 127.0.0.1 only, and loads every node type of the package without error`, async () => {
+      const settings = (await fetch(`${nr?.url}/settings`).then((r) => r.json())) as { version: string };
+      assert.match(settings.version, version);
+      const res = await fetch(`${nr?.url}/nodes`, { headers: { Accept: "application/json" } });
+      assert.equal(res.status, 200);
+      const sets = (await res.json()) as Array<{ module: string; types: string[]; err?: string }>;
+      const ours = sets.filter((s) => s.module === "node-red-contrib-nut-shutdown");
+      const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { "node-red": { nodes: Record<string, string> } };
+      assert.deepEqual(ours.flatMap((s) => s.types).sort(), Object.keys(pkg["node-red"].nodes).sort());
+      for (const s of ours) assert.equal(s.err, undefined, `node set ${s.types.join(",")} failed to load: ${s.err}`);
+      assert.match(nr?.log() ?? "", /Server now running at http:\/\/127\.0\.0\.1:/);
+    });
+
+    it("runs the progressive example: both UPSes on battery at 40 % simulate the backup and storage steps, nothing else", async () => {
+      sim = await startNutSim({ port: 0 });
+      for (const ups of ["ups1", "ups2"]) {
+        sim.addUps(ups, { "ups.status": "OB DISCHRG", "battery.charge": ups === "ups1" ? 70 : 40, "battery.runtime": 900, "ups.load": 30 });
+      }
+      const flow = pointAtNut(loadExample("01"), sim.host, sim.port);
+      setOnType(flow, "ups-aggregate", { confirm: 1 });
+      setOnType(flow, "debug", { console: true });
+      const from = nr?.log().length ?? 0;
+      const res = await fetch(`${nr?.url}/flows`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "Node-RED-Deployment-Type": "full" },
+        body: JSON.stringify(flow),
+      });
+      assert.equal(res.status, 204);
+      await nr?.waitForLog(/backup-server: simulate, would run/, 30000, from);
+      await nr?.waitForLog(/storage-server: simulate, would run/, 30000, from);
+      const log = nr?.log().slice(from) ?? "";
+      assert.match(log, /Tier backup reached.*\n?[^]*Tier storage reached/);
+      assert.doesNotMatch(log, /Tier production reached|prod-server-\d: simulate|hypervisor: simulate/);
+      assert.doesNotMatch(log, /\[error\]/);
+    });
   });
-
-  it("starts, listens on 127.0.0.1 only and loads every node type of the package without error", async () => {
-    nr = await startNodeRed({ port: await freePort() });
-    const res = await fetch(`${nr.url}/nodes`, { headers: { Accept: "application/json" } });
-    assert.equal(res.status, 200);
-    const sets = (await res.json()) as Array<{ module: string; types: string[]; enabled: boolean; err?: string }>;
-    const ours = sets.filter((s) => s.module === "node-red-contrib-nut-shutdown");
-    const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { "node-red": { nodes: Record<string, string> } };
-    const expected = Object.keys(pkg["node-red"].nodes).sort();
-    assert.deepEqual(ours.flatMap((s) => s.types).sort(), expected);
-    for (const s of ours) assert.equal(s.err, undefined, `node set ${s.types.join(",")} failed to load: ${s.err}`);
-    assert.match(nr.log(), /Server now running at http:\/\/127\.0\.0\.1:/);
-  });
-});
+}

@@ -18,7 +18,8 @@ import { freePort } from "./system";
 
 const req = createRequire(__filename);
 export const repoRoot = resolve(__dirname, "..", "..");
-const redJs = join(repoRoot, "node_modules", "node-red", "red.js");
+/** The Node-RED runtimes installed as dev dependencies: "node-red" (4.x) and "node-red-3" (3.1, the oldest supported). */
+export type NodeRedPackage = "node-red" | "node-red-3";
 
 /** The users of an instance started with `adminAuth`: "admin" may do anything, "viewer" only read. */
 export const NODE_RED_USERS = {
@@ -43,6 +44,8 @@ export interface NodeRedOptions {
   env?: NodeJS.ProcessEnv;
   /** Path of the node binary (to run under another Node.js version). */
   nodeBinary?: string;
+  /** Which installed Node-RED to run; "node-red" (4.x) by default. */
+  runtime?: NodeRedPackage;
 }
 
 export interface NodeRedProcess {
@@ -126,6 +129,7 @@ export async function startNodeRed(opts: NodeRedOptions = {}): Promise<NodeRedPr
   installPackage(userDir);
   if (opts.flows) writeFileSync(join(userDir, "flows.json"), JSON.stringify(opts.flows, null, 2));
 
+  const redJs = join(repoRoot, "node_modules", opts.runtime ?? "node-red", "red.js");
   const child: ChildProcess = spawn(opts.nodeBinary ?? process.execPath, [redJs, "--userDir", userDir, "--settings", join(userDir, "settings.js")], {
     cwd: userDir,
     env: { ...process.env, ...opts.env, NODE_RED_HOME: userDir },
