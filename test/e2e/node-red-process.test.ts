@@ -1,6 +1,8 @@
 /**
  * The package in real node-red processes: the current 4.x and 3.1, the
  * oldest release package.json accepts (`"node-red": {"version": ">=3.1.0"}`).
+ * Node-RED 5 needs Node.js 22: set NODE_RED_5_DIR to a folder where
+ * `npm install node@22 node-red@5` was run to include it.
  * On each: every node type loads, and the progressive example, pointed at the
  * NUT simulator with both UPSes on battery at 40 %, runs the backup and
  * storage steps (simulated) and nothing else.
@@ -13,19 +15,28 @@ import { startNutSim, type NutSim } from "../../tools/nut-sim";
 import { freePort } from "../harness/system";
 import { repoRoot, startNodeRed, removeUserDir, type NodeRedPackage, type NodeRedProcess } from "../harness/node-red";
 
-const RUNTIMES: Array<{ runtime: NodeRedPackage; version: RegExp }> = [
-  { runtime: "node-red", version: /^4\./ },
-  { runtime: "node-red-3", version: /^3\.1\./ },
+interface Runtime {
+  label: string;
+  version: RegExp;
+  runtime?: NodeRedPackage;
+  redJs?: string;
+  nodeBinary?: string;
+}
+const RUNTIMES: Runtime[] = [
+  { label: "node-red", runtime: "node-red", version: /^4\./ },
+  { label: "node-red-3", runtime: "node-red-3", version: /^3\.1\./ },
 ];
+const nr5 = process.env.NODE_RED_5_DIR;
+if (nr5) RUNTIMES.push({ label: "node-red 5", version: /^5\./, redJs: join(nr5, "node_modules", "node-red", "red.js"), nodeBinary: join(nr5, "node_modules", ".bin", "node") });
 
-for (const { runtime, version } of RUNTIMES) {
-  describe(`the package in a real ${runtime} process`, function () {
+for (const { label, version, runtime, redJs, nodeBinary } of RUNTIMES) {
+  describe(`the package in a real ${label} process`, function () {
     this.timeout(90000);
     let nr: NodeRedProcess | undefined;
     let sim: NutSim | undefined;
 
     before(async () => {
-      nr = await startNodeRed({ port: await freePort(), runtime });
+      nr = await startNodeRed({ port: await freePort(), runtime, redJs, nodeBinary });
     });
     after(async () => {
       if (nr) {

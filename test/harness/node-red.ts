@@ -46,6 +46,8 @@ export interface NodeRedOptions {
   nodeBinary?: string;
   /** Which installed Node-RED to run; "node-red" (4.x) by default. */
   runtime?: NodeRedPackage;
+  /** Or the red.js of a Node-RED installed elsewhere (e.g. 5.x, with nodeBinary a Node 22). */
+  redJs?: string;
 }
 
 export interface NodeRedProcess {
@@ -129,7 +131,7 @@ export async function startNodeRed(opts: NodeRedOptions = {}): Promise<NodeRedPr
   installPackage(userDir);
   if (opts.flows) writeFileSync(join(userDir, "flows.json"), JSON.stringify(opts.flows, null, 2));
 
-  const redJs = join(repoRoot, "node_modules", opts.runtime ?? "node-red", "red.js");
+  const redJs = opts.redJs ?? join(repoRoot, "node_modules", opts.runtime ?? "node-red", "red.js");
   const child: ChildProcess = spawn(opts.nodeBinary ?? process.execPath, [redJs, "--userDir", userDir, "--settings", join(userDir, "settings.js")], {
     cwd: userDir,
     env: { ...process.env, ...opts.env, NODE_RED_HOME: userDir },
