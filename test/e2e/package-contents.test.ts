@@ -1,0 +1,47 @@
+/**
+ * What `npm pack` would publish: everything Node-RED's registry needs beside
+ * each node's JS (editor HTML, en-US and fr labels and help, the icon the
+ * editor asks for), the examples, and nothing else (no tests, no TypeScript,
+ * no build leftovers of deleted sources).
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { repoRoot } from "../harness/node-red";
+import { exampleFiles } from "../../tools/example-flow";
+
+describe("the published package (npm pack --dry-run)", function () {
+  this.timeout(60000);
+  let files: Set<string>;
+  let nodes: Record<string, string>;
+
+  before(() => {
+    const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: repoRoot, encoding: "utf8" });
+    files = new Set((JSON.parse(out) as Array<{ files: Array<{ path: string }> }>)[0].files.map((f) => f.path));
+    nodes = (JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { "node-red": { nodes: Record<string, string> } })["node-red"].nodes;
+  });
+
+  it("has, for every node, its JS, editor HTML, labels and help in en-US and fr, and its icon", () => {
+    assert.equal(Object.keys(nodes).length, 7);
+    for (const [type, js] of Object.entries(nodes)) {
+      const dir = js.slice(0, js.lastIndexOf("/"));
+      const want = [js, js.replace(/\.js$/, ".html")];
+      for (const lang of ["en-US", "fr"]) want.push(`${dir}/locales/${lang}/${type}.json`, `${dir}/locales/${lang}/${type}.html`);
+      const icon = /icon:\s*"([^"]+)"/.exec(readFileSync(join(repoRoot, "nodes", `${type}.html`), "utf8"))?.[1];
+      if (icon) want.push(`${dir}/icons/${icon}`);
+      else assert.equal(type, "nut-server", `${type} has no icon`);
+      for (const f of want) assert.ok(files.has(f), `${f} is not in the package`);
+    }
+  });
+
+  it("has the four examples, and no tests, TypeScript sources, source maps or stale build output", () => {
+    for (const e of exampleFiles()) assert.ok(files.has(`examples/${e}`), e);
+    for (const f of files) {
+      assert.doesNotMatch(f, /^(test|tools|bench|scripts|core|nodes)\//, f);
+      assert.doesNotMatch(f, /\.(ts|map)$/, f);
+      const built = /^dist\/(.+)\.js$/.exec(f);
+      if (built) assert.ok(existsSync(join(repoRoot, `${built[1]}.ts`)), `${f} has no source (left over from a deleted file)`);
+    }
+  });
+});
