@@ -1,0 +1,840 @@
+/**
+ * Every node type of the package in the real Node-RED editor, in headless
+ * Chromium, in English and in French: palette entry (category, label, icon
+ * actually served), edit dialog (defaults as documented, every label from the
+ * right locale file, bad values marked invalid, Done), Deploy (GET /flows
+ * holds what was typed), help sidebar, and Import ▸ Examples with the
+ * progressive example imported through the dialog and deployed.
+ *
+ * One node-red process for the file and one browser per language (2 cores).
+ * The tests of a language block run in order on one editor page: the dialog
+ * tests build the flow that the deploy test then deploys.
+ *
+ * Not repeated here (test/integration/nut-editor.test.ts, ssh-editor.test.ts):
+ * the List UPSes and fetch-fingerprints buttons against a real upsd / sshd,
+ * the command preview, and no secret in the saved flow.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { connect } from "node:net";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { chromiumPath, openEditor, type Editor } from "../../tools/browser";
+import { exampleFiles, loadExample, type FlowNode } from "../../tools/example-flow";
+import { removeUserDir, repoRoot, startNodeRed, type NodeRedProcess } from "../harness/node-red";
+import { freePort, requireComponent } from "../harness/system";
+
+const MODULE = "node-red-contrib-nut-shutdown";
+const CATEGORY = "ups shutdown";
+type Lang = "en-US" | "fr";
+
+/** The nodes of the palette, with the label a user reads in each language. */
+const PALETTE = [
+  { type: "nut-ups-in", icon: "nut-ups.svg", label: { "en-US": "nut ups in", fr: "nut ups in" } },
+  { type: "ups-aggregate", icon: "aggregate.svg", label: { "en-US": "ups aggregate", fr: "agrégat onduleurs" } },
+  { type: "battery-tier-switch", icon: "tiers.svg", label: { "en-US": "battery tiers", fr: "paliers batterie" } },
+  { type: "outage-latch", icon: "latch.svg", label: { "en-US": "once per outage", fr: "une fois par coupure" } },
+  { type: "ssh-shutdown", icon: "ssh-shutdown.svg", label: { "en-US": "ssh shutdown", fr: "ssh shutdown" } },
+];
+/** Config nodes: Node-RED lists them in the Configuration nodes sidebar, never in the palette. */
+const CONFIG_TYPES = ["nut-server", "ssh-host"];
+const ALL_TYPES = [...PALETTE.map((p) => p.type), ...CONFIG_TYPES];
+
+const squash = (s: string) => s.replace(/\s+/g, " ").trim();
+const stripTags = (html: string) => squash(html.replace(/<[^>]*>/g, ""));
+
+/** A text of the package's locale files ("nut-server.label.host"), or undefined. */
+function localeText(lang: Lang, key: string): string | undefined {
+  const ns = key.split(".")[0];
+  let v: unknown = JSON.parse(readFileSync(join(repoRoot, "locales", lang, `${ns}.json`), "utf8"));
+  for (const part of key.split(".")) v = v && typeof v === "object" ? (v as Record<string, unknown>)[part] : undefined;
+  return typeof v === "string" ? v : undefined;
+}
+
+/** The help's summary sentence: the first paragraph of locales/<lang>/<type>.html. */
+function helpSummary(lang: Lang, type: string): string {
+  const html = readFileSync(join(repoRoot, "locales", lang, `${type}.html`), "utf8");
+  const p = /<p>([\s\S]*?)<\/p>/.exec(html);
+  assert.ok(p, `no summary paragraph in locales/${lang}/${type}.html`);
+  return stripTags(p[1]);
+}
+
+/** What the tests read of the editor's globals (runs in the page). */
+interface RedNode {
+  id: string;
+  type: string;
+  z?: string;
+  name?: string;
+  label?: string;
+  valid?: boolean;
+  [k: string]: unknown;
+}
+interface Jq {
+  (s: unknown): Jq;
+  length: number;
+  is(s: string): boolean;
+  text(): string;
+  val(): unknown;
+  attr(name: string): string | undefined;
+  find(s: string): Jq;
+  first(): Jq;
+  last(): Jq;
+  parent(): Jq;
+  closest(s: string): Jq;
+  filter(f: (i: number, e: unknown) => boolean): Jq;
+  map<T>(f: (i: number, e: unknown) => T): { get(): T[] };
+  prop(name: string): unknown;
+  data(key: string): unknown;
+}
+interface EditorWindow {
+  RED: {
+    nodes: {
+      node(id: string): RedNode | null;
+      dirty(): boolean;
+      eachNode(cb: (n: RedNode) => void): void;
+      eachConfig(cb: (n: RedNode) => void): void;
+      eachWorkspace(cb: (n: RedNode) => void): void;
+      getType(t: string): { category: string; set: { module: string } } | null;
+    };
+    workspaces: { active(): string };
+    actions: { invoke(name: string): void };
+    sidebar: { help: { show(type: string): void } };
+    i18n: { lang(): string };
+    notify: (...args: unknown[]) => unknown;
+  };
+  $: Jq;
+  e2eNotes: Array<{ text: string; type: string }>;
+}
+
+/** The status text the editor shows under a node (translated), "" when none. */
+async function shownStatus(page: Page, id: string): Promise<string> {
+  return page.evaluate((nodeId) => {
+    const el = document.querySelector(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${nodeId}"] .red-ui-flow-node-status-label`);
+    return el?.textContent ?? "";
+  }, id);
+}
+
+async function flowsOnServer(url: string): Promise<FlowNode[]> {
+  const res = await fetch(`${url}/flows`, { headers: { "Node-RED-API-Version": "v1" } });
+  assert.equal(res.status, 200);
+  return (await res.json()) as FlowNode[];
+}
+
+/** True when nothing accepts connections on 127.0.0.1:port. */
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: "127.0.0.1", port });
+    s.once("connect", () => { s.destroy(); resolve(false); });
+    s.once("error", (e: NodeJS.ErrnoException) => resolve(e.code === "ECONNREFUSED"));
+  });
+}
+
+/** A well-formed pinned fingerprint (of no real key). */
+const FINGERPRINT = `ssh-ed25519 SHA256:${createHash("sha256").update("editor e2e").digest("base64").replace(/=+$/, "")}`;
+
+describe("the editor in Chromium: every node of the package, in English and in French", function () {
+  this.timeout(60000);
+  let nr: NodeRedProcess;
+  /** A loopback port where nothing listens: the deployed nodes point there. */
+  let closedPort: number;
+
+  before(async function () {
+    requireComponent(this, "chromium", chromiumPath ? null : "no chromium binary", "apt-get install -y chromium");
+    nr = await startNodeRed({ port: await freePort() });
+    closedPort = await freePort();
+  });
+  after(async () => {
+    if (nr) {
+      await nr.stop();
+      removeUserDir(nr.userDir);
+    }
+  });
+
+  /** Opens the editor in `lang` and records every notification it shows (they fade out). */
+  async function open(lang: Lang): Promise<Editor> {
+    const ed = await openEditor(nr.url, lang);
+    await ed.page.evaluate(() => {
+      const w = window as unknown as EditorWindow;
+      w.e2eNotes = [];
+      const notify = w.RED.notify;
+      w.RED.notify = function (this: unknown, ...args: unknown[]) {
+        const opts = args[1];
+        const type = typeof opts === "string" ? opts : ((opts as { type?: string } | undefined)?.type ?? "");
+        const msg = args[0] as { text?: () => string } | string;
+        w.e2eNotes.push({ text: typeof msg === "string" ? msg : String(msg?.text?.() ?? msg), type });
+        return notify.apply(this, args);
+      };
+    });
+    return ed;
+  }
+
+  /** Every label, placeholder and tip of the top dialog that names a key of the package, checked against locales/<lang>. */
+  async function checkDialogTexts(page: Page, lang: Lang): Promise<{ checked: number; differFromEnglish: number }> {
+    const found = await page.evaluate(() => {
+      const $ = (window as unknown as EditorWindow).$;
+      const out: Array<{ spec: string; text: string; attrs: Record<string, string> }> = [];
+      $(".red-ui-tray").last().find("[data-i18n]").map((_i, e) => {
+        const el = $(e);
+        out.push({
+          spec: el.attr("data-i18n") ?? "",
+          text: el.text(),
+          attrs: { placeholder: el.attr("placeholder") ?? "", title: el.attr("title") ?? "" },
+        });
+        return null;
+      });
+      return out;
+    });
+    const problems: string[] = [];
+    let checked = 0;
+    let differFromEnglish = 0;
+    for (const f of found) {
+      for (const one of f.spec.split(";")) {
+        // "[placeholder]node-red-contrib-nut-shutdown/nut-server:nut-server.label.host": the editor prefixes the node set.
+        const m = /^(?:\[(\w+)\])?(?:([^:]+):)?(.+)$/.exec(one.trim());
+        if (!m) continue;
+        const [, attr, ns, key] = m;
+        // Only the package's own strings: core ones (node-red:common.label.name, editor.*) are Node-RED's.
+        if (!ns?.startsWith(`${MODULE}/`)) continue;
+        const expected = localeText(lang, key);
+        if (expected === undefined) {
+          problems.push(`${key}: no text in locales/${lang}`);
+          continue;
+        }
+        const shown = attr === "placeholder" || attr === "title" ? f.attrs[attr] : f.text;
+        if (squash(shown) !== stripTags(expected)) problems.push(`${key}: shows "${squash(shown)}", locales/${lang} has "${stripTags(expected)}"`);
+        checked++;
+        if (lang !== "en-US" && stripTags(expected) !== stripTags(localeText("en-US", key) ?? "")) differFromEnglish++;
+      }
+    }
+    assert.deepEqual(problems, [], `dialog texts in ${lang}`);
+    assert.ok(checked > 0, "the dialog shows no text of the package");
+    return { checked, differFromEnglish };
+  }
+
+  /** The help sidebar for `type`: its title (palette label) and its summary sentence. */
+  async function helpShown(page: Page, type: string): Promise<{ title: string; summary: string }> {
+    await page.evaluate((t) => (window as unknown as EditorWindow).RED.sidebar.help.show(t), type);
+    await page.waitForFunction(
+      () => (window as unknown as EditorWindow).$(".red-ui-help-title").is(":visible"),
+      undefined,
+      { timeout: 10000 },
+    );
+    return page.evaluate(() => {
+      const $ = (window as unknown as EditorWindow).$;
+      const title = $(".red-ui-help-title");
+      return { title: title.text(), summary: title.parent().find("p").first().text() };
+    });
+  }
+
+  // ---- helpers acting on an editor page ------------------------------------------------------
+
+  /** Drags `type` from the (filtered) palette onto the workspace with real mouse moves; returns the new node's id. */
+  async function dropFromPalette(page: Page, type: string, slot: number): Promise<string> {
+    const idsOf = () => page.evaluate((t) => {
+      const ids: string[] = [];
+      (window as unknown as EditorWindow).RED.nodes.eachNode((n) => { if (n.type === t) ids.push(n.id); });
+      return ids;
+    }, type);
+    const before = await idsOf();
+    await page.locator("#red-ui-palette-search input").click();
+    await page.keyboard.press("Control+A");
+    await page.keyboard.type(type);
+    // Only this node left, and the palette's slide animations over (a moving target drops nothing).
+    await page.waitForFunction((t) => {
+      const $ = (window as unknown as EditorWindow).$;
+      const shown = $(".red-ui-palette-node:visible");
+      return shown.length === 1 && shown.attr("data-palette-type") === t && $(":animated").length === 0;
+    }, type);
+    const node = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
+    await node.scrollIntoViewIfNeeded();
+    const from = await node.boundingBox();
+    const chart = await page.locator("#red-ui-workspace-chart").boundingBox();
+    assert.ok(from && chart);
+    const to = { x: chart.x + 160 + 200 * (slot % 3), y: chart.y + 80 + 100 * Math.floor(slot / 3) };
+    await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(to.x, to.y, { steps: 15 });
+    await page.mouse.move(to.x + 10, to.y + 5, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForFunction(
+      ([t, n]) => {
+        let count = 0;
+        (window as unknown as EditorWindow).RED.nodes.eachNode((x) => { if (x.type === t) count++; });
+        return count > n;
+      },
+      [type, before.length] as const,
+    );
+    const added = (await idsOf()).filter((id) => !before.includes(id));
+    assert.equal(added.length, 1, `one ${type} dropped`);
+    return added[0];
+  }
+
+  const tray = (page: Page) => page.locator(".red-ui-tray").last();
+
+  /** Double-clicks the node on the workspace and waits for its edit dialog. */
+  async function openDialog(page: Page, id: string): Promise<void> {
+    await openTray(page, () => page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] rect.red-ui-flow-node`).dblclick());
+  }
+
+  /**
+   * Runs `click` and waits until the edit dialog it opens is built and in place: its buttons
+   * show at once, its form only once the node's credentials are loaded, then it slides in
+   * (and a dialog opened from a dialog takes the place of its parent in the page).
+   */
+  async function openTray(page: Page, click: () => Promise<void>): Promise<void> {
+    await page.evaluate(() => document.querySelectorAll<HTMLElement>("#red-ui-editor-stack > .red-ui-tray").forEach((t) => { t.dataset.e2eSeen = "1"; }));
+    await click();
+    await topTrayInPlace(page, true);
+  }
+
+  /** The top dialog has finished sliding in (`fresh`: and it is not one that was open before). */
+  async function topTrayInPlace(page: Page, fresh: boolean): Promise<void> {
+    await page.waitForFunction((mustBeFresh) => {
+      const trays = document.querySelectorAll<HTMLElement>("#red-ui-editor-stack > .red-ui-tray");
+      const top = trays[trays.length - 1];
+      if (!top) return !mustBeFresh;
+      const stack = document.getElementById("red-ui-editor-stack")?.getBoundingClientRect();
+      return !(mustBeFresh && top.dataset.e2eSeen) && top.style.right === "0px" && !!stack &&
+        Math.abs(top.getBoundingClientRect().right - stack.right) < 1;
+    }, fresh);
+    await settled(page);
+  }
+
+  /** No jQuery animation running (palette categories and lists slide). */
+  async function settled(page: Page): Promise<void> {
+    await page.waitForFunction(() => (window as unknown as EditorWindow).$(":animated").length === 0);
+  }
+
+  /** Clicks Done (or Add / Update / Cancel) and waits for that dialog to close and its parent, if any, to be back. */
+  async function dialogDone(page: Page, button = "#node-dialog-ok"): Promise<void> {
+    await page.locator(button).click();
+    await page.locator(button).waitFor({ state: "detached" });
+    await topTrayInPlace(page, false);
+  }
+
+  /** Cancels every open edit dialog, the top one first. */
+  async function closeDialogs(page: Page): Promise<void> {
+    for (const cancel of ["#node-config-dialog-cancel", "#node-dialog-cancel"]) {
+      if (await page.locator(cancel).isVisible()) await dialogDone(page, cancel);
+    }
+  }
+
+  /** The values the top dialog shows: checkbox → checked, else the field's value. */
+  async function fields(page: Page, selectors: string[]): Promise<Record<string, unknown>> {
+    return page.evaluate((sels) => {
+      const $ = (window as unknown as EditorWindow).$;
+      const t = $(".red-ui-tray").last();
+      const out: Record<string, unknown> = {};
+      for (const s of sels) {
+        const el = t.find(s);
+        out[s] = el.length === 0 ? "(missing)" : el.is(":checkbox") ? el.prop("checked") : el.val();
+      }
+      return out;
+    }, selectors);
+  }
+
+  /** Types into a field of the top dialog as a user does (the editor validates on change). */
+  async function typeInto(page: Page, selector: string, value: string): Promise<void> {
+    const el = tray(page).locator(selector);
+    await el.fill(value);
+    await el.dispatchEvent("change");
+  }
+
+  /** Whether the top dialog marks the field as invalid (red border). */
+  function marked(page: Page, selector: string): Promise<boolean> {
+    return tray(page).locator(selector).evaluate((e) => e.classList.contains("input-error"));
+  }
+
+  /** The editor's verdict on a node: valid flag, failing properties, red triangle on the workspace / config sidebar. */
+  async function validity(page: Page, id: string): Promise<{ valid: boolean | undefined; errors: string[]; triangle: boolean }> {
+    return page.evaluate((nodeId) => {
+      const w = window as unknown as EditorWindow;
+      const n = w.RED.nodes.node(nodeId);
+      const onCanvas = document.querySelector(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${nodeId}"] .red-ui-flow-node-error`);
+      // Config nodes: the entry of the Configuration nodes sidebar.
+      const entry = w.$(".red-ui-palette-node-config").filter((_i, e) => w.$(e).closest("li").data("data-node-id") === nodeId);
+      const triangle = onCanvas ? !onCanvas.classList.contains("hide") : entry.find(".red-ui-flow-node-error").length > 0;
+      return { valid: n?.valid, errors: ((n?.validationErrors as string[] | undefined) ?? []).slice().sort(), triangle };
+    }, id);
+  }
+
+  /** Deploys with the header button and waits until the editor is clean. */
+  async function deploy(page: Page): Promise<void> {
+    const from = await page.evaluate(() => (window as unknown as EditorWindow).e2eNotes.length);
+    await page.locator("#red-ui-header-button-deploy").click();
+    await page.waitForFunction(() => {
+      const w = window as unknown as EditorWindow;
+      return !w.RED.nodes.dirty() || w.$(".ui-dialog:visible").length > 0;
+    });
+    const stuck = await page.evaluate(() => {
+      const w = window as unknown as EditorWindow;
+      return w.RED.nodes.dirty() ? w.$(".ui-dialog:visible").text() : null;
+    });
+    assert.equal(stuck, null, "deploy stopped at a dialog");
+    await page.waitForFunction((n) => (window as unknown as EditorWindow).e2eNotes.length > n, from);
+    const notes = await page.evaluate((n) => (window as unknown as EditorWindow).e2eNotes.slice(n), from);
+    assert.deepEqual(notes.map((x) => x.type), ["success"], `notifications after deploy: ${JSON.stringify(notes)}`);
+  }
+
+  async function errorNotes(page: Page): Promise<Array<{ text: string; type: string }>> {
+    return page.evaluate(() => (window as unknown as EditorWindow).e2eNotes.filter((n) => n.type === "error" || n.type === "warning"));
+  }
+
+  // ---- the tests -------------------------------------------------------------------------------
+
+  function paletteTests(lang: Lang, ed: () => Editor): void {
+    it(`the editor runs in ${lang}`, async () => {
+      assert.equal(await ed().page.evaluate(() => (window as unknown as EditorWindow).RED.i18n.lang()), lang);
+    });
+
+    it(`the five nodes are in the palette under "${CATEGORY}", with their ${lang} label and their own icon, served as SVG; the two config nodes are config nodes of the package`, async () => {
+      const { page } = ed();
+      assert.equal(squash(await page.locator("#red-ui-palette-header-ups_shutdown").innerText()), CATEGORY);
+      const inCategory = await page
+        .locator("#red-ui-palette-container-ups_shutdown .red-ui-palette-node")
+        .evaluateAll((els) => els.map((e) => e.getAttribute("data-palette-type")));
+      assert.deepEqual([...inCategory].sort(), PALETTE.map((p) => p.type).sort());
+      for (const p of PALETTE) {
+        const node = page.locator(`#red-ui-palette-container-ups_shutdown .red-ui-palette-node[data-palette-type="${p.type}"]`);
+        assert.equal(squash(await node.locator(".red-ui-palette-label").innerText()), p.label[lang], `${p.type} label`);
+        const iconUrl = await node.locator(".red-ui-palette-icon-container").getAttribute("data-palette-icon");
+        assert.equal(iconUrl, `icons/${MODULE}/${p.icon}`, `${p.type} icon`);
+        assert.ok(((await node.locator(".red-ui-palette-icon").getAttribute("style")) ?? "").includes(iconUrl), `${p.type} icon drawn`);
+        const res = await fetch(`${nr.url}/${iconUrl}`);
+        assert.equal(res.status, 200, `${iconUrl} is served`);
+        assert.match(res.headers.get("content-type") ?? "", /^image\/svg\+xml/);
+        assert.match(await res.text(), /^(<\?xml[^>]*>\s*)?<svg[\s>]/);
+      }
+      const configs = await page.evaluate((types) => {
+        const R = (window as unknown as EditorWindow).RED;
+        return types.map((t) => ({ category: R.nodes.getType(t)?.category, module: R.nodes.getType(t)?.set.module }));
+      }, CONFIG_TYPES);
+      assert.deepEqual(configs, CONFIG_TYPES.map(() => ({ category: "config", module: MODULE })));
+      assert.equal(await page.locator('.red-ui-palette-node[data-palette-type="nut-server"], .red-ui-palette-node[data-palette-type="ssh-host"]').count(), 0);
+    });
+
+    it(`the help sidebar shows each node's help in ${lang}: its title and its summary sentence`, async () => {
+      for (const type of ALL_TYPES) {
+        const shown = await helpShown(ed().page, type);
+        const palette = PALETTE.find((p) => p.type === type);
+        assert.equal(squash(shown.title), palette ? palette.label[lang] : type, `${type} help title`);
+        assert.equal(squash(shown.summary), helpSummary(lang, type), `${type} help summary`);
+      }
+    });
+  }
+
+  describe("in English (en-US)", () => {
+    let ed: Editor;
+    let page: Page;
+    /** Nodes made by the dialog tests, deployed by the deploy test. */
+    const made: Record<string, string> = {};
+
+    before(async () => {
+      ed = await open("en-US");
+      page = ed.page;
+    });
+    after(async () => {
+      await ed?.close();
+    });
+    afterEach(async function () {
+      // A failed dialog test leaves its dialog open: close it so the next test starts clean.
+      if (this.currentTest?.state === "failed") await closeDialogs(page);
+      assert.deepEqual(ed.pageErrors, [], "uncaught errors in the editor page");
+    });
+
+    paletteTests("en-US", () => ed);
+
+    it("battery-tier-switch dragged from the palette: the 90/50/20/10 tiers, a 150 % threshold marked invalid, fixed, Done", async () => {
+      const id = await dropFromPalette(page, "battery-tier-switch", 0);
+      assert.deepEqual(await validity(page, id), { valid: true, errors: [], triangle: false });
+      await openDialog(page, id);
+      await checkDialogTexts(page, "en-US");
+      assert.deepEqual(await fields(page, ["#node-input-name", "#node-input-mode", "#node-input-staleCounts"]), {
+        "#node-input-name": "", "#node-input-mode": "while", "#node-input-staleCounts": false,
+      });
+      // Each tier row as {field: value}, from its inputs (class "tier-<field>").
+      const tiers = await tray(page).locator("#node-input-tiers-container > li").evaluateAll((rows) => rows.map((r) => {
+        const row: Record<string, string | boolean> = {};
+        r.querySelectorAll("input").forEach((i) => { row[i.className.replace(/^tier-/, "")] = i.type === "checkbox" ? i.checked : i.value; });
+        return row;
+      }));
+      const tier = (name: string, charge: string, critical = false) => ({
+        name, charge, runtime: "", onBatteryFor: "", lowBattery: false, critical, rate: "", window: "", grace: "",
+      });
+      assert.deepEqual(tiers, [tier("backup", "90"), tier("storage", "50"), tier("production", "20"), tier("everything", "10", true)]);
+
+      await tray(page).locator("#node-input-tiers-container > li .tier-charge").first().fill("150");
+      await dialogDone(page);
+      assert.deepEqual(await validity(page, id), { valid: false, errors: ["tiers"], triangle: true });
+
+      await openDialog(page, id);
+      await tray(page).locator("#node-input-tiers-container > li .tier-charge").first().fill("95");
+      await typeInto(page, "#node-input-name", "e2e tiers");
+      await dialogDone(page);
+      assert.deepEqual(await validity(page, id), { valid: true, errors: [], triangle: false });
+      made.tiers = id;
+    });
+
+    it("ups-aggregate: documented defaults, a duplicate UPS topic and a negative time marked invalid, fixed, Done", async () => {
+      const id = await dropFromPalette(page, "ups-aggregate", 1);
+      assert.deepEqual(await validity(page, id), { valid: true, errors: [], triangle: false });
+      await openDialog(page, id);
+      await checkDialogTexts(page, "en-US");
+      assert.deepEqual(await fields(page, ["#node-input-name", "#node-input-policy", "#node-input-feedsOut", "#node-input-minSupplies", "#node-input-confirm",
+        "#node-input-restore", "#node-input-staleRule", "#node-input-deadtime", "#node-input-silent", "#node-input-emit", "#node-input-store"]), {
+        "#node-input-name": "", "#node-input-policy": "weakest", "#node-input-feedsOut": "0", "#node-input-minSupplies": "1", "#node-input-confirm": "5",
+        "#node-input-restore": "30", "#node-input-staleRule": "deadtime", "#node-input-deadtime": "30", "#node-input-silent": "0", "#node-input-emit": "change",
+        "#node-input-store": "",
+      });
+      assert.equal(await tray(page).locator("#node-input-sources-container > li").count(), 0, "no UPS listed by default");
+
+      const add = tray(page).locator(".node-input-sources-container-row .red-ui-editableList-addButton");
+      await add.click();
+      await add.click();
+      const topics = tray(page).locator("#node-input-sources-container .ups-aggregate-topic");
+      await topics.nth(0).fill("ups1@127.0.0.1:3493");
+      await topics.nth(1).fill("ups1@127.0.0.1:3493");
+      await typeInto(page, "#node-input-confirm", "-1");
+      assert.equal(await marked(page, "#node-input-confirm"), true, "a negative confirm time is marked in the dialog");
+      await dialogDone(page);
+      assert.deepEqual(await validity(page, id), { valid: false, errors: ["confirm", "sources"], triangle: true });
+
+      await openDialog(page, id);
+      await tray(page).locator("#node-input-sources-container .ups-aggregate-topic").nth(1).fill("ups2@127.0.0.1:3493");
+      await typeInto(page, "#node-input-confirm", "10");
+      assert.equal(await marked(page, "#node-input-confirm"), false);
+      await dialogDone(page);
+      assert.deepEqual(await validity(page, id), { valid: true, errors: [], triangle: false });
+      made.aggregate = id;
+    });
+
+    it("outage-latch (once per outage): documented defaults, nothing typed can be invalid (lists and a checkbox), Done", async () => {
+      const id = await dropFromPalette(page, "outage-latch", 2);
+      await openDialog(page, id);
+      await checkDialogTexts(page, "en-US");
+      assert.deepEqual(await fields(page, ["#node-input-name", "#node-input-key", "#node-input-store", "#node-input-forwardReset"]), {
+        "#node-input-name": "", "#node-input-key": "outage", "#node-input-store": "", "#node-input-forwardReset": true,
+      });
+      assert.match(await tray(page).locator("#node-input-store option:checked").innerText(), /^default store/);
+      await tray(page).locator("#node-input-key").selectOption("topic");
+      await typeInto(page, "#node-input-name", "e2e latch");
+      await dialogDone(page);
+      assert.deepEqual(await validity(page, id), { valid: true, errors: [], triangle: false });
+      made.latch = id;
+    });
+
+    it("nut-ups-in with a new nut-server (the + button): both dialogs show their defaults; an empty UPS name, an empty host and port 70000 are marked invalid; fixed, Done", async () => {
+      const id = await dropFromPalette(page, "nut-ups-in", 3);
+      assert.deepEqual(await validity(page, id), { valid: false, errors: ["server", "ups"], triangle: true }, "no server, no UPS yet");
+      await openDialog(page, id);
+      await checkDialogTexts(page, "en-US");
+      assert.deepEqual(await fields(page, ["#node-input-mode", "#node-input-ups", "#node-input-interval", "#node-input-alertInterval",
+        "#node-input-output", "#node-input-nocomm", "#node-input-vars", "#node-input-name"]), {
+        "#node-input-mode": "one", "#node-input-ups": "", "#node-input-interval": "", "#node-input-alertInterval": "2",
+        "#node-input-output": "change", "#node-input-nocomm": "60", "#node-input-vars": false, "#node-input-name": "",
+      });
+      assert.equal(await marked(page, "#node-input-ups"), true, "the empty UPS name is marked");
+
+      await openTray(page, () => tray(page).locator("#node-input-btn-server-add").click());
+      await checkDialogTexts(page, "en-US");
+      assert.deepEqual(await fields(page, ["#node-config-input-host", "#node-config-input-port", "#node-config-input-username", "#node-config-input-password",
+        "#node-config-input-login", "#node-config-input-usetls", "#node-config-input-interval", "#node-config-input-timeout", "#node-config-input-name"]), {
+        "#node-config-input-host": "127.0.0.1", "#node-config-input-port": "3493", "#node-config-input-username": "", "#node-config-input-password": "",
+        "#node-config-input-login": "", "#node-config-input-usetls": false, "#node-config-input-interval": "5", "#node-config-input-timeout": "5",
+        "#node-config-input-name": "",
+      });
+      assert.equal(await tray(page).locator("#node-config-row-tls").isVisible(), false, "TLS row hidden while STARTTLS is off");
+      await typeInto(page, "#node-config-input-host", "");
+      assert.equal(await marked(page, "#node-config-input-host"), true, "the empty host is marked");
+      await typeInto(page, "#node-config-input-port", "70000");
+      assert.equal(await marked(page, "#node-config-input-port"), true, "a port above 65535 is marked");
+      await dialogDone(page, "#node-config-dialog-ok");
+      const server = String((await fields(page, ["#node-input-server"]))["#node-input-server"]);
+      assert.deepEqual(await validity(page, server), { valid: false, errors: ["host", "port"], triangle: true });
+
+      await typeInto(page, "#node-input-ups", "ups1");
+      assert.equal(await marked(page, "#node-input-ups"), false);
+      await dialogDone(page);
+      assert.deepEqual(await validity(page, id), { valid: false, errors: ["server"], triangle: true }, "a node whose server is invalid is invalid");
+
+      await openDialog(page, id);
+      await openTray(page, () => tray(page).locator("#node-input-btn-server-edit").click());
+      await typeInto(page, "#node-config-input-host", "127.0.0.1");
+      await typeInto(page, "#node-config-input-port", String(closedPort));
+      assert.equal(await marked(page, "#node-config-input-port"), false);
+      await dialogDone(page, "#node-config-dialog-ok");
+      await dialogDone(page);
+      assert.deepEqual(await validity(page, server), { valid: true, errors: [], triangle: false });
+      assert.deepEqual(await validity(page, id), { valid: true, errors: [], triangle: false });
+      made.upsIn = id;
+      made.server = server;
+    });
+
+    it("ssh-shutdown with a new ssh-host (the row's pencil): defaults; no host, no address, port 0 and a bad fingerprint are marked invalid; fixed, Done", async () => {
+      const id = await dropFromPalette(page, "ssh-shutdown", 4);
+      assert.deepEqual(await validity(page, id), { valid: false, errors: ["hosts"], triangle: true }, "no host yet");
+      await openDialog(page, id);
+      await checkDialogTexts(page, "en-US");
+      assert.deepEqual(await fields(page, ["#node-input-name", "#node-input-preset", "#node-input-delay", "#node-input-message", "#node-input-action",
+        "#node-input-connectTimeout", "#node-input-commandTimeout", "#node-input-deadline", "#node-input-store"]), {
+        "#node-input-name": "", "#node-input-preset": "linux", "#node-input-delay": "1", "#node-input-message": "", "#node-input-action": "shutdown",
+        "#node-input-connectTimeout": "10", "#node-input-commandTimeout": "30", "#node-input-deadline": "60", "#node-input-store": "",
+      });
+      const allowed = await tray(page).locator(".ssh-shutdown-allowed:checked").evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
+      assert.deepEqual(allowed, ["shutdown", "cancel", "check", "simulate"], "every action allowed by default");
+      assert.equal(await tray(page).locator("#node-input-hosts-container > li").count(), 0, "no host by default");
+      await dialogDone(page);
+      assert.deepEqual(await validity(page, id), { valid: false, errors: ["hosts"], triangle: true }, "Done with no host: still invalid");
+
+      await openDialog(page, id);
+      await tray(page).locator(".node-input-hosts-container-row .red-ui-editableList-addButton").click();
+      const row = tray(page).locator("#node-input-hosts-container > li").first();
+      assert.equal(await row.locator("select").inputValue(), "_ADD_");
+      await openTray(page, () => row.locator("button").click());
+      await checkDialogTexts(page, "en-US");
+      assert.deepEqual(await fields(page, ["#node-config-input-name", "#node-config-input-address", "#node-config-input-port", "#node-config-input-username",
+        "#node-config-input-privateKey", "#node-config-input-keyFile", "#node-config-input-passphrase", "#node-config-input-password",
+        "#node-config-input-fingerprints", "#node-config-input-acceptAnyHostKey"]), {
+        "#node-config-input-name": "", "#node-config-input-address": "", "#node-config-input-port": "22", "#node-config-input-username": "",
+        "#node-config-input-privateKey": "", "#node-config-input-keyFile": "", "#node-config-input-passphrase": "", "#node-config-input-password": "",
+        "#node-config-input-fingerprints": "", "#node-config-input-acceptAnyHostKey": false,
+      });
+      assert.equal(await tray(page).locator("#ssh-host-nopin-tip").isVisible(), true, "nothing pinned: the warning shows");
+      assert.equal(await marked(page, "#node-config-input-address"), true, "the empty address is marked");
+      await typeInto(page, "#node-config-input-address", "127.0.0.1");
+      await typeInto(page, "#node-config-input-port", "0");
+      await typeInto(page, "#node-config-input-username", "nut");
+      await typeInto(page, "#node-config-input-fingerprints", "the host key I saw yesterday");
+      assert.equal(await marked(page, "#node-config-input-address"), false);
+      assert.equal(await marked(page, "#node-config-input-port"), true, "port 0 is marked");
+      assert.equal(await marked(page, "#node-config-input-fingerprints"), true, "a fingerprint that is not SHA256:… is marked");
+      await dialogDone(page, "#node-config-dialog-ok");
+      const host = await row.locator("select").inputValue();
+      assert.notEqual(host, "_ADD_", "the new ssh-host is selected in the row");
+      assert.deepEqual(await validity(page, host), { valid: false, errors: ["fingerprints", "port"], triangle: true });
+
+      await openTray(page, () => row.locator("button").click());
+      await typeInto(page, "#node-config-input-port", String(closedPort));
+      assert.equal(await marked(page, "#node-config-input-port"), false);
+      await typeInto(page, "#node-config-input-fingerprints", FINGERPRINT);
+      assert.equal(await marked(page, "#node-config-input-fingerprints"), false);
+      assert.equal(await tray(page).locator("#ssh-host-nopin-tip").isVisible(), false, "pinned: no warning");
+      await dialogDone(page, "#node-config-dialog-ok");
+      assert.deepEqual(await validity(page, host), { valid: true, errors: [], triangle: false });
+
+      await tray(page).locator("#node-input-action").selectOption("simulate");
+      await dialogDone(page);
+      assert.deepEqual(await validity(page, id), { valid: true, errors: [], triangle: false });
+      made.shutdown = id;
+      made.host = host;
+    });
+
+    it("Deploy: the editor is clean, one success notification, and GET /flows holds what was typed", async () => {
+      assert.deepEqual(Object.keys(made).sort(), ["aggregate", "host", "latch", "server", "shutdown", "tiers", "upsIn"], "every dialog test ran");
+      await deploy(page);
+      const flows = await flowsOnServer(nr.url);
+      const byId = (id: string) => {
+        const n = flows.find((x) => x.id === id);
+        assert.ok(n, `${id} deployed`);
+        return n;
+      };
+      const tiers = byId(made.tiers);
+      assert.equal(tiers.name, "e2e tiers");
+      assert.deepEqual(tiers.tiers, [
+        { name: "backup", charge: 95 }, { name: "storage", charge: 50 }, { name: "production", charge: 20 }, { name: "everything", charge: 10, critical: true },
+      ]);
+      const aggregate = byId(made.aggregate);
+      assert.deepEqual(aggregate.sources, [{ topic: "ups1@127.0.0.1:3493", power: 1 }, { topic: "ups2@127.0.0.1:3493", power: 1 }]);
+      assert.equal(String(aggregate.confirm), "10");
+      assert.deepEqual([byId(made.latch).name, byId(made.latch).key], ["e2e latch", "topic"]);
+      assert.deepEqual([byId(made.upsIn).ups, byId(made.upsIn).server], ["ups1", made.server]);
+      assert.deepEqual([byId(made.server).host, String(byId(made.server).port)], ["127.0.0.1", String(closedPort)]);
+      assert.deepEqual([byId(made.shutdown).hosts, byId(made.shutdown).action], [[made.host], "simulate"]);
+      const host = byId(made.host);
+      assert.deepEqual([host.address, String(host.port), host.username, host.fingerprints], ["127.0.0.1", String(closedPort), "nut", FINGERPRINT]);
+      assert.deepEqual(await errorNotes(page), []);
+    });
+
+    it("Import ▸ Examples lists the four examples of the package; the progressive one, imported through the dialog and deployed: no error, no invalid or unknown node, every node shows its status", async () => {
+      const notesFrom = await page.evaluate(() => (window as unknown as EditorWindow).e2eNotes.length);
+      await page.evaluate(() => (window as unknown as EditorWindow).RED.actions.invoke("core:show-examples-import-dialog"));
+      const browser = page.locator(".red-ui-clipboard-dialog-tab-library:visible");
+      const expected = exampleFiles().map((f) => f.replace(/\.json$/, ""));
+      // The package's folder, expanded (clicked again if a refresh of the tree swallowed the click).
+      const folder = page.locator(`.red-ui-clipboard-dialog-tab-library:visible li:has(> .red-ui-editableList-item-content > .red-ui-treeList-label .red-ui-treeList-label-text:text-is("${MODULE}"))`);
+      const items = folder.locator("ol .red-ui-treeList-label-text");
+      for (let attempt = 1; ; attempt++) {
+        const open = await folder.locator("> .red-ui-editableList-item-content").evaluate((e) => e.classList.contains("expanded"));
+        if (!open) await folder.locator(".red-ui-treeList-label-text").first().click();
+        if (await items.nth(expected.length - 1).waitFor({ timeout: 5000 }).then(() => true, () => false)) break;
+        assert.ok(attempt < 3, `the examples of ${MODULE} do not show in the dialog: ${await browser.innerText()}`);
+      }
+      const listed = await items.allInnerTexts();
+      assert.deepEqual(listed, expected);
+      assert.equal(listed.length, 4);
+
+      const progressive = expected.find((e) => e.startsWith("01"));
+      assert.ok(progressive);
+      await browser.locator(".red-ui-treeList-label-text", { hasText: progressive }).click();
+      await page.locator("#red-ui-clipboard-dialog-ok:not(.ui-state-disabled)").click();
+      await page.locator("#red-ui-clipboard-dialog-ok").waitFor({ state: "hidden" });
+
+      // The example's nodes, found by name in the tab it brought.
+      const example = loadExample("01");
+      const tabLabel = String(example.find((n) => n.type === "tab")?.label);
+      await page.waitForFunction((label) => {
+        let found = false;
+        (window as unknown as EditorWindow).RED.nodes.eachWorkspace((w) => { if (w.label === label) found = true; });
+        return found;
+      }, tabLabel);
+      const imported = await page.evaluate((label) => {
+        const R = (window as unknown as EditorWindow).RED;
+        let tab = "";
+        R.nodes.eachWorkspace((w) => { if (w.label === label) tab = w.id; });
+        const nodes: Array<{ id: string; type: string; name: string; valid: boolean | undefined }> = [];
+        R.nodes.eachNode((n) => { if (n.z === tab) nodes.push({ id: n.id, type: n.type, name: String(n.name ?? ""), valid: n.valid }); });
+        R.nodes.eachConfig((n) => nodes.push({ id: n.id, type: n.type, name: String(n.name ?? ""), valid: n.valid }));
+        return { tab, nodes };
+      }, tabLabel);
+      // Show the imported flow, as a user clicks its tab.
+      await page.locator(`#red-ui-workspace-tabs #red-ui-tab-${imported.tab} a`).click();
+      await page.waitForFunction((tab) => (window as unknown as EditorWindow).RED.workspaces.active() === tab, imported.tab);
+      const mine = imported.nodes.filter((n) => example.some((e) => e.type === n.type && String(e.name ?? "") === n.name));
+      assert.equal(mine.length, example.filter((n) => n.type !== "tab").length, "every node of the example is in the editor");
+      assert.deepEqual(imported.nodes.filter((n) => n.type === "unknown"), [], "no unknown node type");
+
+      await deploy(page);
+      const after = await page.evaluate(() => {
+        const R = (window as unknown as EditorWindow).RED;
+        const all: RedNode[] = [];
+        R.nodes.eachNode((n) => { all.push(n); });
+        R.nodes.eachConfig((n) => { all.push(n); });
+        return all.filter((n) => n.type === "unknown" || n.valid === false).map((n) => `${n.type} ${n.id}`);
+      });
+      assert.deepEqual(after, [], "no invalid or unknown node after deploy");
+
+      // Statuses once the flow has settled: the NUT server of the example (127.0.0.1:3493) is
+      // not there, so both UPSes are unreachable and nothing else has happened.
+      const nutRefused = await refused(3493);
+      const statusOf: Record<string, RegExp> = {
+        // "disconnected (ECONNREFUSED)" until the first reading fails, then "disconnected".
+        "nut-ups-in": nutRefused ? /^disconnected( \(ECONNREFUSED\))?$/ : /\S/,
+        // Both UPSes report "server unreachable": no data, both stale.
+        "ups-aggregate": nutRefused ? /^no data · stale 2$/ : /\S/,
+        // The aggregate's power state came through: not on battery, charge unknown.
+        "battery-tier-switch": nutRefused ? /^on line power \? %$/ : /\S/,
+        "outage-latch": /^armed · memory only, lost on redeploy$/,
+      };
+      const onCanvas = mine.filter((n) => !CONFIG_TYPES.includes(n.type));
+      for (const n of onCanvas.filter((x) => statusOf[x.type])) {
+        const want = statusOf[n.type];
+        await page.waitForFunction(
+          ([id, source]) => new RegExp(source).test(document.querySelector(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-node-status-label`)?.textContent ?? ""),
+          [n.id, want.source] as const,
+          { timeout: 15000 },
+        ).catch(async () => assert.fail(`${n.type} "${n.name}" shows "${await shownStatus(page, n.id)}", expected ${want}`));
+      }
+      // The rest (ssh-shutdown: nothing has run; the core nodes) show none.
+      for (const n of onCanvas.filter((x) => !statusOf[x.type])) {
+        assert.equal(await shownStatus(page, n.id), "", `${n.type} "${n.name}" status`);
+      }
+      const notes = await page.evaluate((from) => (window as unknown as EditorWindow).e2eNotes.slice(from), notesFrom);
+      assert.deepEqual(notes.filter((x) => x.type === "error" || x.type === "warning"), [], "no error notification");
+    });
+  });
+
+  describe("in French (fr)", () => {
+    let ed: Editor;
+    let page: Page;
+    /** One valid node of each type, deployed before the French editor opens. */
+    const flow = () => [
+      { id: "fr-tab", type: "tab", label: "fr" },
+      { id: "fr-srv", type: "nut-server", name: "", host: "127.0.0.1", port: closedPort, usetls: false, tls: "", login: "", interval: 5, timeout: 5 },
+      { id: "fr-in", type: "nut-ups-in", z: "fr-tab", name: "", server: "fr-srv", mode: "one", ups: "ups1", interval: "", alertInterval: 2, output: "change", vars: false, nocomm: 60, x: 150, y: 80, wires: [[]] },
+      { id: "fr-agg", type: "ups-aggregate", z: "fr-tab", name: "", policy: "weakest", sources: [], feedsOut: 0, minSupplies: 1, confirm: 5, restore: 30, staleRule: "deadtime", deadtime: 30, silent: 0, emit: "change", store: "", x: 350, y: 80, wires: [["fr-tiers"]] },
+      { id: "fr-tiers", type: "battery-tier-switch", z: "fr-tab", name: "", tiers: [{ name: "backup", charge: 90 }], mode: "while", staleCounts: false, outputs: 2, x: 550, y: 80, wires: [["fr-latch"], []] },
+      { id: "fr-latch", type: "outage-latch", z: "fr-tab", name: "", key: "outage", store: "", forwardReset: true, x: 350, y: 180, wires: [["fr-sd"]] },
+      { id: "fr-host", type: "ssh-host", name: "", address: "127.0.0.1", port: closedPort, username: "nut", keyFile: "", fingerprints: FINGERPRINT, acceptAnyHostKey: false },
+      { id: "fr-sd", type: "ssh-shutdown", z: "fr-tab", name: "", hosts: ["fr-host"], preset: "linux", delay: 1, message: "", customShutdown: "", customCancel: "", customCheck: "", action: "simulate", allowed: ["simulate"], connectTimeout: 10, commandTimeout: 30, deadline: 60, store: "", x: 550, y: 180, wires: [[]] },
+    ];
+
+    before(async () => {
+      const res = await fetch(`${nr.url}/flows`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "Node-RED-Deployment-Type": "full" },
+        body: JSON.stringify(flow()),
+      });
+      assert.equal(res.status, 204, await res.text());
+      ed = await open("fr");
+      page = ed.page;
+      await page.waitForFunction(() => !!(window as unknown as EditorWindow).RED.nodes.node("fr-sd"));
+    });
+    after(async () => {
+      await ed?.close();
+    });
+    afterEach(async function () {
+      if (this.currentTest?.state === "failed") await closeDialogs(page);
+      assert.deepEqual(ed.pageErrors, [], "uncaught errors in the editor page");
+    });
+
+    paletteTests("fr", () => ed);
+
+    it("the French palette labels differ from the English ones exactly where the fr locale has its own", () => {
+      for (const p of PALETTE) {
+        const own = localeText("fr", `${p.type}.paletteLabel`) !== undefined;
+        assert.equal(p.label.fr !== p.label["en-US"], own, `${p.type}: "${p.label.fr}"`);
+      }
+    });
+
+    it("every dialog, config dialogs included, shows the fr locale's texts, most of them different from the English ones", async () => {
+      const report: Record<string, { checked: number; differFromEnglish: number }> = {};
+      for (const id of ["fr-in", "fr-agg", "fr-tiers", "fr-latch", "fr-sd"]) {
+        const type = String(flow().find((n) => n.id === id)?.type);
+        await openDialog(page, id);
+        report[type] = await checkDialogTexts(page, "fr");
+        if (type === "nut-ups-in") {
+          await openTray(page, () => tray(page).locator("#node-input-btn-server-edit").click());
+          report["nut-server"] = await checkDialogTexts(page, "fr");
+          await dialogDone(page, "#node-config-dialog-cancel");
+        }
+        if (type === "ssh-shutdown") {
+          await openTray(page, () => tray(page).locator("#node-input-hosts-container > li button").first().click());
+          report["ssh-host"] = await checkDialogTexts(page, "fr");
+          await dialogDone(page, "#node-config-dialog-cancel");
+        }
+        await dialogDone(page, "#node-dialog-cancel");
+      }
+      assert.deepEqual(Object.keys(report).sort(), [...ALL_TYPES].sort());
+      for (const [type, r] of Object.entries(report)) {
+        assert.ok(r.differFromEnglish >= r.checked / 2, `${type}: only ${r.differFromEnglish} of ${r.checked} texts differ from English`);
+      }
+    });
+
+    it("the nodes on the workspace are labelled in French when they have no name", async () => {
+      const labels = await page.evaluate((ids) => ids.map((id) =>
+        Array.from(document.querySelectorAll(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] text.red-ui-flow-node-label-text`))
+          .map((t) => t.textContent).join(" ")), ["fr-in", "fr-agg", "fr-tiers", "fr-latch", "fr-sd"]);
+      const hosts = String(localeText("fr", "ssh-shutdown.label.default")).replace("__count__", "1");
+      assert.deepEqual(labels, [
+        "ups1", // the UPS it reads
+        localeText("fr", "ups-aggregate.paletteLabel"),
+        localeText("fr", "battery-tier-switch.paletteLabel"),
+        localeText("fr", "outage-latch.paletteLabel"),
+        `${hosts} [simulate]`,
+      ]);
+    });
+
+    it("a status the package translates is shown in French", async () => {
+      // ups-aggregate sends the key of "waiting for UPS states": nothing is wired to it.
+      const want = localeText("fr", "ups-aggregate.status.waiting");
+      assert.ok(want && want !== localeText("en-US", "ups-aggregate.status.waiting"));
+      await page.waitForFunction(
+        ([id, text]) => document.querySelector(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-node-status-label`)?.textContent === text,
+        ["fr-agg", want] as const,
+        { timeout: 15000 },
+      ).catch(async () => assert.fail(`ups-aggregate shows "${await shownStatus(page, "fr-agg")}", expected "${want}"`));
+      assert.deepEqual(await errorNotes(page), []);
+    });
+  });
+});
