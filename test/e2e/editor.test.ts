@@ -153,7 +153,7 @@ describe("the editor in Chromium: every node of the package, in English and in F
 
   /** Opens the editor in `lang` and records every notification it shows (they fade out). */
   async function open(lang: Lang): Promise<Editor> {
-    const ed = await openEditor(nr.url, lang);
+    const ed = await openEditor(nr.url, { locale: lang });
     await ed.page.evaluate(() => {
       const w = window as unknown as EditorWindow;
       w.e2eNotes = [];
