@@ -78,6 +78,7 @@ export = function (RED: NodeAPI) {
       const s = tierStatus(config, state);
       if (s.level === "tier") node.status({ fill: "red", shape: "dot", text: s.text });
       else if (s.level === "battery") node.status({ fill: "yellow", shape: "ring", text: s.text });
+      else if (s.level === "unknown") node.status({ fill: "grey", shape: "ring", text: s.text });
       else node.status({ fill: "green", shape: "ring", text: s.text });
     }
 

@@ -232,9 +232,11 @@ export function tierTick(config: TierConfig, state: TierState, now: number): Tie
 }
 
 /** Status text: the tier held now. */
-export function tierStatus(config: TierConfig, state: TierState): { text: string; level: "ok" | "battery" | "tier" } {
+export function tierStatus(config: TierConfig, state: TierState): { text: string; level: "ok" | "unknown" | "battery" | "tier" } {
   const p = state.last?.payload;
   if (!p) return { text: "waiting for a power state", level: "ok" };
+  // No UPS can tell (never reported, or stale): saying "on line power" would be a guess.
+  if (!p.onBattery && p.reference === null) return { text: `no data${p.stale.length ? ` · stale ${p.stale.length}` : ""}`, level: "unknown" };
   const values = `${formatPercent(p.charge)}${p.runtime != null ? ` ${formatRuntime(p.runtime)}` : ""}`;
   if (!p.onBattery) return { text: state.outageId ? `power back ${values}` : `on line power ${values}`, level: "ok" };
   if (state.current < 0) return { text: `on battery ${values}: no tier`, level: "battery" };

@@ -127,6 +127,12 @@ describe("battery-tier-switch core", () => {
       assert.equal(tierStatus(sw.config, sw.state).text, "on line power 60 % ~1 h 00 min");
     });
 
+    it("says 'no data' rather than 'on line power' when no UPS can tell (all stale or never reported)", () => {
+      const sw = switcher();
+      sw.input({ onBattery: false, reference: null, charge: null, runtime: null, stale: [R, "ups2@nas:3493"] }, null, T0);
+      assert.deepEqual(tierStatus(sw.config, sw.state), { text: "no data · stale 2", level: "unknown" });
+    });
+
     it("POWER_BACK is not the restored message (the outage is still open)", () => {
       const s = switcher().input({ onBattery: false, event: "POWER_BACK" }, O1, T0);
       assert.equal(s.restored, null);
