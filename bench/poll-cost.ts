@@ -11,11 +11,13 @@
  * anything down), and a shell loop spawning `upsc` for every UPS every
  * second, all at once (what a Node-RED node that execs upsc does). Node-RED
  * stays up with an empty flow while the baselines run: that gives its idle
- * cost too.
+ * cost too. For context, a bare Node.js client (bench/lib/bare-nut-client.ts)
+ * shows what Node.js itself costs for the same polls.
  *
  *   npx tsx bench/poll-cost.ts [--quick]
  */
 import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { startNutLabs, type NutLab, type NutLabGroup } from "../test/harness/nut-lab";
 import type { NodeRedProcess } from "../test/harness/node-red";
 import { withCleanup, type Cleanup } from "./lib/cleanup";
@@ -36,10 +38,12 @@ export interface PollCostOptions {
   /** Windows of the upsc loop (0: not measured). */
   upscRuns: number;
   upscWindow: number;
+  /** Windows of the bare Node.js client (0: not measured). */
+  bareRuns: number;
 }
 
-export const POLLCOST_FULL: PollCostOptions = { upses: 200, servers: 4, window: 60, runs: 3, upscRuns: 2, upscWindow: 20 };
-export const POLLCOST_QUICK: PollCostOptions = { upses: 40, servers: 4, window: 10, runs: 2, upscRuns: 1, upscWindow: 5 };
+export const POLLCOST_FULL: PollCostOptions = { upses: 200, servers: 4, window: 60, runs: 3, upscRuns: 2, upscWindow: 20, bareRuns: 1 };
+export const POLLCOST_QUICK: PollCostOptions = { upses: 40, servers: 4, window: 10, runs: 2, upscRuns: 1, upscWindow: 5, bareRuns: 1 };
 
 /** Warm-up before a window: connections made, first polls done. */
 const WARMUP_MS = 3000;
@@ -62,6 +66,7 @@ export interface PollCostMeasure {
   ours: Window[];
   upsmon: Window[];
   upsc: Window[];
+  bare: Window[];
   /** Node-RED with an empty flow, CPU seconds per second (measured while upsmon ran). */
   redIdlePerSecond: number[];
   /** Node-RED RSS before the polling flow was first deployed. */
@@ -101,6 +106,8 @@ async function window(group: NutLabGroup, pid: number, seconds: number, roundByt
 
 /** Bytes of one poll round of nut-ups-in "all UPSes": LIST UPS, then LIST VAR of each. */
 const oursRound = (lab: NutLab): number => "LIST UPS\n".length + lab.upses.reduce((n, u) => n + `LIST VAR ${u}\n`.length, 0);
+/** Bytes of one round of the bare client: LIST VAR of each UPS. */
+const bareRound = (lab: NutLab): number => lab.upses.reduce((n, u) => n + `LIST VAR ${u}\n`.length, 0);
 /** Bytes of one upsmon round: GET VAR ups.status of each UPS. */
 const upsmonRound = (lab: NutLab): number => lab.upses.reduce((n, u) => n + `GET VAR ${u} ups.status\n`.length, 0);
 
@@ -144,6 +151,19 @@ async function upscWindow(c: Cleanup, group: NutLabGroup, seconds: number): Prom
   return { seconds: took, cpu, upsdCpu: upsdCpu() - u0, polls: rounds * targets.length, due: Math.round(took) * targets.length, rss };
 }
 
+async function bareWindow(c: Cleanup, group: NutLabGroup, seconds: number): Promise<Window> {
+  const args = group.labs.map((l) => `${l.port}=${l.upses.join(",")}`);
+  const child = spawn(process.execPath, ["-r", "tsx/cjs", join(__dirname, "lib", "bare-nut-client.ts"), ...args], { stdio: ["ignore", "ignore", "inherit"] });
+  const pid = child.pid ?? 0;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  c.add(`bare client ${pid}`, () => killTree(pid));
+  await sleep(15000); // past tsx's compile and Node's start-up tail (measured: ~5× the steady cost in the first 10 s)
+  const w = await window(group, pid, seconds, bareRound);
+  child.kill("SIGTERM");
+  await exited;
+  return w;
+}
+
 /** Every window of one size. `upscRuns` 0 skips the upsc loop. */
 export async function measurePollCost(opts: PollCostOptions): Promise<PollCostMeasure> {
   return withCleanup(async (c) => {
@@ -151,7 +171,7 @@ export async function measurePollCost(opts: PollCostOptions): Promise<PollCostMe
     c.add("nut labs", () => group.stop());
     const nr: NodeRedProcess = await startRed(c);
     await sleep(2000);
-    const m: PollCostMeasure = { upses: opts.upses, ours: [], upsmon: [], upsc: [], redIdlePerSecond: [], redRssBefore: rssBytes(nr.pid) };
+    const m: PollCostMeasure = { upses: opts.upses, ours: [], upsmon: [], upsc: [], bare: [], redIdlePerSecond: [], redRssBefore: rssBytes(nr.pid) };
     const targets = group.upses.map((u) => ({ ups: u.ups, host: u.lab.host, port: u.lab.port }));
     for (let run = 0; run < opts.runs; run++) {
       // upsmon first (Node-RED idles meanwhile, past its start-up)
@@ -167,6 +187,7 @@ export async function measurePollCost(opts: PollCostOptions): Promise<PollCostMe
       m.ours.push(await window(group, nr.pid, opts.window, oursRound));
       await deploy(nr, [TAB]);
     }
+    for (let run = 0; run < opts.bareRuns; run++) m.bare.push(await bareWindow(c, group, opts.window));
     for (let run = 0; run < opts.upscRuns; run++) m.upsc.push(await upscWindow(c, group, opts.upscWindow));
     return m;
   });
@@ -198,6 +219,18 @@ export function pollCostRows(m: PollCostMeasure, bench: string): Row[] {
       ratio: fmt.ratio(ours.median / up.median),
       target: "≥ 100× cheaper (≤ 0.01×)",
       met: up.median / ours.median >= 100,
+    });
+  }
+  if (m.bare.length) {
+    const bare = s(m.bare.map(perPollUs));
+    rows.push({
+      bench,
+      measure: "same, vs a bare Node.js client (context)",
+      ours: fmt.us(ours.median),
+      baseline: `pipelined LIST VAR, values kept, nothing else: ${fmt.spread(bare, fmt.us)}`,
+      ratio: fmt.ratio(ours.median / bare.median),
+      target: "",
+      met: null,
     });
   }
   const idle = s(m.redIdlePerSecond);
@@ -235,7 +268,7 @@ export function pollCostRows(m: PollCostMeasure, bench: string): Row[] {
     bench,
     measure: "UPS-polls done / due",
     ours: done(m.ours),
-    baseline: `upsmon ${done(m.upsmon)}${m.upsc.length ? `; upsc ${done(m.upsc)}` : ""}`,
+    baseline: `upsmon ${done(m.upsmon)}${m.upsc.length ? `; upsc ${done(m.upsc)}` : ""}${m.bare.length ? `; bare ${done(m.bare)}` : ""}`,
     ratio: "",
     target: "",
     met: null,

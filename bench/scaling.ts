@@ -59,7 +59,7 @@ export async function runScaling(opts: ScalingOptions = SCALING_FULL, done: Benc
       measures.push(earlier);
       notes.push(`poll cost at ${n} UPS taken from benchmark 2 of this run`);
     } else {
-      measures.push(await measurePollCost({ upses: n, servers: 4, window: opts.window, runs: opts.runs, upscRuns: 0, upscWindow: 0 }));
+      measures.push(await measurePollCost({ upses: n, servers: 4, window: opts.window, runs: opts.runs, upscRuns: 0, upscWindow: 0, bareRuns: 0 }));
     }
   }
   const ours = measures.map((m) => perSecond(m.ours));
