@@ -10,7 +10,7 @@
  * As a non-root user its pidfile write to /run/nut fails harmlessly (no
  * stale pidfile, no zombie blocking the next start); POWERDOWNFLAG points
  * into the scratch dir.
- * NOTIFYCMD appends "<epoch ns> <type> <ups>" to notify.log for ONBATT and ONLINE.
+ * NOTIFYCMD appends "<epoch ns> <type> <ups>" to a NotifyLog for ONBATT and ONLINE.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -39,9 +39,51 @@ export interface Notification {
 
 export interface Upsmon {
   pid: number;
-  /** Notifications since the last call. */
+  /** Notifications since the last call (of every upsmon writing to the same log). */
   notifications(): Notification[];
   stop(): Promise<void>;
+}
+
+/**
+ * The file NOTIFYCMD appends to: one per upsmon, or one shared by many
+ * (the latency benchmark restarts one upsmon per sample and reads one file).
+ */
+export class NotifyLog {
+  readonly path: string;
+  private offset = 0;
+
+  constructor(readonly dir: string) {
+    this.path = join(dir, "notify.log");
+    writeFileSync(this.path, "");
+    chownSync(this.path, NOBODY.uid, NOBODY.gid);
+  }
+
+  read(): Notification[] {
+    let text = "";
+    try {
+      text = readFileSync(this.path, "utf8").slice(this.offset);
+    } catch {
+      return []; // removed with its dir
+    }
+    const end = text.lastIndexOf("\n") + 1;
+    this.offset += end;
+    return text
+      .slice(0, end)
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => {
+        const [ns, type, ups] = l.split(" ");
+        return { time: Number(BigInt(ns) / 1000000n), type, ups };
+      });
+  }
+}
+
+/** A dir for a NotifyLog shared by several upsmon, removed by `cleanup`. */
+export function sharedNotifyLog(cleanup: Cleanup): NotifyLog {
+  const dir = mkdtempSync(join(tmpdir(), "bench-upsmon-log-"));
+  chmodSync(dir, 0o755);
+  cleanup.add("upsmon notify log", () => rmSync(dir, { recursive: true, force: true }));
+  return new NotifyLog(dir);
 }
 
 /** The whole config; throws if any safety line is missing. */
@@ -81,15 +123,19 @@ export function upsmonBinary(): string | null {
  * Start upsmon on `targets`; `settleMs` later it has done its first poll
  * (fails if it exited). Stopped (and its dir removed) by `stop()` or `cleanup`.
  */
-export async function startUpsmon(cleanup: Cleanup, targets: UpsmonTarget[], pollFreq: number, settleMs = 1500): Promise<Upsmon> {
+export async function startUpsmon(
+  cleanup: Cleanup,
+  targets: UpsmonTarget[],
+  pollFreq: number,
+  settleMs = 1500,
+  shared: NotifyLog | null = null,
+): Promise<Upsmon> {
   const bin = upsmonBinary();
   if (!bin) throw new Error("upsmon not found (apt-get install -y nut-client)");
   const dir = mkdtempSync(join(tmpdir(), "bench-upsmon-"));
   chmodSync(dir, 0o755);
-  const log = join(dir, "notify.log");
-  writeFileSync(log, "");
-  chownSync(log, NOBODY.uid, NOBODY.gid);
-  writeFileSync(join(dir, "notify.sh"), `#!/bin/sh\necho "$(date +%s%N) $NOTIFYTYPE $UPSNAME" >> ${log}\n`, { mode: 0o755 });
+  const log = shared ?? new NotifyLog(dir);
+  writeFileSync(join(dir, "notify.sh"), `#!/bin/sh\necho "$(date +%s%N) $NOTIFYTYPE $UPSNAME" >> ${log.path}\n`, { mode: 0o755 });
   writeFileSync(join(dir, "upsmon.conf"), upsmonConfig(targets, pollFreq, dir), { mode: 0o644 });
   chmodSync(join(dir, "upsmon.conf"), 0o644);
 
@@ -118,24 +164,5 @@ export async function startUpsmon(cleanup: Cleanup, targets: UpsmonTarget[], pol
   await new Promise((r) => setTimeout(r, settleMs));
   if (child.exitCode !== null) throw new Error(`upsmon exited at start: ${stderr}`);
 
-  let offset = 0;
-  return {
-    pid,
-    notifications() {
-      if (stopped) return [];
-      const text = readFileSync(log, "utf8");
-      const fresh = text.slice(offset);
-      const end = fresh.lastIndexOf("\n") + 1;
-      offset += end;
-      return fresh
-        .slice(0, end)
-        .split("\n")
-        .filter(Boolean)
-        .map((l) => {
-          const [ns, type, ups] = l.split(" ");
-          return { time: Number(BigInt(ns) / 1000000n), type, ups };
-        });
-    },
-    stop,
-  };
+  return { pid, notifications: () => log.read(), stop };
 }
