@@ -22,7 +22,7 @@ import { startNutLabs, type NutLab, type NutLabGroup } from "../test/harness/nut
 import type { NodeRedProcess } from "../test/harness/node-red";
 import { withCleanup, type Cleanup } from "./lib/cleanup";
 import { serverNode, upsInNode } from "./lib/nut";
-import { ackedBytesByPeerPort, cpuSeconds, killTree, rssBytes, sleep } from "./lib/proc";
+import { ackedBytesByPeerPort, cpuSeconds, killTree, readCalls, rssBytes, sleep } from "./lib/proc";
 import { deploy, startRed, TAB, type FlowNode } from "./lib/red";
 import { fmt, type BenchResult, type Row } from "./lib/report";
 import { spread, type Spread } from "./lib/stats";
@@ -55,6 +55,8 @@ export interface Window {
   cpu: number;
   /** The 4 upsd together, CPU seconds. */
   upsdCpu: number;
+  /** Read system calls of the client (replies arriving in many small pieces cost more). */
+  reads: number;
   /** UPS-polls the client did (from the request bytes upsd acknowledged). */
   polls: number;
   due: number;
@@ -94,6 +96,7 @@ async function window(group: NutLabGroup, pid: number, seconds: number, roundByt
   const c0 = cpuSeconds(pid);
   const u0 = upsdCpu();
   const b0 = ackedBytesByPeerPort();
+  const r0 = readCalls(pid);
   const t0 = performance.now();
   await sleep(seconds * 1000);
   const took = (performance.now() - t0) / 1000;
@@ -101,7 +104,7 @@ async function window(group: NutLabGroup, pid: number, seconds: number, roundByt
   const rss = rssBytes(pid);
   const polls = group.labs.reduce((sum, lab) => sum + Math.round(((b1.get(lab.port) ?? 0) - (b0.get(lab.port) ?? 0)) / roundBytes(lab)) * lab.upses.length, 0);
   const upses = group.labs.reduce((n, l) => n + l.upses.length, 0);
-  return { cpu: cpuSeconds(pid) - c0, upsdCpu: upsdCpu() - u0, polls, due: Math.round(took) * upses, rss, seconds: took };
+  return { cpu: cpuSeconds(pid) - c0, upsdCpu: upsdCpu() - u0, reads: readCalls(pid) - r0, polls, due: Math.round(took) * upses, rss, seconds: took };
 }
 
 /** Bytes of one poll round of nut-ups-in "all UPSes": LIST UPS, then LIST VAR of each. */
@@ -148,7 +151,7 @@ async function upscWindow(c: Cleanup, group: NutLabGroup, seconds: number): Prom
   // `times`: "0m0.010s 0m0.020s" (shell user, sys) then the same for its children
   const cpu = [...times.join(" ").matchAll(/(\d+)m([\d.]+)s/g)].reduce((a, x) => a + Number(x[1]) * 60 + Number(x[2]), 0);
   if (code !== 0 || !Number.isFinite(rounds) || times.length !== 2) throw new Error(`upsc loop failed (exit ${code}, output ${out})`);
-  return { seconds: took, cpu, upsdCpu: upsdCpu() - u0, polls: rounds * targets.length, due: Math.round(took) * targets.length, rss };
+  return { seconds: took, reads: NaN, cpu, upsdCpu: upsdCpu() - u0, polls: rounds * targets.length, due: Math.round(took) * targets.length, rss };
 }
 
 async function bareWindow(c: Cleanup, group: NutLabGroup, seconds: number): Promise<Window> {
@@ -269,6 +272,16 @@ export function pollCostRows(m: PollCostMeasure, bench: string): Row[] {
     measure: "UPS-polls done / due",
     ours: done(m.ours),
     baseline: `upsmon ${done(m.upsmon)}${m.upsc.length ? `; upsc ${done(m.upsc)}` : ""}${m.bare.length ? `; bare ${done(m.bare)}` : ""}`,
+    ratio: "",
+    target: "",
+    met: null,
+  });
+  const readsPer = (ws: Window[]) => fmt.spread(s(ws.map((w) => w.reads / w.polls)), (v) => v.toFixed(2));
+  rows.push({
+    bench,
+    measure: "read syscalls per UPS-poll (replies in pieces)",
+    ours: readsPer(m.ours),
+    baseline: `upsmon ${readsPer(m.upsmon)}${m.bare.length ? `; bare ${readsPer(m.bare)}` : ""}`,
     ratio: "",
     target: "",
     met: null,

@@ -42,6 +42,12 @@ export function rssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
+/** Read-family system calls so far (/proc/PID/io syscr): how many pieces a client's replies came in. */
+export function readCalls(pid: number): number {
+  const m = /^syscr:\s+(\d+)/m.exec(read(`/proc/${pid}/io`));
+  return m ? Number(m[1]) : NaN;
+}
+
 /** Alive and not a zombie. */
 export function alive(pid: number): boolean {
   const f = statFields(pid);
