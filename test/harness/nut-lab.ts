@@ -108,6 +108,11 @@ export class NutLab {
     this.env = { ...process.env, NUT_CONFPATH: join(dir, "etc"), NUT_STATEPATH: join(dir, "state"), NUT_ALTPIDPATH: join(dir, "run") };
   }
 
+  /** PID of the running upsd (for measuring what it costs), null when stopped. */
+  get upsdPid(): number | null {
+    return this.upsd?.child.pid ?? null;
+  }
+
   /** `ups@127.0.0.1:port` */
   name(ups: string): string {
     return `${ups}@${this.host}:${this.port}`;
@@ -362,7 +367,9 @@ async function stopDaemon(d: Daemon): Promise<void> {
   if (d.child.exitCode !== null || d.child.signalCode !== null) return;
   d.child.kill("SIGCONT"); // a paused driver cannot act on TERM
   d.child.kill("SIGTERM");
-  const killed = await Promise.race([d.exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 5000))]);
+  let timer: NodeJS.Timeout | undefined;
+  const killed = await Promise.race([d.exited.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), 5000)))]);
+  clearTimeout(timer); // else it holds the caller's process open for 5 s
   if (killed) {
     d.child.kill("SIGKILL");
     await d.exited;
@@ -402,4 +409,35 @@ export async function startNutLab(opts: NutLabOptions = {}): Promise<NutLab> {
     throw err;
   }
   return lab;
+}
+
+/** Several labs (upsd servers) sharing out one set of UPSes, e.g. 200 UPSes over 4 upsd. */
+export interface NutLabGroup {
+  labs: NutLab[];
+  /** Every UPS with the lab that serves it. */
+  upses: Array<{ lab: NutLab; ups: string }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start `servers` labs one after another (upsd's listen backlog is 16 and a
+ * few hundred dummy-ups drivers starting at once load the machine), `upses`
+ * UPSes shared out as evenly as possible (ups1..upsK on each). A failed start
+ * stops the labs already running.
+ */
+export async function startNutLabs(opts: NutLabOptions & { upses: number; servers: number }): Promise<NutLabGroup> {
+  const labs: NutLab[] = [];
+  const stop = async () => {
+    await Promise.all(labs.map((l) => l.stop()));
+  };
+  try {
+    for (let i = 0; i < opts.servers; i++) {
+      const count = Math.floor(opts.upses / opts.servers) + (i < opts.upses % opts.servers ? 1 : 0);
+      if (count > 0) labs.push(await startNutLab({ ...opts, upses: count }));
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { labs, upses: labs.flatMap((lab) => lab.upses.map((ups) => ({ lab, ups }))), stop };
 }

@@ -78,6 +78,11 @@ export interface LabOptions {
   passphrase?: string;
   /** Start the no-banner listener (default true). */
   blackhole?: boolean;
+  /**
+   * How many no-banner addresses (NET.250, NET.249, …), all served by the one
+   * blackhole process; default 1 (0 is the same as blackhole: false).
+   */
+  blackholes?: number;
 }
 
 export interface LabHost {
@@ -102,6 +107,8 @@ interface LabState {
   passphrase: string;
   hosts: LabHost[];
   blackhole: { address: string; port: number; pid: number } | null;
+  /** Every no-banner address (the first is `blackhole`); absent in labs saved by older versions. */
+  blackholes?: Array<{ address: string; port: number }>;
   refused: { address: string; port: number };
   keys: Record<ClientKey, string>;
 }
@@ -143,18 +150,21 @@ if [ -f "$h/reply" ]; then cat "$h/reply"; else printf '[sshlab %s] recorded: %s
 exit "$code"
 `;
 
-/** Never sends a banner; logs one line per accepted connection; exits on SIGTERM. */
+/** Never sends a banner; logs one line per accepted connection; exits on SIGTERM. One process, any number of addresses. */
 const BLACKHOLE = `
-const [addr, port, logFile] = process.argv.slice(1);
+const [port, logFile, ...addrs] = process.argv.slice(1);
 const fs = require("fs");
 const socks = new Set();
-const srv = require("net").createServer((s) => {
-  socks.add(s);
-  fs.appendFileSync(logFile, "accepted " + s.remotePort + "\\n");
-  s.on("error", () => {});
-  s.on("close", () => socks.delete(s));
-});
-srv.listen(+port, addr, () => process.stdout.write("listening\\n"));
+let listening = 0;
+for (const addr of addrs) {
+  const srv = require("net").createServer((s) => {
+    socks.add(s);
+    fs.appendFileSync(logFile, "accepted " + s.remotePort + " on " + addr + "\\n");
+    s.on("error", () => {});
+    s.on("close", () => socks.delete(s));
+  });
+  srv.listen(+port, addr, () => { if (++listening === addrs.length) process.stdout.write("listening\\n"); });
+}
 process.on("SIGTERM", () => { for (const s of socks) s.destroy(); process.exit(0); });
 `;
 
@@ -366,6 +376,25 @@ export class SshLab {
   get refused(): { address: string; port: number } {
     return this.state.refused;
   }
+  /** Every no-banner address of this lab (see LabOptions.blackholes). */
+  get blackholes(): Array<{ address: string; port: number }> {
+    return (this.state.blackholes ?? (this.state.blackhole ? [this.state.blackhole] : [])).map((b) => ({ address: b.address, port: b.port }));
+  }
+
+  /**
+   * known_hosts lines pinning every host's served keys (`[address]:port
+   * type base64`), for OpenSSH clients (benchmark baselines).
+   */
+  knownHosts(): string {
+    return this.state.hosts
+      .flatMap((h) =>
+        readdirSync(this.hostDir(h.name))
+          .filter((f) => /^ssh_host_.*_key\.pub$/.test(f))
+          .map((f) => `[${h.address}]:${h.port} ${readText(join(this.hostDir(h.name), f)).trim().split(/\s+/).slice(0, 2).join(" ")}`),
+      )
+      .join("\n") + "\n";
+  }
+
   /** A listener that accepts TCP and never sends an SSH banner. */
   get blackhole(): { address: string; port: number; pid: number } {
     if (!this.state.blackhole) throw new Error("ssh-lab: started without a blackhole");
@@ -382,11 +411,15 @@ export class SshLab {
     if (missing) throw new Error(`ssh-lab: ${missing}`);
     const specs = hostSpecs(opts.hosts);
     if (specs.length < 1 || specs.length > 240) throw new Error("ssh-lab: 1..240 hosts");
+    const blackholes = opts.blackhole === false ? 0 : (opts.blackholes ?? 1);
+    if (!Number.isInteger(blackholes) || blackholes < 0 || specs.length + blackholes > 249) {
+      throw new Error("ssh-lab: hosts and blackholes must fit in NET.1..NET.250 without overlap");
+    }
     // A bind can still collide (the port was only free on 127.0.0.1): retry with another port.
     for (let tries = 1; ; tries++) {
       const lab = await SshLab.create(opts, specs);
       try {
-        await lab.startAll(opts.blackhole !== false);
+        await lab.startAll(blackholes);
         await lab.proveGuard();
         return lab;
       } catch (err) {
@@ -493,9 +526,9 @@ export class SshLab {
     writeFileSync(join(this.state.dir, "lab.json"), JSON.stringify(this.state, null, 2));
   }
 
-  private async startAll(blackhole: boolean): Promise<void> {
+  private async startAll(blackholes: number): Promise<void> {
     await Promise.all(this.state.hosts.map((h) => this.spawnSshd(h)));
-    if (blackhole) await this.spawnBlackhole();
+    if (blackholes > 0) await this.spawnBlackhole(blackholes);
     this.save();
   }
 
@@ -520,11 +553,11 @@ export class SshLab {
     });
   }
 
-  private async spawnBlackhole(): Promise<void> {
-    const address = `${this.state.net}.250`;
+  private async spawnBlackhole(count: number): Promise<void> {
+    const addresses = Array.from({ length: count }, (_, i) => `${this.state.net}.${250 - i}`);
     const out = join(this.state.dir, "run", "blackhole.out");
     const fd = openSync(out, "a");
-    const child = spawn(process.execPath, ["-e", BLACKHOLE, address, String(this.state.port), join(this.state.dir, "run", "blackhole.log")], {
+    const child = spawn(process.execPath, ["-e", BLACKHOLE, String(this.state.port), join(this.state.dir, "run", "blackhole.log"), ...addresses], {
       detached: true,
       stdio: ["ignore", fd, fd],
     });
@@ -536,7 +569,8 @@ export class SshLab {
       if (!alive(pid)) throw new Error(`blackhole exited: ${readText(out).trim()}`);
       return false;
     });
-    this.state.blackhole = { address, port: this.state.port, pid };
+    this.state.blackhole = { address: addresses[0], port: this.state.port, pid };
+    this.state.blackholes = addresses.map((address) => ({ address, port: this.state.port }));
   }
 
   /**
@@ -666,7 +700,7 @@ export class SshLab {
     return (readText(join(this.hostDir(name), "sshd.log")).match(/Connection from /g) ?? []).length;
   }
 
-  /** TCP connections the blackhole accepted so far. */
+  /** TCP connections the blackhole accepted so far (on all its addresses). */
   blackholeConnections(): number {
     return (readText(join(this.state.dir, "run", "blackhole.log")).match(/^accepted /gm) ?? []).length;
   }

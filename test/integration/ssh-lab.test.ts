@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { runCommand } from "../../core/ssh/runner";
 import type { SshTarget } from "../../core/ssh/runner";
 import { requireComponent } from "../harness/system";
@@ -87,5 +90,46 @@ describe("ssh-lab harness (real sshd on loopback)", function () {
     const again = SshLab.open(lab.dir);
     assert.deepEqual(again.hosts().map((h) => h.name), ["h1", "h2"]);
     assert.deepEqual(again.records("h1"), lab.records("h1"));
+  });
+});
+
+describe("ssh-lab harness: several no-banner addresses, OpenSSH known_hosts", function () {
+  this.timeout(60000);
+  let lab: SshLab;
+
+  before(async function () {
+    requireComponent(this, "OpenSSH sshd as root", sshLabMissing(), SSH_LAB_INSTALL);
+    lab = await SshLab.start({ hosts: 1, blackholes: 3 });
+  });
+  after(async () => {
+    await lab?.stop();
+  });
+
+  it("serves every blackhole address from one listener: TCP accepted, no SSH banner", async () => {
+    const holes = lab.blackholes;
+    assert.equal(new Set(holes.map((b) => b.address)).size, 3);
+    assert.equal(holes[0].address, lab.blackhole.address);
+    assert.ok(!holes.some((b) => b.address === lab.host("h1").address || b.address === lab.refused.address));
+    const outcomes = await Promise.all(
+      holes.map((b) => runCommand(labTarget(lab, "h1", { address: b.address, port: b.port }), "x", { ...RUN, connectTimeoutMs: 500, deadlineMs: 500 })),
+    );
+    for (const o of outcomes) assert.match(o.error ?? "", /no SSH handshake/);
+    assert.equal(lab.blackholeConnections(), 3);
+  });
+
+  it("gives known_hosts lines that OpenSSH accepts with strict host key checking", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ssh-lab-kh-"));
+    try {
+      writeFileSync(join(dir, "known_hosts"), lab.knownHosts());
+      const h = lab.host("h1");
+      const { stdout } = await promisify(execFile)("ssh", [
+        "-F", "/dev/null", "-n", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", lab.keyFile("ed25519"),
+        "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${join(dir, "known_hosts")}`, "-o", "ConnectTimeout=10",
+        "-p", String(h.port), `${lab.user}@${h.address}`, "echo hello",
+      ]);
+      assert.equal(stdout, "[sshlab h1] recorded: echo hello\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,45 @@
+/**
+ * Context for the poll-cost benchmark: about the least a Node.js program can
+ * do to poll UPSes. One persistent connection per upsd; every second one
+ * write with a LIST VAR per UPS (pipelined); replies split into lines and the
+ * VAR lines' name and value kept per UPS. No state, no events, no timeouts:
+ * what is left of our cost above this is our code, not Node.js.
+ *
+ *   node -r tsx/cjs bench/lib/bare-nut-client.ts PORT=ups1,ups2 PORT=ups1 …
+ */
+import { connect } from "node:net";
+
+function poll(port: number, upses: string[]): void {
+  const socket = connect(port, "127.0.0.1");
+  socket.setNoDelay(true);
+  const values = new Map<string, Map<string, string>>(upses.map((u) => [u, new Map()]));
+  const request = upses.map((u) => `LIST VAR ${u}\n`).join("");
+  let rest = "";
+  socket.on("data", (chunk: Buffer) => {
+    const lines = (rest + chunk.toString("latin1")).split("\n");
+    rest = lines.pop() ?? "";
+    for (const line of lines) {
+      const m = /^VAR (\S+) (\S+) "(.*)"$/.exec(line);
+      if (m) values.get(m[1])?.set(m[2], m[3]);
+    }
+  });
+  socket.on("error", (err) => {
+    process.stderr.write(`bare client ${port}: ${err.message}\n`);
+    process.exit(1);
+  });
+  socket.on("connect", () => {
+    const tick = (): void => {
+      socket.write(request);
+    };
+    tick();
+    setInterval(tick, 1000);
+  });
+}
+
+if (require.main === module) {
+  for (const arg of process.argv.slice(2)) {
+    const [port, list] = arg.split("=");
+    poll(Number(port), list.split(","));
+  }
+  process.on("SIGTERM", () => process.exit(0));
+}

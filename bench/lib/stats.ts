@@ -1,0 +1,61 @@
+/** Small statistics for benchmark samples. */
+
+/** The q-quantile (0..1) by linear interpolation between order statistics. */
+export function quantile(samples: number[], q: number): number {
+  if (samples.length === 0) return NaN;
+  const s = [...samples].sort((a, b) => a - b);
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+}
+
+export const median = (samples: number[]): number => quantile(samples, 0.5);
+
+/** Median with the range of the runs: what the table shows for repeated runs. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+export function spread(samples: number[]): Spread {
+  return { median: median(samples), min: Math.min(...samples), max: Math.max(...samples), n: samples.length };
+}
+
+/** Least-squares line y = a + b·x, with R² (how well a straight line explains y). */
+export function linearFit(xs: number[], ys: number[]): { a: number; b: number; r2: number } {
+  const n = xs.length;
+  const mx = xs.reduce((s, x) => s + x, 0) / n;
+  const my = ys.reduce((s, y) => s + y, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i] - mx) * (ys[i] - my);
+    sxx += (xs[i] - mx) ** 2;
+    syy += (ys[i] - my) ** 2;
+  }
+  const b = sxx === 0 ? 0 : sxy / sxx;
+  const a = my - b * mx;
+  return { a, b, r2: syy === 0 ? 1 : (sxy * sxy) / (sxx * syy) };
+}
+
+/**
+ * Growth exponent k of y ∝ x^k from a log-log fit: 1 is linear, 2
+ * quadratic. Fixed costs make it look sub-linear (k < 1) at small sizes.
+ */
+export function growthExponent(xs: number[], ys: number[]): number {
+  return linearFit(xs.map(Math.log), ys.map(Math.log)).b;
+}
+
+/** A Fisher-Yates shuffle with Math.random (benchmarks randomise order and phase). */
+export function shuffle<T>(items: T[]): T[] {
+  const a = [...items];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}

@@ -1,0 +1,314 @@
+/**
+ * Benchmark 2, poll cost at scale: N UPSes (dummy-ups) spread over 4 real
+ * upsd, polled every second inside a real Node-RED (one nut-server and one
+ * nut-ups-in "all UPSes" per upsd, output on change). Measured per window:
+ * CPU of the Node-RED process (scheduler nanoseconds of all its threads),
+ * its RSS, CPU of the 4 upsd, and the request bytes upsd acknowledged on
+ * the client's sockets (`ss`), which count the polls actually done.
+ *
+ * Baselines in the same run, same UPSes, one at a time (never two clients
+ * polling together): upsmon with POLLFREQ 1 (as nobody, unable to shut
+ * anything down), and a shell loop spawning `upsc` for every UPS every
+ * second, all at once (what a Node-RED node that execs upsc does). Node-RED
+ * stays up with an empty flow while the baselines run: that gives its idle
+ * cost too. For context, a bare Node.js client (bench/lib/bare-nut-client.ts)
+ * shows what Node.js itself costs for the same polls.
+ *
+ *   npx tsx bench/poll-cost.ts [--quick]
+ */
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { startNutLabs, type NutLab, type NutLabGroup } from "../test/harness/nut-lab";
+import type { NodeRedProcess } from "../test/harness/node-red";
+import { withCleanup, type Cleanup } from "./lib/cleanup";
+import { serverNode, upsInNode } from "./lib/nut";
+import { ackedBytesByPeerPort, cpuSeconds, killTree, readCalls, rssBytes, sleep } from "./lib/proc";
+import { deploy, startRed, TAB, type FlowNode } from "./lib/red";
+import { fmt, type BenchResult, type Row } from "./lib/report";
+import { spread, type Spread } from "./lib/stats";
+import { startUpsmon } from "./lib/upsmon";
+
+export interface PollCostOptions {
+  upses: number;
+  servers: number;
+  /** Seconds per measured window. */
+  window: number;
+  /** Windows per client (ours, upsmon), interleaved. */
+  runs: number;
+  /** Windows of the upsc loop (0: not measured). */
+  upscRuns: number;
+  upscWindow: number;
+  /** Windows of the bare Node.js client (0: not measured). */
+  bareRuns: number;
+}
+
+export const POLLCOST_FULL: PollCostOptions = { upses: 200, servers: 4, window: 60, runs: 3, upscRuns: 2, upscWindow: 20, bareRuns: 1 };
+export const POLLCOST_QUICK: PollCostOptions = { upses: 40, servers: 4, window: 10, runs: 2, upscRuns: 1, upscWindow: 5, bareRuns: 1 };
+
+/** Warm-up before a window: connections made, first polls done. */
+const WARMUP_MS = 3000;
+
+/** One client over one window. */
+export interface Window {
+  seconds: number;
+  /** Client CPU seconds. */
+  cpu: number;
+  /** The 4 upsd together, CPU seconds. */
+  upsdCpu: number;
+  /** Read system calls of the client (replies arriving in many small pieces cost more). */
+  reads: number;
+  /** UPS-polls the client did (from the request bytes upsd acknowledged). */
+  polls: number;
+  due: number;
+  rss: number;
+}
+
+export interface PollCostMeasure {
+  upses: number;
+  ours: Window[];
+  upsmon: Window[];
+  upsc: Window[];
+  bare: Window[];
+  /** Node-RED with an empty flow, CPU seconds per second (measured while upsmon ran). */
+  redIdlePerSecond: number[];
+  /** Node-RED RSS before the polling flow was first deployed. */
+  redRssBefore: number;
+}
+
+const perPollUs = (w: Window): number => (w.cpu / w.polls) * 1e6;
+const upsdPerPollUs = (w: Window): number => (w.upsdCpu / w.polls) * 1e6;
+
+function flows(group: NutLabGroup, interval: number): FlowNode[] {
+  return [
+    TAB,
+    ...group.labs.flatMap((lab, i) => [serverNode(`srv${i}`, lab, interval), upsInNode(`in${i}`, `srv${i}`, null, interval, [])]),
+  ];
+}
+
+/**
+ * CPU of a client process and of the upsd, over `seconds`; UPS-polls done,
+ * from the bytes upsd acknowledged on client sockets (only one client runs
+ * at a time) divided by the bytes of one poll round of each server.
+ */
+async function window(group: NutLabGroup, pid: number, seconds: number, roundBytes: (lab: NutLab) => number): Promise<Window> {
+  const upsds = group.labs.map((l) => l.upsdPid ?? 0);
+  const upsdCpu = () => upsds.reduce((s, p) => s + cpuSeconds(p), 0);
+  const c0 = cpuSeconds(pid);
+  const u0 = upsdCpu();
+  const b0 = ackedBytesByPeerPort();
+  const r0 = readCalls(pid);
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  const took = (performance.now() - t0) / 1000;
+  const b1 = ackedBytesByPeerPort();
+  const rss = rssBytes(pid);
+  const polls = group.labs.reduce((sum, lab) => sum + Math.round(((b1.get(lab.port) ?? 0) - (b0.get(lab.port) ?? 0)) / roundBytes(lab)) * lab.upses.length, 0);
+  const upses = group.labs.reduce((n, l) => n + l.upses.length, 0);
+  return { cpu: cpuSeconds(pid) - c0, upsdCpu: upsdCpu() - u0, reads: readCalls(pid) - r0, polls, due: Math.round(took) * upses, rss, seconds: took };
+}
+
+/** Bytes of one poll round of nut-ups-in "all UPSes": LIST UPS, then LIST VAR of each. */
+const oursRound = (lab: NutLab): number => "LIST UPS\n".length + lab.upses.reduce((n, u) => n + `LIST VAR ${u}\n`.length, 0);
+/** Bytes of one round of the bare client: LIST VAR of each UPS. */
+const bareRound = (lab: NutLab): number => lab.upses.reduce((n, u) => n + `LIST VAR ${u}\n`.length, 0);
+/** Bytes of one upsmon round: GET VAR ups.status of each UPS. */
+const upsmonRound = (lab: NutLab): number => lab.upses.reduce((n, u) => n + `GET VAR ${u} ups.status\n`.length, 0);
+
+const UPSC_LOOP = `
+# upsc for every target, all at once, every second, for $1 seconds;
+# prints the rounds done, then \`times\` (CPU of the shell, then of its children).
+dur=$1; shift
+t0=\${EPOCHREALTIME/./}; end=$((t0 + dur * 1000000)); next=$t0; rounds=0
+while [ "\${EPOCHREALTIME/./}" -lt "$end" ]; do
+  for t in "$@"; do upsc "$t" >/dev/null 2>&1 & done
+  wait
+  rounds=$((rounds + 1))
+  next=$((next + 1000000)); now=\${EPOCHREALTIME/./}
+  if [ "$now" -lt "$next" ]; then d=$((next - now)); sleep "$((d / 1000000)).$(printf %06d $((d % 1000000)))"; else next=$now; fi
+done
+echo "$rounds"
+times
+`;
+
+async function upscWindow(c: Cleanup, group: NutLabGroup, seconds: number): Promise<Window> {
+  const targets = group.upses.map((u) => u.lab.name(u.ups));
+  const upsds = group.labs.map((l) => l.upsdPid ?? 0);
+  const upsdCpu = () => upsds.reduce((s, p) => s + cpuSeconds(p), 0);
+  const child = spawn("bash", ["-c", UPSC_LOOP, "upsc-loop", String(seconds), ...targets], { stdio: ["ignore", "pipe", "ignore"] });
+  const pid = child.pid ?? 0;
+  c.add(`upsc loop ${pid}`, () => killTree(pid));
+  let out = "";
+  child.stdout?.on("data", (b: Buffer) => (out += b.toString()));
+  const u0 = upsdCpu();
+  let rss = 0;
+  const sampler = setInterval(() => (rss = Math.max(rss, rssBytes(pid) || 0)), 200);
+  const t0 = performance.now();
+  const code = await new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  clearInterval(sampler);
+  const took = (performance.now() - t0) / 1000;
+  const [roundsLine, ...times] = out.trim().split("\n");
+  const rounds = Number(roundsLine);
+  // `times`: "0m0.010s 0m0.020s" (shell user, sys) then the same for its children
+  const cpu = [...times.join(" ").matchAll(/(\d+)m([\d.]+)s/g)].reduce((a, x) => a + Number(x[1]) * 60 + Number(x[2]), 0);
+  if (code !== 0 || !Number.isFinite(rounds) || times.length !== 2) throw new Error(`upsc loop failed (exit ${code}, output ${out})`);
+  return { seconds: took, reads: NaN, cpu, upsdCpu: upsdCpu() - u0, polls: rounds * targets.length, due: Math.round(took) * targets.length, rss };
+}
+
+async function bareWindow(c: Cleanup, group: NutLabGroup, seconds: number): Promise<Window> {
+  const args = group.labs.map((l) => `${l.port}=${l.upses.join(",")}`);
+  const child = spawn(process.execPath, ["-r", "tsx/cjs", join(__dirname, "lib", "bare-nut-client.ts"), ...args], { stdio: ["ignore", "ignore", "inherit"] });
+  const pid = child.pid ?? 0;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  c.add(`bare client ${pid}`, () => killTree(pid));
+  await sleep(15000); // past tsx's compile and Node's start-up tail (measured: ~5× the steady cost in the first 10 s)
+  const w = await window(group, pid, seconds, bareRound);
+  child.kill("SIGTERM");
+  await exited;
+  return w;
+}
+
+/** Every window of one size. `upscRuns` 0 skips the upsc loop. */
+export async function measurePollCost(opts: PollCostOptions): Promise<PollCostMeasure> {
+  return withCleanup(async (c) => {
+    const group = await startNutLabs({ upses: opts.upses, servers: opts.servers, driverPollInterval: 2 });
+    c.add("nut labs", () => group.stop());
+    const nr: NodeRedProcess = await startRed(c);
+    await sleep(2000);
+    const m: PollCostMeasure = { upses: opts.upses, ours: [], upsmon: [], upsc: [], bare: [], redIdlePerSecond: [], redRssBefore: rssBytes(nr.pid) };
+    const targets = group.upses.map((u) => ({ ups: u.ups, host: u.lab.host, port: u.lab.port }));
+    for (let run = 0; run < opts.runs; run++) {
+      // upsmon first (Node-RED idles meanwhile, past its start-up)
+      const upsmon = await startUpsmon(c, targets, 1, WARMUP_MS);
+      const r0 = cpuSeconds(nr.pid);
+      const u = await window(group, upsmon.pid, opts.window, upsmonRound);
+      m.redIdlePerSecond.push((cpuSeconds(nr.pid) - r0) / u.seconds);
+      await upsmon.stop();
+      m.upsmon.push(u);
+      // ours
+      await deploy(nr, flows(group, 1));
+      await sleep(WARMUP_MS);
+      m.ours.push(await window(group, nr.pid, opts.window, oursRound));
+      await deploy(nr, [TAB]);
+    }
+    for (let run = 0; run < opts.bareRuns; run++) m.bare.push(await bareWindow(c, group, opts.window));
+    for (let run = 0; run < opts.upscRuns; run++) m.upsc.push(await upscWindow(c, group, opts.upscWindow));
+    return m;
+  });
+}
+
+const s = (xs: number[]): Spread => spread(xs);
+
+export function pollCostRows(m: PollCostMeasure, bench: string): Row[] {
+  const ours = s(m.ours.map(perPollUs));
+  const mon = s(m.upsmon.map(perPollUs));
+  const rows: Row[] = [
+    {
+      bench,
+      measure: `client CPU per UPS-poll (${m.upses} UPS, 1 s)`,
+      ours: fmt.spread(ours, fmt.us),
+      baseline: `upsmon ${fmt.spread(mon, fmt.us)}`,
+      ratio: fmt.ratio(ours.median / mon.median),
+      target: "≤ 2× upsmon",
+      met: ours.median <= 2 * mon.median,
+    },
+  ];
+  if (m.upsc.length) {
+    const up = s(m.upsc.map(perPollUs));
+    rows.push({
+      bench,
+      measure: `client CPU per UPS-poll vs spawning upsc`,
+      ours: fmt.us(ours.median),
+      baseline: `upsc per UPS per s ${fmt.spread(up, fmt.us)}`,
+      ratio: fmt.ratio(ours.median / up.median),
+      target: "≥ 100× cheaper (≤ 0.01×)",
+      met: up.median / ours.median >= 100,
+    });
+  }
+  if (m.bare.length) {
+    const bare = s(m.bare.map(perPollUs));
+    rows.push({
+      bench,
+      measure: "same, vs a bare Node.js client (context)",
+      ours: fmt.us(ours.median),
+      baseline: `pipelined LIST VAR, values kept, nothing else: ${fmt.spread(bare, fmt.us)}`,
+      ratio: fmt.ratio(ours.median / bare.median),
+      target: "",
+      met: null,
+    });
+  }
+  const idle = s(m.redIdlePerSecond);
+  rows.push({
+    bench,
+    measure: "Node-RED with an empty flow (measured while upsmon ran)",
+    ours: `${fmt.spread(s(m.redIdlePerSecond.map((v) => v * 60)), (v) => fmt.s(v))} CPU per 60 s`,
+    baseline: `= ${fmt.us((idle.median / m.upses) * 1e6)} per UPS-poll of the ${m.upses}`,
+    ratio: "",
+    target: "",
+    met: null,
+  });
+  const per60 = (w: Window) => (w.cpu / w.seconds) * 60;
+  rows.push({
+    bench,
+    measure: "client CPU s per 60 s",
+    ours: fmt.spread(s(m.ours.map(per60)), (v) => fmt.s(v)),
+    baseline: `upsmon ${fmt.s(s(m.upsmon.map(per60)).median)}${m.upsc.length ? `; upsc ${fmt.s(s(m.upsc.map(per60)).median, 1)}` : ""}`,
+    ratio: fmt.ratio(s(m.ours.map(per60)).median / s(m.upsmon.map(per60)).median),
+    target: "",
+    met: null,
+  });
+  rows.push({
+    bench,
+    measure: "upsd CPU per UPS-poll (server side)",
+    ours: fmt.us(s(m.ours.map(upsdPerPollUs)).median),
+    baseline: `upsmon ${fmt.us(s(m.upsmon.map(upsdPerPollUs)).median)}${m.upsc.length ? `; upsc ${fmt.us(s(m.upsc.map(upsdPerPollUs)).median)}` : ""}`,
+    ratio: fmt.ratio(s(m.ours.map(upsdPerPollUs)).median / s(m.upsmon.map(upsdPerPollUs)).median),
+    target: "",
+    met: null,
+  });
+  const sum = (ws: Window[], f: (w: Window) => number) => ws.reduce((a, w) => a + f(w), 0);
+  const done = (ws: Window[]) => `${sum(ws, (w) => w.polls)} / ${sum(ws, (w) => w.due)}`;
+  rows.push({
+    bench,
+    measure: "UPS-polls done / due",
+    ours: done(m.ours),
+    baseline: `upsmon ${done(m.upsmon)}${m.upsc.length ? `; upsc ${done(m.upsc)}` : ""}${m.bare.length ? `; bare ${done(m.bare)}` : ""}`,
+    ratio: "",
+    target: "",
+    met: null,
+  });
+  const readsPer = (ws: Window[]) => fmt.spread(s(ws.map((w) => w.reads / w.polls)), (v) => v.toFixed(2));
+  rows.push({
+    bench,
+    measure: "read syscalls per UPS-poll (replies in pieces)",
+    ours: readsPer(m.ours),
+    baseline: `upsmon ${readsPer(m.upsmon)}${m.bare.length ? `; bare ${readsPer(m.bare)}` : ""}`,
+    ratio: "",
+    target: "",
+    met: null,
+  });
+  const rss = s(m.ours.map((w) => w.rss));
+  rows.push({
+    bench,
+    measure: "RSS while polling",
+    ours: `Node-RED ${fmt.mb(rss.median)}`,
+    baseline: `Node-RED before the flow ${fmt.mb(m.redRssBefore)}; upsmon ${fmt.mb(s(m.upsmon.map((w) => w.rss)).median)}`,
+    ratio: fmt.ratio(rss.median / m.redRssBefore),
+    target: "",
+    met: null,
+  });
+  return rows;
+}
+
+export async function runPollCost(opts: PollCostOptions = POLLCOST_FULL): Promise<BenchResult> {
+  const t0 = Date.now();
+  const m = await measurePollCost(opts);
+  const notes = [
+    `${opts.upses} UPS over ${opts.servers} upsd, ${opts.runs} windows of ${opts.window} s per client (upsmon and ours interleaved, never together), upsc ${opts.upscRuns} × ${opts.upscWindow} s; ` +
+      "polls done counted from the request bytes upsd acknowledged (ss), upsc from its rounds",
+  ];
+  return { name: "pollcost", rows: pollCostRows(m, "2 poll cost"), notes, raw: { measure: m }, seconds: (Date.now() - t0) / 1000 };
+}
+
+if (require.main === module) {
+  void import("./run").then((r) => r.cli(["--only", "pollcost", ...process.argv.slice(2)]));
+}
