@@ -825,6 +825,16 @@ describe("the editor in Chromium: every node of the package, in English and in F
       ]);
     });
 
+    it("a context store saved in a flow but not configured here is kept by the dialogs (not silently replaced by the default)", async () => {
+      for (const id of ["fr-sd", "fr-latch", "fr-agg"]) {
+        await page.evaluate((nid) => { (window as unknown as EditorWindow).RED.nodes.node(nid)!.store = "store-from-another-machine"; }, id);
+        await openDialog(page, id);
+        assert.equal(await page.locator(".red-ui-tray #node-input-store").inputValue(), "store-from-another-machine", id);
+        await dialogDone(page);
+        assert.equal(await page.evaluate((nid) => (window as unknown as EditorWindow).RED.nodes.node(nid)?.store, id), "store-from-another-machine", id);
+      }
+    });
+
     it("a status the package translates is shown in French", async () => {
       // ups-aggregate sends the key of "waiting for UPS states": nothing is wired to it.
       const want = localeText("fr", "ups-aggregate.status.waiting");
