@@ -12,6 +12,55 @@ import { NutArgumentError } from "./errors";
 
 /** Split one line (without its newline) into words, as parseconf does. Never throws. */
 export function tokenize(line: string): string[] {
+  // Replies with a backslash are rare: they take the careful path. The rest
+  // (every LIST VAR item) is cut with slices: no string grows a character at
+  // a time, which is most of what reading a poll costs.
+  return line.includes("\\") ? tokenizeEscaped(line) : tokenizePlain(line);
+}
+
+function isSpace(c: number): boolean {
+  // space, \t, \n, \v, \f, \r
+  return c === 32 || (c >= 9 && c <= 13);
+}
+
+/** tokenize for a line without backslashes. */
+function tokenizePlain(line: string): string[] {
+  const words: string[] = [];
+  const n = line.length;
+  let i = 0;
+  while (i < n) {
+    const c = line.charCodeAt(i);
+    if (isSpace(c)) {
+      i++;
+    } else if (c === 35 /* # */) {
+      break; // comment: the rest of the line is ignored
+    } else if (c === 34 /* " */) {
+      const close = line.indexOf('"', i + 1);
+      // parseconf ties off an unterminated quoted word at the end of the line
+      words.push(close < 0 ? line.slice(i + 1) : line.slice(i + 1, close));
+      if (close < 0) break;
+      i = close + 1;
+    } else if (c === 61 /* = */) {
+      words.push("=");
+      i++;
+    } else {
+      // a bare word runs to whitespace, '#' or '='; a '"' inside it is an ordinary character
+      const start = i++;
+      for (; i < n; i++) {
+        const d = line.charCodeAt(i);
+        if (isSpace(d) || d === 35 || d === 61) break;
+      }
+      words.push(line.slice(start, i));
+    }
+  }
+  return words;
+}
+
+/**
+ * tokenize, one character at a time: backslash escapes, inside and outside
+ * quotes. Exported so a property test can hold the fast path to it.
+ */
+export function tokenizeEscaped(line: string): string[] {
   const words: string[] = [];
   let word = "";
   let inWord = false; // collecting an unquoted word
@@ -88,8 +137,10 @@ export function formatCommand(words: readonly string[]): string {
 }
 
 /**
- * Splits a byte stream into lines. Lines longer than `maxLineBytes` (a server
- * that is not NUT, or a broken one) are reported instead of buffered forever.
+ * Splits a byte stream into lines. A line that grows longer than
+ * `maxLineBytes` before its newline (a server that is not NUT, or a broken
+ * one) is reported instead of buffered forever; a complete line is held to
+ * the same bound in characters.
  */
 export class LineBuffer {
   private pending: Buffer[] = [];
@@ -99,26 +150,32 @@ export class LineBuffer {
 
   /** The complete lines in `chunk` (and before it), or `overflow` when a line grew too long. */
   push(chunk: Buffer): { lines: string[]; overflow: boolean } {
-    const lines: string[] = [];
-    let start = 0;
-    for (;;) {
-      const nl = chunk.indexOf(0x0a, start);
-      if (nl < 0) break;
-      const part = chunk.subarray(start, nl);
-      const bytes = this.pending.length ? Buffer.concat([...this.pending, part]) : part;
+    const lastNl = chunk.lastIndexOf(0x0a);
+    if (lastNl < 0) return { lines: [], overflow: this.keep(chunk) };
+    let head = chunk.subarray(0, lastNl);
+    if (this.pending.length) {
+      head = Buffer.concat([...this.pending, head]);
       this.pending = [];
       this.pendingBytes = 0;
-      if (bytes.length > this.maxLineBytes) return { lines, overflow: true };
-      lines.push(bytes.toString("utf8").replace(/\r$/, ""));
-      start = nl + 1;
     }
-    if (start < chunk.length) {
-      const rest = chunk.subarray(start);
-      this.pendingBytes += rest.length;
-      if (this.pendingBytes > this.maxLineBytes) return { lines, overflow: true };
-      this.pending.push(Buffer.from(rest));
+    // One decoding for every line of the chunk: a newline byte is never part
+    // of a UTF-8 sequence, so splitting the text is splitting the bytes.
+    const lines = head.toString("utf8").split("\n");
+    for (let i = 0; i < lines.length; i++) {
+      let line = lines[i];
+      if (line.length > this.maxLineBytes) return { lines: lines.slice(0, i), overflow: true };
+      if (line.charCodeAt(line.length - 1) === 13) line = lines[i] = line.slice(0, -1);
     }
-    return { lines, overflow: false };
+    const overflow = lastNl + 1 < chunk.length ? this.keep(chunk.subarray(lastNl + 1)) : false;
+    return { lines, overflow };
+  }
+
+  /** Keep the start of an unfinished line; true when it is already too long. */
+  private keep(part: Buffer): boolean {
+    this.pendingBytes += part.length;
+    if (this.pendingBytes > this.maxLineBytes) return true;
+    this.pending.push(Buffer.from(part));
+    return false;
   }
 
   reset(): void {

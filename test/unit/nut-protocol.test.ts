@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { NutArgumentError } from "../../core/nut/errors";
-import { LineBuffer, encodeArg, formatCommand, parseNumber, quote, toNutValue, tokenize } from "../../core/nut/protocol";
+import { LineBuffer, encodeArg, formatCommand, parseNumber, quote, toNutValue, tokenize, tokenizeEscaped } from "../../core/nut/protocol";
 
 describe("NUT protocol: tokenize (parseconf rules)", () => {
   it("splits on whitespace and keeps quoted words whole", () => {
@@ -35,6 +35,18 @@ describe("NUT protocol: tokenize (parseconf rules)", () => {
 
   it("never throws, whatever the line (property)", () => {
     fc.assert(fc.property(fc.string({ unit: "binary" }), (s) => Array.isArray(tokenize(s))));
+  });
+
+  it("the fast path for lines without a backslash reads every line as the character-at-a-time reading does (property)", () => {
+    const tricky = fc.constantFrom(" ", "\t", "\r", "\v", '"', "#", "=", "a", "B", ".", "é", "\u0000");
+    const unit = fc.oneof(tricky, fc.string({ unit: "binary", maxLength: 1 }).filter((c) => c !== "\\"));
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 40 }), (line) => {
+        assert.ok(!line.includes("\\"));
+        assert.deepEqual(tokenize(line), tokenizeEscaped(line));
+      }),
+      { numRuns: 5000 },
+    );
   });
 });
 
