@@ -4,12 +4,14 @@
  *
  * - Requests are written as they come (pipelined) and matched to replies in
  *   order; upsd answers in order (measured: 2000 pipelined commands, 2000
- *   in-order replies).
+ *   in-order replies). The requests of one tick go out in one write (a poll
+ *   of 50 UPSes is one system call, not 50).
  * - Every request has a timeout. upsd sometimes never answers; after a
  *   missing reply the pipeline cannot be trusted, so the connection is
- *   dropped and rebuilt.
- * - Keep-alive: upsd closes a client idle for ~60 s, so an idle connection
- *   sends NETVER every `keepAliveMs`.
+ *   dropped and rebuilt. One watchdog timer serves every deadline, so a
+ *   request costs no timer of its own.
+ * - Keep-alive: upsd closes a client idle for ~60 s, so a connection with
+ *   nothing written for `keepAliveMs` sends NETVER.
  * - Reconnect with exponential backoff and jitter; the backoff resets only
  *   after a reply was read, so a server that accepts and hangs up at once is
  *   not hammered.
@@ -31,7 +33,7 @@ import {
   NutTlsError,
   toNutError,
 } from "./errors";
-import { LineBuffer, formatCommand, tokenize } from "./protocol";
+import { LineBuffer, encodeArg, formatCommand, tokenize } from "./protocol";
 
 export interface NutClientOptions {
   host: string;
@@ -71,6 +73,7 @@ export interface UpsListEntry {
 }
 
 type ReplyKind = "line" | "list";
+type Done = (err: NutError | null, tokens: string[][]) => void;
 
 interface Pending {
   words: string[];
@@ -79,9 +82,11 @@ interface Pending {
   itemWord: string;
   started: boolean;
   items: string[][];
-  resolve: (tokens: string[][]) => void;
-  reject: (err: NutError) => void;
-  timer: NodeJS.Timeout | null;
+  /** Called once: the error, or the reply's lines as words. */
+  done: Done;
+  /** performance.now() after which it has timed out. */
+  deadline: number;
+  settled: boolean;
 }
 
 export interface NutClientEvents {
@@ -110,6 +115,14 @@ export class NutClient extends EventEmitter<NutClientEvents> {
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private keepAliveTimer: NodeJS.Timeout | null = null;
+  /** performance.now() of the last write, for the keep-alive. */
+  private lastWrite = 0;
+  /** The one timer that checks every request's deadline. */
+  private watchdog: NodeJS.Timeout | null = null;
+  /** Command lines written in this tick, sent together at its end. */
+  private outbox = "";
+  private flushScheduled = false;
+  private readonly encodedWords = new Map<string, string>();
   private _protocolVersion: string | null = null;
 
   constructor(options: NutClientOptions) {
@@ -157,7 +170,10 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     const socket = this.socket;
     this.socket = null;
     this.generation++;
+    this.outbox = ""; // its requests fail with the connection
     this.failAll(new NutConnectionError("NUT client closed", "CLOSED"));
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = null;
     this.setState("closed", null, null);
     if (!socket || socket.destroyed) return Promise.resolve();
     return new Promise((resolve) => {
@@ -197,11 +213,51 @@ export class NutClient extends EventEmitter<NutClientEvents> {
   }
 
   getVar(ups: string, name: string): Promise<string> {
-    return this.request(["GET", "VAR", ups, name], "line").then(([t]) => {
-      if (t[0] !== "VAR" || t[1] !== ups || t[2] !== name || t.length < 4) {
-        throw new NutProtocolError(`GET VAR ${ups} ${name}: unexpected reply "${t.join(" ")}"`);
+    return this.request(["GET", "VAR", ups, name], "line").then(([t]) => varValue(ups, name, t));
+  }
+
+  /**
+   * Several variables of `ups`, one GET VAR each, pipelined: for each name,
+   * its value or why not (NutServerError VAR-NOT-SUPPORTED, …). Never
+   * rejects. A poll calls this for every UPS, so it costs one promise, not
+   * one per variable.
+   */
+  getVars(ups: string, names: readonly string[]): Promise<Array<string | NutError>> {
+    return new Promise((resolve) => {
+      const out: Array<string | NutError> = new Array<string | NutError>(names.length);
+      let left = names.length;
+      if (left === 0) {
+        resolve(out);
+        return;
       }
-      return t[3];
+      let prefix: string;
+      try {
+        prefix = `GET VAR ${this.encoded(ups)} `;
+      } catch (err) {
+        resolve(names.map(() => toNutError(err)));
+        return;
+      }
+      names.forEach((name, i) => {
+        let line: string;
+        try {
+          line = `${prefix}${this.encoded(name)}\n`;
+        } catch (err) {
+          out[i] = toNutError(err);
+          if (--left === 0) resolve(out);
+          return;
+        }
+        this.send(["GET", "VAR", ups, name], "line", "", line, (err, lines) => {
+          if (err) out[i] = err;
+          else {
+            try {
+              out[i] = varValue(ups, name, lines[0]);
+            } catch (e) {
+              out[i] = toNutError(e);
+            }
+          }
+          if (--left === 0) resolve(out);
+        });
+      });
     });
   }
 
@@ -217,13 +273,27 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     } catch (err) {
       return Promise.reject(toNutError(err));
     }
-    return new Promise((resolve, reject) => {
-      const p = this.makePending(words, kind, itemWord, resolve, reject);
-      if (this._state === "connected") this.write(p, line);
-      else if (this._state === "connecting") this.waiting.push(p);
-      else if (this._state === "closed") this.settle(p, new NutConnectionError("NUT client closed", "CLOSED"));
-      else this.settle(p, this.notConnectedError());
-    });
+    return new Promise((resolve, reject) => this.send(words, kind, itemWord, line, (err, lines) => (err ? reject(err) : resolve(lines))));
+  }
+
+  /** A word as sent to upsd (encodeArg), remembered: a poll sends the same UPS and variable names every time. */
+  private encoded(word: string): string {
+    let e = this.encodedWords.get(word);
+    if (e === undefined) {
+      e = encodeArg(word); // throws for a word that cannot be sent
+      if (this.encodedWords.size >= 4096) this.encodedWords.clear();
+      this.encodedWords.set(word, e);
+    }
+    return e;
+  }
+
+  /** request() with a callback, `line` being `words` formatted: `done` is called exactly once. */
+  private send(words: string[], kind: ReplyKind, itemWord: string, line: string, done: Done): void {
+    const p = this.makePending(words, kind, itemWord, done);
+    if (this._state === "connected") this.write(p, line);
+    else if (this._state === "connecting") this.waiting.push(p);
+    else if (this._state === "closed") this.settle(p, new NutConnectionError("NUT client closed", "CLOSED"));
+    else this.settle(p, this.notConnectedError());
   }
 
   // ---- connection ------------------------------------------------------------------------
@@ -362,7 +432,7 @@ export class NutClient extends EventEmitter<NutClientEvents> {
       return Promise.reject(this.notConnectedError());
     }
     return new Promise((resolve, reject) => {
-      const p = this.makePending(words, "line", "", resolve, reject);
+      const p = this.makePending(words, "line", "", (err, lines) => (err ? reject(err) : resolve(lines)));
       this.write(p, formatCommand(words));
     });
   }
@@ -372,6 +442,7 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     const socket = this.socket;
     this.socket = null;
     this.generation++;
+    this.outbox = ""; // its requests fail with the connection
     this.clearKeepAlive();
     if (socket) {
       socket.on("error", () => undefined);
@@ -400,27 +471,42 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     words: string[],
     kind: ReplyKind,
     itemWord: string,
-    resolve: (t: string[][]) => void,
-    reject: (e: NutError) => void,
+    done: Done,
   ): Pending {
-    const p: Pending = { words, kind, itemWord, started: false, items: [], resolve, reject, timer: null };
-    p.timer = setTimeout(() => {
-      p.timer = null;
-      const command = describe(words);
-      const err = new NutTimeoutError(command, this.opts.requestTimeoutMs);
-      const i = this.inflight.indexOf(p);
-      if (i >= 0) {
-        // a reply may still come: the pipeline is out of step, start over
-        this.inflight.splice(i, 1);
-        reject(err);
-        this.dropConnection(new NutConnectionError(`${command}: no reply within ${this.opts.requestTimeoutMs} ms, reconnecting`, "TIMEOUT"));
-      } else {
-        const w = this.waiting.indexOf(p);
-        if (w >= 0) this.waiting.splice(w, 1);
-        reject(err);
-      }
-    }, this.opts.requestTimeoutMs);
+    const deadline = performance.now() + this.opts.requestTimeoutMs;
+    const p: Pending = { words, kind, itemWord, started: false, items: [], done, deadline, settled: false };
+    if (!this.watchdog) this.armWatchdog(this.opts.requestTimeoutMs);
     return p;
+  }
+
+  private armWatchdog(ms: number): void {
+    this.watchdog = setTimeout(() => this.checkDeadlines(), Math.max(1, Math.ceil(ms)));
+  }
+
+  /**
+   * The watchdog fired: fail what is past its deadline, then sleep until the
+   * next deadline (none pending: no timer at all).
+   */
+  private checkDeadlines(): void {
+    this.watchdog = null;
+    const now = performance.now();
+    const expired = (p: Pending) => p.deadline <= now;
+    const waitingLate = this.waiting.filter(expired);
+    if (waitingLate.length) {
+      this.waiting = this.waiting.filter((p) => !expired(p));
+      for (const p of waitingLate) this.settle(p, new NutTimeoutError(describe(p.words), this.opts.requestTimeoutMs));
+    }
+    const late = this.inflight.find(expired);
+    if (late) {
+      // a reply may still come: the pipeline is out of step, start over
+      const command = describe(late.words);
+      this.settle(late, new NutTimeoutError(command, this.opts.requestTimeoutMs));
+      this.dropConnection(new NutConnectionError(`${command}: no reply within ${this.opts.requestTimeoutMs} ms, reconnecting`, "TIMEOUT"));
+    }
+    let next = Infinity;
+    for (const p of this.inflight) next = Math.min(next, p.deadline);
+    for (const p of this.waiting) next = Math.min(next, p.deadline);
+    if (next !== Infinity && !this.watchdog && this._state !== "closed") this.armWatchdog(next - now);
   }
 
   private write(p: Pending, line: string): void {
@@ -430,8 +516,21 @@ export class NutClient extends EventEmitter<NutClientEvents> {
       return;
     }
     this.inflight.push(p);
-    socket.write(line);
-    this.armKeepAlive();
+    if (!this.watchdog) this.armWatchdog(p.deadline - performance.now());
+    // everything written in this tick leaves in one write (one string, not a writev of many)
+    this.outbox += line;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(() => this.flush());
+    }
+    this.lastWrite = performance.now();
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const data = this.outbox;
+    this.outbox = "";
+    if (data && this.socket && !this.socket.destroyed) this.socket.write(data);
   }
 
   private onData(chunk: Buffer): void {
@@ -478,19 +577,27 @@ export class NutClient extends EventEmitter<NutClientEvents> {
 
   /** Finish a request exactly once and take it off the queues. */
   private settle(p: Pending, err: NutError | null, value?: string[][]): void {
-    if (p.timer) clearTimeout(p.timer);
-    p.timer = null;
-    const i = this.inflight.indexOf(p);
-    if (i >= 0) this.inflight.splice(i, 1);
-    if (err) p.reject(err);
-    else p.resolve(value ?? []);
+    if (p.settled) return;
+    p.settled = true;
+    // replies come in order: the one settled is nearly always the first
+    if (this.inflight[0] === p) this.inflight.shift();
+    else {
+      const i = this.inflight.indexOf(p);
+      if (i >= 0) this.inflight.splice(i, 1);
+    }
+    if (this.watchdog && this.inflight.length === 0 && this.waiting.length === 0) {
+      // nothing left to watch (once per poll round, not per request)
+      clearTimeout(this.watchdog);
+      this.watchdog = null;
+    }
+    p.done(err, value ?? []);
   }
 
   private failAll(err: NutError): void {
     const all = [...this.inflight, ...this.waiting];
     this.inflight = [];
     this.waiting = [];
-    for (const p of all) if (p.timer) this.settle(p, err);
+    for (const p of all) this.settle(p, err);
   }
 
   private notConnectedError(): NutError {
@@ -500,14 +607,21 @@ export class NutClient extends EventEmitter<NutClientEvents> {
 
   // ---- timers and events --------------------------------------------------------------------
 
-  private armKeepAlive(): void {
+  /** NETVER once nothing was written for keepAliveMs; the timer looks at lastWrite instead of being reset by every write. */
+  private armKeepAlive(delay = this.opts.keepAliveMs): void {
     this.clearKeepAlive();
     const gen = this.generation;
     this.keepAliveTimer = setTimeout(() => {
       this.keepAliveTimer = null;
       if (this._state !== "connected" || gen !== this.generation) return;
+      const idle = performance.now() - this.lastWrite;
+      if (idle < this.opts.keepAliveMs) {
+        this.armKeepAlive(this.opts.keepAliveMs - idle);
+        return;
+      }
       this.request(["NETVER"], "line").catch(() => undefined); // a failure drops the connection itself
-    }, this.opts.keepAliveMs);
+      this.armKeepAlive();
+    }, Math.max(1, Math.ceil(delay)));
   }
 
   private clearKeepAlive(): void {
@@ -535,6 +649,14 @@ export class NutClient extends EventEmitter<NutClientEvents> {
       }
     }
   }
+}
+
+/** The value in a `VAR ups name "value"` reply. */
+function varValue(ups: string, name: string, t: string[]): string {
+  if (t[0] !== "VAR" || t[1] !== ups || t[2] !== name || t.length < 4) {
+    throw new NutProtocolError(`GET VAR ${ups} ${name}: unexpected reply "${excerpt(t.join(" "))}"`);
+  }
+  return t[3];
 }
 
 function sameWords(a: string[], b: string[]): boolean {

@@ -57,6 +57,18 @@ describe("NutClient against a real upsd", function () {
     assert.equal(c.state, "connected");
   });
 
+  it("getVars: one value or error per name, in order, in one pipelined round", async () => {
+    const c = client();
+    c.start();
+    const got = await c.getVars("ups1", ["ups.status", "no.such.var", "battery.charge", "ups.load"]);
+    assert.equal(got[0], "OL");
+    assert.ok(got[1] instanceof NutServerError && got[1].code === "VAR-NOT-SUPPORTED");
+    assert.deepEqual(got.slice(2), ["100", "25"]);
+    const unknown = await c.getVars("nosuch", ["ups.status", "battery.charge"]);
+    assert.deepEqual(unknown.map((e) => (e instanceof NutServerError ? e.code : e)), ["UNKNOWN-UPS", "UNKNOWN-UPS"]);
+    assert.equal(c.state, "connected");
+  });
+
   it("pipelines 500 requests on one connection, replies in order", async () => {
     const c = client();
     c.start();

@@ -127,6 +127,29 @@ describe("NutClient against nut-sim", function () {
     assert.equal(await c.getVar("ups1", "ups.status"), "OL");
   });
 
+  it("a request asked after others were answered still times out at its own deadline (one watchdog for all)", async () => {
+    const c = client({ requestTimeoutMs: 300 });
+    await waitState(c, "connected");
+    assert.equal(await c.getVar("ups1", "ups.status"), "OL"); // the queue empties: the watchdog stops
+    await new Promise((r) => setTimeout(r, 200));
+    sim.setFault("silent");
+    // without a watchdog re-armed for it, this would never settle (mocha's timeout fails the test)
+    const err = await rejection(c.getVar("ups1", "ups.status"));
+    assert.equal(err.code, "TIMEOUT");
+  });
+
+  it("getVars: a word that cannot be sent fails its own entry only, and nothing is written for it", async () => {
+    const c = client();
+    await waitState(c, "connected");
+    const start = sim.commands.length;
+    const got = await c.getVars("ups1", ["ups.status", "bad\nLIST UPS"]);
+    assert.equal(got[0], "OL");
+    assert.ok(got[1] instanceof NutArgumentError);
+    assert.deepEqual(sim.commands.slice(start), ["GET VAR ups1 ups.status"]);
+    const bad = await c.getVars("ups\u00e9", ["ups.status"]);
+    assert.ok(bad[0] instanceof NutArgumentError);
+  });
+
   it("fault: a connection closed mid-list fails that request, then the client reconnects", async () => {
     const c = client();
     await waitState(c, "connected");
