@@ -18,6 +18,7 @@
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { STATE_VARS } from "../core/nut/ups-state";
 import { startNutLabs, type NutLab, type NutLabGroup } from "../test/harness/nut-lab";
 import type { NodeRedProcess } from "../test/harness/node-red";
 import { withCleanup, type Cleanup } from "./lib/cleanup";
@@ -107,8 +108,9 @@ async function window(group: NutLabGroup, pid: number, seconds: number, roundByt
   return { cpu: cpuSeconds(pid) - c0, upsdCpu: upsdCpu() - u0, reads: readCalls(pid) - r0, polls, due: Math.round(took) * upses, rss, seconds: took };
 }
 
-/** Bytes of one poll round of nut-ups-in "all UPSes": LIST UPS, then LIST VAR of each. */
-const oursRound = (lab: NutLab): number => "LIST UPS\n".length + lab.upses.reduce((n, u) => n + `LIST VAR ${u}\n`.length, 0);
+/** Bytes of one poll round of nut-ups-in "all UPSes" (message without every variable): LIST UPS, then GET VAR of the state's variables of each. */
+const oursRound = (lab: NutLab): number =>
+  "LIST UPS\n".length + lab.upses.reduce((n, u) => n + STATE_VARS.reduce((m, v) => m + `GET VAR ${u} ${v}\n`.length, 0), 0);
 /** Bytes of one round of the bare client: LIST VAR of each UPS. */
 const bareRound = (lab: NutLab): number => lab.upses.reduce((n, u) => n + `LIST VAR ${u}\n`.length, 0);
 /** Bytes of one upsmon round: GET VAR ups.status of each UPS. */

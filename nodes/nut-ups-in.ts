@@ -21,7 +21,7 @@ import {
 } from "../core/nut/monitor";
 import { encodeArg } from "../core/nut/protocol";
 import { DEFAULT_TIMING } from "../core/nut/status";
-import { nodeStatus, severity, type NodeStatus } from "../core/nut/ups-state";
+import { nodeStatus, severity, summarize, type NodeStatus } from "../core/nut/ups-state";
 import type { NutServerNode, NutServerUser } from "./lib/nut-server-api";
 
 interface NutUpsInDef extends NodeDef {
@@ -92,11 +92,13 @@ export = function (RED: NodeAPI) {
     /** Polls run one after the other: a forced poll waits for the running one. */
     let chain: Promise<void> = Promise.resolve();
     let lastWarning: string | null = null;
+    /** What the status shows now: set again only when it changes (the editor gets every call). */
+    let shown = "";
 
     const srv: NutServerNode = server;
     /** Stands in for the client once the node is closing (the server then has none for us). */
     const refuse = () => Promise.reject(new NutConnectionError(`not connected to ${srv.address}`, "NOT-CONNECTED"));
-    const notConnected: UpsReader = { listUps: refuse, listVar: refuse };
+    const notConnected: UpsReader = { listUps: refuse, listVar: refuse, getVars: refuse };
 
     function schedule(): void {
       if (closed) return;
@@ -124,16 +126,18 @@ export = function (RED: NodeAPI) {
       if (timer) clearTimeout(timer);
       timer = null;
       const known = Object.keys(monitor.upses);
-      const { readings, listError } = await readUpses(srv.client ?? notConnected, all ? null : upsName, known);
+      const { readings, listError } = await readUpses(srv.client ?? notConnected, all ? null : upsName, known, opts.includeVars);
       if (closed) return trigger?.done();
       const now = Date.now();
       const result = applyReadings(monitor, readings, now, opts, trigger !== null);
       monitor = result.monitor;
       const send: Send = trigger ? trigger.send : (m) => node.send(m);
       for (const out of result.outputs) {
+        if (!out.send && !out.report) continue; // most polls of most UPSes: nothing new, nothing to build
+        const summary = summarize(out.topic, out.state);
         const msg: NodeMessage & { summary: string } = trigger
-          ? { ...RED.util.cloneMessage(trigger.msg), topic: out.topic, payload: out.state, summary: out.summary }
-          : { topic: out.topic, payload: out.state, summary: out.summary };
+          ? { ...RED.util.cloneMessage(trigger.msg), topic: out.topic, payload: out.state, summary }
+          : { topic: out.topic, payload: out.state, summary };
         if (out.report) node.error(out.report, msg);
         if (out.send) send(msg);
       }
@@ -142,7 +146,8 @@ export = function (RED: NodeAPI) {
         monitor = r.monitor;
         if (r.report) node.error(r.report, { topic: topicOf("*", opts.server), payload: { error: listError.code } } as NodeMessage);
       }
-      showStatus(listError);
+      // the status only says what hasChanged() looks at: recompute it when something did
+      if (listError || result.outputs.some((o) => o.changed)) showStatus(listError);
       trigger?.done();
       schedule();
     }
@@ -151,12 +156,19 @@ export = function (RED: NodeAPI) {
     function showStatus(listError: NutError | null): void {
       const states = currentStates(monitor);
       if (states.length === 0) {
-        if (listError) node.status({ fill: "grey", shape: "ring", text: `disconnected (${listError.code})` });
+        if (listError) setStatus({ fill: "grey", shape: "ring", text: `disconnected (${listError.code})` });
         return;
       }
       const worst = states.reduce((a, b) => (severity(b) > severity(a) ? b : a));
       const st: NodeStatus = nodeStatus(worst);
-      node.status(all ? { ...st, text: `${worst.ups}: ${st.text}${states.length > 1 ? ` (${states.length} UPS)` : ""}` } : st);
+      setStatus(all ? { ...st, text: `${worst.ups}: ${st.text}${states.length > 1 ? ` (${states.length} UPS)` : ""}` } : st);
+    }
+
+    function setStatus(st: NodeStatus): void {
+      const key = `${st.fill} ${st.shape} ${st.text}`;
+      if (key === shown) return;
+      shown = key;
+      node.status(st);
     }
 
     const user: NutServerUser = {
@@ -164,10 +176,10 @@ export = function (RED: NodeAPI) {
       onServerState(change: StateChange) {
         // before the first reading the connection is all there is to show
         if (closed || currentStates(monitor).length > 0) return;
-        if (change.state === "connecting") node.status({ fill: "yellow", shape: "ring", text: "node-red:common.status.connecting" });
-        else if (change.state === "connected") node.status({ fill: "green", shape: "ring", text: "node-red:common.status.connected" });
+        if (change.state === "connecting") setStatus({ fill: "yellow", shape: "ring", text: "node-red:common.status.connecting" });
+        else if (change.state === "connected") setStatus({ fill: "green", shape: "ring", text: "node-red:common.status.connected" });
         else if (change.state === "disconnected") {
-          node.status({ fill: "grey", shape: "ring", text: `disconnected (${change.error?.code ?? "?"})` });
+          setStatus({ fill: "grey", shape: "ring", text: `disconnected (${change.error?.code ?? "?"})` });
         }
       },
       onServerWarning(err: NutError) {

@@ -1,6 +1,7 @@
 /**
  * What nut-ups-in does with each poll, without Node-RED: read the UPSes
- * (one LIST VAR per UPS on the shared connection), fold the readings into
+ * (on the shared connection: a GET VAR for each of the 4 variables of the
+ * state, or one LIST VAR when the message carries every variable), fold the readings into
  * the per-UPS trackers, and decide which messages go out and which errors
  * are told to the user (once per distinct error, not every poll).
  */
@@ -8,7 +9,7 @@ import type { UpsState } from "../contract";
 import { NutServerError, toNutError, type NutError } from "./errors";
 import type { UpsListEntry } from "./client";
 import { newTracker, observe, parseStatus, wantsAlertPolling, type EventTiming, type UpsTracker } from "./status";
-import { hasChanged, summarize, toUpsState, type UpsReading } from "./ups-state";
+import { STATE_VARS, hasChanged, toUpsState, type UpsReading } from "./ups-state";
 
 export type OutputMode = "change" | "poll" | "events";
 
@@ -38,9 +39,10 @@ export interface MonitorState {
 export interface MonitorOutput {
   topic: string;
   state: UpsState;
-  summary: string;
   /** Whether the output mode lets this message out. */
   send: boolean;
+  /** Whether anything shown changed since the last poll (status, levels, staleness, error, events). */
+  changed: boolean;
   /** Text for node.error when something new went wrong, else null. */
   report: string | null;
 }
@@ -64,12 +66,13 @@ export function applyReadings(
   opts: MonitorOptions,
   forced: boolean,
 ): { monitor: MonitorState; outputs: MonitorOutput[] } {
-  const upses = { ...m.upses };
+  const upses = Object.assign({}, m.upses);
   const outputs: MonitorOutput[] = [];
+  // a UPS seen from the start counts its silence from the start; one that appears later, from now
+  const newSince = Object.keys(m.upses).length ? now : m.since;
   for (const reading of readings) {
     const rec: UpsRecord = upses[reading.ups] ?? {
-      // a UPS seen from the start counts its silence from the start; one that appears later, from now
-      tracker: newTracker(Object.keys(m.upses).length ? now : m.since),
+      tracker: newTracker(newSince),
       state: null,
       reportedError: null,
       reportedProblems: "",
@@ -85,9 +88,9 @@ export function applyReadings(
     if (state.error && state.error !== rec.reportedError) report = `${topic}: ${reading.error?.message ?? state.error}`;
     else if (problemText && problemText !== rec.reportedProblems) report = problemText;
 
-    const send =
-      forced || opts.output === "poll" || (opts.output === "events" ? events.length > 0 : hasChanged(rec.state, state));
-    outputs.push({ topic, state, summary: summarize(topic, state), send, report });
+    const changed = hasChanged(rec.state, state);
+    const send = forced || opts.output === "poll" || (opts.output === "events" ? events.length > 0 : changed);
+    outputs.push({ topic, state, send, changed, report });
     upses[reading.ups] = { tracker, state, reportedError: state.error, reportedProblems: problemText };
   }
   return { monitor: { ...m, upses }, outputs };
@@ -126,6 +129,24 @@ export function currentStates(m: MonitorState): UpsState[] {
 export interface UpsReader {
   listUps(): Promise<UpsListEntry[]>;
   listVar(ups: string): Promise<Array<[string, string]>>;
+  getVars(ups: string, names: readonly string[]): Promise<Array<string | NutError>>;
+}
+
+/**
+ * The variables of STATE_VARS, one GET VAR each (pipelined): what upsmon
+ * does (it reads ups.status alone), and far less to read and parse than
+ * every variable (real UPSes report 50–100). A variable the UPS does not
+ * have (VAR-NOT-SUPPORTED) is left out; any other error fails the read,
+ * ups.status's first, as one LIST VAR would fail.
+ */
+export async function readStateVars(reader: UpsReader, ups: string): Promise<Array<[string, string]>> {
+  const got = await reader.getVars(ups, STATE_VARS);
+  const vars: Array<[string, string]> = [];
+  got.forEach((r, i) => {
+    if (typeof r === "string") vars.push([STATE_VARS[i], r]);
+    else if (!(r instanceof NutServerError && r.code === "VAR-NOT-SUPPORTED")) throw r;
+  });
+  return vars;
 }
 
 /** A failed read: `reachable` when upsd itself answered (ERR …). */
@@ -135,8 +156,9 @@ export function failedReading(ups: string, err: unknown): UpsReading {
 }
 
 /**
- * Read one UPS, or every UPS of the server (`ups` null: LIST UPS, then one
- * LIST VAR each, pipelined). UPSes read before and no longer listed read as
+ * Read one UPS, or every UPS of the server (`ups` null: LIST UPS, then each
+ * UPS, pipelined): every variable (LIST VAR) when `allVars`, else those of
+ * the state (readStateVars). UPSes read before and no longer listed read as
  * UNKNOWN-UPS. `listError` is set when LIST UPS failed and no UPS is known
  * yet: there is nobody to report it for.
  */
@@ -144,9 +166,10 @@ export async function readUpses(
   reader: UpsReader,
   ups: string | null,
   known: string[],
+  allVars: boolean,
 ): Promise<{ readings: UpsReading[]; listError: NutError | null }> {
   const readOne = (name: string): Promise<UpsReading> =>
-    reader.listVar(name).then(
+    (allVars ? reader.listVar(name) : readStateVars(reader, name)).then(
       (vars): UpsReading =>
         // upsd serves "WAIT" until the driver has sent its data (after a restart): nothing is known yet
         vars.some(([k, v]) => k === "ups.status" && v.trim() === "WAIT")

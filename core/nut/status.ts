@@ -22,12 +22,22 @@
  */
 import type { UpsEvent } from "../contract";
 
+/** parseStatus's results so far, by raw status (bounded). */
+const parsed = new Map<string, string[]>();
+
 /** Status tokens, upper case, in upsd's order, without repeats. "" and null give []. */
 export function parseStatus(raw: string | null): string[] {
   if (!raw) return [];
-  const seen = new Set<string>();
-  for (const word of raw.trim().split(/\s+/)) if (word) seen.add(word.toUpperCase());
-  return [...seen];
+  // a UPS says the same few things poll after poll: parse each once, hand out copies
+  let flags = parsed.get(raw);
+  if (!flags) {
+    const seen = new Set<string>();
+    for (const word of raw.trim().split(/\s+/)) if (word) seen.add(word.toUpperCase());
+    flags = [...seen];
+    if (parsed.size >= 256) parsed.clear();
+    parsed.set(raw, flags);
+  }
+  return flags.slice();
 }
 
 /** Flags with an event when they appear and a NOT… event when they clear, in event order. */
@@ -87,30 +97,40 @@ export function observe(
 }
 
 function alive(t: UpsTracker, flags: string[], now: number, timing: EventTiming): { tracker: UpsTracker; events: UpsEvent[] } {
+  // runs for every UPS on every poll: a handful of flags, so arrays beat Sets,
+  // and the tracker is written out field by field (no object spread)
   const events: UpsEvent[] = [];
-  const has = new Set(flags);
-  const knew = new Set(t.known);
-  const next: UpsTracker = { ...t, comm: "ok", lastGood: now, lastNocomm: null };
+  const has = (f: string) => flags.includes(f);
+  const knew = (f: string) => t.known.includes(f);
+  const next: UpsTracker = {
+    known: t.known,
+    comm: "ok",
+    line: t.line,
+    since: t.since,
+    lastGood: now,
+    lastNocomm: null,
+    lastReplbatt: t.lastReplbatt,
+  };
   if (t.comm === "bad") events.push("COMMOK");
 
-  for (const [flag, , off] of PAIRED) if (!has.has(flag) && knew.has(flag)) events.push(off);
+  for (const [flag, , off] of PAIRED) if (!has(flag) && knew(flag)) events.push(off);
 
   // OB wins over a contradictory OL: staying on battery is the safe reading
-  if (has.has("OB")) {
+  if (has("OB")) {
     if (t.line !== "onbatt") events.push("ONBATT");
     next.line = "onbatt";
-  } else if (has.has("OL")) {
+  } else if (has("OL")) {
     if (t.line === "onbatt") events.push("ONLINE");
     next.line = "online";
   }
-  if (has.has("LB") && !knew.has("LB")) events.push("LOWBATT");
-  if (has.has("RB") && (t.lastReplbatt === null || now - t.lastReplbatt >= timing.replbattWarnMs)) {
+  if (has("LB") && !knew("LB")) events.push("LOWBATT");
+  if (has("RB") && (t.lastReplbatt === null || now - t.lastReplbatt >= timing.replbattWarnMs)) {
     events.push("REPLBATT");
     next.lastReplbatt = now;
   }
-  for (const [flag, on] of PAIRED) if (has.has(flag) && !knew.has(flag)) events.push(on);
+  for (const [flag, on] of PAIRED) if (has(flag) && !knew(flag)) events.push(on);
   // last, as upsmon does, "to override any possible OL"
-  if (has.has("FSD") && !knew.has("FSD")) events.push("FSD");
+  if (has("FSD") && !knew("FSD")) events.push("FSD");
 
   next.known = flags.filter((f) => TRACKED.has(f));
   return { tracker: next, events };

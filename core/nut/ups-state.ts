@@ -21,6 +21,9 @@ export interface UpsReading {
 /** The three numbers every consumer wants, with the NUT names they come from. */
 const NUMBERS = { charge: "battery.charge", runtime: "battery.runtime", load: "ups.load" } as const;
 
+/** Every variable a UpsState is made of (without `vars`). */
+export const STATE_VARS: readonly string[] = ["ups.status", NUMBERS.charge, NUMBERS.runtime, NUMBERS.load];
+
 /**
  * The UpsState for `reading`. A failed read keeps the last known values of
  * `prev` (marked stale, never online). `problems` lists values that should
@@ -60,16 +63,24 @@ export function toUpsState(
     if (includeVars) state.vars = prev?.vars ?? {};
     return { state, problems: [] };
   }
-  const raw = new Map(reading.vars);
+  // the four values wanted, in one pass (the last one wins, as a Map of all would do)
+  let status: string | null = null;
+  let rawCharge: string | undefined;
+  let rawRuntime: string | undefined;
+  let rawLoad: string | undefined;
+  for (const [name, value] of reading.vars) {
+    if (name === "ups.status") status = value;
+    else if (name === NUMBERS.charge) rawCharge = value;
+    else if (name === NUMBERS.runtime) rawRuntime = value;
+    else if (name === NUMBERS.load) rawLoad = value;
+  }
   const problems: string[] = [];
-  const num = (name: string): number | null => {
-    const v = raw.get(name);
+  const num = (name: string, v: string | undefined): number | null => {
     if (v === undefined) return null;
     const n = parseNumber(v);
     if (n === null) problems.push(`${reading.ups}: ${name} is not a number: "${v.slice(0, 40)}"`);
     return n;
   };
-  const status = raw.get("ups.status") ?? null;
   const flags = parseStatus(status);
   const onBattery = flags.includes("OB");
   const state: UpsState = {
@@ -82,9 +93,9 @@ export function toUpsState(
     online: flags.includes("OL") && !onBattery,
     onBattery,
     lowBattery: flags.includes("LB"),
-    charge: num(NUMBERS.charge),
-    runtime: num(NUMBERS.runtime),
-    load: num(NUMBERS.load),
+    charge: num(NUMBERS.charge, rawCharge),
+    runtime: num(NUMBERS.runtime, rawRuntime),
+    load: num(NUMBERS.load, rawLoad),
     time: now,
     stale: false,
     reachable: true,

@@ -98,7 +98,7 @@ describe("nut-ups-in with a real upsd", function () {
     assert.equal(msg.payload.reachable, true);
     assert.equal(msg.payload.online, false);
     const err = await w.next("errors", () => true);
-    assert.match(err.text, /nosuch@127\.0\.0\.1:\d+: LIST VAR nosuch: ERR UNKNOWN-UPS \(unknown UPS/);
+    assert.match(err.text, /nosuch@127\.0\.0\.1:\d+: GET VAR nosuch ups\.status: ERR UNKNOWN-UPS \(unknown UPS/);
     assert.equal((err.msg as UpsMsg).topic, msg.topic, "node.error carries the message for a Catch node");
     await w.next("statuses", (s) => s.fill === "red" && s.shape === "ring" && /unknown UPS/.test(s.text ?? ""));
     await waitUntil("three polls", () => w.statuses.length >= 3, 5000);
@@ -163,16 +163,37 @@ describe("nut-ups-in with nut-sim", function () {
     await w.next("completed", (m) => m._msgid === "m-1");
   });
 
-  it("shares ONE connection per server and polls with one LIST VAR per UPS", async () => {
+  it("shares ONE connection per server; polls with a GET VAR per state variable, or one LIST VAR when sending every variable", async () => {
     const f = flow({ port: sim.port });
-    f.push({ ...(f[1] as object), id: "in2", ups: "ups2", wires: [["out"]] });
+    f.push({ ...(f[1] as object), id: "in2", ups: "ups2", vars: true, wires: [["out"]] });
     await helper.load(nodes, f);
     const w = watch("in", "out");
     await waitUntil("messages of both UPSes", () => new Set(w.messages.map((m) => m.payload.ups)).size === 2, 5000);
     const start = sim.commands.length;
-    await waitUntil("six more commands", () => sim.commands.length >= start + 6, 5000);
+    await waitUntil("fifteen more commands", () => sim.commands.length >= start + 15, 5000);
     assert.equal(sim.connections, 1);
-    assert.deepEqual(new Set(sim.commands.slice(start)), new Set(["LIST VAR ups1", "LIST VAR ups2"]));
+    const ups1 = ["ups.status", "battery.charge", "battery.runtime", "ups.load"].map((v) => `GET VAR ups1 ${v}`);
+    assert.deepEqual(new Set(sim.commands.slice(start)), new Set([...ups1, "LIST VAR ups2"]));
+    const m1 = w.messages.filter((m) => m.payload.ups === "ups1").at(-1);
+    assert.equal(m1?.payload.vars, undefined, "no vars asked, none sent");
+    assert.equal(m1?.payload.charge, 100);
+    assert.equal(w.messages.filter((m) => m.payload.ups === "ups2").at(-1)?.payload.vars?.["battery.charge.low"], 20);
+  });
+
+  it("a UPS without battery.runtime or ups.load (VAR-NOT-SUPPORTED): those read as null, no error, the rest as usual", async () => {
+    sim.deleteVar("ups1", "battery.runtime");
+    sim.deleteVar("ups1", "ups.load");
+    await helper.load(nodes, flow({ port: sim.port, in: { output: "poll" } }));
+    const w = watch("in", "out");
+    const msg = await w.next("messages", () => true);
+    assert.equal(msg.payload.runtime, null);
+    assert.equal(msg.payload.load, null);
+    assert.equal(msg.payload.charge, 100);
+    assert.equal(msg.payload.online, true);
+    assert.equal(msg.payload.error, null);
+    assert.equal(msg.summary, `ups1@127.0.0.1:${sim.port} on line power: 100 %`);
+    await waitUntil("three polls", () => w.messages.length >= 3, 5000);
+    assert.deepEqual(w.errors, [], "nothing to report");
   });
 
   it("closing the flow closes the connection (LOGOUT), also with two users", async () => {
@@ -217,7 +238,7 @@ describe("nut-ups-in with nut-sim", function () {
   });
 
   it("fault: connection closed mid-list -> CLOSED, COMMBAD, then COMMOK after the reconnect", async () => {
-    await helper.load(nodes, flow({ port: sim.port }));
+    await helper.load(nodes, flow({ port: sim.port, in: { vars: true } }));
     const w = watch("in", "out");
     await w.next("messages", () => true);
     sim.setFault("close-mid-list");
@@ -370,16 +391,16 @@ describe("nut-server editor endpoint POST /nut-server/list-ups", function () {
 
   it("lists the UPSes of a typed host/port, sending no credentials", async () => {
     // the deployed nut-server has its own connection (with credentials): let it settle first
-    await waitUntil("the deployed connection polling", () => sim.commands.includes("LIST VAR ups1"), 5000);
+    await waitUntil("the deployed connection polling", () => sim.commands.includes("GET VAR ups1 ups.status"), 5000);
     const before = sim.commands.length;
     const res = await post({ host: "127.0.0.1", port: sim.port });
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { upses: [{ name: "ups1", description: "rack A" }, { name: "ups2", description: "rack B" }] });
-    assert.deepEqual(sim.commands.slice(before).filter((c) => c !== "LIST VAR ups1"), ["NETVER", "LIST UPS", "LOGOUT"]);
+    assert.deepEqual(sim.commands.slice(before).filter((c) => !c.startsWith("GET VAR ups1 ")), ["NETVER", "LIST UPS", "LOGOUT"]);
   });
 
   it("uses the deployed server's connection when asked by id with the same host/port", async () => {
-    await waitUntil("the deployed connection", () => sim.connections === 1 && sim.commands.includes("LIST VAR ups1"), 5000);
+    await waitUntil("the deployed connection", () => sim.connections === 1 && sim.commands.includes("GET VAR ups1 ups.status"), 5000);
     const res = await post({ id: "srv", host: "127.0.0.1", port: sim.port });
     assert.equal(res.status, 200);
     assert.equal((res.body.upses as unknown[]).length, 2);

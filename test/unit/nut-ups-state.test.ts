@@ -198,41 +198,64 @@ describe("monitor: readings to messages", () => {
 });
 
 describe("monitor: reading the server", () => {
+  // ups "a" has no battery.runtime; every read of "b" is DATA-STALE
+  const A: Record<string, string> = { "ups.status": "OL", "battery.charge": "80", "ups.load": "20", "device.model": "X" };
   const reader = (over: Partial<UpsReader> = {}): UpsReader => ({
     listUps: async () => [{ name: "a", description: "" }, { name: "b", description: "" }],
-    listVar: async (ups) => (ups === "b" ? Promise.reject(new NutServerError("DATA-STALE")) : [["ups.status", "OL"]]),
+    listVar: async (ups) => (ups === "b" ? Promise.reject(new NutServerError("DATA-STALE")) : Object.entries(A)),
+    getVars: async (ups, names) =>
+      names.map((n) => (ups === "b" ? new NutServerError("DATA-STALE") : (A[n] ?? new NutServerError("VAR-NOT-SUPPORTED")))),
     ...over,
   });
 
-  it("one UPS: one LIST VAR", async () => {
-    const { readings } = await readUpses(reader(), "a", []);
-    assert.deepEqual(readings, [{ ups: "a", vars: [["ups.status", "OL"]], error: null, reachable: true }]);
+  it("one UPS, state only: the state's variables; one the UPS does not have (VAR-NOT-SUPPORTED) is left out", async () => {
+    const { readings } = await readUpses(reader(), "a", [], false);
+    assert.deepEqual(readings, [{ ups: "a", vars: [["ups.status", "OL"], ["battery.charge", "80"], ["ups.load", "20"]], error: null, reachable: true }]);
   });
 
-  it("all: every listed UPS; an ERR means upsd was reachable, a timeout that it was not", async () => {
-    const { readings } = await readUpses(reader(), null, []);
-    assert.deepEqual(readings.map((r) => [r.ups, r.error?.code ?? null, r.reachable]), [["a", null, true], ["b", "DATA-STALE", true]]);
-    const t = await readUpses(reader({ listVar: () => Promise.reject(new NutTimeoutError("LIST VAR a", 5)) }), "a", []);
-    assert.equal(t.readings[0].reachable, false);
+  it("one UPS, every variable: LIST VAR", async () => {
+    const { readings } = await readUpses(reader(), "a", [], true);
+    assert.deepEqual(readings[0].vars, Object.entries(A));
   });
 
-  it("ups.status WAIT (upsd has nothing from the driver yet) is no data: stale, reachable, error WAIT", async () => {
-    const { readings } = await readUpses(reader({ listVar: async () => [["ups.status", "WAIT"]] }), "a", []);
-    assert.deepEqual(readings[0].error?.code, "WAIT");
-    assert.equal(readings[0].vars, null);
-    assert.equal(readings[0].reachable, true);
+  it("state only: any other error fails the read, ups.status's first", async () => {
+    const errs = (byName: Record<string, string>) =>
+      reader({ getVars: async (_ups, names) => names.map((n) => (byName[n] ? new NutServerError(byName[n]) : (A[n] ?? "1"))) });
+    const one = await readUpses(errs({ "ups.load": "DATA-STALE" }), "a", [], false);
+    assert.deepEqual([one.readings[0].vars, one.readings[0].error?.code, one.readings[0].reachable], [null, "DATA-STALE", true]);
+    const two = await readUpses(errs({ "ups.status": "DRIVER-NOT-CONNECTED", "ups.load": "DATA-STALE" }), "a", [], false);
+    assert.equal(two.readings[0].error?.code, "DRIVER-NOT-CONNECTED");
   });
+
+  for (const allVars of [false, true]) {
+    it(`all${allVars ? ", every variable" : ""}: every listed UPS; an ERR means upsd was reachable, a timeout that it was not`, async () => {
+      const { readings } = await readUpses(reader(), null, [], allVars);
+      assert.deepEqual(readings.map((r) => [r.ups, r.error?.code ?? null, r.reachable]), [["a", null, true], ["b", "DATA-STALE", true]]);
+      const timeout = () => Promise.reject(new NutTimeoutError("GET VAR a ups.status", 5));
+      const t = await readUpses(reader({ listVar: timeout, getVars: timeout }), "a", [], allVars);
+      assert.equal(t.readings[0].reachable, false);
+      assert.equal(t.readings[0].error?.code, "TIMEOUT");
+    });
+
+    it(`ups.status WAIT (upsd has nothing from the driver yet) is no data: stale, reachable, error WAIT${allVars ? " (every variable)" : ""}`, async () => {
+      const wait = reader({ listVar: async () => [["ups.status", "WAIT"]], getVars: async (_u, names) => names.map((n) => (n === "ups.status" ? "WAIT" : "1")) });
+      const { readings } = await readUpses(wait, "a", [], allVars);
+      assert.deepEqual(readings[0].error?.code, "WAIT");
+      assert.equal(readings[0].vars, null);
+      assert.equal(readings[0].reachable, true);
+    });
+  }
 
   it("all: a UPS known before and no longer listed reads as UNKNOWN-UPS", async () => {
-    const { readings } = await readUpses(reader(), null, ["a", "b", "old"]);
+    const { readings } = await readUpses(reader(), null, ["a", "b", "old"], false);
     assert.deepEqual(readings.map((r) => [r.ups, r.error?.code ?? null]), [["a", null], ["b", "DATA-STALE"], ["old", "UNKNOWN-UPS"]]);
   });
 
   it("all: LIST UPS failing reports every known UPS, or the list error when none is known", async () => {
     const down = reader({ listUps: () => Promise.reject(new NutConnectionError("refused", "ECONNREFUSED")) });
-    const known = await readUpses(down, null, ["a"]);
+    const known = await readUpses(down, null, ["a"], false);
     assert.deepEqual(known.readings.map((r) => [r.ups, r.error?.code, r.reachable]), [["a", "ECONNREFUSED", false]]);
-    const none = await readUpses(down, null, []);
+    const none = await readUpses(down, null, [], false);
     assert.equal(none.readings.length, 0);
     assert.equal(none.listError?.code, "ECONNREFUSED");
   });
