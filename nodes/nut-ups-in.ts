@@ -100,14 +100,22 @@ export = function (RED: NodeAPI) {
     const refuse = () => Promise.reject(new NutConnectionError(`not connected to ${srv.address}`, "NOT-CONNECTED"));
     const notConnected: UpsReader = { listUps: refuse, listVar: refuse, getVars: refuse };
 
-    function schedule(): void {
+    /**
+     * The next poll, one interval after the start of the last one (fixed
+     * rate, as the interval promises: counting from its end would add the
+     * poll's own duration to every period).
+     */
+    function schedule(lastStart = performance.now()): void {
       if (closed) return;
       if (timer) clearTimeout(timer);
       const s = alertPolling(monitor) ? Math.min(alertInterval, interval) : interval;
-      timer = setTimeout(() => {
-        timer = null;
-        enqueue(null);
-      }, s * 1000);
+      timer = setTimeout(
+        () => {
+          timer = null;
+          enqueue(null);
+        },
+        Math.max(0, s * 1000 - (performance.now() - lastStart)),
+      );
     }
 
     function enqueue(trigger: Trigger | null): void {
@@ -125,6 +133,7 @@ export = function (RED: NodeAPI) {
       if (closed) return trigger?.done();
       if (timer) clearTimeout(timer);
       timer = null;
+      const started = performance.now();
       const known = Object.keys(monitor.upses);
       const { readings, listError } = await readUpses(srv.client ?? notConnected, all ? null : upsName, known, opts.includeVars);
       if (closed) return trigger?.done();
@@ -149,7 +158,7 @@ export = function (RED: NodeAPI) {
       // the status only says what hasChanged() looks at: recompute it when something did
       if (listError || result.outputs.some((o) => o.changed)) showStatus(listError);
       trigger?.done();
-      schedule();
+      schedule(started);
     }
 
     /** One UPS: its status. All: the worst one, named, and how many there are. */
