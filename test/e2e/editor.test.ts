@@ -31,11 +31,11 @@ type Lang = "en-US" | "fr";
 
 /** The nodes of the palette, with the label a user reads in each language. */
 const PALETTE = [
-  { type: "nut-ups-in", icon: "nut-ups.svg", label: { "en-US": "nut ups in", fr: "nut ups in" } },
+  { type: "nut-ups-in", icon: "nut-ups.svg", label: { "en-US": "nut ups in", fr: "onduleur nut" } },
   { type: "ups-aggregate", icon: "aggregate.svg", label: { "en-US": "ups aggregate", fr: "agrégat onduleurs" } },
   { type: "battery-tier-switch", icon: "tiers.svg", label: { "en-US": "battery tiers", fr: "paliers batterie" } },
   { type: "outage-latch", icon: "latch.svg", label: { "en-US": "once per outage", fr: "une fois par coupure" } },
-  { type: "ssh-shutdown", icon: "ssh-shutdown.svg", label: { "en-US": "ssh shutdown", fr: "ssh shutdown" } },
+  { type: "ssh-shutdown", icon: "ssh-shutdown.svg", label: { "en-US": "ssh shutdown", fr: "arrêt ssh" } },
 ];
 /** Config nodes: Node-RED lists them in the Configuration nodes sidebar, never in the palette. */
 const CONFIG_TYPES = ["nut-server", "ssh-host"];
