@@ -53,6 +53,10 @@ interface Run {
 
 const PENDING_KEY = "sshShutdownPending";
 
+/** A host id that names no ssh-host: for results that say so. */
+const unknownHost = (id: string): SshHostInfo => ({ name: id, address: "", port: 0, username: "" });
+const noop = (): void => undefined;
+
 export = function (RED: NodeAPI) {
   function SshShutdown(this: Node, def: SshShutdownDef) {
     RED.nodes.createNode(this, def);
@@ -61,11 +65,10 @@ export = function (RED: NodeAPI) {
     if (problems.length > 0) this.status({ fill: "red", shape: "ring", text: RED._("ssh-shutdown.status.misconfigured") });
     const store = def.store || "";
     const runs = new Set<Run>();
-    let closing = false;
 
     const commandsFor = (info: SshHostInfo): PresetCommands =>
       presetCommands(config.preset, {
-        delayMinutes: PRESETS[config.preset].supportsDelay ? config.delayMinutes : 0,
+        delayMinutes: config.delayMinutes, // a preset without a delay ignores it
         message: config.message,
         username: info.username,
         custom: config.custom,
@@ -76,7 +79,7 @@ export = function (RED: NodeAPI) {
     // Only worth a warning when this node can both send a delayed shutdown and
     // cancel it (the examples ship on simulate and never have anything pending).
     const can = (a: ShutdownAction) => config.defaultAction === a || config.allowed.includes(a);
-    if (can("shutdown") && can("cancel") && commandsFor({ name: "", address: "", port: 0, username: "" }).delayed && !persistentStore(RED.settings, store)) {
+    if (can("shutdown") && can("cancel") && commandsFor(unknownHost("")).delayed && !persistentStore(RED.settings, store)) {
       this.warn(RED._("ssh-shutdown.warn.memory-store"));
     }
     const contextFailed = (err: unknown): void => {
@@ -98,8 +101,6 @@ export = function (RED: NodeAPI) {
 
     const commandOf = (action: ShutdownAction, c: PresetCommands): string | null =>
       action === "cancel" ? c.cancel : action === "check" ? c.check : c.shutdown;
-
-    const unknownHost = (id: string): SshHostInfo => ({ name: id, address: "", port: 0, username: "" });
 
     const emit = (msg: NodeMessageInFlow, send: (m: NodeMessage) => void, result: ShutdownResult, warnOnly = false): void => {
       const out = RED.util.cloneMessage(msg) as NodeMessage & { summary?: string };
@@ -125,40 +126,36 @@ export = function (RED: NodeAPI) {
         else failed++;
         show(action, total, ok, failed, ok + failed === total, retrying.size);
       };
+      /** A host that cannot even be tried: its result at once. */
+      const skip = (info: SshHostInfo, command: string, error: string): void => {
+        const r = failedResult(info, action, command, error, Date.now());
+        emit(msg, send, r);
+        count(r);
+      };
       show(action, total, 0, 0, false);
       for (const id of ids) {
         const host = RED.nodes.getNode(id);
         if (!isSshHost(host)) {
-          const r = failedResult(unknownHost(id), action, "", RED._("ssh-shutdown.errors.no-host", { id }), Date.now());
-          emit(msg, send, r);
-          count(r);
+          skip(unknownHost(id), "", RED._("ssh-shutdown.errors.no-host", { id }));
           continue;
         }
         const commands = commandsFor(host.sshHost);
         const command = commandOf(action, commands);
         if (action === "cancel" && command === null) {
-          const r = failedResult(host.sshHost, action, "", RED._("ssh-shutdown.errors.no-cancel"), Date.now());
-          emit(msg, send, r);
-          count(r);
+          skip(host.sshHost, "", RED._("ssh-shutdown.errors.no-cancel"));
           continue;
         }
         let target: SshTarget;
         try {
           target = host.target();
         } catch (err) {
-          const r = failedResult(host.sshHost, action, command ?? "", err instanceof Error ? err.message : String(err), Date.now());
-          emit(msg, send, r);
-          count(r);
+          skip(host.sshHost, command ?? "", err instanceof Error ? err.message : String(err));
           continue;
         }
         jobs.push({ id, info: host.sshHost, target, command, commands, controller: new AbortController(), sent: false, abortedBy: null });
       }
 
-      let release = (): void => undefined;
-      const run: Run = { action, jobs, finished: new Promise<void>((resolve) => (release = resolve)) };
-      runs.add(run);
-      try {
-        await runAll(
+      const all = runAll(
           jobs,
           (job) => ({
             connectTimeoutMs: config.connectTimeoutMs,
@@ -181,7 +178,7 @@ export = function (RED: NodeAPI) {
           (job, outcome) => {
             retrying.delete(job.id);
             if (action === "cancel" && outcome.ok) savePending(markCancelled(pending, job.id));
-            if (closing && job.abortedBy === "close") return; // going away: nobody to tell
+            if (job.abortedBy === "close") return; // going away: nobody to tell
             const r = makeResult(job.info, action, job.command ?? "", outcome, Date.now());
             if (job.abortedBy === "cancel") r.error = RED._("ssh-shutdown.errors.stopped-by-cancel");
             try {
@@ -192,9 +189,12 @@ export = function (RED: NodeAPI) {
             count(r);
           },
         );
+      const run: Run = { action, jobs, finished: all.then(noop, noop) };
+      runs.add(run);
+      try {
+        await all;
       } finally {
         runs.delete(run);
-        release();
       }
     };
 
@@ -258,7 +258,6 @@ export = function (RED: NodeAPI) {
     });
 
     this.on("close", (_removed: boolean, done: () => void) => {
-      closing = true;
       for (const r of runs) {
         for (const job of r.jobs) {
           job.abortedBy ??= "close";
@@ -281,7 +280,7 @@ export = function (RED: NodeAPI) {
     const preset = isPresetId(q.preset) ? q.preset : "linux";
     const username = typeof q.username === "string" && q.username ? q.username.slice(0, 64) : "USER";
     const c = presetCommands(preset, {
-      delayMinutes: PRESETS[preset].supportsDelay ? Number(q.delay) || 0 : 0,
+      delayMinutes: Number(q.delay) || 0,
       message: typeof q.message === "string" ? q.message : "",
       username,
       custom: { shutdown: String(q.customShutdown ?? ""), cancel: String(q.customCancel ?? ""), check: String(q.customCheck ?? "") },

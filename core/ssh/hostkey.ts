@@ -168,8 +168,7 @@ export function verifyHostKey(pins: Pin[], blob: Buffer, where: string): HostKey
  * Bounded: at most 5 connections, each ending within `timeoutMs`.
  */
 export async function fetchHostKeys(address: string, port: number, timeoutMs: number): Promise<HostKeyInfo[]> {
-  const families: HostKeyType[] = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"];
-  const probes = await Promise.all(families.map((t) => probeHostKey(address, port, ALGORITHMS[t], timeoutMs)));
+  const probes = await Promise.all(KEY_TYPES.map((t) => probeHostKey(address, port, ALGORITHMS[t], timeoutMs)));
   const found: HostKeyInfo[] = [];
   for (const p of probes) {
     if (p.key && !found.some((f) => f.fingerprint === p.key?.fingerprint)) found.push(p.key);

@@ -60,28 +60,26 @@ export interface PresetCommands {
 
 /** Platform facts shown in the editor and the docs. */
 export interface PresetInfo {
-  id: PresetId;
   /** The preset can wait `delayMinutes` before powering off (and cancel meanwhile). */
   supportsDelay: boolean;
   /** Commands go through `sudo -n` unless the user is root. */
   usesSudo: boolean;
-  windows: boolean;
 }
 
 export const PRESETS: Record<PresetId, PresetInfo> = {
-  linux: { id: "linux", supportsDelay: true, usesSudo: true, windows: false },
-  "linux-poweroff": { id: "linux-poweroff", supportsDelay: false, usesSudo: true, windows: false },
-  proxmox: { id: "proxmox", supportsDelay: true, usesSudo: true, windows: false },
-  windows: { id: "windows", supportsDelay: true, usesSudo: false, windows: true },
-  esxi: { id: "esxi", supportsDelay: false, usesSudo: false, windows: false },
-  synology: { id: "synology", supportsDelay: false, usesSudo: true, windows: false },
-  truenas: { id: "truenas", supportsDelay: false, usesSudo: true, windows: false },
-  macos: { id: "macos", supportsDelay: true, usesSudo: true, windows: false },
-  custom: { id: "custom", supportsDelay: true, usesSudo: false, windows: false },
+  linux: { supportsDelay: true, usesSudo: true },
+  "linux-poweroff": { supportsDelay: false, usesSudo: true },
+  proxmox: { supportsDelay: true, usesSudo: true },
+  windows: { supportsDelay: true, usesSudo: false },
+  esxi: { supportsDelay: false, usesSudo: false },
+  synology: { supportsDelay: false, usesSudo: true },
+  truenas: { supportsDelay: false, usesSudo: true },
+  macos: { supportsDelay: true, usesSudo: true },
+  custom: { supportsDelay: true, usesSudo: false },
 };
 
 export const DEFAULT_MESSAGE = "UPS power failure: this host is shutting down";
-export const MAX_MESSAGE_LENGTH = 200;
+const MAX_MESSAGE_LENGTH = 200;
 export const MAX_DELAY_MINUTES = 1440;
 
 export function isPresetId(value: unknown): value is PresetId {

@@ -62,9 +62,9 @@ export interface RunOutcome {
   aborted: boolean;
 }
 
-export const DEFAULT_RETRY_DELAY_MS = 1000;
-export const DEFAULT_MAX_RETRY_DELAY_MS = 8000;
-export const DEFAULT_OUTPUT_LIMIT = 4096;
+const DEFAULT_RETRY_DELAY_MS = 1000;
+const DEFAULT_MAX_RETRY_DELAY_MS = 8000;
+const DEFAULT_OUTPUT_LIMIT = 4096;
 /** The shortest connect timeout an attempt gets, even close to the deadline. */
 const MIN_CONNECT_TIMEOUT_MS = 500;
 /** How long a polite `end()` may take before the socket is destroyed. */
@@ -316,7 +316,6 @@ export async function runCommand(target: SshTarget, command: string | null, opts
   };
 
   if (!target.key && target.password === null) {
-    attempts = 0;
     return outcome({ kind: "failed", error: "no private key and no password configured", retryable: false, sent: false, aborted: false, stdout: "", stderr: "" });
   }
   for (;;) {

@@ -204,6 +204,9 @@ export function cancelTargets(pending: Pending, configured: string[], now: numbe
   return { ids: configured.filter((id) => ids.includes(id)), expired, pending: next };
 }
 
+/** What a simulated run "did": nothing, successfully. */
+const SIMULATED: RunOutcome = { ok: true, exitCode: null, signal: null, stdout: "", stderr: "", durationMs: 0, attempts: 0, error: null, sent: false, aborted: false };
+
 /** The contract's result object for one host. `outcome` null: simulated. */
 export function makeResult(
   host: { name: string; address: string; port: number },
@@ -212,20 +215,21 @@ export function makeResult(
   outcome: RunOutcome | null,
   now: number,
 ): ShutdownResult {
+  const o = outcome ?? SIMULATED;
   return {
     host: host.name,
     address: host.address,
     port: host.port,
     action,
     command,
-    ok: outcome ? outcome.ok : true,
-    exitCode: outcome ? outcome.exitCode : null,
-    signal: outcome ? outcome.signal : null,
-    stdout: outcome ? outcome.stdout : "",
-    stderr: outcome ? outcome.stderr : "",
-    duration: outcome ? outcome.durationMs : 0,
-    attempts: outcome ? outcome.attempts : 0,
-    error: outcome ? outcome.error : null,
+    ok: o.ok,
+    exitCode: o.exitCode,
+    signal: o.signal,
+    stdout: o.stdout,
+    stderr: o.stderr,
+    duration: o.durationMs,
+    attempts: o.attempts,
+    error: o.error,
     time: now,
   };
 }
