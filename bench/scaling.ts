@@ -16,7 +16,7 @@
 import { withCleanup } from "./lib/cleanup";
 import { fmt, type BenchResult, type Row } from "./lib/report";
 import { linearFit, median } from "./lib/stats";
-import { measureOpenssh, measureOurs, startFanoutLab, targets } from "./fanout";
+import { hungCount, measureOpenssh, measureOurs, startFanoutLab, targets } from "./fanout";
 import { measurePollCost, type PollCostMeasure, type Window } from "./poll-cost";
 
 export interface ScalingOptions {
@@ -111,7 +111,7 @@ export async function runScaling(opts: ScalingOptions = SCALING_FULL, done: Benc
   for (const f of fan) {
     rows.push({
       bench: "5 growth, fan-out",
-      measure: `${f.n} hosts (${f.n - Math.max(1, Math.round(f.n / 10))} live): all live recorded`,
+      measure: `${f.n} hosts (${f.n - hungCount(f.n)} live): all live recorded`,
       ours: `${fmt.s(median(f.ours) / 1000)}, CPU ${fmt.s(median(f.oursCpu))}`,
       baseline: `xargs ssh curve25519 ${fmt.s(median(f.curve) / 1000)}`,
       ratio: fmt.ratio(median(f.ours) / median(f.curve)),

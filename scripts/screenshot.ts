@@ -7,21 +7,12 @@
  *
  *   npm run build && npx tsx scripts/screenshot.ts
  */
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { openEditor } from "../tools/browser";
 import { startDemo } from "../tools/demo-process";
+import { freePort } from "../test/harness/system";
 
 const out = join(resolve(__dirname, ".."), "docs", "example-flow.png");
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const srv = createServer().listen(0, "127.0.0.1", () => {
-      const a = srv.address();
-      srv.close(() => res(typeof a === "object" && a ? a.port : 0));
-    });
-  });
-}
 
 async function main(): Promise<void> {
   const demo = await startDemo(await freePort(), 12);

@@ -1,6 +1,7 @@
 /** NUT pieces the benchmarks share: a connected client, and the Node-RED nodes that read a lab. */
 import { NutClient } from "../../core/nut/client";
 import { NUT_LAB_USERS, type NutLab } from "../../test/harness/nut-lab";
+import { waitState } from "../../test/harness/nut-client-wait";
 import type { Cleanup } from "./cleanup";
 import { TAB, type FlowNode } from "./red";
 
@@ -12,16 +13,8 @@ export async function nutClient(cleanup: Cleanup, lab: NutLab, admin = false): P
     ...(admin ? { username: NUT_LAB_USERS.admin.username, password: NUT_LAB_USERS.admin.password } : {}),
   });
   cleanup.add(`nut client ${lab.port}`, () => c.close());
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no connection to upsd ${lab.port}`)), 10000);
-    c.on("state", (s) => {
-      if (s.state === "connected") {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    c.start();
-  });
+  c.start();
+  await waitState(c, "connected", 10000);
   return c;
 }
 

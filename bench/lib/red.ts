@@ -7,7 +7,6 @@
 import { closeSync, openSync, readSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { removeUserDir, startNodeRed, type NodeRedProcess } from "../../test/harness/node-red";
-import { freePort } from "../../test/harness/system";
 import type { Cleanup } from "./cleanup";
 
 export type FlowNode = Record<string, unknown> & { id: string; type: string };
@@ -16,7 +15,7 @@ export const TAB: FlowNode = { id: "bench-tab", type: "tab", label: "benchmark" 
 
 /** Start Node-RED (stopped and its userDir removed by `cleanup`). */
 export async function startRed(cleanup: Cleanup, flows: FlowNode[] = [TAB]): Promise<NodeRedProcess> {
-  const nr = await startNodeRed({ port: await freePort(), flows: placed(flows) });
+  const nr = await startNodeRed({ flows: placed(flows) });
   cleanup.add(`node-red pid ${nr.pid}`, async () => {
     await nr.stop();
     removeUserDir(nr.userDir);

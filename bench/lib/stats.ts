@@ -41,21 +41,3 @@ export function linearFit(xs: number[], ys: number[]): { a: number; b: number; r
   const a = my - b * mx;
   return { a, b, r2: syy === 0 ? 1 : (sxy * sxy) / (sxx * syy) };
 }
-
-/**
- * Growth exponent k of y ∝ x^k from a log-log fit: 1 is linear, 2
- * quadratic. Fixed costs make it look sub-linear (k < 1) at small sizes.
- */
-export function growthExponent(xs: number[], ys: number[]): number {
-  return linearFit(xs.map(Math.log), ys.map(Math.log)).b;
-}
-
-/** A Fisher-Yates shuffle with Math.random (benchmarks randomise order and phase). */
-export function shuffle<T>(items: T[]): T[] {
-  const a = [...items];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a;
-}

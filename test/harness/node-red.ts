@@ -189,7 +189,6 @@ export async function startNodeRed(opts: NodeRedOptions = {}): Promise<NodeRedPr
     },
   };
   try {
-    await waitForLog(/Started flows|Server now running at/, 60000);
     await waitForLog("Server now running at", 60000);
   } catch (e) {
     await proc.stop();

@@ -204,11 +204,11 @@ function waitUntil(what: string, timeoutMs: number, test: () => boolean): Promis
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
     const tick = (): void => {
-      let ok = false;
+      let ok: boolean;
       try {
         ok = test();
-      } catch {
-        ok = false;
+      } catch (err) {
+        return reject(err); // e.g. "sshd exited": say so now, not after the timeout
       }
       if (ok) return resolve();
       if (Date.now() - t0 > timeoutMs) return reject(new Error(`ssh-lab: timed out after ${timeoutMs} ms waiting for ${what}`));
