@@ -23,6 +23,7 @@ import { encodeArg } from "../core/nut/protocol";
 import { DEFAULT_TIMING } from "../core/nut/status";
 import { nodeStatus, severity, summarize, type NodeStatus } from "../core/nut/ups-state";
 import type { NutServerNode, NutServerUser } from "./lib/nut-server-api";
+import { serialQueue } from "./lib/serial-queue";
 
 interface NutUpsInDef extends NodeDef {
   server: string;
@@ -90,7 +91,7 @@ export = function (RED: NodeAPI) {
     let timer: NodeJS.Timeout | null = null;
     let closed = false;
     /** Polls run one after the other: a forced poll waits for the running one. */
-    let chain: Promise<void> = Promise.resolve();
+    const polls = serialQueue(() => undefined);
     let lastWarning: string | null = null;
     /** What the status shows now: set again only when it changes (the editor gets every call). */
     let shown = "";
@@ -98,7 +99,7 @@ export = function (RED: NodeAPI) {
     const srv: NutServerNode = server;
     /** Stands in for the client once the node is closing (the server then has none for us). */
     const refuse = () => Promise.reject(new NutConnectionError(`not connected to ${srv.address}`, "NOT-CONNECTED"));
-    const notConnected: UpsReader = { listUps: refuse, listVar: refuse, getVars: refuse };
+    const notConnected: UpsReader = { listUps: refuse, listVar: refuse, getVars: (_ups, names) => refuse().catch((err: NutError) => names.map(() => err)) };
 
     /**
      * The next poll, one interval after the start of the last one (fixed
@@ -119,14 +120,15 @@ export = function (RED: NodeAPI) {
     }
 
     function enqueue(trigger: Trigger | null): void {
-      chain = chain
-        .then(() => poll(trigger))
-        .catch((err: unknown) => {
+      polls(
+        () => poll(trigger),
+        (err: unknown) => {
           // a bug of ours must not stop the polling: tell it and go on
           node.error(RED._("nut-ups-in.errors.internal", { error: String(err) }), trigger?.msg);
           trigger?.done();
           schedule();
-        });
+        },
+      );
     }
 
     async function poll(trigger: Trigger | null): Promise<void> {

@@ -33,7 +33,7 @@ import {
   NutTlsError,
   toNutError,
 } from "./errors";
-import { LineBuffer, encodeArg, formatCommand, tokenize } from "./protocol";
+import { LineBuffer, formatCommand, tokenize } from "./protocol";
 
 export interface NutClientOptions {
   host: string;
@@ -77,6 +77,8 @@ type Done = (err: NutError | null, tokens: string[][]) => void;
 
 interface Pending {
   words: string[];
+  /** `words` as written to upsd. */
+  line: string;
   kind: ReplyKind;
   /** For lists: the word every item line starts with (UPS, VAR, …). */
   itemWord: string;
@@ -122,7 +124,6 @@ export class NutClient extends EventEmitter<NutClientEvents> {
   /** Command lines written in this tick, sent together at its end. */
   private outbox = "";
   private flushScheduled = false;
-  private readonly encodedWords = new Map<string, string>();
   private _protocolVersion: string | null = null;
 
   constructor(options: NutClientOptions) {
@@ -230,23 +231,17 @@ export class NutClient extends EventEmitter<NutClientEvents> {
         resolve(out);
         return;
       }
-      let prefix: string;
-      try {
-        prefix = `GET VAR ${this.encoded(ups)} `;
-      } catch (err) {
-        resolve(names.map(() => toNutError(err)));
-        return;
-      }
       names.forEach((name, i) => {
+        const words = ["GET", "VAR", ups, name];
         let line: string;
         try {
-          line = `${prefix}${this.encoded(name)}\n`;
+          line = formatCommand(words);
         } catch (err) {
-          out[i] = toNutError(err);
+          out[i] = toNutError(err); // a word that cannot be sent: nothing is written for it
           if (--left === 0) resolve(out);
           return;
         }
-        this.send(["GET", "VAR", ups, name], "line", "", line, (err, lines) => {
+        this.send(words, "line", "", line, (err, lines) => {
           if (err) out[i] = err;
           else {
             try {
@@ -276,23 +271,14 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     return new Promise((resolve, reject) => this.send(words, kind, itemWord, line, (err, lines) => (err ? reject(err) : resolve(lines))));
   }
 
-  /** A word as sent to upsd (encodeArg), remembered: a poll sends the same UPS and variable names every time. */
-  private encoded(word: string): string {
-    let e = this.encodedWords.get(word);
-    if (e === undefined) {
-      e = encodeArg(word); // throws for a word that cannot be sent
-      if (this.encodedWords.size >= 4096) this.encodedWords.clear();
-      this.encodedWords.set(word, e);
-    }
-    return e;
-  }
-
   /** request() with a callback, `line` being `words` formatted: `done` is called exactly once. */
   private send(words: string[], kind: ReplyKind, itemWord: string, line: string, done: Done): void {
-    const p = this.makePending(words, kind, itemWord, done);
-    if (this._state === "connected") this.write(p, line);
-    else if (this._state === "connecting") this.waiting.push(p);
-    else if (this._state === "closed") this.settle(p, new NutConnectionError("NUT client closed", "CLOSED"));
+    const p = this.makePending(words, line, kind, itemWord, done);
+    if (this._state === "connected") this.write(p);
+    else if (this._state === "connecting") {
+      this.waiting.push(p);
+      if (!this.watchdog) this.armWatchdog(this.opts.requestTimeoutMs);
+    } else if (this._state === "closed") this.settle(p, new NutConnectionError("NUT client closed", "CLOSED"));
     else this.settle(p, this.notConnectedError());
   }
 
@@ -376,7 +362,7 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     this.setState("connected", null, null);
     const waiting = this.waiting;
     this.waiting = [];
-    for (const p of waiting) this.write(p, formatCommand(p.words));
+    for (const p of waiting) this.write(p);
     this.armKeepAlive();
   }
 
@@ -432,8 +418,7 @@ export class NutClient extends EventEmitter<NutClientEvents> {
       return Promise.reject(this.notConnectedError());
     }
     return new Promise((resolve, reject) => {
-      const p = this.makePending(words, "line", "", (err, lines) => (err ? reject(err) : resolve(lines)));
-      this.write(p, formatCommand(words));
+      this.write(this.makePending(words, formatCommand(words), "line", "", (err, lines) => (err ? reject(err) : resolve(lines))));
     });
   }
 
@@ -469,14 +454,13 @@ export class NutClient extends EventEmitter<NutClientEvents> {
 
   private makePending(
     words: string[],
+    line: string,
     kind: ReplyKind,
     itemWord: string,
     done: Done,
   ): Pending {
     const deadline = performance.now() + this.opts.requestTimeoutMs;
-    const p: Pending = { words, kind, itemWord, started: false, items: [], done, deadline, settled: false };
-    if (!this.watchdog) this.armWatchdog(this.opts.requestTimeoutMs);
-    return p;
+    return { words, line, kind, itemWord, started: false, items: [], done, deadline, settled: false };
   }
 
   private armWatchdog(ms: number): void {
@@ -509,7 +493,7 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     if (next !== Infinity && !this.watchdog && this._state !== "closed") this.armWatchdog(next - now);
   }
 
-  private write(p: Pending, line: string): void {
+  private write(p: Pending): void {
     const socket = this.socket;
     if (!socket || socket.destroyed) {
       this.settle(p, this.notConnectedError());
@@ -518,7 +502,7 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     this.inflight.push(p);
     if (!this.watchdog) this.armWatchdog(p.deadline - performance.now());
     // everything written in this tick leaves in one write (one string, not a writev of many)
-    this.outbox += line;
+    this.outbox += p.line;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       process.nextTick(() => this.flush());

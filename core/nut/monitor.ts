@@ -80,7 +80,7 @@ export function applyReadings(
     const status = reading.vars?.find(([name]) => name === "ups.status")?.[1] ?? null;
     const obs = reading.vars ? { ok: true as const, flags: parseStatus(status) } : { ok: false as const };
     const { tracker, events } = observe(rec.tracker, obs, now, opts.timing);
-    const { state, problems } = toUpsState(reading, opts.server, rec.state, now, events, opts.includeVars);
+    const { state, problems } = toUpsState(reading, opts.server, rec.state, now, events, opts.includeVars, obs.ok ? obs.flags : undefined);
     const topic = topicOf(reading.ups, opts.server);
 
     let report: string | null = null;

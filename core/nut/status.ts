@@ -22,22 +22,12 @@
  */
 import type { UpsEvent } from "../contract";
 
-/** parseStatus's results so far, by raw status (bounded). */
-const parsed = new Map<string, string[]>();
-
 /** Status tokens, upper case, in upsd's order, without repeats. "" and null give []. */
 export function parseStatus(raw: string | null): string[] {
   if (!raw) return [];
-  // a UPS says the same few things poll after poll: parse each once, hand out copies
-  let flags = parsed.get(raw);
-  if (!flags) {
-    const seen = new Set<string>();
-    for (const word of raw.trim().split(/\s+/)) if (word) seen.add(word.toUpperCase());
-    flags = [...seen];
-    if (parsed.size >= 256) parsed.clear();
-    parsed.set(raw, flags);
-  }
-  return flags.slice();
+  const seen = new Set<string>();
+  for (const word of raw.trim().split(/\s+/)) if (word) seen.add(word.toUpperCase());
+  return [...seen];
 }
 
 /** Flags with an event when they appear and a NOT… event when they clear, in event order. */

@@ -36,6 +36,8 @@ export function toUpsState(
   now: number,
   events: UpsEvent[],
   includeVars: boolean,
+  /** parseStatus of the reading's ups.status, when the caller has it already. */
+  parsedFlags?: string[],
 ): { state: UpsState; problems: string[] } {
   // Every field written out, no `{ ...base, more }`: V8 (Node 20) adds each
   // property that follows a spread on a slow path, ~20 µs per call here,
@@ -81,7 +83,7 @@ export function toUpsState(
     if (n === null) problems.push(`${reading.ups}: ${name} is not a number: "${v.slice(0, 40)}"`);
     return n;
   };
-  const flags = parseStatus(status);
+  const flags = parsedFlags ?? parseStatus(status);
   const onBattery = flags.includes("OB");
   const state: UpsState = {
     ups: reading.ups,

@@ -1,6 +1,6 @@
 /**
- * Input handling in order, for nodes whose handler awaits (a context store)
- * before it sends: ups-aggregate and outage-latch.
+ * Work in order, for nodes whose handler awaits before it sends:
+ * ups-aggregate and outage-latch (a context store), nut-ups-in (its polls).
  */
 
 /**
