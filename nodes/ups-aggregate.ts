@@ -13,7 +13,7 @@ import {
   parseSavedOutage,
   savedOutage,
 } from "../core/decide/aggregate";
-import { formatPercent, formatRuntime } from "../core/decide/format";
+import { formatLevels } from "../core/decide/format";
 import { loadContext, saveContext } from "./lib/context-store";
 import { failWith, serialQueue } from "./lib/serial-queue";
 
@@ -80,7 +80,7 @@ export = function (RED: NodeAPI) {
         node.status({ fill: "grey", shape: "ring", text: "ups-aggregate.status.waiting" });
         return;
       }
-      const values = `${formatPercent(last.charge)}${last.runtime != null ? ` ${formatRuntime(last.runtime)}` : ""}`;
+      const values = formatLevels(last.charge, last.runtime);
       const ref = last.reference ? ` (${last.reference.split("@")[0]})` : "";
       const stale = last.stale.length ? ` · stale ${last.stale.length}` : "";
       if (last.critical) node.status({ fill: "red", shape: "dot", text: `CRITICAL ${values}${ref}${stale}` });

@@ -186,7 +186,7 @@ export function checkAggregateConfig(c: AggregateConfig): string[] {
 }
 
 /** Checks one incoming message; returns an error text, or null when it can be used. */
-export function checkUpsInput(config: AggregateConfig, state: AggregateState, topic: unknown, payload: unknown): string | null {
+function checkUpsInput(config: AggregateConfig, state: AggregateState, topic: unknown, payload: unknown): string | null {
   if (typeof topic !== "string" || topic === "") {
     return `msg.topic must name the UPS as ups@host:port (got ${describeValue(topic)})`;
   }

@@ -21,6 +21,11 @@ export function formatPercent(charge: number | null): string {
   return `${Math.round(charge * 10) / 10} %`;
 }
 
+/** "64 % ~18 min" (charge, and runtime when known): what node statuses show. */
+export function formatLevels(charge: number | null, runtime: number | null): string {
+  return `${formatPercent(charge)}${runtime != null ? ` ${formatRuntime(runtime)}` : ""}`;
+}
+
 /** "12 min", "45 s", "1 h 03 min": a duration in words. */
 export function formatDuration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));

@@ -22,7 +22,6 @@ export interface LatchState {
   passed: Record<string, number>;
   /** Messages blocked since the last re-arm. */
   blocked: number;
-  lastPass: { at: number; outageId: string } | null;
 }
 
 export interface LatchMessage {
@@ -44,20 +43,18 @@ export interface LatchStep {
 }
 
 export function initialLatch(): LatchState {
-  return { outageId: null, since: null, passed: {}, blocked: 0, lastPass: null };
+  return { outageId: null, since: null, passed: {}, blocked: 0 };
 }
 
 /** Reads back a stored state; null when absent or not recognisable. */
 export function parseSavedLatch(x: unknown): LatchState | null {
   if (!isRecord(x) || !isRecord(x.passed) || typeof x.blocked !== "number") return null;
   const passed: Record<string, number> = Object.fromEntries(Object.entries(x.passed).filter((e): e is [string, number] => typeof e[1] === "number"));
-  const lp = x.lastPass;
   return {
     outageId: typeof x.outageId === "string" ? x.outageId : null,
     since: typeof x.since === "number" ? x.since : null,
     passed,
     blocked: x.blocked,
-    lastPass: isRecord(lp) && typeof lp.at === "number" && typeof lp.outageId === "string" ? { at: lp.at, outageId: lp.outageId } : null,
   };
 }
 
@@ -99,7 +96,7 @@ export function latchInput(config: LatchConfig, state: LatchState, msg: LatchMes
     return { state: { ...s, blocked: s.blocked + 1 }, action: "block", save, reason: "already passed in this outage" };
   }
   return {
-    state: { ...s, passed: { ...s.passed, [key]: now }, lastPass: { at: now, outageId: o.id } },
+    state: { ...s, passed: { ...s.passed, [key]: now } },
     action: "pass",
     save: true,
     reason: null,
@@ -110,7 +107,9 @@ export function latchInput(config: LatchConfig, state: LatchState, msg: LatchMes
 export function latchStatus(state: LatchState): { text: string; passed: boolean } {
   const keys = Object.keys(state.passed).length;
   const blocked = state.blocked ? ` · blocked ${state.blocked}` : "";
-  if (!keys || !state.lastPass) return { text: `armed${blocked}`, passed: false };
+  if (!keys || !state.outageId) return { text: `armed${blocked}`, passed: false };
+  // every passed key belongs to state.outageId (a new outage or a reset empties `passed`)
+  const last = Math.max(...Object.values(state.passed));
   const more = keys > 1 ? `, ${keys} keys` : "";
-  return { text: `passed ${formatClock(state.lastPass.at)} (${shortOutageId(state.lastPass.outageId)}${more})${blocked}`, passed: true };
+  return { text: `passed ${formatClock(last)} (${shortOutageId(state.outageId)}${more})${blocked}`, passed: true };
 }

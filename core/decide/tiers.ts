@@ -7,7 +7,7 @@
  * UPS recharging after an outage never fires a tier, whatever its charge.
  */
 import type { OutageIdentity, PowerState, TierInfo } from "../contract";
-import { checkAmount, checkBoolean, describeValue, formatPercent, formatRuntime, isRecord } from "./format";
+import { checkAmount, checkBoolean, describeValue, formatLevels, formatPercent, isRecord } from "./format";
 
 export interface Depletion {
   /** Fires when the charge falls at least this fast, in % per minute... */
@@ -151,9 +151,13 @@ function depletionRate(samples: Sample[], since: number, d: Depletion, now: numb
   return (from.charge - charge) / ((now - from.t) / 60000);
 }
 
-/** Why `t` is reached by `p` (its first condition that holds), or null. */
-function reason(t: TierRule, p: PowerState, state: TierState, now: number, staleCounts: boolean): string | null {
-  const usable = staleCounts || p.reference == null || !p.stale.includes(p.reference);
+/** Whether the reference UPS's charge and runtime may be used (not stale, or stale data counts). */
+function referenceUsable(p: PowerState, staleCounts: boolean): boolean {
+  return staleCounts || p.reference == null || !p.stale.includes(p.reference);
+}
+
+/** Why `t` is reached by `p` (its first condition that holds), or null. `usable`: referenceUsable. */
+function reason(t: TierRule, p: PowerState, state: TierState, now: number, usable: boolean): string | null {
   if (t.critical && p.critical) return "power state critical";
   if (usable && t.charge != null && p.charge != null && p.charge <= t.charge) return `charge ${formatPercent(p.charge)} ≤ ${t.charge} %`;
   if (usable && t.runtime != null && p.runtime != null && p.runtime <= t.runtime) return `runtime ${Math.round(p.runtime)} s ≤ ${t.runtime} s`;
@@ -187,7 +191,7 @@ export function tierInput(config: TierConfig, state: TierState, input: TierInput
     return { state: { ...s, current: -1, samples: [], batterySince: null }, emits: [], restored: null };
   }
   const batterySince = s.batterySince ?? now;
-  const usable = config.staleCounts || p.reference == null || !p.stale.includes(p.reference);
+  const usable = referenceUsable(p, config.staleCounts);
   const horizon = Math.max(0, ...config.tiers.map((t) => (t.depletion ? t.depletion.windowS * 1000 : 0)));
   const kept = s.samples.filter((x, i, all) => x.t >= now - horizon || all[i + 1]?.t > now - horizon);
   const samples = usable && p.charge != null ? [...kept, { t: now, charge: p.charge }] : kept;
@@ -196,7 +200,8 @@ export function tierInput(config: TierConfig, state: TierState, input: TierInput
 }
 
 function evaluateTiers(config: TierConfig, s: TierState, p: PowerState, summary: string | null, now: number): TierStep {
-  const reasons = config.tiers.map((t) => reason(t, p, s, now, config.staleCounts));
+  const usable = referenceUsable(p, config.staleCounts);
+  const reasons = config.tiers.map((t) => reason(t, p, s, now, usable));
   const current = reasons.reduce((k, r, i) => (r ? i : k), -1);
   const from = config.mode === "first" ? s.reached + 1 : 0;
   const emits: TierEmit[] = [];
@@ -237,7 +242,7 @@ export function tierStatus(config: TierConfig, state: TierState): { text: string
   if (!p) return { text: "waiting for a power state", level: "ok" };
   // No UPS can tell (never reported, or stale): saying "on line power" would be a guess.
   if (!p.onBattery && p.reference === null) return { text: `no data${p.stale.length ? ` · stale ${p.stale.length}` : ""}`, level: "unknown" };
-  const values = `${formatPercent(p.charge)}${p.runtime != null ? ` ${formatRuntime(p.runtime)}` : ""}`;
+  const values = formatLevels(p.charge, p.runtime);
   if (!p.onBattery) return { text: state.outageId ? `power back ${values}` : `on line power ${values}`, level: "ok" };
   if (state.current < 0) return { text: `on battery ${values}: no tier`, level: "battery" };
   const t = config.tiers[state.current];
