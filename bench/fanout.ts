@@ -21,7 +21,8 @@ import { join } from "node:path";
 import type { NodeRedProcess } from "../test/harness/node-red";
 import { SshLab } from "../test/harness/ssh-lab";
 import { withCleanup, type Cleanup } from "./lib/cleanup";
-import { cpuSeconds, killTree, processTree, sleep } from "./lib/proc";
+import { terminate, processTree } from "../test/harness/proc";
+import { cpuSeconds, sleep } from "./lib/proc";
 import { deploy, inject, injectNode, makeSink, startRed, TAB, type FlowNode, type Sink } from "./lib/red";
 import { fmt, type BenchResult, type Row } from "./lib/report";
 import { spread } from "./lib/stats";
@@ -217,14 +218,14 @@ export async function measureOpenssh(c: Cleanup, fl: FanoutLab, ts: Target[], wa
   const t0 = Date.now();
   const child = spawn("bash", ["-c", script], { stdio: ["ignore", "pipe", "ignore"] });
   const pid = child.pid ?? 0;
-  c.add(`openssh ${way} ${pid}`, () => killTree(pid));
+  c.add(`openssh ${way} ${pid}`, () => terminate([pid], 3000));
   let out = "";
   child.stdout?.on("data", (b: Buffer) => (out += b.toString()));
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   const last = await lastRecorded(fl.lab, ts, way === "sequential" ? 200000 : 60000);
   // the live ssh end right after their command; the ones still running wait on a hung host
   await sleep(300);
-  if (way !== "sequential") for (const p of processTree(pid).filter((p) => p !== pid)) if (isSsh(p)) process.kill(p, "SIGTERM");
+  if (way !== "sequential") for (const p of processTree([pid]).filter((p) => p !== pid)) if (isSsh(p)) process.kill(p, "SIGTERM");
   await exited;
   const cpu = [...out.matchAll(/(\d+)m([\d.]+)s/g)].reduce((a, x) => a + Number(x[1]) * 60 + Number(x[2]), 0);
   return { ms: last - t0, cpu };
@@ -251,7 +252,7 @@ export async function measureSsh2(c: Cleanup, fl: FanoutLab, ts: Target[]): Prom
   writeFileSync(file, JSON.stringify(cfg));
   const child = spawn(process.execPath, ["-r", "tsx/cjs", join(__dirname, "lib", "ssh2-fanout.ts"), file], { stdio: ["ignore", "pipe", "inherit"] });
   const pid = child.pid ?? 0;
-  c.add(`ssh2 script ${pid}`, () => killTree(pid));
+  c.add(`ssh2 script ${pid}`, () => terminate([pid], 3000));
   let out = "";
   child.stdout?.on("data", (b: Buffer) => (out += b.toString()));
   const exited = new Promise<void>((r) => child.once("exit", () => r()));

@@ -23,7 +23,8 @@ import { startNutLabs, type NutLab, type NutLabGroup } from "../test/harness/nut
 import type { NodeRedProcess } from "../test/harness/node-red";
 import { withCleanup, type Cleanup } from "./lib/cleanup";
 import { serverNode, upsInNode } from "./lib/nut";
-import { ackedBytesByPeerPort, cpuSeconds, killTree, readCalls, rssBytes, sleep } from "./lib/proc";
+import { terminate } from "../test/harness/proc";
+import { ackedBytesByPeerPort, cpuSeconds, readCalls, rssBytes, sleep } from "./lib/proc";
 import { deploy, startRed, TAB, type FlowNode } from "./lib/red";
 import { fmt, type BenchResult, type Row } from "./lib/report";
 import { spread, type Spread } from "./lib/stats";
@@ -146,7 +147,7 @@ async function upscWindow(c: Cleanup, group: NutLabGroup, seconds: number): Prom
   const upsdCpu = () => upsds.reduce((s, p) => s + cpuSeconds(p), 0);
   const child = spawn("bash", ["-c", UPSC_LOOP, "upsc-loop", String(seconds), ...targets], { stdio: ["ignore", "pipe", "ignore"] });
   const pid = child.pid ?? 0;
-  c.add(`upsc loop ${pid}`, () => killTree(pid));
+  c.add(`upsc loop ${pid}`, () => terminate([pid], 3000));
   let out = "";
   child.stdout?.on("data", (b: Buffer) => (out += b.toString()));
   const u0 = upsdCpu();
@@ -169,7 +170,7 @@ async function bareWindow(c: Cleanup, group: NutLabGroup, seconds: number): Prom
   const child = spawn(process.execPath, ["-r", "tsx/cjs", join(__dirname, "lib", "bare-nut-client.ts"), ...args], { stdio: ["ignore", "ignore", "inherit"] });
   const pid = child.pid ?? 0;
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  c.add(`bare client ${pid}`, () => killTree(pid));
+  c.add(`bare client ${pid}`, () => terminate([pid], 3000));
   await sleep(15000); // past tsx's compile and Node's start-up tail (measured: ~5× the steady cost in the first 10 s)
   const w = await window(group, pid, seconds, bareRound);
   child.kill("SIGTERM");

@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NUT_LAB_USERS } from "../../test/harness/nut-lab";
 import type { Cleanup } from "./cleanup";
-import { killTree } from "./proc";
+import { terminate } from "../../test/harness/proc";
 
 const UPSMON_CANDIDATES = ["/lib/nut/upsmon", "/usr/lib/nut/upsmon", "/usr/sbin/upsmon", "/sbin/upsmon"];
 const NOBODY = { uid: 65534, gid: 65534 };
@@ -153,7 +153,7 @@ export async function startUpsmon(
     if (stopped) return;
     stopped = true;
     if (child.exitCode === null && child.signalCode === null) {
-      await killTree(pid);
+      await terminate([pid], 3000);
       await exited;
     }
     rmSync(dir, { recursive: true, force: true });

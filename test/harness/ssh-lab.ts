@@ -44,6 +44,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Client } from "ssh2";
+import { alive, parentOf, processTree, readText, terminate } from "./proc";
 import { findExecutable, freePort } from "./system";
 
 const run = promisify(execFile);
@@ -218,75 +219,10 @@ function waitUntil(what: string, timeoutMs: number, test: () => boolean): Promis
   });
 }
 
-function readText(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return "";
-  }
-}
-
-/** Alive and not a zombie (PID 1 here reaps lazily). */
-function alive(pid: number): boolean {
-  const stat = readText(`/proc/${pid}/stat`);
-  if (!stat) return false;
-  const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-  return state !== "Z" && state !== "X";
-}
-
-/** `pids` and all their descendants, from /proc. */
-function withDescendants(pids: number[]): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    const ppid = parentOf(Number(entry));
-    if (!children.has(ppid)) children.set(ppid, []);
-    children.get(ppid)?.push(Number(entry));
-  }
-  const out: number[] = [];
-  const queue = [...pids];
-  while (queue.length > 0) {
-    const p = queue.shift() as number;
-    if (out.includes(p)) continue;
-    out.push(p);
-    queue.push(...(children.get(p) ?? []));
-  }
-  return out;
-}
-
-function parentOf(pid: number): number {
-  const stat = readText(`/proc/${pid}/stat`);
-  return stat ? Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) : 0;
-}
-
 function selfAndAncestors(): Set<number> {
   const out = new Set<number>();
   for (let p = process.pid; p > 1 && !out.has(p); p = parentOf(p)) out.add(p);
   return out;
-}
-
-/** Terminate processes by PID: TERM, wait, then KILL what is left. */
-async function terminate(pids: number[]): Promise<void> {
-  const all = withDescendants(pids.filter((p) => alive(p)));
-  for (const p of all) {
-    try {
-      process.kill(p, "SIGTERM");
-    } catch {
-      // already gone
-    }
-  }
-  try {
-    await waitUntil("processes to end", 2000, () => all.every((p) => !alive(p)));
-  } catch {
-    for (const p of all.filter(alive)) {
-      try {
-        process.kill(p, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-    await waitUntil("processes to die after SIGKILL", 2000, () => all.every((p) => !alive(p)));
-  }
 }
 
 function getent(user: string): string[] | null {
@@ -755,7 +691,7 @@ export class SshLab {
 
   /** PIDs of every process of this lab that still runs (sshd, sessions, recorders, blackhole). */
   pids(): number[] {
-    return withDescendants(this.roots()).filter(alive);
+    return processTree(this.roots()).filter(alive);
   }
 
   /** Stop everything this lab started, by PID; remove its directory unless `keep`. */
