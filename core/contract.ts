@@ -36,7 +36,11 @@ export type UpsEvent =
   | "BOOST"
   | "NOTBOOST"
   | "ALARM"
-  | "NOTALARM";
+  | "NOTALARM"
+  | "ECO"
+  | "NOTECO"
+  | "OTHER"
+  | "NOTOTHER";
 
 /** `msg.payload` of a nut-ups-in message. `msg.topic` is `ups@host:port`. */
 export interface UpsState {
@@ -62,6 +66,12 @@ export interface UpsState {
   load: number | null;
   /** When these values were read from upsd (epoch ms). Kept from the last good read when stale. */
   time: number;
+  /**
+   * How old the values are when the message is sent, in ms, measured on a
+   * clock that cannot jump: 0 for a fresh read; for stale data the time since
+   * the last good read (what upsmon's DEADTIME counts); null when never read.
+   */
+  age: number | null;
   /** True when the values are not current: DATA-STALE, driver gone, server unreachable. */
   stale: boolean;
   /** False when upsd itself could not be reached. */
@@ -76,9 +86,20 @@ export interface UpsState {
   vars?: Record<string, string | number>;
 }
 
+/**
+ * How ups-aggregate counts a source right now:
+ * online / battery (supplying), critical (OB+LB or FSD, its values are
+ * readings), lost (counts as critical, its values are not readings: dead on
+ * battery, OFF too long, not communicating while on BYPASS, …), unknown (not
+ * counted: never reported, neither OL nor OB), ignored (stale, and the stale
+ * rule says to decide on the others).
+ */
+export type SourceVerdict = "online" | "battery" | "critical" | "lost" | "unknown" | "ignored";
+
 /** What ups-aggregate keeps and reports of each source. */
 export interface SourceState {
   topic: string;
+  verdict: SourceVerdict;
   status: string | null;
   flags: string[];
   onBattery: boolean;
@@ -89,8 +110,9 @@ export interface SourceState {
   reachable: boolean;
   /** When the last message of this source arrived (epoch ms); null if never. */
   lastSeen: number | null;
-  /** Whether this source counts towards the decision right now, and why not. */
+  /** Whether this source counts towards the decision right now. */
   counted: boolean;
+  /** Why it counts the way it does when that is not plain (stale, calibrating, OFF, lost…), else null. */
   note: string | null;
 }
 
@@ -103,8 +125,12 @@ export interface PowerState {
   onBattery: boolean;
   /** Critical: act now (OB+LB / FSD / lost of what counts under the policy, or MINSUPPLIES no longer met). */
   critical: boolean;
+  /** Critical because of FSD (a NUT primary or an admin forces the shutdown): every tier fires. */
+  fsd: boolean;
   /**
-   * Effective charge % and runtime s under the policy, from the reference UPS;
+   * Effective charge % and runtime s under the policy, from the reference UPS,
+   * which is always one whose values are readings (a lost UPS adds `critical`,
+   * it never stands in with a 0 %);
    * except that weakest takes the lowest runtime of any UPS on battery, and
    * redundant / minsupplies divide the reference's runtime by the feeds still
    * sharing the load (see ups-aggregate's help).
@@ -115,8 +141,8 @@ export interface PowerState {
   reference: string | null;
   /** Seconds since the outage began (its whole length on OUTAGE_END); null when no outage is open. */
   onBatterySeconds: number | null;
-  /** Every source's last state, by topic. */
-  sources: Record<string, SourceState>;
+  /** Every source's last state, in the node's order (its list, then as they arrived). */
+  sources: SourceState[];
   /** Topics of sources that are stale, silent or unreachable. */
   stale: string[];
   /** What changed to cause this message. */
@@ -150,6 +176,12 @@ export interface TierInfo {
   name: string;
   /** Why it fired, in words: "charge 88 % ≤ 90 %". */
   reason: string;
+  /**
+   * The tiers first reached by the same power state, in tier order (they
+   * are sent in that order): ["storage"] on its own, ["backup", "storage",
+   * "production"] on a jump; a tier sent again is alone: [name].
+   */
+  together: string[];
 }
 
 export type ShutdownAction = "shutdown" | "cancel" | "check" | "simulate";

@@ -13,6 +13,8 @@ import {
   tierStatus,
   tierTick,
 } from "../core/decide/tiers";
+import { timerDelay } from "../core/moment";
+import { now } from "./lib/clock";
 
 type Amount = number | string | null | undefined;
 
@@ -32,6 +34,7 @@ interface TierSwitchDef extends NodeDef {
   tiers?: TierDef[];
   mode: TierConfig["mode"];
   staleCounts: boolean;
+  fsdAll?: boolean;
 }
 
 /** An optional number from the editor: "" and null mean "not set". */
@@ -63,6 +66,7 @@ export = function (RED: NodeAPI) {
       tiers: def.tiers ? def.tiers.map(toRule) : DEFAULT_TIERS,
       mode: def.mode === "first" ? "first" : "while",
       staleCounts: def.staleCounts === true,
+      fsdAll: def.fsdAll !== false,
     };
     const problems = checkTierConfig(config);
     if (problems.length) {
@@ -71,7 +75,7 @@ export = function (RED: NodeAPI) {
       return;
     }
     const restoredPort = config.tiers.length;
-    let state = initialTiers(Date.now());
+    let state = initialTiers(now().mono);
     let timer: NodeJS.Timeout | null = null;
 
     function status() {
@@ -82,23 +86,25 @@ export = function (RED: NodeAPI) {
       else node.status({ fill: "green", shape: "ring", text: s.text });
     }
 
-    /** Applies a step; returns the messages per output (tiers in order, then "power restored"). */
-    function apply(step: TierStep, msg: NodeMessage): Array<NodeMessage | null> {
+    /**
+     * Applies a step and sends its messages: one send per tier, in tier order
+     * (tiers reached at once leave in that order), then "power restored".
+     */
+    function apply(step: TierStep, msg: NodeMessage, send: (out: Array<NodeMessage | null>) => void): void {
       state = step.state;
-      const out: Array<NodeMessage | null> = new Array(restoredPort + 1).fill(null);
+      const on = (port: number, m: NodeMessage) => send(Array.from({ length: restoredPort + 1 }, (_, i) => (i === port ? m : null)));
       for (const e of step.emits) {
         const m = RED.util.cloneMessage(msg) as NodeMessage & Record<string, unknown>;
         Object.assign(m, { topic: e.tier.name, tier: e.tier, summary: e.summary });
-        out[e.index] = m;
+        on(e.index, m);
       }
       if (step.restored) {
         const m = RED.util.cloneMessage(msg) as NodeMessage & Record<string, unknown>;
         Object.assign(m, { topic: "restored", reset: true, action: "cancel", summary: step.restored.summary });
-        out[restoredPort] = m;
+        on(restoredPort, m);
       }
       status();
       schedule();
-      return out;
     }
 
     /** Time-based tiers (time on battery) come due without a message. */
@@ -109,12 +115,11 @@ export = function (RED: NodeAPI) {
       if (at == null) return;
       timer = setTimeout(() => {
         timer = null;
-        const step = tierTick(config, state, Date.now());
+        const step = tierTick(config, state, now().mono);
         const last = step.state.last;
         // A new message: the power state last received, its time on battery brought up to now.
-        const out = apply(step, { payload: last?.payload, outage: last?.outage, summary: last?.summary } as NodeMessage);
-        if (out.some((m) => m)) node.send(out);
-      }, Math.max(0, at - Date.now()));
+        apply(step, { payload: last?.payload, outage: last?.outage, summary: last?.summary } as NodeMessage, (out) => node.send(out));
+      }, timerDelay(at, now().mono));
     }
 
     status();
@@ -131,10 +136,9 @@ export = function (RED: NodeAPI) {
         config,
         state,
         { payload: m.payload as PowerState, outage: m.outage as OutageIdentity | null, summary: typeof m.summary === "string" ? m.summary : null },
-        Date.now(),
+        now().mono,
       );
-      const out = apply(step, msg);
-      if (out.some((x) => x)) send(out);
+      apply(step, msg, send);
       done();
     });
 

@@ -22,6 +22,7 @@ import {
 import { encodeArg } from "../core/nut/protocol";
 import { DEFAULT_TIMING } from "../core/nut/status";
 import { nodeStatus, severity, summarize, type NodeStatus } from "../core/nut/ups-state";
+import { now } from "./lib/clock";
 import type { NutServerNode, NutServerUser } from "./lib/nut-server-api";
 import { serialQueue } from "./lib/serial-queue";
 
@@ -87,7 +88,7 @@ export = function (RED: NodeAPI) {
       includeVars: def.vars === true || String(def.vars) === "true",
       timing: { ...DEFAULT_TIMING, nocommWarnMs: nocomm * 1000 },
     };
-    let monitor = newMonitor(Date.now());
+    let monitor = newMonitor(now().mono);
     let timer: NodeJS.Timeout | null = null;
     let closed = false;
     /** Polls run one after the other: a forced poll waits for the running one. */
@@ -139,8 +140,8 @@ export = function (RED: NodeAPI) {
       const known = Object.keys(monitor.upses);
       const { readings, listError } = await readUpses(srv.client ?? notConnected, all ? null : upsName, known, opts.includeVars);
       if (closed) return trigger?.done();
-      const now = Date.now();
-      const result = applyReadings(monitor, readings, now, opts, trigger !== null);
+      const at = now();
+      const result = applyReadings(monitor, readings, at, opts, trigger !== null);
       monitor = result.monitor;
       const send: Send = trigger ? trigger.send : (m) => node.send(m);
       for (const out of result.outputs) {
@@ -153,7 +154,7 @@ export = function (RED: NodeAPI) {
         if (out.send) send(msg);
       }
       if (listError) {
-        const r = applyListError(monitor, listError, now, opts);
+        const r = applyListError(monitor, listError, at, opts);
         monitor = r.monitor;
         if (r.report) node.error(r.report, { topic: topicOf("*", opts.server), payload: { error: listError.code } } as NodeMessage);
       }

@@ -6,6 +6,7 @@ import {
   type StaleRule,
   AGGREGATE_DEFAULTS,
   aggregateInput,
+  aggregateStatus,
   aggregateTick,
   checkAggregateConfig,
   initialAggregate,
@@ -13,30 +14,45 @@ import {
   parseSavedOutage,
   savedOutage,
 } from "../core/decide/aggregate";
-import { formatLevels } from "../core/decide/format";
+import { timerDelay } from "../core/moment";
+import { bootId, now } from "./lib/clock";
 import { loadContext, saveContext } from "./lib/context-store";
 import { failWith, serialQueue } from "./lib/serial-queue";
+
+type Value = number | string | undefined;
 
 interface UpsAggregateDef extends NodeDef {
   policy: AggregateConfig["policy"];
   sources: Array<{ topic: string; power: number | string }>;
-  feedsOut: number | string;
-  minSupplies: number | string;
-  confirm: number | string;
-  restore: number | string;
+  feedsOut: Value;
+  minSupplies: Value;
+  confirm: Value;
+  restore: Value;
   staleRule: StaleRule;
-  deadtime: number | string;
-  silent: number | string;
+  deadtime: Value;
+  silent: Value;
   emit: AggregateConfig["emit"];
   store: string;
+  offDuration?: Value;
+  overDuration?: Value;
+  alarmCritical?: boolean;
+  oblbDuration?: Value;
+  calOnBattery?: boolean;
 }
 
 /** Context key of the saved outage identity. */
 const KEY = "outage";
 
 /** Editor values arrive as strings; empty means the default. */
-function num(v: number | string | undefined, fallback: number): number {
+function num(v: Value, fallback: number): number {
   return v === undefined || v === "" ? fallback : Number(v);
+}
+
+/** Seconds to ms, where a negative number means "never" (as in upsmon.conf) and empty the default. */
+function msOrNever(v: Value, fallbackMs: number | null): number | null {
+  if (v === undefined || v === "") return fallbackMs;
+  const n = Number(v);
+  return n < 0 ? null : n * 1000;
 }
 
 export = function (RED: NodeAPI) {
@@ -60,8 +76,14 @@ export = function (RED: NodeAPI) {
       emit: def.emit === "always" ? "always" : "change",
       // The node id keeps two aggregate nodes' outage ids apart.
       idTag: node.id.replace(/[^0-9a-z]/gi, "").slice(-4) || "0000",
+      offMs: msOrNever(def.offDuration, d.offMs),
+      overMs: msOrNever(def.overDuration, d.overMs),
+      alarmCritical: def.alarmCritical !== false,
+      oblbMs: num(def.oblbDuration, d.oblbMs / 1000) * 1000,
+      calOnBattery: def.calOnBattery === true,
     };
     const store = def.store || "";
+    const boot = bootId();
     const problems = checkAggregateConfig(config);
     if (problems.length) {
       node.error(`${RED._("ups-aggregate.errors.config")}: ${problems.join("; ")}`);
@@ -69,43 +91,43 @@ export = function (RED: NodeAPI) {
       return;
     }
 
-    let state = initialAggregate(config, Date.now());
+    let state = initialAggregate(config, now());
     let last: PowerState | null = null;
     let timer: NodeJS.Timeout | null = null;
     let closing = false;
+    let shown = "";
     const queue = serialQueue((err) => node.error(`${RED._("ups-aggregate.errors.internal")}: ${String(err)}`));
 
-    function status() {
-      if (!last) {
-        node.status({ fill: "grey", shape: "ring", text: "ups-aggregate.status.waiting" });
-        return;
+    /** Shows the status; returns whether it counts seconds down (then it is shown again in a second). */
+    function status(at: number): boolean {
+      const s = aggregateStatus(config, state, last, at) ?? { fill: "grey", shape: "ring", text: "ups-aggregate.status.waiting", countdown: false };
+      const key = `${s.fill} ${s.shape} ${s.text}`;
+      if (key !== shown) {
+        shown = key;
+        node.status({ fill: s.fill, shape: s.shape, text: s.text });
       }
-      const values = formatLevels(last.charge, last.runtime);
-      const ref = last.reference ? ` (${last.reference.split("@")[0]})` : "";
-      const stale = last.stale.length ? ` · stale ${last.stale.length}` : "";
-      if (last.critical) node.status({ fill: "red", shape: "dot", text: `CRITICAL ${values}${ref}${stale}` });
-      else if (last.onBattery) node.status({ fill: "yellow", shape: "dot", text: `on battery ${values}${ref}${stale}` });
-      else if (state.outage) node.status({ fill: "yellow", shape: "ring", text: `power back, outage open ${values}${stale}` });
-      else if (!Object.values(last.sources).some((s) => s.counted)) node.status({ fill: "grey", shape: "ring", text: `no data${stale}` });
-      else node.status({ fill: stale ? "yellow" : "green", shape: stale ? "ring" : "dot", text: `on line power ${values}${stale}` });
+      return s.countdown;
     }
 
-    function schedule() {
+    /** One timer: the next deadline of the core, or the next second of a countdown in the status. */
+    function schedule(countdown: boolean) {
       if (timer) clearTimeout(timer);
       timer = null;
-      const at = nextDeadline(config, state);
-      if (at == null || closing) return;
+      if (closing) return;
+      const t = now().mono;
+      const due = [nextDeadline(config, state), countdown ? t + 1000 : null].filter((x): x is number => x != null);
+      if (!due.length) return;
       timer = setTimeout(() => {
         timer = null;
-        queue(() => commit(aggregateTick(config, state, Date.now()), (m) => node.send(m)));
-      }, Math.max(0, at - Date.now()));
+        queue(() => commit(aggregateTick(config, state, now()), (m) => node.send(m)));
+      }, timerDelay(Math.min(...due), t));
     }
 
     /** Takes a step: stores a changed outage identity first, then sends. */
     async function commit(step: AggregateStep, send: (m: NodeMessage) => void) {
-      const before = JSON.stringify(savedOutage(state));
+      const before = JSON.stringify(savedOutage(state, boot));
       state = step.state;
-      const after = savedOutage(state);
+      const after = savedOutage(state, boot);
       if (JSON.stringify(after) !== before) {
         try {
           await saveContext(node, KEY, after, store);
@@ -118,24 +140,22 @@ export = function (RED: NodeAPI) {
         last = step.output.payload;
         send({ topic: def.name || "power", payload: step.output.payload, outage: step.output.outage, summary: step.output.summary } as NodeMessage);
       }
-      status();
-      schedule();
+      schedule(status(state.at));
     }
 
     queue(async () => {
       try {
         const saved = parseSavedOutage(await loadContext(node, KEY, store));
-        state = initialAggregate(config, Date.now(), saved);
+        state = initialAggregate(config, now(), saved, boot);
       } catch (err) {
         node.error(`${RED._("ups-aggregate.errors.load")}: ${String(err)}`);
       }
-      status();
-      schedule();
+      schedule(status(state.at));
     });
 
     node.on("input", (msg: NodeMessageInFlow, send, done) => {
       queue(async () => {
-        const step = aggregateInput(config, state, msg.topic, msg.payload, Date.now());
+        const step = aggregateInput(config, state, msg.topic, msg.payload, now());
         if (step.error) {
           node.error(`${RED._("ups-aggregate.errors.bad-input")}: ${step.error}`, msg);
         } else {

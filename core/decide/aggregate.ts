@@ -2,19 +2,25 @@
  * ups-aggregate core: folds the latest UPS-state message of each source into
  * one power state under a policy, and tracks the outage identity.
  *
- * Pure: every function takes the time (`now`, epoch ms) and returns a new
- * state; nothing here reads a clock or keeps a timer. The node shell calls
- * `aggregateTick` at `nextDeadline(...)` so debounce, restore and stale
- * deadlines fire without an input message.
+ * Pure: every function takes the time (a Moment: the monotonic clock for
+ * every duration, the wall clock for identities and display) and returns a
+ * new state; nothing here reads a clock or keeps a timer. The node shell
+ * calls `aggregateTick` at `nextDeadline(...)` so debounce, restore, dead
+ * time and the upsmon durations fire without an input message.
+ *
+ * Each source is judged as upsmon 2.8 (clients/upsmon.c, is_ups_critical and
+ * recalc) judges a UPS; the policies then fold the verdicts.
  */
-import type { AggregatePolicy, OutageIdentity, PowerEvent, PowerState, SourceState, UpsState } from "../contract";
-import { checkAmount, checkBoolean, describeValue, formatDuration, formatPercent, formatRuntime, isRecord } from "./format";
+import type { AggregatePolicy, OutageIdentity, PowerEvent, PowerState, SourceState, SourceVerdict, UpsState } from "../contract";
+import { type Moment, wallOf } from "../moment";
+import { checkAmount, checkBoolean, describeValue, formatDuration, formatLevels, formatPercent, formatRuntime, isRecord } from "./format";
 
 /**
  * What to do with a source whose data is stale, silent or unreachable:
- * - "deadtime" (upsmon's DEADTIME): keep its last values for `deadMs`; after
- *   that a source last seen on battery (or FSD) counts as exhausted, one last
- *   seen on line power is not counted (it cannot start an outage).
+ * - "deadtime" (upsmon's DEADTIME): keep its last values for `deadMs` from
+ *   its last good read; after that a source last seen on battery counts as
+ *   exhausted (upsmon promotes it to OB+LB), one last seen on line power is
+ *   not counted (it cannot start an outage).
  * - "ignore": not counted while at least one other source reports fresh data;
  *   when none does, "deadtime" applies.
  * - "lost": like "deadtime", but after `deadMs` any stale source counts as
@@ -31,7 +37,7 @@ export interface ExpectedSource {
 
 export interface AggregateConfig {
   policy: AggregatePolicy;
-  /** Expected sources; empty = accept every topic (power value 1 each). */
+  /** Expected sources; empty = accept every topic (power value 1 each, at most MAX_SOURCES). */
   sources: ExpectedSource[];
   /** redundant: on battery when at least this many feeds are; 0 = all of them. */
   feedsOut: number;
@@ -42,7 +48,7 @@ export interface AggregateConfig {
   /** Power must be back this long before OUTAGE_END. */
   restoreMs: number;
   staleRule: StaleRule;
-  /** Dead time: how long a stale source keeps its last values. */
+  /** Dead time (upsmon DEADTIME): how long after its last good read a stale source keeps its last values. */
   deadMs: number;
   /** A source not heard from for this long is stale ("silent"); 0 = off. */
   silentMs: number;
@@ -50,6 +56,16 @@ export interface AggregateConfig {
   emit: "change" | "always";
   /** Appended to outage ids so two aggregate nodes never share one. */
   idTag: string;
+  /** upsmon OFFDURATION: OFF this long counts as a lost feed; null = never (upsmon: a negative value). */
+  offMs: number | null;
+  /** upsmon OVERDURATION: overloaded (OVER) this long and not communicating counts as lost; null = never (upsmon's default). */
+  overMs: number | null;
+  /** upsmon ALARMCRITICAL: a UPS last seen in ALARM that stops communicating counts as lost. */
+  alarmCritical: boolean;
+  /** upsmon OBLBDURATION: OB+LB must last this long before it is critical; 0 = at once. */
+  oblbMs: number;
+  /** A UPS calibrating (CAL) on battery counts as on battery; upsmon's way (false): it starts nothing. */
+  calOnBattery: boolean;
 }
 
 export const AGGREGATE_DEFAULTS: AggregateConfig = {
@@ -64,31 +80,47 @@ export const AGGREGATE_DEFAULTS: AggregateConfig = {
   silentMs: 0,
   emit: "change",
   idTag: "0000",
+  offMs: 30000,
+  overMs: null,
+  alarmCritical: true,
+  oblbMs: 0,
+  calOnBattery: false,
 };
 
+/** With an empty list every topic is accepted, up to this many (a message chooses the topic). */
+export const MAX_SOURCES = 64;
+
+/** What the node remembers of one source. Times are monotonic unless named wall. */
 interface SourceMemory {
   topic: string;
   /** The last UPS state received, null when never. */
   data: UpsState | null;
-  /** Arrival time of the last message. */
+  /** Arrival of the last message. */
   lastSeen: number | null;
-  /** Arrival time of the last message with fresh data. */
+  lastSeenWall: number | null;
+  /** The last good read: a fresh message's arrival, or a stale message's arrival less its `age`. */
   lastGood: number | null;
+  /** Since when OFF / OVER / OB+LB have been reported without a break (the upsmon durations), else null. */
+  offSince: number | null;
+  overSince: number | null;
+  oblbSince: number | null;
 }
 
 export interface AggregateState {
+  /** Monotonic time the node started. */
   startedAt: number;
-  /** Time of the last evaluation. */
+  /** Monotonic time of the last evaluation. */
   at: number;
-  sources: Record<string, SourceMemory>;
-  /** Topics in display order: the expected list first, then as they arrived. */
-  order: string[];
+  /** Every source, in display order: the expected list first, then as they arrived. */
+  sources: ReadonlyMap<string, SourceMemory>;
   outage: OutageIdentity | null;
+  /** Monotonic time the open outage began (`outage.since` on the wall clock). */
+  outageMono: number | null;
   /** Power is out under the policy, debounced. */
   powerOut: boolean;
-  /** Raw "power lost" seen since, waiting for the confirm time. */
+  /** Raw "power lost" seen since (monotonic), waiting for the confirm time. */
   lostSince: number | null;
-  /** Power back since, waiting for the restore time. */
+  /** Power back since (monotonic), waiting for the restore time. */
   backSince: number | null;
   lastId: string | null;
   /** What the last emitted state looked like (change detection). */
@@ -100,6 +132,9 @@ export interface SavedOutage {
   outage: OutageIdentity | null;
   powerOut: boolean;
   lastId: string | null;
+  /** The outage's start on the monotonic clock, and the boot that clock belongs to. */
+  sinceMono: number | null;
+  boot: string | null;
 }
 
 export interface AggregateOutput {
@@ -113,32 +148,44 @@ export interface AggregateStep {
   output: AggregateOutput | null;
 }
 
-type SourceClass = "online" | "battery" | "critical" | "lost" | "unknown" | "ignored";
-
 interface Classified {
   mem: SourceMemory;
-  cls: SourceClass;
+  verdict: SourceVerdict;
   stale: boolean;
+  /** Why the data is not current ("data stale", "server unreachable", "silent for 15 s or more"), null when fresh. */
+  why: string | null;
+  /** How the source counts, in words, when that is not plain. */
   note: string | null;
+  /** The next moment (monotonic) at which time alone may change this verdict, or null. */
+  next: number | null;
+  /** Critical because of FSD. */
+  fsd: boolean;
   power: number;
-  /** Values used by the policy (a lost source counts as exhausted: 0 and 0). */
   charge: number | null;
   runtime: number | null;
   index: number;
 }
 
-export function initialAggregate(config: AggregateConfig, now: number, saved?: SavedOutage | null): AggregateState {
-  // fromEntries and hasOwn: a topic named "__proto__" or "constructor" is just a topic.
-  const sources: Record<string, SourceMemory> = Object.fromEntries(
-    config.sources.map((s) => [s.topic, { topic: s.topic, data: null, lastSeen: null, lastGood: null }]),
-  );
+const emptyMemory = (topic: string): SourceMemory => ({
+  topic,
+  data: null,
+  lastSeen: null,
+  lastSeenWall: null,
+  lastGood: null,
+  offSince: null,
+  overSince: null,
+  oblbSince: null,
+});
+
+export function initialAggregate(config: AggregateConfig, now: Moment, saved: SavedOutage | null = null, boot: string | null = null): AggregateState {
+  const outage = saved?.outage ?? null;
   return {
-    startedAt: now,
-    at: now,
-    sources,
-    order: config.sources.map((s) => s.topic),
-    outage: saved?.outage ?? null,
-    powerOut: saved?.outage ? saved.powerOut : false,
+    startedAt: now.mono,
+    at: now.mono,
+    sources: new Map(config.sources.map((s) => [s.topic, emptyMemory(s.topic)])),
+    outage,
+    outageMono: saved && outage ? restoredMono(saved, outage, now, boot) : null,
+    powerOut: outage ? (saved?.powerOut ?? false) : false,
     lostSince: null,
     backSince: null,
     lastId: saved?.lastId ?? null,
@@ -146,16 +193,35 @@ export function initialAggregate(config: AggregateConfig, now: number, saved?: S
   };
 }
 
-export function savedOutage(state: AggregateState): SavedOutage {
-  return { outage: state.outage, powerOut: state.powerOut, lastId: state.lastId };
+/**
+ * When a stored outage began, on today's monotonic clock. In the same boot
+ * (Node-RED restarted, the machine did not) the stored monotonic time is
+ * exact. After a reboot only the wall clock can tell, and it may have been
+ * stepped: the outage is taken to be at least 0 s old, so a clock that is
+ * behind (a Pi without RTC before NTP) makes it look shorter and a
+ * time-on-battery tier fires later, never earlier than the clock allows.
+ */
+function restoredMono(saved: SavedOutage, outage: OutageIdentity, now: Moment, boot: string | null): number {
+  if (boot != null && saved.boot === boot && saved.sinceMono != null && saved.sinceMono <= now.mono) return saved.sinceMono;
+  return now.mono - Math.max(0, now.wall - outage.since);
+}
+
+export function savedOutage(state: AggregateState, boot: string | null): SavedOutage {
+  return { outage: state.outage, powerOut: state.powerOut, lastId: state.lastId, sinceMono: state.outageMono, boot };
 }
 
 /** Reads back what `savedOutage` stored; null when absent or not recognisable. */
 export function parseSavedOutage(x: unknown): SavedOutage | null {
   if (!isRecord(x) || typeof x.powerOut !== "boolean") return null;
   const o = x.outage;
-  const outage = isRecord(o) && typeof o.id === "string" && typeof o.since === "number" ? { id: o.id, since: o.since } : null;
-  return { outage, powerOut: x.powerOut, lastId: typeof x.lastId === "string" ? x.lastId : null };
+  const outage = isRecord(o) && typeof o.id === "string" && Number.isFinite(o.since) ? { id: o.id.slice(0, 100), since: o.since as number } : null;
+  return {
+    outage,
+    powerOut: x.powerOut,
+    lastId: typeof x.lastId === "string" ? x.lastId.slice(0, 100) : null,
+    sinceMono: Number.isFinite(x.sinceMono) ? (x.sinceMono as number) : null,
+    boot: typeof x.boot === "string" ? x.boot.slice(0, 64) : null,
+  };
 }
 
 /** Checks a configuration; returns the problems in words (empty when fine). */
@@ -173,13 +239,16 @@ export function checkAggregateConfig(c: AggregateConfig): string[] {
     ["minimum supplies", c.minSupplies],
   ];
   for (const [name, v] of whole) if (!Number.isInteger(v) || v < 0) problems.push(`${name} must be a whole number >= 0`);
-  const times: Array<[string, number]> = [
+  const times: Array<[string, number | null]> = [
     ["confirm time", c.confirmMs],
     ["restore time", c.restoreMs],
     ["dead time", c.deadMs],
     ["silent time", c.silentMs],
+    ["OFF duration", c.offMs],
+    ["OVER duration", c.overMs],
+    ["low battery duration", c.oblbMs],
   ];
-  for (const [name, v] of times) if (!Number.isFinite(v) || v < 0) problems.push(`${name} must be a number of seconds >= 0`);
+  for (const [name, v] of times) if (v !== null && (!Number.isFinite(v) || v < 0)) problems.push(`${name} must be a number of seconds >= 0`);
   if (!["weakest", "redundant", "minsupplies"].includes(c.policy)) problems.push(`unknown policy ${describeValue(c.policy)}`);
   if (!["deadtime", "ignore", "lost"].includes(c.staleRule)) problems.push(`unknown stale rule ${describeValue(c.staleRule)}`);
   return problems;
@@ -190,8 +259,12 @@ function checkUpsInput(config: AggregateConfig, state: AggregateState, topic: un
   if (typeof topic !== "string" || topic === "") {
     return `msg.topic must name the UPS as ups@host:port (got ${describeValue(topic)})`;
   }
-  if (config.sources.length > 0 && !Object.hasOwn(state.sources, topic)) {
-    return `unknown topic ${topic}: not in this node's list of UPSes (${config.sources.map((s) => s.topic).join(", ")})`;
+  if (topic.length > 200) return `msg.topic is too long to be a UPS (${topic.length} characters, at most 200)`;
+  if (!state.sources.has(topic)) {
+    if (config.sources.length > 0) {
+      return `unknown topic ${topic}: not in this node's list of UPSes (${config.sources.map((s) => s.topic).join(", ")})`;
+    }
+    if (state.sources.size >= MAX_SOURCES) return `unknown topic ${topic}: this node already follows ${MAX_SOURCES} UPSes; list the UPSes in the node to follow others`;
   }
   if (!isRecord(payload)) return `msg.payload must be a UPS state object (got ${describeValue(payload)})`;
   if (!Array.isArray(payload.flags) || payload.flags.some((f) => typeof f !== "string")) {
@@ -203,12 +276,43 @@ function checkUpsInput(config: AggregateConfig, state: AggregateState, topic: un
     checkBoolean("payload.stale", payload.stale) ??
     (payload.reachable === undefined ? null : checkBoolean("payload.reachable", payload.reachable)) ??
     checkAmount("payload.charge", payload.charge, true) ??
-    checkAmount("payload.runtime", payload.runtime, true);
+    checkAmount("payload.runtime", payload.runtime, true) ??
+    (payload.age === undefined ? null : checkAmount("payload.age", payload.age, true));
   if (problem) return problem;
   if (payload.status !== undefined && payload.status !== null && typeof payload.status !== "string") {
     return `payload.status must be text or null (got ${describeValue(payload.status)})`;
   }
   return null;
+}
+
+const isFresh = (d: UpsState) => !d.stale && d.reachable !== false;
+
+/** What a new message tells of its source: when it was last read well, and since when its flags hold. */
+function remember(topic: string, prev: SourceMemory | undefined, data: UpsState, now: Moment): SourceMemory {
+  const d: UpsState = { ...data, flags: [...data.flags] };
+  const fresh = isFresh(d);
+  let lastGood: number | null;
+  if (fresh) lastGood = now.mono;
+  else if (prev?.data && !isFresh(prev.data) && prev.lastGood != null) lastGood = prev.lastGood; // the same stretch of stale data
+  else {
+    // The first stale message: nut-ups-in says how old its values are. Without that, count from
+    // now (later rather than earlier), and never before a fresh message we had.
+    const told = typeof d.age === "number" ? now.mono - d.age : d.status != null ? now.mono : null;
+    const floor = prev?.lastGood ?? null;
+    lastGood = told == null ? floor : floor == null ? told : Math.max(floor, told);
+  }
+  const since = (holds: boolean, before: number | null | undefined) => (holds ? (before ?? (fresh ? now.mono : (lastGood ?? now.mono))) : null);
+  const has = (f: string) => d.flags.includes(f);
+  return {
+    topic,
+    data: d,
+    lastSeen: now.mono,
+    lastSeenWall: now.wall,
+    lastGood,
+    offSince: since(has("OFF"), prev?.offSince),
+    overSince: since(has("OVER"), prev?.overSince),
+    oblbSince: since(d.onBattery && d.lowBattery, prev?.oblbSince),
+  };
 }
 
 /**
@@ -220,34 +324,22 @@ export function aggregateInput(
   state: AggregateState,
   topic: unknown,
   payload: unknown,
-  now: number,
+  now: Moment,
 ): AggregateStep & { error: string | null } {
   const error = checkUpsInput(config, state, topic, payload);
   if (error) return { state, output: null, error };
   const t = topic as string;
-  const data = payload as unknown as UpsState;
-  const fresh = !data.stale && data.reachable !== false;
-  const prev = Object.hasOwn(state.sources, t) ? state.sources[t] : undefined;
-  const mem: SourceMemory = {
-    topic: t,
-    data: { ...data, flags: [...data.flags] },
-    lastSeen: now,
-    lastGood: fresh ? now : (prev?.lastGood ?? null),
-  };
-  const next: AggregateState = {
-    ...state,
-    sources: { ...state.sources, [t]: mem },
-    order: state.order.includes(t) ? state.order : [...state.order, t],
-  };
-  return { ...evaluate(config, next, now, config.emit === "always"), error: null };
+  const sources = new Map(state.sources);
+  sources.set(t, remember(t, state.sources.get(t), payload as unknown as UpsState, now));
+  return { ...evaluate(config, { ...state, sources }, now, config.emit === "always"), error: null };
 }
 
 /** Re-evaluates without input (timer): emits only when something changed. */
-export function aggregateTick(config: AggregateConfig, state: AggregateState, now: number): AggregateStep {
+export function aggregateTick(config: AggregateConfig, state: AggregateState, now: Moment): AggregateStep {
   return evaluate(config, state, now, false);
 }
 
-/** When the shell should call `aggregateTick` next (epoch ms), or null. */
+/** When (monotonic) the shell should call `aggregateTick` next, or null. */
 export function nextDeadline(config: AggregateConfig, state: AggregateState): number | null {
   // Debounce and restore deadlines may be due right now (zero times): the tick that fires them clears them.
   const lifecycle: number[] = [];
@@ -256,68 +348,104 @@ export function nextDeadline(config: AggregateConfig, state: AggregateState): nu
   // Source deadlines stay true once passed: only those still ahead.
   const ahead: number[] = [];
   // The end of the wait for listed UPSes after a restart in mid-outage.
-  if (state.outage && state.order.some((t) => state.sources[t].data == null)) ahead.push(state.startedAt + config.deadMs);
-  for (const c of classify(config, state, state.at)) {
-    const m = c.mem;
-    if (config.silentMs > 0 && m.lastSeen != null) ahead.push(m.lastSeen + config.silentMs);
-    if (c.stale) ahead.push((m.lastGood ?? state.startedAt) + config.deadMs);
-  }
+  if (state.outage && [...state.sources.values()].some((m) => m.data == null)) ahead.push(state.startedAt + config.deadMs);
+  for (const c of classify(config, state, state.at)) if (c.next != null) ahead.push(c.next);
   const all = [...lifecycle.map((t) => Math.max(t, state.at)), ...ahead.filter((t) => t > state.at)];
   return all.length ? Math.min(...all) : null;
 }
 
-function hasFlag(d: UpsState, flag: string): boolean {
-  return d.flags.includes(flag);
-}
+const secs = (ms: number) => Math.round(ms / 1000);
+const clauses = (...parts: Array<string | null>) => parts.filter((p): p is string => p != null).join("; ") || null;
 
-/** Classifies a source by its (possibly stale) last values. */
-function byStatus(d: UpsState): SourceClass {
-  if (hasFlag(d, "FSD")) return "critical";
-  if (d.onBattery) return d.lowBattery ? "critical" : "battery";
-  if (hasFlag(d, "OL")) return "online";
-  return "unknown";
+/** How upsmon 2.8 would count one source at `now` (monotonic). */
+function judge(config: AggregateConfig, state: AggregateState, mem: SourceMemory, index: number, now: number): Classified {
+  const d = mem.data;
+  const thresholds: number[] = [];
+  /** Has time `t` come? Remembers it as the next deadline when it has not. */
+  const reached = (t: number) => {
+    if (t > now) thresholds.push(t);
+    return now >= t;
+  };
+  const silent = config.silentMs > 0 && mem.lastSeen != null && reached(mem.lastSeen + config.silentMs);
+  const stale = d == null || !isFresh(d) || silent;
+  const why = !stale ? null : d == null ? "never reported" : silent ? `silent for ${secs(config.silentMs)} s or more` : d.reachable === false ? "server unreachable" : "data stale";
+  const deadAt = (mem.lastGood ?? state.startedAt) + config.deadMs;
+  const dead = stale && reached(deadAt);
+  const verdict = (v: SourceVerdict, note: string | null, fsd = false): Classified => ({
+    mem,
+    verdict: v,
+    stale,
+    why,
+    note,
+    next: thresholds.length ? Math.min(...thresholds) : null,
+    fsd,
+    power: config.sources.find((s) => s.topic === mem.topic)?.power ?? 1,
+    charge: d?.charge ?? null,
+    runtime: d?.runtime ?? null,
+    index,
+  });
+  const beyond = `beyond the dead time (${secs(config.deadMs)} s)`;
+  if (d == null) {
+    if (dead && config.staleRule === "lost") return verdict("lost", `never reported within the dead time (${secs(config.deadMs)} s): counted as lost`);
+    return verdict("unknown", "never reported: not counted");
+  }
+  const has = (f: string) => d.flags.includes(f);
+  if (has("FSD")) return verdict("critical", clauses(why, "FSD: forced shutdown"), true);
+  if (stale) {
+    // upsmon 2.8: a UPS last seen in one of these states that stops communicating is taken as gone at once.
+    if (has("OVER") && config.overMs != null && reached((mem.overSince ?? now) + config.overMs)) {
+      return verdict("lost", `${why}, last seen overloaded (OVER) for ${secs(config.overMs)} s or more: counted as lost`);
+    }
+    if (has("ALARM") && config.alarmCritical) return verdict("lost", `${why}, last seen in ALARM: counted as lost`);
+    if (has("CAL")) return verdict("lost", `${why}, last seen calibrating (CAL): counted as lost`);
+    if (has("BYPASS")) return verdict("lost", `${why}, last seen on BYPASS: counted as lost`);
+    if (has("OFF") && config.offMs != null) return verdict("lost", `${why}, last seen OFF: counted as lost`);
+  } else if (has("OFF") && config.offMs != null && reached((mem.offSince ?? now) + config.offMs)) {
+    return verdict("lost", `OFF for ${secs(config.offMs)} s or more: counted as a lost feed`);
+  }
+  if (dead) {
+    if (d.onBattery) {
+      // upsmon promotes a dead UPS last seen on battery to OB+LB, which OBLBDURATION may still delay.
+      if (config.oblbMs > 0 && !reached(deadAt + config.oblbMs)) {
+        return verdict("battery", `${why} ${beyond}, last seen on battery: exhausted once low battery has lasted ${secs(config.oblbMs)} s`);
+      }
+      return verdict("lost", `${why} ${beyond}, last seen on battery: counted as exhausted`);
+    }
+    if (config.staleRule === "lost") return verdict("lost", `${why} ${beyond}: counted as lost`);
+    return verdict("unknown", `${why} ${beyond}, last seen on line power: not counted`);
+  }
+  const kept = stale ? `${why}: last values kept for the dead time (${secs(config.deadMs)} s)` : null;
+  if (d.onBattery) {
+    const cal = has("CAL");
+    if (cal && !config.calOnBattery) return verdict("online", clauses(kept, "calibrating (CAL): not a power loss"));
+    if (d.lowBattery) {
+      if (cal) return verdict("battery", clauses(kept, "low battery while calibrating (CAL): not critical"));
+      if (config.oblbMs > 0 && !reached((mem.oblbSince ?? now) + config.oblbMs)) {
+        return verdict("battery", clauses(kept, `low battery for less than ${secs(config.oblbMs)} s: not critical yet`));
+      }
+      return verdict("critical", kept);
+    }
+    return verdict("battery", kept);
+  }
+  if (has("OL")) return verdict("online", kept);
+  return verdict("unknown", clauses(kept, `status ${d.status ?? "unknown"}: neither OL nor OB, not counted`));
 }
 
 function classify(config: AggregateConfig, state: AggregateState, now: number): Classified[] {
-  const powerOf = (topic: string) => config.sources.find((s) => s.topic === topic)?.power ?? 1;
-  const deadSecs = Math.round(config.deadMs / 1000);
-  const first = state.order.map((topic, index): Classified => {
-    const mem = state.sources[topic];
-    const d = mem.data;
-    const silent = config.silentMs > 0 && mem.lastSeen != null && now - mem.lastSeen >= config.silentMs;
-    const stale = d == null || d.stale || d.reachable === false || silent;
-    const dead = stale && now - (mem.lastGood ?? state.startedAt) >= config.deadMs;
-    const base = { mem, stale, power: powerOf(topic), charge: d?.charge ?? null, runtime: d?.runtime ?? null, index };
-    if (d == null) {
-      if (dead && config.staleRule === "lost") return { ...base, cls: "lost", charge: 0, runtime: 0, note: `never reported within the dead time (${deadSecs} s): counted as lost` };
-      return { ...base, cls: "unknown", note: "never reported: not counted" };
-    }
-    const cls = byStatus(d);
-    const why = silent ? `silent for ${Math.round(config.silentMs / 1000)} s or more` : d.reachable === false ? "server unreachable" : "data stale";
-    if (!stale) return { ...base, cls, note: cls === "unknown" ? `status ${d.status ?? "unknown"}: neither OL nor OB, not counted` : null };
-    if (!dead) return { ...base, cls, note: `${why}: last values kept until the dead time (${deadSecs} s)` };
-    if (d.onBattery || hasFlag(d, "FSD")) {
-      return { ...base, cls: "lost", charge: 0, runtime: 0, note: `${why} beyond the dead time, last seen on battery: counted as exhausted` };
-    }
-    if (config.staleRule === "lost") return { ...base, cls: "lost", charge: 0, runtime: 0, note: `${why} beyond the dead time: counted as lost` };
-    return { ...base, cls: "unknown", note: `${why} beyond the dead time, last seen on line power: not counted` };
-  });
+  const first = [...state.sources.values()].map((mem, i) => judge(config, state, mem, i, now));
   if (config.staleRule !== "ignore") return first;
-  const othersReport = (c: Classified) =>
-    first.some((o) => o !== c && !o.stale && (o.cls === "online" || o.cls === "battery" || o.cls === "critical"));
-  return first.map((c) =>
-    c.stale && othersReport(c) ? { ...c, cls: "ignored", note: `${c.note?.split(":")[0] ?? "stale"}: ignored while other sources report` } : c,
-  );
+  const reports = first.some((o) => !o.stale && COUNTED.has(o.verdict));
+  return first.map((c) => (c.stale && reports ? { ...c, verdict: "ignored", note: `${c.why ?? "stale"}: ignored while other sources report` } : c));
 }
 
-const COUNTED: ReadonlySet<SourceClass> = new Set(["online", "battery", "critical", "lost"]);
+const COUNTED: ReadonlySet<SourceVerdict> = new Set(["online", "battery", "critical", "lost"]);
 
 function isOut(c: Classified): boolean {
-  return c.cls === "battery" || c.cls === "lost" || (c.cls === "critical" && c.mem.data?.onBattery === true);
+  return c.verdict === "battery" || c.verdict === "lost" || (c.verdict === "critical" && c.mem.data?.onBattery === true);
 }
 
 function isCritical(c: Classified): boolean {
-  return c.cls === "critical" || c.cls === "lost";
+  return c.verdict === "critical" || c.verdict === "lost";
 }
 
 /** Orders by charge, then runtime, then list order: the weakest first. */
@@ -334,6 +462,7 @@ interface PolicyResult {
   /** Power lost under the policy; null when no source can tell. */
   out: boolean | null;
   critical: boolean;
+  fsd: boolean;
   reference: Classified | null;
   charge: number | null;
   runtime: number | null;
@@ -359,6 +488,17 @@ function preferFresh(pool: Classified[]): Classified[] {
 }
 
 /**
+ * Where the effective values come from: readings of the sources that are out
+ * (on battery), else of every counted source (on line power). A lost source
+ * adds `critical`; its last values stand in only when nothing else can be read.
+ */
+function valuePool(out: Classified[], counted: Classified[]): Classified[] {
+  const readable = (list: Classified[]) => list.filter((c) => c.verdict !== "lost");
+  for (const pool of [readable(out), out, readable(counted), counted]) if (pool.length) return preferFresh(pool);
+  return [];
+}
+
+/**
  * The feed whose exhaustion makes the policy critical, when the feeds on
  * battery run out one after the other (shortest runtime first). Its runtime
  * is divided by the number of feeds sharing the load until then: when the
@@ -377,40 +517,48 @@ function criticalPath(battery: Classified[], criticalAfter: (lost: Classified[])
 }
 
 function applyPolicy(config: AggregateConfig, all: Classified[]): PolicyResult {
-  const counted = all.filter((c) => COUNTED.has(c.cls));
+  const counted = all.filter((c) => COUNTED.has(c.verdict));
   const out = counted.filter(isOut);
   const crit = counted.filter(isCritical);
-  const battery = counted.filter((c) => c.cls === "battery");
-  const display = weakestOf(preferFresh(out.length ? out : counted));
-  if (!counted.length) return { out: null, critical: false, ...display, detail: "no UPS reports" };
+  const battery = counted.filter((c) => c.verdict === "battery");
+  const display = weakestOf(valuePool(out, counted));
+  if (!counted.length) return { out: null, critical: false, fsd: false, ...display, detail: "no UPS reports" };
 
   if (config.policy === "redundant") {
-    const members = all.filter((c) => c.cls !== "ignored");
+    const members = all.filter((c) => c.verdict !== "ignored");
     const need = config.feedsOut > 0 ? Math.min(config.feedsOut, members.length) : members.length;
     const critical = crit.length >= need;
-    const pick = critical ? weakestOf(crit) : (criticalPath(battery, (lost) => crit.length + lost.length >= need) ?? display);
-    return { out: out.length >= need || critical, critical, ...pick, detail: `${out.length} of ${members.length} feeds on battery (${need} needed)` };
+    const pick = critical ? display : (criticalPath(battery, (lost) => crit.length + lost.length >= need) ?? display);
+    return {
+      out: out.length >= need || critical,
+      critical,
+      fsd: critical && crit.some((c) => c.fsd),
+      ...pick,
+      detail: `${out.length} of ${members.length} feeds on battery (${need} needed)`,
+    };
   }
 
   if (config.policy === "minsupplies") {
     const sum = (list: Classified[]) => list.reduce((s, c) => s + c.power, 0);
-    const maybe = all.filter((c) => c.cls === "unknown" || c.cls === "ignored");
-    const onLine = sum(counted.filter((c) => c.cls === "online")) + sum(maybe);
+    // upsmon counts every UPS that is not critical, including one it never heard from
+    const maybe = all.filter((c) => c.verdict === "unknown" || c.verdict === "ignored");
+    const onLine = sum(counted.filter((c) => c.verdict === "online")) + sum(maybe);
     const supplying = onLine + sum(battery);
     const critical = supplying < config.minSupplies;
     const pick = critical
-      ? weakestOf(crit)
+      ? display
       : (criticalPath(battery.filter((c) => c.power > 0), (lost) => supplying - sum(lost) < config.minSupplies) ?? display);
     return {
       out: onLine < config.minSupplies,
       critical,
+      fsd: critical && crit.some((c) => c.fsd && c.power > 0),
       ...pick,
       detail: `power value ${supplying} supplying, ${onLine} on line power, ${config.minSupplies} needed`,
     };
   }
 
-  // weakest: a critical UPS is the one to name; otherwise the lowest charge on battery.
-  return { out: out.length > 0 || crit.length > 0, critical: crit.length > 0, ...(crit.length ? weakestOf(crit) : display), detail: "" };
+  // weakest: power is out when any UPS is; the lowest readings among those on battery.
+  return { out: out.length > 0 || crit.length > 0, critical: crit.length > 0, fsd: crit.some((c) => c.fsd), ...display, detail: "" };
 }
 
 function outageId(since: number, tag: string, lastId: string | null): string {
@@ -424,6 +572,7 @@ function sourceState(c: Classified): SourceState {
   const d = c.mem.data;
   return {
     topic: c.mem.topic,
+    verdict: c.verdict,
     status: d?.status ?? null,
     flags: d ? [...d.flags] : [],
     onBattery: d?.onBattery ?? false,
@@ -432,21 +581,22 @@ function sourceState(c: Classified): SourceState {
     runtime: d?.runtime ?? null,
     stale: c.stale,
     reachable: d ? d.reachable !== false : false,
-    lastSeen: c.mem.lastSeen,
-    counted: COUNTED.has(c.cls),
+    lastSeen: c.mem.lastSeenWall,
+    counted: COUNTED.has(c.verdict),
     note: c.note,
   };
 }
 
-function evaluate(config: AggregateConfig, state: AggregateState, now: number, forceEmit: boolean): AggregateStep {
-  const all = classify(config, state, now);
+function evaluate(config: AggregateConfig, state: AggregateState, now: Moment, forceEmit: boolean): AggregateStep {
+  const t = now.mono;
+  const all = classify(config, state, t);
   const policy = applyPolicy(config, all);
 
-  let { outage, powerOut, lostSince, backSince, lastId } = state;
+  let { outage, outageMono, powerOut, lostSince, backSince, lastId } = state;
   let event: PowerEvent = "UPDATE";
   // After a restart in mid-outage, "power back" waits for every listed UPS to report
   // (at most the dead time): one UPS on line power says little while another is silent.
-  const waiting = outage != null && now - state.startedAt < config.deadMs && all.some((c) => c.mem.data == null);
+  const waiting = outage != null && t - state.startedAt < config.deadMs && all.some((c) => c.mem.data == null);
   if (policy.out === null || (policy.out === false && waiting)) {
     // Nobody can tell: hold the current decision, restart both clocks later.
     lostSince = null;
@@ -454,12 +604,14 @@ function evaluate(config: AggregateConfig, state: AggregateState, now: number, f
   } else if (policy.out) {
     backSince = null;
     if (!powerOut) {
-      lostSince = lostSince ?? now;
-      if (policy.critical || now - lostSince >= config.confirmMs) {
+      lostSince = lostSince ?? t;
+      if (policy.critical || t - lostSince >= config.confirmMs) {
         powerOut = true;
         if (!outage) {
-          const id = outageId(lostSince, config.idTag, lastId);
-          outage = { id, since: lostSince };
+          const since = wallOf(now, lostSince);
+          const id = outageId(since, config.idTag, lastId);
+          outage = { id, since };
+          outageMono = lostSince;
           lastId = id;
           event = "POWER_LOST";
         }
@@ -470,44 +622,48 @@ function evaluate(config: AggregateConfig, state: AggregateState, now: number, f
     lostSince = null;
     if (powerOut) {
       powerOut = false;
-      backSince = now;
+      backSince = t;
       event = "POWER_BACK";
     } else if (outage) {
-      backSince = backSince ?? now;
-      if (now - backSince >= config.restoreMs) {
+      backSince = backSince ?? t;
+      if (t - backSince >= config.restoreMs) {
         event = "OUTAGE_END";
         backSince = null;
       }
     }
   }
   // The OUTAGE_END message still names the outage that ended; the state forgets it.
-  const emitted: OutageIdentity | null = outage ? (event === "OUTAGE_END" ? { ...outage, ended: now } : { ...outage }) : null;
-  if (event === "OUTAGE_END") outage = null;
+  const emitted: OutageIdentity | null = outage ? (event === "OUTAGE_END" ? { ...outage, ended: now.wall } : { ...outage }) : null;
+  const length = outageMono != null ? Math.floor((t - outageMono) / 1000) : null;
+  if (event === "OUTAGE_END") {
+    outage = null;
+    outageMono = null;
+  }
 
-  const sources: Record<string, SourceState> = Object.fromEntries(all.map((c) => [c.mem.topic, sourceState(c)]));
-  const stale = all.filter((c) => c.stale).map((c) => c.mem.topic);
   const payload: PowerState = {
     policy: config.policy,
     onBattery: powerOut,
     critical: policy.critical,
+    fsd: policy.fsd,
     charge: policy.charge,
     runtime: policy.runtime,
     reference: policy.reference?.mem.topic ?? null,
-    onBatterySeconds: emitted ? Math.floor(((emitted.ended ?? now) - emitted.since) / 1000) : null,
-    sources,
-    stale,
+    onBatterySeconds: emitted ? length : null,
+    sources: all.map(sourceState),
+    stale: all.filter((c) => c.stale).map((c) => c.mem.topic),
     event,
-    time: now,
+    time: now.wall,
   };
   const key = JSON.stringify([
     payload.onBattery,
     payload.critical,
+    payload.fsd,
     payload.charge,
     payload.runtime,
     payload.reference,
-    all.map((c) => [c.mem.data?.status, c.mem.data?.charge, c.mem.data?.runtime, c.cls, c.stale, c.note]),
+    all.map((c) => [c.mem.data?.status, c.mem.data?.charge, c.mem.data?.runtime, c.verdict, c.stale, c.note]),
   ]);
-  const next: AggregateState = { ...state, at: now, outage, powerOut, lostSince, backSince, lastId, lastKey: key };
+  const next: AggregateState = { ...state, at: t, outage, outageMono, powerOut, lostSince, backSince, lastId, lastKey: key };
   const emit = forceEmit || event !== "UPDATE" || key !== state.lastKey;
   return { state: next, output: emit ? { payload, outage: emitted, summary: summarize(payload, policy, all, emitted) } : null };
 }
@@ -527,7 +683,10 @@ function summarize(p: PowerState, policy: PolicyResult, all: Classified[], outag
     default:
       head = p.onBattery ? "On battery" : outage ? "Power back, outage still open" : policy.out === null ? "No data" : "On line power";
   }
-  if (p.critical) head += ", CRITICAL";
+  if (p.critical) {
+    const why = all.filter((c) => COUNTED.has(c.verdict) && isCritical(c)).map((c) => `${c.mem.topic} ${c.fsd ? "FSD" : c.verdict === "lost" ? "lost" : "OB+LB"}`);
+    head += `, CRITICAL (${why.join(", ")})`;
+  }
   const ref = policy.reference;
   let body: string;
   if (!ref) body = policy.detail;
@@ -535,11 +694,54 @@ function summarize(p: PowerState, policy: PolicyResult, all: Classified[], outag
     const rt = formatRuntime(p.runtime);
     const lead = p.policy === "weakest" ? "weakest " : "reference ";
     body = `${lead}${ref.mem.topic} at ${formatPercent(p.charge)}${rt ? `, ${rt}` : ""}`;
-    const rtSource = p.policy === "weakest" && p.runtime != null ? all.find((c) => c.runtime === p.runtime && COUNTED.has(c.cls)) : undefined;
+    const rtSource = p.policy === "weakest" && p.runtime != null ? all.find((c) => c.runtime === p.runtime && COUNTED.has(c.verdict)) : undefined;
     if (rtSource && rtSource !== ref && ref.runtime !== p.runtime) body += ` (runtime of ${rtSource.mem.topic})`;
-    if (ref.cls === "lost") body += " (lost)";
+    if (ref.verdict === "lost") body += " (lost: last values)";
     if (policy.detail) body += `; ${policy.detail}`;
   }
-  const stale = all.filter((c) => c.stale).map((c) => `${c.mem.topic} (${c.mem.data == null ? "never reported" : c.cls === "lost" ? "lost" : "stale"})`);
+  const stale = all.filter((c) => c.stale).map((c) => `${c.mem.topic} (${c.mem.data == null ? "never reported" : c.verdict === "lost" ? "lost" : "stale"})`);
   return `${head}: ${body}${stale.length ? `; stale: ${stale.join(", ")}` : ""}`;
+}
+
+export interface AggregateStatus {
+  fill: "green" | "yellow" | "red" | "grey";
+  shape: "dot" | "ring";
+  text: string;
+  /** The text counts seconds down: show it again in a second. */
+  countdown: boolean;
+}
+
+/**
+ * What the node shows: the decision, and what it is waiting for (the
+ * confirm time, the restore time, the dead time of a stale UPS) with the
+ * seconds left. `last` is the last power state sent; null before the first.
+ */
+export function aggregateStatus(config: AggregateConfig, state: AggregateState, last: PowerState | null, now: number): AggregateStatus | null {
+  if (!last) return null;
+  const left = (at: number) => `${Math.max(0, Math.ceil((at - now) / 1000))} s`;
+  let countdown = false;
+  const values = formatLevels(last.charge, last.runtime);
+  const ref = last.reference ? ` (${last.reference.split("@")[0]})` : "";
+  // A UPS stale within its dead time: the soonest one, with the seconds it has left.
+  const dying = classify(config, state, now).filter((c) => c.stale && c.mem.data != null && (c.verdict === "battery" || c.verdict === "online" || c.verdict === "critical"));
+  let stale = last.stale.length ? ` · stale ${last.stale.length}` : "";
+  const soonest = dying.map((c) => (c.mem.lastGood ?? state.startedAt) + config.deadMs).filter((at) => at > now);
+  if (soonest.length) {
+    stale += `, dead in ${left(Math.min(...soonest))}`;
+    countdown = true;
+  }
+  const show = (fill: AggregateStatus["fill"], shape: AggregateStatus["shape"], text: string): AggregateStatus => ({ fill, shape, text, countdown });
+  if (last.critical) return show("red", "dot", `CRITICAL ${values}${ref}${stale}`);
+  if (last.onBattery) return show("yellow", "dot", `on battery ${values}${ref}${stale}`);
+  if (state.lostSince != null) {
+    countdown = true;
+    return show("yellow", "ring", `power out, confirming ${left(state.lostSince + config.confirmMs)}${stale}`);
+  }
+  if (state.outage) {
+    if (state.backSince == null) return show("yellow", "ring", `power back, outage open ${values}${stale}`);
+    countdown = true;
+    return show("yellow", "ring", `power back, outage ends in ${left(state.backSince + config.restoreMs)}${stale}`);
+  }
+  if (!last.sources.some((s) => s.counted)) return show("grey", "ring", `no data${stale}`);
+  return show(stale ? "yellow" : "green", stale ? "ring" : "dot", `on line power ${values}${stale}`);
 }

@@ -40,6 +40,11 @@ export interface TierConfig {
   mode: "while" | "first";
   /** Let charge, runtime, LB and depletion of a stale reference UPS reach a tier. */
   staleCounts: boolean;
+  /**
+   * FSD (a NUT primary or an admin forces the shutdown) reaches every tier,
+   * as every upsmon secondary of that UPS shuts down on it.
+   */
+  fsdAll: boolean;
 }
 
 const rule = (name: string, charge: number, critical = false): TierRule => ({
@@ -61,6 +66,7 @@ export interface TierInput {
   summary: string | null;
 }
 
+/** A charge reading at a monotonic time. */
 interface Sample {
   t: number;
   charge: number;
@@ -79,6 +85,8 @@ export interface TierState {
   batterySince: number | null;
   /** The last input, for time-based tiers that come due without a message. */
   last: TierInput | null;
+  /** When the last input arrived: its time on battery grows from there. */
+  lastAt: number;
   at: number;
 }
 
@@ -96,8 +104,12 @@ export interface TierStep {
   restored: { summary: string } | null;
 }
 
+/**
+ * Every time here is on the monotonic clock (ms): the time on battery and
+ * the depletion rate cannot be moved by a clock step.
+ */
 export function initialTiers(now: number): TierState {
-  return { outageId: null, reached: -1, current: -1, samples: [], batterySince: null, last: null, at: now };
+  return { outageId: null, reached: -1, current: -1, samples: [], batterySince: null, last: null, lastAt: now, at: now };
 }
 
 export function checkTierConfig(c: TierConfig): string[] {
@@ -130,14 +142,15 @@ export function checkTierInput(payload: unknown, outage: unknown): string | null
     checkBoolean("payload.critical", p.critical) ??
     checkAmount("payload.charge", p.charge, true) ??
     checkAmount("payload.runtime", p.runtime, true) ??
-    checkAmount("payload.onBatterySeconds", p.onBatterySeconds, true);
+    checkAmount("payload.onBatterySeconds", p.onBatterySeconds, true) ??
+    (p.fsd === undefined ? null : checkBoolean("payload.fsd", p.fsd));
   if (problem) return problem;
   if (!Array.isArray(p.stale) || p.stale.some((s) => typeof s !== "string")) return `payload.stale must be a list of topics (got ${describeValue(p.stale)})`;
-  if (!isRecord(p.sources)) return `payload.sources must be an object (got ${describeValue(p.sources)})`;
+  if (!Array.isArray(p.sources) || !p.sources.every(isRecord)) return `payload.sources must be a list of source states (got ${describeValue(p.sources)})`;
   if (p.reference !== null && typeof p.reference !== "string") return `payload.reference must be a topic or null (got ${describeValue(p.reference)})`;
   if (!["POWER_LOST", "POWER_BACK", "OUTAGE_END", "UPDATE"].includes(p.event as string)) return `payload.event is not a power event (got ${describeValue(p.event)})`;
   if (outage === undefined) return "msg.outage is missing: feed this node from ups-aggregate";
-  if (outage !== null && !(isRecord(outage) && typeof outage.id === "string" && outage.id !== "" && typeof outage.since === "number")) {
+  if (outage !== null && !(isRecord(outage) && typeof outage.id === "string" && outage.id !== "" && Number.isFinite(outage.since))) {
     return `msg.outage must be an outage identity {id, since} or null (got ${describeValue(outage)})`;
   }
   if (p.onBattery === true && outage === null) return "payload.onBattery is true but msg.outage is null: a power loss always has an outage identity";
@@ -157,14 +170,15 @@ function referenceUsable(p: PowerState, staleCounts: boolean): boolean {
 }
 
 /** Why `t` is reached by `p` (its first condition that holds), or null. `usable`: referenceUsable. */
-function reason(t: TierRule, p: PowerState, state: TierState, now: number, usable: boolean): string | null {
+function reason(config: TierConfig, t: TierRule, p: PowerState, state: TierState, now: number, usable: boolean): string | null {
+  if (config.fsdAll && p.fsd === true) return "FSD: forced shutdown";
   if (t.critical && p.critical) return "power state critical";
   if (usable && t.charge != null && p.charge != null && p.charge <= t.charge) return `charge ${formatPercent(p.charge)} ≤ ${t.charge} %`;
   if (usable && t.runtime != null && p.runtime != null && p.runtime <= t.runtime) return `runtime ${Math.round(p.runtime)} s ≤ ${t.runtime} s`;
   if (t.onBatteryFor != null && p.onBatterySeconds != null && p.onBatterySeconds >= t.onBatteryFor) {
     return `on battery ${p.onBatterySeconds} s ≥ ${t.onBatteryFor} s`;
   }
-  if (usable && t.lowBattery && p.reference != null && Object.hasOwn(p.sources, p.reference) && p.sources[p.reference].lowBattery === true) {
+  if (usable && t.lowBattery && p.reference != null && p.sources.some((s) => s.topic === p.reference && s.lowBattery === true)) {
     return `low battery (LB) on ${p.reference}`;
   }
   if (usable && t.depletion && p.charge != null && state.batterySince != null) {
@@ -179,13 +193,13 @@ function reason(t: TierRule, p: PowerState, state: TierState, now: number, usabl
 /** A power-state message: which tiers to emit, and the "power restored" message on OUTAGE_END. */
 export function tierInput(config: TierConfig, state: TierState, input: TierInput, now: number): TierStep {
   const p = input.payload;
-  let s: TierState = { ...state, at: now, last: input };
+  let s: TierState = { ...state, at: now, last: input, lastAt: now };
   if (input.outage && input.outage.id !== s.outageId) s = { ...s, outageId: input.outage.id, reached: -1, samples: [], batterySince: null };
 
   if (p.event === "OUTAGE_END") {
     const id = input.outage?.id ?? state.outageId;
     const summary = `Power restored${id ? ` (${id} over)` : ""}: re-arm latches, cancel pending shutdowns${input.summary ? `; ${input.summary}` : ""}`;
-    return { state: { ...initialTiers(now), last: input }, emits: [], restored: { summary } };
+    return { state: { ...initialTiers(now), last: input, lastAt: now }, emits: [], restored: { summary } };
   }
   if (!p.onBattery) {
     return { state: { ...s, current: -1, samples: [], batterySince: null }, emits: [], restored: null };
@@ -201,29 +215,43 @@ export function tierInput(config: TierConfig, state: TierState, input: TierInput
 
 function evaluateTiers(config: TierConfig, s: TierState, p: PowerState, summary: string | null, now: number): TierStep {
   const usable = referenceUsable(p, config.staleCounts);
-  const reasons = config.tiers.map((t) => reason(t, p, s, now, usable));
+  const reasons = config.tiers.map((t) => reason(config, t, p, s, now, usable));
   const current = reasons.reduce((k, r, i) => (r ? i : k), -1);
   const from = config.mode === "first" ? s.reached + 1 : 0;
+  // The tiers this power state reaches for the first time in the outage: a jump reaches several at once.
+  const first = config.tiers.slice(s.reached + 1, current + 1).map((t) => t.name);
   const emits: TierEmit[] = [];
   for (let i = from; i <= current; i++) {
     const name = config.tiers[i].name;
     const why = reasons[i] ?? `implied by ${config.tiers[current].name} (${reasons[current]})`;
+    const together = i > s.reached ? first : [name];
+    const order = together.length > 1 ? ` (${together.indexOf(name) + 1} of ${together.length} reached at once: ${together.join(", ")})` : "";
     emits.push({
       index: i,
-      tier: { index: i, name, reason: why },
-      summary: `Tier ${name} reached: ${why}${summary ? `; ${summary}` : ""}`,
+      tier: { index: i, name, reason: why, together },
+      summary: `Tier ${name} reached${order}: ${why}${summary ? `; ${summary}` : ""}`,
     });
   }
   return { state: { ...s, current, reached: Math.max(s.reached, current) }, emits, restored: null };
 }
 
-/** When a time-based tier comes due while on battery (epoch ms), or null. */
+/**
+ * The last input's time on battery, grown by the (monotonic) time since it
+ * arrived: the outage's wall-clock start is never subtracted from a clock
+ * that may have been stepped since.
+ */
+function onBatteryAt(state: TierState, now: number): number | null {
+  const secs = state.last?.payload.onBatterySeconds;
+  return secs == null ? null : secs + Math.floor((now - state.lastAt) / 1000);
+}
+
+/** When (monotonic) a time-based tier comes due while on battery, or null. */
 export function nextTierDeadline(config: TierConfig, state: TierState): number | null {
   const last = state.last;
-  if (!last || !last.payload.onBattery || !last.outage) return null;
-  const since = last.outage.since;
+  const secs = last?.payload.onBatterySeconds;
+  if (!last || !last.payload.onBattery || !last.outage || secs == null) return null;
   const due = config.tiers
-    .map((t, i) => (i > state.current && t.onBatteryFor != null ? since + t.onBatteryFor * 1000 : null))
+    .map((t, i) => (i > state.current && t.onBatteryFor != null ? state.lastAt + (t.onBatteryFor - secs) * 1000 : null))
     .filter((t): t is number => t != null && t > state.at);
   return due.length ? Math.min(...due) : null;
 }
@@ -232,8 +260,8 @@ export function nextTierDeadline(config: TierConfig, state: TierState): number |
 export function tierTick(config: TierConfig, state: TierState, now: number): TierStep {
   const last = state.last;
   if (!last || !last.payload.onBattery || !last.outage) return { state: { ...state, at: now }, emits: [], restored: null };
-  const p: PowerState = { ...last.payload, onBatterySeconds: Math.floor((now - last.outage.since) / 1000), time: now };
-  return evaluateTiers(config, { ...state, at: now, last: { ...last, payload: p } }, p, last.summary, now);
+  const p: PowerState = { ...last.payload, onBatterySeconds: onBatteryAt(state, now) };
+  return evaluateTiers(config, { ...state, at: now, last: { ...last, payload: p }, lastAt: now }, p, last.summary, now);
 }
 
 /** Status text: the tier held now. */

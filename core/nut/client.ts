@@ -14,7 +14,10 @@
  *   nothing written for `keepAliveMs` sends NETVER.
  * - Reconnect with exponential backoff and jitter; the backoff resets only
  *   after a reply was read, so a server that accepts and hangs up at once is
- *   not hammered.
+ *   not hammered. But a request made while disconnected tries to connect at
+ *   once (at most one such attempt a second), as upsmon reconnects at every
+ *   poll: a upsd back after a restart is read at the next poll, not when a
+ *   grown backoff ends, which could outlast a dead time.
  * - Handshake on every connection: [STARTTLS] -> NETVER (proves it is a NUT
  *   server) -> [USERNAME, PASSWORD] -> [LOGIN ups].
  *
@@ -34,6 +37,9 @@ import {
   toNutError,
 } from "./errors";
 import { LineBuffer, formatCommand, tokenize } from "./protocol";
+
+/** A request while disconnected connects at once, at most this often (ms). */
+const ON_DEMAND_RETRY_MS = 1000;
 
 export interface NutClientOptions {
   host: string;
@@ -116,6 +122,8 @@ export class NutClient extends EventEmitter<NutClientEvents> {
   private _lastError: NutError | null = null;
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  /** performance.now() when the last connection attempt began. */
+  private lastAttempt = -Infinity;
   private keepAliveTimer: NodeJS.Timeout | null = null;
   /** performance.now() of the last write, for the keep-alive. */
   private lastWrite = 0;
@@ -274,6 +282,12 @@ export class NutClient extends EventEmitter<NutClientEvents> {
   /** request() with a callback, `line` being `words` formatted: `done` is called exactly once. */
   private send(words: string[], kind: ReplyKind, itemWord: string, line: string, done: Done): void {
     const p = this.makePending(words, line, kind, itemWord, done);
+    // someone needs data now: do not wait for the backoff (this request then waits for the handshake)
+    if (this._state === "disconnected" && this.reconnectTimer && performance.now() - this.lastAttempt >= ON_DEMAND_RETRY_MS) {
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = null;
+      this.openSocket();
+    }
     if (this._state === "connected") this.write(p);
     else if (this._state === "connecting") {
       this.waiting.push(p);
@@ -286,6 +300,7 @@ export class NutClient extends EventEmitter<NutClientEvents> {
 
   private openSocket(): void {
     const gen = ++this.generation;
+    this.lastAttempt = performance.now();
     this.lines.reset();
     this._protocolVersion = null;
     this.setState("connecting", null, null);

@@ -6,6 +6,7 @@
  * are told to the user (once per distinct error, not every poll).
  */
 import type { UpsState } from "../contract";
+import type { Moment } from "../moment";
 import { NutServerError, toNutError, type NutError } from "./errors";
 import type { UpsListEntry } from "./client";
 import { newTracker, observe, parseStatus, wantsAlertPolling, type EventTiming, type UpsTracker } from "./status";
@@ -47,6 +48,7 @@ export interface MonitorOutput {
   report: string | null;
 }
 
+/** `now` is on the monotonic clock: it times NOCOMM and REPLBATT. */
 export function newMonitor(now: number): MonitorState {
   return { since: now, upses: {}, list: { tracker: newTracker(now), reportedError: null } };
 }
@@ -62,14 +64,14 @@ export function topicOf(ups: string, server: string): string {
 export function applyReadings(
   m: MonitorState,
   readings: UpsReading[],
-  now: number,
+  now: Moment,
   opts: MonitorOptions,
   forced: boolean,
 ): { monitor: MonitorState; outputs: MonitorOutput[] } {
   const upses = Object.assign({}, m.upses);
   const outputs: MonitorOutput[] = [];
   // a UPS seen from the start counts its silence from the start; one that appears later, from now
-  const newSince = Object.keys(m.upses).length ? now : m.since;
+  const newSince = Object.keys(m.upses).length ? now.mono : m.since;
   for (const reading of readings) {
     const rec: UpsRecord = upses[reading.ups] ?? {
       tracker: newTracker(newSince),
@@ -79,8 +81,10 @@ export function applyReadings(
     };
     const status = reading.vars?.find(([name]) => name === "ups.status")?.[1] ?? null;
     const obs = reading.vars ? { ok: true as const, flags: parseStatus(status) } : { ok: false as const };
-    const { tracker, events } = observe(rec.tracker, obs, now, opts.timing);
-    const { state, problems } = toUpsState(reading, opts.server, rec.state, now, events, opts.includeVars, obs.ok ? obs.flags : undefined);
+    const { tracker, events } = observe(rec.tracker, obs, now.mono, opts.timing);
+    // how old the values are: what the aggregate's dead time counts from (upsmon's last good poll)
+    const age = tracker.lastGood === null ? null : now.mono - tracker.lastGood;
+    const { state, problems } = toUpsState(reading, opts.server, rec.state, now.wall, age, events, opts.includeVars, obs.ok ? obs.flags : undefined);
     const topic = topicOf(reading.ups, opts.server);
 
     let report: string | null = null;
@@ -104,13 +108,13 @@ export function applyReadings(
 export function applyListError(
   m: MonitorState,
   err: NutError,
-  now: number,
+  now: Moment,
   opts: MonitorOptions,
 ): { monitor: MonitorState; report: string | null } {
-  const { tracker, events } = observe(m.list.tracker, { ok: false }, now, opts.timing);
+  const { tracker, events } = observe(m.list.tracker, { ok: false }, now.mono, opts.timing);
   const topic = topicOf("*", opts.server);
   let report: string | null = null;
-  if (events.includes("NOCOMM")) report = `${topic}: NOCOMM: no UPS list since ${new Date(tracker.since).toISOString()}: ${err.message}`;
+  if (events.includes("NOCOMM")) report = `${topic}: NOCOMM: no UPS list for ${Math.round((now.mono - tracker.since) / 1000)} s: ${err.message}`;
   else if (err.code !== m.list.reportedError) report = `${topic}: ${err.message}`;
   return { monitor: { ...m, list: { tracker, reportedError: err.code } }, report };
 }

@@ -11,8 +11,13 @@
  *   NOCOMM once it has not been readable for `nocommWarnMs`, repeated every
  *   `nocommWarnMs` (NOCOMMWARNTIME);
  * - REPLBATT repeats at most every `replbattWarnMs` (RBWARNTIME);
- * - LB and FSD clear silently; CAL, OFF, BYPASS, OVER, TRIM, BOOST, ALARM
- *   have NOT… events when they clear.
+ * - LB and FSD clear silently; CAL, OFF, BYPASS, OVER, TRIM, BOOST, ALARM,
+ *   ECO have NOT… events when they clear;
+ * - status words NUT does not define raise OTHER when the set of them
+ *   changes, NOTOTHER when the last one is gone (upsmon 2.8.3).
+ *
+ * Every time here is on the monotonic clock (ms), so a step of the wall
+ * clock neither brings NOCOMM forward nor delays it.
  *
  * One deliberate difference: upsmon also sends COMMBAD when a UPS was never
  * reachable since it started; here a UPS that never answered has lost
@@ -22,11 +27,18 @@
  */
 import type { UpsEvent } from "../contract";
 
-/** Status tokens, upper case, in upsd's order, without repeats. "" and null give []. */
+/** At most this many status words of at most this many characters are kept (upsd sends a handful of short ones). */
+export const MAX_STATUS_WORDS = 32;
+export const MAX_STATUS_WORD = 32;
+
+/** Status tokens, upper case, in upsd's order, without repeats, bounded. "" and null give []. */
 export function parseStatus(raw: string | null): string[] {
   if (!raw) return [];
   const seen = new Set<string>();
-  for (const word of raw.trim().split(/\s+/)) if (word) seen.add(word.toUpperCase());
+  for (const word of raw.trim().split(/\s+/)) {
+    if (seen.size >= MAX_STATUS_WORDS) break;
+    if (word) seen.add(word.slice(0, MAX_STATUS_WORD).toUpperCase());
+  }
   return [...seen];
 }
 
@@ -39,7 +51,11 @@ const PAIRED: ReadonlyArray<readonly [string, UpsEvent, UpsEvent]> = [
   ["TRIM", "TRIM", "NOTTRIM"],
   ["BOOST", "BOOST", "NOTBOOST"],
   ["ALARM", "ALARM", "NOTALARM"],
+  ["ECO", "ECO", "NOTECO"],
 ];
+
+/** The status words NUT defines (docs/new-drivers.txt); any other raises OTHER. */
+const STANDARD: ReadonlySet<string> = new Set(["OL", "OB", "LB", "HB", "RB", "CHRG", "DISCHRG", "FSD", ...PAIRED.map(([f]) => f)]);
 
 /** The flags whose last value the tracker keeps. */
 const TRACKED = new Set(["LB", "FSD", ...PAIRED.map(([f]) => f)]);
@@ -51,9 +67,11 @@ export type LineState = "unknown" | "online" | "onbatt";
 export interface UpsTracker {
   /** Tracked flags (LB, FSD, CAL, OFF, …) seen at the last good read. */
   known: string[];
+  /** Status words NUT does not define, seen at the last good read. */
+  other: string[];
   comm: CommState;
   line: LineState;
-  /** When tracking began (epoch ms): the reference for NOCOMM of a UPS never read. */
+  /** When tracking began (monotonic ms): the reference for NOCOMM of a UPS never read. */
   since: number;
   lastGood: number | null;
   lastNocomm: number | null;
@@ -70,7 +88,7 @@ export interface EventTiming {
 export const DEFAULT_TIMING: EventTiming = { nocommWarnMs: 60_000, replbattWarnMs: 12 * 3600_000 };
 
 export function newTracker(now: number): UpsTracker {
-  return { known: [], comm: "unknown", line: "unknown", since: now, lastGood: null, lastNocomm: null, lastReplbatt: null };
+  return { known: [], other: [], comm: "unknown", line: "unknown", since: now, lastGood: null, lastNocomm: null, lastReplbatt: null };
 }
 
 /** One poll of one UPS: its status flags when it was read, or `ok: false` when it could not be. */
@@ -94,6 +112,7 @@ function alive(t: UpsTracker, flags: string[], now: number, timing: EventTiming)
   const knew = (f: string) => t.known.includes(f);
   const next: UpsTracker = {
     known: t.known,
+    other: t.other,
     comm: "ok",
     line: t.line,
     since: t.since,
@@ -123,6 +142,11 @@ function alive(t: UpsTracker, flags: string[], now: number, timing: EventTiming)
   if (has("FSD") && !knew("FSD")) events.push("FSD");
 
   next.known = flags.filter((f) => TRACKED.has(f));
+  const other = flags.filter((f) => !STANDARD.has(f));
+  if (other.length !== t.other.length || other.some((f) => !t.other.includes(f))) {
+    events.push(other.length ? "OTHER" : "NOTOTHER");
+    next.other = other;
+  }
   return { tracker: next, events };
 }
 

@@ -33,7 +33,10 @@ export function toUpsState(
   reading: UpsReading,
   server: string,
   prev: UpsState | null,
+  /** Wall-clock time of this read (epoch ms). */
   now: number,
+  /** ms since the last good read on the monotonic clock (0 for this one when it succeeded), null when never read. */
+  age: number | null,
   events: UpsEvent[],
   includeVars: boolean,
   /** parseStatus of the reading's ups.status, when the caller has it already. */
@@ -58,6 +61,7 @@ export function toUpsState(
       runtime: prev?.runtime ?? null,
       load: prev?.load ?? null,
       time: prev?.time ?? now,
+      age,
       stale: true,
       reachable: reading.reachable,
       error: reading.error?.code ?? "UNKNOWN",
@@ -99,6 +103,7 @@ export function toUpsState(
     runtime: num(NUMBERS.runtime, rawRuntime),
     load: num(NUMBERS.load, rawLoad),
     time: now,
+    age: 0,
     stale: false,
     reachable: true,
     error: null,

@@ -302,14 +302,15 @@ function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
  * sent (a shutdown must not run twice because an answer got lost).
  */
 export async function runCommand(target: SshTarget, command: string | null, opts: RunOptions): Promise<RunOutcome> {
-  const start = Date.now();
+  // monotonic: a step of the wall clock can neither cut nor stretch the retries
+  const start = performance.now();
   const okCodes = opts.okExitCodes ?? [0];
   const first = opts.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
   const max = opts.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;
   let attempts = 0;
   let sent = false;
   const outcome = (a: Attempt): RunOutcome => {
-    const base = { durationMs: Date.now() - start, attempts, sent, stdout: a.stdout, stderr: a.stderr };
+    const base = { durationMs: Math.round(performance.now() - start), attempts, sent, stdout: a.stdout, stderr: a.stderr };
     if (a.kind === "failed") return { ...base, ok: false, exitCode: null, signal: null, error: a.error, aborted: a.aborted };
     const ok = a.signal === null && a.exitCode !== null && okCodes.includes(a.exitCode);
     return { ...base, ok, exitCode: a.exitCode, signal: a.signal, error: ok ? null : exitError(a), aborted: false };
@@ -320,7 +321,7 @@ export async function runCommand(target: SshTarget, command: string | null, opts
   }
   for (;;) {
     attempts++;
-    const remaining = opts.deadlineMs - (Date.now() - start);
+    const remaining = opts.deadlineMs - (performance.now() - start);
     const connectTimeout = Math.max(MIN_CONNECT_TIMEOUT_MS, Math.min(opts.connectTimeoutMs, remaining));
     const a = await attemptOnce(target, command, connectTimeout, {
       ...opts,
@@ -331,7 +332,7 @@ export async function runCommand(target: SshTarget, command: string | null, opts
     });
     if (a.kind === "done" || !a.retryable || a.aborted) return outcome(a);
     const delay = backoffDelay(attempts, first, max);
-    if (Date.now() - start + delay >= opts.deadlineMs) return outcome(a);
+    if (performance.now() - start + delay >= opts.deadlineMs) return outcome(a);
     opts.onRetry?.(attempts, a.error, delay);
     if (!(await sleep(delay, opts.signal))) {
       return outcome({ ...a, error: "aborted", aborted: true });

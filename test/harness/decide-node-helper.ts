@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mock } from "node:test";
 import type { NodeMessage } from "node-red";
+import { now as clockNow, useClock } from "../../nodes/lib/clock";
 import { closeContextStores, collectCompleted, collectErrors, collectStatuses, helper, settle, waitUntil, type TestNode } from "./red-helper";
 
 /**
@@ -41,18 +42,30 @@ export function watch(node: TestNode) {
 
 /**
  * A clock the tests move by hand: Date and setTimeout are mocked (the nodes'
- * timers), setImmediate is not (Node-RED's message delivery).
+ * timers), setImmediate is not (Node-RED's message delivery). The nodes'
+ * monotonic clock (nodes/lib/clock.ts) follows the mocked timers from where
+ * the real one stood, and only `stepWall` moves the wall clock alone.
  */
+let wallSteps = 0;
 export const clock = {
   start(now: number) {
+    const monoAtStart = clockNow().mono;
+    wallSteps = 0;
     mock.timers.enable({ apis: ["setTimeout", "Date"], now });
+    useClock(() => ({ mono: monoAtStart + (Date.now() - now - wallSteps), wall: Date.now() }));
   },
   /** Moves time forward, firing due timers on the way. */
   tick(ms: number) {
     mock.timers.tick(ms);
   },
+  /** Steps the wall clock alone, as NTP does: no timer fires, the monotonic clock does not move. */
+  stepWall(ms: number) {
+    mock.timers.setTime(Date.now() + ms);
+    wallSteps += ms;
+  },
   stop() {
     mock.timers.reset();
+    useClock(null);
   },
 };
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { NodeMessage } from "node-red";
 import type { OutageIdentity, PowerState } from "../../core/contract";
 import aggregateNode from "../../nodes/ups-aggregate";
-import { aggregateNodeDef, ups } from "../harness/decide-fixtures";
+import { aggregateNodeDef, source, ups } from "../harness/decide-fixtures";
 import { clock, fileStores, watch } from "../harness/decide-node-helper";
 import { collect, helper, loadContextStores, settle, waitUntil } from "../harness/red-helper";
 
@@ -60,12 +60,33 @@ describe("ups-aggregate node", () => {
     assert.match(n.lastStatus(), /^on battery 97 % ~1 h 00 min \(ups1\)$/);
     await n.send(A, ups(A, "OL CHRG", { charge: 97 }));
     assert.equal(n.got[n.got.length - 1].payload.event, "POWER_BACK");
-    assert.match(n.lastStatus(), /^power back, outage open/);
+    assert.equal(n.lastStatus(), "power back, outage ends in 30 s");
     await n.tick(30_000);
     const end = n.got[n.got.length - 1];
     assert.equal(end.payload.event, "OUTAGE_END");
     assert.equal(end.outage?.id, lost.outage?.id);
     assert.equal(end.outage?.ended, Date.UTC(2026, 10, 25, 14, 0, 35));
+  });
+
+  it("counts down in its status while confirming, and an NTP step in the meantime changes nothing", async () => {
+    const n = await start();
+    clock.start(Date.UTC(2026, 10, 25, 14, 0, 0));
+    await n.send(A, ups(A, "OL"));
+    await n.send(B, ups(B, "OL"));
+    await n.send(A, ups(A, "OB DISCHRG", { charge: 97 }));
+    assert.equal(n.lastStatus(), "power out, confirming 5 s");
+    await n.tick(1000);
+    assert.equal(n.lastStatus(), "power out, confirming 4 s");
+    clock.stepWall(120 * 86_400_000);
+    await n.tick(1000);
+    assert.equal(n.lastStatus(), "power out, confirming 3 s");
+    await n.tick(1000);
+    await n.tick(1000);
+    await n.tick(1000);
+    const lost = n.got[n.got.length - 1];
+    assert.equal(lost.payload.event, "POWER_LOST");
+    assert.equal(lost.outage?.since, Date.UTC(2026, 10, 25, 14, 0, 0) + 120 * 86_400_000, "the wall clock of now, less the monotonic time since power went");
+    assert.equal(lost.payload.onBatterySeconds, 5);
   });
 
   it("notices a silent UPS on its timer", async () => {
@@ -76,7 +97,7 @@ describe("ups-aggregate node", () => {
     await n.tick(10_000);
     const m = n.got[n.got.length - 1];
     assert.deepEqual(m.payload.stale, [A, B]);
-    assert.match(m.payload.sources[A].note ?? "", /^silent for 10 s or more/);
+    assert.match(source(m.payload, A).note ?? "", /^silent for 10 s or more/);
   });
 
   it("refuses bad input with an error a catch node can route, and keeps its state", async () => {
@@ -94,7 +115,7 @@ describe("ups-aggregate node", () => {
     ]);
     assert.equal(n.got.length, 1, "nothing sent for the bad ones");
     await n.send(B, ups(B, "OL"));
-    assert.equal(n.got[n.got.length - 1].payload.sources[A].status, "OL", "state intact");
+    assert.equal(source(n.got[n.got.length - 1].payload, A).status, "OL", "state intact");
   });
 
   it("reports a bad configuration as an error and handles no message", async () => {

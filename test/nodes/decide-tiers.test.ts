@@ -45,9 +45,9 @@ describe("battery-tier-switch node", () => {
       [1, 1, 1, 0, 0],
     );
     const m = n.got.production[0];
-    assert.deepEqual(m.tier, { index: 2, name: "production", reason: "charge 15 % ≤ 20 %" });
+    assert.deepEqual(m.tier, { index: 2, name: "production", reason: "charge 15 % ≤ 20 %", together: ["backup", "storage", "production"] });
     assert.equal(m.topic, "production");
-    assert.equal(m.summary, "Tier production reached: charge 15 % ≤ 20 %; On battery at 15 %");
+    assert.equal(m.summary, "Tier production reached (3 of 3 reached at once: backup, storage, production): charge 15 % ≤ 20 %; On battery at 15 %");
     assert.deepEqual(m.outage, O1);
     assert.equal(n.got.backup[0].tier?.reason, "charge 15 % ≤ 90 %");
     assert.notEqual(n.got.backup[0].payload, n.got.storage[0].payload, "each output has its own copy");
@@ -126,5 +126,39 @@ describe("battery-tier-switch node", () => {
       .filter((e) => e.level === 20 && e.id === "tiers")
       .map((e) => String(e.msg));
     assert.deepEqual(logged, ["battery-tier-switch.errors.config: x: no condition set, it would never fire"]);
+  });
+
+  it("tiers reached at once leave in tier order, even the critical one; msg.tier.together says which went together", async () => {
+    const n = await start();
+    const order: string[] = [];
+    for (const o of OUTS) helper.getNode(o).on("input", (m: Out) => order.push(m.topic ?? ""));
+    await n.send(onBattery(95, { critical: true }));
+    assert.deepEqual(order, ["backup", "storage", "production", "everything"]);
+    assert.deepEqual(n.got.everything[0].tier?.together, ["backup", "storage", "production", "everything"]);
+  });
+
+  it("FSD reaches every tier of a charge-only plan, in order; unticked, only tiers with the critical condition", async () => {
+    const charges = [{ name: "backup", charge: 90 }, { name: "storage", charge: 50 }, { name: "production", charge: 20 }, { name: "everything", charge: 10 }];
+    const n = await start({ tiers: charges });
+    await n.send(onBattery(100, { critical: true, fsd: true }));
+    assert.deepEqual(OUTS.map((o) => n.got[o].length), [1, 1, 1, 1, 0]);
+    assert.equal(n.got.everything[0].tier?.reason, "FSD: forced shutdown");
+    await helper.unload();
+    const off = await start({ tiers: charges, fsdAll: false });
+    await off.send(onBattery(100, { critical: true, fsd: true }));
+    assert.deepEqual(OUTS.map((o) => off.got[o].length), [0, 0, 0, 0, 0]);
+  });
+
+  it("an NTP step of months on the wall clock does not bring a time-on-battery tier forward", async () => {
+    clock.start(T0);
+    const n = await start({ tiers: [{ name: "long", onBatteryFor: 600 }], outputs: 2 });
+    await n.send(onBattery(95, { onBatterySeconds: 0 }));
+    clock.stepWall(90 * 86_400_000);
+    await n.send(onBattery(95, { onBatterySeconds: 0 }));
+    clock.tick(599_000);
+    assert.equal(n.got.backup.length, 0);
+    await n.step("the time tier", () => clock.tick(1000));
+    assert.equal(n.got.backup.length, 1);
+    assert.equal(n.got.backup[0].tier?.reason, "on battery 600 s ≥ 600 s");
   });
 });

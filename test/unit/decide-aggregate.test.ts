@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { UpsState } from "../../core/contract";
 import {
   type AggregateConfig,
-  type AggregateOutput,
   AGGREGATE_DEFAULTS,
   aggregateInput,
   aggregateTick,
@@ -13,57 +11,16 @@ import {
   parseSavedOutage,
   savedOutage,
 } from "../../core/decide/aggregate";
-import { ups } from "../harness/decide-fixtures";
+import type { Moment } from "../../core/moment";
+import { aggregateMachine, source, ups } from "../harness/decide-fixtures";
 
 const T0 = Date.UTC(2026, 10, 25, 14, 0, 0);
 const A = "ups1@nas:3493";
 const B = "ups2@nas:3493";
 const C = "ups3@rack:3493";
-
-/** Drives the pure core like the node shell does: inputs, and ticks at each deadline. */
-function machine(over: Partial<AggregateConfig> = {}) {
-  const config: AggregateConfig = { ...AGGREGATE_DEFAULTS, idTag: "t001", sources: [{ topic: A, power: 1 }], ...over };
-  assert.deepEqual(checkAggregateConfig(config), []);
-  let state = initialAggregate(config, T0);
-  let now = T0;
-  const outs: AggregateOutput[] = [];
-  const m = {
-    config,
-    outs,
-    get state() {
-      return state;
-    },
-    /** Fires every deadline up to `to`, then sets the clock to `to`. */
-    advance(to: number) {
-      let ticks = 0;
-      for (let d = nextDeadline(config, state); d != null && d <= to; d = nextDeadline(config, state)) {
-        // The node shell re-arms its timer after each tick: a deadline that never clears would spin it.
-        assert.ok(++ticks < 1000, `deadline ${d} does not clear`);
-        const r = aggregateTick(config, state, d);
-        state = r.state;
-        if (r.output) outs.push(r.output);
-      }
-      now = to;
-    },
-    /** Input at `at` (after firing the deadlines before it); returns the output, if any. */
-    send(topic: string, u: UpsState, at = now): AggregateOutput | null {
-      m.advance(at);
-      const r = aggregateInput(config, state, topic, u, at);
-      assert.equal(r.error, null);
-      state = r.state;
-      if (r.output) outs.push(r.output);
-      return r.output;
-    },
-    last(): AggregateOutput {
-      assert.ok(outs.length, "no output yet");
-      return outs[outs.length - 1];
-    },
-    events(): string[] {
-      return outs.map((o) => o.payload.event);
-    },
-  };
-  return m;
-}
+/** Both clocks at `t`. */
+const at = (t: number): Moment => ({ mono: t, wall: t });
+const machine = aggregateMachine;
 
 describe("ups-aggregate core", () => {
   describe("outage lifecycle (weakest, one UPS)", () => {
@@ -222,7 +179,7 @@ describe("ups-aggregate core", () => {
     it("a tick with nothing new sends nothing", () => {
       const m = machine({ silentMs: 60_000 });
       m.send(A, ups(A, "OL"));
-      const r = aggregateTick(m.config, m.state, T0 + 1000);
+      const r = aggregateTick(m.config, m.state, at(T0 + 1000));
       assert.equal(r.output, null);
     });
   });
@@ -271,7 +228,7 @@ describe("ups-aggregate core", () => {
       const o = m.last();
       assert.equal(o.payload.reference, B);
       assert.equal(o.payload.charge, 45);
-      assert.equal(o.payload.sources[A].counted, true, "still counted (on battery) until the dead time");
+      assert.equal(source(o.payload, A).counted, true, "still counted (on battery) until the dead time");
       m.send(B, ups(B, "OB", { charge: 44, stale: true }), T0 + 7000);
       assert.equal(m.last().payload.reference, A, "all stale: the lowest last known charge");
     });
@@ -330,13 +287,14 @@ describe("ups-aggregate core", () => {
       m.send(A, ups(A, "OB", { charge: 60 }));
       m.send(B, ups(B, "OB", { charge: 60 }));
       m.advance(T0 + 5000);
-      m.send(A, ups(A, "OB", { charge: 60, stale: true }), T0 + 10_000);
+      // the last good read was at T0 (the UPS stayed steady, nut-ups-in sent nothing until the read failed)
+      m.send(A, ups(A, "OB", { charge: 60, stale: true, age: 10_000 }), T0 + 10_000);
       m.advance(T0 + 29_999);
-      assert.equal(m.last().payload.sources[A].counted, true);
-      assert.notEqual(m.last().payload.sources[A].note, null);
+      assert.equal(source(m.last().payload, A).counted, true);
+      assert.notEqual(source(m.last().payload, A).note, null);
       m.advance(T0 + 30_000);
       const o = m.last();
-      assert.match(o.payload.sources[A].note ?? "", /last seen on battery: counted as exhausted/);
+      assert.match(source(o.payload, A).note ?? "", /last seen on battery: counted as exhausted/);
       assert.deepEqual(o.payload.stale, [A]);
       assert.equal(o.payload.onBattery, true);
       assert.equal(o.payload.critical, false);
@@ -363,7 +321,7 @@ describe("ups-aggregate core", () => {
       const o = m.last();
       assert.equal(o.payload.onBattery, false);
       assert.deepEqual(o.payload.stale, [B]);
-      assert.equal(o.payload.sources[B].note, "never reported: not counted");
+      assert.equal(source(o.payload, B).note, "never reported: not counted");
     });
   });
 
@@ -432,11 +390,11 @@ describe("ups-aggregate core", () => {
       const m = machine({ ...pv(1, 1, 2), deadMs: 15_000 });
       m.send(A, ups(A, "OL"));
       m.send(B, ups(B, "OB", { charge: 70 }));
-      m.send(B, ups(B, "OB", { charge: 70, reachable: false }), T0 + 5000);
+      m.send(B, ups(B, "OB", { charge: 70, reachable: false, age: 5000 }), T0 + 5000);
       assert.equal(m.last().payload.critical, false);
       m.advance(T0 + 15_000);
       assert.equal(m.last().payload.critical, true);
-      assert.match(m.last().payload.sources[B].note ?? "", /^server unreachable beyond the dead time, last seen on battery/);
+      assert.match(source(m.last().payload, B).note ?? "", /^server unreachable beyond the dead time \(15 s\), last seen on battery/);
     });
 
     it("the reference is the UPS whose exhaustion breaks MINSUPPLIES", () => {
@@ -456,13 +414,13 @@ describe("ups-aggregate core", () => {
     it("deadtime rule: last values kept during the dead time, then a UPS last seen on line power is not counted", () => {
       const m = machine({ deadMs: 20_000 });
       m.send(A, ups(A, "OL", { charge: 90 }));
-      const s = m.send(A, ups(A, "OL", { charge: 90, stale: true }), T0 + 5000);
-      assert.equal(s?.payload.sources[A].counted, true);
+      const s = m.send(A, ups(A, "OL", { charge: 90, stale: true, age: 5000 }), T0 + 5000);
+      assert.equal(source(s?.payload, A).counted, true);
       assert.deepEqual(s?.payload.stale, [A]);
       assert.match(s?.summary ?? "", /stale: ups1@nas:3493 \(stale\)/);
       m.advance(T0 + 20_000);
       const o = m.last();
-      assert.equal(o.payload.sources[A].counted, false);
+      assert.equal(source(o.payload, A).counted, false);
       assert.equal(o.payload.onBattery, false);
       assert.match(o.summary, /^No data: no UPS reports; stale: ups1@nas:3493/);
     });
@@ -471,13 +429,17 @@ describe("ups-aggregate core", () => {
       const m = machine({ deadMs: 20_000 });
       m.send(A, ups(A, "OB", { charge: 70 }));
       m.advance(T0 + 5000);
-      m.send(A, ups(A, "OB", { charge: 70, stale: true }), T0 + 10_000);
+      m.send(A, ups(A, "OB", { charge: 70, stale: true, age: 10_000 }), T0 + 10_000);
       assert.equal(m.last().payload.critical, false);
       m.advance(T0 + 20_000);
       const o = m.last();
       assert.equal(o.payload.critical, true);
-      assert.equal(o.payload.charge, 0, "counted as exhausted");
-      assert.equal(o.payload.sources[A].charge, 70, "the last real value is kept in sources");
+      assert.equal(source(o.payload, A).verdict, "lost");
+      assert.match(source(o.payload, A).note ?? "", /counted as exhausted/);
+      // nothing else can be read: its last values stand, marked stale (the tiers do not use them by default)
+      assert.equal(o.payload.charge, 70);
+      assert.deepEqual(o.payload.stale, [A]);
+      assert.match(o.summary, /^On battery, CRITICAL \(ups1@nas:3493 lost\): weakest ups1@nas:3493 at 70 %, ~1 h 00 min \(lost: last values\)/);
     });
 
     it("no data at all holds the decision: a source going silent does not complete the restore time", () => {
@@ -489,7 +451,7 @@ describe("ups-aggregate core", () => {
       m.send(A, ups(A, "OL CHRG", { charge: 70, stale: true }), T0 + 11_000);
       m.advance(T0 + 3_600_000);
       assert.equal(m.events().includes("OUTAGE_END"), false);
-      assert.equal(m.last().payload.sources[A].counted, false);
+      assert.equal(source(m.last().payload, A).counted, false);
       assert.ok(m.state.outage, "the outage stays open");
       m.send(A, ups(A, "OL CHRG", { charge: 90 }), T0 + 3_600_000);
       m.advance(T0 + 3_660_000);
@@ -503,8 +465,8 @@ describe("ups-aggregate core", () => {
       m.send(A, ups(A, "OB", { charge: 20, stale: true }), T0 + 1000);
       m.advance(T0 + 10_000);
       const o = m.last();
-      assert.equal(o.payload.sources[A].counted, false);
-      assert.match(o.payload.sources[A].note ?? "", /ignored while other sources report/);
+      assert.equal(source(o.payload, A).counted, false);
+      assert.match(source(o.payload, A).note ?? "", /ignored while other sources report/);
       assert.equal(o.payload.onBattery, false);
       m.send(B, ups(B, "OL", { stale: true }), T0 + 25_000);
       m.advance(T0 + 25_000);
@@ -514,7 +476,7 @@ describe("ups-aggregate core", () => {
     it("lost rule: after the dead time any stale source counts as lost, even one last seen on line power", () => {
       const m = machine({ staleRule: "lost", deadMs: 20_000 });
       m.send(A, ups(A, "OL"));
-      m.send(A, ups(A, "OL", { reachable: false }), T0 + 1000);
+      m.send(A, ups(A, "OL", { reachable: false, age: 1000 }), T0 + 1000);
       m.advance(T0 + 19_999);
       assert.equal(m.last().payload.onBattery, false);
       m.advance(T0 + 20_000);
@@ -527,7 +489,7 @@ describe("ups-aggregate core", () => {
       m.send(A, ups(A, "OL"));
       m.advance(T0 + 20_000);
       assert.equal(m.last().payload.critical, true);
-      assert.match(m.last().payload.sources[B].note ?? "", /never reported within the dead time/);
+      assert.match(source(m.last().payload, B).note ?? "", /never reported within the dead time/);
     });
 
     it("silent sources: no message for the silent time makes a source stale", () => {
@@ -537,7 +499,7 @@ describe("ups-aggregate core", () => {
       assert.equal(nextDeadline(m.config, m.state), T0 + 15_000);
       m.advance(T0 + 15_000);
       assert.deepEqual(m.last().payload.stale, [A]);
-      assert.match(m.last().payload.sources[A].note ?? "", /^silent for 15 s or more/);
+      assert.match(source(m.last().payload, A).note ?? "", /^silent for 15 s or more/);
       m.advance(T0 + 30_000);
       assert.equal(m.last().payload.critical, true);
       m.send(A, ups(A, "OB", { charge: 45 }), T0 + 31_000);
@@ -548,8 +510,8 @@ describe("ups-aggregate core", () => {
     it("a UPS neither OL nor OB (status OFF) is not counted, with a note", () => {
       const m = machine();
       const o = m.send(A, ups(A, "OFF"));
-      assert.equal(o?.payload.sources[A].counted, false);
-      assert.match(o?.payload.sources[A].note ?? "", /status OFF: neither OL nor OB/);
+      assert.equal(source(o?.payload, A).counted, false);
+      assert.match(source(o?.payload, A).note ?? "", /status OFF: neither OL nor OB/);
     });
   });
 
@@ -568,7 +530,7 @@ describe("ups-aggregate core", () => {
         const m = machine();
         m.send(A, ups(A, "OL"));
         const before = m.state;
-        const r = aggregateInput(m.config, before, A, payload, T0 + 1000);
+        const r = aggregateInput(m.config, before, A, payload, at(T0 + 1000));
         assert.match(r.error ?? "", re);
         assert.equal(r.state, before);
         assert.equal(r.output, null);
@@ -577,7 +539,7 @@ describe("ups-aggregate core", () => {
 
     it("refuses a topic not in the list, naming the expected ones", () => {
       const m = machine();
-      const r = aggregateInput(m.config, m.state, "ups9@x:3493", ups("ups9@x:3493", "OB"), T0);
+      const r = aggregateInput(m.config, m.state, "ups9@x:3493", ups("ups9@x:3493", "OB"), at(T0));
       assert.equal(r.error, "unknown topic ups9@x:3493: not in this node's list of UPSes (ups1@nas:3493)");
       assert.equal(r.state, m.state);
     });
@@ -585,18 +547,18 @@ describe("ups-aggregate core", () => {
     it("a topic named like an Object property is an unknown topic, then an ordinary one", () => {
       const m = machine();
       for (const t of ["__proto__", "constructor", "toString"]) {
-        assert.match(aggregateInput(m.config, m.state, t, ups(A, "OB"), T0).error ?? "", /^unknown topic/);
+        assert.match(aggregateInput(m.config, m.state, t, ups(A, "OB"), at(T0)).error ?? "", /^unknown topic/);
       }
       const open = machine({ sources: [] });
       open.send("__proto__", ups(A, "OB", { charge: 40 }));
       open.send("constructor", ups(A, "OL"));
-      assert.deepEqual(Object.keys(open.last().payload.sources), ["__proto__", "constructor"]);
-      assert.equal(open.last().payload.sources["__proto__"].charge, 40);
+      assert.deepEqual(open.last().payload.sources.map((x) => x.topic), ["__proto__", "constructor"]);
+      assert.equal(source(open.last().payload, "__proto__").charge, 40);
     });
 
     it("refuses a message with no topic", () => {
       const m = machine();
-      const r = aggregateInput(m.config, m.state, undefined, ups(A, "OB"), T0);
+      const r = aggregateInput(m.config, m.state, undefined, ups(A, "OB"), at(T0));
       assert.match(r.error ?? "", /msg.topic must name the UPS/);
     });
 
@@ -604,7 +566,7 @@ describe("ups-aggregate core", () => {
       const m = machine({ sources: [] });
       m.send(A, ups(A, "OL"));
       m.send(B, ups(B, "OB", { charge: 60 }));
-      assert.deepEqual(Object.keys(m.last().payload.sources), [A, B]);
+      assert.deepEqual(m.last().payload.sources.map((x) => x.topic), [A, B]);
     });
 
     it("checks its configuration", () => {
@@ -628,20 +590,20 @@ describe("ups-aggregate core", () => {
       const m = machine();
       m.send(A, ups(A, "OB"));
       m.advance(T0 + 5000);
-      const saved = parseSavedOutage(JSON.parse(JSON.stringify(savedOutage(m.state))));
+      const saved = parseSavedOutage(JSON.parse(JSON.stringify(savedOutage(m.state, null))));
       assert.ok(saved);
       const id = saved.outage?.id;
       const config = m.config;
-      let state = initialAggregate(config, T0 + 60_000, saved);
-      let r = aggregateInput(config, state, A, ups(A, "OB", { charge: 80 }), T0 + 61_000);
+      let state = initialAggregate(config, at(T0 + 60_000), saved);
+      let r = aggregateInput(config, state, A, ups(A, "OB", { charge: 80 }), at(T0 + 61_000));
       assert.equal(r.output?.payload.event, "UPDATE");
       assert.equal(r.output?.outage?.id, id);
       assert.equal(r.output?.payload.onBattery, true);
       state = r.state;
-      r = aggregateInput(config, state, A, ups(A, "OL"), T0 + 62_000);
+      r = aggregateInput(config, state, A, ups(A, "OL"), at(T0 + 62_000));
       assert.equal(r.output?.payload.event, "POWER_BACK");
       state = r.state;
-      const end = aggregateTick(config, state, nextDeadline(config, state) ?? 0);
+      const end = aggregateTick(config, state, at(nextDeadline(config, state) ?? 0));
       assert.equal(end.output?.payload.event, "OUTAGE_END");
       assert.equal(end.output?.outage?.id, id);
     });
@@ -652,22 +614,22 @@ describe("ups-aggregate core", () => {
       before.send(A, ups(A, "OB"));
       before.send(B, ups(B, "OB"));
       before.advance(T0 + 5000);
-      const saved = savedOutage(before.state);
+      const saved = savedOutage(before.state, null);
       const restart = T0 + 60_000;
       const config = before.config;
-      let state = initialAggregate(config, restart, saved);
-      let r = aggregateInput(config, state, A, ups(A, "OL"), restart + 1000);
+      let state = initialAggregate(config, at(restart), saved);
+      let r = aggregateInput(config, state, A, ups(A, "OL"), at(restart + 1000));
       assert.equal(r.output?.payload.onBattery, true, "ups2 has not reported yet");
       assert.equal(r.output?.payload.event, "UPDATE");
       state = r.state;
-      r = aggregateInput(config, state, B, ups(B, "OB", { charge: 50 }), restart + 2000);
+      r = aggregateInput(config, state, B, ups(B, "OB", { charge: 50 }), at(restart + 2000));
       assert.equal(r.output?.payload.onBattery, true);
       assert.equal(r.output?.outage?.id, saved.outage?.id);
       // and when ups2 never reports, the dead time ends the wait
-      state = initialAggregate(config, restart, saved);
-      state = aggregateInput(config, state, A, ups(A, "OL"), restart + 1000).state;
+      state = initialAggregate(config, at(restart), saved);
+      state = aggregateInput(config, state, A, ups(A, "OL"), at(restart + 1000)).state;
       assert.equal(nextDeadline(config, state), restart + 30_000);
-      const t = aggregateTick(config, state, restart + 30_000);
+      const t = aggregateTick(config, state, at(restart + 30_000));
       assert.equal(t.output?.payload.event, "POWER_BACK");
     });
 
@@ -728,7 +690,7 @@ describe("ups-aggregate core", () => {
         fc.property(fc.anything(), fc.oneof(fc.constant(A), fc.anything()), (payload, topic) => {
           const m = machine();
           const before = m.state;
-          const r = aggregateInput(m.config, before, topic, payload, T0);
+          const r = aggregateInput(m.config, before, topic, payload, at(T0));
           if (r.error) assert.equal(r.state, before);
         }),
         { numRuns: 500 },

@@ -24,7 +24,7 @@ const R = "ups1@nas:3493";
 const none: Omit<TierRule, "name"> = { charge: null, runtime: null, onBatteryFor: null, lowBattery: false, critical: false, depletion: null };
 
 function switcher(over: Partial<TierConfig> = {}) {
-  const config: TierConfig = { tiers: DEFAULT_TIERS, mode: "while", staleCounts: false, ...over };
+  const config: TierConfig = { tiers: DEFAULT_TIERS, mode: "while", staleCounts: false, fsdAll: true, ...over };
   assert.deepEqual(checkTierConfig(config), []);
   let state = initialTiers(T0);
   return {
@@ -90,8 +90,12 @@ describe("battery-tier-switch core", () => {
     });
 
     it("the summary names the tier, the reason and the power state", () => {
-      const s = switcher().input(onBatt(45), O1, T0, "On battery: weakest ups1@nas:3493 at 45 %");
+      const sw = switcher();
+      sw.input(onBatt(85), O1, T0);
+      const s = sw.input(onBatt(45), O1, T0, "On battery: weakest ups1@nas:3493 at 45 %");
       assert.equal(s.emits[1].summary, "Tier storage reached: charge 45 % ≤ 50 %; On battery: weakest ups1@nas:3493 at 45 %");
+      assert.deepEqual(s.emits[1].tier.together, ["storage"]);
+      assert.deepEqual(s.emits[0].tier.together, ["backup"], "sent again, alone");
     });
   });
 
@@ -171,7 +175,7 @@ describe("battery-tier-switch core", () => {
     });
 
     it("LB flag of the reference UPS", () => {
-      const sources = { [R]: { lowBattery: true } } as unknown as PowerState["sources"];
+      const sources = [{ topic: R, lowBattery: true }] as unknown as PowerState["sources"];
       assert.deepEqual(names(one({ lowBattery: true }).input(onBatt(60, { sources }), O1, T0)), ["t"]);
       assert.deepEqual(names(one({ lowBattery: true }).input(onBatt(60), O1, T0)), []);
     });
@@ -262,6 +266,7 @@ describe("battery-tier-switch core", () => {
         checkTierConfig({
           mode: "while",
           staleCounts: false,
+          fsdAll: true,
           tiers: [
             { name: "a", ...none, charge: 150 },
             { name: "", ...none },

@@ -26,6 +26,12 @@ describe("ups.status flags", () => {
     assert.deepEqual(parseStatus(""), []);
     assert.deepEqual(parseStatus(null), []);
   });
+
+  it("keeps at most 32 words of at most 32 characters (a peer's status is bounded)", () => {
+    const words = parseStatus(Array.from({ length: 1000 }, (_, i) => `W${i}`).join(" "));
+    assert.equal(words.length, 32);
+    assert.deepEqual(parseStatus(`OB ${"X".repeat(5000)}`), ["OB", "X".repeat(32)]);
+  });
 });
 
 describe("upsmon events", () => {
@@ -74,12 +80,27 @@ describe("upsmon events", () => {
     ["TRIM", "TRIM", "NOTTRIM"],
     ["BOOST", "BOOST", "NOTBOOST"],
     ["ALARM", "ALARM", "NOTALARM"],
+    ["ECO", "ECO", "NOTECO"],
   ] as const) {
     it(`reports ${on} when ${flag} appears and ${off} when it clears, once each`, () => {
       const { events } = run([[0, ok("OL")], [1, ok(`OL ${flag}`)], [2, ok(`OL ${flag}`)], [3, ok("OL")], [4, ok("OL")]]);
       assert.deepEqual(events, [[], [on], [], [off], []]);
     });
   }
+
+  it("reports words NUT does not define as OTHER when their set changes, NOTOTHER when the last is gone (upsmon 2.8.3)", () => {
+    const { events, tracker } = run([
+      [0, ok("OL")],
+      [1, ok("OL HE")],
+      [2, ok("OL HE")],
+      [3, ok("OL HE XYZ")],
+      [4, ok("OL XYZ")],
+      [5, ok("OL")],
+      [6, ok("OL CHRG DISCHRG HB RB")],
+    ]);
+    assert.deepEqual(events, [[], ["OTHER"], [], ["OTHER"], ["OTHER"], ["NOTOTHER"], ["REPLBATT"]]);
+    assert.deepEqual(tracker.other, []);
+  });
 
   it("rate-limits REPLBATT to one per replbattWarnMs", () => {
     const { events } = run([[0, ok("OL RB")], [1000, ok("OL RB")], [3600_000, ok("OL RB")], [3600_001, ok("OL")]]);

@@ -12,9 +12,12 @@ import {
   type UpsReader,
 } from "../../core/nut/monitor";
 import { DEFAULT_TIMING } from "../../core/nut/status";
+import type { Moment } from "../../core/moment";
 import { hasChanged, nodeStatus, summarize, toUpsState, type UpsReading } from "../../core/nut/ups-state";
 
 const server = "nas:3493";
+/** Both clocks at `t`. */
+const at = (t: number): Moment => ({ mono: t, wall: t });
 const vars = (v: Record<string, string>): Array<[string, string]> => Object.entries(v);
 const good = (v: Record<string, string>, ups = "ups1"): UpsReading => ({ ups, vars: vars(v), error: null, reachable: true });
 const OL = { "ups.status": "OL CHRG", "battery.charge": "100", "battery.runtime": "2700", "ups.load": "25" };
@@ -22,7 +25,7 @@ const OB = { "ups.status": "OB DISCHRG", "battery.charge": "73", "battery.runtim
 
 describe("UpsState from a reading", () => {
   it("reads numbers as numbers and the flags of ups.status", () => {
-    const { state, problems } = toUpsState(good(OB), server, null, 1000, ["ONBATT"], false);
+    const { state, problems } = toUpsState(good(OB), server, null, 1000, 0, ["ONBATT"], false);
     assert.deepEqual(problems, []);
     assert.deepEqual(state, {
       ups: "ups1",
@@ -36,6 +39,7 @@ describe("UpsState from a reading", () => {
       runtime: 1260,
       load: 30,
       time: 1000,
+      age: 0,
       stale: false,
       reachable: true,
       error: null,
@@ -46,7 +50,7 @@ describe("UpsState from a reading", () => {
   });
 
   it("keeps battery.charge and battery.charge.low side by side in vars (a name both leaf and prefix)", () => {
-    const { state } = toUpsState(good({ ...OL, "battery.charge.low": "20", "device.serial": "0042" }), server, null, 1, [], true);
+    const { state } = toUpsState(good({ ...OL, "battery.charge.low": "20", "device.serial": "0042" }), server, null, 1, 0, [], true);
     assert.equal(state.vars?.["battery.charge"], 100);
     assert.equal(state.vars?.["battery.charge.low"], 20);
     assert.equal(state.vars?.["device.serial"], "0042");
@@ -54,15 +58,15 @@ describe("UpsState from a reading", () => {
   });
 
   it("reports a value that should be a number and is not, and leaves it null", () => {
-    const { state, problems } = toUpsState(good({ ...OL, "battery.charge": "full" }), server, null, 1, [], false);
+    const { state, problems } = toUpsState(good({ ...OL, "battery.charge": "full" }), server, null, 1, 0, [], false);
     assert.equal(state.charge, null);
     assert.deepEqual(problems, ['ups1: battery.charge is not a number: "full"']);
   });
 
   it("keeps the last known values when stale, marks them, and never says online", () => {
-    const prev = toUpsState(good(OL), server, null, 1000, [], true).state;
+    const prev = toUpsState(good(OL), server, null, 1000, 0, [], true).state;
     const failed: UpsReading = { ups: "ups1", vars: null, error: { code: "DATA-STALE", message: "stale" }, reachable: true };
-    const { state } = toUpsState(failed, server, prev, 9000, ["COMMBAD"], true);
+    const { state } = toUpsState(failed, server, prev, 9000, 8000, ["COMMBAD"], true);
     assert.equal(state.stale, true);
     assert.equal(state.online, false);
     assert.equal(state.reachable, true);
@@ -70,13 +74,14 @@ describe("UpsState from a reading", () => {
     assert.equal(state.status, "OL CHRG");
     assert.equal(state.charge, 100);
     assert.equal(state.time, 1000, "time of the last good read");
+    assert.equal(state.age, 8000, "how old the values are: what the dead time counts from");
     assert.deepEqual(state.vars, prev.vars);
   });
 
   it("keeps OB and LB of the last known state when upsd is unreachable", () => {
-    const prev = toUpsState(good({ ...OB, "ups.status": "OB LB" }), server, null, 1000, [], false).state;
+    const prev = toUpsState(good({ ...OB, "ups.status": "OB LB" }), server, null, 1000, 0, [], false).state;
     const failed: UpsReading = { ups: "ups1", vars: null, error: { code: "ECONNREFUSED", message: "refused" }, reachable: false };
-    const { state } = toUpsState(failed, server, prev, 2000, [], false);
+    const { state } = toUpsState(failed, server, prev, 2000, 1000, [], false);
     assert.equal(state.onBattery, true);
     assert.equal(state.lowBattery, true);
     assert.equal(state.reachable, false);
@@ -84,17 +89,18 @@ describe("UpsState from a reading", () => {
 
   it("never read: nulls, stale, not online", () => {
     const failed: UpsReading = { ups: "ups1", vars: null, error: { code: "ECONNREFUSED", message: "refused" }, reachable: false };
-    const { state } = toUpsState(failed, server, null, 5, [], false);
+    const { state } = toUpsState(failed, server, null, 5, null, [], false);
     assert.equal(state.status, null);
     assert.deepEqual(state.flags, []);
     assert.equal(state.charge, null);
     assert.equal(state.stale, true);
     assert.equal(state.online, false);
+    assert.equal(state.age, null);
   });
 });
 
 describe("status text, colours and summary", () => {
-  const st = (v: Record<string, string>) => toUpsState(good(v), server, null, 1, [], false).state;
+  const st = (v: Record<string, string>) => toUpsState(good(v), server, null, 1, 0, [], false).state;
   const cases: Array<[Record<string, string>, string, string, string]> = [
     [OL, "green", "dot", "OL 100% 45 min"],
     [OB, "yellow", "dot", "OB 73% 21 min"],
@@ -109,7 +115,7 @@ describe("status text, colours and summary", () => {
 
   it("stale -> red ring with the last known values; unreachable -> grey ring, red when last seen on battery", () => {
     const stale = (prev: UpsState, code: string, reachable: boolean) =>
-      toUpsState({ ups: "ups1", vars: null, error: { code, message: code }, reachable }, server, prev, 2, [], false).state;
+      toUpsState({ ups: "ups1", vars: null, error: { code, message: code }, reachable }, server, prev, 2, 1, [], false).state;
     assert.deepEqual(nodeStatus(stale(st(OL), "DATA-STALE", true)), { fill: "red", shape: "ring", text: "stale (last OL 100% 45 min)" });
     assert.deepEqual(nodeStatus(stale(st(OL), "ECONNREFUSED", false)), { fill: "grey", shape: "ring", text: "disconnected (last OL 100% 45 min)" });
     assert.deepEqual(nodeStatus(stale(st(OB), "ECONNREFUSED", false)), { fill: "red", shape: "ring", text: "disconnected (last OB 73% 21 min)" });
@@ -117,15 +123,15 @@ describe("status text, colours and summary", () => {
   });
 
   it("summarises in one line a person can read", () => {
-    const ob = toUpsState(good(OB), server, null, 1, ["ONBATT"], false).state;
+    const ob = toUpsState(good(OB), server, null, 1, 0, ["ONBATT"], false).state;
     assert.equal(summarize("ups1@nas:3493", ob), "ups1@nas:3493 on battery: 73 %, ~21 min (ONBATT)");
-    const lost = toUpsState({ ups: "ups1", vars: null, error: { code: "ECONNREFUSED", message: "" }, reachable: false }, server, ob, 2, ["COMMBAD"], false).state;
+    const lost = toUpsState({ ups: "ups1", vars: null, error: { code: "ECONNREFUSED", message: "" }, reachable: false }, server, ob, 2, 1, ["COMMBAD"], false).state;
     assert.equal(summarize("ups1@nas:3493", lost), "ups1@nas:3493 upsd unreachable (connection refused); last known on battery 73 %, ~21 min (COMMBAD)");
   });
 
   it("counts a change in status, levels, staleness or an event, not in other variables", () => {
-    const a = toUpsState(good(OL), server, null, 1, [], true).state;
-    const b = toUpsState(good({ ...OL, "input.voltage": "231" }), server, a, 2, [], true).state;
+    const a = toUpsState(good(OL), server, null, 1, 0, [], true).state;
+    const b = toUpsState(good({ ...OL, "input.voltage": "231" }), server, a, 2, 0, [], true).state;
     assert.equal(hasChanged(a, b), false);
     assert.equal(hasChanged(a, { ...b, charge: 99 }), true);
     assert.equal(hasChanged(a, { ...b, events: ["COMMOK"], event: "COMMOK" }), true);
@@ -139,7 +145,7 @@ describe("monitor: readings to messages", () => {
   function feed(output: MonitorOptions["output"], readings: UpsReading[][]) {
     let m = newMonitor(0);
     return readings.map((rs, i) => {
-      const r = applyReadings(m, rs, (i + 1) * 1000, opts(output), false);
+      const r = applyReadings(m, rs, at((i + 1) * 1000), opts(output), false);
       m = r.monitor;
       return r.outputs;
     });
@@ -157,7 +163,7 @@ describe("monitor: readings to messages", () => {
   });
 
   it("forced (input message): sends whatever the mode", () => {
-    const m = applyReadings(newMonitor(0), [good(OL)], 1, opts("events"), true);
+    const m = applyReadings(newMonitor(0), [good(OL)], at(1), opts("events"), true);
     assert.equal(m.outputs[0].send, true);
   });
 
@@ -174,9 +180,9 @@ describe("monitor: readings to messages", () => {
 
   it("keeps each UPS apart (all mode) and polls at the alert rate when one is on battery", () => {
     let m = newMonitor(0);
-    m = applyReadings(m, [good(OL, "a"), good(OL, "b")], 1, opts("change"), false).monitor;
+    m = applyReadings(m, [good(OL, "a"), good(OL, "b")], at(1), opts("change"), false).monitor;
     assert.equal(alertPolling(m), false);
-    const r = applyReadings(m, [good(OL, "a"), good(OB, "b")], 2, opts("change"), false);
+    const r = applyReadings(m, [good(OL, "a"), good(OB, "b")], at(2), opts("change"), false);
     assert.deepEqual(r.outputs.map((o) => [o.topic, o.send, o.state.event]), [["a@nas:3493", false, null], ["b@nas:3493", true, "ONBATT"]]);
     assert.equal(alertPolling(r.monitor), true);
   });
@@ -186,7 +192,7 @@ describe("monitor: readings to messages", () => {
     const err = new NutConnectionError("refused", "ECONNREFUSED");
     const reports: Array<string | null> = [];
     for (const t of [1000, 3000, 61_000, 63_000]) {
-      const r = applyListError(m, err, t, opts("change"));
+      const r = applyListError(m, err, at(t), opts("change"));
       m = r.monitor;
       reports.push(r.report);
     }
