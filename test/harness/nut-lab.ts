@@ -96,6 +96,8 @@ export class NutLab {
   readonly host = "127.0.0.1";
   private upsd: Daemon | null = null;
   private drivers = new Map<string, Daemon>();
+  /** Drivers frozen by pauseDriver (upsd cannot be served by them). */
+  private paused = new Set<string>();
   private readonly env: NodeJS.ProcessEnv;
   private readonly asRoot = process.getuid?.() === 0;
 
@@ -141,6 +143,27 @@ export class NutLab {
     });
   }
 
+  /**
+   * Write a variable into the .dev file only: the driver takes it when it
+   * reads the file again (a frozen or stopped driver once it runs, within its
+   * pollinterval). For changes while upsd or the driver cannot take SET VAR.
+   */
+  writeVar(ups: string, name: string, value: string | number): void {
+    if (!/^[A-Za-z0-9_.]+$/.test(name)) throw new Error(`nut-lab: bad variable name ${name}`);
+    const want = String(value);
+    if (/[\n"\\#]/.test(want)) throw new Error(`nut-lab: value may not contain newline, '"', '\\' or '#'`);
+    this.writeDev(ups, name, want);
+  }
+
+  /** Whether upsd runs, and which drivers run unfrozen (what setVar needs). */
+  get upsdRunning(): boolean {
+    return this.upsd !== null;
+  }
+
+  driverServing(ups: string): boolean {
+    return this.drivers.has(ups) && !this.paused.has(ups);
+  }
+
   /** Set the forced-shutdown flag (as upsmon primary would): status becomes "FSD …" until upsd restarts. */
   async setFsd(ups: string): Promise<void> {
     const replies = await this.session([
@@ -164,23 +187,26 @@ export class NutLab {
     const d = this.drivers.get(ups);
     if (d) await stopDaemon(d);
     this.drivers.delete(ups);
+    this.paused.delete(ups);
   }
 
-  /** Start a stopped driver and wait until upsd serves it again. */
+  /** Start a stopped driver and wait until upsd serves it again (when upsd runs). */
   async startDriver(ups: string): Promise<void> {
     if (this.drivers.has(ups)) throw new Error(`nut-lab: driver ${ups} already running`);
     this.launchDriver(ups);
     await this.waitDriverSockets([ups]);
-    await this.waitServed([ups]);
+    if (this.upsd) await this.waitServed([ups]);
   }
 
   /** Freeze a driver (SIGSTOP): upsd serves cached values, then DATA-STALE after MAXAGE. */
   pauseDriver(ups: string): void {
     this.drivers.get(ups)?.child.kill("SIGSTOP");
+    if (this.drivers.has(ups)) this.paused.add(ups);
   }
 
   resumeDriver(ups: string): void {
     this.drivers.get(ups)?.child.kill("SIGCONT");
+    this.paused.delete(ups);
   }
 
   /** Stop upsd (clients see EOF) and wait until the port is free. */
@@ -190,19 +216,19 @@ export class NutLab {
     await this.waitFor(`port ${this.port} released`, 5000, async () => !(await portOpen(this.port)));
   }
 
-  /** Start upsd and wait until every running driver's UPS is served. */
+  /** Start upsd and wait until every running (unfrozen) driver's UPS is served. */
   async startUpsd(): Promise<void> {
     const bin = binary("upsd");
     if (!bin) throw new Error(nutLabMissing() ?? "upsd missing");
     this.upsd = this.launch(bin, [], "upsd");
-    await this.waitServed([...this.drivers.keys()]);
+    await this.waitServed([...this.drivers.keys()].filter((u) => !this.paused.has(u)));
   }
 
   /** Back to normal after a fault test: drivers resumed or restarted, upsd running, everything served. */
   async ensureRunning(): Promise<void> {
     for (const u of this.upses) {
       const d = this.drivers.get(u);
-      if (d && d.child.exitCode === null && d.child.signalCode === null) d.child.kill("SIGCONT");
+      if (d && d.child.exitCode === null && d.child.signalCode === null) this.resumeDriver(u);
       else {
         this.drivers.delete(u);
         this.launchDriver(u);

@@ -1,0 +1,116 @@
+/**
+ * The bundled plan under the faults of a real site, against a real upsd:
+ * nut-ups-in sending on change (as the example does) → ups-aggregate
+ * (weakest, dead time) → battery-tier-switch (90/50/20/10 % or critical).
+ * Both UPSes sit on battery at 85 % with steady readings for longer than the
+ * dead time (so nut-ups-in sends nothing), then upsd restarts, a driver
+ * freezes, a driver dies. Only what fresh data justifies may fire within
+ * the dead time; after it, upsmon's verdict (dead while on battery = exhausted).
+ */
+import assert from "node:assert/strict";
+import type { NodeMessage } from "node-red";
+import type { PowerState, TierInfo } from "../../core/contract";
+import aggregateNode from "../../nodes/ups-aggregate";
+import tierNode from "../../nodes/battery-tier-switch";
+import nutServerNode from "../../nodes/nut-server";
+import nutUpsInNode from "../../nodes/nut-ups-in";
+import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, type NutLab } from "../harness/nut-lab";
+import { collect, helper, waitUntil } from "../harness/red-helper";
+import { requireComponent } from "../harness/system";
+
+type TierMsg = NodeMessage & { payload: PowerState; tier?: TierInfo };
+const TIERS = ["backup", "storage", "production", "everything", "restored"];
+const DEAD = 12;
+const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
+
+describe("the plan under faults, real upsd, nut-ups-in on change (integration)", function () {
+  this.timeout(120_000);
+  let lab: NutLab;
+
+  before(async function () {
+    requireComponent(this, "upsd (NUT)", nutLabMissing(), NUT_LAB_INSTALL);
+    lab = await startNutLab({ upses: 2, maxAge: 4, driverPollInterval: 1 });
+  });
+  after(async () => {
+    await helper.unload();
+    await lab?.stop();
+  });
+
+  it("steady on battery longer than the dead time, then upsd restarted and a driver frozen: nothing more fires; a driver dead past the dead time: the critical tier", async () => {
+    const topic = (u: string) => `${u}@${lab.host}:${lab.port}`;
+    await helper.load(
+      [nutServerNode, nutUpsInNode, aggregateNode, tierNode],
+      [
+        { id: "srv", type: "nut-server", host: lab.host, port: lab.port, usetls: false, tls: "", login: "", interval: 1, timeout: 3 },
+        ...["ups1", "ups2"].map((u) => ({ id: `in-${u}`, type: "nut-ups-in", server: "srv", mode: "one", ups: u, interval: 1, alertInterval: 1, output: "change", vars: false, nocomm: 60, wires: [["agg"]] })),
+        {
+          id: "agg",
+          type: "ups-aggregate",
+          name: "",
+          policy: "weakest",
+          sources: ["ups1", "ups2"].map((u) => ({ topic: topic(u), power: 1 })),
+          feedsOut: 0,
+          minSupplies: 1,
+          confirm: 2,
+          restore: 30,
+          staleRule: "deadtime",
+          deadtime: DEAD,
+          silent: 0,
+          emit: "change",
+          store: "",
+          wires: [["power", "tiers"]],
+        },
+        { id: "power", type: "helper" },
+        {
+          id: "tiers",
+          type: "battery-tier-switch",
+          name: "",
+          tiers: [{ name: "backup", charge: 90 }, { name: "storage", charge: 50 }, { name: "production", charge: 20 }, { name: "everything", charge: 10, critical: true }],
+          mode: "while",
+          staleCounts: false,
+          outputs: 5,
+          wires: TIERS.map((t) => [t]),
+        },
+        ...TIERS.map((id) => ({ id, type: "helper" })),
+      ],
+    );
+    const power = collect<TierMsg>(helper.getNode("power"));
+    const got = Object.fromEntries(TIERS.map((t) => [t, collect<TierMsg>(helper.getNode(t))]));
+    const fired = () => TIERS.filter((t) => got[t].length > 0);
+
+    await lab.setVar("ups1", "battery.charge", 85);
+    await lab.setVar("ups2", "battery.charge", 86);
+    await lab.setVar("ups1", "ups.status", "OB DISCHRG");
+    await lab.setVar("ups2", "ups.status", "OB DISCHRG");
+    await waitUntil("the backup tier", () => got.backup.length > 0, 20_000);
+    // steady: longer than the dead time without a message from nut-ups-in
+    const quiet = power.length;
+    await sleep(DEAD + 3);
+    assert.equal(power.length, quiet, "nut-ups-in sent nothing while the readings were steady");
+
+    await lab.stopUpsd();
+    await sleep(5);
+    await lab.startUpsd();
+    lab.pauseDriver("ups1");
+    await sleep(5);
+    lab.resumeDriver("ups1");
+    await waitUntil("every UPS fresh again", () => power.length > quiet && power[power.length - 1].payload.stale.length === 0, 20_000);
+    assert.ok(power.slice(quiet).some((m) => m.payload.stale.length > 0), "the faults were seen (stale)");
+    assert.ok(power.every((m) => !m.payload.critical), "never critical within the dead time");
+    assert.deepEqual(fired(), ["backup"], "nothing beyond what the fresh data justifies");
+
+    const before = power.length;
+    await lab.stopDriver("ups2");
+    const critical = await waitUntil("the critical power state", () => power.slice(before).find((m) => m.payload.critical), 30_000);
+    const stale = power.slice(before).find((m) => m.payload.stale.length > 0);
+    assert.ok(stale);
+    const after = (critical.payload.time - stale.payload.time) / 1000;
+    assert.ok(after >= DEAD - 2 && after <= DEAD + 2, `critical ${after} s after the driver died: its dead time counts from its last good read`);
+    assert.equal(critical.payload.reference, topic("ups1"), "the readable UPS stays the reference");
+    assert.equal(critical.payload.charge, 85);
+    await waitUntil("the critical tier", () => got.everything.length > 0, 5000);
+    assert.deepEqual(fired(), ["backup", "storage", "production", "everything"]);
+    assert.equal(got.everything[0].tier?.reason, "power state critical");
+    assert.equal(got.storage[got.storage.length - 1].tier?.reason, "implied by everything (power state critical)");
+  });
+});
