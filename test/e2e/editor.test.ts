@@ -23,6 +23,7 @@ import type { Page } from "playwright-core";
 import { chromiumPath, openEditor, type Editor } from "../../tools/browser";
 import { exampleFiles, loadExample, type FlowNode } from "../../tools/example-flow";
 import { removeUserDir, repoRoot, startNodeRed, type NodeRedProcess } from "../harness/node-red";
+import { runtimeLabel } from "../harness/runtime";
 import { freePort, requireComponent } from "../harness/system";
 
 const MODULE = "node-red-contrib-nut-shutdown";
@@ -133,7 +134,7 @@ function refused(port: number): Promise<boolean> {
 /** A well-formed pinned fingerprint (of no real key). */
 const FINGERPRINT = `ssh-ed25519 SHA256:${createHash("sha256").update("editor e2e").digest("base64").replace(/=+$/, "")}`;
 
-describe("the editor in Chromium: every node of the package, in English and in French", function () {
+describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package, in English and in French`, function () {
   this.timeout(60000);
   let nr: NodeRedProcess;
   /** A loopback port where nothing listens: the deployed nodes point there. */

@@ -8,10 +8,11 @@ import assert from "node:assert/strict";
 import { exampleFiles, loadExample, type FlowNode } from "../../tools/example-flow";
 import { freePort } from "../harness/system";
 import { removeUserDir, startNodeRed, type NodeRedProcess } from "../harness/node-red";
+import { runtimeLabel } from "../harness/runtime";
 
 const MODULE = "node-red-contrib-nut-shutdown";
 
-describe("bundled examples in a real node-red", function () {
+describe(`bundled examples in a real ${runtimeLabel()}`, function () {
   this.timeout(120000);
   let nr: NodeRedProcess;
 

@@ -15,6 +15,7 @@ import assert from "node:assert/strict";
 import { loadExample, pointAtNut, pointAtSsh, setOnType, setShutdownAction, type FlowNode, type SshTarget } from "../../tools/example-flow";
 import { freePort, requireComponent } from "../harness/system";
 import { makeUserDir, removeUserDir, startNodeRed, type NodeRedProcess } from "../harness/node-red";
+import { runtimeLabel } from "../harness/runtime";
 import { NUT_LAB_INSTALL, nutLabMissing, startNutLab, type NutLab } from "../harness/nut-lab";
 import { SSH_LAB_INSTALL, SshLab, sshLabMissing, type Recorded } from "../harness/ssh-lab";
 
@@ -28,7 +29,7 @@ function kind(r: Recorded): "shutdown" | "cancel" | "other" {
   return "other";
 }
 
-describe("end to end: progressive example, real node-red, real upsd, real sshd hosts", function () {
+describe(`end to end: progressive example, real ${runtimeLabel()}, real upsd, real sshd hosts`, function () {
   this.timeout(240000);
   let nut: NutLab | undefined;
   let ssh: SshLab | undefined;

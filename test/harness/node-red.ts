@@ -14,12 +14,12 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, existsSync 
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { targetRuntime, type NodeRedPackage } from "./runtime";
 import { freePort } from "./system";
 
 const req = createRequire(__filename);
 export const repoRoot = resolve(__dirname, "..", "..");
-/** The Node-RED runtimes installed as dev dependencies: "node-red" (4.x) and "node-red-3" (3.1, the oldest supported). */
-export type NodeRedPackage = "node-red" | "node-red-3";
+export type { NodeRedPackage };
 
 /** The users of an instance started with `adminAuth`: "admin" may do anything, "viewer" only read. */
 export const NODE_RED_USERS = {
@@ -42,12 +42,8 @@ export interface NodeRedOptions {
   adminAuth?: boolean;
   /** Extra environment for the process. */
   env?: NodeJS.ProcessEnv;
-  /** Path of the node binary (to run under another Node.js version). */
-  nodeBinary?: string;
-  /** Which installed Node-RED to run; "node-red" (4.x) by default. */
+  /** Which installed Node-RED to run; the run's target (`targetRuntime`) by default. */
   runtime?: NodeRedPackage;
-  /** Or the red.js of a Node-RED installed elsewhere (e.g. 5.x, with nodeBinary a Node 22). */
-  redJs?: string;
 }
 
 export interface NodeRedProcess {
@@ -131,8 +127,8 @@ export async function startNodeRed(opts: NodeRedOptions = {}): Promise<NodeRedPr
   installPackage(userDir);
   if (opts.flows) writeFileSync(join(userDir, "flows.json"), JSON.stringify(opts.flows, null, 2));
 
-  const redJs = opts.redJs ?? join(repoRoot, "node_modules", opts.runtime ?? "node-red", "red.js");
-  const child: ChildProcess = spawn(opts.nodeBinary ?? process.execPath, [redJs, "--userDir", userDir, "--settings", join(userDir, "settings.js")], {
+  const redJs = join(repoRoot, "node_modules", opts.runtime ?? targetRuntime, "red.js");
+  const child: ChildProcess = spawn(process.execPath, [redJs, "--userDir", userDir, "--settings", join(userDir, "settings.js")], {
     cwd: userDir,
     env: { ...process.env, ...opts.env, NODE_RED_HOME: userDir },
     stdio: ["ignore", "pipe", "pipe"],

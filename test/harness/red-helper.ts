@@ -14,8 +14,11 @@
 import type { EventEmitter } from "node:events";
 import { createRequire } from "node:module";
 import type { Node, NodeMessage, NodeStatus } from "node-red";
+import { targetRuntime } from "./runtime";
 
 const req = createRequire(__filename);
+/** Resolves from the Node-RED under test, so its own @node-red/* modules are found (4.x at the top, 5.x nested in node-red-5). */
+const runtimeReq = createRequire(req.resolve(`${targetRuntime}/package.json`));
 
 // Real timers, kept before any test mocks them (the decision tests mock setTimeout and Date).
 const realSetTimeout = globalThis.setTimeout;
@@ -84,10 +87,16 @@ export interface TestHelper {
 }
 
 export const helper = req("node-red-node-test-helper") as TestHelper;
-helper.init(req.resolve("node-red"));
+helper.init(req.resolve(targetRuntime));
+
+/** The runtime the helper loaded: its version and the class of its nodes (to check a run tests the Node-RED it claims to). */
+export const helperRuntime = {
+  version: (runtimeReq("@node-red/runtime/package.json") as { version: string }).version,
+  Node: runtimeReq("@node-red/runtime/lib/nodes/Node") as new (...args: never[]) => object,
+};
 
 /** Node-RED's context module: the instance the helper's runtime uses. */
-const context = req("@node-red/runtime/lib/nodes/context") as { load(): Promise<void>; close(): Promise<void> };
+const context = runtimeReq("@node-red/runtime/lib/nodes/context") as { load(): Promise<void>; close(): Promise<void> };
 
 /**
  * Opens the stores of `settings.contextStorage`, which the helper never does
@@ -174,7 +183,7 @@ export function collectErrors(node: TestNode): string[] {
 
 // Node-RED's onComplete hook sees every done() of every node (kept across loads).
 const completedBy = new WeakMap<object, NodeMessage[]>();
-(req("@node-red/util") as { hooks: { add(name: string, fn: (event: { msg: NodeMessage; node: { node: object } }) => void): void } }).hooks.add(
+(runtimeReq("@node-red/util") as { hooks: { add(name: string, fn: (event: { msg: NodeMessage; node: { node: object } }) => void): void } }).hooks.add(
   "onComplete.redHelper",
   (event) => completedBy.get(event.node.node)?.push(event.msg),
 );

@@ -24,15 +24,20 @@ export function findExecutable(candidates: string[]): string | null {
 }
 
 /**
- * Call in a mocha `before` (with `this`): when `what` is missing, fail in CI,
- * else print a loud notice and skip the suite.
+ * When `what` is missing (`missing` says why): throws in CI, else prints a
+ * loud notice naming what to install and returns true (the caller skips).
  */
-export function requireComponent(ctx: Mocha.Context, what: string, missing: string | null, install: string): void {
-  if (!missing) return;
+export function skipMissing(what: string, missing: string | null, install: string): boolean {
+  if (!missing) return false;
   const text = `${what} is not available (${missing}). Install it with: ${install}`;
   if (inCI) throw new Error(`CI: ${text}`);
   console.warn(`\n  !!! SKIPPED: ${text}\n`);
-  ctx.skip();
+  return true;
+}
+
+/** Call in a mocha `before` (with `this`): when `what` is missing, fail in CI, else skip the suite loudly. */
+export function requireComponent(ctx: Mocha.Context, what: string, missing: string | null, install: string): void {
+  if (skipMissing(what, missing, install)) ctx.skip();
 }
 
 /** A TCP port free on 127.0.0.1 right now. */
