@@ -13,9 +13,10 @@
  *   LIST UPS: stored credentials never go to a typed host;
  * - it answers only UPS names and descriptions taken from a well-formed
  *   `BEGIN LIST UPS … END LIST UPS` reply (at most 1000, descriptions cut at
- *   200 characters), within 5 s. Whatever else a peer sends is reduced to an
- *   error code and a fixed text, never echoed back, so it cannot be used to
- *   read another service's banner or reply.
+ *   200 characters), within 5 s. Whatever else a peer sends is reduced to a
+ *   code from a fixed list (NUT's error codes, ours, the socket's) and a
+ *   fixed text, never echoed back, so it cannot be used to read another
+ *   service's banner or reply.
  * What remains is what any TCP client reveals: whether host:port accepts a
  * connection (refused / timeout / not NUT).
  */
@@ -23,7 +24,7 @@ import type { NodeAPI, NodeDef, Node } from "node-red";
 import type { ConnectionOptions } from "node:tls";
 import type { Request, Response } from "express";
 import { NutClient, type StateChange, type UpsListEntry } from "../core/nut/client";
-import { NutServerError, toNutError, type NutError } from "../core/nut/errors";
+import { NutServerError, fixedCode, toNutError, type NutError } from "../core/nut/errors";
 import {
   LIST_UPS_LIMITS,
   formatAddress,
@@ -146,9 +147,9 @@ export = function (RED: NodeAPI) {
     tls?: unknown;
   }
 
-  /** The error as the editor may see it: a code and a fixed text, nothing the peer wrote. */
+  /** The error as the editor may see it: a code from a fixed list and a fixed text, nothing the peer wrote. */
   function editorError(err: NutError, address: string): { code: string; message: string } {
-    const code = err.code;
+    const code = fixedCode(err);
     if (err instanceof NutServerError) return { code, message: RED._("nut-server.editor.err-nut", { address, code }) };
     if (code === "TIMEOUT" || code === "ETIMEDOUT") return { code, message: RED._("nut-server.editor.err-timeout", { address }) };
     if (code === "PROTOCOL-ERROR") return { code, message: RED._("nut-server.editor.err-not-nut", { address }) };

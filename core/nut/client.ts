@@ -31,6 +31,8 @@ import {
   NutServerError,
   NutTimeoutError,
   NutTlsError,
+  excerpt,
+  isNutErrorCode,
   toNutError,
 } from "./errors";
 import { LineBuffer, formatCommand, tokenize } from "./protocol";
@@ -381,7 +383,8 @@ export class NutClient extends EventEmitter<NutClientEvents> {
       if (reply[0] !== "OK") throw new NutProtocolError(`STARTTLS: unexpected reply "${excerpt(reply.join(" "))}"`);
     } catch (err) {
       if (err instanceof NutServerError) {
-        throw new NutTlsError(`${err.message}; not connecting without TLS`, err.code);
+        // an ERR word that is not NUT's is the peer's text: not a code to pass on
+        throw new NutTlsError(`${err.message}; not connecting without TLS`, isNutErrorCode(err.code) ? err.code : "TLS-FAILED");
       }
       throw err;
     }
@@ -650,13 +653,6 @@ function sameWords(a: string[], b: string[]): boolean {
 /** The command for messages, never with a password in it. */
 function describe(words: string[]): string {
   return words[0] === "PASSWORD" ? "PASSWORD ****" : words.join(" ");
-}
-
-/** A bounded, printable excerpt of what a peer sent (for error texts). */
-export function excerpt(text: string, max = 60): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\x00-\x1f\x7f-\x9f]/g, "?");
-  return clean.length > max ? clean.slice(0, max) + "…" : clean;
 }
 
 function tlsCode(err: Error): string {

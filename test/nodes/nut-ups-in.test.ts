@@ -5,7 +5,7 @@
  * restarts, stale drivers): test/integration/nut-ups-in-upsd.test.ts.
  */
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import type { NodeAPI } from "node-red";
 import nutServerNode from "../../nodes/nut-server";
 import nutUpsInNode from "../../nodes/nut-ups-in";
@@ -330,6 +330,22 @@ describe("nut-ups-in with nut-sim", function () {
     assert.deepEqual(serverErrors, ["nut-server.errors.bad-address"]);
   });
 
+  it("an ERR word is a bounded code of safe characters in payload.error and the summary", async () => {
+    await helper.load(nodes, flow({ port: sim.port }));
+    const w = watch("in", "out");
+    await w.next("messages", () => true);
+    sim.setUpsError("ups1", "<b>".repeat(2000));
+    const odd = await w.next("messages", (m) => m.payload.event === "COMMBAD");
+    assert.equal(odd.payload.error, "UNKNOWN");
+    assert.match(odd.summary, / unknown; last known on line power/);
+    const told = await w.next("errors", () => true);
+    assert.ok(told.text.length < 300, `${told.text.length} characters`);
+    sim.setUpsError("ups1", "constructor");
+    const ctor = await w.next("messages", (m) => m.payload.error === "constructor");
+    assert.match(ctor.summary, / constructor; last known/);
+    assert.ok(!ctor.summary.includes("function"));
+  });
+
   describe("bad configuration", () => {
     for (const [what, cfg, key] of [
       ["no UPS name", { ups: "" }, "nut-ups-in.errors.no-ups"],
@@ -434,5 +450,35 @@ describe("nut-server editor endpoint POST /nut-server/list-ups", function () {
     const res = await post({ host: "127.0.0.1", port: typeof addr === "object" && addr ? addr.port : 0 });
     assert.equal(res.status, 502);
     assert.equal(res.body.code, "TIMEOUT");
+  });
+
+  /** A peer (kept in `silent`, closed after each test) that answers NETVER, then `reply` to LIST UPS; its open connections. */
+  async function rawPeer(reply: string | null): Promise<{ port: number; connections: Set<Socket> }> {
+    const connections = new Set<Socket>();
+    silent = createServer((s) => {
+      connections.add(s);
+      s.on("close", () => connections.delete(s));
+      s.on("error", () => undefined);
+      s.on("data", (d: Buffer) => {
+        for (const line of d.toString().split("\n")) {
+          if (line === "NETVER") s.write("1.3\n");
+          else if (line === "LIST UPS" && reply !== null) s.write(reply + "\n");
+        }
+      });
+    });
+    await new Promise<void>((r) => silent!.listen(0, "127.0.0.1", () => r()));
+    const addr = silent.address();
+    return { port: typeof addr === "object" && addr ? addr.port : 0, connections };
+  }
+
+  it("an ERR word is answered as a code of NUT's list (else UNKNOWN), never the peer's text", async () => {
+    for (const [word, code] of [["A".repeat(5000), "UNKNOWN"], ["constructor", "UNKNOWN"], ["NEW-THING", "UNKNOWN"], ["ACCESS-DENIED", "ACCESS-DENIED"]]) {
+      const { port } = await rawPeer(`ERR ${word} and some free text`);
+      const res = await post({ host: "127.0.0.1", port });
+      assert.equal(res.status, 502);
+      assert.deepEqual(res.body, { code, message: "nut-server.editor.err-nut" }, word.slice(0, 20));
+      await new Promise<void>((r) => silent!.close(() => r()));
+      silent = null;
+    }
   });
 });

@@ -8,13 +8,39 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import fc from "fast-check";
-import { NutClient, type NutClientOptions } from "../../core/nut/client";
+import { NutClient, type NutClientOptions, type StateChange } from "../../core/nut/client";
 import { NutArgumentError, NutConnectionError, NutError, NutProtocolError, NutServerError, NutTimeoutError, NutTlsError } from "../../core/nut/errors";
 import { startNutSim, type NutSim } from "../../tools/nut-sim";
 import { freePort } from "../harness/system";
 import { rejection, waitState } from "../harness/nut-client-wait";
 
 const fixture = (f: string) => readFileSync(join(__dirname, "..", "fixtures", "tls", f));
+
+/** The next `state` event reaching `state` (no timer of its own: it works under mocked timers). */
+function next(c: NutClient, state: StateChange["state"]): Promise<StateChange> {
+  return new Promise((resolve) => {
+    const on = (s: StateChange) => {
+      if (s.state !== state) return;
+      c.off("state", on);
+      resolve(s);
+    };
+    c.on("state", on);
+  });
+}
+
+/** A loopback TCP peer running `handle` for each connection; counts them. */
+async function peer(handle: (s: Socket) => void): Promise<{ server: Server; port: number; connections: () => number }> {
+  let n = 0;
+  const server = createServer((s) => {
+    n++;
+    s.on("error", () => undefined);
+    s.resume(); // always read, or the socket never sees the client's FIN and server.close() never returns
+    handle(s);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const addr = server.address();
+  return { server, port: typeof addr === "object" && addr ? addr.port : 0, connections: () => n };
+}
 
 describe("NutClient against nut-sim", function () {
   let sim: NutSim;
@@ -252,6 +278,34 @@ describe("NutClient against nut-sim", function () {
     assert.equal(c.state, "closed");
     assert.ok(sim.commands.includes("LOGOUT"));
     assert.equal((await rejection(c.listUps())).code, "CLOSED");
+  });
+
+  it("an ERR word of 5000 characters is code UNKNOWN, and the error text quotes only an excerpt; a short plain word is kept", async () => {
+    const c = client();
+    sim.setUpsError("ups1", "A".repeat(5000));
+    const err = await rejection(c.getVar("ups1", "ups.status"));
+    assert.ok(err instanceof NutServerError);
+    assert.equal(err.code, "UNKNOWN");
+    assert.ok(err.message.length < 200, err.message);
+    sim.setUpsError("ups1", "NEW-CODE-2");
+    assert.equal((await rejection(c.getVar("ups1", "ups.status"))).code, "NEW-CODE-2", "a newer upsd may have more codes");
+  });
+});
+
+describe("NutClient: STARTTLS refused with a word that is not NUT's", () => {
+  it("is TLS-FAILED, not the peer's word", async () => {
+    const p = await peer((s) => s.once("data", () => s.write("ERR please-use-port-443\n")));
+    try {
+      const c = new NutClient({ host: "127.0.0.1", port: p.port, tls: {}, reconnectMinMs: 5000 });
+      const down = next(c, "disconnected");
+      c.start();
+      const err = (await down).error;
+      assert.ok(err instanceof NutTlsError, String(err));
+      assert.equal(err.code, "TLS-FAILED");
+      await c.close();
+    } finally {
+      await new Promise<void>((r) => p.server.close(() => r()));
+    }
   });
 });
 

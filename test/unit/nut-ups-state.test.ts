@@ -260,3 +260,20 @@ describe("monitor: reading the server", () => {
     assert.equal(none.listError?.code, "ECONNREFUSED");
   });
 });
+
+describe("UpsState.error: a peer's ERR word", () => {
+  const failed = (ups: string, code: string): UpsReading => ({ ups, vars: null, error: { code, message: code }, reachable: true });
+
+  it("is a safe code even from a reading built elsewhere; summaries never show Object.prototype's members", () => {
+    for (const code of ["constructor", "toString", "hasOwnProperty", "valueOf"]) {
+      const { state } = toUpsState(failed("ups1", code), server, null, 1, [], false);
+      assert.equal(state.error, code);
+      assert.equal(summarize("ups1@nas:3493", state), `ups1@nas:3493 ${code.toLowerCase()}; nothing read yet`);
+    }
+    for (const code of ["__proto__", "x".repeat(120000), "two words"]) {
+      const { state } = toUpsState(failed("ups1", code), server, null, 1, [], false);
+      assert.equal(state.error, "UNKNOWN");
+      assert.equal(summarize("ups1@nas:3493", state), "ups1@nas:3493 unknown; nothing read yet");
+    }
+  });
+});
