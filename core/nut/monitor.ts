@@ -4,6 +4,9 @@
  * state, or one LIST VAR when the message carries every variable), fold the readings into
  * the per-UPS trackers, and decide which messages go out and which errors
  * are told to the user (once per distinct error, not every poll).
+ *
+ * UPSes are keyed by the names upsd sent, so they live in a Map (a UPS
+ * named `__proto__` or `constructor` is a UPS like any other).
  */
 import type { UpsState } from "../contract";
 import { NutServerError, toNutError, type NutError } from "./errors";
@@ -31,7 +34,8 @@ interface UpsRecord {
 
 export interface MonitorState {
   since: number;
-  upses: Record<string, UpsRecord>;
+  /** By UPS name, in the order first seen. */
+  upses: ReadonlyMap<string, UpsRecord>;
   /** "All UPSes" mode before any UPS is known: the server as a whole. */
   list: { tracker: UpsTracker; reportedError: string | null };
 }
@@ -48,7 +52,7 @@ export interface MonitorOutput {
 }
 
 export function newMonitor(now: number): MonitorState {
-  return { since: now, upses: {}, list: { tracker: newTracker(now), reportedError: null } };
+  return { since: now, upses: new Map(), list: { tracker: newTracker(now), reportedError: null } };
 }
 
 export function topicOf(ups: string, server: string): string {
@@ -66,12 +70,12 @@ export function applyReadings(
   opts: MonitorOptions,
   forced: boolean,
 ): { monitor: MonitorState; outputs: MonitorOutput[] } {
-  const upses = Object.assign({}, m.upses);
+  const upses = new Map(m.upses);
   const outputs: MonitorOutput[] = [];
   // a UPS seen from the start counts its silence from the start; one that appears later, from now
-  const newSince = Object.keys(m.upses).length ? now : m.since;
+  const newSince = m.upses.size ? now : m.since;
   for (const reading of readings) {
-    const rec: UpsRecord = upses[reading.ups] ?? {
+    const rec: UpsRecord = upses.get(reading.ups) ?? {
       tracker: newTracker(newSince),
       state: null,
       reportedError: null,
@@ -91,7 +95,7 @@ export function applyReadings(
     const changed = hasChanged(rec.state, state);
     const send = forced || opts.output === "poll" || (opts.output === "events" ? events.length > 0 : changed);
     outputs.push({ topic, state, send, changed, report });
-    upses[reading.ups] = { tracker, state, reportedError: state.error, reportedProblems: problemText };
+    upses.set(reading.ups, { tracker, state, reportedError: state.error, reportedProblems: problemText });
   }
   return { monitor: { ...m, upses }, outputs };
 }
@@ -117,12 +121,15 @@ export function applyListError(
 
 /** Poll at the alert rate when any UPS of this monitor wants it. */
 export function alertPolling(m: MonitorState): boolean {
-  return Object.values(m.upses).some((r) => wantsAlertPolling(r.tracker));
+  for (const r of m.upses.values()) if (wantsAlertPolling(r.tracker)) return true;
+  return false;
 }
 
 /** The UPS states to show, in the order they were first seen. */
 export function currentStates(m: MonitorState): UpsState[] {
-  return Object.values(m.upses).flatMap((r) => (r.state ? [r.state] : []));
+  const states: UpsState[] = [];
+  for (const r of m.upses.values()) if (r.state) states.push(r.state);
+  return states;
 }
 
 /** The reading side of NutClient (a NutClient, or anything answering like one). */

@@ -108,7 +108,11 @@ export function toUpsState(
   if (includeVars) {
     // flat names: "battery.charge" and "battery.charge.low" live side by side
     const vars: Record<string, string | number> = {};
-    for (const [name, value] of reading.vars) vars[name] = toNutValue(name, value);
+    for (const [name, value] of reading.vars) {
+      // a variable named __proto__ is data like any other: an own property, never the object's prototype
+      if (name === "__proto__") Object.defineProperty(vars, name, { value: toNutValue(name, value), enumerable: true, writable: true, configurable: true });
+      else vars[name] = toNutValue(name, value);
+    }
     state.vars = vars;
   }
   return { state, problems };

@@ -482,3 +482,48 @@ describe("nut-server editor endpoint POST /nut-server/list-ups", function () {
     }
   });
 });
+
+/** UPS names that are members of Object.prototype: upsd serves them (measured on 2.8.0). */
+const PROTO_NAMES = ["__proto__", "constructor", "toString", "hasOwnProperty"];
+
+describe("nut-ups-in with a real upsd serving UPSes named __proto__, constructor, toString, hasOwnProperty", function () {
+  let lab: NutLab;
+  before(async function () {
+    requireComponent(this, "upsd (NUT)", nutLabMissing(), NUT_LAB_INSTALL);
+    lab = await startNutLab({ upses: PROTO_NAMES });
+  });
+  after(async () => {
+    await helper.unload();
+    await lab?.stop();
+  });
+  afterEach(() => helper.unload());
+
+  it("all UPSes: a message for each, each tracked apart (ONBATT of one only), no error", async () => {
+    await helper.load(nodes, flow({ port: lab.port, in: { mode: "all", ups: "", vars: true } }));
+    const w = watch("in", "out");
+    await waitUntil("a message from each UPS", () => new Set(w.messages.map((m) => m.payload.ups)).size === PROTO_NAMES.length, 10000);
+    assert.deepEqual([...new Set(w.messages.map((m) => m.topic))].sort(), PROTO_NAMES.map((n) => `${n}@127.0.0.1:${lab.port}`).sort());
+    for (const m of w.messages) {
+      assert.equal(m.payload.online, true, m.topic);
+      assert.equal(m.payload.charge, 100, m.topic);
+      assert.equal(m.payload.vars?.["device.serial"], `LAB-${m.payload.ups}`);
+    }
+    await lab.setVar("constructor", "ups.status", "OB DISCHRG");
+    const ob = await w.next("messages", (m) => m.payload.event === "ONBATT");
+    assert.equal(ob.payload.ups, "constructor");
+    assert.match(ob.summary, /^constructor@127\.0\.0\.1:\d+ on battery: 100 %/);
+    await w.next("statuses", (s) => s.text === `constructor: OB 100% 45 min (${PROTO_NAMES.length} UPS)`);
+    assert.deepEqual(w.errors, []);
+    await lab.setVar("constructor", "ups.status", "OL");
+  });
+
+  it("one UPS: each name read on its own", async () => {
+    const f = flow({ port: lab.port, in: { ups: PROTO_NAMES[0] } });
+    PROTO_NAMES.slice(1).forEach((ups, i) => f.push({ ...(f[1] as object), id: `in${i + 2}`, ups, wires: [["out"]] }));
+    await helper.load(nodes, f);
+    const w = watch("in", "out");
+    await waitUntil("a message from each node", () => new Set(w.messages.map((m) => m.payload.ups)).size === PROTO_NAMES.length, 10000);
+    for (const m of w.messages) assert.deepEqual([m.payload.status, m.payload.error], ["OL", null], m.topic);
+    assert.deepEqual(w.errors, []);
+  });
+});

@@ -5,6 +5,7 @@ import {
   alertPolling,
   applyListError,
   applyReadings,
+  currentStates,
   failedReading,
   newMonitor,
   readUpses,
@@ -275,5 +276,33 @@ describe("UpsState.error: a peer's ERR word", () => {
       assert.equal(state.error, "UNKNOWN");
       assert.equal(summarize("ups1@nas:3493", state), "ups1@nas:3493 unknown; nothing read yet");
     }
+  });
+});
+
+describe("monitor: UPS and variable names a peer chooses", () => {
+  const opts: MonitorOptions = { server, output: "change", includeVars: false, timing: DEFAULT_TIMING };
+  /** Names that are members of Object.prototype, and one that an object would sort first. */
+  const TRICKY = ["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf", "1"];
+
+  it("UPSes named like Object.prototype's members are UPSes like any other, kept apart, in the order first seen", () => {
+    const r1 = applyReadings(newMonitor(0), TRICKY.map((n) => good(OL, n)), 1, opts, false);
+    assert.deepEqual(r1.outputs.map((o) => o.topic), TRICKY.map((n) => `${n}@${server}`));
+    assert.ok(r1.outputs.every((o) => o.send && o.state.online));
+    assert.deepEqual(currentStates(r1.monitor).map((s) => s.ups), TRICKY);
+    const r2 = applyReadings(r1.monitor, TRICKY.map((n) => good(n === "constructor" ? OB : OL, n)), 2, opts, false);
+    assert.deepEqual(r2.outputs.filter((o) => o.send).map((o) => [o.state.ups, o.state.events]), [["constructor", ["ONBATT"]]]);
+    assert.equal(alertPolling(r2.monitor), true);
+    assert.equal(({} as Record<string, unknown>).tracker, undefined, "nothing polluted");
+  });
+
+  it("a variable named __proto__ is an own property of vars, in the JSON; the object keeps its prototype", () => {
+    const reading: UpsReading = { ups: "ups1", vars: [...vars(OL), ["__proto__", "x"], ["constructor", "7"]], error: null, reachable: true };
+    const { state } = toUpsState(reading, server, null, 1, [], true);
+    const v = state.vars as Record<string, unknown>;
+    assert.equal(Object.getPrototypeOf(v), Object.prototype);
+    assert.deepEqual(Object.keys(v), [...Object.keys(OL), "__proto__", "constructor"]);
+    assert.equal(Object.getOwnPropertyDescriptor(v, "__proto__")?.value, "x");
+    assert.equal(v.constructor, 7);
+    assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(state)).vars), Object.keys(v));
   });
 });
