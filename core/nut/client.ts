@@ -15,6 +15,10 @@
  * - Reconnect with exponential backoff and jitter; the backoff resets only
  *   after a reply was read, so a server that accepts and hangs up at once is
  *   not hammered.
+ * - What one reply may hold is bounded (`maxLineBytes`, `maxListItems`,
+ *   `maxReplyBytes`): a peer that sends more fails that request with a
+ *   NutProtocolError and the connection is rebuilt; nothing is buffered
+ *   without bound.
  * - Handshake on every connection: [STARTTLS] -> NETVER (proves it is a NUT
  *   server) -> [USERNAME, PASSWORD] -> [LOGIN ups].
  *
@@ -57,7 +61,14 @@ export interface NutClientOptions {
   random?: () => number;
   /** Bound on the items of one LIST reply. Default 10000. */
   maxListItems?: number;
+  /** Bound on one reply line, in bytes. Default 8192 (upsd builds its lines in 512 bytes). */
+  maxLineBytes?: number;
+  /** Bound on one LIST reply, its lines together, in characters. Default 1 MiB. */
+  maxReplyBytes?: number;
 }
+
+/** The bounds of one reply, by default: far above what upsd sends (lines under 512 bytes, 50–150 variables per UPS). */
+export const NUT_REPLY_LIMITS = { maxLineBytes: 8192, maxListItems: 10000, maxReplyBytes: 1024 * 1024 } as const;
 
 export type ConnectionState = "idle" | "connecting" | "connected" | "disconnected" | "closed";
 
@@ -86,6 +97,8 @@ interface Pending {
   itemWord: string;
   started: boolean;
   items: string[][];
+  /** Characters of the list so far (for maxReplyBytes). */
+  bytes: number;
   /** Called once: the error, or the reply's lines as words. */
   done: Done;
   /** performance.now() after which it has timed out. */
@@ -103,14 +116,23 @@ export class NutClient extends EventEmitter<NutClientEvents> {
   readonly host: string;
   readonly port: number;
   private readonly opts: Required<
-    Pick<NutClientOptions, "requestTimeoutMs" | "keepAliveMs" | "reconnectMinMs" | "reconnectMaxMs" | "maxListItems">
+    Pick<
+      NutClientOptions,
+      | "requestTimeoutMs"
+      | "keepAliveMs"
+      | "reconnectMinMs"
+      | "reconnectMaxMs"
+      | "maxListItems"
+      | "maxLineBytes"
+      | "maxReplyBytes"
+    >
   > &
     NutClientOptions;
   private readonly random: () => number;
 
   private socket: Socket | TLSSocket | null = null;
   private generation = 0;
-  private lines = new LineBuffer();
+  private readonly lines: LineBuffer;
   private inflight: Pending[] = [];
   /** User requests waiting for the handshake to finish. */
   private waiting: Pending[] = [];
@@ -137,10 +159,11 @@ export class NutClient extends EventEmitter<NutClientEvents> {
       keepAliveMs: 30000,
       reconnectMinMs: 250,
       reconnectMaxMs: 15000,
-      maxListItems: 10000,
+      ...NUT_REPLY_LIMITS,
       ...options,
     };
     this.random = options.random ?? Math.random;
+    this.lines = new LineBuffer(this.opts.maxLineBytes);
   }
 
   get state(): ConnectionState {
@@ -463,7 +486,7 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     done: Done,
   ): Pending {
     const deadline = performance.now() + this.opts.requestTimeoutMs;
-    return { words, line, kind, itemWord, started: false, items: [], done, deadline, settled: false };
+    return { words, line, kind, itemWord, started: false, items: [], bytes: 0, done, deadline, settled: false };
   }
 
   private armWatchdog(ms: number): void {
@@ -558,6 +581,10 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     if (tokens[0] !== p.itemWord) throw new NutProtocolError(`${describe(p.words)}: unexpected line in list "${excerpt(line)}"`);
     if (p.items.length >= this.opts.maxListItems) {
       throw new NutProtocolError(`${describe(p.words)}: more than ${this.opts.maxListItems} items`);
+    }
+    p.bytes += line.length + 1;
+    if (p.bytes > this.opts.maxReplyBytes) {
+      throw new NutProtocolError(`${describe(p.words)}: reply longer than ${this.opts.maxReplyBytes} bytes`);
     }
     p.items.push(tokens);
   }

@@ -330,6 +330,32 @@ describe("nut-ups-in with nut-sim", function () {
     assert.deepEqual(serverErrors, ["nut-server.errors.bad-address"]);
   });
 
+  it("a list that never ends (every variable): PROTOCOL-ERROR, COMMBAD, told once; then COMMOK", async () => {
+    await helper.load(nodes, flow({ port: sim.port, in: { vars: true } }));
+    const w = watch("in", "out");
+    await w.next("messages", () => true);
+    sim.setFault("endless-list");
+    const bad = await w.next("messages", (m) => m.payload.event === "COMMBAD");
+    assert.equal(bad.payload.error, "PROTOCOL-ERROR");
+    assert.equal(bad.payload.charge, 100, "last known values kept");
+    const err = await w.next("errors", () => true);
+    assert.match(err.text, /LIST VAR ups1: reply longer than 1048576 bytes$/);
+    sim.setFault(null);
+    await w.next("messages", (m) => m.payload.event === "COMMOK");
+    assert.equal(w.errors.length, 1);
+  });
+
+  it("all UPSes, a UPS list that never ends: every known UPS reads PROTOCOL-ERROR", async () => {
+    await helper.load(nodes, flow({ port: sim.port, in: { mode: "all", ups: "" } }));
+    const w = watch("in", "out");
+    await waitUntil("a message from each UPS", () => new Set(w.messages.map((m) => m.payload.ups)).size === 2, 10000);
+    sim.setFault("endless-list");
+    const from = w.messages.length;
+    await waitUntil("COMMBAD of both", () => w.messages.slice(from).filter((m) => m.payload.event === "COMMBAD").length === 2, 10000);
+    assert.ok(w.messages.slice(from).every((m) => m.payload.error === "PROTOCOL-ERROR"));
+    await w.next("errors", (e) => /LIST UPS: reply longer than 1048576 bytes$/.test(e.text));
+  });
+
   it("an ERR word is a bounded code of safe characters in payload.error and the summary", async () => {
     await helper.load(nodes, flow({ port: sim.port }));
     const w = watch("in", "out");
@@ -480,6 +506,34 @@ describe("nut-server editor endpoint POST /nut-server/list-ups", function () {
       await new Promise<void>((r) => silent!.close(() => r()));
       silent = null;
     }
+  });
+
+  it("a probe holds at most 256 KiB: a line or a list that never ends, or 600 UPSes of 1 kB, is PROTOCOL-ERROR at once", async () => {
+    const items = Array.from({ length: 600 }, (_, i) => `UPS u${i} "${"d".repeat(1000)}"`);
+    const big = await rawPeer(["BEGIN LIST UPS", ...items, "END LIST UPS"].join("\n"));
+    const a = await post({ host: "127.0.0.1", port: big.port });
+    assert.deepEqual([a.status, a.body.code], [502, "PROTOCOL-ERROR"]);
+    await new Promise<void>((r) => silent!.close(() => r()));
+    const long = await rawPeer("x".repeat(120_000));
+    const b = await post({ host: "127.0.0.1", port: long.port });
+    assert.deepEqual([b.status, b.body.code], [502, "PROTOCOL-ERROR"]);
+    sim.setFault("endless-list");
+    const c = await post({ host: "127.0.0.1", port: sim.port });
+    assert.deepEqual([c.status, c.body.code], [502, "PROTOCOL-ERROR"]);
+  });
+
+  it("at most 4 at once: a fifth is refused (429 BUSY) while they run, served once they end", async () => {
+    const hung = await rawPeer(null);
+    const running = Array.from({ length: 4 }, () => Promise.resolve(post({ host: "127.0.0.1", port: hung.port })));
+    await waitUntil("4 probes connected", () => hung.connections.size === 4, 5000);
+    const fifth = await post({ host: "127.0.0.1", port: sim.port });
+    assert.equal(fifth.status, 429);
+    assert.deepEqual(fifth.body, { code: "BUSY", message: "nut-server.editor.err-busy" });
+    for (const s of hung.connections) s.destroy();
+    assert.deepEqual((await Promise.all(running)).map((r) => [r.status, r.body.code]), Array(4).fill([502, "CLOSED"]));
+    const after = await post({ host: "127.0.0.1", port: sim.port });
+    assert.equal(after.status, 200);
+    assert.deepEqual(after.body, { upses: [{ name: "ups1", description: "rack A" }, { name: "ups2", description: "rack B" }] });
   });
 });
 

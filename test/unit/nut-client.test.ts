@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import fc from "fast-check";
-import { NutClient, type NutClientOptions, type StateChange } from "../../core/nut/client";
+import { NUT_REPLY_LIMITS, NutClient, type NutClientOptions, type StateChange } from "../../core/nut/client";
 import { NutArgumentError, NutConnectionError, NutError, NutProtocolError, NutServerError, NutTimeoutError, NutTlsError } from "../../core/nut/errors";
 import { startNutSim, type NutSim } from "../../tools/nut-sim";
 import { freePort } from "../harness/system";
@@ -289,6 +289,51 @@ describe("NutClient against nut-sim", function () {
     assert.ok(err.message.length < 200, err.message);
     sim.setUpsError("ups1", "NEW-CODE-2");
     assert.equal((await rejection(c.getVar("ups1", "ups.status"))).code, "NEW-CODE-2", "a newer upsd may have more codes");
+  });
+
+  // ---- a hostile or broken server (issue 11): what one reply may hold ----
+
+  it("a list that never ends fails at 1 MiB with PROTOCOL-ERROR, long before its timeout; the connection is rebuilt", async () => {
+    // a 60 s timeout: without the bound the request would end on mocha's timeout or at 10 000 items, not here
+    const c = client({ requestTimeoutMs: 60000 });
+    await waitState(c, "connected");
+    sim.setFault("endless-list");
+    const down = waitState(c, "disconnected");
+    const err = await rejection(c.listVar("ups1"));
+    assert.ok(err instanceof NutProtocolError, String(err));
+    assert.equal(err.message, `LIST VAR ups1: reply longer than ${NUT_REPLY_LIMITS.maxReplyBytes} bytes`);
+    assert.equal((await down).error?.code, "PROTOCOL-ERROR");
+    sim.setFault(null);
+    await waitState(c, "connected");
+    assert.equal((await c.listVar("ups1")).length, 3);
+  });
+
+  it("a line that never ends fails at 8 KiB with PROTOCOL-ERROR; requests pipelined behind it fail with it", async () => {
+    const c = client({ requestTimeoutMs: 60000 });
+    await waitState(c, "connected");
+    sim.setFault("long-line");
+    const [a, b] = await Promise.all([rejection(c.listUps()), rejection(c.getVar("ups1", "ups.status"))]);
+    assert.ok(a instanceof NutProtocolError);
+    assert.match(a.message, new RegExp(`is longer than ${NUT_REPLY_LIMITS.maxLineBytes} bytes$`));
+    assert.equal(b.code, "PROTOCOL-ERROR");
+    sim.setFault(null);
+    await waitState(c, "connected");
+    assert.equal(await c.getVar("ups1", "ups.status"), "OL");
+  });
+
+  it("the bounds are options: more items than maxListItems, a reply over maxReplyBytes", async () => {
+    for (let i = 3; i <= 6; i++) sim.addUps(`ups${i}`, { "ups.status": "OL" });
+    assert.equal((await rejection(client({ maxListItems: 5 }).listUps())).message, "LIST UPS: more than 5 items");
+    assert.equal((await rejection(client({ maxReplyBytes: 100 }).listUps())).message, "LIST UPS: reply longer than 100 bytes");
+  });
+
+  it("a real-size reply passes: 1000 variables of 200 characters, upsd's longest lines", async () => {
+    const vars: Record<string, string> = {};
+    for (let i = 0; i < 1000; i++) vars[`outlet.${i}.desc`] = "d".repeat(200);
+    sim.addUps("pdu", vars);
+    const got = await client().listVar("pdu");
+    assert.equal(got.length, 1000);
+    assert.equal(got[999][1].length, 200);
   });
 });
 
