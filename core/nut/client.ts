@@ -12,9 +12,11 @@
  *   request costs no timer of its own.
  * - Keep-alive: upsd closes a client idle for ~60 s, so a connection with
  *   nothing written for `keepAliveMs` sends NETVER.
- * - Reconnect with exponential backoff and jitter; the backoff resets only
- *   after a reply was read, so a server that accepts and hangs up at once is
- *   not hammered.
+ * - Reconnect with exponential backoff and jitter. The backoff resets only
+ *   when the connection that ends had proved useful: it answered a request
+ *   after the handshake and stayed up `backoffResetMs`. A peer that answers
+ *   a line and hangs up (an SSH banner, an HTTP reply, NETVER then close) is
+ *   retried ever more slowly, never at the minimum delay.
  * - What one reply may hold is bounded (`maxLineBytes`, `maxListItems`,
  *   `maxReplyBytes`): a peer that sends more fails that request with a
  *   NutProtocolError and the connection is rebuilt; nothing is buffered
@@ -65,6 +67,12 @@ export interface NutClientOptions {
   maxLineBytes?: number;
   /** Bound on one LIST reply, its lines together, in characters. Default 1 MiB. */
   maxReplyBytes?: number;
+  /**
+   * How long (ms) a connection must stay up, having answered a request after
+   * the handshake, for the reconnect backoff to start again from
+   * `reconnectMinMs` when it ends. Default 15000.
+   */
+  backoffResetMs?: number;
 }
 
 /** The bounds of one reply, by default: far above what upsd sends (lines under 512 bytes, 50–150 variables per UPS). */
@@ -125,6 +133,7 @@ export class NutClient extends EventEmitter<NutClientEvents> {
       | "maxListItems"
       | "maxLineBytes"
       | "maxReplyBytes"
+      | "backoffResetMs"
     >
   > &
     NutClientOptions;
@@ -139,6 +148,11 @@ export class NutClient extends EventEmitter<NutClientEvents> {
   private _state: ConnectionState = "idle";
   private _lastError: NutError | null = null;
   private attempt = 0;
+  /** The current connection answered a request after its handshake. */
+  private answered = false;
+  /** The current connection has been up backoffResetMs since its handshake. */
+  private lasted = false;
+  private lastedTimer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private keepAliveTimer: NodeJS.Timeout | null = null;
   /** performance.now() of the last write, for the keep-alive. */
@@ -160,6 +174,7 @@ export class NutClient extends EventEmitter<NutClientEvents> {
       reconnectMinMs: 250,
       reconnectMaxMs: 15000,
       ...NUT_REPLY_LIMITS,
+      backoffResetMs: 15000,
       ...options,
     };
     this.random = options.random ?? Math.random;
@@ -193,6 +208,7 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     if (this._state === "closed") return Promise.resolve();
     this.clearReconnect();
     this.clearKeepAlive();
+    this.clearLasted();
     const socket = this.socket;
     this.socket = null;
     this.generation++;
@@ -313,6 +329,8 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     const gen = ++this.generation;
     this.lines.reset();
     this._protocolVersion = null;
+    this.answered = false;
+    this.lasted = false;
     this.setState("connecting", null, null);
     let socket: Socket;
     try {
@@ -385,6 +403,10 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     }
     if (gen !== this.generation) return;
     this.setState("connected", null, null);
+    this.lastedTimer = setTimeout(() => {
+      this.lastedTimer = null;
+      if (gen === this.generation) this.lasted = true;
+    }, this.opts.backoffResetMs);
     const waiting = this.waiting;
     this.waiting = [];
     for (const p of waiting) this.write(p);
@@ -455,6 +477,9 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     this.generation++;
     this.outbox = ""; // its requests fail with the connection
     this.clearKeepAlive();
+    this.clearLasted();
+    // only a connection that proved useful starts the backoff again
+    if (this.answered && this.lasted) this.attempt = 0;
     if (socket) {
       socket.on("error", () => undefined);
       socket.destroy();
@@ -552,18 +577,23 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     if (overflow) throw new NutProtocolError(`a reply line from ${this.host}:${this.port} is longer than ${this.lines.maxLineBytes} bytes`);
   }
 
+  /** A request got its reply: after the handshake, that is what proves a connection useful. */
+  private replied(): void {
+    if (this._state === "connected") this.answered = true;
+  }
+
   private onLine(line: string): void {
     const p = this.inflight[0];
     const tokens = tokenize(line);
     if (!p) throw new NutProtocolError(`unexpected line from ${this.host}:${this.port} with no request pending: "${excerpt(line)}"`);
     if (p.kind === "line" || !p.started) {
       if (tokens[0] === "ERR") {
-        this.attempt = 0;
+        this.replied();
         this.settle(p, new NutServerError(tokens[1] ?? "UNKNOWN", tokens.slice(2), describe(p.words)));
         return;
       }
       if (p.kind === "line") {
-        this.attempt = 0;
+        this.replied();
         this.settle(p, null, [tokens]);
         return;
       }
@@ -574,7 +604,7 @@ export class NutClient extends EventEmitter<NutClientEvents> {
       throw new NutProtocolError(`${describe(p.words)}: unexpected reply "${excerpt(line)}"`);
     }
     if (tokens[0] === "END" && sameWords(tokens.slice(1), p.words)) {
-      this.attempt = 0;
+      this.replied();
       this.settle(p, null, p.items);
       return;
     }
@@ -641,6 +671,11 @@ export class NutClient extends EventEmitter<NutClientEvents> {
   private clearKeepAlive(): void {
     if (this.keepAliveTimer) clearTimeout(this.keepAliveTimer);
     this.keepAliveTimer = null;
+  }
+
+  private clearLasted(): void {
+    if (this.lastedTimer) clearTimeout(this.lastedTimer);
+    this.lastedTimer = null;
   }
 
   private clearReconnect(): void {

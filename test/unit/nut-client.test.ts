@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import fc from "fast-check";
+import { mock } from "node:test";
 import { NUT_REPLY_LIMITS, NutClient, type NutClientOptions, type StateChange } from "../../core/nut/client";
 import { NutArgumentError, NutConnectionError, NutError, NutProtocolError, NutServerError, NutTimeoutError, NutTlsError } from "../../core/nut/errors";
 import { startNutSim, type NutSim } from "../../tools/nut-sim";
@@ -410,6 +411,77 @@ describe("NutClient: reconnecting", () => {
       c.start();
       assert.equal((await down).retryInMs, want);
       await c.close();
+    }
+  });
+
+  // Before (issue 11) each of these was retried every 250 ms: 236-240 connections a minute.
+  const oneLinePeers: Array<[string, (s: Socket) => void]> = [
+    ["NETVER answered, then close", (s) => s.once("data", () => s.end("1.3\n"))],
+    ["an SSH banner, then close", (s) => s.end("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")],
+    ["an HTTP reply, then close", (s) => s.once("data", () => s.end("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))],
+  ];
+  for (const [what, handle] of oneLinePeers) {
+    it(`a peer that answers ${what}: 9 connections in the first minute (default delays, mocked timers), then one per 15 s`, async () => {
+      const p = await peer(handle);
+      server = p.server;
+      mock.timers.enable({ apis: ["setTimeout"] });
+      try {
+        const c = new NutClient({ host: "127.0.0.1", port: p.port, random: () => 0.5 });
+        const delays: number[] = [];
+        let elapsed = 0;
+        const first = next(c, "disconnected");
+        c.start();
+        let down = await first;
+        for (;;) {
+          const delay = down.retryInMs ?? NaN;
+          delays.push(delay);
+          if (elapsed + delay > 60000) break;
+          elapsed += delay;
+          const again = next(c, "disconnected");
+          mock.timers.tick(delay);
+          down = await again;
+        }
+        await c.close();
+        assert.deepEqual(delays, [250, 500, 1000, 2000, 4000, 8000, 15000, 15000, 15000]);
+        assert.equal(p.connections(), 9, "connections within the first 60 s");
+      } finally {
+        mock.timers.reset();
+      }
+    });
+  }
+
+  it("a connection that answered requests and stayed up 15 s starts the backoff again at 250 ms; a shorter one, or one that answered nothing, does not", async () => {
+    const sim = await startNutSim();
+    mock.timers.enable({ apis: ["setTimeout"] });
+    try {
+      sim.addUps("ups1", { "ups.status": "OL" });
+      const c = new NutClient({ host: sim.host, port: sim.port, random: () => 0.5 });
+      /** upsd hangs up: the retry delay the client chose; resolves once reconnected after it. */
+      const drop = async () => {
+        const down = next(c, "disconnected");
+        sim.dropConnections();
+        const delay = (await down).retryInMs ?? NaN;
+        const up = next(c, "connected");
+        mock.timers.tick(delay);
+        await up;
+        return delay;
+      };
+      const up = next(c, "connected");
+      c.start();
+      await up;
+      assert.equal(await c.getVar("ups1", "ups.status"), "OL");
+      assert.equal(await drop(), 250);
+      assert.equal(await c.getVar("ups1", "ups.status"), "OL");
+      assert.equal(await drop(), 500, "answered, but up for less than 15 s: proves nothing");
+      mock.timers.tick(15000);
+      assert.equal(await drop(), 1000, "up 15 s, but nothing answered after the handshake: proves nothing");
+      assert.equal(await c.getVar("ups1", "ups.status"), "OL");
+      mock.timers.tick(15000);
+      assert.equal(await drop(), 250, "answered and up 15 s: a upsd restarted after a good run is retried at once");
+      await c.close();
+    } finally {
+      mock.timers.reset();
+      await sim.close();
     }
   });
 });
