@@ -89,6 +89,19 @@ interface Session {
   chain: Promise<void>;
 }
 
+/** Resolves when `socket` can take more (drain) or is gone (close): for writers that respect backpressure. */
+export function drained(socket: Socket | TLSSocket): Promise<void> {
+  return new Promise((resolve) => {
+    const go = () => {
+      socket.off("drain", go);
+      socket.off("close", go);
+      resolve();
+    };
+    socket.on("drain", go);
+    socket.on("close", go);
+  });
+}
+
 export function startNutSim(options: NutSimOptions = {}): Promise<NutSim> {
   const host = options.host ?? "127.0.0.1";
   const users = options.users ?? {};
@@ -204,17 +217,7 @@ export function startNutSim(options: NutSimOptions = {}): Promise<NutSim> {
       socket.write(`BEGIN ${words.join(" ")}\n`);
       // at most 1 GB, so a client without bounds still ends (and its test fails on the timeout)
       for (let i = 0; i < 1_000_000 && !socket.destroyed; i++) {
-        if (!socket.write(`${head} x${i} "${"x".repeat(1000)}"\n`)) {
-          await new Promise<void>((r) => {
-            const go = () => {
-              socket.off("drain", go);
-              socket.off("close", go);
-              r();
-            };
-            socket.on("drain", go);
-            socket.on("close", go);
-          });
-        }
+        if (!socket.write(`${head} x${i} "${"x".repeat(1000)}"\n`)) await drained(socket);
       }
     });
   }
