@@ -12,10 +12,13 @@
  *   to the host/port typed in the dialog, and sends nothing but NETVER and
  *   LIST UPS: stored credentials never go to a typed host;
  * - it answers only UPS names and descriptions taken from a well-formed
- *   `BEGIN LIST UPS … END LIST UPS` reply (at most 1000, descriptions cut at
- *   200 characters), within 5 s. Whatever else a peer sends is reduced to an
- *   error code and a fixed text, never echoed back, so it cannot be used to
- *   read another service's banner or reply.
+ *   `BEGIN LIST UPS … END LIST UPS` reply (at most 1000 UPSes and 256 KiB,
+ *   descriptions cut at 200 characters), within 5 s. Whatever else a peer
+ *   sends is reduced to a code from a fixed list (NUT's error codes, ours,
+ *   the socket's) and a fixed text, never echoed back, so it cannot be used
+ *   to read another service's banner or reply;
+ * - at most 4 requests run at once in this Node-RED; more are refused (429),
+ *   so parallel requests cannot pile up memory.
  * What remains is what any TCP client reveals: whether host:port accepts a
  * connection (refused / timeout / not NUT).
  */
@@ -23,7 +26,7 @@ import type { NodeAPI, NodeDef, Node } from "node-red";
 import type { ConnectionOptions } from "node:tls";
 import type { Request, Response } from "express";
 import { NutClient, type StateChange, type UpsListEntry } from "../core/nut/client";
-import { NutServerError, toNutError, type NutError } from "../core/nut/errors";
+import { NutServerError, fixedCode, toNutError, type NutError } from "../core/nut/errors";
 import {
   LIST_UPS_LIMITS,
   formatAddress,
@@ -146,9 +149,9 @@ export = function (RED: NodeAPI) {
     tls?: unknown;
   }
 
-  /** The error as the editor may see it: a code and a fixed text, nothing the peer wrote. */
+  /** The error as the editor may see it: a code from a fixed list and a fixed text, nothing the peer wrote. */
   function editorError(err: NutError, address: string): { code: string; message: string } {
-    const code = err.code;
+    const code = fixedCode(err);
     if (err instanceof NutServerError) return { code, message: RED._("nut-server.editor.err-nut", { address, code }) };
     if (code === "TIMEOUT" || code === "ETIMEDOUT") return { code, message: RED._("nut-server.editor.err-timeout", { address }) };
     if (code === "PROTOCOL-ERROR") return { code, message: RED._("nut-server.editor.err-not-nut", { address }) };
@@ -171,6 +174,7 @@ export = function (RED: NodeAPI) {
       tls: tlsOptions(usetls, tlsId),
       requestTimeoutMs: LIST_UPS_LIMITS.timeoutMs,
       maxListItems: LIST_UPS_LIMITS.maxUpses,
+      maxReplyBytes: LIST_UPS_LIMITS.maxReplyBytes,
     });
     probe.on("state", () => undefined);
     probe.start();
@@ -181,22 +185,32 @@ export = function (RED: NodeAPI) {
     }
   }
 
+  /** List UPSes requests running now (in this Node-RED). */
+  let running = 0;
+
   RED.httpAdmin.post("/nut-server/list-ups", RED.auth.needsPermission("nut-server.write"), (req: Request, res: Response) => {
     const body: ListUpsBody = req.body && typeof req.body === "object" ? req.body : {};
     if (!isPlausibleHost(String(body.host ?? "").trim()) || !isPort(body.port)) {
       res.status(400).json({ code: "INVALID-ARGUMENT", message: RED._("nut-server.editor.err-address") });
       return;
     }
+    if (running >= LIST_UPS_LIMITS.maxParallel) {
+      res.status(429).json({ code: "BUSY", message: RED._("nut-server.editor.err-busy", { max: LIST_UPS_LIMITS.maxParallel }) });
+      return;
+    }
     const address = formatAddress(String(body.host).trim(), Number(body.port));
-    listUps(body).then(
-      (list) =>
-        res.json({
-          upses: list.slice(0, LIST_UPS_LIMITS.maxUpses).map((u) => ({
-            name: u.name,
-            description: u.description.slice(0, LIST_UPS_LIMITS.maxDescription),
-          })),
-        }),
-      (err: unknown) => res.status(502).json(editorError(toNutError(err), address)),
-    );
+    running++;
+    listUps(body)
+      .finally(() => running--)
+      .then(
+        (list) =>
+          res.json({
+            upses: list.slice(0, LIST_UPS_LIMITS.maxUpses).map((u) => ({
+              name: u.name,
+              description: u.description.slice(0, LIST_UPS_LIMITS.maxDescription),
+            })),
+          }),
+        (err: unknown) => res.status(502).json(editorError(toNutError(err), address)),
+      );
   });
 };

@@ -137,7 +137,7 @@ export = function (RED: NodeAPI) {
       if (timer) clearTimeout(timer);
       timer = null;
       const started = performance.now();
-      const known = Object.keys(monitor.upses);
+      const known = [...monitor.upses.keys()];
       const { readings, listError } = await readUpses(srv.client ?? notConnected, all ? null : upsName, known, opts.includeVars);
       if (closed) return trigger?.done();
       const at = now();

@@ -4,8 +4,9 @@
  *
  * Used by the tests for faults (garbage lines, replies split across TCP
  * packets, a server that never answers, a connection closed mid-list, a
- * non-NUT banner) and by the `npm start` demo (UPSes whose values a script
- * changes). It never replaces the tests against a real upsd.
+ * non-NUT banner, a list that never ends, a line that never ends) and by
+ * the `npm start` demo (UPSes whose values a script changes). It never
+ * replaces the tests against a real upsd.
  *
  *   const sim = await startNutSim({ port: 0 });
  *   sim.addUps("ups1", { "battery.charge": 100, "ups.status": "OL" });
@@ -31,7 +32,11 @@ export type NutSimFault =
   /** LIST VAR sends its first items, then the connection is closed. */
   | "close-mid-list"
   /** A non-NUT greeting on connect (like an SSH server on the wrong port). */
-  | "banner";
+  | "banner"
+  /** Every LIST answers BEGIN, then 1 kB items without end until the client hangs up. */
+  | "endless-list"
+  /** Every reply is one line of 100 000 characters. */
+  | "long-line";
 
 export interface NutSimUser {
   password: string;
@@ -84,6 +89,19 @@ interface Session {
   chain: Promise<void>;
 }
 
+/** Resolves when `socket` can take more (drain) or is gone (close): for writers that respect backpressure. */
+export function drained(socket: Socket | TLSSocket): Promise<void> {
+  return new Promise((resolve) => {
+    const go = () => {
+      socket.off("drain", go);
+      socket.off("close", go);
+      resolve();
+    };
+    socket.on("drain", go);
+    socket.on("close", go);
+  });
+}
+
 export function startNutSim(options: NutSimOptions = {}): Promise<NutSim> {
   const host = options.host ?? "127.0.0.1";
   const users = options.users ?? {};
@@ -120,6 +138,8 @@ export function startNutSim(options: NutSimOptions = {}): Promise<NutSim> {
     const [cmd, sub, a1, a2] = words;
     const reply = (line: string) => send(s, line + "\n");
     const err = (code: string) => reply(`ERR ${code}`);
+    if (fault === "long-line") return reply("x".repeat(100_000));
+    if (fault === "endless-list" && cmd === "LIST") return endlessList(s, words);
     switch (cmd) {
       case "NETVER":
         return reply("1.3");
@@ -188,6 +208,18 @@ export function startNutSim(options: NutSimOptions = {}): Promise<NutSim> {
       return;
     }
     send(s, [`BEGIN LIST VAR ${name}`, ...items, `END LIST VAR ${name}`, ""].join("\n"));
+  }
+
+  function endlessList(s: Session, words: string[]): void {
+    const socket = s.socket;
+    const head = `${words[1]} ${words.slice(2).join(" ")}`.trim();
+    s.chain = s.chain.then(async () => {
+      socket.write(`BEGIN ${words.join(" ")}\n`);
+      // at most 1 GB, so a client without bounds still ends (and its test fails on the timeout)
+      for (let i = 0; i < 1_000_000 && !socket.destroyed; i++) {
+        if (!socket.write(`${head} x${i} "${"x".repeat(1000)}"\n`)) await drained(socket);
+      }
+    });
   }
 
   function startTls(s: Session): void {

@@ -12,12 +12,19 @@
  *   request costs no timer of its own.
  * - Keep-alive: upsd closes a client idle for ~60 s, so a connection with
  *   nothing written for `keepAliveMs` sends NETVER.
- * - Reconnect with exponential backoff and jitter; the backoff resets only
- *   after a reply was read, so a server that accepts and hangs up at once is
- *   not hammered. But a request made while disconnected tries to connect at
- *   once (at most one such attempt a second), as upsmon reconnects at every
- *   poll: a upsd back after a restart is read at the next poll, not when a
- *   grown backoff ends, which could outlast a dead time.
+ * - Reconnect with exponential backoff and jitter. The backoff resets only
+ *   when the connection that ends had proved useful: it answered a request
+ *   after the handshake and stayed up `backoffResetMs`. A peer that answers
+ *   a line and hangs up (an SSH banner, an HTTP reply, NETVER then close) is
+ *   retried ever more slowly, never at the minimum delay. But a request made
+ *   while disconnected tries to connect at once (at most one such attempt a
+ *   second), as upsmon reconnects at every poll: a upsd back after a restart
+ *   is read at the next poll, not when a grown backoff ends, which could
+ *   outlast a dead time.
+ * - What one reply may hold is bounded (`maxLineBytes`, `maxListItems`,
+ *   `maxReplyBytes`): a peer that sends more fails that request with a
+ *   NutProtocolError and the connection is rebuilt; nothing is buffered
+ *   without bound.
  * - Handshake on every connection: [STARTTLS] -> NETVER (proves it is a NUT
  *   server) -> [USERNAME, PASSWORD] -> [LOGIN ups].
  *
@@ -34,6 +41,8 @@ import {
   NutServerError,
   NutTimeoutError,
   NutTlsError,
+  excerpt,
+  isNutErrorCode,
   toNutError,
 } from "./errors";
 import { LineBuffer, formatCommand, tokenize } from "./protocol";
@@ -61,7 +70,20 @@ export interface NutClientOptions {
   random?: () => number;
   /** Bound on the items of one LIST reply. Default 10000. */
   maxListItems?: number;
+  /** Bound on one reply line, in bytes. Default 8192 (upsd builds its lines in 512 bytes). */
+  maxLineBytes?: number;
+  /** Bound on one LIST reply, its lines together, in characters. Default 1 MiB. */
+  maxReplyBytes?: number;
+  /**
+   * How long (ms) a connection must stay up, having answered a request after
+   * the handshake, for the reconnect backoff to start again from
+   * `reconnectMinMs` when it ends. Default 15000.
+   */
+  backoffResetMs?: number;
 }
+
+/** The bounds of one reply, by default: far above what upsd sends (lines under 512 bytes, 50–150 variables per UPS). */
+export const NUT_REPLY_LIMITS = { maxLineBytes: 8192, maxListItems: 10000, maxReplyBytes: 1024 * 1024 } as const;
 
 export type ConnectionState = "idle" | "connecting" | "connected" | "disconnected" | "closed";
 
@@ -90,6 +112,8 @@ interface Pending {
   itemWord: string;
   started: boolean;
   items: string[][];
+  /** Characters of the list so far (for maxReplyBytes). */
+  bytes: number;
   /** Called once: the error, or the reply's lines as words. */
   done: Done;
   /** performance.now() after which it has timed out. */
@@ -107,20 +131,35 @@ export class NutClient extends EventEmitter<NutClientEvents> {
   readonly host: string;
   readonly port: number;
   private readonly opts: Required<
-    Pick<NutClientOptions, "requestTimeoutMs" | "keepAliveMs" | "reconnectMinMs" | "reconnectMaxMs" | "maxListItems">
+    Pick<
+      NutClientOptions,
+      | "requestTimeoutMs"
+      | "keepAliveMs"
+      | "reconnectMinMs"
+      | "reconnectMaxMs"
+      | "maxListItems"
+      | "maxLineBytes"
+      | "maxReplyBytes"
+      | "backoffResetMs"
+    >
   > &
     NutClientOptions;
   private readonly random: () => number;
 
   private socket: Socket | TLSSocket | null = null;
   private generation = 0;
-  private lines = new LineBuffer();
+  private readonly lines: LineBuffer;
   private inflight: Pending[] = [];
   /** User requests waiting for the handshake to finish. */
   private waiting: Pending[] = [];
   private _state: ConnectionState = "idle";
   private _lastError: NutError | null = null;
   private attempt = 0;
+  /** The current connection answered a request after its handshake. */
+  private answered = false;
+  /** The current connection has been up backoffResetMs since its handshake. */
+  private lasted = false;
+  private lastedTimer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   /** performance.now() when the last connection attempt began. */
   private lastAttempt = -Infinity;
@@ -143,10 +182,12 @@ export class NutClient extends EventEmitter<NutClientEvents> {
       keepAliveMs: 30000,
       reconnectMinMs: 250,
       reconnectMaxMs: 15000,
-      maxListItems: 10000,
+      ...NUT_REPLY_LIMITS,
+      backoffResetMs: 15000,
       ...options,
     };
     this.random = options.random ?? Math.random;
+    this.lines = new LineBuffer(this.opts.maxLineBytes);
   }
 
   get state(): ConnectionState {
@@ -176,6 +217,7 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     if (this._state === "closed") return Promise.resolve();
     this.clearReconnect();
     this.clearKeepAlive();
+    this.clearLasted();
     const socket = this.socket;
     this.socket = null;
     this.generation++;
@@ -303,6 +345,8 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     this.lastAttempt = performance.now();
     this.lines.reset();
     this._protocolVersion = null;
+    this.answered = false;
+    this.lasted = false;
     this.setState("connecting", null, null);
     let socket: Socket;
     try {
@@ -375,6 +419,10 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     }
     if (gen !== this.generation) return;
     this.setState("connected", null, null);
+    this.lastedTimer = setTimeout(() => {
+      this.lastedTimer = null;
+      if (gen === this.generation) this.lasted = true;
+    }, this.opts.backoffResetMs);
     const waiting = this.waiting;
     this.waiting = [];
     for (const p of waiting) this.write(p);
@@ -396,7 +444,8 @@ export class NutClient extends EventEmitter<NutClientEvents> {
       if (reply[0] !== "OK") throw new NutProtocolError(`STARTTLS: unexpected reply "${excerpt(reply.join(" "))}"`);
     } catch (err) {
       if (err instanceof NutServerError) {
-        throw new NutTlsError(`${err.message}; not connecting without TLS`, err.code);
+        // an ERR word that is not NUT's is the peer's text: not a code to pass on
+        throw new NutTlsError(`${err.message}; not connecting without TLS`, isNutErrorCode(err.code) ? err.code : "TLS-FAILED");
       }
       throw err;
     }
@@ -444,6 +493,9 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     this.generation++;
     this.outbox = ""; // its requests fail with the connection
     this.clearKeepAlive();
+    this.clearLasted();
+    // only a connection that proved useful starts the backoff again
+    if (this.answered && this.lasted) this.attempt = 0;
     if (socket) {
       socket.on("error", () => undefined);
       socket.destroy();
@@ -475,7 +527,7 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     done: Done,
   ): Pending {
     const deadline = performance.now() + this.opts.requestTimeoutMs;
-    return { words, line, kind, itemWord, started: false, items: [], done, deadline, settled: false };
+    return { words, line, kind, itemWord, started: false, items: [], bytes: 0, done, deadline, settled: false };
   }
 
   private armWatchdog(ms: number): void {
@@ -541,18 +593,23 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     if (overflow) throw new NutProtocolError(`a reply line from ${this.host}:${this.port} is longer than ${this.lines.maxLineBytes} bytes`);
   }
 
+  /** A request got its reply: after the handshake, that is what proves a connection useful. */
+  private replied(): void {
+    if (this._state === "connected") this.answered = true;
+  }
+
   private onLine(line: string): void {
     const p = this.inflight[0];
     const tokens = tokenize(line);
     if (!p) throw new NutProtocolError(`unexpected line from ${this.host}:${this.port} with no request pending: "${excerpt(line)}"`);
     if (p.kind === "line" || !p.started) {
       if (tokens[0] === "ERR") {
-        this.attempt = 0;
+        this.replied();
         this.settle(p, new NutServerError(tokens[1] ?? "UNKNOWN", tokens.slice(2), describe(p.words)));
         return;
       }
       if (p.kind === "line") {
-        this.attempt = 0;
+        this.replied();
         this.settle(p, null, [tokens]);
         return;
       }
@@ -563,13 +620,17 @@ export class NutClient extends EventEmitter<NutClientEvents> {
       throw new NutProtocolError(`${describe(p.words)}: unexpected reply "${excerpt(line)}"`);
     }
     if (tokens[0] === "END" && sameWords(tokens.slice(1), p.words)) {
-      this.attempt = 0;
+      this.replied();
       this.settle(p, null, p.items);
       return;
     }
     if (tokens[0] !== p.itemWord) throw new NutProtocolError(`${describe(p.words)}: unexpected line in list "${excerpt(line)}"`);
     if (p.items.length >= this.opts.maxListItems) {
       throw new NutProtocolError(`${describe(p.words)}: more than ${this.opts.maxListItems} items`);
+    }
+    p.bytes += line.length + 1;
+    if (p.bytes > this.opts.maxReplyBytes) {
+      throw new NutProtocolError(`${describe(p.words)}: reply longer than ${this.opts.maxReplyBytes} bytes`);
     }
     p.items.push(tokens);
   }
@@ -628,6 +689,11 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     this.keepAliveTimer = null;
   }
 
+  private clearLasted(): void {
+    if (this.lastedTimer) clearTimeout(this.lastedTimer);
+    this.lastedTimer = null;
+  }
+
   private clearReconnect(): void {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
@@ -665,13 +731,6 @@ function sameWords(a: string[], b: string[]): boolean {
 /** The command for messages, never with a password in it. */
 function describe(words: string[]): string {
   return words[0] === "PASSWORD" ? "PASSWORD ****" : words.join(" ");
-}
-
-/** A bounded, printable excerpt of what a peer sent (for error texts). */
-export function excerpt(text: string, max = 60): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\x00-\x1f\x7f-\x9f]/g, "?");
-  return clean.length > max ? clean.slice(0, max) + "…" : clean;
 }
 
 function tlsCode(err: Error): string {

@@ -41,18 +41,45 @@ export function isNutErrorCode(code: string): code is NutErrorCode {
   return Object.prototype.hasOwnProperty.call(NUT_ERROR_MESSAGES, code);
 }
 
-/** Base class: `code` is what goes into UpsState.error (a NUT code or a socket code). */
+/** The longest error code kept (NUT's longest, FEATURE-NOT-CONFIGURED, has 22 characters). */
+export const MAX_CODE_LENGTH = 32;
+
+const SAFE_CODE = new RegExp(`^[A-Za-z0-9][A-Za-z0-9_-]{0,${MAX_CODE_LENGTH - 1}}$`);
+
+/**
+ * An error code as it may be shown and sent on (UpsState.error, node
+ * status, summaries): at most MAX_CODE_LENGTH letters, digits, `-` and `_`.
+ * Anything else (an ERR word is whatever the peer wrote) becomes "UNKNOWN",
+ * as NUT's own client library reads an ERR it does not know.
+ */
+export function safeCode(code: string): string {
+  return SAFE_CODE.test(code) ? code : "UNKNOWN";
+}
+
+/** A bounded, printable excerpt of what a peer sent (for error texts). */
+export function excerpt(text: string, max = 60): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\x00-\x1f\x7f-\x9f]/g, "?");
+  return clean.length > max ? clean.slice(0, max) + "…" : clean;
+}
+
+/** Base class: `code` is what goes into UpsState.error (a NUT code or a socket code), always a safeCode(). */
 export class NutError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-  ) {
+  readonly code: string;
+
+  constructor(message: string, code: string) {
     super(message);
     this.name = new.target.name;
+    this.code = safeCode(code);
   }
 }
 
-/** `ERR <code> [extra]` from upsd. Unknown codes keep their text and get a generic message. */
+/**
+ * `ERR <code> [extra]` from upsd. An unknown code made of safe characters
+ * is kept (a newer upsd may have more) with a generic message; any other
+ * word becomes "UNKNOWN". The message quotes the peer's words only as
+ * bounded excerpts.
+ */
 export class NutServerError extends NutError {
   constructor(
     code: string,
@@ -60,8 +87,20 @@ export class NutServerError extends NutError {
     readonly command = "",
   ) {
     const what = isNutErrorCode(code) ? NUT_ERROR_MESSAGES[code] : "error reported by upsd";
-    super(`${command ? command + ": " : ""}ERR ${code}${extra.length ? " " + extra.join(" ") : ""} (${what})`, code);
+    const shown = safeCode(code) === code ? code : `"${excerpt(code, 40)}"`;
+    super(`${command ? command + ": " : ""}ERR ${shown}${extra.length ? " " + excerpt(extra.join(" "), 80) : ""} (${what})`, code);
   }
+}
+
+/**
+ * The code to show where only fixed texts may go (the editor's admin
+ * endpoint): a NUT code of docs/net-protocol.txt for what upsd answered
+ * (an undocumented ERR word is "UNKNOWN"), else the code our side gave
+ * (socket, timeout, protocol, TLS).
+ */
+export function fixedCode(err: NutError): string {
+  if (err instanceof NutServerError) return isNutErrorCode(err.code) ? err.code : "UNKNOWN";
+  return err.code;
 }
 
 /** The socket failed or closed: `code` is the socket's code (ECONNREFUSED, ETIMEDOUT, …) or CLOSED. */

@@ -4,10 +4,15 @@
  * state, or one LIST VAR when the message carries every variable), fold the readings into
  * the per-UPS trackers, and decide which messages go out and which errors
  * are told to the user (once per distinct error, not every poll).
+ *
+ * UPSes are keyed by the names upsd sent, so they live in a Map (a UPS
+ * named `__proto__` or `constructor` is a UPS like any other), and what a
+ * server can make us hold is bounded (MONITOR_LIMITS): how many UPSes one
+ * node tracks, and the variables read in one poll and kept between polls.
  */
 import type { UpsState } from "../contract";
 import type { Moment } from "../moment";
-import { NutServerError, toNutError, type NutError } from "./errors";
+import { NutProtocolError, NutServerError, toNutError, type NutError } from "./errors";
 import type { UpsListEntry } from "./client";
 import { newTracker, observe, parseStatus, wantsAlertPolling, type EventTiming, type UpsTracker } from "./status";
 import { STATE_VARS, hasChanged, toUpsState, type UpsReading } from "./ups-state";
@@ -22,17 +27,32 @@ export interface MonitorOptions {
   timing: EventTiming;
 }
 
+/**
+ * What one node holds of one server, at most: far above a real upsd (a few
+ * UPSes to a few hundred; 50–150 variables of ~50 characters each per UPS).
+ * - maxUpses: UPSes tracked in "all UPSes" mode; a UPS list that would make
+ *   more is refused (PROTOCOL-ERROR) instead of growing the node's state;
+ * - maxVarsChars: characters of variable names and values, read in one poll
+ *   and kept in the states (a UPS read beyond it fails that poll with
+ *   PROTOCOL-ERROR; variables kept from earlier polls of stale UPSes are
+ *   dropped first).
+ */
+export const MONITOR_LIMITS = { maxUpses: 1000, maxVarsChars: 8 * 1024 * 1024 } as const;
+
 interface UpsRecord {
   tracker: UpsTracker;
   state: UpsState | null;
   /** The error last told to the user, so it is told once. */
   reportedError: string | null;
   reportedProblems: string;
+  /** Characters of the variables `state.vars` holds (0 without vars). */
+  varsChars: number;
 }
 
 export interface MonitorState {
   since: number;
-  upses: Record<string, UpsRecord>;
+  /** By UPS name, in the order first seen. */
+  upses: ReadonlyMap<string, UpsRecord>;
   /** "All UPSes" mode before any UPS is known: the server as a whole. */
   list: { tracker: UpsTracker; reportedError: string | null };
 }
@@ -50,7 +70,7 @@ export interface MonitorOutput {
 
 /** `now` is on the monotonic clock: it times NOCOMM and REPLBATT. */
 export function newMonitor(now: number): MonitorState {
-  return { since: now, upses: {}, list: { tracker: newTracker(now), reportedError: null } };
+  return { since: now, upses: new Map(), list: { tracker: newTracker(now), reportedError: null } };
 }
 
 export function topicOf(ups: string, server: string): string {
@@ -68,16 +88,17 @@ export function applyReadings(
   opts: MonitorOptions,
   forced: boolean,
 ): { monitor: MonitorState; outputs: MonitorOutput[] } {
-  const upses = Object.assign({}, m.upses);
+  const upses = new Map(m.upses);
   const outputs: MonitorOutput[] = [];
   // a UPS seen from the start counts its silence from the start; one that appears later, from now
-  const newSince = Object.keys(m.upses).length ? now.mono : m.since;
+  const newSince = m.upses.size ? now.mono : m.since;
   for (const reading of readings) {
-    const rec: UpsRecord = upses[reading.ups] ?? {
+    const rec: UpsRecord = upses.get(reading.ups) ?? {
       tracker: newTracker(newSince),
       state: null,
       reportedError: null,
       reportedProblems: "",
+      varsChars: 0,
     };
     const status = reading.vars?.find(([name]) => name === "ups.status")?.[1] ?? null;
     const obs = reading.vars ? { ok: true as const, flags: parseStatus(status) } : { ok: false as const };
@@ -95,9 +116,34 @@ export function applyReadings(
     const changed = hasChanged(rec.state, state);
     const send = forced || opts.output === "poll" || (opts.output === "events" ? events.length > 0 : changed);
     outputs.push({ topic, state, send, changed, report });
-    upses[reading.ups] = { tracker, state, reportedError: state.error, reportedProblems: problemText };
+    const varsChars = !opts.includeVars ? 0 : reading.vars ? charsOf(reading.vars) : rec.varsChars;
+    upses.set(reading.ups, { tracker, state, reportedError: state.error, reportedProblems: problemText, varsChars });
   }
+  if (opts.includeVars) dropKeptVars(upses);
   return { monitor: { ...m, upses }, outputs };
+}
+
+/** Characters of variable names and values. */
+function charsOf(vars: ReadonlyArray<readonly [string, string]>): number {
+  let n = 0;
+  for (const [k, v] of vars) n += k.length + v.length;
+  return n;
+}
+
+/**
+ * Keep the variables held within MONITOR_LIMITS.maxVarsChars: those kept
+ * from an earlier poll by stale UPSes go first (their states then carry
+ * `vars: {}`). The fresh ones of one poll fit already (readUpses).
+ */
+function dropKeptVars(upses: Map<string, UpsRecord>): void {
+  let total = 0;
+  for (const r of upses.values()) total += r.varsChars;
+  for (const [name, r] of upses) {
+    if (total <= MONITOR_LIMITS.maxVarsChars) return;
+    if (!r.state?.stale || r.varsChars === 0) continue;
+    total -= r.varsChars;
+    upses.set(name, { ...r, state: { ...r.state, vars: {} }, varsChars: 0 });
+  }
 }
 
 /**
@@ -121,12 +167,15 @@ export function applyListError(
 
 /** Poll at the alert rate when any UPS of this monitor wants it. */
 export function alertPolling(m: MonitorState): boolean {
-  return Object.values(m.upses).some((r) => wantsAlertPolling(r.tracker));
+  for (const r of m.upses.values()) if (wantsAlertPolling(r.tracker)) return true;
+  return false;
 }
 
 /** The UPS states to show, in the order they were first seen. */
 export function currentStates(m: MonitorState): UpsState[] {
-  return Object.values(m.upses).flatMap((r) => (r.state ? [r.state] : []));
+  const states: UpsState[] = [];
+  for (const r of m.upses.values()) if (r.state) states.push(r.state);
+  return states;
 }
 
 /** The reading side of NutClient (a NutClient, or anything answering like one). */
@@ -165,20 +214,33 @@ export function failedReading(ups: string, err: unknown): UpsReading {
  * the state (readStateVars). UPSes read before and no longer listed read as
  * UNKNOWN-UPS. `listError` is set when LIST UPS failed and no UPS is known
  * yet: there is nobody to report it for.
+ *
+ * Bounded by MONITOR_LIMITS: a UPS list that would make more than maxUpses
+ * UPSes known fails as a whole (PROTOCOL-ERROR), and the variables of one
+ * poll stop at maxVarsChars (each UPS beyond fails with PROTOCOL-ERROR, its
+ * variables dropped as they arrive).
  */
 export async function readUpses(
   reader: UpsReader,
   ups: string | null,
-  known: string[],
+  known: readonly string[],
   allVars: boolean,
 ): Promise<{ readings: UpsReading[]; listError: NutError | null }> {
+  let budget: number = MONITOR_LIMITS.maxVarsChars;
   const readOne = (name: string): Promise<UpsReading> =>
     (allVars ? reader.listVar(name) : readStateVars(reader, name)).then(
-      (vars): UpsReading =>
+      (vars): UpsReading => {
+        const chars = charsOf(vars);
+        if (chars > budget) {
+          const err = new NutProtocolError(`${name}: the variables read in one poll exceed ${MONITOR_LIMITS.maxVarsChars} characters`);
+          return failedReading(name, err);
+        }
+        budget -= chars;
         // upsd serves "WAIT" until the driver has sent its data (after a restart): nothing is known yet
-        vars.some(([k, v]) => k === "ups.status" && v.trim() === "WAIT")
+        return vars.some(([k, v]) => k === "ups.status" && v.trim() === "WAIT")
           ? { ups: name, vars: null, error: { code: "WAIT", message: `${name}: upsd has no data from the driver yet (ups.status WAIT)` }, reachable: true }
-          : { ups: name, vars, error: null, reachable: true },
+          : { ups: name, vars, error: null, reachable: true };
+      },
       (err: unknown) => failedReading(name, err),
     );
   if (ups !== null) return { readings: [await readOne(ups)], listError: null };
@@ -186,11 +248,16 @@ export async function readUpses(
   let names: string[];
   try {
     names = (await reader.listUps()).map((u) => u.name);
+    const all = new Set([...known, ...names]);
+    if (all.size > MONITOR_LIMITS.maxUpses) {
+      throw new NutProtocolError(`LIST UPS: ${all.size} UPSes, more than the ${MONITOR_LIMITS.maxUpses} one node reads`);
+    }
   } catch (err) {
     if (known.length === 0) return { readings: [], listError: toNutError(err) };
     return { readings: known.map((name) => failedReading(name, err)), listError: null };
   }
-  const gone = known.filter((k) => !names.includes(k));
+  const listed = new Set(names);
+  const gone = known.filter((k) => !listed.has(k));
   const readings = await Promise.all(names.map(readOne));
   for (const name of gone) readings.push(failedReading(name, new NutServerError("UNKNOWN-UPS", [], `LIST UPS (${name} gone)`)));
   return { readings, listError: null };

@@ -4,6 +4,7 @@
  * node status. Pure functions.
  */
 import type { UpsEvent, UpsState } from "../contract";
+import { safeCode } from "./errors";
 import { parseNumber, toNutValue } from "./protocol";
 import { parseStatus } from "./status";
 
@@ -64,7 +65,8 @@ export function toUpsState(
       age,
       stale: true,
       reachable: reading.reachable,
-      error: reading.error?.code ?? "UNKNOWN",
+      // the one place UpsState.error is set: whoever built the reading, a bounded code of safe characters
+      error: safeCode(reading.error?.code ?? "UNKNOWN"),
     };
     if (includeVars) state.vars = prev?.vars ?? {};
     return { state, problems: [] };
@@ -111,7 +113,11 @@ export function toUpsState(
   if (includeVars) {
     // flat names: "battery.charge" and "battery.charge.low" live side by side
     const vars: Record<string, string | number> = {};
-    for (const [name, value] of reading.vars) vars[name] = toNutValue(name, value);
+    for (const [name, value] of reading.vars) {
+      // a variable named __proto__ is data like any other: an own property, never the object's prototype
+      if (name === "__proto__") Object.defineProperty(vars, name, { value: toNutValue(name, value), enumerable: true, writable: true, configurable: true });
+      else vars[name] = toNutValue(name, value);
+    }
     state.vars = vars;
   }
   return { state, problems };
@@ -151,19 +157,20 @@ function powerWords(s: UpsState): string {
   return s.status ? `status ${s.status}` : "status unknown";
 }
 
-const ERROR_WORDS: Record<string, string> = {
-  "DATA-STALE": "data stale",
-  "DRIVER-NOT-CONNECTED": "driver not connected",
-  "UNKNOWN-UPS": "unknown UPS",
-  WAIT: "waiting for the driver's data",
-  TIMEOUT: "no reply",
-  ECONNREFUSED: "connection refused",
-};
+/** Words for some error codes (a Map: a code is a peer's word, "constructor" is no key of ours). */
+const ERROR_WORDS: ReadonlyMap<string, string> = new Map([
+  ["DATA-STALE", "data stale"],
+  ["DRIVER-NOT-CONNECTED", "driver not connected"],
+  ["UNKNOWN-UPS", "unknown UPS"],
+  ["WAIT", "waiting for the driver's data"],
+  ["TIMEOUT", "no reply"],
+  ["ECONNREFUSED", "connection refused"],
+]);
 
 /** Why the data is not current, in a few words. */
 export function errorWords(s: UpsState): string {
   const e = s.error ?? "";
-  const why = ERROR_WORDS[e] ?? e.toLowerCase();
+  const why = ERROR_WORDS.get(e) ?? e.toLowerCase();
   return s.reachable ? why : `upsd unreachable (${why})`;
 }
 

@@ -33,8 +33,12 @@ export interface NutServerNode extends Node<NutServerCredentials> {
   deregister(user: NutServerUser, done: () => void): void;
 }
 
-/** Bounds of the admin endpoint's answer. */
-export const LIST_UPS_LIMITS = { maxUpses: 1000, maxDescription: 200, timeoutMs: 5000 };
+/**
+ * Bounds of the admin endpoint: its answer (UPSes, description length), its
+ * time, what one probe may hold (its LIST UPS reply, in characters), and
+ * how many requests run at once in this Node-RED (more are refused, 429).
+ */
+export const LIST_UPS_LIMITS = { maxUpses: 1000, maxDescription: 200, timeoutMs: 5000, maxReplyBytes: 256 * 1024, maxParallel: 4 };
 
 /** A host typed in the editor: a DNS name or an IP address, nothing URL-like. */
 export function isPlausibleHost(host: unknown): host is string {

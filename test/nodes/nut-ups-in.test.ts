@@ -5,7 +5,7 @@
  * restarts, stale drivers): test/integration/nut-ups-in-upsd.test.ts.
  */
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import type { NodeAPI } from "node-red";
 import nutServerNode from "../../nodes/nut-server";
 import nutUpsInNode from "../../nodes/nut-ups-in";
@@ -330,6 +330,48 @@ describe("nut-ups-in with nut-sim", function () {
     assert.deepEqual(serverErrors, ["nut-server.errors.bad-address"]);
   });
 
+  it("a list that never ends (every variable): PROTOCOL-ERROR, COMMBAD, told once; then COMMOK", async () => {
+    await helper.load(nodes, flow({ port: sim.port, in: { vars: true } }));
+    const w = watch("in", "out");
+    await w.next("messages", () => true);
+    sim.setFault("endless-list");
+    const bad = await w.next("messages", (m) => m.payload.event === "COMMBAD");
+    assert.equal(bad.payload.error, "PROTOCOL-ERROR");
+    assert.equal(bad.payload.charge, 100, "last known values kept");
+    const err = await w.next("errors", () => true);
+    assert.match(err.text, /LIST VAR ups1: reply longer than 1048576 bytes$/);
+    sim.setFault(null);
+    await w.next("messages", (m) => m.payload.event === "COMMOK");
+    assert.equal(w.errors.length, 1);
+  });
+
+  it("all UPSes, a UPS list that never ends: every known UPS reads PROTOCOL-ERROR", async () => {
+    await helper.load(nodes, flow({ port: sim.port, in: { mode: "all", ups: "" } }));
+    const w = watch("in", "out");
+    await waitUntil("a message from each UPS", () => new Set(w.messages.map((m) => m.payload.ups)).size === 2, 10000);
+    sim.setFault("endless-list");
+    const from = w.messages.length;
+    await waitUntil("COMMBAD of both", () => w.messages.slice(from).filter((m) => m.payload.event === "COMMBAD").length === 2, 10000);
+    assert.ok(w.messages.slice(from).every((m) => m.payload.error === "PROTOCOL-ERROR"));
+    await w.next("errors", (e) => /LIST UPS: reply longer than 1048576 bytes$/.test(e.text));
+  });
+
+  it("an ERR word is a bounded code of safe characters in payload.error and the summary", async () => {
+    await helper.load(nodes, flow({ port: sim.port }));
+    const w = watch("in", "out");
+    await w.next("messages", () => true);
+    sim.setUpsError("ups1", "<b>".repeat(2000));
+    const odd = await w.next("messages", (m) => m.payload.event === "COMMBAD");
+    assert.equal(odd.payload.error, "UNKNOWN");
+    assert.match(odd.summary, / unknown; last known on line power/);
+    const told = await w.next("errors", () => true);
+    assert.ok(told.text.length < 300, `${told.text.length} characters`);
+    sim.setUpsError("ups1", "constructor");
+    const ctor = await w.next("messages", (m) => m.payload.error === "constructor");
+    assert.match(ctor.summary, / constructor; last known/);
+    assert.ok(!ctor.summary.includes("function"));
+  });
+
   describe("bad configuration", () => {
     for (const [what, cfg, key] of [
       ["no UPS name", { ups: "" }, "nut-ups-in.errors.no-ups"],
@@ -434,5 +476,108 @@ describe("nut-server editor endpoint POST /nut-server/list-ups", function () {
     const res = await post({ host: "127.0.0.1", port: typeof addr === "object" && addr ? addr.port : 0 });
     assert.equal(res.status, 502);
     assert.equal(res.body.code, "TIMEOUT");
+  });
+
+  /** A peer (kept in `silent`, closed after each test) that answers NETVER, then `reply` to LIST UPS; its open connections. */
+  async function rawPeer(reply: string | null): Promise<{ port: number; connections: Set<Socket> }> {
+    const connections = new Set<Socket>();
+    silent = createServer((s) => {
+      connections.add(s);
+      s.on("close", () => connections.delete(s));
+      s.on("error", () => undefined);
+      s.on("data", (d: Buffer) => {
+        for (const line of d.toString().split("\n")) {
+          if (line === "NETVER") s.write("1.3\n");
+          else if (line === "LIST UPS" && reply !== null) s.write(reply + "\n");
+        }
+      });
+    });
+    await new Promise<void>((r) => silent!.listen(0, "127.0.0.1", () => r()));
+    const addr = silent.address();
+    return { port: typeof addr === "object" && addr ? addr.port : 0, connections };
+  }
+
+  it("an ERR word is answered as a code of NUT's list (else UNKNOWN), never the peer's text", async () => {
+    for (const [word, code] of [["A".repeat(5000), "UNKNOWN"], ["constructor", "UNKNOWN"], ["NEW-THING", "UNKNOWN"], ["ACCESS-DENIED", "ACCESS-DENIED"]]) {
+      const { port } = await rawPeer(`ERR ${word} and some free text`);
+      const res = await post({ host: "127.0.0.1", port });
+      assert.equal(res.status, 502);
+      assert.deepEqual(res.body, { code, message: "nut-server.editor.err-nut" }, word.slice(0, 20));
+      await new Promise<void>((r) => silent!.close(() => r()));
+      silent = null;
+    }
+  });
+
+  it("a probe holds at most 256 KiB: a line or a list that never ends, or 600 UPSes of 1 kB, is PROTOCOL-ERROR at once", async () => {
+    const items = Array.from({ length: 600 }, (_, i) => `UPS u${i} "${"d".repeat(1000)}"`);
+    const big = await rawPeer(["BEGIN LIST UPS", ...items, "END LIST UPS"].join("\n"));
+    const a = await post({ host: "127.0.0.1", port: big.port });
+    assert.deepEqual([a.status, a.body.code], [502, "PROTOCOL-ERROR"]);
+    await new Promise<void>((r) => silent!.close(() => r()));
+    const long = await rawPeer("x".repeat(120_000));
+    const b = await post({ host: "127.0.0.1", port: long.port });
+    assert.deepEqual([b.status, b.body.code], [502, "PROTOCOL-ERROR"]);
+    sim.setFault("endless-list");
+    const c = await post({ host: "127.0.0.1", port: sim.port });
+    assert.deepEqual([c.status, c.body.code], [502, "PROTOCOL-ERROR"]);
+  });
+
+  it("at most 4 at once: a fifth is refused (429 BUSY) while they run, served once they end", async () => {
+    const hung = await rawPeer(null);
+    const running = Array.from({ length: 4 }, () => Promise.resolve(post({ host: "127.0.0.1", port: hung.port })));
+    await waitUntil("4 probes connected", () => hung.connections.size === 4, 5000);
+    const fifth = await post({ host: "127.0.0.1", port: sim.port });
+    assert.equal(fifth.status, 429);
+    assert.deepEqual(fifth.body, { code: "BUSY", message: "nut-server.editor.err-busy" });
+    for (const s of hung.connections) s.destroy();
+    assert.deepEqual((await Promise.all(running)).map((r) => [r.status, r.body.code]), Array(4).fill([502, "CLOSED"]));
+    const after = await post({ host: "127.0.0.1", port: sim.port });
+    assert.equal(after.status, 200);
+    assert.deepEqual(after.body, { upses: [{ name: "ups1", description: "rack A" }, { name: "ups2", description: "rack B" }] });
+  });
+});
+
+/** UPS names that are members of Object.prototype: upsd serves them (measured on 2.8.0). */
+const PROTO_NAMES = ["__proto__", "constructor", "toString", "hasOwnProperty"];
+
+describe("nut-ups-in with a real upsd serving UPSes named __proto__, constructor, toString, hasOwnProperty", function () {
+  let lab: NutLab;
+  before(async function () {
+    requireComponent(this, "upsd (NUT)", nutLabMissing(), NUT_LAB_INSTALL);
+    lab = await startNutLab({ upses: PROTO_NAMES });
+  });
+  after(async () => {
+    await helper.unload();
+    await lab?.stop();
+  });
+  afterEach(() => helper.unload());
+
+  it("all UPSes: a message for each, each tracked apart (ONBATT of one only), no error", async () => {
+    await helper.load(nodes, flow({ port: lab.port, in: { mode: "all", ups: "", vars: true } }));
+    const w = watch("in", "out");
+    await waitUntil("a message from each UPS", () => new Set(w.messages.map((m) => m.payload.ups)).size === PROTO_NAMES.length, 10000);
+    assert.deepEqual([...new Set(w.messages.map((m) => m.topic))].sort(), PROTO_NAMES.map((n) => `${n}@127.0.0.1:${lab.port}`).sort());
+    for (const m of w.messages) {
+      assert.equal(m.payload.online, true, m.topic);
+      assert.equal(m.payload.charge, 100, m.topic);
+      assert.equal(m.payload.vars?.["device.serial"], `LAB-${m.payload.ups}`);
+    }
+    await lab.setVar("constructor", "ups.status", "OB DISCHRG");
+    const ob = await w.next("messages", (m) => m.payload.event === "ONBATT");
+    assert.equal(ob.payload.ups, "constructor");
+    assert.match(ob.summary, /^constructor@127\.0\.0\.1:\d+ on battery: 100 %/);
+    await w.next("statuses", (s) => s.text === `constructor: OB 100% 45 min (${PROTO_NAMES.length} UPS)`);
+    assert.deepEqual(w.errors, []);
+    await lab.setVar("constructor", "ups.status", "OL");
+  });
+
+  it("one UPS: each name read on its own", async () => {
+    const f = flow({ port: lab.port, in: { ups: PROTO_NAMES[0] } });
+    PROTO_NAMES.slice(1).forEach((ups, i) => f.push({ ...(f[1] as object), id: `in${i + 2}`, ups, wires: [["out"]] }));
+    await helper.load(nodes, f);
+    const w = watch("in", "out");
+    await waitUntil("a message from each node", () => new Set(w.messages.map((m) => m.payload.ups)).size === PROTO_NAMES.length, 10000);
+    for (const m of w.messages) assert.deepEqual([m.payload.status, m.payload.error], ["OL", null], m.topic);
+    assert.deepEqual(w.errors, []);
   });
 });

@@ -8,13 +8,40 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import fc from "fast-check";
-import { NutClient, type NutClientOptions } from "../../core/nut/client";
+import { mock } from "node:test";
+import { NUT_REPLY_LIMITS, NutClient, type NutClientOptions, type StateChange } from "../../core/nut/client";
 import { NutArgumentError, NutConnectionError, NutError, NutProtocolError, NutServerError, NutTimeoutError, NutTlsError } from "../../core/nut/errors";
 import { startNutSim, type NutSim } from "../../tools/nut-sim";
 import { freePort } from "../harness/system";
 import { rejection, waitState } from "../harness/nut-client-wait";
 
 const fixture = (f: string) => readFileSync(join(__dirname, "..", "fixtures", "tls", f));
+
+/** The next `state` event reaching `state` (no timer of its own: it works under mocked timers). */
+function next(c: NutClient, state: StateChange["state"]): Promise<StateChange> {
+  return new Promise((resolve) => {
+    const on = (s: StateChange) => {
+      if (s.state !== state) return;
+      c.off("state", on);
+      resolve(s);
+    };
+    c.on("state", on);
+  });
+}
+
+/** A loopback TCP peer running `handle` for each connection; counts them. */
+async function peer(handle: (s: Socket) => void): Promise<{ server: Server; port: number; connections: () => number }> {
+  let n = 0;
+  const server = createServer((s) => {
+    n++;
+    s.on("error", () => undefined);
+    s.resume(); // always read, or the socket never sees the client's FIN and server.close() never returns
+    handle(s);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const addr = server.address();
+  return { server, port: typeof addr === "object" && addr ? addr.port : 0, connections: () => n };
+}
 
 describe("NutClient against nut-sim", function () {
   let sim: NutSim;
@@ -253,6 +280,79 @@ describe("NutClient against nut-sim", function () {
     assert.ok(sim.commands.includes("LOGOUT"));
     assert.equal((await rejection(c.listUps())).code, "CLOSED");
   });
+
+  it("an ERR word of 5000 characters is code UNKNOWN, and the error text quotes only an excerpt; a short plain word is kept", async () => {
+    const c = client();
+    sim.setUpsError("ups1", "A".repeat(5000));
+    const err = await rejection(c.getVar("ups1", "ups.status"));
+    assert.ok(err instanceof NutServerError);
+    assert.equal(err.code, "UNKNOWN");
+    assert.ok(err.message.length < 200, err.message);
+    sim.setUpsError("ups1", "NEW-CODE-2");
+    assert.equal((await rejection(c.getVar("ups1", "ups.status"))).code, "NEW-CODE-2", "a newer upsd may have more codes");
+  });
+
+  // ---- a hostile or broken server (issue 11): what one reply may hold ----
+
+  it("a list that never ends fails at 1 MiB with PROTOCOL-ERROR, long before its timeout; the connection is rebuilt", async () => {
+    // a 60 s timeout: without the bound the request would end on mocha's timeout or at 10 000 items, not here
+    const c = client({ requestTimeoutMs: 60000 });
+    await waitState(c, "connected");
+    sim.setFault("endless-list");
+    const down = waitState(c, "disconnected");
+    const err = await rejection(c.listVar("ups1"));
+    assert.ok(err instanceof NutProtocolError, String(err));
+    assert.equal(err.message, `LIST VAR ups1: reply longer than ${NUT_REPLY_LIMITS.maxReplyBytes} bytes`);
+    assert.equal((await down).error?.code, "PROTOCOL-ERROR");
+    sim.setFault(null);
+    await waitState(c, "connected");
+    assert.equal((await c.listVar("ups1")).length, 3);
+  });
+
+  it("a line that never ends fails at 8 KiB with PROTOCOL-ERROR; requests pipelined behind it fail with it", async () => {
+    const c = client({ requestTimeoutMs: 60000 });
+    await waitState(c, "connected");
+    sim.setFault("long-line");
+    const [a, b] = await Promise.all([rejection(c.listUps()), rejection(c.getVar("ups1", "ups.status"))]);
+    assert.ok(a instanceof NutProtocolError);
+    assert.match(a.message, new RegExp(`is longer than ${NUT_REPLY_LIMITS.maxLineBytes} bytes$`));
+    assert.equal(b.code, "PROTOCOL-ERROR");
+    sim.setFault(null);
+    await waitState(c, "connected");
+    assert.equal(await c.getVar("ups1", "ups.status"), "OL");
+  });
+
+  it("the bounds are options: more items than maxListItems, a reply over maxReplyBytes", async () => {
+    for (let i = 3; i <= 6; i++) sim.addUps(`ups${i}`, { "ups.status": "OL" });
+    assert.equal((await rejection(client({ maxListItems: 5 }).listUps())).message, "LIST UPS: more than 5 items");
+    assert.equal((await rejection(client({ maxReplyBytes: 100 }).listUps())).message, "LIST UPS: reply longer than 100 bytes");
+  });
+
+  it("a real-size reply passes: 1000 variables of 200 characters, upsd's longest lines", async () => {
+    const vars: Record<string, string> = {};
+    for (let i = 0; i < 1000; i++) vars[`outlet.${i}.desc`] = "d".repeat(200);
+    sim.addUps("pdu", vars);
+    const got = await client().listVar("pdu");
+    assert.equal(got.length, 1000);
+    assert.equal(got[999][1].length, 200);
+  });
+});
+
+describe("NutClient: STARTTLS refused with a word that is not NUT's", () => {
+  it("is TLS-FAILED, not the peer's word", async () => {
+    const p = await peer((s) => s.once("data", () => s.write("ERR please-use-port-443\n")));
+    try {
+      const c = new NutClient({ host: "127.0.0.1", port: p.port, tls: {}, reconnectMinMs: 5000 });
+      const down = next(c, "disconnected");
+      c.start();
+      const err = (await down).error;
+      assert.ok(err instanceof NutTlsError, String(err));
+      assert.equal(err.code, "TLS-FAILED");
+      await c.close();
+    } finally {
+      await new Promise<void>((r) => p.server.close(() => r()));
+    }
+  });
 });
 
 describe("NutClient: reconnecting", () => {
@@ -311,6 +411,77 @@ describe("NutClient: reconnecting", () => {
       c.start();
       assert.equal((await down).retryInMs, want);
       await c.close();
+    }
+  });
+
+  // Before (issue 11) each of these was retried every 250 ms: 236-240 connections a minute.
+  const oneLinePeers: Array<[string, (s: Socket) => void]> = [
+    ["NETVER answered, then close", (s) => s.once("data", () => s.end("1.3\n"))],
+    ["an SSH banner, then close", (s) => s.end("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")],
+    ["an HTTP reply, then close", (s) => s.once("data", () => s.end("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))],
+  ];
+  for (const [what, handle] of oneLinePeers) {
+    it(`a peer that answers ${what}: 9 connections in the first minute (default delays, mocked timers), then one per 15 s`, async () => {
+      const p = await peer(handle);
+      server = p.server;
+      mock.timers.enable({ apis: ["setTimeout"] });
+      try {
+        const c = new NutClient({ host: "127.0.0.1", port: p.port, random: () => 0.5 });
+        const delays: number[] = [];
+        let elapsed = 0;
+        const first = next(c, "disconnected");
+        c.start();
+        let down = await first;
+        for (;;) {
+          const delay = down.retryInMs ?? NaN;
+          delays.push(delay);
+          if (elapsed + delay > 60000) break;
+          elapsed += delay;
+          const again = next(c, "disconnected");
+          mock.timers.tick(delay);
+          down = await again;
+        }
+        await c.close();
+        assert.deepEqual(delays, [250, 500, 1000, 2000, 4000, 8000, 15000, 15000, 15000]);
+        assert.equal(p.connections(), 9, "connections within the first 60 s");
+      } finally {
+        mock.timers.reset();
+      }
+    });
+  }
+
+  it("a connection that answered requests and stayed up 15 s starts the backoff again at 250 ms; a shorter one, or one that answered nothing, does not", async () => {
+    const sim = await startNutSim();
+    mock.timers.enable({ apis: ["setTimeout"] });
+    try {
+      sim.addUps("ups1", { "ups.status": "OL" });
+      const c = new NutClient({ host: sim.host, port: sim.port, random: () => 0.5 });
+      /** upsd hangs up: the retry delay the client chose; resolves once reconnected after it. */
+      const drop = async () => {
+        const down = next(c, "disconnected");
+        sim.dropConnections();
+        const delay = (await down).retryInMs ?? NaN;
+        const up = next(c, "connected");
+        mock.timers.tick(delay);
+        await up;
+        return delay;
+      };
+      const up = next(c, "connected");
+      c.start();
+      await up;
+      assert.equal(await c.getVar("ups1", "ups.status"), "OL");
+      assert.equal(await drop(), 250);
+      assert.equal(await c.getVar("ups1", "ups.status"), "OL");
+      assert.equal(await drop(), 500, "answered, but up for less than 15 s: proves nothing");
+      mock.timers.tick(15000);
+      assert.equal(await drop(), 1000, "up 15 s, but nothing answered after the handshake: proves nothing");
+      assert.equal(await c.getVar("ups1", "ups.status"), "OL");
+      mock.timers.tick(15000);
+      assert.equal(await drop(), 250, "answered and up 15 s: a upsd restarted after a good run is retried at once");
+      await c.close();
+    } finally {
+      mock.timers.reset();
+      await sim.close();
     }
   });
 });

@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import {
+  MAX_CODE_LENGTH,
   NUT_ERROR_MESSAGES,
   NutConnectionError,
   NutError,
+  NutProtocolError,
   NutServerError,
+  NutTimeoutError,
+  fixedCode,
   isNutErrorCode,
+  safeCode,
   toNutError,
 } from "../../core/nut/errors";
 
@@ -43,5 +48,38 @@ describe("NUT errors", () => {
     assert.ok(err instanceof NutConnectionError);
     assert.equal(err.code, "ECONNREFUSED");
     assert.equal(toNutError("weird").code, "ERROR");
+  });
+});
+
+describe("NUT errors: a peer's words as codes", () => {
+  it("safeCode keeps a bounded word of letters, digits, - and _; anything else is UNKNOWN", () => {
+    for (const ok of ["DATA-STALE", "ECONNREFUSED", "ERR_SOCKET_BAD_PORT", "NEW-THING", "constructor", "X".repeat(MAX_CODE_LENGTH)]) {
+      assert.equal(safeCode(ok), ok);
+    }
+    for (const bad of ["", "X".repeat(MAX_CODE_LENGTH + 1), "__proto__", "-x", "a b", "<script>", "DATA-STALE\n", "é", "x".repeat(65000)]) {
+      assert.equal(safeCode(bad), "UNKNOWN", JSON.stringify(bad.slice(0, 20)));
+    }
+    assert.ok(PROTOCOL_CODES.every((c) => safeCode(c) === c), "every NUT code is kept");
+  });
+
+  it("every NutError's code is a safe code, whoever built it; a server error's text quotes only excerpts", () => {
+    assert.equal(new NutError("m", "a\u0000b").code, "UNKNOWN");
+    assert.equal(new NutConnectionError("m", "x".repeat(100)).code, "UNKNOWN");
+    const huge = new NutServerError("W".repeat(65000), ["free", "text".repeat(20000)], "LIST UPS");
+    assert.equal(huge.code, "UNKNOWN");
+    assert.ok(huge.message.length < 250, `${huge.message.length} characters`);
+    assert.match(huge.message, /^LIST UPS: ERR "W{40}…" free text[tex]*… \(error reported by upsd\)$/);
+    const ctl = new NutServerError("A\u001b[31mB", []);
+    assert.equal(ctl.code, "UNKNOWN");
+    assert.ok(!ctl.message.includes("\u001b"));
+  });
+
+  it("fixedCode (for the editor): NUT's codes, UNKNOWN for any other ERR word, our own codes as they are", () => {
+    assert.equal(fixedCode(new NutServerError("DATA-STALE")), "DATA-STALE");
+    assert.equal(fixedCode(new NutServerError("NEW-THING")), "UNKNOWN");
+    assert.equal(fixedCode(new NutServerError("constructor")), "UNKNOWN");
+    assert.equal(fixedCode(new NutProtocolError("x")), "PROTOCOL-ERROR");
+    assert.equal(fixedCode(new NutTimeoutError("LIST UPS", 5)), "TIMEOUT");
+    assert.equal(fixedCode(new NutConnectionError("x", "ECONNREFUSED")), "ECONNREFUSED");
   });
 });

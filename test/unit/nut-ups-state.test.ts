@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import type { UpsState } from "../../core/contract";
 import { NutConnectionError, NutServerError, NutTimeoutError } from "../../core/nut/errors";
 import {
+  MONITOR_LIMITS,
   alertPolling,
   applyListError,
   applyReadings,
+  currentStates,
   failedReading,
   newMonitor,
   readUpses,
@@ -264,5 +266,97 @@ describe("monitor: reading the server", () => {
     const none = await readUpses(down, null, [], false);
     assert.equal(none.readings.length, 0);
     assert.equal(none.listError?.code, "ECONNREFUSED");
+  });
+});
+
+describe("UpsState.error: a peer's ERR word", () => {
+  const failed = (ups: string, code: string): UpsReading => ({ ups, vars: null, error: { code, message: code }, reachable: true });
+
+  it("is a safe code even from a reading built elsewhere; summaries never show Object.prototype's members", () => {
+    for (const code of ["constructor", "toString", "hasOwnProperty", "valueOf"]) {
+      const { state } = toUpsState(failed("ups1", code), server, null, 1, null, [], false);
+      assert.equal(state.error, code);
+      assert.equal(summarize("ups1@nas:3493", state), `ups1@nas:3493 ${code.toLowerCase()}; nothing read yet`);
+    }
+    for (const code of ["__proto__", "x".repeat(120000), "two words"]) {
+      const { state } = toUpsState(failed("ups1", code), server, null, 1, null, [], false);
+      assert.equal(state.error, "UNKNOWN");
+      assert.equal(summarize("ups1@nas:3493", state), "ups1@nas:3493 unknown; nothing read yet");
+    }
+  });
+});
+
+describe("monitor: UPS and variable names a peer chooses", () => {
+  const opts: MonitorOptions = { server, output: "change", includeVars: false, timing: DEFAULT_TIMING };
+  /** Names that are members of Object.prototype, and one that an object would sort first. */
+  const TRICKY = ["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf", "1"];
+
+  it("UPSes named like Object.prototype's members are UPSes like any other, kept apart, in the order first seen", () => {
+    const r1 = applyReadings(newMonitor(0), TRICKY.map((n) => good(OL, n)), at(1), opts, false);
+    assert.deepEqual(r1.outputs.map((o) => o.topic), TRICKY.map((n) => `${n}@${server}`));
+    assert.ok(r1.outputs.every((o) => o.send && o.state.online));
+    assert.deepEqual(currentStates(r1.monitor).map((s) => s.ups), TRICKY);
+    const r2 = applyReadings(r1.monitor, TRICKY.map((n) => good(n === "constructor" ? OB : OL, n)), at(2), opts, false);
+    assert.deepEqual(r2.outputs.filter((o) => o.send).map((o) => [o.state.ups, o.state.events]), [["constructor", ["ONBATT"]]]);
+    assert.equal(alertPolling(r2.monitor), true);
+    assert.equal(({} as Record<string, unknown>).tracker, undefined, "nothing polluted");
+  });
+
+  it("a variable named __proto__ is an own property of vars, in the JSON; the object keeps its prototype", () => {
+    const reading: UpsReading = { ups: "ups1", vars: [...vars(OL), ["__proto__", "x"], ["constructor", "7"]], error: null, reachable: true };
+    const { state } = toUpsState(reading, server, null, 1, null, [], true);
+    const v = state.vars as Record<string, unknown>;
+    assert.equal(Object.getPrototypeOf(v), Object.prototype);
+    assert.deepEqual(Object.keys(v), [...Object.keys(OL), "__proto__", "constructor"]);
+    assert.equal(Object.getOwnPropertyDescriptor(v, "__proto__")?.value, "x");
+    assert.equal(v.constructor, 7);
+    assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(state)).vars), Object.keys(v));
+  });
+});
+
+describe("monitor: what a server can make one node hold", () => {
+  const opts = (includeVars = false): MonitorOptions => ({ server, output: "change", includeVars, timing: DEFAULT_TIMING });
+  const names = (n: number, prefix = "u") => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+  const small = vars(OL);
+  const reader = (list: string[], varsOf: (ups: string) => Array<[string, string]> = () => small): UpsReader => ({
+    listUps: async () => list.map((name) => ({ name, description: "" })),
+    listVar: async (ups) => varsOf(ups),
+    getVars: async (ups, wanted) => wanted.map((w) => varsOf(ups).find(([k]) => k === w)?.[1] ?? new NutServerError("VAR-NOT-SUPPORTED")),
+  });
+  const big = (share: number): Array<[string, string]> => [["ups.status", "OL"], ["x", "v".repeat(Math.floor(MONITOR_LIMITS.maxVarsChars * share))]];
+
+  it(`at most ${MONITOR_LIMITS.maxUpses} UPSes: a longer list, or one that would make more known, fails as PROTOCOL-ERROR`, async () => {
+    const max = MONITOR_LIMITS.maxUpses;
+    const ok = await readUpses(reader(names(max)), null, [], false);
+    assert.deepEqual([ok.readings.length, ok.listError], [max, null]);
+    const tooMany = await readUpses(reader(names(max + 1)), null, [], false);
+    assert.deepEqual([tooMany.readings.length, tooMany.listError?.code], [0, "PROTOCOL-ERROR"]);
+    assert.equal(tooMany.listError?.message, `LIST UPS: ${max + 1} UPSes, more than the ${max} one node reads`);
+    // a server renaming its UPSes every poll: the known ones are reported failing, no new one is taken
+    const known = names(max);
+    const renamed = await readUpses(reader(names(10, "v")), null, known, false);
+    assert.equal(renamed.readings.length, max);
+    assert.ok(renamed.readings.every((r, i) => r.error?.code === "PROTOCOL-ERROR" && r.ups === known[i]));
+  });
+
+  it("the variables of one poll stop at maxVarsChars: a UPS read beyond fails with PROTOCOL-ERROR, the others are read", async () => {
+    const { readings } = await readUpses(reader(["a", "b", "c", "d", "e"], (u) => (u === "e" ? small : big(0.3))), null, [], true);
+    assert.deepEqual(readings.map((r) => r.error?.code ?? "ok"), ["ok", "ok", "ok", "PROTOCOL-ERROR", "ok"]);
+    assert.match(readings[3].error?.message ?? "", /^d: the variables read in one poll exceed \d+ characters$/);
+    assert.equal(readings[3].vars, null, "dropped as it arrived");
+  });
+
+  it("variables kept by stale UPSes from earlier polls go first when the total would pass maxVarsChars", () => {
+    const stale = failedReading("a", new NutServerError("DATA-STALE"));
+    let m = applyReadings(newMonitor(0), [good(Object.fromEntries(big(0.6)), "a"), failedReading("b", new NutServerError("DATA-STALE"))], at(1), opts(true), false).monitor;
+    assert.equal(currentStates(m)[0].vars?.x, big(0.6)[1][1]);
+    // a goes stale (keeps its variables), b brings as many: together over the bound
+    m = applyReadings(m, [stale, good(Object.fromEntries(big(0.6)), "b")], at(2), opts(true), false).monitor;
+    const [a, b] = currentStates(m);
+    assert.deepEqual([a.ups, a.stale, a.vars], ["a", true, {}]);
+    assert.equal(b.vars?.x, big(0.6)[1][1]);
+    // within the bound, a stale UPS keeps its last variables
+    const kept = applyReadings(applyReadings(newMonitor(0), [good(OL, "a")], at(1), opts(true), false).monitor, [stale], at(2), opts(true), false);
+    assert.deepEqual(currentStates(kept.monitor)[0].vars, { "ups.status": "OL CHRG", "battery.charge": 100, "battery.runtime": 2700, "ups.load": 25 });
   });
 });
