@@ -11,8 +11,11 @@ import {
   nextTierDeadline,
   tierInput,
   tierStatus,
+  tierReset,
   tierTick,
 } from "../core/decide/tiers";
+import { isRecord } from "../core/decide/format";
+import { restoredKind } from "../core/decide/restored";
 import { timerDelay } from "../core/moment";
 import { now } from "./lib/clock";
 
@@ -125,7 +128,14 @@ export = function (RED: NodeAPI) {
     status();
 
     node.on("input", (msg: NodeMessageInFlow, send, done) => {
-      const m = msg as NodeMessageInFlow & { outage?: unknown; summary?: unknown };
+      const m = msg as NodeMessageInFlow & { outage?: unknown; summary?: unknown; reset?: unknown };
+      const summary = typeof m.summary === "string" ? m.summary : null;
+      // "power restored" in any other form than an OUTAGE_END power state: never a tier
+      if (restoredKind(m) && !(isRecord(m.payload) && m.payload.event === "OUTAGE_END" && !checkTierInput(m.payload, m.outage))) {
+        apply(tierReset(now().mono, summary), msg, send);
+        done();
+        return;
+      }
       const problem = checkTierInput(m.payload, m.outage);
       if (problem) {
         node.error(`${RED._("battery-tier-switch.errors.bad-input")}: ${problem}`, msg);
@@ -135,7 +145,7 @@ export = function (RED: NodeAPI) {
       const step = tierInput(
         config,
         state,
-        { payload: m.payload as PowerState, outage: m.outage as OutageIdentity | null, summary: typeof m.summary === "string" ? m.summary : null },
+        { payload: m.payload as PowerState, outage: m.outage as OutageIdentity | null, summary },
         now().mono,
       );
       apply(step, msg, send);

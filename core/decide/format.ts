@@ -41,12 +41,6 @@ export function formatClock(time: number): string {
   return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
 }
 
-/** Shortened outage id for a status line: the last two dash-separated parts. */
-export function shortOutageId(id: string): string {
-  const parts = id.split("-");
-  return parts.length > 2 ? parts.slice(-2).join("-") : id;
-}
-
 export function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null && !Array.isArray(x);
 }

@@ -1,34 +1,40 @@
 /**
  * outage-latch core ("once per outage"): the first message of an outage
- * passes (per key), repeats are blocked; a new outage identity, the restored
- * message (`msg.reset`, or an OUTAGE_END power state) re-arm it.
+ * passes (per key), repeats are blocked; a new outage identity, and a
+ * "power restored" / reset message (core/decide/restored.ts) re-arm it.
  *
  * The whole state is plain JSON so the node can keep it in a context store
  * and find it again after a restart.
  */
-import { describeValue, formatClock, isRecord, shortOutageId } from "./format";
+import { describeValue, formatClock, isRecord } from "./format";
+import { type MaybeRestored, restoredKind } from "./restored";
 
 export interface LatchConfig {
   /** "outage": one message per outage; "topic": one per msg.topic per outage. */
   key: "outage" | "topic";
 }
 
+/** A key let through in the current outage, and when (epoch ms, for the status). */
+export interface Passed {
+  key: string;
+  at: number;
+}
+
 export interface LatchState {
   /** The outage the passed keys belong to. */
   outageId: string | null;
-  /** When that outage began: messages of an older outage are blocked. */
+  /** When that outage began (its identity's wall-clock `since`). */
   since: number | null;
-  /** Keys already let through in this outage, with the time they passed. */
-  passed: Record<string, number>;
+  passed: Passed[];
   /** Messages blocked since the last re-arm. */
   blocked: number;
+  /** Outages that ended, newest last: a late message of one of them is blocked, never a new outage. */
+  ended: string[];
 }
 
-export interface LatchMessage {
+export interface LatchMessage extends MaybeRestored {
   outage?: unknown;
   topic?: unknown;
-  reset?: unknown;
-  payload?: unknown;
 }
 
 export type LatchAction = "pass" | "block" | "reset" | "error";
@@ -42,74 +48,95 @@ export interface LatchStep {
   reason: string | null;
 }
 
+/** Bounds on what messages can make the latch keep. */
+export const LATCH_LIMITS = { keys: 64, keyLength: 200, idLength: 200, ended: 16 };
+
+/**
+ * How far ahead of this clock a stored outage start may be and still tell
+ * that a message belongs to an older outage. One further ahead (a clock that
+ * was wrong, or a forged message) proves nothing and never blocks.
+ */
+const FUTURE_MS = 60_000;
+
 export function initialLatch(): LatchState {
-  return { outageId: null, since: null, passed: {}, blocked: 0 };
+  return { outageId: null, since: null, passed: [], blocked: 0, ended: [] };
 }
 
-/** Reads back a stored state; null when absent or not recognisable. */
+const text = (x: unknown, max: number): string | null => (typeof x === "string" && x.length <= max ? x : null);
+
+/** Reads back a stored state (also the older `passed: {key: time}` form); null when absent or not recognisable. */
 export function parseSavedLatch(x: unknown): LatchState | null {
-  if (!isRecord(x) || !isRecord(x.passed) || typeof x.blocked !== "number") return null;
-  const passed: Record<string, number> = Object.fromEntries(Object.entries(x.passed).filter((e): e is [string, number] => typeof e[1] === "number"));
+  if (!isRecord(x) || typeof x.blocked !== "number") return null;
+  const rows: unknown[] = Array.isArray(x.passed) ? x.passed : isRecord(x.passed) ? Object.entries(x.passed).map(([key, at]) => ({ key, at })) : [];
+  if (!Array.isArray(x.passed) && !isRecord(x.passed)) return null;
+  const passed = rows
+    .filter((p): p is Passed => isRecord(p) && text(p.key, LATCH_LIMITS.keyLength) !== null && Number.isFinite(p.at))
+    .slice(0, LATCH_LIMITS.keys);
+  const ended = Array.isArray(x.ended) ? x.ended.filter((e): e is string => text(e, LATCH_LIMITS.idLength) !== null).slice(-LATCH_LIMITS.ended) : [];
   return {
-    outageId: typeof x.outageId === "string" ? x.outageId : null,
-    since: typeof x.since === "number" ? x.since : null,
-    passed,
+    outageId: text(x.outageId, LATCH_LIMITS.idLength),
+    since: Number.isFinite(x.since) ? (x.since as number) : null,
+    passed: passed.map((p) => ({ key: p.key, at: p.at })),
     blocked: x.blocked,
+    ended,
   };
 }
 
-/** A reset message: `msg.reset` set, or a power state / identity saying the outage ended. */
-export function isReset(msg: LatchMessage): boolean {
-  if (msg.reset !== undefined && msg.reset !== null && msg.reset !== false) return true;
-  if (isRecord(msg.payload) && msg.payload.event === "OUTAGE_END") return true;
-  return isRecord(msg.outage) && typeof msg.outage.ended === "number";
+/** The outage-identity problem of `o` in words, or null when it is one. */
+function checkOutage(o: unknown): string | null {
+  if (o == null) return "message has no msg.outage: only messages of an outage (from ups-aggregate or battery-tier-switch) can pass";
+  if (!isRecord(o)) return `msg.outage must be an outage identity {id, since} (got ${describeValue(o)})`;
+  if (typeof o.id !== "string" || o.id === "") return `msg.outage.id must be a non-empty text (got ${describeValue(o.id)})`;
+  if (o.id.length > LATCH_LIMITS.idLength) return `msg.outage.id is too long (${o.id.length} characters, at most ${LATCH_LIMITS.idLength})`;
+  if (typeof o.since !== "number" || !Number.isFinite(o.since)) return `msg.outage.since must be a time in epoch ms (got ${describeValue(o.since)})`;
+  return null;
 }
 
+/** `now` is the wall clock (epoch ms): it only dates what passed and tells a plausible outage start. */
 export function latchInput(config: LatchConfig, state: LatchState, msg: LatchMessage, now: number): LatchStep {
-  if (isReset(msg)) {
-    return { state: { ...state, passed: {}, blocked: 0 }, action: "reset", save: true, reason: null };
+  const restored = restoredKind(msg);
+  if (restored) {
+    // Re-arm, whatever is stored: the next outage always passes. An outage that ended is remembered,
+    // so a late message of it is not taken for a new one.
+    const o = msg.outage;
+    const id = restored === "ended" ? (isRecord(o) && text(o.id, LATCH_LIMITS.idLength)) || state.outageId : null;
+    const ended = id && !state.ended.includes(id) ? [...state.ended, id].slice(-LATCH_LIMITS.ended) : state.ended;
+    return { state: { outageId: null, since: null, passed: [], blocked: 0, ended }, action: "reset", save: true, reason: null };
   }
-  const o = msg.outage;
-  if (o == null) {
-    return { state, action: "error", save: false, reason: "message has no msg.outage: only messages of an outage (from ups-aggregate or battery-tier-switch) can pass" };
-  }
-  if (!isRecord(o) || typeof o.id !== "string" || o.id === "" || typeof o.since !== "number" || !Number.isFinite(o.since)) {
-    return { state, action: "error", save: false, reason: `msg.outage must be an outage identity {id, since} (got ${describeValue(o)})` };
-  }
+  const problem = checkOutage(msg.outage);
+  if (problem) return { state, action: "error", save: false, reason: problem };
+  const o = msg.outage as { id: string; since: number };
   let key = "";
   if (config.key === "topic") {
     if (typeof msg.topic !== "string" || msg.topic === "") {
       return { state, action: "error", save: false, reason: `msg.topic must be set: this latch lets one message per topic through (got ${describeValue(msg.topic)})` };
     }
+    if (msg.topic.length > LATCH_LIMITS.keyLength) {
+      return { state, action: "error", save: false, reason: `msg.topic is too long (${msg.topic.length} characters, at most ${LATCH_LIMITS.keyLength})` };
+    }
     key = msg.topic;
   }
   let s = state;
   let save = false;
+  const blocked = (reason: string): LatchStep => ({ state: { ...s, blocked: s.blocked + 1 }, action: "block", save, reason });
   if (o.id !== s.outageId) {
-    if (s.since != null && o.since < s.since) {
-      return { state: { ...s, blocked: s.blocked + 1 }, action: "block", save: false, reason: `message of an older outage (${o.id})` };
-    }
-    s = { ...s, outageId: o.id, since: o.since, passed: {}, blocked: 0 };
+    if (s.ended.includes(o.id)) return blocked(`message of an outage that has ended (${o.id})`);
+    if (s.since != null && o.since < s.since && s.since <= now + FUTURE_MS) return blocked(`message of an older outage (${o.id})`);
+    s = { ...s, outageId: o.id, since: o.since, passed: [], blocked: 0 };
     save = true;
   }
-  if (Object.hasOwn(s.passed, key)) {
-    return { state: { ...s, blocked: s.blocked + 1 }, action: "block", save, reason: "already passed in this outage" };
+  if (s.passed.some((p) => p.key === key)) return blocked("already passed in this outage");
+  if (s.passed.length >= LATCH_LIMITS.keys) {
+    return { state, action: "error", save: false, reason: `this latch already let ${LATCH_LIMITS.keys} topics through in this outage` };
   }
-  return {
-    state: { ...s, passed: { ...s.passed, [key]: now } },
-    action: "pass",
-    save: true,
-    reason: null,
-  };
+  return { state: { ...s, passed: [...s.passed, { key, at: now }] }, action: "pass", save: true, reason: null };
 }
 
-/** Status text: `armed`, `passed 14:02 (outage …)`, with the blocked count. */
+/** Status text: `armed`, `passed 14:02`, with the number of keys and of blocked repeats. */
 export function latchStatus(state: LatchState): { text: string; passed: boolean } {
-  const keys = Object.keys(state.passed).length;
   const blocked = state.blocked ? ` · blocked ${state.blocked}` : "";
-  if (!keys || !state.outageId) return { text: `armed${blocked}`, passed: false };
-  // every passed key belongs to state.outageId (a new outage or a reset empties `passed`)
-  const last = Math.max(...Object.values(state.passed));
-  const more = keys > 1 ? `, ${keys} keys` : "";
-  return { text: `passed ${formatClock(last)} (${shortOutageId(state.outageId)}${more})${blocked}`, passed: true };
+  if (!state.passed.length || !state.outageId) return { text: `armed${blocked}`, passed: false };
+  const last = Math.max(...state.passed.map((p) => p.at));
+  const more = state.passed.length > 1 ? ` (${state.passed.length} topics)` : "";
+  return { text: `passed ${formatClock(last)}${more}${blocked}`, passed: true };
 }

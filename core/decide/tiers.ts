@@ -190,6 +190,15 @@ function reason(config: TierConfig, t: TierRule, p: PowerState, state: TierState
   return null;
 }
 
+/**
+ * A "power restored" / reset message that is not an OUTAGE_END power state
+ * (msg.reset from an inject, an ended outage identity): never a tier; the
+ * memory of the outage is cleared and the message goes on as "power restored".
+ */
+export function tierReset(now: number, summary: string | null): TierStep {
+  return { state: initialTiers(now), emits: [], restored: { summary: summary ?? "Reset: re-arm latches, cancel pending shutdowns" } };
+}
+
 /** A power-state message: which tiers to emit, and the "power restored" message on OUTAGE_END. */
 export function tierInput(config: TierConfig, state: TierState, input: TierInput, now: number): TierStep {
   const p = input.payload;

@@ -161,4 +161,19 @@ describe("battery-tier-switch node", () => {
     assert.equal(n.got.backup.length, 1);
     assert.equal(n.got.backup[0].tier?.reason, "on battery 600 s ≥ 600 s");
   });
+
+  it("a reset in any form is never a tier: it clears the outage's memory and goes on as power restored", async () => {
+    const n = await start({ mode: "first" });
+    await n.send(onBattery(45));
+    assert.deepEqual(OUTS.map((o) => n.got[o].length), [1, 1, 0, 0, 0]);
+    await n.send({ ...onBattery(5), reset: "yes" });
+    assert.deepEqual(OUTS.map((o) => n.got[o].length), [1, 1, 0, 0, 1], "no tier, one power restored");
+    assert.equal(n.got.restored[0].reset, true);
+    assert.equal(n.got.restored[0].action, "cancel");
+    await n.send({ reset: 0 });
+    assert.equal(n.got.restored.length, 2);
+    await n.send(onBattery(45));
+    assert.deepEqual(OUTS.map((o) => n.got[o].length), [2, 2, 0, 0, 2], "re-armed: the same outage passes its tiers again");
+    assert.deepEqual(n.errs, []);
+  });
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type LatchConfig, type LatchMessage, type LatchState, initialLatch, isReset, latchInput, latchStatus, parseSavedLatch } from "../../core/decide/latch";
+import { type LatchConfig, type LatchMessage, type LatchState, LATCH_LIMITS, initialLatch, latchInput, latchStatus, parseSavedLatch } from "../../core/decide/latch";
+import { restoredKind, saysPowerOn } from "../../core/decide/restored";
 import { outage, power } from "../harness/decide-fixtures";
 
 const T0 = Date.UTC(2026, 10, 25, 13, 2, 0);
@@ -54,21 +55,60 @@ describe("outage-latch core", () => {
     assert.equal(l.feed({ outage: O2 }, O2.since + 2000).action, "block", "O2 still latched");
   });
 
-  it("re-arms on msg.reset, on an OUTAGE_END power state and on an ended outage identity", () => {
-    for (const reset of [{ reset: true }, { payload: power({ event: "OUTAGE_END" }) }, { outage: { ...O1, ended: T0 + 60_000 } }] as LatchMessage[]) {
+  it("re-arms on msg.reset: the same outage passes again", () => {
+    const l = latch();
+    l.feed({ outage: O1 });
+    const r = l.feed({ reset: true }, T0 + 60_000);
+    assert.equal(r.action, "reset");
+    assert.equal(r.save, true);
+    assert.equal(l.feed({ outage: O1 }, T0 + 61_000).action, "pass");
+  });
+
+  it("re-arms when the outage ended (OUTAGE_END power state, ended identity); a late message of that outage is blocked, the next outage passes", () => {
+    for (const end of [{ payload: power({ event: "OUTAGE_END" }), outage: { ...O1, ended: T0 + 60_000 } }, { outage: { ...O1, ended: T0 + 60_000 } }] as LatchMessage[]) {
       const l = latch();
       l.feed({ outage: O1 });
-      const r = l.feed(reset, T0 + 60_000);
-      assert.equal(r.action, "reset");
-      assert.equal(r.save, true);
-      assert.equal(l.feed({ outage: O1 }, T0 + 61_000).action, "pass", `after ${JSON.stringify(reset)}`);
+      assert.equal(l.feed(end, T0 + 60_000).action, "reset");
+      const late = l.feed({ outage: O1 }, T0 + 61_000);
+      assert.equal(late.action, "block", `after ${JSON.stringify(end)}`);
+      assert.equal(late.reason, `message of an outage that has ended (${O1.id})`);
+      assert.equal(l.feed({ outage: O2 }, O2.since).action, "pass");
     }
   });
 
-  it("msg.reset false or null is not a reset", () => {
-    assert.equal(isReset({ reset: false }), false);
-    assert.equal(isReset({ reset: null }), false);
-    assert.equal(isReset({ reset: "yes" }), true);
+  it("one definition of 'power restored': msg.reset in any spelling but false, OUTAGE_END, an ended identity", () => {
+    for (const reset of [true, "true", 1, "yes", 0, "", {}, null, "false"]) assert.equal(restoredKind({ reset }), "reset", JSON.stringify(reset));
+    assert.equal(restoredKind({ reset: false }), null);
+    assert.equal(restoredKind({}), null);
+    assert.equal(restoredKind({ payload: { event: "OUTAGE_END" } }), "ended");
+    assert.equal(restoredKind({ outage: { id: "x", since: 1, ended: 2 } }), "ended");
+    assert.equal(restoredKind({ outage: { id: "x", since: 1, ended: NaN } }), null);
+    assert.equal(saysPowerOn({ payload: power({ onBattery: false, event: "POWER_BACK" }) }), true);
+    assert.equal(saysPowerOn({ payload: power({ onBattery: true }) }), false);
+    assert.equal(saysPowerOn({ payload: power({ onBattery: false, critical: true }) }), false);
+    assert.equal(saysPowerOn({ payload: { onBattery: false } }), false, "not a power state");
+  });
+
+  it("a forged or clock-ahead outage start in the future never blocks later outages, and a reset always re-arms", () => {
+    const l = latch();
+    const future = outage("outage-forged", T0 + 365 * 86_400_000);
+    assert.equal(l.feed({ outage: future }).action, "pass");
+    assert.equal(l.feed({ outage: O1 }, T0 + 1000).action, "pass", "a start a year ahead proves nothing");
+    const m = latch();
+    m.feed({ outage: outage("outage-soon", T0 + 30_000) });
+    assert.equal(m.feed({ outage: O1 }, T0).action, "block", "within a minute ahead it still tells an older outage");
+    assert.equal(m.feed({ reset: true }, T0).action, "reset");
+    assert.equal(m.feed({ outage: O1 }, T0).action, "pass", "a reset always re-arms");
+  });
+
+  it("bounds what messages make it keep: ids, topics and their number", () => {
+    const l = latch({ key: "topic" });
+    assert.match(l.feed({ outage: { id: "x".repeat(201), since: T0 } }).reason ?? "", /msg.outage.id is too long/);
+    assert.match(l.feed({ outage: O1, topic: "t".repeat(201) }).reason ?? "", /msg.topic is too long/);
+    for (let i = 0; i < LATCH_LIMITS.keys; i++) assert.equal(l.feed({ outage: O1, topic: `t${i}` }).action, "pass");
+    const over = l.feed({ outage: O1, topic: "one more" });
+    assert.equal(over.action, "error");
+    assert.match(over.reason ?? "", /already let 64 topics through/);
   });
 
   it("topic key: one message per topic per outage", () => {
@@ -96,8 +136,9 @@ describe("outage-latch core", () => {
       [{ payload: 1 }, /message has no msg.outage/],
       [{ outage: null }, /message has no msg.outage/],
       [{ outage: "outage-1" }, /msg.outage must be an outage identity \{id, since\} \(got string "outage-1"\)/],
-      [{ outage: { id: "x", since: NaN } }, /msg.outage must be an outage identity/],
-      [{ outage: { id: "", since: 1 } }, /msg.outage must be an outage identity/],
+      [{ outage: { id: "x", since: NaN } }, /msg.outage.since must be a time in epoch ms \(got NaN\)/],
+      [{ outage: { id: "", since: 1 } }, /msg.outage.id must be a non-empty text \(got string ""\)/],
+      [{ outage: { id: {}, since: 1 } }, /msg.outage.id must be a non-empty text \(got object\)/],
     ];
     for (const [msg, re] of cases) {
       const r = latchInput({ key: "outage" }, before, msg, T0);
@@ -116,7 +157,7 @@ describe("outage-latch core", () => {
     l.feed({ outage: O1 }, T0 + 1);
     const d = new Date(T0);
     const hhmm = `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
-    assert.deepEqual(latchStatus(l.state), { text: `passed ${hhmm} (20261125T130200Z-ab12) · blocked 1`, passed: true });
+    assert.deepEqual(latchStatus(l.state), { text: `passed ${hhmm} · blocked 1`, passed: true });
   });
 
   it("its state survives a JSON round trip (a restart with a persistent store)", () => {
@@ -129,6 +170,14 @@ describe("outage-latch core", () => {
     assert.equal(after.feed({ outage: O1, topic: "storage" }).action, "pass", "not forgotten");
     assert.equal(parseSavedLatch(undefined), null);
     assert.equal(parseSavedLatch({ passed: [] }), null);
+    // the form stored before 0.2: passed as {key: time}
+    assert.deepEqual(parseSavedLatch({ outageId: O1.id, since: O1.since, passed: { backup: T0 }, blocked: 2 }), {
+      outageId: O1.id,
+      since: O1.since,
+      passed: [{ key: "backup", at: T0 }],
+      blocked: 2,
+      ended: [],
+    });
   });
 
   it("property: within one outage each key passes exactly once, whatever the order", () => {
