@@ -243,6 +243,13 @@ export = function (RED: NodeAPI) {
         return;
       }
       const request = readRequest(msg as Record<string, unknown>, config);
+      if (request.ok === "nothing") {
+        // power is back, or on: nothing to run, and nothing wrong
+        this.status({ fill: "grey", shape: "ring", text: RED._(`ssh-shutdown.status.${request.key}`) });
+        if (request.key === "power-on") this.warn(RED._("ssh-shutdown.warn.power-on"));
+        done();
+        return;
+      }
       if (!request.ok) {
         this.status({ fill: "red", shape: "ring", text: RED._("ssh-shutdown.status.refused") });
         done(new Error(RED._(`ssh-shutdown.errors.${request.key}`, request.params)));

@@ -118,13 +118,16 @@ export function classifyError(
   err: Error & { level?: string; code?: string },
   target: SshTarget,
   connectTimeoutMs: number,
+  /** The attempt's timeout was cut short by the node's deadline, not its connect timeout. */
+  byDeadline = false,
 ): { error: string; retryable: boolean } {
   const where = `${target.address}:${target.port}`;
   if (err.level === "client-authentication") {
     return { error: `authentication failed for user ${target.username} on ${where} (tried: ${authMethods(target)})`, retryable: false };
   }
   if (err.level === "client-timeout") {
-    return { error: `no SSH handshake from ${where} within ${seconds(connectTimeoutMs)} (host down, or not an SSH server)`, retryable: true };
+    const limit = byDeadline ? "what was left of the deadline" : "the connect timeout";
+    return { error: `no SSH handshake from ${where} within ${seconds(connectTimeoutMs)}, ${limit} (host down, or not an SSH server)`, retryable: true };
   }
   if (/no matching host key format/i.test(err.message)) {
     const types = [...new Set(target.pins.map((p) => p.type))].join(", ");
@@ -177,6 +180,7 @@ function attemptOnce(
   command: string | null,
   connectTimeoutMs: number,
   opts: RunOptions,
+  byDeadline = false,
 ): Promise<Attempt> {
   return new Promise((resolve) => {
     const limit = opts.outputLimit ?? DEFAULT_OUTPUT_LIMIT;
@@ -219,7 +223,7 @@ function attemptOnce(
     conn.on("error", (err: Error & { level?: string; code?: string }) => {
       if (hostKeyError) finish(failed(hostKeyError, false));
       else {
-        const c = classifyError(err, target, connectTimeoutMs);
+        const c = classifyError(err, target, connectTimeoutMs, byDeadline);
         finish(failed(c.error, c.retryable && !sent));
       }
     });
@@ -323,13 +327,20 @@ export async function runCommand(target: SshTarget, command: string | null, opts
     attempts++;
     const remaining = opts.deadlineMs - (performance.now() - start);
     const connectTimeout = Math.max(MIN_CONNECT_TIMEOUT_MS, Math.min(opts.connectTimeoutMs, remaining));
-    const a = await attemptOnce(target, command, connectTimeout, {
-      ...opts,
-      onSent: () => {
-        sent = true;
-        opts.onSent?.();
+    const a = await attemptOnce(
+      target,
+      command,
+      connectTimeout,
+      {
+        ...opts,
+        onSent: () => {
+          sent = true;
+          opts.onSent?.();
+        },
       },
-    });
+      // cut by the deadline (not by the few ms already spent)
+      connectTimeout < opts.connectTimeoutMs - 100,
+    );
     if (a.kind === "done" || !a.retryable || a.aborted) return outcome(a);
     const delay = backoffDelay(attempts, first, max);
     if (performance.now() - start + delay >= opts.deadlineMs) return outcome(a);

@@ -5,6 +5,8 @@
  * Time is passed in (epoch ms), never read here.
  */
 import type { ShutdownAction, ShutdownResult } from "../contract";
+import { describeValue } from "../decide/format";
+import { restoredKind, saysPowerOn } from "../decide/restored";
 import { isPresetId, MAX_DELAY_MINUTES } from "./presets";
 import type { PresetId } from "./presets";
 import type { RunOutcome } from "./runner";
@@ -129,28 +131,34 @@ export function readConfig(raw: RawShutdownConfig): { config: ShutdownConfig; pr
 
 export type Request =
   | { ok: true; action: ShutdownAction }
-  | { ok: false; key: "forbidden-property" | "unknown-action" | "action-not-allowed"; params: Record<string, string> };
+  | { ok: false; key: "forbidden-property" | "unknown-action" | "action-not-allowed"; params: Record<string, string> }
+  /** Nothing to run, and nothing wrong: power is back or on (an i18n key under ssh-shutdown.status). */
+  | { ok: "nothing"; key: "restored-no-cancel" | "power-on" };
+
+const may = (config: ShutdownConfig, action: ShutdownAction) => action === config.defaultAction || config.allowed.includes(action);
 
 /**
  * What a message asks for. It may only pick an action the operator allowed;
  * any property that would choose a host or a command refuses the message.
- * `msg.reset: true` without an action means cancel (power is back).
+ * A "power restored" message (core/decide/restored.ts: msg.reset in any
+ * spelling, OUTAGE_END, an ended outage) is a cancel when this node may
+ * cancel, else nothing, whatever msg.action says; a power state saying the
+ * power is on is never a shutdown either.
  */
 export function readRequest(msg: Record<string, unknown>, config: ShutdownConfig): Request {
   const bad = FORBIDDEN_PROPERTIES.find((p) => msg[p] !== undefined);
   if (bad) return { ok: false, key: "forbidden-property", params: { property: `msg.${bad}` } };
-  if (msg.action === undefined || msg.action === null || msg.action === "") {
-    // "Power restored" without an action must never fall through to a shutdown.
-    if (msg.reset !== true) return { ok: true, action: config.defaultAction };
-    msg = { action: "cancel" };
+  if (restoredKind(msg)) return may(config, "cancel") ? { ok: true, action: "cancel" } : { ok: "nothing", key: "restored-no-cancel" };
+  let action = config.defaultAction;
+  if (msg.action !== undefined && msg.action !== null && msg.action !== "") {
+    if (!isAction(msg.action)) {
+      return { ok: false, key: "unknown-action", params: { action: describeValue(msg.action), actions: ACTIONS.join(", ") } };
+    }
+    if (!may(config, msg.action)) return { ok: false, key: "action-not-allowed", params: { action: msg.action } };
+    action = msg.action;
   }
-  if (!isAction(msg.action)) {
-    return { ok: false, key: "unknown-action", params: { action: String(msg.action).slice(0, 40), actions: ACTIONS.join(", ") } };
-  }
-  if (msg.action !== config.defaultAction && !config.allowed.includes(msg.action)) {
-    return { ok: false, key: "action-not-allowed", params: { action: msg.action } };
-  }
-  return { ok: true, action: msg.action };
+  if (action === "shutdown" && saysPowerOn(msg)) return { ok: "nothing", key: "power-on" };
+  return { ok: true, action };
 }
 
 /** A delayed shutdown this node sent and nobody cancelled yet, by ssh-host id. */

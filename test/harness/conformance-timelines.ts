@@ -109,11 +109,13 @@ export const NAMED: Timeline[] = [
     since: { version: "2.8.1", due: 7 },
   },
   {
-    name: "calibrating, then driver killed: shutdown at once (NUT 2.8.1)",
+    // frozen, not killed: a killed driver makes upsd answer WAIT for a moment, which upsmon takes for a good read
+    // that clears CAL (its verdict then depends on whether a poll lands on it); this package takes WAIT for no data
+    name: "calibrating, then driver frozen: shutdown once upsd calls it stale (NUT 2.8.1)",
     upses: two,
     minSupplies: 2,
-    steps: [at(2, status("ups1", "OB CAL DISCHRG")), at(4, { kind: "kill", ups: "ups1" })],
-    since: { version: "2.8.1", due: 7 },
+    steps: [at(2, status("ups1", "OB CAL DISCHRG")), at(4, { kind: "freeze", ups: "ups1" }), at(14, { kind: "thaw", ups: "ups1" })],
+    since: { version: "2.8.1", due: 11 },
   },
   {
     name: "in ALARM, then driver frozen: shutdown once upsd calls it stale (NUT 2.8.3, ALARMCRITICAL)",

@@ -313,8 +313,10 @@ function verdict(r: Run, s: Settings): Verdict {
 
 // ---- generated timelines ------------------------------------------------------------------------
 
-/** Status words whose handling upsmon 2.8.0 and 2.8.x share (the rest are named timelines). */
+/** Status words whose handling upsmon 2.8.0 and 2.8.x share. */
 const STATUSES = ["OL", "OL CHRG", "OB DISCHRG", "OB LB DISCHRG", "OL LB", "OB", "OL TRIM", "OL BOOST", "OB RB DISCHRG", "OL CHRG LB"];
+/** And those whose rules came with NUT 2.8.1–2.8.3: played only to an upsmon that has them (the named timelines cover them otherwise). */
+const STATUSES_28X = ["OB CAL DISCHRG", "OB LB CAL DISCHRG", "OL OFF", "OL BYPASS", "OL ALARM", "OB ALARM DISCHRG", "OL OVER", "OL ECO"];
 
 const upsCount = fc.integer({ min: 2, max: 3 });
 
@@ -323,12 +325,12 @@ const upsCount = fc.integer({ min: 2, max: 3 });
  * deaths, upsd restarts and FSD, 5–8 steps 2–12 s apart. The drivers and
  * upsd are brought back before the end only if the timeline says so.
  */
-export function timelineArb(): fc.Arbitrary<Omit<Timeline, "name">> {
+export function timelineArb(statuses: string[] = upsmonHas("2.8.3") ? [...STATUSES, ...STATUSES_28X] : STATUSES): fc.Arbitrary<Omit<Timeline, "name">> {
   return upsCount.chain((n) => {
     const names = Array.from({ length: n }, (_, i) => `ups${i + 1}`);
     const ups = fc.constantFrom(...names);
     const action: fc.Arbitrary<Action> = fc.oneof(
-      { weight: 10, arbitrary: fc.record({ kind: fc.constant("status" as const), ups, status: fc.constantFrom(...STATUSES) }) },
+      { weight: 10, arbitrary: fc.record({ kind: fc.constant("status" as const), ups, status: fc.constantFrom(...statuses) }) },
       { weight: 2, arbitrary: fc.record({ kind: fc.constant("charge" as const), ups, charge: fc.integer({ min: 0, max: 100 }) }) },
       { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom("freeze" as const, "thaw" as const), ups }) },
       { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom("kill" as const, "revive" as const), ups }) },

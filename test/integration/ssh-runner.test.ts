@@ -162,7 +162,13 @@ describe("SSH runner against real sshd hosts", function () {
       const o = await runCommand(target("h7", { address: lab.blackhole.address }), "never", { ...RUN, connectTimeoutMs: 700, deadlineMs: 700 });
       assert.equal(o.ok, false);
       assert.equal(o.attempts, 1);
-      assert.match(o.error ?? "", /no SSH handshake from 127\.0\.40\.250:\d+ within 0.7 s/);
+      assert.match(o.error ?? "", /no SSH handshake from 127\.0\.40\.250:\d+ within 0.7 s, the connect timeout/);
+    });
+
+    it("no banner, cut short by the deadline: the error names the deadline, not the connect timeout", async () => {
+      const o = await runCommand(target("h7", { address: lab.blackhole.address }), "never", { ...RUN, connectTimeoutMs: 10_000, deadlineMs: 800 });
+      assert.equal(o.attempts, 1);
+      assert.match(o.error ?? "", /no SSH handshake from 127\.0\.40\.250:\d+ within 0.8 s, what was left of the deadline/);
     });
 
     it("a command exiting non-zero is a failure with its exit code and stderr, not retried", async () => {

@@ -5,6 +5,9 @@ import { join } from "node:path";
 import type { ShutdownResult } from "../../core/contract";
 import sshHostNode from "../../nodes/ssh-host";
 import sshShutdownNode from "../../nodes/ssh-shutdown";
+import aggregateNode from "../../nodes/ups-aggregate";
+import latchNode from "../../nodes/outage-latch";
+import { aggregateNodeDef, ups } from "../harness/decide-fixtures";
 import { requireComponent } from "../harness/system";
 import { SSH_LAB_INSTALL, SshLab, sshLabMissing } from "../harness/ssh-lab";
 import { closeContextStores, collect, helper, loadContextStores, loggedText, statusTexts, waitForCalls, waitUntil } from "../harness/red-helper";
@@ -58,9 +61,9 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     };
   }
 
-  async function load(hosts: { node: object; creds: Creds }[], nodes: object[]): Promise<{ out: TestNode; got: Record<string, unknown>[] }> {
+  async function load(hosts: { node: object; creds: Creds }[], nodes: object[], more: unknown[] = []): Promise<{ out: TestNode; got: Record<string, unknown>[] }> {
     const creds = Object.assign({}, ...hosts.map((h) => h.creds)) as Creds;
-    await helper.load([sshHostNode, sshShutdownNode], [...hosts.map((h) => h.node), ...nodes, { id: "out", type: "helper" }], creds);
+    await helper.load([sshHostNode, sshShutdownNode, ...more], [...hosts.map((h) => h.node), ...nodes, { id: "out", type: "helper" }], creds);
     const out = helper.getNode("out");
     return { out, got: collect(out) };
   }
@@ -347,5 +350,33 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
       assert.deepEqual(fps.map((f) => `${f.type} ${f.fingerprint}`).sort(), want);
     }
     assert.deepEqual(commands("multi"), [], "no login");
+  });
+
+  it("power back is never a shutdown: aggregate → once per outage → ssh shutdown sends one shutdown, then one cancel; no reset spelling runs a shutdown", async () => {
+    const A = "ups1@nas:3493";
+    const { out, got } = await load(
+      [host("s1")],
+      [
+        aggregateNodeDef([A], { confirm: 0, restore: 0, wires: [["latch"]] }),
+        { id: "latch", type: "outage-latch", name: "", key: "outage", store: "", forwardReset: true, wires: [["n"]] },
+        shutdownNode("n", ["s1"]),
+      ],
+      [aggregateNode, latchNode],
+    );
+    const agg = helper.getNode("agg");
+    agg.receive({ topic: A, payload: ups(A, "OB DISCHRG", { charge: 80 }) });
+    await waitForCalls(out, "input", 1);
+    assert.deepEqual(commands("s1"), [SHUTDOWN]);
+    agg.receive({ topic: A, payload: ups(A, "OB DISCHRG", { charge: 70 }) });
+    agg.receive({ topic: A, payload: ups(A, "OL CHRG", { charge: 70 }) });
+    await waitForCalls(out, "input", 1);
+    assert.deepEqual(commands("s1"), [SHUTDOWN, CANCEL], "power back: the pending shutdown is cancelled, not sent again");
+    const n = helper.getNode("n");
+    for (const reset of [true, "true", 1, "yes", 0, "", {}, null]) n.receive({ reset, payload: { charge: 5 }, topic: "inject" });
+    n.receive({ reset: true, action: "shutdown" });
+    n.receive({ payload: { policy: "weakest", onBattery: false, critical: false, event: "POWER_BACK" } });
+    await waitUntil("every message handled", () => statusTexts(n).length >= 10, 10_000);
+    assert.ok(!commands("s1").slice(2).includes(SHUTDOWN), `no shutdown after power back: ${commands("s1").join(" | ")}`);
+    assert.equal(got.filter((m) => (m.payload as ShutdownResult).action === "shutdown").length, 1);
   });
 });

@@ -64,11 +64,32 @@ describe("ssh-shutdown core", () => {
       assert.deepEqual(readRequest({ action: "" }, config), { ok: true, action: "shutdown" });
     });
 
-    it("msg.reset without an action is a cancel, never the default shutdown", () => {
-      assert.deepEqual(readRequest({ reset: true }, config), { ok: true, action: "cancel" });
-      assert.deepEqual(readRequest({ reset: true, action: "simulate" }, config), { ok: true, action: "simulate" });
+    it("a power-restored message in any spelling is a cancel, never a shutdown, whatever msg.action says", () => {
+      const spellings: Array<Record<string, unknown>> = [
+        ...[true, "true", 1, "yes", 0, "", {}, null].map((reset) => ({ reset })),
+        { reset: true, action: "shutdown" },
+        { reset: true, action: "simulate" },
+        { payload: { event: "OUTAGE_END" } },
+        { outage: { id: "o", since: 1, ended: 2 } },
+      ];
+      for (const msg of spellings) assert.deepEqual(readRequest(msg, config), { ok: true, action: "cancel" }, JSON.stringify(msg));
       const noCancel = readConfig({ hosts: ["a"], preset: "linux", allowed: ["check"] }).config;
-      assert.equal(readRequest({ reset: true }, noCancel).ok, false, "unless cancel is not allowed: then refused");
+      assert.deepEqual(readRequest({ reset: true }, noCancel), { ok: "nothing", key: "restored-no-cancel" }, "unless it may not cancel: then nothing");
+      assert.deepEqual(readRequest({ reset: "1", action: "shutdown" }, noCancel), { ok: "nothing", key: "restored-no-cancel" });
+    });
+
+    it("a power state saying the power is on is never a shutdown; on battery or critical it is", () => {
+      const state = (over: object) => ({ payload: { policy: "weakest", onBattery: false, critical: false, event: "POWER_BACK", ...over } });
+      assert.deepEqual(readRequest(state({}), config), { ok: "nothing", key: "power-on" });
+      assert.deepEqual(readRequest({ ...state({}), action: "shutdown" }, config), { ok: "nothing", key: "power-on" });
+      assert.deepEqual(readRequest(state({ onBattery: true, event: "POWER_LOST" }), config), { ok: true, action: "shutdown" });
+      assert.deepEqual(readRequest(state({ critical: true }), config), { ok: true, action: "shutdown" });
+      assert.deepEqual(readRequest({ payload: "anything" }, config), { ok: true, action: "shutdown" }, "not a power state: the default action");
+    });
+
+    it("an action that is not text is named in the refusal, not thrown", () => {
+      const r = readRequest({ action: Object.create(null) }, config);
+      assert.deepEqual(r, { ok: false, key: "unknown-action", params: { action: "object", actions: "shutdown, cancel, check, simulate" } });
     });
 
     it("msg.action may pick an allowed action (or the default) and nothing else", () => {
