@@ -13,7 +13,7 @@
  */
 import type { AggregatePolicy, OutageIdentity, PowerEvent, PowerState, SourceState, SourceVerdict, UpsState } from "../contract";
 import { type Moment, wallOf } from "../moment";
-import { checkAmount, checkBoolean, describeValue, formatDuration, formatLevels, formatPercent, formatRuntime, isRecord } from "./format";
+import { MAX_CHARGE, MAX_SECONDS, checkAmount, checkBoolean, describeValue, formatDuration, formatLevels, formatPercent, formatRuntime, isRecord } from "./format";
 
 /**
  * What to do with a source whose data is stale, silent or unreachable:
@@ -275,8 +275,8 @@ function checkUpsInput(config: AggregateConfig, state: AggregateState, topic: un
     checkBoolean("payload.lowBattery", payload.lowBattery) ??
     checkBoolean("payload.stale", payload.stale) ??
     (payload.reachable === undefined ? null : checkBoolean("payload.reachable", payload.reachable)) ??
-    checkAmount("payload.charge", payload.charge, true) ??
-    checkAmount("payload.runtime", payload.runtime, true) ??
+    checkAmount("payload.charge", payload.charge, true, MAX_CHARGE) ??
+    checkAmount("payload.runtime", payload.runtime, true, MAX_SECONDS) ??
     (payload.age === undefined ? null : checkAmount("payload.age", payload.age, true));
   if (problem) return problem;
   if (payload.status !== undefined && payload.status !== null && typeof payload.status !== "string") {

@@ -59,14 +59,23 @@ export function describeValue(x: unknown): string {
  * A number that is finite and >= 0, or null when `nullable`. Returns an
  * error text (naming `field`) or null when the value is fine.
  */
-export function checkAmount(field: string, x: unknown, nullable: boolean): string | null {
+export function checkAmount(field: string, x: unknown, nullable: boolean, max = Number.MAX_VALUE): string | null {
   if (x === null && nullable) return null;
   if (typeof x !== "number" || !Number.isFinite(x)) {
     return `${field} must be a number${nullable ? " or null" : ""} (got ${describeValue(x)})`;
   }
   if (x < 0) return `${field} must not be negative (got ${x})`;
+  if (x > max) return `${field} must be at most ${max} (got ${x})`;
   return null;
 }
+
+/**
+ * The largest values a UPS reading can make sense with: a charge in % (a
+ * little over 100 for drivers that round up), a runtime and a time on
+ * battery of a year in seconds. Anything above is a broken or forged reading.
+ */
+export const MAX_CHARGE = 110;
+export const MAX_SECONDS = 365 * 86_400;
 
 export function checkBoolean(field: string, x: unknown): string | null {
   return typeof x === "boolean" ? null : `${field} must be true or false (got ${describeValue(x)})`;

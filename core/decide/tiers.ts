@@ -7,7 +7,7 @@
  * UPS recharging after an outage never fires a tier, whatever its charge.
  */
 import type { OutageIdentity, PowerState, TierInfo } from "../contract";
-import { checkAmount, checkBoolean, describeValue, formatLevels, formatPercent, isRecord } from "./format";
+import { MAX_CHARGE, MAX_SECONDS, checkAmount, checkBoolean, describeValue, formatLevels, formatPercent, isRecord } from "./format";
 
 export interface Depletion {
   /** Fires when the charge falls at least this fast, in % per minute... */
@@ -140,9 +140,9 @@ export function checkTierInput(payload: unknown, outage: unknown): string | null
   const problem =
     checkBoolean("payload.onBattery", p.onBattery) ??
     checkBoolean("payload.critical", p.critical) ??
-    checkAmount("payload.charge", p.charge, true) ??
-    checkAmount("payload.runtime", p.runtime, true) ??
-    checkAmount("payload.onBatterySeconds", p.onBatterySeconds, true) ??
+    checkAmount("payload.charge", p.charge, true, MAX_CHARGE) ??
+    checkAmount("payload.runtime", p.runtime, true, MAX_SECONDS) ??
+    checkAmount("payload.onBatterySeconds", p.onBatterySeconds, true, MAX_SECONDS * 10) ??
     (p.fsd === undefined ? null : checkBoolean("payload.fsd", p.fsd));
   if (problem) return problem;
   if (!Array.isArray(p.stale) || p.stale.some((s) => typeof s !== "string")) return `payload.stale must be a list of topics (got ${describeValue(p.stale)})`;

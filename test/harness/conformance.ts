@@ -195,7 +195,7 @@ async function play(lab: NutLab, a: Action): Promise<void> {
     case "kill":
       return lab.stopDriver(a.ups);
     case "revive":
-      return lab.driverServing(a.ups) ? undefined : lab.startDriver(a.ups);
+      return lab.driverRunning(a.ups) ? undefined : lab.startDriver(a.ups);
     case "fsd":
       return lab.upsdRunning ? lab.setFsd(a.ups) : undefined;
     case "upsd-stop":

@@ -164,6 +164,11 @@ export class NutLab {
     return this.drivers.has(ups) && !this.paused.has(ups);
   }
 
+  /** The driver runs (maybe frozen). */
+  driverRunning(ups: string): boolean {
+    return this.drivers.has(ups);
+  }
+
   /** Set the forced-shutdown flag (as upsmon primary would): status becomes "FSD …" until upsd restarts. */
   async setFsd(ups: string): Promise<void> {
     const replies = await this.session([

@@ -176,4 +176,14 @@ describe("battery-tier-switch node", () => {
     assert.deepEqual(OUTS.map((o) => n.got[o].length), [2, 2, 0, 0, 2], "re-armed: the same outage passes its tiers again");
     assert.deepEqual(n.errs, []);
   });
+
+  it("a time tier a month away does not spin: one timer of at most 24.8 days, not a timer firing every millisecond", async () => {
+    const n = await start({ tiers: [{ name: "month", onBatteryFor: 30 * 86_400 }], outputs: 2 });
+    await n.send(onBattery(95, { onBatterySeconds: 0 }));
+    const shown = n.status.length;
+    // real timers: a delay over 2^31-1 ms would fire at once and re-arm, hundreds of times in this pause
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(n.status.length - shown <= 1, `${n.status.length - shown} statuses in 300 ms`);
+    assert.equal(n.got.backup.length, 0);
+  });
 });

@@ -524,6 +524,9 @@ describe("ups-aggregate core", () => {
       ["missing flags", { ...ups(A, "OB"), flags: undefined }, /payload.flags must be a list/],
       ["onBattery as a string", { ...ups(A, "OB"), onBattery: "true" }, /payload.onBattery must be true or false/],
       ["missing charge", { ...ups(A, "OB"), charge: undefined }, /payload.charge must be a number or null \(got nothing\)/],
+      ["a charge of 1e308", { ...ups(A, "OB"), charge: 1e308 }, /payload.charge must be at most 110 \(got 1e\+308\)/],
+      ["a runtime of a century", { ...ups(A, "OB"), runtime: 3.2e9 }, /payload.runtime must be at most 31536000/],
+      ["an age that is text", { ...ups(A, "OB", { stale: true }), age: "5" }, /payload.age must be a number or null/],
     ];
     for (const [what, payload, re] of bad) {
       it(`refuses ${what} and keeps its state`, () => {

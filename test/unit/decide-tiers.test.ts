@@ -253,6 +253,9 @@ describe("battery-tier-switch core", () => {
       ["no msg.outage", power(), undefined, /msg.outage is missing/],
       ["on battery with a null outage", power({ onBattery: true }), null, /payload.onBattery is true but msg.outage is null/],
       ["malformed outage", power(), { id: 5 }, /msg.outage must be an outage identity/],
+      ["an outage starting at NaN", power(), { id: "o", since: NaN }, /msg.outage must be an outage identity/],
+      ["a charge of 1e308", power({ charge: 1e308 }), null, /payload.charge must be at most 110/],
+      ["fsd as text", { ...power(), fsd: "yes" }, null, /payload.fsd must be true or false/],
       ["unknown event", power({ event: "BOOM" as PowerState["event"] }), null, /payload.event is not a power event/],
     ];
     for (const [what, payload, o, re] of cases) {
