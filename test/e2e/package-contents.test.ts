@@ -6,21 +6,43 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { repoRoot } from "../harness/node-red";
 import { exampleFiles } from "../../tools/example-flow";
 
-describe("the published package (npm pack --dry-run)", function () {
-  this.timeout(60000);
+/**
+ * A copy of what git tracks, as a fresh clone has it (no dist/), with this
+ * checkout's node_modules: `npm pack` there must build what it publishes.
+ */
+function cleanCopy(): string {
+  const dir = mkdtempSync(join(tmpdir(), "nut-shutdown-pack-"));
+  const tracked = execFileSync("git", ["ls-files", "-z"], { cwd: repoRoot, encoding: "utf8" }).split("\0").filter(Boolean);
+  for (const f of tracked) {
+    if (!existsSync(join(repoRoot, f))) continue; // deleted in the working tree
+    mkdirSync(dirname(join(dir, f)), { recursive: true });
+    copyFileSync(join(repoRoot, f), join(dir, f));
+  }
+  symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
+  return dir;
+}
+
+describe("the published package (npm pack --dry-run in a clean copy, as from a fresh clone)", function () {
+  this.timeout(120000);
   let files: Set<string>;
   let nodes: Record<string, string>;
+  let copy: string;
 
   before(() => {
-    const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: repoRoot, encoding: "utf8" });
-    files = new Set((JSON.parse(out) as Array<{ files: Array<{ path: string }> }>)[0].files.map((f) => f.path));
-    nodes = (JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { "node-red": { nodes: Record<string, string> } })["node-red"].nodes;
+    copy = cleanCopy();
+    assert.equal(existsSync(join(copy, "dist")), false, "a fresh clone has no build");
+    // scripts on: "prepare" builds, as for npm publish and an install from a git URL
+    const out = execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: copy, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    files = new Set((JSON.parse(out.slice(out.indexOf("["))) as Array<{ files: Array<{ path: string }> }>)[0].files.map((f) => f.path));
+    nodes = (JSON.parse(readFileSync(join(copy, "package.json"), "utf8")) as { "node-red": { nodes: Record<string, string> } })["node-red"].nodes;
   });
+  after(() => copy && rmSync(copy, { recursive: true, force: true }));
 
   it("has, for every node, its JS, editor HTML, labels and help in en-US and fr, and its icon", () => {
     assert.equal(Object.keys(nodes).length, 7);
@@ -28,7 +50,7 @@ describe("the published package (npm pack --dry-run)", function () {
       const dir = js.slice(0, js.lastIndexOf("/"));
       const want = [js, js.replace(/\.js$/, ".html")];
       for (const lang of ["en-US", "fr"]) want.push(`${dir}/locales/${lang}/${type}.json`, `${dir}/locales/${lang}/${type}.html`);
-      const icon = /icon:\s*"([^"]+)"/.exec(readFileSync(join(repoRoot, "nodes", `${type}.html`), "utf8"))?.[1];
+      const icon = /icon:\s*"([^"]+)"/.exec(readFileSync(join(copy, "nodes", `${type}.html`), "utf8"))?.[1];
       if (icon) want.push(`${dir}/icons/${icon}`);
       else assert.equal(type, "nut-server", `${type} has no icon`);
       for (const f of want) assert.ok(files.has(f), `${f} is not in the package`);
@@ -41,7 +63,7 @@ describe("the published package (npm pack --dry-run)", function () {
       assert.doesNotMatch(f, /^(test|tools|bench|scripts|core|nodes)\//, f);
       assert.doesNotMatch(f, /\.(ts|map)$/, f);
       const built = /^dist\/(.+)\.js$/.exec(f);
-      if (built) assert.ok(existsSync(join(repoRoot, `${built[1]}.ts`)), `${f} has no source (left over from a deleted file)`);
+      if (built) assert.ok(existsSync(join(copy, `${built[1]}.ts`)), `${f} has no source (left over from a deleted file)`);
     }
   });
 });
