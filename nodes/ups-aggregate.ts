@@ -96,11 +96,13 @@ export = function (RED: NodeAPI) {
     let timer: NodeJS.Timeout | null = null;
     let closing = false;
     let shown = "";
+    /** A topic refused as not listed, until a listed one reports: shown in the status. */
+    let unknownTopic: string | null = null;
     const queue = serialQueue((err) => node.error(`${RED._("ups-aggregate.errors.internal")}: ${String(err)}`));
 
     /** Shows the status; returns whether it counts seconds down (then it is shown again in a second). */
     function status(at: number): boolean {
-      const s = aggregateStatus(config, state, last, at) ?? { fill: "grey", shape: "ring", text: "ups-aggregate.status.waiting", countdown: false };
+      const s = aggregateStatus(config, state, last, at, unknownTopic) ?? { fill: "grey", shape: "ring", text: "ups-aggregate.status.waiting", countdown: false };
       const key = `${s.fill} ${s.shape} ${s.text}`;
       if (key !== shown) {
         shown = key;
@@ -158,6 +160,10 @@ export = function (RED: NodeAPI) {
         const step = aggregateInput(config, state, msg.topic, msg.payload, now());
         if (step.error) {
           node.error(`${RED._("ups-aggregate.errors.bad-input")}: ${step.error}`, msg);
+          if (step.unknownTopic) {
+            unknownTopic = step.unknownTopic;
+            status(state.at);
+          }
         } else {
           await commit(step, send);
         }

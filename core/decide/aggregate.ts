@@ -93,6 +93,11 @@ export const MAX_SOURCES = 64;
 /** What the node remembers of one source. Times are monotonic unless named wall. */
 interface SourceMemory {
   topic: string;
+  /**
+   * The topic the messages come with when it is not the listed one: the same
+   * UPS name on another server (the nut-server's host or port was changed).
+   */
+  via: string | null;
   /** The last UPS state received, null when never. */
   data: UpsState | null;
   /** Arrival of the last message. */
@@ -168,6 +173,7 @@ interface Classified {
 
 const emptyMemory = (topic: string): SourceMemory => ({
   topic,
+  via: null,
   data: null,
   lastSeen: null,
   lastSeenWall: null,
@@ -288,7 +294,7 @@ function checkUpsInput(config: AggregateConfig, state: AggregateState, topic: un
 const isFresh = (d: UpsState) => !d.stale && d.reachable !== false;
 
 /** What a new message tells of its source: when it was last read well, and since when its flags hold. */
-function remember(topic: string, prev: SourceMemory | undefined, data: UpsState, now: Moment): SourceMemory {
+function remember(topic: string, via: string | null, prev: SourceMemory | undefined, data: UpsState, now: Moment): SourceMemory {
   const d: UpsState = { ...data, flags: [...data.flags] };
   const fresh = isFresh(d);
   let lastGood: number | null;
@@ -305,6 +311,7 @@ function remember(topic: string, prev: SourceMemory | undefined, data: UpsState,
   const has = (f: string) => d.flags.includes(f);
   return {
     topic,
+    via,
     data: d,
     lastSeen: now.mono,
     lastSeenWall: now.wall,
@@ -313,6 +320,25 @@ function remember(topic: string, prev: SourceMemory | undefined, data: UpsState,
     overSince: since(has("OVER"), prev?.overSince),
     oblbSince: since(d.onBattery && d.lowBattery, prev?.oblbSince),
   };
+}
+
+const upsName = (topic: string) => topic.split("@")[0];
+
+/**
+ * The listed topic a message's topic stands for: itself, or — when it is not
+ * listed — the one listed topic with the same UPS name on another server,
+ * if exactly one has it and that one never reported under its own topic (a
+ * nut-server whose host or port changed; the source's note says so). Null
+ * when none.
+ */
+function listedTopic(config: AggregateConfig, state: AggregateState, topic: string): string | null {
+  if (state.sources.has(topic) || config.sources.length === 0 || !topic.includes("@")) return state.sources.has(topic) ? topic : null;
+  const same = config.sources.filter((s) => s.topic.includes("@") && upsName(s.topic) === upsName(topic));
+  if (same.length !== 1) return null;
+  const mem = state.sources.get(same[0].topic);
+  if (mem?.data && mem.via === null) return null;
+  if (mem?.via && mem.via !== topic) return null;
+  return same[0].topic;
 }
 
 /**
@@ -325,13 +351,14 @@ export function aggregateInput(
   topic: unknown,
   payload: unknown,
   now: Moment,
-): AggregateStep & { error: string | null } {
-  const error = checkUpsInput(config, state, topic, payload);
-  if (error) return { state, output: null, error };
-  const t = topic as string;
+): AggregateStep & { error: string | null; unknownTopic: string | null } {
+  const listed = typeof topic === "string" ? listedTopic(config, state, topic) : null;
+  const error = checkUpsInput(config, state, listed ?? topic, payload);
+  if (error) return { state, output: null, error, unknownTopic: typeof topic === "string" && !listed && error.startsWith("unknown topic") ? topic.slice(0, 200) : null };
+  const t = (listed ?? topic) as string;
   const sources = new Map(state.sources);
-  sources.set(t, remember(t, state.sources.get(t), payload as unknown as UpsState, now));
-  return { ...evaluate(config, { ...state, sources }, now, config.emit === "always"), error: null };
+  sources.set(t, remember(t, listed && listed !== topic ? (topic as string) : null, state.sources.get(t), payload as unknown as UpsState, now));
+  return { ...evaluate(config, { ...state, sources }, now, config.emit === "always"), error: null, unknownTopic: null };
 }
 
 /** Re-evaluates without input (timer): emits only when something changed. */
@@ -432,7 +459,10 @@ function judge(config: AggregateConfig, state: AggregateState, mem: SourceMemory
 }
 
 function classify(config: AggregateConfig, state: AggregateState, now: number): Classified[] {
-  const first = [...state.sources.values()].map((mem, i) => judge(config, state, mem, i, now));
+  const first = [...state.sources.values()].map((mem, i) => {
+    const c = judge(config, state, mem, i, now);
+    return mem.via ? { ...c, note: clauses(`reported as ${mem.via}: matched by UPS name, update the list`, c.note) } : c;
+  });
   if (config.staleRule !== "ignore") return first;
   const reports = first.some((o) => !o.stale && COUNTED.has(o.verdict));
   return first.map((c) => (c.stale && reports ? { ...c, verdict: "ignored", note: `${c.why ?? "stale"}: ignored while other sources report` } : c));
@@ -716,7 +746,18 @@ export interface AggregateStatus {
  * confirm time, the restore time, the dead time of a stale UPS) with the
  * seconds left. `last` is the last power state sent; null before the first.
  */
-export function aggregateStatus(config: AggregateConfig, state: AggregateState, last: PowerState | null, now: number): AggregateStatus | null {
+export function aggregateStatus(
+  config: AggregateConfig,
+  state: AggregateState,
+  last: PowerState | null,
+  now: number,
+  /** The last topic refused as not listed: a wiring or server change the operator must see. */
+  unknownTopic: string | null = null,
+): AggregateStatus | null {
+  if (unknownTopic) {
+    const waiting = last ? `${last.onBattery ? "on battery" : "on line power"} ${formatLevels(last.charge, last.runtime)} · ` : "";
+    return { fill: "red", shape: "ring", text: `${waiting}unknown topic ${unknownTopic}`, countdown: false };
+  }
   if (!last) return null;
   const left = (at: number) => `${Math.max(0, Math.ceil((at - now) / 1000))} s`;
   let countdown = false;

@@ -277,8 +277,12 @@ export async function runTimelines(timelines: Timeline[], s: Settings = SETTINGS
           const wait = begin + at * 1000 - Date.now();
           if (wait > 0) await new Promise((res) => setTimeout(res, wait));
           const t0 = Date.now();
-          await play(r.lab, step.action);
-          r.played.push(`${secs(begin, t0)}–${secs(begin, Date.now())} s ${describeAction(step.action)}`);
+          // what happened is what both sides saw: an action the lab could not carry out is noted, not fatal
+          const failed = await play(r.lab, step.action).then(
+            () => "",
+            (err: unknown) => ` (could not: ${err instanceof Error ? err.message : String(err)})`,
+          );
+          r.played.push(`${secs(begin, t0)}–${secs(begin, Date.now())} s ${describeAction(step.action)}${failed}`);
         }
         const end = begin + length(r.timeline, s) * 1000 - Date.now();
         if (end > 0) await new Promise((res) => setTimeout(res, end));

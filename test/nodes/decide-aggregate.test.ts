@@ -114,6 +114,7 @@ describe("ups-aggregate node", () => {
       "ups-aggregate.errors.bad-input: msg.payload must be a UPS state object (got null)",
     ]);
     assert.equal(n.got.length, 1, "nothing sent for the bad ones");
+    assert.equal(n.lastStatus(), "on line power 100 % ~1 h 00 min · unknown topic ups9@nas:3493", "the unknown topic stays visible");
     await n.send(B, ups(B, "OL"));
     assert.equal(source(n.got[n.got.length - 1].payload, A).status, "OL", "state intact");
   });

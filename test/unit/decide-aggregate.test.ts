@@ -559,6 +559,25 @@ describe("ups-aggregate core", () => {
       assert.equal(source(open.last().payload, "__proto__").charge, 40);
     });
 
+    it("a UPS whose server changed (same UPS name, other host or port) is taken for the listed one, and says so", () => {
+      const m = machine({ sources: [{ topic: "ups1@127.0.0.1:3493", power: 1 }, { topic: "ups2@127.0.0.1:3493", power: 1 }] });
+      const o = m.send("ups1@127.0.0.1:3494", ups("ups1@127.0.0.1:3494", "OB", { charge: 60 }));
+      assert.deepEqual(o?.payload.sources.map((x) => x.topic), ["ups1@127.0.0.1:3493", "ups2@127.0.0.1:3493"]);
+      assert.equal(source(o?.payload, "ups1@127.0.0.1:3493").charge, 60);
+      assert.match(source(o?.payload, "ups1@127.0.0.1:3493").note ?? "", /^reported as ups1@127\.0\.0\.1:3494: matched by UPS name, update the list/);
+      const r = aggregateInput(m.config, m.state, "ups3@127.0.0.1:3494", ups("ups3@127.0.0.1:3494", "OB"), at(T0));
+      assert.match(r.error ?? "", /^unknown topic ups3@127\.0\.0\.1:3494/);
+      assert.equal(r.unknownTopic, "ups3@127.0.0.1:3494");
+    });
+
+    it("matching by UPS name never guesses: two listed UPSes of that name, or the listed one already reporting, refuse it", () => {
+      const two = machine({ sources: [{ topic: "ups@nas1:3493", power: 1 }, { topic: "ups@nas2:3493", power: 1 }] });
+      assert.match(aggregateInput(two.config, two.state, "ups@nas3:3493", ups("ups@nas3:3493", "OB"), at(T0)).error ?? "", /^unknown topic/);
+      const one = machine({ sources: [{ topic: "ups1@nas:3493", power: 1 }] });
+      one.send("ups1@nas:3493", ups("ups1@nas:3493", "OL"));
+      assert.match(aggregateInput(one.config, one.state, "ups1@other:3493", ups("ups1@other:3493", "OB"), at(T0)).error ?? "", /^unknown topic/);
+    });
+
     it("refuses a message with no topic", () => {
       const m = machine();
       const r = aggregateInput(m.config, m.state, undefined, ups(A, "OB"), at(T0));

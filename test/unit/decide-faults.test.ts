@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { PowerState } from "../../core/contract";
-import { MAX_SOURCES, aggregateInput, initialAggregate, nextDeadline, parseSavedOutage, savedOutage } from "../../core/decide/aggregate";
+import { MAX_SOURCES, aggregateInput, aggregateStatus, initialAggregate, nextDeadline, parseSavedOutage, savedOutage } from "../../core/decide/aggregate";
 import { DEFAULT_TIERS, initialTiers, tierInput, tierTick, nextTierDeadline, type TierConfig } from "../../core/decide/tiers";
 import type { Moment } from "../../core/moment";
 import { aggregateMachine, source, ups } from "../harness/decide-fixtures";
@@ -354,6 +354,18 @@ describe("ups-aggregate core under faults", () => {
       m.advance(T0 + 46_000);
       assert.equal(m.status()?.text, "on battery 90 % ~1 h 00 min (ups2) · stale 1, dead in 22 s");
       assert.equal(m.status()?.countdown, true);
+    });
+
+    it("a topic not in the list stays in the status (red) until the node is fixed", () => {
+      const m = machine();
+      m.send(A, ups(A, "OL", { charge: 100 }), T0);
+      assert.deepEqual(aggregateStatus(m.config, m.state, m.last().payload, T0, "ups1@10.0.0.5:3494"), {
+        fill: "red",
+        shape: "ring",
+        text: "on line power 100 % ~1 h 00 min · unknown topic ups1@10.0.0.5:3494",
+        countdown: false,
+      });
+      assert.equal(aggregateStatus(m.config, m.state, null, T0, "x@y:1")?.text, "unknown topic x@y:1");
     });
 
     it("power back: the seconds until the outage ends", () => {
