@@ -44,6 +44,11 @@ module.exports = {
     credentialSecret: "nut-shutdown-demo-only",
     // Persistent context: the once-per-outage latches survive a restart, as they should in production.
     contextStorage: { default: { module: "localfilesystem" }, memory: { module: "memory" } },
+    logging: {
+        console: { level: "info", metrics: false, audit: false },
+        // tells npm start when an editor opens, so the simulated outage begins in front of someone
+        demo: { level: "off", audit: true, handler: () => (entry) => { if (entry.event === "comms.open" && process.send) process.send("editor"); } },
+    },
     telemetry: { enabled: false },
     diagnostics: { enabled: false },
     editorTheme: { tours: false, projects: { enabled: false } },
@@ -54,7 +59,12 @@ module.exports = {
   writeFileSync(join(userDir, "flows.json"), JSON.stringify(flows, null, 2));
 }
 
-function playOutage(sim: NutSim, startAt: number): () => void {
+/**
+ * Serves the demo UPSes and plays the outage script; its clock runs once
+ * `begin()` is called (at once with DEMO_START_AT, else when the first
+ * editor opens), until then both UPSes are on line power at 100 %.
+ */
+function playOutage(sim: NutSim, startAt: number): { begin: () => void; stop: () => void } {
   let state: DemoState = demoStart();
   while (state.t < startAt) state = demoStep(state, 1);
   for (const u of DEMO_UPSES) {
@@ -65,7 +75,8 @@ function playOutage(sim: NutSim, startAt: number): () => void {
     }, `demo ${u.name}`);
   }
   let lastOff = false;
-  const timer = setInterval(() => {
+  let timer: NodeJS.Timeout | null = null;
+  const tick = () => {
     state = demoStep(state, 1);
     const readings = demoReadings(state);
     for (const [name, r] of Object.entries(readings)) {
@@ -79,8 +90,15 @@ function playOutage(sim: NutSim, startAt: number): () => void {
       console.log(`[demo] t=${state.t}s ${what}: ${Object.entries(readings).map(([n, r]) => `${n} ${r.charge} %`).join(", ")}`);
       lastOff = off;
     }
-  }, 1000);
-  return () => clearInterval(timer);
+  };
+  return {
+    begin: () => {
+      timer ??= setInterval(tick, 1000);
+    },
+    stop: () => {
+      if (timer) clearInterval(timer);
+    },
+  };
 }
 
 async function main(): Promise<void> {
@@ -88,7 +106,7 @@ async function main(): Promise<void> {
   if (!(await portFree(port))) throw new Error(`127.0.0.1:${port} is in use: stop what runs there or start with PORT=18800 npm start`);
 
   let sim: NutSim | null = null;
-  let stopOutage = () => {};
+  let outage: { begin: () => void; stop: () => void } | null = null;
   let nutHost: string;
   let nutPort: number;
   let names: Record<string, string> = {};
@@ -102,11 +120,15 @@ async function main(): Promise<void> {
     sim = await startNutSim({ port: 0 });
     nutHost = sim.host;
     nutPort = sim.port;
-    // DEMO_START_AT=100 starts the script 100 s in (used by the screenshot script and the demo test).
-    stopOutage = playOutage(sim, Number(process.env.DEMO_START_AT ?? 0));
+    // DEMO_START_AT=100 starts the script 100 s in, at once (used by the screenshot script and the demo test).
+    const startAt = process.env.DEMO_START_AT;
+    outage = playOutage(sim, Number(startAt ?? 0));
+    if (startAt !== undefined) outage.begin();
     console.log(`[demo] simulated upsd (tools/nut-sim) on ${nutHost}:${nutPort} serving ups1 and ups2`);
-    console.log("[demo] outage script: mains off at 20 s (ups2 drains fastest: 90 % ~33 s, 50 % ~87 s, 20 % ~127 s, 10 % ~140 s),");
-    console.log("[demo]   back at 150 s, a 3 s flicker at 200 s (fires nothing), a second outage at 240 s; repeats every 7 min");
+    console.log("[demo] outage script, from the moment the first editor opens: mains off at 20 s (ups2 drains fastest:");
+    console.log("[demo]   90 % ~33 s, 50 % ~87 s, 20 % ~127 s, 10 % ~140 s), back at 150 s, a 3 s flicker at 200 s (fires");
+    console.log("[demo]   nothing), a second outage at 240 s; it repeats every 7 min from full batteries. The debug sidebar");
+    console.log("[demo]   shows only what happens while the editor is open; the node statuses show the current state.");
   }
 
   const flow = pointAtNut(loadExample("01"), nutHost, nutPort, names);
@@ -114,7 +136,13 @@ async function main(): Promise<void> {
 
   const red = spawn(process.execPath, [join(root, "node_modules", "node-red", "red.js"), "--userDir", userDir], {
     cwd: userDir,
-    stdio: "inherit",
+    stdio: ["inherit", "inherit", "inherit", "ipc"],
+  });
+  red.on("message", (m) => {
+    if (m !== "editor" || !outage) return;
+    console.log("[demo] an editor opened: the outage script runs (mains off in 20 s)");
+    outage.begin();
+    red.removeAllListeners("message");
   });
   console.log(`\n[demo] Node-RED starting: open http://127.0.0.1:${port}/ (the debug sidebar shows the plan unfolding)`);
   console.log("[demo] every ssh-shutdown is on 'simulate': nothing is shut down. Stop with Ctrl+C.\n");
@@ -123,7 +151,7 @@ async function main(): Promise<void> {
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    stopOutage();
+    outage?.stop();
     if (red.exitCode === null) red.kill("SIGINT");
     await new Promise<void>((r) => (red.exitCode !== null ? r() : red.once("exit", () => r())));
     await sim?.close();

@@ -2,7 +2,8 @@
  * The simulated outage of the `npm start` demo: two UPSes that lose power
  * together and drain at different rates, so the weakest one walks the plan
  * through 90 / 50 / 20 / 10 %, then power returns, a short flicker while
- * recharging (which must fire nothing), and a second outage. It repeats.
+ * recharging (which must fire nothing), and a second outage. It repeats,
+ * from full batteries, so whoever looks later still sees the whole plan.
  *
  * Pure: `demoStep(state, dt)` advances the simulation by `dt` seconds.
  */
@@ -31,7 +32,7 @@ export const DEMO_CYCLE = {
   flicker: [200, 203] as const,
   /** Second outage, from a partly recharged battery. */
   second: [240, 330] as const,
-  /** Cycle length: then it starts over (the UPSes keep their charge). */
+  /** Cycle length: then it starts over, batteries full again. */
   length: 420,
 };
 
@@ -63,13 +64,16 @@ export function mainsOff(t: number): boolean {
 }
 
 export function demoStep(state: DemoState, dt: number): DemoState {
+  const t = state.t + dt;
+  // a new cycle: the batteries have had the time to recharge
+  if (Math.floor(t / DEMO_CYCLE.length) > Math.floor(state.t / DEMO_CYCLE.length)) return { ...demoStart(), t };
   const off = mainsOff(state.t);
   const charge: Record<string, number> = {};
   for (const u of DEMO_UPSES) {
     const c = state.charge[u.name] + (off ? -u.drain : u.charge) * dt;
     charge[u.name] = Math.min(100, Math.max(0, c));
   }
-  return { t: state.t + dt, charge };
+  return { t, charge };
 }
 
 /** What upsd would serve for each UPS in this state. */

@@ -51,4 +51,10 @@ describe("demo outage script (npm start)", () => {
     assert.equal(mainsOff(DEMO_CYCLE.second[0] + 1), true);
     assert.equal(mainsOff(DEMO_CYCLE.length + DEMO_CYCLE.outage[0] + 1), true, "repeats");
   });
+
+  it("each cycle starts from full batteries: a late viewer sees the whole plan", () => {
+    const { states } = run(DEMO_CYCLE.length + 5);
+    assert.deepEqual(states[DEMO_CYCLE.length - 1].charge, { ups1: 100, ups2: 100 });
+    assert.ok(states[DEMO_CYCLE.length - 2].charge.ups2 < 100, "not yet recharged by the end of the cycle");
+  });
 });
