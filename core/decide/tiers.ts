@@ -276,7 +276,7 @@ export function tierTick(config: TierConfig, state: TierState, now: number): Tie
 /** Status text: the tier held now. */
 export function tierStatus(config: TierConfig, state: TierState): { text: string; level: "ok" | "unknown" | "battery" | "tier" } {
   const p = state.last?.payload;
-  if (!p) return { text: "waiting for a power state", level: "ok" };
+  if (!p) return { text: "waiting for a power state", level: "unknown" };
   // No UPS can tell (never reported, or stale): saying "on line power" would be a guess.
   if (!p.onBattery && p.reference === null) return { text: `no data${p.stale.length ? ` · stale ${p.stale.length}` : ""}`, level: "unknown" };
   const values = formatLevels(p.charge, p.runtime);
