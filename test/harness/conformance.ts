@@ -78,10 +78,9 @@ export interface Verdict {
 
 /**
  * How far apart the two verdicts may be, in seconds. Each side polls at its
- * own phase: one poll interval either way. upsmon also checks its DEADTIME
- * only when it polls, in whole seconds and with a strict "more than", so
- * after a dead time it can be one more poll interval and one second later
- * than the exact dead time this package counts. Half a second of scheduling.
+ * own phase: one poll interval either way. upsmon can be one more poll
+ * interval and a second later: it checks its DEADTIME only when it polls, in
+ * whole seconds and with a strict "more than". Half a second of scheduling.
  */
 export function tolerance(s: Settings): { early: number; late: number } {
   return { early: 2 * s.poll + 1.5, late: s.poll + 0.5 };
@@ -106,8 +105,6 @@ interface Run {
   /** Epoch ms of the start and of our first critical power state. */
   start: number;
   ours: number | null;
-  /** Our first critical state came from FSD alone: maybe the FSD upsmon (a primary) sets when it shuts down. */
-  oursByFsd: boolean;
   /** The last power state, and what each told, with its time. */
   last: PowerState | null;
   summaries: string[];
@@ -118,8 +115,9 @@ const secs = (from: number, to: number) => Math.round((to - from) / 100) / 10;
 
 /** The whole upsmon.conf for a timeline (only recorders, loopback: spawnUpsmon checks it). */
 function upsmonConf(t: Timeline, lab: NutLab, s: Settings, dir: string, notify: string, shutdown: string): string {
-  // primary, as this package acts: OB+LB is critical at once (a secondary waits HOSTSYNC for a primary)
-  const { username, password } = NUT_LAB_USERS.admin;
+  // A primary, as this package acts (OB+LB is critical at once; a secondary waits for its primary), whose
+  // upsd user may not set FSD: its shutdown then leaves upsd as it was, and our side never reads that echo.
+  const { username, password } = NUT_LAB_USERS.primaryNoFsd;
   const events = ["ONLINE", "ONBATT", "LOWBATT", "FSD", "COMMOK", "COMMBAD", "SHUTDOWN", "NOCOMM"];
   return [
     ...t.upses.map((u) => `MONITOR ${u.name}@${lab.host}:${lab.port} ${u.power} ${username} ${password} primary`),
@@ -130,7 +128,6 @@ function upsmonConf(t: Timeline, lab: NutLab, s: Settings, dir: string, notify: 
     `POLLFREQ ${s.poll}`,
     `POLLFREQALERT ${s.poll}`,
     `DEADTIME ${s.dead}`,
-    // no secondary to wait for before the SHUTDOWNCMD
     "HOSTSYNC 0",
     "FINALDELAY 0",
     "NOCOMMWARNTIME 300",
@@ -237,7 +234,7 @@ export async function runTimelines(timelines: Timeline[], s: Settings = SETTINGS
         await lab.stop();
         throw err;
       }
-      runs.push({ timeline: t, lab, upsmon, log, notes: [], start: 0, ours: null, oursByFsd: false, last: null, summaries: [], played: [] });
+      runs.push({ timeline: t, lab, upsmon, log, notes: [], start: 0, ours: null, last: null, summaries: [], played: [] });
     }
     await helper.load(
       [nutServerNode, nutUpsInNode, aggregateNode],
@@ -248,11 +245,7 @@ export async function runTimelines(timelines: Timeline[], s: Settings = SETTINGS
         const at = Date.now();
         r.last = msg.payload;
         if (r.start) r.summaries.push(`${secs(r.start, at)} s ${msg.summary}`);
-        if (msg.payload.critical && r.ours === null && r.start) {
-          r.ours = at;
-          const why = msg.payload.sources.filter((x) => x.verdict === "critical" || x.verdict === "lost");
-          r.oursByFsd = why.every((x) => x.flags.includes("FSD") && !(x.onBattery && x.lowBattery));
-        }
+        if (msg.payload.critical && r.ours === null && r.start) r.ours = at;
       });
     });
     // both sides have read every UPS once: our aggregate has sent, upsmon has had a poll
@@ -304,9 +297,7 @@ function verdict(r: Run, s: Settings): Verdict {
   const { early, late } = tolerance(s);
   const near = (theirs: number | null, mine: number | null) =>
     theirs === null || mine === null ? theirs === mine : mine - theirs <= late && theirs - mine <= early;
-  // upsmon, a primary, sets FSD when it shuts down: our verdict must not be that echo
-  const echo = r.oursByFsd && !r.timeline.steps.some((st) => st.action.kind === "fsd") && upsmon !== null && ours !== null && ours >= upsmon;
-  const agree = !echo && (expected === undefined ? near(upsmon, ours) : near(expected, ours));
+  const agree = expected === undefined ? near(upsmon, ours) : near(expected, ours);
   const trace = [
     ...r.played.map((p) => `play   ${p}`),
     ...r.notes.filter((n) => n.time >= r.start).map((n) => `upsmon ${secs(r.start, n.time)} s ${n.type} ${n.ups}`),

@@ -36,6 +36,8 @@ export const NUT_LAB_USERS = {
   monitor: { username: "monuser", password: "monpass" },
   /** No rights: reads, and LOGIN is refused. */
   viewer: { username: "viewer", password: "viewerpass" },
+  /** upsmon primary that may not set FSD: its shutdown leaves upsd as it was (the differential test). */
+  primaryNoFsd: { username: "upsmonprimary", password: "primarypass" },
 };
 
 /** What the lab lacks on this machine (for requireComponent), or null. */
@@ -268,12 +270,13 @@ export class NutLab {
       .join("");
     writeFileSync(join(etc, "ups.conf"), `pollinterval = ${opts.driverPollInterval ?? 2}\n${ups}`);
     writeFileSync(join(etc, "upsd.conf"), `LISTEN ${this.host} ${this.port}\nMAXAGE ${opts.maxAge ?? 15}\n`);
-    const { admin, monitor, viewer } = NUT_LAB_USERS;
+    const { admin, monitor, viewer, primaryNoFsd } = NUT_LAB_USERS;
     writeFileSync(
       join(etc, "upsd.users"),
       `[${admin.username}]\n  password = ${admin.password}\n  actions = SET FSD\n  instcmds = ALL\n  upsmon primary\n` +
         `[${monitor.username}]\n  password = ${monitor.password}\n  upsmon secondary\n` +
-        `[${viewer.username}]\n  password = ${viewer.password}\n`,
+        `[${viewer.username}]\n  password = ${viewer.password}\n` +
+        `[${primaryNoFsd.username}]\n  password = ${primaryNoFsd.password}\n  actions = LOGIN MASTER\n`,
     );
     for (const u of this.upses) {
       const vars = { ...DEFAULT_VARS, "device.serial": `LAB-${u}`, ...opts.vars };
