@@ -17,8 +17,8 @@
  *   after the handshake and stayed up `backoffResetMs`. A peer that answers
  *   a line and hangs up (an SSH banner, an HTTP reply, NETVER then close) is
  *   retried ever more slowly, never at the minimum delay. But a request made
- *   while disconnected tries to connect at once (at most one such attempt a
- *   second), as upsmon reconnects at every poll: a upsd back after a restart
+ *   while disconnected tries to connect at once (at most one such attempt
+ *   every 250 ms), as upsmon reconnects at every poll: a upsd back after a restart
  *   is read at the next poll, not when a grown backoff ends, which could
  *   outlast a dead time.
  * - What one reply may hold is bounded (`maxLineBytes`, `maxListItems`,
@@ -48,7 +48,7 @@ import {
 import { LineBuffer, formatCommand, tokenize } from "./protocol";
 
 /** A request while disconnected connects at once, at most this often (ms). */
-const ON_DEMAND_RETRY_MS = 1000;
+const ON_DEMAND_RETRY_MS = 250;
 
 export interface NutClientOptions {
   host: string;

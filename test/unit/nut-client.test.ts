@@ -394,6 +394,23 @@ describe("NutClient: reconnecting", () => {
     assert.deepEqual(delays.slice(0, 5), [10, 20, 40, 80, 80]);
   });
 
+  it("a request while the backoff waits connects at once, as upsmon reconnects at every poll: a upsd back after a restart is read at the next poll", async () => {
+    const port = await freePort();
+    const c = new NutClient({ host: "127.0.0.1", port, reconnectMinMs: 60_000, reconnectMaxMs: 60_000, random: () => 0.5 });
+    const down = waitState(c, "disconnected");
+    c.start();
+    assert.equal((await down).retryInMs, 60_000, "the next attempt is a minute away");
+    const sim = await startNutSim({ port });
+    try {
+      sim.addUps("ups1", { "ups.status": "OL" });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual((await c.listUps()).map((u) => u.name), ["ups1"], "read now, not in a minute");
+    } finally {
+      await c.close();
+      await sim.close();
+    }
+  });
+
   it("a port out of range is a connection error, not a throw out of start()", async () => {
     const c = new NutClient({ host: "127.0.0.1", port: 99999, reconnectMinMs: 5000 });
     const down = waitState(c, "disconnected");
