@@ -129,6 +129,9 @@ describe("nut-ups-in against a real upsd (integration)", function () {
       assert.equal(bad.payload.error, "DATA-STALE");
       assert.equal(bad.payload.stale, true);
       assert.equal(bad.payload.charge, 100, "last known value kept");
+      // how old the kept values are: since the last good read (polls every 0.25 s), what the dead time counts from
+      assert.ok(bad.payload.age !== null && bad.payload.age > 0 && bad.payload.age < 2000, `age ${bad.payload.age} ms`);
+      assert.ok(Math.abs(bad.payload.time + (bad.payload.age ?? 0) - Date.now()) < 2000, "time of the last good read + age = now");
     } finally {
       lab.resumeDriver("ups1");
     }
