@@ -66,6 +66,13 @@ export interface TierInput {
   summary: string | null;
 }
 
+/**
+ * At most one charge reading a second is kept for the depletion rate (the
+ * first of each second): a burst of power states cannot grow the list, nor
+ * the work each message does on it, beyond the window's seconds.
+ */
+const SAMPLE_SPACING_MS = 1000;
+
 /** A charge reading at a monotonic time. */
 interface Sample {
   t: number;
@@ -217,7 +224,9 @@ export function tierInput(config: TierConfig, state: TierState, input: TierInput
   const usable = referenceUsable(p, config.staleCounts);
   const horizon = Math.max(0, ...config.tiers.map((t) => (t.depletion ? t.depletion.windowS * 1000 : 0)));
   const kept = s.samples.filter((x, i, all) => x.t >= now - horizon || all[i + 1]?.t > now - horizon);
-  const samples = usable && p.charge != null ? [...kept, { t: now, charge: p.charge }] : kept;
+  const newest = kept[kept.length - 1];
+  const spaced = newest === undefined || now - newest.t >= SAMPLE_SPACING_MS;
+  const samples = usable && p.charge != null && spaced ? [...kept, { t: now, charge: p.charge }] : kept;
   s = { ...s, batterySince, samples };
   return evaluateTiers(config, s, p, input.summary, now);
 }

@@ -12,61 +12,19 @@
  * delayed shutdowns still pending; a second outage fires again.
  */
 import assert from "node:assert/strict";
-import { loadExample, pointAtNut, pointAtSsh, setOnType, setShutdownAction, type FlowNode, type SshTarget } from "../../tools/example-flow";
-import { freePort, requireComponent } from "../harness/system";
-import { makeUserDir, removeUserDir, startNodeRed, type NodeRedProcess } from "../harness/node-red";
+import type { FlowNode } from "../../tools/example-flow";
+import type { NodeRedProcess } from "../harness/node-red";
 import { runtimeLabel } from "../harness/runtime";
-import { NUT_LAB_INSTALL, nutLabMissing, startNutLab, type NutLab } from "../harness/nut-lab";
-import { SSH_LAB_INSTALL, SshLab, sshLabMissing, type Recorded } from "../harness/ssh-lab";
-
-const HOSTS = ["backup-server", "storage-server", "prod-server-1", "prod-server-2", "hypervisor"] as const;
-type Host = (typeof HOSTS)[number];
-
-/** What a recorded command was: the Linux/Proxmox presets delay by +10 min here, so they can be cancelled. */
-function kind(r: Recorded): "shutdown" | "cancel" | "other" {
-  if (/shutdown -c\b/.test(r.command)) return "cancel";
-  if (/shutdown -h \+10\b|\/sbin\/poweroff\b/.test(r.command)) return "shutdown";
-  return "other";
-}
+import { assertOnlyPlanCommands, planFlow, recorded, setBoth as setBothOf, usePlanLabs, waitRecorded as waitRecordedOf, type PlanHost } from "../harness/plan-e2e";
 
 describe(`end to end: progressive example, real ${runtimeLabel()}, real upsd, real sshd hosts`, function () {
   this.timeout(240000);
-  let nut: NutLab | undefined;
-  let ssh: SshLab | undefined;
+  const labs = usePlanLabs("127.0.45");
   let nr: NodeRedProcess | undefined;
-  let userDir = "";
-
-  before(async function () {
-    requireComponent(this, "upsd (Debian nut-server)", nutLabMissing(), NUT_LAB_INSTALL);
-    requireComponent(this, "sshd (Debian openssh-server)", sshLabMissing(), SSH_LAB_INSTALL);
-    nut = await startNutLab({ upses: 2, driverPollInterval: 1 });
-    ssh = await SshLab.start({ net: "127.0.45", hosts: [...HOSTS], blackhole: false });
-  });
-
-  after(async () => {
-    await nr?.stop();
-    if (userDir) removeUserDir(userDir);
-    await ssh?.stop();
-    await nut?.stop();
-  });
 
   /** The shipped example, re-pointed at the fixtures, with faster timings and every debug node also printing to the log. */
   function testFlow(): FlowNode[] {
-    const lab = ssh as SshLab;
-    const targets: Record<string, SshTarget> = {};
-    for (const h of HOSTS) {
-      const host = lab.host(h);
-      targets[h] = { address: host.address, port: host.port, username: lab.user, fingerprints: `ssh-ed25519 ${host.fingerprints.ed25519}`, keyFile: lab.keyFile("ed25519") };
-    }
-    let flow = loadExample("01");
-    flow = pointAtNut(flow, (nut as NutLab).host, (nut as NutLab).port);
-    flow = pointAtSsh(flow, targets);
-    flow = setShutdownAction(flow, "shutdown", ["shutdown", "cancel", "check", "simulate"]);
-    setOnType(flow, "ssh-shutdown", { delay: 10, connectTimeout: 5, deadline: 30 });
-    setOnType(flow, "nut-server", { interval: 1 });
-    setOnType(flow, "nut-ups-in", { alertInterval: 1 });
-    setOnType(flow, "ups-aggregate", { confirm: 2, restore: 5 });
-    setOnType(flow, "debug", { console: true });
+    const flow = planFlow(labs.nut, labs.ssh);
     // One more observer: every power state, so a step can wait until the plan has seen a value.
     const agg = flow.find((n) => n.type === "ups-aggregate") as FlowNode & { wires: string[][] };
     agg.wires[0].push("e2e-observer");
@@ -74,34 +32,17 @@ describe(`end to end: progressive example, real ${runtimeLabel()}, real upsd, re
     return flow;
   }
 
-  async function setBoth(status: string, charge1: number, charge2: number): Promise<void> {
-    const lab = nut as NutLab;
-    await Promise.all([
-      lab.setVar("ups1", "battery.charge", charge1).then(() => lab.setVar("ups1", "ups.status", status)),
-      lab.setVar("ups2", "battery.charge", charge2).then(() => lab.setVar("ups2", "ups.status", status)),
-    ]);
-  }
+  const setBoth = (status: string, charge1: number, charge2: number): Promise<void> => setBothOf(labs.nut, status, charge1, charge2);
 
   /** Waits until the plan has seen ups2 at `charge` % (the observer prints the power state's summary). */
   async function planSees(charge: number, prefix: RegExp, from: number): Promise<void> {
     await (nr as NodeRedProcess).waitForLog(new RegExp(`${prefix.source}.*ups2@[^ ]+ at ${charge} %`), 30000, from);
   }
 
-  /** The recorded commands so far, as "host:kind", each phase sorted (hosts of one step run in parallel). */
-  function recorded(): string[] {
-    return (ssh as SshLab).records().map((r) => `${r.host}:${kind(r)}`);
-  }
-
-  /** Waits until as many commands as expected are recorded (bounded), then compares them: no fewer, no more, no other. */
-  async function waitRecorded(want: string[], what: string): Promise<void> {
-    await (ssh as SshLab).waitForRecords((rs) => rs.length >= want.length, 30000).catch(() => undefined);
-    assert.deepEqual([...recorded()].sort(), [...want].sort(), `${what}: recorded ${recorded().join(", ") || "nothing"}`);
-  }
+  const waitRecorded = (want: string[], what: string): Promise<void> => waitRecordedOf(labs.ssh, want, what);
 
   it("shuts down backup at 90 %, storage at 50 %, production at 20 %, the rest below 10 %: once each, in order, surviving a restart; cancels on power back; fires again next outage", async () => {
-    userDir = makeUserDir();
-    const port = await freePort();
-    nr = await startNodeRed({ port, userDir, flows: testFlow(), persistentContext: true });
+    nr = await labs.startNodeRed({ flows: testFlow() });
     await nr.waitForLog(/connected to upsd/, 30000);
 
     // Recharging on line power at 15 %: nothing may fire.
@@ -113,12 +54,12 @@ describe(`end to end: progressive example, real ${runtimeLabel()}, real upsd, re
     from = nr.log().length;
     await setBoth("OB DISCHRG", 97, 95);
     await planSees(95, /Power lost|On battery/, from);
-    assert.deepEqual(recorded(), [], "nothing may be sent on line power or above 90 %");
+    assert.deepEqual(recorded(labs.ssh), [], "nothing may be sent on line power or above 90 %");
 
     const done: string[] = [];
-    const step = async (charge: number, status: string, expect: Host[], what: string) => {
+    const step = async (charge: number, status: string, expect: PlanHost[], what: string) => {
       const f = (nr as NodeRedProcess).log().length;
-      await Promise.all([(nut as NutLab).setVar("ups2", "battery.charge", charge), (nut as NutLab).setVar("ups2", "ups.status", status)]);
+      await Promise.all([labs.nut.setVar("ups2", "battery.charge", charge), labs.nut.setVar("ups2", "ups.status", status)]);
       await planSees(charge, /On battery/, f);
       done.push(...expect.map((h) => `${h}:shutdown`));
       await waitRecorded(done, what);
@@ -130,7 +71,7 @@ describe(`end to end: progressive example, real ${runtimeLabel()}, real upsd, re
 
     // Node-RED restarted in the middle of the outage: the latches remember what passed.
     await nr.stop();
-    nr = await startNodeRed({ port, userDir, persistentContext: true });
+    nr = await labs.startNodeRed();
     await nr.waitForLog(/connected to upsd/, 30000);
     await planSees(49, /Power lost|On battery/, 0);
     await waitRecorded(done, "after the restart nothing is sent again");
@@ -157,9 +98,6 @@ describe(`end to end: progressive example, real ${runtimeLabel()}, real upsd, re
     await waitRecorded(done, "a second outage fires again");
 
     // Every recorded command came from the node with the pinned key and the test user, never anything else.
-    for (const r of (ssh as SshLab).records()) {
-      assert.equal(r.user, (ssh as SshLab).user);
-      assert.notEqual(kind(r), "other", `unexpected command on ${r.host}: ${r.command}`);
-    }
+    assertOnlyPlanCommands(labs.ssh);
   });
 });

@@ -59,6 +59,8 @@ export interface NodeRedProcess {
   token(user: NodeRedUser): Promise<string>;
   /** SIGTERM, wait for exit (SIGKILL after 10 s). Keeps the userDir. */
   stop(): Promise<void>;
+  /** SIGKILL at once, as a crash or the OOM killer would: no close handlers, no flush of context stores. Keeps the userDir. */
+  kill(): Promise<void>;
 }
 
 /** Why this package cannot be started in Node-RED here (not built), or null. */
@@ -182,6 +184,11 @@ export async function startNodeRed(opts: NodeRedOptions = {}): Promise<NodeRedPr
       const t = setTimeout(() => child.kill("SIGKILL"), 10000);
       await exitPromise;
       clearTimeout(t);
+    },
+    kill: async () => {
+      if (exited) return;
+      child.kill("SIGKILL");
+      await exitPromise;
     },
   };
   try {

@@ -214,6 +214,13 @@ describe("battery-tier-switch core", () => {
       assert.deepEqual(names(sw.input(onBatt(78.5), O1, T0 + 60_000)), []);
     });
 
+    it("a burst of readings keeps one a second: 10 000 power states in 10 s hold 10 readings, and the rate still fires", () => {
+      const sw = fast(0);
+      for (let i = 0; i < 10_000; i++) sw.input(onBatt(80 - (i % 2) * 0.1), O1, T0 + i);
+      assert.deepEqual(sw.state.samples.map((x) => x.t - T0), [0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000]);
+      assert.deepEqual(names(sw.input(onBatt(77), O1, T0 + 60_500)), ["fast"], "80 % a minute ago, 77 % now: 3 %/min");
+    });
+
     it("readings from before power came back are not mixed in", () => {
       const sw = fast(0);
       sw.input(onBatt(80), O1, T0);
