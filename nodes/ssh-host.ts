@@ -6,7 +6,7 @@
  */
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import type { ParsedKey } from "ssh2";
-import { fetchHostKeys, parsePins } from "../core/ssh/hostkey";
+import { FetchHostKeysError, fetchHostKeys, parsePins } from "../core/ssh/hostkey";
 import { loadPrivateKey } from "../core/ssh/keys";
 import type { SshTarget } from "../core/ssh/runner";
 import type { SshHostApi, SshHostInfo } from "./lib/ssh-host-api";
@@ -94,8 +94,12 @@ export = function (RED: NodeAPI) {
   });
 
   // Editor button "fetch fingerprints": for a deployed ssh-host (id) or the
-  // address typed in the dialog. Answers with fingerprints only.
+  // address typed in the dialog. Answers with fingerprints only, or a code and
+  // a fixed text of ours (nothing the peer wrote).
   let probes = 0;
+  const fail = (res: { status(n: number): { json(body: object): void } }, status: number, code: string, params: Record<string, string | number> = {}): void => {
+    res.status(status).json({ code, error: RED._(`ssh-host.fetch.err.${code}`, params) });
+  };
   RED.httpAdmin.post("/ssh-host/fingerprints", RED.auth.needsPermission("ssh-host.write"), (req, res) => {
     const body = (req.body ?? {}) as { id?: unknown; address?: unknown; port?: unknown };
     let address = typeof body.address === "string" ? body.address.trim().replace(/^\[(.*)\]$/, "$1") : "";
@@ -106,22 +110,22 @@ export = function (RED: NodeAPI) {
         address = configured.sshHost.address;
         port = configured.sshHost.port;
       } else if (!address) {
-        res.status(404).json({ error: RED._("ssh-host.fetch.unknown-id") });
+        fail(res, 404, "unknown-id");
         return;
       }
     }
     if (!ADDRESS.test(address) || !Number.isInteger(port) || port < 1 || port > 65535) {
-      res.status(400).json({ error: RED._("ssh-host.fetch.bad-address") });
+      fail(res, 400, "bad-address");
       return;
     }
     if (probes >= MAX_PROBES) {
-      res.status(429).json({ error: RED._("ssh-host.fetch.busy") });
+      fail(res, 429, "busy", { max: MAX_PROBES });
       return;
     }
     probes++;
     fetchHostKeys(address, port, PROBE_TIMEOUT_MS)
       .then((keys) => res.json({ fingerprints: keys.map((k) => ({ type: k.type, fingerprint: k.fingerprint })) }))
-      .catch((err: unknown) => res.status(502).json({ error: err instanceof Error ? err.message : String(err) }))
+      .catch((err: unknown) => fail(res, 502, err instanceof FetchHostKeysError ? err.code : "failed", { address: address.includes(":") ? `[${address}]:${port}` : `${address}:${port}` }))
       .finally(() => probes--);
   });
 };

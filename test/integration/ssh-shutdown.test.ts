@@ -350,6 +350,12 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
       assert.deepEqual(fps.map((f) => `${f.type} ${f.fingerprint}`).sort(), want);
     }
     assert.deepEqual(commands("multi"), [], "no login");
+    // what fails is said with a code and our own text, nothing the peer sent
+    for (const [where, code] of [[lab.refused, "refused"], [lab.blackhole, "timeout"]] as const) {
+      const r = await helper.request().post("/ssh-host/fingerprints").send({ address: where.address, port: where.port });
+      assert.equal(r.status, 502);
+      assert.deepEqual(r.body, { code, error: `ssh-host.fetch.err.${code}` });
+    }
   });
 
   it("power back is never a shutdown: aggregate → once per outage → ssh shutdown sends one shutdown, then one cancel; no reset spelling runs a shutdown", async () => {

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { createServer } from "node:net";
+import type { Server } from "node:net";
 import sshHostNode from "../../nodes/ssh-host";
 import { freePort } from "../harness/system";
 import { callsOf, helper, loggedText } from "../harness/red-helper";
@@ -69,12 +71,70 @@ describe("ssh-host node", () => {
       assert.equal(r.status, 404);
     });
 
-    it("answers 502 with the reason when nothing listens, and only an error field", async () => {
+    it("answers 502 with a code and our own text when nothing listens", async () => {
       await helper.load(sshHostNode, [host()]);
       const port = await freePort();
       const r = await helper.request().post("/ssh-host/fingerprints").send({ address: "127.0.0.1", port });
       assert.equal(r.status, 502);
-      assert.deepEqual(r.body, { error: "connection refused" });
+      assert.deepEqual(r.body, { code: "refused", error: "ssh-host.fetch.err.refused" });
+    });
+
+    describe("a hostile peer: its words never reach the editor", () => {
+      const HOSTILE = "<img src=x onerror=alert(1)> ";
+      let server: Server | undefined;
+      afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+
+      /** An unencrypted SSH_MSG_DISCONNECT packet (RFC 4253 6, 11.1). */
+      function disconnectPacket(reason: number, text: string): Buffer {
+        const d = Buffer.from(text, "utf8");
+        const payload = Buffer.alloc(1 + 4 + 4 + d.length + 4);
+        payload[0] = 1;
+        payload.writeUInt32BE(reason, 1);
+        payload.writeUInt32BE(d.length, 5);
+        d.copy(payload, 9);
+        let pad = 8 - ((5 + payload.length) % 8);
+        if (pad < 4) pad += 8;
+        const packet = Buffer.alloc(5 + payload.length + pad);
+        packet.writeUInt32BE(1 + payload.length + pad, 0);
+        packet[4] = pad;
+        payload.copy(packet, 5);
+        return packet;
+      }
+
+      async function peer(onConnect: (s: import("node:net").Socket) => void): Promise<number> {
+        server = createServer((s) => {
+          s.on("error", () => undefined);
+          onConnect(s);
+        });
+        await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+        const a = server.address();
+        return typeof a === "object" && a ? a.port : 0;
+      }
+
+      for (const [what, code, talk] of [
+        [
+          "an SSH server that disconnects with 20 kB of markup",
+          "closed",
+          (s: import("node:net").Socket) => {
+            s.write("SSH-2.0-OpenSSH_9.9\r\n");
+            s.once("data", () => s.write(disconnectPacket(2, HOSTILE + "Z".repeat(20_000))));
+          },
+        ],
+        [
+          "an HTTP server (100 kB of markup, then a close)",
+          "not-ssh",
+          (s: import("node:net").Socket) => s.end("HTTP/1.1 400 Bad Request\r\n\r\n" + HOSTILE.repeat(4000)),
+        ],
+      ] as const) {
+        it(`${what}: the answer is a code and a fixed text`, async () => {
+          await helper.load(sshHostNode, [host()]);
+          const port = await peer(talk);
+          const r = await helper.request().post("/ssh-host/fingerprints").send({ address: "127.0.0.1", port });
+          assert.equal(r.status, 502);
+          assert.deepEqual(r.body, { code, error: `ssh-host.fetch.err.${code}` });
+          assert.ok(!r.text.includes("onerror") && !r.text.includes("ZZZZ"), r.text.slice(0, 200));
+        });
+      }
     });
   });
 });

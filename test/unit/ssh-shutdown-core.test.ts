@@ -226,5 +226,17 @@ describe("ssh-shutdown core", () => {
       assert.equal(c({ code: "ENOTFOUND" }).retryable, true);
       assert.equal(c({ code: "EHOSTUNREACH" }).retryable, true);
     });
+
+    it("never repeats what the peer wrote: a disconnect is named by its reason code, library texts are one bounded line", () => {
+      const hostile = "<script>alert(1)</script>\n" + "A".repeat(30_000);
+      const disconnect = classifyError(Object.assign(new Error(hostile), { code: 12 as unknown as string }), target, 10_000);
+      assert.equal(disconnect.error, "192.0.2.1:2222 closed the connection (SSH disconnect reason 12, too many connections)");
+      assert.equal(disconnect.retryable, true);
+      const odd = classifyError(Object.assign(new Error(hostile), { code: 4242 as unknown as string }), target, 10_000);
+      assert.equal(odd.error, "192.0.2.1:2222 closed the connection (SSH disconnect reason 4242)");
+      const long = classifyError(new Error("Bad packet length\u0000\r\n" + "x".repeat(5000)), target, 10_000).error;
+      assert.ok(long.length <= 220, `bounded: ${long.length}`);
+      assert.ok(![...long].some((ch) => ch.charCodeAt(0) < 0x20), "one line, no control character");
+    });
   });
 });
