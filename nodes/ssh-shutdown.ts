@@ -161,6 +161,8 @@ export = function (RED: NodeAPI) {
             connectTimeoutMs: config.connectTimeoutMs,
             commandTimeoutMs: config.commandTimeoutMs,
             deadlineMs: config.deadlineMs,
+            // a check is a test: one attempt per host unless the operator asked for retries
+            maxAttempts: action === "check" && !config.checkRetry ? 1 : undefined,
             okExitCodes: action === "cancel" ? job.commands.cancelOkExitCodes : [0],
             signal: job.controller.signal,
             onRetry: () => {

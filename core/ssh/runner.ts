@@ -33,6 +33,8 @@ export interface RunOptions {
   commandTimeoutMs: number;
   /** No new attempt starts later than this after the first one began. */
   deadlineMs: number;
+  /** At most this many attempts (default: as many as fit before the deadline). */
+  maxAttempts?: number;
   /** First pause between attempts; doubles up to maxRetryDelayMs. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
@@ -384,6 +386,7 @@ export async function runCommand(target: SshTarget, command: string | null, opts
       connectTimeout < opts.connectTimeoutMs - 100,
     );
     if (a.kind === "done" || !a.retryable || a.aborted) return outcome(a);
+    if (opts.maxAttempts !== undefined && attempts >= opts.maxAttempts) return outcome(a);
     const delay = backoffDelay(attempts, first, max);
     if (performance.now() - start + delay >= opts.deadlineMs) return outcome(a);
     opts.onRetry?.(attempts, a.error, delay);

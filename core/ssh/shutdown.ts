@@ -45,6 +45,8 @@ export interface ShutdownConfig {
   connectTimeoutMs: number;
   commandTimeoutMs: number;
   deadlineMs: number;
+  /** A check retries until the deadline like a shutdown; by default it makes one attempt per host (a test fails fast). */
+  checkRetry: boolean;
 }
 
 /** The editor's raw values (strings or numbers, possibly missing). */
@@ -61,6 +63,7 @@ export interface RawShutdownConfig {
   connectTimeout?: unknown;
   commandTimeout?: unknown;
   deadline?: unknown;
+  checkRetry?: unknown;
 }
 
 /** A problem in the configuration: an i18n key (under ssh-shutdown.errors) and its values. */
@@ -124,6 +127,7 @@ export function readConfig(raw: RawShutdownConfig): { config: ShutdownConfig; pr
       connectTimeoutMs: seconds(raw.connectTimeout, 10, 1, 300, "connectTimeout", problems),
       commandTimeoutMs: seconds(raw.commandTimeout, 30, 1, 3600, "commandTimeout", problems),
       deadlineMs: seconds(raw.deadline, 60, 1, 86400, "deadline", problems),
+      checkRetry: raw.checkRetry === true || raw.checkRetry === "true",
     },
     problems,
   };

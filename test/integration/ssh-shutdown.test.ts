@@ -260,6 +260,38 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     assert.match(String(got[0].summary), /^late: shutdown sent \(exit 0, \d+ attempts, /);
   });
 
+  it("check is a test: one attempt per host, it fails fast and its status counts the failures", async () => {
+    const refused = host("s4", "keyFile", { address: lab.refused.address });
+    const { out, got } = await load([refused], [shutdownNode("n", ["s4"], { action: "check", connectTimeout: 10, deadline: 55 })]);
+    const n = helper.getNode("n");
+    n.receive({});
+    await waitForCalls(out, "input", 1);
+    const [r] = results(got);
+    assert.equal(r.ok, false);
+    assert.equal(r.attempts, 1, "no retry for a check");
+    assert.match(r.error ?? "", /connection refused/);
+    assert.equal(statusTexts(n).at(-1), "ssh-shutdown.status.checked-failed");
+    assert.ok(!statusTexts(n).includes("ssh-shutdown.status.retrying"));
+
+    // the operator may ask for retries: then it retries like a shutdown
+    await helper.unload();
+    const again = await load([refused], [shutdownNode("n", ["s4"], { action: "check", deadline: 3, checkRetry: true })]);
+    helper.getNode("n").receive({});
+    await waitForCalls(again.out, "input", 1);
+    assert.ok(results(again.got)[0].attempts >= 2, `retried: ${results(again.got)[0].attempts} attempts`);
+  });
+
+  it("check against a host that never answers: one connection, ended by the connect timeout", async () => {
+    const before = lab.blackholeConnections();
+    const { out, got } = await load([host("s5", "keyFile", { address: lab.blackhole.address })], [shutdownNode("n", ["s5"], { action: "check", connectTimeout: 2, deadline: 55 })]);
+    helper.getNode("n").receive({});
+    await waitForCalls(out, "input", 1, 20_000);
+    const [r] = results(got);
+    assert.equal(r.attempts, 1);
+    assert.match(r.error ?? "", /no SSH handshake .* within 2 s, the connect timeout/);
+    assert.equal(lab.blackholeConnections() - before, 1);
+  });
+
   it("a cancel stops a shutdown still trying to reach its host; it never arrives", async () => {
     await lab.stopHost("late");
     const { out, got } = await load([host("late"), host("s13")], [shutdownNode("n", ["late", "s13"], { deadline: 30 })]);

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { ShutdownResult } from "../../core/contract";
 import { Excerpt, backoffDelay, classifyError } from "../../core/ssh/runner";
 import type { RunOutcome, SshTarget } from "../../core/ssh/runner";
@@ -39,6 +41,7 @@ describe("ssh-shutdown core", () => {
         connectTimeoutMs: 10_000,
         commandTimeoutMs: 30_000,
         deadlineMs: 60_000,
+        checkRetry: false,
       });
     });
 
@@ -53,6 +56,8 @@ describe("ssh-shutdown core", () => {
       assert.deepEqual(bad.problems.map((p) => p.key).sort(), ["bad-action", "bad-number", "bad-number", "bad-number", "bad-number", "bad-preset", "no-hosts"].sort());
       assert.equal(readConfig({ hosts: ["a"], preset: "custom" }).problems[0]?.key, "no-custom-command");
       assert.deepEqual(readConfig({ hosts: ["a", "b", "a", "", 7] }).config.hosts, ["a", "b"], "a host listed twice runs once");
+      assert.equal(readConfig({ hosts: ["a"], checkRetry: true }).config.checkRetry, true);
+      assert.equal(readConfig({ hosts: ["a"], checkRetry: "yes" }).config.checkRetry, false, "only a ticked box retries checks");
     });
   });
 
@@ -193,6 +198,15 @@ describe("ssh-shutdown core", () => {
       assert.equal(statusView("shutdown", 4, 3, 1, true).fill, "red");
       assert.equal(statusView("cancel", 2, 2, 0, true).key, "cancelled");
       assert.equal(statusView("check", 2, 1, 1, true).key, "checked-failed");
+      const failedCheck = statusView("check", 1, 0, 1, true);
+      assert.deepEqual(failedCheck, { fill: "red", shape: "ring", key: "checked-failed", params: { action: "check", total: 1, ok: 0, failed: 1, done: 1, retrying: 0 } });
+      // as the editor shows it: the failures counted, not "check ok 0/1"
+      const texts = { "en-US": "check failed 1/1", fr: "vérification en échec 1/1" };
+      for (const [lang, want] of Object.entries(texts)) {
+        const locale = JSON.parse(readFileSync(join(__dirname, "../../locales", lang, "ssh-shutdown.json"), "utf8")) as { "ssh-shutdown": { status: Record<string, string> } };
+        const text: string = locale["ssh-shutdown"].status[failedCheck.key].replace(/__(\w+)__/g, (_, k: string) => String(failedCheck.params[k]));
+        assert.equal(text, want, lang);
+      }
       assert.equal(statusView("simulate", 3, 3, 0, true).key, "simulated");
     });
   });
