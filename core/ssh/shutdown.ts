@@ -49,6 +49,13 @@ export interface ShutdownConfig {
   checkRetry: boolean;
 }
 
+/**
+ * How many messages may share one run (the one that started it included):
+ * a request for an action already running joins that run instead of
+ * connecting again; past this many, it is refused (the run goes on).
+ */
+export const MAX_SHARED_REQUESTS = 16;
+
 /** The editor's raw values (strings or numbers, possibly missing). */
 export interface RawShutdownConfig {
   hosts?: unknown;
@@ -243,6 +250,7 @@ export function makeResult(
     attempts: o.attempts,
     error: o.error,
     time: now,
+    joined: false,
   };
 }
 
@@ -273,11 +281,12 @@ export function summarize(r: ShutdownResult): string {
   const oneLine = (s: string): string => s.replace(/\s*[\r\n]+\s*/g, " ").trim();
   if (r.action === "simulate") return oneLine(`${r.host}: simulate, would run: ${r.command}`);
   const attempts = r.attempts > 1 ? `${r.attempts} attempts, ` : "";
+  const joined = r.joined ? ", shared with an earlier message" : "";
   if (r.ok) {
     const exit = r.exitCode === null ? "" : `exit ${r.exitCode}, `;
-    return oneLine(`${r.host}: ${DONE[r.action]} (${exit}${attempts}${secs(r.duration)})`);
+    return oneLine(`${r.host}: ${DONE[r.action]} (${exit}${attempts}${secs(r.duration)}${joined})`);
   }
-  return oneLine(`${r.host}: ${r.action} FAILED: ${oneLine(r.error ?? "unknown error")} (${attempts}${secs(r.duration)})`);
+  return oneLine(`${r.host}: ${r.action} FAILED: ${oneLine(r.error ?? "unknown error")} (${attempts}${secs(r.duration)}${joined})`);
 }
 
 export interface StatusView {

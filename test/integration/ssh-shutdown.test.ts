@@ -10,7 +10,8 @@ import latchNode from "../../nodes/outage-latch";
 import { aggregateNodeDef, ups } from "../harness/decide-fixtures";
 import { requireComponent } from "../harness/system";
 import { SSH_LAB_INSTALL, SshLab, sshLabMissing } from "../harness/ssh-lab";
-import { closeContextStores, collect, helper, loadContextStores, loggedText, statusTexts, waitForCalls, waitUntil } from "../harness/red-helper";
+import { MAX_SHARED_REQUESTS } from "../../core/ssh/shutdown";
+import { closeContextStores, collect, collectCompleted, helper, loadContextStores, loggedText, settle, statusTexts, waitForCalls, waitUntil } from "../harness/red-helper";
 import type { TestNode } from "../harness/red-helper";
 
 type Auth = "keyFile" | "pastedRsa" | "passphrase" | "password";
@@ -258,6 +259,94 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     assert.ok(r.attempts >= 2);
     assert.deepEqual(commands("late"), [SHUTDOWN]);
     assert.match(String(got[0].summary), /^late: shutdown sent \(exit 0, \d+ attempts, /);
+  });
+
+  it("200 messages at once: one connection and one recorded shutdown per host; 16 messages share the run, the rest are refused; every message is done", async () => {
+    const names = ["s1", "s2"];
+    const before = names.map((h) => lab.connections(h));
+    const { got } = await load(names.map((h) => host(h)), [shutdownNode("n", names)]);
+    const n = helper.getNode("n");
+    const handled = collectCompleted(n);
+    const errors: string[] = [];
+    n.on("call:error", (c: { args: unknown[] }) => errors.push(String((c.args[0] as Error).message ?? c.args[0])));
+    for (let i = 0; i < 200; i++) n.receive({ payload: i, seq: i }); // (not msg.req: Node-RED's clone treats it as an HTTP request)
+    // done() is reported at once; a sent message and an error reach their listeners a turn later: wait for all, then let the rest settle
+    const expected = { results: MAX_SHARED_REQUESTS * names.length, refused: 200 - MAX_SHARED_REQUESTS };
+    await waitUntil("every message done, its results and errors delivered", () => handled.length === 200 && got.length >= expected.results && errors.length >= expected.refused, 30_000);
+    await settle();
+    assert.deepEqual(commands("s1"), [SHUTDOWN]);
+    assert.deepEqual(commands("s2"), [SHUTDOWN]);
+    await waitUntil("sshd logged its connections", () => names.every((h, i) => lab.connections(h) > before[i]));
+    assert.deepEqual(names.map((h, i) => lab.connections(h) - before[i]), [1, 1], "one connection per host");
+    // the first MAX_SHARED_REQUESTS messages each get one result per host: the run's
+    const perMessage = new Map<number, string[]>();
+    for (const m of got) perMessage.set(Number(m.seq), [...(perMessage.get(Number(m.seq)) ?? []), String(m.topic)].sort());
+    assert.deepEqual([...perMessage.keys()].sort((a, b) => a - b), Array.from({ length: MAX_SHARED_REQUESTS }, (_, i) => i));
+    for (const hosts of perMessage.values()) assert.deepEqual(hosts, names);
+    assert.ok(results(got).every((r) => r.ok), "every shared result is the run's success");
+    assert.deepEqual(got.filter((m) => !(m.payload as ShutdownResult).joined).map((m) => m.seq), [0, 0], "the first message ran it, once per host");
+    assert.equal(got.length, expected.results);
+    assert.equal(errors.filter((e) => e === "ssh-shutdown.errors.busy").length, expected.refused);
+    assert.equal(errors.length, expected.refused, "no failure besides the refusals");
+  });
+
+  it("a request for a run in progress joins it: a host that answered is not contacted again, a host still retrying is shared", async () => {
+    await lab.stopHost("late");
+    const before = lab.connections("s3");
+    const { out, got } = await load([host("late"), host("s3")], [shutdownNode("n", ["late", "s3"], { deadline: 30 })]);
+    const n = helper.getNode("n");
+    n.receive({ payload: "first" });
+    await waitUntil("s3 done and late retrying", () => got.length === 1 && statusTexts(n).includes("ssh-shutdown.status.retrying"));
+    n.receive({ payload: "second" });
+    await waitUntil("the second message has s3's result at once", () => got.length === 2);
+    assert.deepEqual([got[1].payload, got[1].topic].map(String), ["[object Object]", "s3"]);
+    assert.equal((got[1].payload as ShutdownResult).joined, true);
+    await lab.startHost("late");
+    await waitForCalls(out, "input", 2);
+    assert.deepEqual(commands("s3"), [SHUTDOWN], "sent once, for both messages");
+    assert.deepEqual(commands("late"), [SHUTDOWN], "sent once, for both messages");
+    assert.equal(lab.connections("s3") - before, 1);
+    const late = got.filter((m) => m.topic === "late").map((m) => m.payload as ShutdownResult);
+    assert.deepEqual(late.map((r) => [r.ok, r.joined]), [[true, false], [true, true]]);
+    assert.match(String(got.at(-1)?.summary), /^late: shutdown sent \(exit 0, \d+ attempts, [\d.]+ s, shared with an earlier message\)$/);
+  });
+
+  it("a shutdown asked for after a cancel does not join the stopped run: it is sent", async () => {
+    await lab.stopHost("late");
+    const { got } = await load([host("late")], [shutdownNode("n", ["late"], { deadline: 30 })]);
+    const n = helper.getNode("n");
+    n.receive({});
+    await waitUntil("late retrying", () => statusTexts(n).includes("ssh-shutdown.status.retrying"));
+    n.receive({ reset: true }); // power back: the unsent shutdown stops
+    await waitUntil("the stopped shutdown reported", () => got.length === 1);
+    assert.equal((got[0].payload as ShutdownResult).error, "ssh-shutdown.errors.stopped-by-cancel");
+    n.receive({}); // power lost again
+    await waitUntil("the new shutdown retrying", () => statusTexts(n).filter((t) => t === "ssh-shutdown.status.retrying").length >= 2);
+    await lab.startHost("late");
+    await waitUntil("the new shutdown's result", () => got.length === 2);
+    const r = got[1].payload as ShutdownResult;
+    assert.deepEqual([r.ok, r.joined], [true, false], r.error ?? "");
+    assert.deepEqual(commands("late"), [SHUTDOWN]);
+  });
+
+  it("one connection per host and action: a shutdown asked for while a cancelled run's command still runs waits for it", async () => {
+    lab.behave("s7", { sleep: 2 });
+    const { out, got } = await load([host("s7")], [shutdownNode("n", ["s7"], { commandTimeout: 10 })]);
+    const n = helper.getNode("n");
+    const shutdownsWhenFirstEnded: number[] = [];
+    out.on("input", (m: Record<string, unknown>) => {
+      const r = m.payload as ShutdownResult;
+      if (r.action === "shutdown" && shutdownsWhenFirstEnded.length === 0) shutdownsWhenFirstEnded.push(commands("s7").filter((c) => c === SHUTDOWN).length);
+    });
+    n.receive({});
+    await lab.waitForRecords((r) => r.some((x) => x.command === SHUTDOWN)); // sent; the command runs for 2 s
+    n.receive({ reset: true }); // power back: cancels the pending delayed shutdown
+    await lab.waitForRecords((r) => r.some((x) => x.command === CANCEL));
+    n.receive({}); // power lost again: a new run, but the first shutdown's connection is still open
+    await waitUntil("both shutdowns and the cancel reported", () => got.length === 3, 20_000);
+    assert.deepEqual(shutdownsWhenFirstEnded, [1], "the second shutdown connected only after the first one ended");
+    assert.deepEqual(commands("s7"), [SHUTDOWN, CANCEL, SHUTDOWN]);
+    assert.deepEqual(results(got).map((r) => [r.action, r.ok, r.joined]), [["shutdown", true, false], ["cancel", true, false], ["shutdown", true, false]]);
   });
 
   it("check is a test: one attempt per host, it fails fast and its status counts the failures", async () => {

@@ -167,6 +167,7 @@ describe("ssh-shutdown core", () => {
         attempts: 1,
         error: null,
         time: T0,
+        joined: false,
       };
       assert.deepEqual(r, expected);
       const s = makeResult(host, "simulate", "cmd", null, T0);
@@ -188,6 +189,8 @@ describe("ssh-shutdown core", () => {
       );
       assert.equal(summarize(makeResult(host, "simulate", "sudo -n /sbin/poweroff", null, T0)), "backup-server: simulate, would run: sudo -n /sbin/poweroff");
       assert.equal(summarize(makeResult(host, "check", "c", outcome({ ok: false, exitCode: 1, error: "exit code 1:\nsudo: a password is required\r\n" }), T0)), "backup-server: check FAILED: exit code 1: sudo: a password is required (0.4 s)");
+      const joined = { ...makeResult(host, "shutdown", "c", outcome(), T0), joined: true };
+      assert.equal(summarize(joined), "backup-server: shutdown sent (exit 0, 0.4 s, shared with an earlier message)");
     });
 
     it("status: running, then sent / failed counts per action", () => {
