@@ -8,6 +8,7 @@ import type { Node, NodeAPI, NodeDef } from "node-red";
 import type { ParsedKey } from "ssh2";
 import { FetchHostKeysError, fetchHostKeys, parsePins } from "../core/ssh/hostkey";
 import { loadPrivateKey } from "../core/ssh/keys";
+import { connects, readConfig } from "../core/ssh/shutdown";
 import type { SshTarget } from "../core/ssh/runner";
 import type { SshHostApi, SshHostInfo } from "./lib/ssh-host-api";
 import { isSshHost } from "./lib/ssh-host-api";
@@ -35,6 +36,22 @@ const PROBE_TIMEOUT_MS = 5000;
 const ADDRESS = /^[A-Za-z0-9._:-]{1,253}$/;
 
 export = function (RED: NodeAPI) {
+  /** An enabled ssh-shutdown of the deployed flows that connects on its own lists this host. */
+  function usedToConnect(id: string): boolean {
+    const defs: (NodeDef & { d?: unknown; disabled?: unknown; hosts?: unknown })[] = [];
+    RED.nodes.eachNode((n) => defs.push(n));
+    const disabledTabs = new Set(defs.filter((n) => n.type === "tab" && n.disabled === true).map((n) => n.id));
+    return defs.some(
+      (n) =>
+        n.type === "ssh-shutdown" &&
+        n.d !== true &&
+        !disabledTabs.has(n.z) &&
+        Array.isArray(n.hosts) &&
+        n.hosts.includes(id) &&
+        connects(readConfig(n).config),
+    );
+  }
+
   function SshHost(this: SshHostNode, def: SshHostDef) {
     RED.nodes.createNode(this, def);
     const creds = this.credentials ?? {};
@@ -49,7 +66,16 @@ export = function (RED: NodeAPI) {
     if (!username) this.error(RED._("ssh-host.errors.no-username"));
     for (const line of invalid) this.error(RED._("ssh-host.errors.bad-fingerprint", { host: info.name, line }));
     if (acceptAny) this.warn(RED._("ssh-host.warn.insecure", { host: info.name }));
-    else if (pins.length === 0) this.warn(RED._("ssh-host.warn.no-pin", { host: info.name }));
+    // Nothing pinned: worth a warning only when a node that connects uses this host
+    // (a flow on simulate never connects); once per deploy of this host. Asked here
+    // (this host deployed alone) and by each ssh-shutdown that starts (deployed alone).
+    let unpinnedWarned = false;
+    this.connectingUser = (): void => {
+      if (acceptAny || pins.length > 0 || unpinnedWarned) return;
+      unpinnedWarned = true;
+      this.warn(RED._("ssh-host.warn.no-pin", { host: info.name }));
+    };
+    if (usedToConnect(this.id)) this.connectingUser();
 
     // Parse once now; a failure (file missing, too open, wrong passphrase) is
     // reported at deploy and retried on use, so fixing the file needs no redeploy.

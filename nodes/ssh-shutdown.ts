@@ -14,6 +14,7 @@ import type { SshTarget } from "../core/ssh/runner";
 import {
   MAX_SHARED_REQUESTS,
   cancelTargets,
+  connects,
   failedResult,
   makeResult,
   markCancelled,
@@ -89,6 +90,14 @@ export = function (RED: NodeAPI) {
      * or waiting for its command's exit), so there is never more than one.
      */
     const lanes = new Map<string, Promise<void>>();
+
+    // A host with no pinned key warns only when a node that connects uses it.
+    if (problems.length === 0 && connects(config)) {
+      for (const id of config.hosts) {
+        const host = RED.nodes.getNode(id);
+        if (isSshHost(host)) host.connectingUser();
+      }
+    }
 
     const commandsFor = (info: SshHostInfo): PresetCommands =>
       presetCommands(config.preset, {

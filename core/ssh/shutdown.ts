@@ -149,6 +149,16 @@ export type Request =
 const may = (config: ShutdownConfig, action: ShutdownAction) => action === config.defaultAction || config.allowed.includes(action);
 
 /**
+ * Whether this node connects to its hosts on its own: its default action is
+ * not simulate, or a message may ask it for a shutdown. A node on simulate
+ * that a message may ask for a check or a cancel does not count: a check says
+ * what is wrong when it runs, and a cancel only goes where a shutdown went.
+ */
+export function connects(config: ShutdownConfig): boolean {
+  return config.defaultAction !== "simulate" || may(config, "shutdown");
+}
+
+/**
  * What a message asks for. It may only pick an action the operator allowed;
  * any property that would choose a host or a command refuses the message.
  * A "power restored" message (core/decide/restored.ts: msg.reset in any

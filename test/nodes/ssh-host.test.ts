@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { createServer } from "node:net";
 import type { Server } from "node:net";
 import sshHostNode from "../../nodes/ssh-host";
+import sshShutdownNode from "../../nodes/ssh-shutdown";
 import { freePort } from "../harness/system";
 import { callsOf, helper, loggedText } from "../harness/red-helper";
 
@@ -44,11 +45,52 @@ describe("ssh-host node", () => {
     assert.deepEqual(warns, ["ssh-host.warn.insecure"]);
   });
 
-  it("warns when no fingerprint is pinned, and reports lines that are not fingerprints", async () => {
+  it("reports lines that are not fingerprints; nothing pinned and no node using it: no warning", async () => {
     await helper.load(sshHostNode, [host({ fingerprints: "MD5:aa:bb\n" })]);
     const n = helper.getNode("h1");
-    assert.deepEqual(callsOf(n, n.warn).map((c) => c.args[0]), ["ssh-host.warn.no-pin"]);
+    assert.deepEqual(callsOf(n, n.warn).map((c) => c.args[0]), []);
     assert.deepEqual(callsOf(n, n.error).map((c) => c.args[0]), ["ssh-host.errors.bad-fingerprint"]);
+  });
+
+  describe("nothing pinned: a warning only when a node that connects uses the host, once per deploy", () => {
+    const shutdown = (id: string, hosts: string[], over: Record<string, unknown> = {}): Record<string, unknown> => ({
+      id, type: "ssh-shutdown", z: "tab", name: "", hosts, preset: "linux", delay: 1, action: "shutdown",
+      allowed: ["shutdown", "cancel", "check", "simulate"], connectTimeout: 1, commandTimeout: 1, deadline: 1, wires: [[]], ...over,
+    });
+    /** The example's shape: on simulate, a message may ask for a check or a cancel, never a shutdown. */
+    const rehearsal = { action: "simulate", allowed: ["simulate", "check", "cancel"] };
+    const unpinned = (id: string, name: string): Record<string, unknown> => host({ id, name, fingerprints: "" });
+    const tab = { id: "tab", type: "tab", label: "t" };
+    const noPinWarnings = (): string[] =>
+      helper.log().getCalls().map((c) => c.args[0]).filter((e) => e.type === "ssh-host" && e.msg === "ssh-host.warn.no-pin").map((e) => String(e.id));
+
+    it("every node on simulate (the examples: five hosts): no warning at all", async () => {
+      const ids = ["h1", "h2", "h3", "h4", "h5"];
+      await helper.load([sshHostNode, sshShutdownNode], [tab, ...ids.map((id) => unpinned(id, id)), shutdown("a", ["h1"], rehearsal), shutdown("b", ["h2", "h3"], rehearsal), shutdown("c", ["h4", "h5"], rehearsal)]);
+      assert.deepEqual(noPinWarnings(), []);
+    });
+
+    it("a node that can connect: one warning per unpinned host it uses, even when several such nodes use it; pinned hosts and disabled nodes say nothing", async () => {
+      await helper.load(
+        [sshHostNode, sshShutdownNode],
+        [
+          tab, unpinned("h1", "one"), unpinned("h2", "two"), host({ id: "h3", name: "pinned" }), unpinned("h4", "four"), unpinned("h5", "five"),
+          shutdown("a", ["h1", "h3"]), shutdown("b", ["h1", "h2"], { action: "check" }), shutdown("c", ["h4"], rehearsal),
+          shutdown("d", ["h5"], { d: true }), shutdown("e", ["h4"], { action: "simulate", allowed: ["shutdown"] }),
+        ],
+      );
+      assert.deepEqual(noPinWarnings().sort(), ["h1", "h2", "h4"]);
+    });
+
+    it("a deploy of the changed node only: switching a node from simulate to shutdown warns then; the reverse does not", async () => {
+      const flow = (over: Record<string, unknown>): object[] => [tab, unpinned("h1", "one"), shutdown("a", ["h1"], over)];
+      await helper.load([sshHostNode, sshShutdownNode], flow(rehearsal));
+      assert.deepEqual(noPinWarnings(), []);
+      await helper.setFlows(flow({}), "nodes"); // only the ssh-shutdown restarts
+      assert.deepEqual(noPinWarnings(), ["h1"]);
+      await helper.setFlows(flow(rehearsal), "nodes");
+      assert.deepEqual(noPinWarnings(), ["h1"], "no new warning");
+    });
   });
 
   it("a missing key file is an error at deploy and on use, naming the file, never a secret", async () => {

@@ -7,6 +7,7 @@ import type { RunOutcome, SshTarget } from "../../core/ssh/runner";
 import {
   FORBIDDEN_PROPERTIES,
   cancelTargets,
+  connects,
   failedResult,
   makeResult,
   markCancelled,
@@ -58,6 +59,15 @@ describe("ssh-shutdown core", () => {
       assert.deepEqual(readConfig({ hosts: ["a", "b", "a", "", 7] }).config.hosts, ["a", "b"], "a host listed twice runs once");
       assert.equal(readConfig({ hosts: ["a"], checkRetry: true }).config.checkRetry, true);
       assert.equal(readConfig({ hosts: ["a"], checkRetry: "yes" }).config.checkRetry, false, "only a ticked box retries checks");
+    });
+
+    it("a node connects on its own unless it simulates and no message may ask it for a shutdown", () => {
+      const c = (raw: Record<string, unknown>): boolean => connects(readConfig({ hosts: ["a"], ...raw }).config);
+      assert.equal(c({}), true, "default: shutdown");
+      assert.equal(c({ action: "check" }), true);
+      assert.equal(c({ action: "cancel", allowed: [] }), true);
+      assert.equal(c({ action: "simulate", allowed: ["simulate", "check", "cancel"] }), false, "the examples: a check says what is wrong when it runs");
+      assert.equal(c({ action: "simulate", allowed: ["shutdown"] }), true, "a message may ask for a shutdown");
     });
   });
 
