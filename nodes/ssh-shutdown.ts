@@ -127,9 +127,15 @@ export = function (RED: NodeAPI) {
       saveContext(this, PENDING_KEY, Object.keys(next).length ? next : undefined, store).catch(contextFailed);
     };
 
+    /** The status shows what the node did; "nothing to do" texts only while it has done nothing yet. */
+    let told = false;
     const show = (action: ShutdownAction, total: number, ok: number, failed: number, finished: boolean, retrying = 0): void => {
       const v = statusView(action, total, ok, failed, finished, retrying);
+      told = true;
       this.status({ fill: v.fill, shape: v.shape, text: RED._(`ssh-shutdown.status.${v.key}`, v.params) });
+    };
+    const showNothing = (key: string, params: Record<string, number> = {}): void => {
+      if (!told) this.status({ fill: "grey", shape: "ring", text: RED._(`ssh-shutdown.status.${key}`, params) });
     };
     const showRun = (run: Run): void => {
       let ok = 0;
@@ -317,8 +323,10 @@ export = function (RED: NodeAPI) {
       const { ids, expired, pending: next } = cancelTargets(pending, config.hosts, Date.now());
       if (ids.length !== Object.keys(pending).length) savePending(next);
       if (ids.length === 0) {
-        const key = stopped > 0 ? "stopped-unsent" : "nothing-to-cancel";
-        this.status({ fill: "grey", shape: "ring", text: RED._(`ssh-shutdown.status.${key}`, { stopped, expired: expired.length }) });
+        if (stopped > 0) {
+          told = true;
+          this.status({ fill: "grey", shape: "ring", text: RED._("ssh-shutdown.status.stopped-unsent", { stopped, expired: expired.length }) });
+        } else showNothing("nothing-to-cancel", { expired: expired.length });
         return Promise.resolve();
       }
       return execute("cancel", ids, msg, send);
@@ -333,12 +341,13 @@ export = function (RED: NodeAPI) {
       const request = readRequest(msg as Record<string, unknown>, config);
       if (request.ok === "nothing") {
         // power is back, or on: nothing to run, and nothing wrong
-        this.status({ fill: "grey", shape: "ring", text: RED._(`ssh-shutdown.status.${request.key}`) });
+        showNothing(request.key);
         if (request.key === "power-on") this.warn(RED._("ssh-shutdown.warn.power-on"));
         done();
         return;
       }
       if (!request.ok) {
+        told = true;
         this.status({ fill: "red", shape: "ring", text: RED._("ssh-shutdown.status.refused") });
         done(new Error(RED._(`ssh-shutdown.errors.${request.key}`, request.params)));
         return;

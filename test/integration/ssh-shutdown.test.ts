@@ -107,15 +107,15 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     const pending = helper.getNode("delayed").context().get("sshShutdownPending") as Record<string, unknown>;
     assert.deepEqual(Object.keys(pending).sort(), ["host-s5", "host-s6"]);
 
-    const nothing = waitForCalls(helper.getNode("now"), "call:status", 1);
+    const nowDone = collectCompleted(helper.getNode("now"));
     helper.getNode("delayed").receive({ action: "cancel", reset: true });
     helper.getNode("now").receive({ action: "cancel", reset: true });
     await waitForCalls(out, "input", 2);
-    await nothing;
+    await waitUntil("the cancel handled by the immediate node", () => nowDone.length === 1);
     assert.deepEqual(commands("s5"), [SHUTDOWN, CANCEL]);
     assert.deepEqual(commands("s6"), [SHUTDOWN, CANCEL]);
     assert.deepEqual(commands("s7"), ["sudo -n /bin/systemctl poweroff"], "an immediate shutdown is never cancelled");
-    assert.equal(statusTexts(helper.getNode("now")).at(-1), "ssh-shutdown.status.nothing-to-cancel");
+    assert.equal(statusTexts(helper.getNode("now")).at(-1), "ssh-shutdown.status.sent", "what happened stays shown: nothing to cancel replaces nothing");
     for (const m of got.slice(3)) {
       assert.equal((m.payload as ShutdownResult).action, "cancel");
       assert.equal(m.reset, true);
@@ -123,11 +123,11 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     }
     assert.equal(helper.getNode("delayed").context().get("sshShutdownPending"), undefined);
 
-    // cancelled: a second cancel has nothing to do
-    const status = waitForCalls(helper.getNode("delayed"), "call:status", 1);
+    // cancelled: a second cancel has nothing to do, and the status still says what was done
+    const delayedDone = collectCompleted(helper.getNode("delayed"));
     helper.getNode("delayed").receive({ action: "cancel" });
-    await status;
-    assert.equal(statusTexts(helper.getNode("delayed")).at(-1), "ssh-shutdown.status.nothing-to-cancel");
+    await waitUntil("the second cancel handled", () => delayedDone.length === 1);
+    assert.equal(statusTexts(helper.getNode("delayed")).at(-1), "ssh-shutdown.status.cancelled");
     assert.deepEqual(commands("s5"), [SHUTDOWN, CANCEL]);
     assert.equal(got.length, 5);
   });
@@ -381,6 +381,26 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     assert.equal(lab.blackholeConnections() - before, 1);
   });
 
+  it("after the outage the status keeps what was done; 'nothing to cancel' shows only when nothing was done", async () => {
+    const { out } = await load([host("s6")], [shutdownNode("done", ["s6"], { preset: "linux-poweroff" }), shutdownNode("idle", ["s6"], { allowed: ["check"] })]);
+    const nodeDone = helper.getNode("done");
+    nodeDone.receive({});
+    await waitForCalls(out, "input", 1);
+    assert.equal(statusTexts(nodeDone).at(-1), "ssh-shutdown.status.sent");
+    const handled = collectCompleted(nodeDone);
+    const shown = statusTexts(nodeDone).length;
+    nodeDone.receive({ reset: true }); // power back: an immediate shutdown has nothing to cancel
+    nodeDone.receive({ payload: { event: "OUTAGE_END" }, outage: { id: "o1", since: 1, ended: 2 } });
+    await waitUntil("both handled", () => handled.length === 2);
+    assert.equal(statusTexts(nodeDone).length, shown, "the status that told what happened stays");
+    const idle = helper.getNode("idle");
+    const idleHandled = collectCompleted(idle);
+    idle.receive({ reset: true }); // no cancel allowed, nothing done yet
+    await waitUntil("handled", () => idleHandled.length === 1);
+    assert.equal(statusTexts(idle).at(-1), "ssh-shutdown.status.restored-no-cancel");
+    assert.deepEqual(commands("s6"), ["sudo -n /bin/systemctl poweroff"]);
+  });
+
   it("a cancel stops a shutdown still trying to reach its host; it never arrives", async () => {
     await lab.stopHost("late");
     const { out, got } = await load([host("late"), host("s13")], [shutdownNode("n", ["late", "s13"], { deadline: 30 })]);
@@ -499,10 +519,11 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     await waitForCalls(out, "input", 1);
     assert.deepEqual(commands("s1"), [SHUTDOWN, CANCEL], "power back: the pending shutdown is cancelled, not sent again");
     const n = helper.getNode("n");
+    const handled = collectCompleted(n);
     for (const reset of [true, "true", 1, "yes", 0, "", {}, null]) n.receive({ reset, payload: { charge: 5 }, topic: "inject" });
     n.receive({ reset: true, action: "shutdown" });
     n.receive({ payload: { policy: "weakest", onBattery: false, critical: false, event: "POWER_BACK" } });
-    await waitUntil("every message handled", () => statusTexts(n).length >= 10, 10_000);
+    await waitUntil("every message handled", () => handled.length >= 10, 10_000);
     assert.ok(!commands("s1").slice(2).includes(SHUTDOWN), `no shutdown after power back: ${commands("s1").join(" | ")}`);
     assert.equal(got.filter((m) => (m.payload as ShutdownResult).action === "shutdown").length, 1);
   });
