@@ -211,4 +211,9 @@ export interface ShutdownResult {
   error: string | null;
   /** When the result was produced (epoch ms). */
   time: number;
+  /**
+   * This message joined a run already in progress for an earlier message:
+   * the result is that run's (the command was not sent again for it).
+   */
+  joined: boolean;
 }

@@ -6,8 +6,9 @@
  */
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import type { ParsedKey } from "ssh2";
-import { fetchHostKeys, parsePins } from "../core/ssh/hostkey";
+import { FetchHostKeysError, fetchHostKeys, parsePins } from "../core/ssh/hostkey";
 import { loadPrivateKey } from "../core/ssh/keys";
+import { connects, readConfig } from "../core/ssh/shutdown";
 import type { SshTarget } from "../core/ssh/runner";
 import type { SshHostApi, SshHostInfo } from "./lib/ssh-host-api";
 import { isSshHost } from "./lib/ssh-host-api";
@@ -35,6 +36,22 @@ const PROBE_TIMEOUT_MS = 5000;
 const ADDRESS = /^[A-Za-z0-9._:-]{1,253}$/;
 
 export = function (RED: NodeAPI) {
+  /** An enabled ssh-shutdown of the deployed flows that connects on its own lists this host. */
+  function usedToConnect(id: string): boolean {
+    const defs: (NodeDef & { d?: unknown; disabled?: unknown; hosts?: unknown })[] = [];
+    RED.nodes.eachNode((n) => defs.push(n));
+    const disabledTabs = new Set(defs.filter((n) => n.type === "tab" && n.disabled === true).map((n) => n.id));
+    return defs.some(
+      (n) =>
+        n.type === "ssh-shutdown" &&
+        n.d !== true &&
+        !disabledTabs.has(n.z) &&
+        Array.isArray(n.hosts) &&
+        n.hosts.includes(id) &&
+        connects(readConfig(n).config),
+    );
+  }
+
   function SshHost(this: SshHostNode, def: SshHostDef) {
     RED.nodes.createNode(this, def);
     const creds = this.credentials ?? {};
@@ -49,7 +66,16 @@ export = function (RED: NodeAPI) {
     if (!username) this.error(RED._("ssh-host.errors.no-username"));
     for (const line of invalid) this.error(RED._("ssh-host.errors.bad-fingerprint", { host: info.name, line }));
     if (acceptAny) this.warn(RED._("ssh-host.warn.insecure", { host: info.name }));
-    else if (pins.length === 0) this.warn(RED._("ssh-host.warn.no-pin", { host: info.name }));
+    // Nothing pinned: worth a warning only when a node that connects uses this host
+    // (a flow on simulate never connects); once per deploy of this host. Asked here
+    // (this host deployed alone) and by each ssh-shutdown that starts (deployed alone).
+    let unpinnedWarned = false;
+    this.connectingUser = (): void => {
+      if (acceptAny || pins.length > 0 || unpinnedWarned) return;
+      unpinnedWarned = true;
+      this.warn(RED._("ssh-host.warn.no-pin", { host: info.name }));
+    };
+    if (usedToConnect(this.id)) this.connectingUser();
 
     // Parse once now; a failure (file missing, too open, wrong passphrase) is
     // reported at deploy and retried on use, so fixing the file needs no redeploy.
@@ -94,8 +120,12 @@ export = function (RED: NodeAPI) {
   });
 
   // Editor button "fetch fingerprints": for a deployed ssh-host (id) or the
-  // address typed in the dialog. Answers with fingerprints only.
+  // address typed in the dialog. Answers with fingerprints only, or a code and
+  // a fixed text of ours (nothing the peer wrote).
   let probes = 0;
+  const fail = (res: { status(n: number): { json(body: object): void } }, status: number, code: string, params: Record<string, string | number> = {}): void => {
+    res.status(status).json({ code, error: RED._(`ssh-host.fetch.err.${code}`, params) });
+  };
   RED.httpAdmin.post("/ssh-host/fingerprints", RED.auth.needsPermission("ssh-host.write"), (req, res) => {
     const body = (req.body ?? {}) as { id?: unknown; address?: unknown; port?: unknown };
     let address = typeof body.address === "string" ? body.address.trim().replace(/^\[(.*)\]$/, "$1") : "";
@@ -106,22 +136,22 @@ export = function (RED: NodeAPI) {
         address = configured.sshHost.address;
         port = configured.sshHost.port;
       } else if (!address) {
-        res.status(404).json({ error: RED._("ssh-host.fetch.unknown-id") });
+        fail(res, 404, "unknown-id");
         return;
       }
     }
     if (!ADDRESS.test(address) || !Number.isInteger(port) || port < 1 || port > 65535) {
-      res.status(400).json({ error: RED._("ssh-host.fetch.bad-address") });
+      fail(res, 400, "bad-address");
       return;
     }
     if (probes >= MAX_PROBES) {
-      res.status(429).json({ error: RED._("ssh-host.fetch.busy") });
+      fail(res, 429, "busy", { max: MAX_PROBES });
       return;
     }
     probes++;
     fetchHostKeys(address, port, PROBE_TIMEOUT_MS)
       .then((keys) => res.json({ fingerprints: keys.map((k) => ({ type: k.type, fingerprint: k.fingerprint })) }))
-      .catch((err: unknown) => res.status(502).json({ error: err instanceof Error ? err.message : String(err) }))
+      .catch((err: unknown) => fail(res, 502, err instanceof FetchHostKeysError ? err.code : "failed", { address: address.includes(":") ? `[${address}]:${port}` : `${address}:${port}` }))
       .finally(() => probes--);
   });
 };

@@ -9,10 +9,12 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "nod
 import type { ShutdownAction, ShutdownResult } from "../core/contract";
 import { PRESETS, isPresetId, presetCommands } from "../core/ssh/presets";
 import type { PresetCommands } from "../core/ssh/presets";
-import { runAll } from "../core/ssh/runner";
+import { runCommand } from "../core/ssh/runner";
 import type { SshTarget } from "../core/ssh/runner";
 import {
+  MAX_SHARED_REQUESTS,
   cancelTargets,
+  connects,
   failedResult,
   makeResult,
   markCancelled,
@@ -33,29 +35,43 @@ interface SshShutdownDef extends NodeDef, RawShutdownConfig {
   store?: string;
 }
 
-/** One host of one run. */
-interface Job {
-  id: string;
-  info: SshHostInfo;
-  target: SshTarget;
-  command: string | null;
-  commands: PresetCommands;
-  controller: AbortController;
-  sent: boolean;
-  abortedBy: "cancel" | "close" | null;
+/** A message waiting for results of a run: the one that started it, or one that joined. */
+interface Waiting {
+  msg: NodeMessageInFlow;
+  send: (m: NodeMessage) => void;
+  /** Host ids whose result this message still waits for. */
+  hosts: Set<string>;
+  finished: () => void;
 }
 
+/** One host of a run: at most one connection at a time, whatever the number of messages. */
+interface Slot {
+  id: string;
+  info: SshHostInfo;
+  command: string;
+  commands: PresetCommands | null;
+  controller: AbortController;
+  sent: boolean;
+  retrying: boolean;
+  abortedBy: "cancel" | "close" | null;
+  /** The message that started it; the others joined. */
+  owner: Waiting;
+  result: ShutdownResult | null;
+}
+
+/** The hosts of one action in progress, and the messages that share them. */
 interface Run {
   action: ShutdownAction;
-  jobs: Job[];
-  finished: Promise<void>;
+  slots: Map<string, Slot>;
+  waiting: Waiting[];
+  /** A new request for this action may join (no longer once a cancel stopped the shutdowns). */
+  open: boolean;
 }
 
 const PENDING_KEY = "sshShutdownPending";
 
 /** A host id that names no ssh-host: for results that say so. */
 const unknownHost = (id: string): SshHostInfo => ({ name: id, address: "", port: 0, username: "" });
-const noop = (): void => undefined;
 
 export = function (RED: NodeAPI) {
   function SshShutdown(this: Node, def: SshShutdownDef) {
@@ -64,7 +80,24 @@ export = function (RED: NodeAPI) {
     for (const p of problems) this.error(RED._(`ssh-shutdown.errors.${p.key}`, p.params));
     if (problems.length > 0) this.status({ fill: "red", shape: "ring", text: RED._("ssh-shutdown.status.misconfigured") });
     const store = def.store || "";
+    /** Runs not finished yet (open to joins or not). */
     const runs = new Set<Run>();
+    /** Every connection in progress, for close. */
+    const inflight = new Set<Promise<void>>();
+    /**
+     * The last connection started per action and host: the next one for the same
+     * pair waits for it to end (a run stopped by a cancel may still be closing,
+     * or waiting for its command's exit), so there is never more than one.
+     */
+    const lanes = new Map<string, Promise<void>>();
+
+    // A host with no pinned key warns only when a node that connects uses it.
+    if (problems.length === 0 && connects(config)) {
+      for (const id of config.hosts) {
+        const host = RED.nodes.getNode(id);
+        if (isSshHost(host)) host.connectingUser();
+      }
+    }
 
     const commandsFor = (info: SshHostInfo): PresetCommands =>
       presetCommands(config.preset, {
@@ -94,9 +127,26 @@ export = function (RED: NodeAPI) {
       saveContext(this, PENDING_KEY, Object.keys(next).length ? next : undefined, store).catch(contextFailed);
     };
 
+    /** The status shows what the node did; "nothing to do" texts only while it has done nothing yet. */
+    let told = false;
     const show = (action: ShutdownAction, total: number, ok: number, failed: number, finished: boolean, retrying = 0): void => {
       const v = statusView(action, total, ok, failed, finished, retrying);
+      told = true;
       this.status({ fill: v.fill, shape: v.shape, text: RED._(`ssh-shutdown.status.${v.key}`, v.params) });
+    };
+    const showNothing = (key: string, params: Record<string, number> = {}): void => {
+      if (!told) this.status({ fill: "grey", shape: "ring", text: RED._(`ssh-shutdown.status.${key}`, params) });
+    };
+    const showRun = (run: Run): void => {
+      let ok = 0;
+      let failed = 0;
+      let retrying = 0;
+      for (const slot of run.slots.values()) {
+        if (slot.result?.ok) ok++;
+        else if (slot.result) failed++;
+        else if (slot.retrying) retrying++;
+      }
+      show(run.action, run.slots.size, ok, failed, ok + failed === run.slots.size, retrying);
     };
 
     const commandOf = (action: ShutdownAction, c: PresetCommands): string | null =>
@@ -109,92 +159,134 @@ export = function (RED: NodeAPI) {
       out.summary = summarize(result);
       send(out);
       if (result.ok) {
-        if (result.action === "shutdown" || result.action === "cancel") this.log(out.summary);
+        // logged once per host, by the message that ran it
+        if ((result.action === "shutdown" || result.action === "cancel") && !result.joined) this.log(out.summary);
       } else if (warnOnly) this.warn(out.summary);
       else this.error(out.summary, out);
     };
 
-    /** Connect to every host of `ids` at once; one result per host as it comes. */
-    const execute = async (action: ShutdownAction, ids: string[], msg: NodeMessageInFlow, send: (m: NodeMessage) => void): Promise<void> => {
-      const jobs: Job[] = [];
-      let ok = 0;
-      let failed = 0;
-      const total = ids.length;
-      const retrying = new Set<string>();
-      const count = (r: ShutdownResult): void => {
-        if (r.ok) ok++;
-        else failed++;
-        show(action, total, ok, failed, ok + failed === total, retrying.size);
-      };
-      /** A host that cannot even be tried: its result at once. */
-      const skip = (info: SshHostInfo, command: string, error: string): void => {
-        const r = failedResult(info, action, command, error, Date.now());
-        emit(msg, send, r);
-        count(r);
-      };
-      show(action, total, 0, 0, false);
-      for (const id of ids) {
-        const host = RED.nodes.getNode(id);
-        if (!isSshHost(host)) {
-          skip(unknownHost(id), "", RED._("ssh-shutdown.errors.no-host", { id }));
-          continue;
-        }
-        const commands = commandsFor(host.sshHost);
-        const command = commandOf(action, commands);
-        if (action === "cancel" && command === null) {
-          skip(host.sshHost, "", RED._("ssh-shutdown.errors.no-cancel"));
-          continue;
-        }
-        let target: SshTarget;
+    /** A host's result, to one waiting message. */
+    const deliver = (w: Waiting, slot: Slot): void => {
+      if (!slot.result || !w.hosts.delete(slot.id)) return;
+      if (slot.abortedBy !== "close") {
+        const r = w === slot.owner ? slot.result : { ...slot.result, joined: true };
         try {
-          target = host.target();
+          emit(w.msg, w.send, r, slot.abortedBy === "cancel");
         } catch (err) {
-          skip(host.sshHost, command ?? "", err instanceof Error ? err.message : String(err));
-          continue;
+          this.error(err instanceof Error ? err.message : String(err), w.msg); // e.g. a message that cannot be cloned
         }
-        jobs.push({ id, info: host.sshHost, target, command, commands, controller: new AbortController(), sent: false, abortedBy: null });
       }
+      if (w.hosts.size === 0) w.finished();
+    };
 
-      const all = runAll(
-          jobs,
-          (job) => ({
-            connectTimeoutMs: config.connectTimeoutMs,
-            commandTimeoutMs: config.commandTimeoutMs,
-            deadlineMs: config.deadlineMs,
-            okExitCodes: action === "cancel" ? job.commands.cancelOkExitCodes : [0],
-            signal: job.controller.signal,
-            onRetry: () => {
-              retrying.add(job.id);
-              show(action, total, ok, failed, false, retrying.size);
-            },
-            onSent: () => {
-              job.sent = true;
-              // Sent is enough: the host may have scheduled it even if no answer comes back.
-              if (action === "shutdown" && job.commands.delayed) {
-                savePending(markSent(pending, job.id, job.info.name, Date.now(), job.commands.delayMs));
-              }
-            },
-          }),
-          (job, outcome) => {
-            retrying.delete(job.id);
-            if (action === "cancel" && outcome.ok) savePending(markCancelled(pending, job.id));
-            if (job.abortedBy === "close") return; // going away: nobody to tell
-            const r = makeResult(job.info, action, job.command ?? "", outcome, Date.now());
-            if (job.abortedBy === "cancel") r.error = RED._("ssh-shutdown.errors.stopped-by-cancel");
-            try {
-              emit(msg, send, r, job.abortedBy === "cancel");
-            } catch (err) {
-              this.error(err instanceof Error ? err.message : String(err), msg); // e.g. a message that cannot be cloned
-            }
-            count(r);
-          },
-        );
-      const run: Run = { action, jobs, finished: all.then(noop, noop) };
-      runs.add(run);
+    /** A host's result is known: to every message waiting for it. */
+    const complete = (run: Run, slot: Slot, result: ShutdownResult): void => {
+      slot.result = result;
+      slot.retrying = false;
+      for (const w of run.waiting) deliver(w, slot);
+      if ([...run.slots.values()].every((s) => s.result)) runs.delete(run);
+      // a shutdown stopped by a cancel is not a failure to show: the cancel's status says it
+      if (slot.abortedBy === null) showRun(run);
+    };
+
+    /** Connect to one host (the only connection for this host and action); the result goes to `complete`. */
+    const launch = (run: Run, slot: Slot, target: SshTarget): void => {
+      const action = run.action;
+      const lane = JSON.stringify([action, slot.id]);
+      const previous = lanes.get(lane) ?? Promise.resolve();
+      const work = previous.then(() => runCommand(target, slot.command === "" ? null : slot.command, {
+        connectTimeoutMs: config.connectTimeoutMs,
+        commandTimeoutMs: config.commandTimeoutMs,
+        deadlineMs: config.deadlineMs,
+        // a check is a test: one attempt per host unless the operator asked for retries
+        maxAttempts: action === "check" && !config.checkRetry ? 1 : undefined,
+        okExitCodes: action === "cancel" ? slot.commands?.cancelOkExitCodes : [0],
+        signal: slot.controller.signal,
+        onRetry: () => {
+          slot.retrying = true;
+          if (slot.abortedBy === null) showRun(run);
+        },
+        onSent: () => {
+          slot.sent = true;
+          // Sent is enough: the host may have scheduled it even if no answer comes back.
+          if (action === "shutdown" && slot.commands?.delayed) {
+            savePending(markSent(pending, slot.id, slot.info.name, Date.now(), slot.commands.delayMs));
+          }
+        },
+      }))
+        .then((outcome) => {
+          if (action === "cancel" && outcome.ok) savePending(markCancelled(pending, slot.id));
+          const r = makeResult(slot.info, action, slot.command, outcome, Date.now());
+          if (slot.abortedBy === "cancel") r.error = RED._("ssh-shutdown.errors.stopped-by-cancel");
+          complete(run, slot, r);
+        })
+        .catch((err: unknown) => {
+          // not expected (runCommand reports every failure as an outcome): still one result per host
+          if (!slot.result) complete(run, slot, failedResult(slot.info, action, slot.command, err instanceof Error ? err.message : String(err), Date.now()));
+        });
+      inflight.add(work);
+      lanes.set(lane, work);
+      void work.finally(() => {
+        inflight.delete(work);
+        if (lanes.get(lane) === work) lanes.delete(lane);
+      });
+    };
+
+    /**
+     * Run `action` on the hosts `ids` for one message. While a run of this
+     * action is in progress it joins it: hosts already in that run are not
+     * contacted again (their result, known or to come, is reported for this
+     * message too), only hosts new to it are. Null: refused, the run already
+     * reports to MAX_SHARED_REQUESTS messages.
+     */
+    const execute = (action: ShutdownAction, ids: string[], msg: NodeMessageInFlow, send: (m: NodeMessage) => void): Promise<void> | null => {
+      let run = [...runs].find((r) => r.action === action && r.open);
+      if (run && run.waiting.length >= MAX_SHARED_REQUESTS) return null;
+      if (!run) {
+        run = { action, slots: new Map(), waiting: [], open: true };
+        runs.add(run);
+      }
+      const current = run;
+      return new Promise<void>((resolve) => {
+        if (ids.length === 0) return resolve();
+        const w: Waiting = { msg, send, hosts: new Set(ids), finished: resolve };
+        current.waiting.push(w);
+        const fresh: { slot: Slot; target: SshTarget | null; failure: string | null }[] = [];
+        for (const id of ids) {
+          if (current.slots.has(id)) continue;
+          const slot: Slot = {
+            id, info: unknownHost(id), command: "", commands: null, controller: new AbortController(),
+            sent: false, retrying: false, abortedBy: null, owner: w, result: null,
+          };
+          current.slots.set(id, slot);
+          fresh.push({ slot, ...prepare(action, slot) });
+        }
+        // every slot is in the run before any result: the run cannot look finished too early
+        for (const id of ids) {
+          const slot = current.slots.get(id);
+          if (slot?.result) deliver(w, slot);
+        }
+        if (fresh.length > 0) showRun(current);
+        for (const f of fresh) {
+          if (f.target) launch(current, f.slot, f.target);
+          else complete(current, f.slot, failedResult(f.slot.info, action, f.slot.command, f.failure ?? "", Date.now()));
+        }
+      });
+    };
+
+    /** Fill a new slot from its ssh-host: a target to connect to, or why it cannot be tried. */
+    const prepare = (action: ShutdownAction, slot: Slot): { target: SshTarget | null; failure: string | null } => {
+      const host = RED.nodes.getNode(slot.id);
+      if (!isSshHost(host)) return { target: null, failure: RED._("ssh-shutdown.errors.no-host", { id: slot.id }) };
+      slot.info = host.sshHost;
+      slot.commands = commandsFor(host.sshHost);
+      const command = commandOf(action, slot.commands);
+      if (action === "cancel" && command === null) return { target: null, failure: RED._("ssh-shutdown.errors.no-cancel") };
+      slot.command = command ?? "";
       try {
-        await all;
-      } finally {
-        runs.delete(run);
+        return { target: host.target(), failure: null };
+      } catch (err) {
+        return { target: null, failure: err instanceof Error ? err.message : String(err) };
       }
     };
 
@@ -213,15 +305,17 @@ export = function (RED: NodeAPI) {
       show("simulate", config.hosts.length, ok, failed, true);
     };
 
-    const cancel = async (msg: NodeMessageInFlow, send: (m: NodeMessage) => void): Promise<void> => {
-      // Power is back: shutdowns still trying to reach their host stop here.
+    const cancel = (msg: NodeMessageInFlow, send: (m: NodeMessage) => void): Promise<void> | null => {
+      // Power is back: shutdowns still trying to reach their host stop here, and a
+      // shutdown asked for after this cancel starts a run of its own.
       let stopped = 0;
       for (const r of runs) {
         if (r.action !== "shutdown") continue;
-        for (const job of r.jobs) {
-          if (!job.sent && !job.controller.signal.aborted) {
-            job.abortedBy = "cancel";
-            job.controller.abort();
+        r.open = false;
+        for (const slot of r.slots.values()) {
+          if (!slot.result && !slot.sent && !slot.controller.signal.aborted) {
+            slot.abortedBy = "cancel";
+            slot.controller.abort();
             stopped++;
           }
         }
@@ -229,11 +323,13 @@ export = function (RED: NodeAPI) {
       const { ids, expired, pending: next } = cancelTargets(pending, config.hosts, Date.now());
       if (ids.length !== Object.keys(pending).length) savePending(next);
       if (ids.length === 0) {
-        const key = stopped > 0 ? "stopped-unsent" : "nothing-to-cancel";
-        this.status({ fill: "grey", shape: "ring", text: RED._(`ssh-shutdown.status.${key}`, { stopped, expired: expired.length }) });
-        return;
+        if (stopped > 0) {
+          told = true;
+          this.status({ fill: "grey", shape: "ring", text: RED._("ssh-shutdown.status.stopped-unsent", { stopped, expired: expired.length }) });
+        } else showNothing("nothing-to-cancel", { expired: expired.length });
+        return Promise.resolve();
       }
-      await execute("cancel", ids, msg, send);
+      return execute("cancel", ids, msg, send);
     };
 
     this.on("input", (msg: NodeMessageInFlow, send: (m: NodeMessage) => void, done: (err?: Error) => void) => {
@@ -245,34 +341,41 @@ export = function (RED: NodeAPI) {
       const request = readRequest(msg as Record<string, unknown>, config);
       if (request.ok === "nothing") {
         // power is back, or on: nothing to run, and nothing wrong
-        this.status({ fill: "grey", shape: "ring", text: RED._(`ssh-shutdown.status.${request.key}`) });
+        showNothing(request.key);
         if (request.key === "power-on") this.warn(RED._("ssh-shutdown.warn.power-on"));
         done();
         return;
       }
       if (!request.ok) {
+        told = true;
         this.status({ fill: "red", shape: "ring", text: RED._("ssh-shutdown.status.refused") });
         done(new Error(RED._(`ssh-shutdown.errors.${request.key}`, request.params)));
         return;
       }
       const action = request.action;
-      const work = loaded.then(async () => {
-        if (action === "simulate") simulate(msg, send);
-        else if (action === "cancel") await cancel(msg, send);
-        else await execute(action, config.hosts, msg, send);
-      });
-      work.then(() => done(), failWith(done));
+      loaded
+        .then(() => {
+          if (action === "simulate") {
+            simulate(msg, send);
+            return;
+          }
+          const work = action === "cancel" ? cancel(msg, send) : execute(action, config.hosts, msg, send);
+          if (work) return work;
+          throw new Error(RED._("ssh-shutdown.errors.busy", { action, max: MAX_SHARED_REQUESTS }));
+        })
+        .then(() => done(), failWith(done));
     });
 
     this.on("close", (_removed: boolean, done: () => void) => {
       for (const r of runs) {
-        for (const job of r.jobs) {
-          job.abortedBy ??= "close";
-          job.controller.abort();
+        r.open = false;
+        for (const slot of r.slots.values()) {
+          slot.abortedBy ??= "close";
+          slot.controller.abort();
         }
       }
       // Done only once every in-flight connection is closed.
-      Promise.all([...runs].map((r) => r.finished)).then(() => {
+      Promise.all([...inflight]).then(() => {
         this.status({});
         done();
       });

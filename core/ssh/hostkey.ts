@@ -50,12 +50,17 @@ export function fingerprint(blob: Buffer): string {
   return "SHA256:" + createHash("sha256").update(blob).digest("base64").replace(/=+$/, "");
 }
 
-/** The key type named at the start of a key blob, e.g. "ssh-ed25519". */
-export function keyTypeOf(blob: Buffer): string {
+/**
+ * The key type named at the start of a key blob, e.g. "ssh-ed25519"; a type
+ * this package cannot verify is "unknown" (the name is the peer's text, and
+ * goes into errors and the editor).
+ */
+export function keyTypeOf(blob: Buffer): HostKeyType | "unknown" {
   if (blob.length < 4) return "unknown";
   const len = blob.readUInt32BE(0);
   if (len <= 0 || len > 64 || blob.length < 4 + len) return "unknown";
-  return blob.subarray(4, 4 + len).toString("latin1");
+  const name = blob.subarray(4, 4 + len).toString("latin1");
+  return isHostKeyType(name) ? name : "unknown";
 }
 
 function isHostKeyType(s: string): s is HostKeyType {
@@ -163,9 +168,36 @@ export function verifyHostKey(pins: Pin[], blob: Buffer, where: string): HostKey
 }
 
 /**
+ * Why fetching fingerprints failed, as a code from a fixed list: what the
+ * editor is told is chosen by the code, never the peer's words.
+ */
+export type FetchFailure = "refused" | "not-found" | "unreachable" | "reset" | "timeout" | "no-key-type" | "closed" | "not-ssh" | "failed";
+
+/** The English text of each failure (the editor shows its own locale's text for the code). */
+const FETCH_FAILURES: Record<FetchFailure, string> = {
+  refused: "connection refused",
+  "not-found": "address not found",
+  unreachable: "host unreachable",
+  reset: "connection reset",
+  timeout: "no SSH handshake in time",
+  "no-key-type": "the server offers no host key type this node can verify",
+  closed: "the server closed the connection during the handshake",
+  "not-ssh": "not an SSH server",
+  failed: "the SSH handshake failed",
+};
+
+export class FetchHostKeysError extends Error {
+  constructor(readonly code: FetchFailure) {
+    super(FETCH_FAILURES[code]);
+    this.name = "FetchHostKeysError";
+  }
+}
+
+/**
  * Fetch the fingerprints a server offers, one short connection per key
  * family, all cut at the host key check (no authentication is attempted).
- * Bounded: at most 5 connections, each ending within `timeoutMs`.
+ * Bounded: at most 5 connections, each ending within `timeoutMs`; at most
+ * one fingerprint per key type. Fails with a FetchHostKeysError.
  */
 export async function fetchHostKeys(address: string, port: number, timeoutMs: number): Promise<HostKeyInfo[]> {
   const probes = await Promise.all(KEY_TYPES.map((t) => probeHostKey(address, port, ALGORITHMS[t], timeoutMs)));
@@ -175,9 +207,8 @@ export async function fetchHostKeys(address: string, port: number, timeoutMs: nu
   }
   if (found.length > 0) return found;
   // Nothing offered: report the most telling error (a socket error beats "no matching format").
-  const errors = probes.map((p) => p.error).filter((e): e is string => e !== null);
-  const socket = errors.find((e) => !/host key format/.test(e));
-  throw new Error(socket ?? errors[0] ?? "the server offered no host key");
+  const errors = probes.map((p) => p.error).filter((e): e is FetchFailure => e !== null);
+  throw new FetchHostKeysError(errors.find((e) => e !== "no-key-type") ?? errors[0] ?? "no-key-type");
 }
 
 function probeHostKey(
@@ -185,11 +216,11 @@ function probeHostKey(
   port: number,
   algorithms: ServerHostKeyAlgorithm[],
   timeoutMs: number,
-): Promise<{ key: HostKeyInfo | null; error: string | null }> {
+): Promise<{ key: HostKeyInfo | null; error: FetchFailure | null }> {
   return new Promise((resolve) => {
     const conn = new Client();
     let key: HostKeyInfo | null = null;
-    let error: string | null = null;
+    let error: FetchFailure | null = null;
     let settled = false;
     const finish = (): void => {
       if (settled) return;
@@ -199,11 +230,11 @@ function probeHostKey(
       resolve({ key, error });
     };
     const timer = setTimeout(() => {
-      error = error ?? `no SSH handshake within ${Math.round(timeoutMs / 100) / 10} s`;
+      error = error ?? "timeout";
       finish();
     }, timeoutMs);
-    conn.on("error", (err: Error) => {
-      if (!key) error = describeProbeError(err);
+    conn.on("error", (err: Error & { code?: string | number; level?: string }) => {
+      if (!key) error = error ?? probeFailure(err);
       finish();
     });
     conn.on("close", finish);
@@ -217,20 +248,40 @@ function probeHostKey(
         algorithms: { serverHostKey: algorithms },
         authHandler: [],
         hostVerifier: (blob: Buffer): boolean => {
-          key = { type: keyTypeOf(blob), fingerprint: fingerprint(blob) };
+          const type = keyTypeOf(blob);
+          if (type !== "unknown") key = { type, fingerprint: fingerprint(blob) };
+          else error = "no-key-type";
           return false; // look, never trust: the operator decides
         },
       });
-    } catch (err) {
-      error = err instanceof Error ? err.message : String(err);
+    } catch {
+      error = "failed";
       finish();
     }
   });
 }
 
-function describeProbeError(err: Error & { code?: string }): string {
-  if (err.code === "ECONNREFUSED") return "connection refused";
-  if (err.code === "ENOTFOUND" || err.code === "EAI_AGAIN") return "address not found";
-  if (/no matching host key format/.test(err.message)) return "no matching host key format";
-  return err.message;
+/** An ssh2 or socket error as a fixed code; its text (maybe the peer's) goes no further. */
+export function probeFailure(err: Error & { code?: string | number; level?: string }): FetchFailure {
+  if (typeof err.code === "number") return "closed"; // an SSH disconnect: its description is the peer's
+  switch (err.code) {
+    case "ECONNREFUSED":
+      return "refused";
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return "not-found";
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return "unreachable";
+    case "ECONNRESET":
+    case "EPIPE":
+      return "reset";
+    case "ETIMEDOUT":
+      return "timeout";
+  }
+  if (err.level === "client-timeout") return "timeout";
+  if (/no matching host key format/i.test(err.message)) return "no-key-type";
+  if (/connection lost|socket closed|not connected/i.test(err.message)) return "closed";
+  if (/identification|greeting|header|bad packet|protocol/i.test(err.message) || err.level === "protocol") return "not-ssh";
+  return "failed";
 }

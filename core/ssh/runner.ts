@@ -33,6 +33,8 @@ export interface RunOptions {
   commandTimeoutMs: number;
   /** No new attempt starts later than this after the first one began. */
   deadlineMs: number;
+  /** At most this many attempts (default: as many as fit before the deadline). */
+  maxAttempts?: number;
   /** First pause between attempts; doubles up to maxRetryDelayMs. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
@@ -106,6 +108,44 @@ function seconds(ms: number): string {
   return `${Math.round(ms / 100) / 10} s`;
 }
 
+/** SSH disconnect reason codes (RFC 4253, 11.1) in words: what the node says instead of the peer's own text. */
+const DISCONNECT_REASONS: ReadonlyMap<number, string> = new Map([
+  [1, "host not allowed to connect"],
+  [2, "protocol error"],
+  [3, "key exchange failed"],
+  [5, "MAC error"],
+  [6, "compression error"],
+  [7, "service not available"],
+  [8, "protocol version not supported"],
+  [9, "host key not verifiable"],
+  [10, "connection lost"],
+  [11, "by application"],
+  [12, "too many connections"],
+  [13, "authentication cancelled by user"],
+  [14, "no more authentication methods available"],
+  [15, "illegal user name"],
+]);
+
+/** Longest library error text kept in a result (anything longer is cut). */
+const MAX_ERROR_TEXT = 200;
+
+/**
+ * A library error text for a result: one line of printable characters, at
+ * most MAX_ERROR_TEXT long. Used only for ssh2's own texts, never for what
+ * the peer wrote (a disconnect description, a channel failure description).
+ */
+export function boundedText(text: string, max = MAX_ERROR_TEXT): string {
+  // eslint-disable-next-line no-control-regex
+  const one = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " ").trim();
+  return one.length > max ? one.slice(0, max - 1) + "…" : one;
+}
+
+/** The peer's SSH disconnect, named by its reason code only (its description is the peer's text). */
+export function disconnectText(code: number): string {
+  const name = DISCONNECT_REASONS.get(code);
+  return name ? `reason ${code}, ${name}` : `reason ${Number.isSafeInteger(code) ? code : "unknown"}`;
+}
+
 function authMethods(target: SshTarget): string {
   const m: string[] = [];
   if (target.key) m.push("publickey");
@@ -115,13 +155,17 @@ function authMethods(target: SshTarget): string {
 
 /** ssh2 errors in an operator's words, and whether another attempt may help. */
 export function classifyError(
-  err: Error & { level?: string; code?: string },
+  err: Error & { level?: string; code?: string | number },
   target: SshTarget,
   connectTimeoutMs: number,
   /** The attempt's timeout was cut short by the node's deadline, not its connect timeout. */
   byDeadline = false,
 ): { error: string; retryable: boolean } {
   const where = `${target.address}:${target.port}`;
+  if (typeof err.code === "number") {
+    // an SSH disconnect from the peer: its description is the peer's text, not repeated here
+    return { error: `${where} closed the connection (SSH disconnect ${disconnectText(err.code)})`, retryable: true };
+  }
   if (err.level === "client-authentication") {
     return { error: `authentication failed for user ${target.username} on ${where} (tried: ${authMethods(target)})`, retryable: false };
   }
@@ -148,7 +192,7 @@ export function classifyError(
     case "ETIMEDOUT":
       return { error: `connection to ${where} timed out`, retryable: true };
   }
-  return { error: `${where}: ${err.message}`, retryable: true };
+  return { error: `${where}: ${boundedText(err.message)}`, retryable: true };
 }
 
 /** The ssh2 connect settings for a target: pinned host key, parsed key via authHandler. */
@@ -220,7 +264,7 @@ function attemptOnce(
 
     // An unhandled 'error' would crash Node-RED: both emitters always have a listener.
     sock.on("error", () => undefined);
-    conn.on("error", (err: Error & { level?: string; code?: string }) => {
+    conn.on("error", (err: Error & { level?: string; code?: string | number }) => {
       if (hostKeyError) finish(failed(hostKeyError, false));
       else {
         const c = classifyError(err, target, connectTimeoutMs, byDeadline);
@@ -234,10 +278,10 @@ function attemptOnce(
         finish({ kind: "done", exitCode: 0, signal: null, stdout: "", stderr: "" });
         return;
       }
-      const refused = (err: Error): void =>
-        finish(failed(`${target.address}:${target.port} refused to run the command (${err.message})`, true));
+      // "(SSH) Channel open failure: <the peer's description>": only our words
+      const refused = (): void => finish(failed(`${target.address}:${target.port} refused to run the command (no session channel)`, true));
       const onExec = (err: Error | undefined, stream: ClientChannel): void => {
-        if (err) return refused(err);
+        if (err) return refused();
         sent = true;
         opts.onSent?.();
         commandTimer = setTimeout(() => {
@@ -257,8 +301,8 @@ function attemptOnce(
       };
       try {
         conn.exec(command, onExec);
-      } catch (err) {
-        refused(err instanceof Error ? err : new Error(String(err))); // "Not connected": the socket just went
+      } catch {
+        refused(); // "Not connected": the socket just went
       }
     });
 
@@ -279,7 +323,7 @@ function attemptOnce(
         }),
       );
     } catch (err) {
-      finish(failed(err instanceof Error ? err.message : String(err), false), true);
+      finish(failed(boundedText(err instanceof Error ? err.message : String(err)), false), true);
     }
   });
 }
@@ -342,6 +386,7 @@ export async function runCommand(target: SshTarget, command: string | null, opts
       connectTimeout < opts.connectTimeoutMs - 100,
     );
     if (a.kind === "done" || !a.retryable || a.aborted) return outcome(a);
+    if (opts.maxAttempts !== undefined && attempts >= opts.maxAttempts) return outcome(a);
     const delay = backoffDelay(attempts, first, max);
     if (performance.now() - start + delay >= opts.deadlineMs) return outcome(a);
     opts.onRetry?.(attempts, a.error, delay);

@@ -45,7 +45,16 @@ export interface ShutdownConfig {
   connectTimeoutMs: number;
   commandTimeoutMs: number;
   deadlineMs: number;
+  /** A check retries until the deadline like a shutdown; by default it makes one attempt per host (a test fails fast). */
+  checkRetry: boolean;
 }
+
+/**
+ * How many messages may share one run (the one that started it included):
+ * a request for an action already running joins that run instead of
+ * connecting again; past this many, it is refused (the run goes on).
+ */
+export const MAX_SHARED_REQUESTS = 16;
 
 /** The editor's raw values (strings or numbers, possibly missing). */
 export interface RawShutdownConfig {
@@ -61,6 +70,7 @@ export interface RawShutdownConfig {
   connectTimeout?: unknown;
   commandTimeout?: unknown;
   deadline?: unknown;
+  checkRetry?: unknown;
 }
 
 /** A problem in the configuration: an i18n key (under ssh-shutdown.errors) and its values. */
@@ -124,6 +134,7 @@ export function readConfig(raw: RawShutdownConfig): { config: ShutdownConfig; pr
       connectTimeoutMs: seconds(raw.connectTimeout, 10, 1, 300, "connectTimeout", problems),
       commandTimeoutMs: seconds(raw.commandTimeout, 30, 1, 3600, "commandTimeout", problems),
       deadlineMs: seconds(raw.deadline, 60, 1, 86400, "deadline", problems),
+      checkRetry: raw.checkRetry === true || raw.checkRetry === "true",
     },
     problems,
   };
@@ -136,6 +147,16 @@ export type Request =
   | { ok: "nothing"; key: "restored-no-cancel" | "power-on" };
 
 const may = (config: ShutdownConfig, action: ShutdownAction) => action === config.defaultAction || config.allowed.includes(action);
+
+/**
+ * Whether this node connects to its hosts on its own: its default action is
+ * not simulate, or a message may ask it for a shutdown. A node on simulate
+ * that a message may ask for a check or a cancel does not count: a check says
+ * what is wrong when it runs, and a cancel only goes where a shutdown went.
+ */
+export function connects(config: ShutdownConfig): boolean {
+  return config.defaultAction !== "simulate" || may(config, "shutdown");
+}
 
 /**
  * What a message asks for. It may only pick an action the operator allowed;
@@ -239,6 +260,7 @@ export function makeResult(
     attempts: o.attempts,
     error: o.error,
     time: now,
+    joined: false,
   };
 }
 
@@ -269,11 +291,12 @@ export function summarize(r: ShutdownResult): string {
   const oneLine = (s: string): string => s.replace(/\s*[\r\n]+\s*/g, " ").trim();
   if (r.action === "simulate") return oneLine(`${r.host}: simulate, would run: ${r.command}`);
   const attempts = r.attempts > 1 ? `${r.attempts} attempts, ` : "";
+  const joined = r.joined ? ", shared with an earlier message" : "";
   if (r.ok) {
     const exit = r.exitCode === null ? "" : `exit ${r.exitCode}, `;
-    return oneLine(`${r.host}: ${DONE[r.action]} (${exit}${attempts}${secs(r.duration)})`);
+    return oneLine(`${r.host}: ${DONE[r.action]} (${exit}${attempts}${secs(r.duration)}${joined})`);
   }
-  return oneLine(`${r.host}: ${r.action} FAILED: ${oneLine(r.error ?? "unknown error")} (${attempts}${secs(r.duration)})`);
+  return oneLine(`${r.host}: ${r.action} FAILED: ${oneLine(r.error ?? "unknown error")} (${attempts}${secs(r.duration)}${joined})`);
 }
 
 export interface StatusView {

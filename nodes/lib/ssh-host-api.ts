@@ -20,9 +20,14 @@ export interface SshHostApi {
    * deploy. Throws an Error whose message says what to fix (never key text).
    */
   target(): SshTarget;
+  /**
+   * A node that may connect to this host uses it (not one that only
+   * simulates): the host warns, once per deploy, when nothing is pinned.
+   */
+  connectingUser(): void;
 }
 
 export function isSshHost(node: unknown): node is Node & SshHostApi {
   const n = node as Partial<Node & SshHostApi> | null;
-  return !!n && n.type === "ssh-host" && typeof n.target === "function" && typeof n.sshHost === "object";
+  return !!n && n.type === "ssh-host" && typeof n.target === "function" && typeof n.connectingUser === "function" && typeof n.sshHost === "object";
 }

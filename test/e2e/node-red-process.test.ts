@@ -68,6 +68,8 @@ for (const runtime of RUNTIMES) {
       assert.equal(res.status, 204);
       await nr?.waitForLog(/backup-server: simulate, would run/, 30000, from);
       await nr?.waitForLog(/storage-server: simulate, would run/, 30000, from);
+      // "steps passed" is one hop further than the shutdown (the switch that keeps power-back out of it)
+      await nr?.waitForLog(/\[debug:steps passed\] Tier storage reached/, 30000, from);
       const log = nr?.log().slice(from) ?? "";
       assert.match(log, /Tier backup reached.*\n?[^]*Tier storage reached/);
       assert.doesNotMatch(log, /Tier production reached|prod-server-\d: simulate|hypervisor: simulate/);

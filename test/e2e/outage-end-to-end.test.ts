@@ -86,6 +86,10 @@ describe(`end to end: progressive example, real ${runtimeLabel()}, real upsd, re
     await nr.waitForLog(/Outage over/, 30000, from);
     done.push("backup-server:cancel", "prod-server-1:cancel", "prod-server-2:cancel", "hypervisor:cancel");
     await waitRecorded(done, "power back cancels the pending delayed shutdowns");
+    // the power-restored message went through the four latches: "power events" shows it once, "steps passed" not at all
+    const back = nr.log().slice(from);
+    assert.deepEqual(back.split("\n").filter((l) => l.includes("[debug:steps passed]")), [], "power back is not a step passed");
+    assert.equal(back.split("\n").filter((l) => l.includes("[debug:power events]") && /Outage over/.test(l)).length, 1, back);
 
     // Recharging at low charge fires nothing; a second outage fires again (new outage, latches re-armed).
     from = nr.log().length;

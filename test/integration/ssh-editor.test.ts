@@ -83,10 +83,38 @@ describe("ssh nodes in the editor (Chromium + Node-RED + sshd)", function () {
     await page.locator("#node-input-hosts-container button").first().click();
     await page.locator("#node-config-input-address").waitFor();
     await page.locator("#ssh-host-fetch").click();
-    await page.locator("#ssh-host-fetch-result code").nth(1).waitFor();
-    const fetched = await page.locator("#ssh-host-fetch-result code").allInnerTexts();
-    assert.deepEqual(fetched.sort(), [`ssh-ed25519 ${h.fingerprints.ed25519}`, `ssh-rsa ${h.fingerprints.rsa}`].sort());
-    await page.locator("#ssh-host-fetch-result button").first().click();
+    const result = page.locator("#ssh-host-fetch-result");
+    const fps = { "ssh-ed25519": h.fingerprints.ed25519, "ssh-rsa": h.fingerprints.rsa ?? "" };
+    await result.getByText(fps["ssh-rsa"]).waitFor();
+    // each fingerprint whole and inside the visible tray (the dialog asks to compare it with ssh-keygen -lf),
+    // in a row of its own with its key type and a Pin button large enough to hit
+    const visible = await page.locator(".red-ui-tray-body-wrapper").last().boundingBox();
+    assert.ok(visible, "the ssh-host tray is shown");
+    for (const [type, fp] of Object.entries(fps)) {
+      const shown = result.getByText(fp);
+      await shown.scrollIntoViewIfNeeded();
+      const box = await shown.boundingBox();
+      assert.ok(box, `${type} fingerprint shown`);
+      const tray = await page.locator(".red-ui-tray-body-wrapper").last().boundingBox();
+      assert.ok(tray && box.x >= tray.x && box.x + box.width <= tray.x + tray.width + 0.5, `${type}: ${JSON.stringify(box)} cut off by the tray ${JSON.stringify(tray)}`);
+      const [scroll, client] = await shown.evaluate((el) => {
+        const e = el as unknown as { scrollWidth: number; clientWidth: number };
+        return [e.scrollWidth, e.clientWidth];
+      });
+      assert.ok(scroll <= client, `${type}: the text overflows its box (${scroll} > ${client})`);
+      const row = shown.locator("xpath=ancestor::*[.//button][1]");
+      assert.equal(await row.locator("button").count(), 1, `${type}: one button in its row`);
+      assert.equal(((await row.innerText()).match(/SHA256:/g) ?? []).length, 1, `${type}: one key per row`);
+      assert.ok((await row.innerText()).includes(type), `${type}: the row names the key type`);
+      const button = await row.locator("button").boundingBox();
+      assert.ok(button && button.width >= 44 && button.height >= 24, `${type}: Pin button of ${JSON.stringify(button)} is too small to hit`);
+    }
+    // pin the ed25519 key with a real click at the middle of its button
+    const pin = result.getByText(fps["ssh-ed25519"]).locator("xpath=ancestor::*[.//button][1]").locator("button");
+    const at = await pin.boundingBox();
+    assert.ok(at);
+    await page.mouse.click(at.x + at.width / 2, at.y + at.height / 2);
+    assert.equal(await page.locator("#node-config-input-fingerprints").inputValue(), `ssh-ed25519 ${fps["ssh-ed25519"]}`);
     await page.locator("#node-config-input-acceptAnyHostKey").check();
     assert.equal(await page.locator("#ssh-host-insecure-tip").isVisible(), true, "the insecure option shows its warning");
     await page.locator("#node-config-input-acceptAnyHostKey").uncheck();
@@ -98,7 +126,7 @@ describe("ssh nodes in the editor (Chromium + Node-RED + sshd)", function () {
     const saved = await flows();
     const host = saved.find((n) => n.id === "hst");
     const sd = saved.find((n) => n.id === "sd");
-    assert.match(String(host?.fingerprints), /^ssh-(ed25519|rsa) SHA256:/);
+    assert.equal(host?.fingerprints, `ssh-ed25519 ${h.fingerprints.ed25519}`);
     assert.deepEqual(sd?.hosts, ["hst"]);
     assert.deepEqual(sd?.allowed, ["cancel", "check", "simulate"]);
     for (const n of saved) for (const secret of ["privateKey", "passphrase", "password"]) assert.equal(secret in n, false);

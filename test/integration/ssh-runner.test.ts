@@ -138,8 +138,8 @@ describe("SSH runner against real sshd hosts", function () {
         [`ssh-ed25519 ${m.fingerprints.ed25519}`, `ecdsa-sha2-nistp256 ${m.fingerprints.ecdsa}`, `ssh-rsa ${m.fingerprints.rsa}`].sort(),
       );
       assert.equal(lab.records("multi").length, before);
-      await assert.rejects(fetchHostKeys(lab.refused.address, lab.refused.port, 2000), /connection refused/);
-      await assert.rejects(fetchHostKeys(lab.blackhole.address, lab.blackhole.port, 500), /no SSH handshake within 0.5 s/);
+      await assert.rejects(fetchHostKeys(lab.refused.address, lab.refused.port, 2000), { name: "FetchHostKeysError", code: "refused", message: "connection refused" });
+      await assert.rejects(fetchHostKeys(lab.blackhole.address, lab.blackhole.port, 500), { name: "FetchHostKeysError", code: "timeout", message: "no SSH handshake in time" });
     });
   });
 

@@ -10,7 +10,8 @@ import latchNode from "../../nodes/outage-latch";
 import { aggregateNodeDef, ups } from "../harness/decide-fixtures";
 import { requireComponent } from "../harness/system";
 import { SSH_LAB_INSTALL, SshLab, sshLabMissing } from "../harness/ssh-lab";
-import { closeContextStores, collect, helper, loadContextStores, loggedText, statusTexts, waitForCalls, waitUntil } from "../harness/red-helper";
+import { MAX_SHARED_REQUESTS } from "../../core/ssh/shutdown";
+import { closeContextStores, collect, collectCompleted, helper, loadContextStores, loggedText, settle, statusTexts, waitForCalls, waitUntil } from "../harness/red-helper";
 import type { TestNode } from "../harness/red-helper";
 
 type Auth = "keyFile" | "pastedRsa" | "passphrase" | "password";
@@ -106,15 +107,15 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     const pending = helper.getNode("delayed").context().get("sshShutdownPending") as Record<string, unknown>;
     assert.deepEqual(Object.keys(pending).sort(), ["host-s5", "host-s6"]);
 
-    const nothing = waitForCalls(helper.getNode("now"), "call:status", 1);
+    const nowDone = collectCompleted(helper.getNode("now"));
     helper.getNode("delayed").receive({ action: "cancel", reset: true });
     helper.getNode("now").receive({ action: "cancel", reset: true });
     await waitForCalls(out, "input", 2);
-    await nothing;
+    await waitUntil("the cancel handled by the immediate node", () => nowDone.length === 1);
     assert.deepEqual(commands("s5"), [SHUTDOWN, CANCEL]);
     assert.deepEqual(commands("s6"), [SHUTDOWN, CANCEL]);
     assert.deepEqual(commands("s7"), ["sudo -n /bin/systemctl poweroff"], "an immediate shutdown is never cancelled");
-    assert.equal(statusTexts(helper.getNode("now")).at(-1), "ssh-shutdown.status.nothing-to-cancel");
+    assert.equal(statusTexts(helper.getNode("now")).at(-1), "ssh-shutdown.status.sent", "what happened stays shown: nothing to cancel replaces nothing");
     for (const m of got.slice(3)) {
       assert.equal((m.payload as ShutdownResult).action, "cancel");
       assert.equal(m.reset, true);
@@ -122,11 +123,11 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     }
     assert.equal(helper.getNode("delayed").context().get("sshShutdownPending"), undefined);
 
-    // cancelled: a second cancel has nothing to do
-    const status = waitForCalls(helper.getNode("delayed"), "call:status", 1);
+    // cancelled: a second cancel has nothing to do, and the status still says what was done
+    const delayedDone = collectCompleted(helper.getNode("delayed"));
     helper.getNode("delayed").receive({ action: "cancel" });
-    await status;
-    assert.equal(statusTexts(helper.getNode("delayed")).at(-1), "ssh-shutdown.status.nothing-to-cancel");
+    await waitUntil("the second cancel handled", () => delayedDone.length === 1);
+    assert.equal(statusTexts(helper.getNode("delayed")).at(-1), "ssh-shutdown.status.cancelled");
     assert.deepEqual(commands("s5"), [SHUTDOWN, CANCEL]);
     assert.equal(got.length, 5);
   });
@@ -260,6 +261,146 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     assert.match(String(got[0].summary), /^late: shutdown sent \(exit 0, \d+ attempts, /);
   });
 
+  it("200 messages at once: one connection and one recorded shutdown per host; 16 messages share the run, the rest are refused; every message is done", async () => {
+    const names = ["s1", "s2"];
+    const before = names.map((h) => lab.connections(h));
+    const { got } = await load(names.map((h) => host(h)), [shutdownNode("n", names)]);
+    const n = helper.getNode("n");
+    const handled = collectCompleted(n);
+    const errors: string[] = [];
+    n.on("call:error", (c: { args: unknown[] }) => errors.push(String((c.args[0] as Error).message ?? c.args[0])));
+    for (let i = 0; i < 200; i++) n.receive({ payload: i, seq: i }); // (not msg.req: Node-RED's clone treats it as an HTTP request)
+    // done() is reported at once; a sent message and an error reach their listeners a turn later: wait for all, then let the rest settle
+    const expected = { results: MAX_SHARED_REQUESTS * names.length, refused: 200 - MAX_SHARED_REQUESTS };
+    await waitUntil("every message done, its results and errors delivered", () => handled.length === 200 && got.length >= expected.results && errors.length >= expected.refused, 30_000);
+    await settle();
+    assert.deepEqual(commands("s1"), [SHUTDOWN]);
+    assert.deepEqual(commands("s2"), [SHUTDOWN]);
+    await waitUntil("sshd logged its connections", () => names.every((h, i) => lab.connections(h) > before[i]));
+    assert.deepEqual(names.map((h, i) => lab.connections(h) - before[i]), [1, 1], "one connection per host");
+    // the first MAX_SHARED_REQUESTS messages each get one result per host: the run's
+    const perMessage = new Map<number, string[]>();
+    for (const m of got) perMessage.set(Number(m.seq), [...(perMessage.get(Number(m.seq)) ?? []), String(m.topic)].sort());
+    assert.deepEqual([...perMessage.keys()].sort((a, b) => a - b), Array.from({ length: MAX_SHARED_REQUESTS }, (_, i) => i));
+    for (const hosts of perMessage.values()) assert.deepEqual(hosts, names);
+    assert.ok(results(got).every((r) => r.ok), "every shared result is the run's success");
+    assert.deepEqual(got.filter((m) => !(m.payload as ShutdownResult).joined).map((m) => m.seq), [0, 0], "the first message ran it, once per host");
+    assert.equal(got.length, expected.results);
+    assert.equal(errors.filter((e) => e === "ssh-shutdown.errors.busy").length, expected.refused);
+    assert.equal(errors.length, expected.refused, "no failure besides the refusals");
+  });
+
+  it("a request for a run in progress joins it: a host that answered is not contacted again, a host still retrying is shared", async () => {
+    await lab.stopHost("late");
+    const before = lab.connections("s3");
+    const { out, got } = await load([host("late"), host("s3")], [shutdownNode("n", ["late", "s3"], { deadline: 30 })]);
+    const n = helper.getNode("n");
+    n.receive({ payload: "first" });
+    await waitUntil("s3 done and late retrying", () => got.length === 1 && statusTexts(n).includes("ssh-shutdown.status.retrying"));
+    n.receive({ payload: "second" });
+    await waitUntil("the second message has s3's result at once", () => got.length === 2);
+    assert.deepEqual([got[1].payload, got[1].topic].map(String), ["[object Object]", "s3"]);
+    assert.equal((got[1].payload as ShutdownResult).joined, true);
+    await lab.startHost("late");
+    await waitForCalls(out, "input", 2);
+    assert.deepEqual(commands("s3"), [SHUTDOWN], "sent once, for both messages");
+    assert.deepEqual(commands("late"), [SHUTDOWN], "sent once, for both messages");
+    assert.equal(lab.connections("s3") - before, 1);
+    const late = got.filter((m) => m.topic === "late").map((m) => m.payload as ShutdownResult);
+    assert.deepEqual(late.map((r) => [r.ok, r.joined]), [[true, false], [true, true]]);
+    assert.match(String(got.at(-1)?.summary), /^late: shutdown sent \(exit 0, \d+ attempts, [\d.]+ s, shared with an earlier message\)$/);
+  });
+
+  it("a shutdown asked for after a cancel does not join the stopped run: it is sent", async () => {
+    await lab.stopHost("late");
+    const { got } = await load([host("late")], [shutdownNode("n", ["late"], { deadline: 30 })]);
+    const n = helper.getNode("n");
+    n.receive({});
+    await waitUntil("late retrying", () => statusTexts(n).includes("ssh-shutdown.status.retrying"));
+    n.receive({ reset: true }); // power back: the unsent shutdown stops
+    await waitUntil("the stopped shutdown reported", () => got.length === 1);
+    assert.equal((got[0].payload as ShutdownResult).error, "ssh-shutdown.errors.stopped-by-cancel");
+    n.receive({}); // power lost again
+    await waitUntil("the new shutdown retrying", () => statusTexts(n).filter((t) => t === "ssh-shutdown.status.retrying").length >= 2);
+    await lab.startHost("late");
+    await waitUntil("the new shutdown's result", () => got.length === 2);
+    const r = got[1].payload as ShutdownResult;
+    assert.deepEqual([r.ok, r.joined], [true, false], r.error ?? "");
+    assert.deepEqual(commands("late"), [SHUTDOWN]);
+  });
+
+  it("one connection per host and action: a shutdown asked for while a cancelled run's command still runs waits for it", async () => {
+    lab.behave("s7", { sleep: 2 });
+    const { out, got } = await load([host("s7")], [shutdownNode("n", ["s7"], { commandTimeout: 10 })]);
+    const n = helper.getNode("n");
+    const shutdownsWhenFirstEnded: number[] = [];
+    out.on("input", (m: Record<string, unknown>) => {
+      const r = m.payload as ShutdownResult;
+      if (r.action === "shutdown" && shutdownsWhenFirstEnded.length === 0) shutdownsWhenFirstEnded.push(commands("s7").filter((c) => c === SHUTDOWN).length);
+    });
+    n.receive({});
+    await lab.waitForRecords((r) => r.some((x) => x.command === SHUTDOWN)); // sent; the command runs for 2 s
+    n.receive({ reset: true }); // power back: cancels the pending delayed shutdown
+    await lab.waitForRecords((r) => r.some((x) => x.command === CANCEL));
+    n.receive({}); // power lost again: a new run, but the first shutdown's connection is still open
+    await waitUntil("both shutdowns and the cancel reported", () => got.length === 3, 20_000);
+    assert.deepEqual(shutdownsWhenFirstEnded, [1], "the second shutdown connected only after the first one ended");
+    assert.deepEqual(commands("s7"), [SHUTDOWN, CANCEL, SHUTDOWN]);
+    assert.deepEqual(results(got).map((r) => [r.action, r.ok, r.joined]), [["shutdown", true, false], ["cancel", true, false], ["shutdown", true, false]]);
+  });
+
+  it("check is a test: one attempt per host, it fails fast and its status counts the failures", async () => {
+    const refused = host("s4", "keyFile", { address: lab.refused.address });
+    const { out, got } = await load([refused], [shutdownNode("n", ["s4"], { action: "check", connectTimeout: 10, deadline: 55 })]);
+    const n = helper.getNode("n");
+    n.receive({});
+    await waitForCalls(out, "input", 1);
+    const [r] = results(got);
+    assert.equal(r.ok, false);
+    assert.equal(r.attempts, 1, "no retry for a check");
+    assert.match(r.error ?? "", /connection refused/);
+    assert.equal(statusTexts(n).at(-1), "ssh-shutdown.status.checked-failed");
+    assert.ok(!statusTexts(n).includes("ssh-shutdown.status.retrying"));
+
+    // the operator may ask for retries: then it retries like a shutdown
+    await helper.unload();
+    const again = await load([refused], [shutdownNode("n", ["s4"], { action: "check", deadline: 3, checkRetry: true })]);
+    helper.getNode("n").receive({});
+    await waitForCalls(again.out, "input", 1);
+    assert.ok(results(again.got)[0].attempts >= 2, `retried: ${results(again.got)[0].attempts} attempts`);
+  });
+
+  it("check against a host that never answers: one connection, ended by the connect timeout", async () => {
+    const before = lab.blackholeConnections();
+    const { out, got } = await load([host("s5", "keyFile", { address: lab.blackhole.address })], [shutdownNode("n", ["s5"], { action: "check", connectTimeout: 2, deadline: 55 })]);
+    helper.getNode("n").receive({});
+    await waitForCalls(out, "input", 1, 20_000);
+    const [r] = results(got);
+    assert.equal(r.attempts, 1);
+    assert.match(r.error ?? "", /no SSH handshake .* within 2 s, the connect timeout/);
+    assert.equal(lab.blackholeConnections() - before, 1);
+  });
+
+  it("after the outage the status keeps what was done; 'nothing to cancel' shows only when nothing was done", async () => {
+    const { out } = await load([host("s6")], [shutdownNode("done", ["s6"], { preset: "linux-poweroff" }), shutdownNode("idle", ["s6"], { allowed: ["check"] })]);
+    const nodeDone = helper.getNode("done");
+    nodeDone.receive({});
+    await waitForCalls(out, "input", 1);
+    assert.equal(statusTexts(nodeDone).at(-1), "ssh-shutdown.status.sent");
+    const handled = collectCompleted(nodeDone);
+    const shown = statusTexts(nodeDone).length;
+    nodeDone.receive({ reset: true }); // power back: an immediate shutdown has nothing to cancel
+    nodeDone.receive({ payload: { event: "OUTAGE_END" }, outage: { id: "o1", since: 1, ended: 2 } });
+    await waitUntil("both handled", () => handled.length === 2);
+    assert.equal(statusTexts(nodeDone).length, shown, "the status that told what happened stays");
+    const idle = helper.getNode("idle");
+    const idleHandled = collectCompleted(idle);
+    idle.receive({ reset: true }); // no cancel allowed, nothing done yet
+    await waitUntil("handled", () => idleHandled.length === 1);
+    assert.equal(statusTexts(idle).at(-1), "ssh-shutdown.status.restored-no-cancel");
+    assert.deepEqual(commands("s6"), ["sudo -n /bin/systemctl poweroff"]);
+  });
+
   it("a cancel stops a shutdown still trying to reach its host; it never arrives", async () => {
     await lab.stopHost("late");
     const { out, got } = await load([host("late"), host("s13")], [shutdownNode("n", ["late", "s13"], { deadline: 30 })]);
@@ -350,6 +491,12 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
       assert.deepEqual(fps.map((f) => `${f.type} ${f.fingerprint}`).sort(), want);
     }
     assert.deepEqual(commands("multi"), [], "no login");
+    // what fails is said with a code and our own text, nothing the peer sent
+    for (const [where, code] of [[lab.refused, "refused"], [lab.blackhole, "timeout"]] as const) {
+      const r = await helper.request().post("/ssh-host/fingerprints").send({ address: where.address, port: where.port });
+      assert.equal(r.status, 502);
+      assert.deepEqual(r.body, { code, error: `ssh-host.fetch.err.${code}` });
+    }
   });
 
   it("power back is never a shutdown: aggregate → once per outage → ssh shutdown sends one shutdown, then one cancel; no reset spelling runs a shutdown", async () => {
@@ -372,10 +519,11 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     await waitForCalls(out, "input", 1);
     assert.deepEqual(commands("s1"), [SHUTDOWN, CANCEL], "power back: the pending shutdown is cancelled, not sent again");
     const n = helper.getNode("n");
+    const handled = collectCompleted(n);
     for (const reset of [true, "true", 1, "yes", 0, "", {}, null]) n.receive({ reset, payload: { charge: 5 }, topic: "inject" });
     n.receive({ reset: true, action: "shutdown" });
     n.receive({ payload: { policy: "weakest", onBattery: false, critical: false, event: "POWER_BACK" } });
-    await waitUntil("every message handled", () => statusTexts(n).length >= 10, 10_000);
+    await waitUntil("every message handled", () => handled.length >= 10, 10_000);
     assert.ok(!commands("s1").slice(2).includes(SHUTDOWN), `no shutdown after power back: ${commands("s1").join(" | ")}`);
     assert.equal(got.filter((m) => (m.payload as ShutdownResult).action === "shutdown").length, 1);
   });

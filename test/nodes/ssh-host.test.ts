@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { createServer } from "node:net";
+import type { Server } from "node:net";
 import sshHostNode from "../../nodes/ssh-host";
+import sshShutdownNode from "../../nodes/ssh-shutdown";
 import { freePort } from "../harness/system";
 import { callsOf, helper, loggedText } from "../harness/red-helper";
 
@@ -42,11 +45,52 @@ describe("ssh-host node", () => {
     assert.deepEqual(warns, ["ssh-host.warn.insecure"]);
   });
 
-  it("warns when no fingerprint is pinned, and reports lines that are not fingerprints", async () => {
+  it("reports lines that are not fingerprints; nothing pinned and no node using it: no warning", async () => {
     await helper.load(sshHostNode, [host({ fingerprints: "MD5:aa:bb\n" })]);
     const n = helper.getNode("h1");
-    assert.deepEqual(callsOf(n, n.warn).map((c) => c.args[0]), ["ssh-host.warn.no-pin"]);
+    assert.deepEqual(callsOf(n, n.warn).map((c) => c.args[0]), []);
     assert.deepEqual(callsOf(n, n.error).map((c) => c.args[0]), ["ssh-host.errors.bad-fingerprint"]);
+  });
+
+  describe("nothing pinned: a warning only when a node that connects uses the host, once per deploy", () => {
+    const shutdown = (id: string, hosts: string[], over: Record<string, unknown> = {}): Record<string, unknown> => ({
+      id, type: "ssh-shutdown", z: "tab", name: "", hosts, preset: "linux", delay: 1, action: "shutdown",
+      allowed: ["shutdown", "cancel", "check", "simulate"], connectTimeout: 1, commandTimeout: 1, deadline: 1, wires: [[]], ...over,
+    });
+    /** The example's shape: on simulate, a message may ask for a check or a cancel, never a shutdown. */
+    const rehearsal = { action: "simulate", allowed: ["simulate", "check", "cancel"] };
+    const unpinned = (id: string, name: string): Record<string, unknown> => host({ id, name, fingerprints: "" });
+    const tab = { id: "tab", type: "tab", label: "t" };
+    const noPinWarnings = (): string[] =>
+      helper.log().getCalls().map((c) => c.args[0]).filter((e) => e.type === "ssh-host" && e.msg === "ssh-host.warn.no-pin").map((e) => String(e.id));
+
+    it("every node on simulate (the examples: five hosts): no warning at all", async () => {
+      const ids = ["h1", "h2", "h3", "h4", "h5"];
+      await helper.load([sshHostNode, sshShutdownNode], [tab, ...ids.map((id) => unpinned(id, id)), shutdown("a", ["h1"], rehearsal), shutdown("b", ["h2", "h3"], rehearsal), shutdown("c", ["h4", "h5"], rehearsal)]);
+      assert.deepEqual(noPinWarnings(), []);
+    });
+
+    it("a node that can connect: one warning per unpinned host it uses, even when several such nodes use it; pinned hosts and disabled nodes say nothing", async () => {
+      await helper.load(
+        [sshHostNode, sshShutdownNode],
+        [
+          tab, unpinned("h1", "one"), unpinned("h2", "two"), host({ id: "h3", name: "pinned" }), unpinned("h4", "four"), unpinned("h5", "five"),
+          shutdown("a", ["h1", "h3"]), shutdown("b", ["h1", "h2"], { action: "check" }), shutdown("c", ["h4"], rehearsal),
+          shutdown("d", ["h5"], { d: true }), shutdown("e", ["h4"], { action: "simulate", allowed: ["shutdown"] }),
+        ],
+      );
+      assert.deepEqual(noPinWarnings().sort(), ["h1", "h2", "h4"]);
+    });
+
+    it("a deploy of the changed node only: switching a node from simulate to shutdown warns then; the reverse does not", async () => {
+      const flow = (over: Record<string, unknown>): object[] => [tab, unpinned("h1", "one"), shutdown("a", ["h1"], over)];
+      await helper.load([sshHostNode, sshShutdownNode], flow(rehearsal));
+      assert.deepEqual(noPinWarnings(), []);
+      await helper.setFlows(flow({}), "nodes"); // only the ssh-shutdown restarts
+      assert.deepEqual(noPinWarnings(), ["h1"]);
+      await helper.setFlows(flow(rehearsal), "nodes");
+      assert.deepEqual(noPinWarnings(), ["h1"], "no new warning");
+    });
   });
 
   it("a missing key file is an error at deploy and on use, naming the file, never a secret", async () => {
@@ -69,12 +113,70 @@ describe("ssh-host node", () => {
       assert.equal(r.status, 404);
     });
 
-    it("answers 502 with the reason when nothing listens, and only an error field", async () => {
+    it("answers 502 with a code and our own text when nothing listens", async () => {
       await helper.load(sshHostNode, [host()]);
       const port = await freePort();
       const r = await helper.request().post("/ssh-host/fingerprints").send({ address: "127.0.0.1", port });
       assert.equal(r.status, 502);
-      assert.deepEqual(r.body, { error: "connection refused" });
+      assert.deepEqual(r.body, { code: "refused", error: "ssh-host.fetch.err.refused" });
+    });
+
+    describe("a hostile peer: its words never reach the editor", () => {
+      const HOSTILE = "<img src=x onerror=alert(1)> ";
+      let server: Server | undefined;
+      afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+
+      /** An unencrypted SSH_MSG_DISCONNECT packet (RFC 4253 6, 11.1). */
+      function disconnectPacket(reason: number, text: string): Buffer {
+        const d = Buffer.from(text, "utf8");
+        const payload = Buffer.alloc(1 + 4 + 4 + d.length + 4);
+        payload[0] = 1;
+        payload.writeUInt32BE(reason, 1);
+        payload.writeUInt32BE(d.length, 5);
+        d.copy(payload, 9);
+        let pad = 8 - ((5 + payload.length) % 8);
+        if (pad < 4) pad += 8;
+        const packet = Buffer.alloc(5 + payload.length + pad);
+        packet.writeUInt32BE(1 + payload.length + pad, 0);
+        packet[4] = pad;
+        payload.copy(packet, 5);
+        return packet;
+      }
+
+      async function peer(onConnect: (s: import("node:net").Socket) => void): Promise<number> {
+        server = createServer((s) => {
+          s.on("error", () => undefined);
+          onConnect(s);
+        });
+        await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+        const a = server.address();
+        return typeof a === "object" && a ? a.port : 0;
+      }
+
+      for (const [what, code, talk] of [
+        [
+          "an SSH server that disconnects with 20 kB of markup",
+          "closed",
+          (s: import("node:net").Socket) => {
+            s.write("SSH-2.0-OpenSSH_9.9\r\n");
+            s.once("data", () => s.write(disconnectPacket(2, HOSTILE + "Z".repeat(20_000))));
+          },
+        ],
+        [
+          "an HTTP server (100 kB of markup, then a close)",
+          "not-ssh",
+          (s: import("node:net").Socket) => s.end("HTTP/1.1 400 Bad Request\r\n\r\n" + HOSTILE.repeat(4000)),
+        ],
+      ] as const) {
+        it(`${what}: the answer is a code and a fixed text`, async () => {
+          await helper.load(sshHostNode, [host()]);
+          const port = await peer(talk);
+          const r = await helper.request().post("/ssh-host/fingerprints").send({ address: "127.0.0.1", port });
+          assert.equal(r.status, 502);
+          assert.deepEqual(r.body, { code, error: `ssh-host.fetch.err.${code}` });
+          assert.ok(!r.text.includes("onerror") && !r.text.includes("ZZZZ"), r.text.slice(0, 200));
+        });
+      }
     });
   });
 });

@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { ShutdownResult } from "../../core/contract";
 import { Excerpt, backoffDelay, classifyError } from "../../core/ssh/runner";
 import type { RunOutcome, SshTarget } from "../../core/ssh/runner";
 import {
   FORBIDDEN_PROPERTIES,
   cancelTargets,
+  connects,
   failedResult,
   makeResult,
   markCancelled,
@@ -39,6 +42,7 @@ describe("ssh-shutdown core", () => {
         connectTimeoutMs: 10_000,
         commandTimeoutMs: 30_000,
         deadlineMs: 60_000,
+        checkRetry: false,
       });
     });
 
@@ -53,6 +57,17 @@ describe("ssh-shutdown core", () => {
       assert.deepEqual(bad.problems.map((p) => p.key).sort(), ["bad-action", "bad-number", "bad-number", "bad-number", "bad-number", "bad-preset", "no-hosts"].sort());
       assert.equal(readConfig({ hosts: ["a"], preset: "custom" }).problems[0]?.key, "no-custom-command");
       assert.deepEqual(readConfig({ hosts: ["a", "b", "a", "", 7] }).config.hosts, ["a", "b"], "a host listed twice runs once");
+      assert.equal(readConfig({ hosts: ["a"], checkRetry: true }).config.checkRetry, true);
+      assert.equal(readConfig({ hosts: ["a"], checkRetry: "yes" }).config.checkRetry, false, "only a ticked box retries checks");
+    });
+
+    it("a node connects on its own unless it simulates and no message may ask it for a shutdown", () => {
+      const c = (raw: Record<string, unknown>): boolean => connects(readConfig({ hosts: ["a"], ...raw }).config);
+      assert.equal(c({}), true, "default: shutdown");
+      assert.equal(c({ action: "check" }), true);
+      assert.equal(c({ action: "cancel", allowed: [] }), true);
+      assert.equal(c({ action: "simulate", allowed: ["simulate", "check", "cancel"] }), false, "the examples: a check says what is wrong when it runs");
+      assert.equal(c({ action: "simulate", allowed: ["shutdown"] }), true, "a message may ask for a shutdown");
     });
   });
 
@@ -162,6 +177,7 @@ describe("ssh-shutdown core", () => {
         attempts: 1,
         error: null,
         time: T0,
+        joined: false,
       };
       assert.deepEqual(r, expected);
       const s = makeResult(host, "simulate", "cmd", null, T0);
@@ -183,6 +199,8 @@ describe("ssh-shutdown core", () => {
       );
       assert.equal(summarize(makeResult(host, "simulate", "sudo -n /sbin/poweroff", null, T0)), "backup-server: simulate, would run: sudo -n /sbin/poweroff");
       assert.equal(summarize(makeResult(host, "check", "c", outcome({ ok: false, exitCode: 1, error: "exit code 1:\nsudo: a password is required\r\n" }), T0)), "backup-server: check FAILED: exit code 1: sudo: a password is required (0.4 s)");
+      const joined = { ...makeResult(host, "shutdown", "c", outcome(), T0), joined: true };
+      assert.equal(summarize(joined), "backup-server: shutdown sent (exit 0, 0.4 s, shared with an earlier message)");
     });
 
     it("status: running, then sent / failed counts per action", () => {
@@ -193,6 +211,15 @@ describe("ssh-shutdown core", () => {
       assert.equal(statusView("shutdown", 4, 3, 1, true).fill, "red");
       assert.equal(statusView("cancel", 2, 2, 0, true).key, "cancelled");
       assert.equal(statusView("check", 2, 1, 1, true).key, "checked-failed");
+      const failedCheck = statusView("check", 1, 0, 1, true);
+      assert.deepEqual(failedCheck, { fill: "red", shape: "ring", key: "checked-failed", params: { action: "check", total: 1, ok: 0, failed: 1, done: 1, retrying: 0 } });
+      // as the editor shows it: the failures counted, not "check ok 0/1"
+      const texts = { "en-US": "check failed 1/1", fr: "vérification en échec 1/1" };
+      for (const [lang, want] of Object.entries(texts)) {
+        const locale = JSON.parse(readFileSync(join(__dirname, "../../locales", lang, "ssh-shutdown.json"), "utf8")) as { "ssh-shutdown": { status: Record<string, string> } };
+        const text: string = locale["ssh-shutdown"].status[failedCheck.key].replace(/__(\w+)__/g, (_, k: string) => String(failedCheck.params[k]));
+        assert.equal(text, want, lang);
+      }
       assert.equal(statusView("simulate", 3, 3, 0, true).key, "simulated");
     });
   });
@@ -225,6 +252,18 @@ describe("ssh-shutdown core", () => {
       assert.equal(c({ message: "Handshake failed: no matching host key format" }).retryable, false);
       assert.equal(c({ code: "ENOTFOUND" }).retryable, true);
       assert.equal(c({ code: "EHOSTUNREACH" }).retryable, true);
+    });
+
+    it("never repeats what the peer wrote: a disconnect is named by its reason code, library texts are one bounded line", () => {
+      const hostile = "<script>alert(1)</script>\n" + "A".repeat(30_000);
+      const disconnect = classifyError(Object.assign(new Error(hostile), { code: 12 as unknown as string }), target, 10_000);
+      assert.equal(disconnect.error, "192.0.2.1:2222 closed the connection (SSH disconnect reason 12, too many connections)");
+      assert.equal(disconnect.retryable, true);
+      const odd = classifyError(Object.assign(new Error(hostile), { code: 4242 as unknown as string }), target, 10_000);
+      assert.equal(odd.error, "192.0.2.1:2222 closed the connection (SSH disconnect reason 4242)");
+      const long = classifyError(new Error("Bad packet length\u0000\r\n" + "x".repeat(5000)), target, 10_000).error;
+      assert.ok(long.length <= 220, `bounded: ${long.length}`);
+      assert.ok(![...long].some((ch) => ch.charCodeAt(0) < 0x20), "one line, no control character");
     });
   });
 });
