@@ -23,6 +23,7 @@ import { encodeArg } from "../core/nut/protocol";
 import { DEFAULT_TIMING } from "../core/nut/status";
 import { nodeStatus, severity, summarize, type NodeStatus } from "../core/nut/ups-state";
 import { now } from "./lib/clock";
+import { registerUpsSource } from "./lib/ups-registry";
 import type { NutServerNode, NutServerUser } from "./lib/nut-server-api";
 import { serialQueue } from "./lib/serial-queue";
 
@@ -206,6 +207,11 @@ export = function (RED: NodeAPI) {
 
     server.register(user);
     enqueue(null);
+    // an ups-aggregate that (re)starts on its own asks for the current state (nodes/lib/ups-registry.ts)
+    const unregister = registerUpsSource({
+      topics: () => (all ? [...monitor.upses.keys()] : [upsName]).map((u) => topicOf(u, opts.server)),
+      resend: () => enqueue({ msg: {} as NodeMessageInFlow, send: (m) => node.send(m), done: () => undefined }),
+    });
 
     node.on("input", (msg: NodeMessageInFlow, send: Send, done: (err?: Error) => void) => {
       enqueue({ msg, send, done });
@@ -215,6 +221,7 @@ export = function (RED: NodeAPI) {
       closed = true;
       if (timer) clearTimeout(timer);
       timer = null;
+      unregister();
       server.deregister(user, done);
     });
   }

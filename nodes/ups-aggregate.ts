@@ -17,6 +17,7 @@ import {
 import { timerDelay } from "../core/moment";
 import { bootId, now } from "./lib/clock";
 import { loadContext, saveContext } from "./lib/context-store";
+import { requestStates } from "./lib/ups-registry";
 import { failWith, serialQueue } from "./lib/serial-queue";
 
 type Value = number | string | undefined;
@@ -153,6 +154,8 @@ export = function (RED: NodeAPI) {
         node.error(`${RED._("ups-aggregate.errors.load")}: ${String(err)}`);
       }
       schedule(status(state.at));
+      // restarted on its own (a "modified nodes" deploy): the inputs send only changes, so ask them now
+      requestStates(config.sources.map((s) => s.topic));
     });
 
     node.on("input", (msg: NodeMessageInFlow, send, done) => {

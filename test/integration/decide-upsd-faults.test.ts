@@ -15,7 +15,7 @@ import tierNode from "../../nodes/battery-tier-switch";
 import nutServerNode from "../../nodes/nut-server";
 import nutUpsInNode from "../../nodes/nut-ups-in";
 import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, type NutLab } from "../harness/nut-lab";
-import { collect, helper, waitUntil } from "../harness/red-helper";
+import { collect, helper, loadContextStores, waitUntil } from "../harness/red-helper";
 import { requireComponent } from "../harness/system";
 
 type TierMsg = NodeMessage & { payload: PowerState; tier?: TierInfo };
@@ -31,8 +31,8 @@ describe("the plan under faults, real upsd, nut-ups-in on change (integration)",
     requireComponent(this, "upsd (NUT)", nutLabMissing(), NUT_LAB_INSTALL);
     lab = await startNutLab({ upses: 2, maxAge: 4, driverPollInterval: 1 });
   });
+  afterEach(() => helper.unload());
   after(async () => {
-    await helper.unload();
     await lab?.stop();
   });
 
@@ -112,5 +112,41 @@ describe("the plan under faults, real upsd, nut-ups-in on change (integration)",
     assert.deepEqual(fired(), ["backup", "storage", "production", "everything"]);
     assert.equal(got.everything[0].tier?.reason, "power state critical");
     assert.equal(got.storage[got.storage.length - 1].tier?.reason, "implied by everything (power state critical)");
+  });
+
+  it("an aggregate redeployed alone in mid-outage (modified nodes) asks the inputs for the current state: no UPS counts as never reported, the outage goes on", async () => {
+    const topic = (u: string) => `${u}@${lab.host}:${lab.port}`;
+    const aggregate = (name: string) => ({
+      id: "agg", type: "ups-aggregate", name, policy: "weakest",
+      sources: ["ups1", "ups2"].map((u) => ({ topic: topic(u), power: 1 })),
+      feedsOut: 0, minSupplies: 1, confirm: 2, restore: 30, staleRule: "deadtime", deadtime: DEAD, silent: 0, emit: "change", store: "",
+      wires: [["power"]],
+    });
+    const flow = (name: string) => [
+      { id: "srv", type: "nut-server", host: lab.host, port: lab.port, usetls: false, tls: "", login: "", interval: 1, timeout: 3 },
+      ...["ups1", "ups2"].map((u) => ({ id: `in-${u}`, type: "nut-ups-in", server: "srv", mode: "one", ups: u, interval: 1, alertInterval: 1, output: "change", vars: false, nocomm: 60, wires: [["agg"]] })),
+      aggregate(name),
+      { id: "power", type: "helper" },
+    ];
+    await lab.ensureRunning();
+    await lab.setVar("ups1", "ups.status", "OB DISCHRG");
+    await lab.setVar("ups2", "ups.status", "OB DISCHRG");
+    // a memory context store: kept over a redeploy, as Node-RED's default configured store
+    helper.settings({ contextStorage: { default: { module: "memory" } } });
+    try {
+      await helper.load([nutServerNode, nutUpsInNode, aggregateNode, loadContextStores], flow("power"));
+      let power = collect<TierMsg>(helper.getNode("power"));
+      const lost = await waitUntil("POWER_LOST", () => power.find((m) => m.payload.event === "POWER_LOST"), 20_000);
+      // the readings stay the same: the inputs send nothing more
+      await helper.setFlows(flow("power (renamed)"), "nodes");
+      power = collect<TierMsg>(helper.getNode("power"));
+      // without asking, a UPS whose readings stay the same would stay "never reported" for good
+      const known = await waitUntil("both UPSes known to the restarted aggregate", () => power.find((m) => m.payload.stale.length === 0), 10_000);
+      assert.ok(power.every((m) => m.payload.onBattery && m.payload.event === "UPDATE"), "the outage goes on: no POWER_BACK, no new POWER_LOST");
+      const id = (m: TierMsg) => (m as TierMsg & { outage?: { id: string } }).outage?.id;
+      assert.equal(id(known), id(lost), "the same outage");
+    } finally {
+      helper.settings({});
+    }
   });
 });
