@@ -370,6 +370,10 @@ export = function (RED: NodeAPI) {
       for (const r of runs) {
         r.open = false;
         for (const slot of r.slots.values()) {
+          // a shutdown the latch let through but that never reached its host: not resumed after the restart
+          if (r.action === "shutdown" && !slot.sent && !slot.result && slot.abortedBy === null) {
+            this.warn(RED._("ssh-shutdown.warn.not-sent-at-close", { host: slot.info.name }));
+          }
           slot.abortedBy ??= "close";
           slot.controller.abort();
         }

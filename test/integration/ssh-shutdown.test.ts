@@ -311,6 +311,19 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     assert.match(String(got.at(-1)?.summary), /^late: shutdown sent \(exit 0, \d+ attempts, [\d.]+ s, shared with an earlier message\)$/);
   });
 
+  it("stopped while a shutdown is still retrying: a warning names the host (it is not sent, nor resumed after the restart)", async () => {
+    await lab.stopHost("late");
+    const { got } = await load([host("late"), host("s3")], [shutdownNode("n", ["late", "s3"], { deadline: 30 })]);
+    const n = helper.getNode("n");
+    n.receive({ payload: "go" });
+    await waitUntil("s3 done and late retrying", () => got.length === 1 && statusTexts(n).includes("ssh-shutdown.status.retrying"));
+    await helper.clearFlows();
+    const log = loggedText();
+    assert.ok(log.includes("ssh-shutdown.warn.not-sent-at-close"), "the operator is told");
+    assert.equal((log.match(/not-sent-at-close/g) ?? []).length, 1, "only for the host not reached (s3 got it)");
+    assert.deepEqual(commands("late"), []);
+  });
+
   it("a shutdown asked for after a cancel does not join the stopped run: it is sent", async () => {
     await lab.stopHost("late");
     const { got } = await load([host("late")], [shutdownNode("n", ["late"], { deadline: 30 })]);
