@@ -4,7 +4,7 @@ import type { OutageIdentity, PowerState, TierInfo } from "../../core/contract";
 import tierNode from "../../nodes/battery-tier-switch";
 import { outage, power } from "../harness/decide-fixtures";
 import { clock, watch } from "../harness/decide-node-helper";
-import { collect, helper } from "../harness/red-helper";
+import { collect, helper, waitUntil } from "../harness/red-helper";
 
 const T0 = Date.UTC(2026, 10, 25, 14, 0, 0);
 const O1 = outage("outage-20261125T140000Z-ab12", T0);
@@ -158,6 +158,7 @@ describe("battery-tier-switch node", () => {
     clock.tick(599_000);
     assert.equal(n.got.backup.length, 0);
     await n.step("the time tier", () => clock.tick(1000));
+    await waitUntil("the long tier's message", () => n.got.backup.length > 0, 5000);
     assert.equal(n.got.backup.length, 1);
     assert.equal(n.got.backup[0].tier?.reason, "on battery 600 s ≥ 600 s");
   });
