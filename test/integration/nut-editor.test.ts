@@ -93,7 +93,13 @@ describe("NUT nodes in the Node-RED editor (Chromium)", function () {
     const result = page.locator(".red-ui-tray #node-input-nut-list-result");
     await result.getByText("ups2").waitFor({ timeout: 15000 });
     assert.match(await result.innerText(), /2 UPS found:\s*ups1 — NUT lab ups1\s*ups2 — NUT lab ups2/);
-    assert.equal(await page.locator(".red-ui-tray #node-input-ups").inputValue(), "ups1");
+    const ups = page.locator(".red-ui-tray #node-input-ups");
+    assert.equal(await ups.inputValue(), "ups1");
+    assert.equal(await ups.evaluate((el) => el.classList.contains("input-error")), false, "filled: no longer marked invalid");
+    // a listed name is a link that fills the field
+    await result.locator("a.nut-shutdown-pick", { hasText: "ups2" }).click();
+    assert.equal(await ups.inputValue(), "ups2");
+    assert.equal(await ups.evaluate((el) => el.classList.contains("input-error")), false);
     await page.locator("#node-dialog-ok").click();
     await page.locator("#red-ui-header-button-deploy").click();
     await page.waitForFunction(() => !(window as unknown as { RED: { nodes: { dirty(): boolean } } }).RED.nodes.dirty());
