@@ -196,9 +196,14 @@ export interface NodeStatus {
 const NOTABLE = ["RB", "BYPASS", "OVER", "OFF", "CAL", "ALARM"];
 
 /** "OL 100% 45 min", "OB 73% 21 min", "LB 8%" for fresh data. */
+function mainFlag(s: UpsState): string {
+  const f = s.flags;
+  return f.includes("FSD") ? "FSD" : s.lowBattery ? "LB" : s.onBattery ? "OB" : f.includes("OL") ? "OL" : (f[0] ?? "?");
+}
+
 function shortText(s: UpsState): string {
   const f = s.flags;
-  const main = f.includes("FSD") ? "FSD" : s.lowBattery ? "LB" : s.onBattery ? "OB" : f.includes("OL") ? "OL" : (f[0] ?? "?");
+  const main = mainFlag(s);
   const extra = NOTABLE.filter((n) => f.includes(n));
   const parts = [main, ...extra];
   if (s.charge !== null) parts.push(`${s.charge}%`);
@@ -215,7 +220,8 @@ function shortText(s: UpsState): string {
  */
 export function nodeStatus(s: UpsState): NodeStatus {
   if (s.stale) {
-    const last = s.status === null ? "" : ` (last ${shortText(s)})`;
+    // short, so it does not run into the next node: what it was, and the charge
+    const last = s.status === null ? "" : ` · was ${mainFlag(s)}${s.charge !== null ? ` ${s.charge}%` : ""}`;
     if (!s.reachable) return { fill: s.onBattery || s.lowBattery ? "red" : "grey", shape: "ring", text: `disconnected${last}` };
     const what = s.error === "UNKNOWN-UPS" ? "unknown UPS" : s.error === "WAIT" ? "waiting for driver" : "stale";
     return { fill: "red", shape: "ring", text: `${what}${last}` };

@@ -218,7 +218,7 @@ describe("nut-ups-in with nut-sim", function () {
     assert.equal(bad.payload.online, false);
     assert.equal(bad.payload.charge, 100, "last known values kept");
     await w.next("errors", (e) => /unexpected reply/.test(e.text));
-    await w.next("statuses", (s) => s.shape === "ring" && /^disconnected \(last OL/.test(s.text ?? ""));
+    await w.next("statuses", (s) => s.shape === "ring" && /^disconnected · was OL/.test(s.text ?? ""));
     sim.setFault(null);
     const good = await w.next("messages", (m) => m.payload.event === "COMMOK");
     assert.equal(good.payload.stale, false);

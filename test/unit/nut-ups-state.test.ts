@@ -118,10 +118,10 @@ describe("status text, colours and summary", () => {
   it("stale -> red ring with the last known values; unreachable -> grey ring, red when last seen on battery", () => {
     const stale = (prev: UpsState, code: string, reachable: boolean) =>
       toUpsState({ ups: "ups1", vars: null, error: { code, message: code }, reachable }, server, prev, 2, 1, [], false).state;
-    assert.deepEqual(nodeStatus(stale(st(OL), "DATA-STALE", true)), { fill: "red", shape: "ring", text: "stale (last OL 100% 45 min)" });
-    assert.deepEqual(nodeStatus(stale(st(OL), "ECONNREFUSED", false)), { fill: "grey", shape: "ring", text: "disconnected (last OL 100% 45 min)" });
-    assert.deepEqual(nodeStatus(stale(st(OB), "ECONNREFUSED", false)), { fill: "red", shape: "ring", text: "disconnected (last OB 73% 21 min)" });
-    assert.equal(nodeStatus(stale(st(OL), "UNKNOWN-UPS", true)).text, "unknown UPS (last OL 100% 45 min)");
+    assert.deepEqual(nodeStatus(stale(st(OL), "DATA-STALE", true)), { fill: "red", shape: "ring", text: "stale · was OL 100%" });
+    assert.deepEqual(nodeStatus(stale(st(OL), "ECONNREFUSED", false)), { fill: "grey", shape: "ring", text: "disconnected · was OL 100%" });
+    assert.deepEqual(nodeStatus(stale(st(OB), "ECONNREFUSED", false)), { fill: "red", shape: "ring", text: "disconnected · was OB 73%" });
+    assert.equal(nodeStatus(stale(st(OL), "UNKNOWN-UPS", true)).text, "unknown UPS · was OL 100%");
   });
 
   it("summarises in one line a person can read", () => {
