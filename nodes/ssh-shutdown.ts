@@ -26,7 +26,7 @@ import {
   summarize,
 } from "../core/ssh/shutdown";
 import type { Pending, RawShutdownConfig } from "../core/ssh/shutdown";
-import { loadContext, persistentStore, saveContext } from "./lib/context-store";
+import { loadStored, persistentStore, saveContext, storeProblemMessage } from "./lib/context-store";
 import { failWith } from "./lib/serial-queue";
 import { isSshHost } from "./lib/ssh-host-api";
 import type { SshHostInfo } from "./lib/ssh-host-api";
@@ -119,9 +119,18 @@ export = function (RED: NodeAPI) {
       this.warn(RED._("ssh-shutdown.errors.context", { error: err instanceof Error ? err.message : String(err) }));
     };
     let pending: Pending = {};
-    const loaded = loadContext(this, PENDING_KEY, store).then((value) => {
-      pending = readPending(value);
-    }, contextFailed);
+    // Not a record: not a list this node wrote (it stores none when nothing is pending).
+    const parsePending = (x: unknown): Pending | null => (x !== null && typeof x === "object" && !Array.isArray(x) ? readPending(x) : null);
+    const loaded = loadStored(this, RED.settings, PENDING_KEY, store, parsePending).then(({ value, problem }) => {
+      pending = value ?? {};
+      if (!problem) return;
+      // A cancel can no longer reach what was sent before the restart: an error for Catch, and a red status until the next action.
+      this.error(
+        RED._(`ssh-shutdown.errors.store-${problem.kind}`, problem.kind === "empty-file" ? { file: problem.file } : problem.kind === "unreadable" ? { error: problem.error } : {}),
+        storeProblemMessage(this, store, PENDING_KEY, problem),
+      );
+      this.status({ fill: "red", shape: "ring", text: RED._("ssh-shutdown.status.store-lost") });
+    });
     const savePending = (next: Pending): void => {
       pending = next;
       saveContext(this, PENDING_KEY, Object.keys(next).length ? next : undefined, store).catch(contextFailed);
