@@ -190,7 +190,8 @@ export = function (RED: NodeAPI) {
 
   RED.httpAdmin.post("/nut-server/list-ups", RED.auth.needsPermission("nut-server.write"), (req: Request, res: Response) => {
     const body: ListUpsBody = req.body && typeof req.body === "object" ? req.body : {};
-    if (!isPlausibleHost(String(body.host ?? "").trim()) || !isPort(body.port)) {
+    // Text only: String() would make a host of a number (0.424 is an IPv4 address to the resolver).
+    if (typeof body.host !== "string" || !isPlausibleHost(body.host.trim()) || !isPort(body.port)) {
       res.status(400).json({ code: "INVALID-ARGUMENT", message: RED._("nut-server.editor.err-address") });
       return;
     }

@@ -33,7 +33,8 @@ type SshHostNode = Node<SshHostCredentials> & SshHostApi;
 /** Fingerprint probes from the editor: few at a time, each short. */
 const MAX_PROBES = 4;
 const PROBE_TIMEOUT_MS = 5000;
-const ADDRESS = /^[A-Za-z0-9._:-]{1,253}$/;
+/** A host name or IP address as typed; never one that starts with "-" (no host name does, and an option looks like that). */
+const ADDRESS = /^(?!-)[A-Za-z0-9._:-]{1,253}$/;
 
 export = function (RED: NodeAPI) {
   /** An enabled ssh-shutdown of the deployed flows that connects on its own lists this host. */
