@@ -27,6 +27,7 @@ import {
 } from "../core/ssh/shutdown";
 import type { Pending, RawShutdownConfig } from "../core/ssh/shutdown";
 import { loadStored, persistentStore, saveContext, storeProblemMessage } from "./lib/context-store";
+import { copyMessage } from "./lib/copy-message";
 import { failWith } from "./lib/serial-queue";
 import { isSshHost } from "./lib/ssh-host-api";
 import type { SshHostInfo } from "./lib/ssh-host-api";
@@ -162,7 +163,9 @@ export = function (RED: NodeAPI) {
       action === "cancel" ? c.cancel : action === "check" ? c.check : c.shutdown;
 
     const emit = (msg: NodeMessageInFlow, send: (m: NodeMessage) => void, result: ShutdownResult, warnOnly = false): void => {
-      const out = RED.util.cloneMessage(msg) as NodeMessage & { summary?: string };
+      const { copy, dropped } = copyMessage(RED, msg as NodeMessage);
+      if (dropped.length) this.warn(RED._("ssh-shutdown.warn.not-copied", { properties: dropped.join(", ") }));
+      const out = copy as NodeMessage & { summary?: string };
       out.payload = result;
       out.topic = result.host;
       out.summary = summarize(result);
