@@ -7,6 +7,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import type { ShutdownAction, ShutdownResult } from "../core/contract";
+import { numberOf } from "../core/decide/format";
 import { PRESETS, isPresetId, presetCommands } from "../core/ssh/presets";
 import type { PresetCommands } from "../core/ssh/presets";
 import { runCommand } from "../core/ssh/runner";
@@ -403,13 +404,15 @@ export = function (RED: NodeAPI) {
   // The editor shows the exact commands and sudoers line of a preset.
   RED.httpAdmin.get("/ssh-shutdown/preview", RED.auth.needsPermission("ssh-shutdown.read"), (req, res) => {
     const q = req.query as Record<string, unknown>;
+    // Query values are text, or lists and objects (a[b]=1): only text is read, never String() of an object.
+    const text = (x: unknown): string => (typeof x === "string" ? x : "");
     const preset = isPresetId(q.preset) ? q.preset : "linux";
-    const username = typeof q.username === "string" && q.username ? q.username.slice(0, 64) : "USER";
+    const username = text(q.username).slice(0, 64) || "USER";
     const c = presetCommands(preset, {
-      delayMinutes: Number(q.delay) || 0,
-      message: typeof q.message === "string" ? q.message : "",
+      delayMinutes: numberOf(q.delay) || 0,
+      message: text(q.message),
       username,
-      custom: { shutdown: String(q.customShutdown ?? ""), cancel: String(q.customCancel ?? ""), check: String(q.customCheck ?? "") },
+      custom: { shutdown: text(q.customShutdown), cancel: text(q.customCancel), check: text(q.customCheck) },
     });
     res.json({ ...c, supportsDelay: PRESETS[preset].supportsDelay });
   });

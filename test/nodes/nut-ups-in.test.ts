@@ -468,7 +468,7 @@ describe("nut-server editor endpoint POST /nut-server/list-ups", function () {
 
   it("refuses anything but a host name or address and a port", async () => {
     // A number is no host (found by test/fuzz/node-inputs.test.ts: String(0.424) went to the resolver, an IPv4 address to it).
-    for (const body of [{ host: "http://x/", port: 80 }, { host: "127.0.0.1", port: 0 }, { host: "-oProxy", port: 22 }, { host: 0.424, port: 3493 }, { host: 2130706433, port: 3493 }, {}]) {
+    for (const body of [{ host: "http://x/", port: 80 }, { host: "127.0.0.1", port: 0 }, { host: "-oProxy", port: 22 }, { host: 0.424, port: 3493 }, { host: 2130706433, port: 3493 }, { host: "127.0.0.1", port: { toString: 1 } }, {}]) {
       const res = await post(body);
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.equal(res.body.code, "INVALID-ARGUMENT");

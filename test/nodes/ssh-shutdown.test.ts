@@ -217,5 +217,9 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
     assert.equal(c.shutdown, "sudo -n /sbin/shutdown -h +3 'bye (x)'");
     assert.equal(c.sudoers, "nut ALL=(root) NOPASSWD: /sbin/shutdown, /usr/bin/killall shutdown");
     assert.equal(c.supportsDelay, true);
+    // Query values that are objects (a[b]=1) whose toString is no function: text only is read (was a 500, found by fuzzing).
+    const odd = await helper.request().get("/ssh-shutdown/preview?preset=custom&customShutdown[toString]=x&delay[valueOf]=1&username[toString]=y");
+    assert.equal(odd.status, 200);
+    assert.equal(odd.body.shutdown, "");
   });
 });
