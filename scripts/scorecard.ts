@@ -171,7 +171,7 @@ export interface ScorecardOptions {
  * Runs node-red-dev's checks as `node-red-dev validate --path <pkg>` does;
  * returns the scorecard, what it printed, what it asked that has no offline
  * answer, the packages D02 walked (`tree`), and `sameName`: catalogued packages of the same name in another
- * scope (what P08 means to find; see README, its code cannot find any).
+ * scope (what P08 means to find; see docs/development.md, its code cannot find any).
  */
 export async function scorecard(o: ScorecardOptions = {}): Promise<{ card: Scorecard; lines: string[]; refused: string[]; sameName: string[]; tree: string[] }> {
   const registry = JSON.parse(readFileSync(o.registry ?? join(fixtures, "registry.json"), "utf8")) as Registry;

@@ -67,7 +67,7 @@ export function saveContext(node: Node, key: string, value: unknown, store: stri
 /**
  * Why a node could not have back, after a start, the state it kept in its
  * store (what Node-RED's localfilesystem store does with each case was
- * measured on Node-RED 3.1, 4.1 and 5.0; see README, "Surviving a restart"):
+ * measured on Node-RED 3.1, 4.1 and 5.0; see docs/nodes.md, "Surviving a restart"):
  * - "empty-file": the node's context file is there with 0 bytes (a crash or
  *   power cut while it was written). Node-RED reads it as "nothing stored",
  *   with or without its cache, and says nothing: only the file tells.

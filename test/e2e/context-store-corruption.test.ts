@@ -1,6 +1,6 @@
 /**
  * What a real `node-red` process does with a damaged localfilesystem context
- * file, and what this package makes of it (README, "Surviving a restart"):
+ * file, and what this package makes of it (docs/nodes.md, "Surviving a restart"):
  * - an empty file (a crash or power cut while it was written) is read as
  *   "nothing stored", without a word from Node-RED: outage-latch says it (an
  *   error in the log and to Catch nodes, a red status) and lets through;
