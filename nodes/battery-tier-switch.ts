@@ -18,6 +18,7 @@ import { isRecord } from "../core/decide/format";
 import { restoredKind } from "../core/decide/restored";
 import { timerDelay } from "../core/moment";
 import { now } from "./lib/clock";
+import { copyMessage } from "./lib/copy-message";
 
 type Amount = number | string | null | undefined;
 
@@ -96,16 +97,14 @@ export = function (RED: NodeAPI) {
     function apply(step: TierStep, msg: NodeMessage, send: (out: Array<NodeMessage | null>) => void): void {
       state = step.state;
       const on = (port: number, m: NodeMessage) => send(Array.from({ length: restoredPort + 1 }, (_, i) => (i === port ? m : null)));
-      for (const e of step.emits) {
-        const m = RED.util.cloneMessage(msg) as NodeMessage & Record<string, unknown>;
-        Object.assign(m, { topic: e.tier.name, tier: e.tier, summary: e.summary });
-        on(e.index, m);
-      }
-      if (step.restored) {
-        const m = RED.util.cloneMessage(msg) as NodeMessage & Record<string, unknown>;
-        Object.assign(m, { topic: "restored", reset: true, action: "cancel", summary: step.restored.summary });
-        on(restoredPort, m);
-      }
+      // The state has moved on: whatever the message holds, what it decided goes out.
+      const copy = (): NodeMessage & Record<string, unknown> => {
+        const { copy: m, dropped } = copyMessage(RED, msg);
+        if (dropped.length) node.warn(RED._("battery-tier-switch.warn.not-copied", { properties: dropped.join(", ") }));
+        return m;
+      };
+      for (const e of step.emits) on(e.index, Object.assign(copy(), { topic: e.tier.name, tier: e.tier, summary: e.summary }));
+      if (step.restored) on(restoredPort, Object.assign(copy(), { topic: "restored", reset: true, action: "cancel", summary: step.restored.summary }));
       status();
       schedule();
     }

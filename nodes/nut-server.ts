@@ -25,6 +25,7 @@
 import type { NodeAPI, NodeDef, Node } from "node-red";
 import type { ConnectionOptions } from "node:tls";
 import type { Request, Response } from "express";
+import { numberOf } from "../core/decide/format";
 import { NutClient, type StateChange, type UpsListEntry } from "../core/nut/client";
 import { NutServerError, fixedCode, toNutError, type NutError } from "../core/nut/errors";
 import {
@@ -161,7 +162,7 @@ export = function (RED: NodeAPI) {
 
   async function listUps(body: ListUpsBody): Promise<UpsListEntry[]> {
     const host = String(body.host ?? "").trim();
-    const port = Number(body.port);
+    const port = numberOf(body.port);
     const server = typeof body.id === "string" ? (RED.nodes.getNode(body.id) as NutServerNode | null) : null;
     const same = server?.type === "nut-server" && server.deployed.host === host && server.deployed.port === port;
     if (same && server.client?.state === "connected") return server.client.listUps();
@@ -190,7 +191,8 @@ export = function (RED: NodeAPI) {
 
   RED.httpAdmin.post("/nut-server/list-ups", RED.auth.needsPermission("nut-server.write"), (req: Request, res: Response) => {
     const body: ListUpsBody = req.body && typeof req.body === "object" ? req.body : {};
-    if (!isPlausibleHost(String(body.host ?? "").trim()) || !isPort(body.port)) {
+    // Text only: String() would make a host of a number (0.424 is an IPv4 address to the resolver).
+    if (typeof body.host !== "string" || !isPlausibleHost(body.host.trim()) || !isPort(body.port)) {
       res.status(400).json({ code: "INVALID-ARGUMENT", message: RED._("nut-server.editor.err-address") });
       return;
     }
@@ -198,7 +200,7 @@ export = function (RED: NodeAPI) {
       res.status(429).json({ code: "BUSY", message: RED._("nut-server.editor.err-busy", { max: LIST_UPS_LIMITS.maxParallel }) });
       return;
     }
-    const address = formatAddress(String(body.host).trim(), Number(body.port));
+    const address = formatAddress(String(body.host).trim(), numberOf(body.port));
     running++;
     listUps(body)
       .finally(() => running--)

@@ -23,6 +23,7 @@ import { encodeArg } from "../core/nut/protocol";
 import { DEFAULT_TIMING } from "../core/nut/status";
 import { nodeStatus, severity, summarize, type NodeStatus } from "../core/nut/ups-state";
 import { now } from "./lib/clock";
+import { copyMessage } from "./lib/copy-message";
 import { registerUpsSource } from "./lib/ups-registry";
 import type { NutServerNode, NutServerUser } from "./lib/nut-server-api";
 import { serialQueue } from "./lib/serial-queue";
@@ -148,9 +149,13 @@ export = function (RED: NodeAPI) {
       for (const out of result.outputs) {
         if (!out.send && !out.report) continue; // most polls of most UPSes: nothing new, nothing to build
         const summary = summarize(out.topic, out.state);
-        const msg: NodeMessage & { summary: string } = trigger
-          ? { ...RED.util.cloneMessage(trigger.msg), topic: out.topic, payload: out.state, summary }
-          : { topic: out.topic, payload: out.state, summary };
+        let base: NodeMessage = {};
+        if (trigger) {
+          const { copy, dropped } = copyMessage(RED, trigger.msg);
+          base = copy;
+          if (dropped.length) node.warn(RED._("nut-ups-in.warn.not-copied", { properties: dropped.join(", ") }));
+        }
+        const msg: NodeMessage & { summary: string } = { ...base, topic: out.topic, payload: out.state, summary };
         if (out.report) node.error(out.report, msg);
         if (out.send) send(msg);
       }

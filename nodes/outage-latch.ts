@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { type LatchConfig, initialLatch, latchInput, latchStatus, parseSavedLatch } from "../core/decide/latch";
-import { loadContext, saveContext, storeKind, storeWarning } from "./lib/context-store";
+import { type StoreProblem, loadStored, saveContext, storeKind, storeProblemMessage, storeWarning } from "./lib/context-store";
 import { failWith, serialQueue } from "./lib/serial-queue";
 
 interface OutageLatchDef extends NodeDef {
@@ -25,22 +25,27 @@ export = function (RED: NodeAPI) {
     const warning = storeWarning(storeKind(RED.settings, store));
     let state = initialLatch();
     let storeFailed = false;
+    /** What was stored could not be had back at start: shown until a state is stored again. */
+    let lost: StoreProblem | null = null;
     const queue = serialQueue((err) => node.error(`${RED._("outage-latch.errors.internal")}: ${String(err)}`));
 
     function status() {
       const s = latchStatus(state);
       if (storeFailed) node.status({ fill: "red", shape: "ring", text: `${s.text} · store error` });
+      else if (lost) node.status({ fill: "red", shape: "ring", text: `${s.text} · stored state lost` });
       else node.status({ fill: s.passed ? "green" : "grey", shape: s.passed ? "dot" : "ring", text: `${s.text}${warning}` });
     }
 
     // Read the stored state before the first message is looked at (the queue keeps that order).
     queue(async () => {
-      try {
-        state = parseSavedLatch(await loadContext(node, KEY, store)) ?? initialLatch();
-      } catch (err) {
-        // Unreadable: start armed. Letting a message through twice is safer than never.
-        storeFailed = true;
-        node.error(`${RED._("outage-latch.errors.load")}: ${String(err)}`);
+      const { value, problem } = await loadStored(node, RED.settings, KEY, store, parseSavedLatch);
+      state = value ?? initialLatch();
+      if (problem) {
+        // Lost or unreadable: start armed, and say so. Letting a message through twice is safer than never.
+        lost = problem;
+        storeFailed = problem.kind === "unreadable";
+        const text = problem.kind === "unreadable" ? `${RED._("outage-latch.errors.load")}: ${problem.error}` : RED._(`outage-latch.errors.store-${problem.kind}`, problem.kind === "empty-file" ? { file: problem.file } : {});
+        node.error(text, storeProblemMessage(node, store, KEY, problem));
       }
       status();
     });
@@ -59,6 +64,7 @@ export = function (RED: NodeAPI) {
           try {
             await saveContext(node, KEY, state, store);
             storeFailed = false;
+            lost = null;
           } catch (err) {
             storeFailed = true;
             node.error(`${RED._("outage-latch.errors.save")}: ${String(err)}`, msg);

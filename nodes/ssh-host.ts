@@ -6,6 +6,7 @@
  */
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import type { ParsedKey } from "ssh2";
+import { numberOf } from "../core/decide/format";
 import { FetchHostKeysError, fetchHostKeys, parsePins } from "../core/ssh/hostkey";
 import { loadPrivateKey } from "../core/ssh/keys";
 import { connects, readConfig } from "../core/ssh/shutdown";
@@ -33,7 +34,8 @@ type SshHostNode = Node<SshHostCredentials> & SshHostApi;
 /** Fingerprint probes from the editor: few at a time, each short. */
 const MAX_PROBES = 4;
 const PROBE_TIMEOUT_MS = 5000;
-const ADDRESS = /^[A-Za-z0-9._:-]{1,253}$/;
+/** A host name or IP address as typed; never one that starts with "-" (no host name does, and an option looks like that). */
+const ADDRESS = /^(?!-)[A-Za-z0-9._:-]{1,253}$/;
 
 export = function (RED: NodeAPI) {
   /** An enabled ssh-shutdown of the deployed flows that connects on its own lists this host. */
@@ -129,7 +131,7 @@ export = function (RED: NodeAPI) {
   RED.httpAdmin.post("/ssh-host/fingerprints", RED.auth.needsPermission("ssh-host.write"), (req, res) => {
     const body = (req.body ?? {}) as { id?: unknown; address?: unknown; port?: unknown };
     let address = typeof body.address === "string" ? body.address.trim().replace(/^\[(.*)\]$/, "$1") : "";
-    let port = body.port === undefined || body.port === "" ? 22 : Number(body.port);
+    let port = body.port === undefined || body.port === "" ? 22 : numberOf(body.port);
     if (typeof body.id === "string" && body.id) {
       const configured = RED.nodes.getNode(body.id);
       if (isSshHost(configured) && configured.sshHost.address) {

@@ -7,6 +7,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import type { ShutdownAction, ShutdownResult } from "../core/contract";
+import { numberOf } from "../core/decide/format";
 import { PRESETS, isPresetId, presetCommands } from "../core/ssh/presets";
 import type { PresetCommands } from "../core/ssh/presets";
 import { runCommand } from "../core/ssh/runner";
@@ -26,7 +27,8 @@ import {
   summarize,
 } from "../core/ssh/shutdown";
 import type { Pending, RawShutdownConfig } from "../core/ssh/shutdown";
-import { loadContext, persistentStore, saveContext } from "./lib/context-store";
+import { loadStored, persistentStore, saveContext, storeProblemMessage } from "./lib/context-store";
+import { copyMessage } from "./lib/copy-message";
 import { failWith } from "./lib/serial-queue";
 import { isSshHost } from "./lib/ssh-host-api";
 import type { SshHostInfo } from "./lib/ssh-host-api";
@@ -119,9 +121,18 @@ export = function (RED: NodeAPI) {
       this.warn(RED._("ssh-shutdown.errors.context", { error: err instanceof Error ? err.message : String(err) }));
     };
     let pending: Pending = {};
-    const loaded = loadContext(this, PENDING_KEY, store).then((value) => {
-      pending = readPending(value);
-    }, contextFailed);
+    // Not a record: not a list this node wrote (it stores none when nothing is pending).
+    const parsePending = (x: unknown): Pending | null => (x !== null && typeof x === "object" && !Array.isArray(x) ? readPending(x) : null);
+    const loaded = loadStored(this, RED.settings, PENDING_KEY, store, parsePending).then(({ value, problem }) => {
+      pending = value ?? {};
+      if (!problem) return;
+      // A cancel can no longer reach what was sent before the restart: an error for Catch, and a red status until the next action.
+      this.error(
+        RED._(`ssh-shutdown.errors.store-${problem.kind}`, problem.kind === "empty-file" ? { file: problem.file } : problem.kind === "unreadable" ? { error: problem.error } : {}),
+        storeProblemMessage(this, store, PENDING_KEY, problem),
+      );
+      this.status({ fill: "red", shape: "ring", text: RED._("ssh-shutdown.status.store-lost") });
+    });
     const savePending = (next: Pending): void => {
       pending = next;
       saveContext(this, PENDING_KEY, Object.keys(next).length ? next : undefined, store).catch(contextFailed);
@@ -153,7 +164,9 @@ export = function (RED: NodeAPI) {
       action === "cancel" ? c.cancel : action === "check" ? c.check : c.shutdown;
 
     const emit = (msg: NodeMessageInFlow, send: (m: NodeMessage) => void, result: ShutdownResult, warnOnly = false): void => {
-      const out = RED.util.cloneMessage(msg) as NodeMessage & { summary?: string };
+      const { copy, dropped } = copyMessage(RED, msg as NodeMessage);
+      if (dropped.length) this.warn(RED._("ssh-shutdown.warn.not-copied", { properties: dropped.join(", ") }));
+      const out = copy as NodeMessage & { summary?: string };
       out.payload = result;
       out.topic = result.host;
       out.summary = summarize(result);
@@ -391,13 +404,15 @@ export = function (RED: NodeAPI) {
   // The editor shows the exact commands and sudoers line of a preset.
   RED.httpAdmin.get("/ssh-shutdown/preview", RED.auth.needsPermission("ssh-shutdown.read"), (req, res) => {
     const q = req.query as Record<string, unknown>;
+    // Query values are text, or lists and objects (a[b]=1): only text is read, never String() of an object.
+    const text = (x: unknown): string => (typeof x === "string" ? x : "");
     const preset = isPresetId(q.preset) ? q.preset : "linux";
-    const username = typeof q.username === "string" && q.username ? q.username.slice(0, 64) : "USER";
+    const username = text(q.username).slice(0, 64) || "USER";
     const c = presetCommands(preset, {
-      delayMinutes: Number(q.delay) || 0,
-      message: typeof q.message === "string" ? q.message : "",
+      delayMinutes: numberOf(q.delay) || 0,
+      message: text(q.message),
       username,
-      custom: { shutdown: String(q.customShutdown ?? ""), cancel: String(q.customCancel ?? ""), check: String(q.customCheck ?? "") },
+      custom: { shutdown: text(q.customShutdown), cancel: text(q.customCancel), check: text(q.customCheck) },
     });
     res.json({ ...c, supportsDelay: PRESETS[preset].supportsDelay });
   });

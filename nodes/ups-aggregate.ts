@@ -16,7 +16,7 @@ import {
 } from "../core/decide/aggregate";
 import { timerDelay } from "../core/moment";
 import { bootId, now } from "./lib/clock";
-import { loadContext, saveContext } from "./lib/context-store";
+import { type StoreProblem, loadStored, saveContext, storeProblemMessage } from "./lib/context-store";
 import { requestStates } from "./lib/ups-registry";
 import { failWith, serialQueue } from "./lib/serial-queue";
 
@@ -99,15 +99,21 @@ export = function (RED: NodeAPI) {
     let shown = "";
     /** A topic refused as not listed, until a listed one reports: shown in the status. */
     let unknownTopic: string | null = null;
+    /** What was stored could not be had back at start (or stored since): shown in red until a save works. */
+    let storeProblem: StoreProblem | "save-failed" | null = null;
     const queue = serialQueue((err) => node.error(`${RED._("ups-aggregate.errors.internal")}: ${String(err)}`));
 
     /** Shows the status; returns whether it counts seconds down (then it is shown again in a second). */
     function status(at: number): boolean {
       const s = aggregateStatus(config, state, last, at, unknownTopic) ?? { fill: "grey", shape: "ring", text: "ups-aggregate.status.waiting", countdown: false };
-      const key = `${s.fill} ${s.shape} ${s.text}`;
+      // A lost identity is shown over everything else: the next messages may start a new outage.
+      const shownStatus = storeProblem
+        ? { fill: "red" as const, shape: "ring" as const, text: `${s.text === "ups-aggregate.status.waiting" ? "waiting" : s.text} · ${storeProblem === "save-failed" ? "store error" : "stored outage lost"}` }
+        : s;
+      const key = `${shownStatus.fill} ${shownStatus.shape} ${shownStatus.text}`;
       if (key !== shown) {
         shown = key;
-        node.status({ fill: s.fill, shape: s.shape, text: s.text });
+        node.status({ fill: shownStatus.fill, shape: shownStatus.shape, text: shownStatus.text });
       }
       return s.countdown;
     }
@@ -134,8 +140,10 @@ export = function (RED: NodeAPI) {
       if (JSON.stringify(after) !== before) {
         try {
           await saveContext(node, KEY, after, store);
+          storeProblem = null;
         } catch (err) {
           // Sending matters more than remembering: go on, but say a restart may start a new outage.
+          storeProblem = "save-failed";
           node.error(`${RED._("ups-aggregate.errors.save")}: ${String(err)}`);
         }
       }
@@ -147,11 +155,12 @@ export = function (RED: NodeAPI) {
     }
 
     queue(async () => {
-      try {
-        const saved = parseSavedOutage(await loadContext(node, KEY, store));
-        state = initialAggregate(config, now(), saved, boot);
-      } catch (err) {
-        node.error(`${RED._("ups-aggregate.errors.load")}: ${String(err)}`);
+      const { value, problem } = await loadStored(node, RED.settings, KEY, store, parseSavedOutage);
+      state = initialAggregate(config, now(), value, boot);
+      if (problem) {
+        storeProblem = problem;
+        const text = problem.kind === "unreadable" ? `${RED._("ups-aggregate.errors.load")}: ${problem.error}` : RED._(`ups-aggregate.errors.store-${problem.kind}`, problem.kind === "empty-file" ? { file: problem.file } : {});
+        node.error(text, storeProblemMessage(node, store, KEY, problem));
       }
       schedule(status(state.at));
       // restarted on its own (a "modified nodes" deploy): the inputs send only changes, so ask them now

@@ -45,6 +45,15 @@ export function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null && !Array.isArray(x);
 }
 
+/**
+ * A number from what a request or a message holds: a number as it is, a
+ * text as Number() reads it, anything else NaN. Number() itself throws on an
+ * object whose toString and valueOf are not functions (JSON makes those).
+ */
+export function numberOf(x: unknown): number {
+  return typeof x === "number" ? x : typeof x === "string" ? Number(x) : NaN;
+}
+
 /** How a value looks in an error text: `string "73"`, `NaN`, `undefined`. */
 export function describeValue(x: unknown): string {
   if (x === undefined) return "nothing";

@@ -140,7 +140,7 @@ export function formatCommand(words: readonly string[]): string {
  * Splits a byte stream into lines. A line that grows longer than
  * `maxLineBytes` before its newline (a server that is not NUT, or a broken
  * one) is reported instead of buffered forever; a complete line is held to
- * the same bound in characters.
+ * the same bound, also in bytes.
  */
 export class LineBuffer {
   private pending: Buffer[] = [];
@@ -161,9 +161,17 @@ export class LineBuffer {
     // One decoding for every line of the chunk: a newline byte is never part
     // of a UTF-8 sequence, so splitting the text is splitting the bytes.
     const lines = head.toString("utf8").split("\n");
+    // The bound is in bytes, as for an unfinished line: the same line passes or
+    // not whatever the TCP chunks were (characters would let a line of
+    // multi-byte characters through whole and refuse it in pieces).
+    let start = 0;
     for (let i = 0; i < lines.length; i++) {
       let line = lines[i];
+      // A line of n characters has at least n bytes and at most 3n (a UTF-16 unit is at most 3 UTF-8 bytes).
       if (line.length > this.maxLineBytes) return { lines: lines.slice(0, i), overflow: true };
+      const end = i === lines.length - 1 ? head.length : head.indexOf(0x0a, start);
+      if (line.length * 3 > this.maxLineBytes && end - start > this.maxLineBytes) return { lines: lines.slice(0, i), overflow: true };
+      start = end + 1;
       if (line.charCodeAt(line.length - 1) === 13) line = lines[i] = line.slice(0, -1);
     }
     const overflow = lastNl + 1 < chunk.length ? this.keep(chunk.subarray(lastNl + 1)) : false;

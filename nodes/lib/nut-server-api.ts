@@ -5,6 +5,7 @@
  */
 import type { Node } from "node-red";
 import type { NutClient, StateChange } from "../../core/nut/client";
+import { numberOf } from "../../core/decide/format";
 import type { NutError } from "../../core/nut/errors";
 
 export interface NutServerUser {
@@ -46,7 +47,7 @@ export function isPlausibleHost(host: unknown): host is string {
 }
 
 export function isPort(port: unknown): boolean {
-  const n = Number(port);
+  const n = numberOf(port);
   return Number.isInteger(n) && n >= 1 && n <= 65535;
 }
 

@@ -3,7 +3,7 @@
  * hand, a watch that hands a node a message and waits until the node is
  * done with it, and file context stores that outlive a simulated restart.
  */
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mock } from "node:test";
@@ -105,6 +105,19 @@ export function fileStores() {
       await helper.unload();
       use(next, config);
       return next;
+    },
+    /**
+     * Replaces the context file of the store in `dir` that holds `key` with
+     * `content` (what a crash, a power cut or a hand edit leaves); returns its path.
+     */
+    overwrite(dir: string, key: string, content: string): string {
+      const base = join(dir, "context");
+      const files = readdirSync(base, { recursive: true })
+        .map(String)
+        .filter((f) => f.endsWith(".json") && readFileSync(join(base, f), "utf8").includes(JSON.stringify(key)));
+      if (files.length !== 1) throw new Error(`expected one context file holding "${key}" in ${base}, found ${files.length}`);
+      writeFileSync(join(base, files[0]), content);
+      return join(base, files[0]);
     },
     /**
      * Unloads and closes the stores before removing the dirs: a store left

@@ -38,6 +38,8 @@ export interface NodeRedOptions {
   flows?: unknown[];
   /** Persistent context in the userDir (localfilesystem) as the default store. */
   persistentContext?: boolean;
+  /** The localfilesystem store's config with `persistentContext` (default `{ flushInterval: 1 }`). */
+  contextConfig?: { cache?: boolean; flushInterval?: number };
   /** Admin authentication with the users of NODE_RED_USERS (for permission tests; see `token`). */
   adminAuth?: boolean;
   /** Extra environment for the process. */
@@ -82,9 +84,9 @@ function adminAuthSetting(): string {
   return `adminAuth: ${JSON.stringify({ type: "credentials", users })},`;
 }
 
-function writeSettings(userDir: string, port: number, persistentContext: boolean, adminAuth: boolean): void {
+function writeSettings(userDir: string, port: number, persistentContext: boolean, adminAuth: boolean, contextConfig: object = { flushInterval: 1 }): void {
   const contextStorage = persistentContext
-    ? `contextStorage: { default: "file", file: { module: "localfilesystem", config: { flushInterval: 1 } }, memory: { module: "memory" } },`
+    ? `contextStorage: { default: "file", file: { module: "localfilesystem", config: ${JSON.stringify(contextConfig)} }, memory: { module: "memory" } },`
     : "";
   writeFileSync(
     join(userDir, "settings.js"),
@@ -125,7 +127,7 @@ export async function startNodeRed(opts: NodeRedOptions = {}): Promise<NodeRedPr
   const port = opts.port ?? (await freePort());
   const adminAuth = opts.adminAuth ?? false;
   const userDir = opts.userDir ?? makeUserDir();
-  writeSettings(userDir, port, opts.persistentContext ?? false, adminAuth);
+  writeSettings(userDir, port, opts.persistentContext ?? false, adminAuth, opts.contextConfig);
   installPackage(userDir);
   if (opts.flows) writeFileSync(join(userDir, "flows.json"), JSON.stringify(opts.flows, null, 2));
 

@@ -134,9 +134,11 @@ describe("NutClient against a real upsd", function () {
     c.start();
     await up;
     const down = waitState(c, "disconnected");
-    const back = waitState(c, "connected", 20000);
     await lab.stopUpsd();
     assert.ok(["CLOSED", "ECONNRESET"].includes((await down).error?.code ?? ""), "upsd closes its clients");
+    // Made while disconnected: waitState resolves at once for the state the client is in, so made before the
+    // stop it was the connection that just ended, and getVar raced the reconnection.
+    const back = waitState(c, "connected", 20000);
     await lab.startUpsd();
     await back;
     assert.equal(await c.getVar("ups1", "ups.status"), "OL");

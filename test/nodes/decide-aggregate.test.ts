@@ -4,7 +4,7 @@ import type { OutageIdentity, PowerState } from "../../core/contract";
 import aggregateNode from "../../nodes/ups-aggregate";
 import { aggregateNodeDef, source, ups } from "../harness/decide-fixtures";
 import { clock, fileStores, watch } from "../harness/decide-node-helper";
-import { collect, helper, loadContextStores, settle, waitUntil } from "../harness/red-helper";
+import { callsOf, collect, helper, loadContextStores, settle, waitUntil } from "../harness/red-helper";
 
 const A = "ups1@nas:3493";
 const B = "ups2@nas:3493";
@@ -153,6 +153,24 @@ describe("ups-aggregate node", () => {
       assert.equal(m.payload.event, "UPDATE", "no second POWER_LOST");
       assert.equal(m.payload.onBattery, true);
       assert.equal(m.outage?.id, id);
+    });
+
+    it("an empty context file (a crash while it was written): the outage identity is lost, said in red and to a Catch node until stored again", async () => {
+      const dir = stores.open();
+      const first = await start({ store: "file", confirm: 0 });
+      await first.send(A, ups(A, "OB", { charge: 80 }));
+      const next = await stores.restart(dir, "clean");
+      const file = stores.overwrite(next, "outage", "");
+      const second = await start({ store: "file", confirm: 0 });
+      await waitUntil("the aggregate to read its stored outage", () => second.status.length > 0);
+      const [err] = callsOf(second.agg, second.agg.error);
+      assert.equal(err.args[0], "ups-aggregate.errors.store-empty-file");
+      assert.deepEqual(err.args[1], { topic: "ups-aggregate/context", payload: { store: "file", key: "outage", problem: "empty-file", file } });
+      assert.deepEqual(second.status[0], { fill: "red", shape: "ring", text: "waiting · stored outage lost" }, "never a plain waiting");
+      await second.send(A, ups(A, "OB", { charge: 79 }));
+      const m = second.got[0];
+      assert.equal(m.payload.event, "POWER_LOST", "a new outage: what the error said");
+      assert.equal(second.lastStatus(), "on battery 79 % ~1 h 00 min (ups1) · stale 1", "stored again: the status is the power state's");
     });
   });
 });

@@ -5,7 +5,7 @@ import type { NodeMessage } from "node-red";
 import latchNode from "../../nodes/outage-latch";
 import { outage, power } from "../harness/decide-fixtures";
 import { fileStores, watch } from "../harness/decide-node-helper";
-import { collect, helper, loadContextStores } from "../harness/red-helper";
+import { callsOf, collect, helper, loadContextStores } from "../harness/red-helper";
 
 const O1 = outage("outage-20261125T130200Z-ab12", Date.UTC(2026, 10, 25, 13, 2, 0));
 const O2 = outage("outage-20261125T150000Z-ab12", Date.UTC(2026, 10, 25, 15, 0, 0));
@@ -173,6 +173,60 @@ describe("outage-latch node", () => {
       const second = await restart(dir, "crash", { flushInterval: 3600 });
       await second.feed({ topic: "backup", outage: O1 });
       assert.equal(second.got.length, 1);
+    });
+
+    // A crash or power cut while Node-RED wrote the file leaves it empty: Node-RED reads that as "nothing stored",
+    // with or without its cache, and says nothing. The latch says it, in red and to a Catch node, and still lets through.
+    for (const cache of [true, false]) {
+      it(`an empty context file (cache: ${cache}): starts armed, red, with an error a Catch node gets; storing again clears it`, async () => {
+        const config = cache ? { flushInterval: 30 } : { cache: false };
+        const dir = fileStore(config);
+        const first = await start({ store: "file", key: "topic" });
+        await first.feed({ topic: "backup", outage: O1 });
+        const next = await stores.restart(dir, "clean", config);
+        const file = stores.overwrite(next, "latch", "");
+        const second = await start({ store: "file", key: "topic" });
+        await second.feed({ topic: "backup", outage: O1 });
+        const [err] = callsOf(second.latch, second.latch.error);
+        assert.equal(err.args[0], "outage-latch.errors.store-empty-file");
+        assert.deepEqual(err.args[1], { topic: "outage-latch/context", payload: { store: "file", key: "latch", problem: "empty-file", file } });
+        assert.equal(second.status[0].fill, "red");
+        assert.equal(second.status[0].text, "armed · stored state lost", "never a plain armed");
+        assert.equal(second.got.length, 1, "the state is lost: the message passes again (a duplicate, never a loss)");
+        assert.equal(second.status[second.status.length - 1].fill, "green", "stored again");
+        await second.feed({ topic: "backup", outage: O1 });
+        assert.equal(second.got.length, 1, "latched again");
+      });
+    }
+
+    it("a stored value that is not a latch state: starts armed, red, with an error", async () => {
+      const dir = fileStore({ cache: false });
+      const first = await start({ store: "file", key: "topic" });
+      await first.feed({ topic: "backup", outage: O1 });
+      const next = await stores.restart(dir, "clean", { cache: false });
+      stores.overwrite(next, "latch", JSON.stringify({ latch: { passed: "backup" } }));
+      const second = await start({ store: "file", key: "topic" });
+      await second.feed({ topic: "backup", outage: O1 });
+      assert.deepEqual(second.errs, ["outage-latch.errors.store-unrecognised"]);
+      assert.deepEqual([second.status[0].fill, second.status[0].text], ["red", "armed · stored state lost"]);
+      assert.equal(second.got.length, 1);
+    });
+
+    it("cache: false and a file that is not JSON (truncated): starts armed, red while the store cannot be written", async () => {
+      const dir = fileStore({ cache: false });
+      const first = await start({ store: "file", key: "topic" });
+      await first.feed({ topic: "backup", outage: O1 });
+      const next = await stores.restart(dir, "clean", { cache: false });
+      stores.overwrite(next, "latch", '{\n    "latch": {\n        "outageId": "outage-2026');
+      const second = await start({ store: "file", key: "topic" });
+      await second.feed({ topic: "backup", outage: O1 });
+      assert.equal(second.got.length, 1, "lets through");
+      assert.match(second.errs[0], /^outage-latch\.errors\.load: .*JSON/);
+      assert.match(second.errs[1], /^outage-latch\.errors\.save: .*JSON/, "Node-RED reads the file before each write: it stays unwritable until it is deleted");
+      assert.deepEqual(
+        second.status.map((s) => s.fill),
+        ["red", "red"],
+      );
     });
 
     it("with the memory store, a restart forgets (and the status said so)", async () => {

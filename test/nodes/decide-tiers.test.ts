@@ -118,6 +118,20 @@ describe("battery-tier-switch node", () => {
     assert.ok(OUTS.every((o) => n.got[o].length === 0));
   });
 
+  it("a power state Node-RED cannot copy still fires its tiers (without what could not be copied) and warns", async () => {
+    const n = await start();
+    const odd: Record<string, unknown> = {};
+    Object.setPrototypeOf(odd, new Map()); // RED.util.cloneMessage throws on it (found by test/fuzz/node-inputs.test.ts)
+    await n.send({ payload: power({ onBattery: true, charge: 45, event: "POWER_LOST" }), outage: O1, odd } as NodeMessage);
+    assert.deepEqual(
+      OUTS.map((o) => n.got[o].length),
+      [1, 1, 0, 0, 0],
+      "the state moved on to storage: both messages went out",
+    );
+    assert.equal((n.got.storage[0] as unknown as { odd?: unknown }).odd, undefined);
+    assert.deepEqual(n.errs, []);
+  });
+
   it("refuses a configuration with a tier that can never fire", async () => {
     await helper.load(tierNode, [{ id: "tiers", type: "battery-tier-switch", tiers: [{ name: "x" }], outputs: 2, wires: [[], []] }]);
     const logged = helper

@@ -163,6 +163,23 @@ describe("nut-ups-in with nut-sim", function () {
     await w.next("completed", (m) => m._msgid === "m-1");
   });
 
+  it("a trigger message Node-RED cannot copy still gets its reading (without what could not be copied) and a warning", async () => {
+    await helper.load(nodes, flow({ port: sim.port, in: { interval: 3600, output: "events" } }));
+    const w = watch("in", "out");
+    await w.next("statuses", (s) => s.text === "OL 100% 45 min");
+    // An object whose prototype is a Map (a function node can build one): RED.util.cloneMessage throws on it.
+    const odd: Record<string, unknown> = { a: 1 };
+    Object.setPrototypeOf(odd, new Map([["k", 1]]));
+    helper.getNode("in").receive({ payload: "now", odd, keep: { b: 2 }, _msgid: "m-2" });
+    const msg = await w.next("messages", () => true);
+    assert.equal(msg.payload.ups, "ups1");
+    assert.deepEqual((msg as unknown as { keep: unknown }).keep, { b: 2 });
+    assert.equal((msg as unknown as { odd?: unknown }).odd, undefined);
+    const n = helper.getNode("in");
+    assert.deepEqual(callsOf(n, n.warn).map((c) => c.args[0]), ["nut-ups-in.warn.not-copied"]);
+    assert.deepEqual(w.errors, []);
+  });
+
   it("shares ONE connection per server; polls with a GET VAR per state variable, or one LIST VAR when sending every variable", async () => {
     const f = flow({ port: sim.port });
     f.push({ ...(f[1] as object), id: "in2", ups: "ups2", vars: true, wires: [["out"]] });
@@ -450,7 +467,8 @@ describe("nut-server editor endpoint POST /nut-server/list-ups", function () {
   });
 
   it("refuses anything but a host name or address and a port", async () => {
-    for (const body of [{ host: "http://x/", port: 80 }, { host: "127.0.0.1", port: 0 }, { host: "-oProxy", port: 22 }, {}]) {
+    // A number is no host (found by test/fuzz/node-inputs.test.ts: String(0.424) went to the resolver, an IPv4 address to it).
+    for (const body of [{ host: "http://x/", port: 80 }, { host: "127.0.0.1", port: 0 }, { host: "-oProxy", port: 22 }, { host: 0.424, port: 3493 }, { host: 2130706433, port: 3493 }, { host: "127.0.0.1", port: { toString: 1 } }, {}]) {
       const res = await post(body);
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.equal(res.body.code, "INVALID-ARGUMENT");

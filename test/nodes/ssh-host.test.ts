@@ -105,7 +105,10 @@ describe("ssh-host node", () => {
   describe("fingerprint endpoint", () => {
     it("refuses a bad address or port, and an unknown id without an address", async () => {
       await helper.load(sshHostNode, [host()]);
-      for (const body of [{ address: "" }, { address: "a b" }, { address: "x;rm -rf /" }, { address: "127.0.0.1", port: 0 }, { address: "127.0.0.1", port: "99999" }]) {
+      // "-rf": no host name starts with "-" (found by test/fuzz/node-inputs.test.ts: it went to the resolver)
+      // A port Number() cannot read (its toString is no function) was a 500 with a stack trace (found by test/fuzz/node-inputs.test.ts).
+      const odd = { toString: 1, valueOf: "x" };
+      for (const body of [{ address: "" }, { address: "a b" }, { address: "x;rm -rf /" }, { address: "-rf" }, { address: "127.0.0.1", port: 0 }, { address: "127.0.0.1", port: "99999" }, { address: "127.0.0.1", port: odd }]) {
         const r = await helper.request().post("/ssh-host/fingerprints").send(body);
         assert.equal(r.status, 400, JSON.stringify(body));
       }

@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { join } from "node:path";
 import type { Server, Socket } from "node:net";
 import type { ShutdownResult } from "../../core/contract";
 import sshHostNode from "../../nodes/ssh-host";
 import sshShutdownNode from "../../nodes/ssh-shutdown";
 import { freePort } from "../harness/system";
-import { callsOf, collect, helper, settle, statusTexts, waitForCalls } from "../harness/red-helper";
+import { fileStores } from "../harness/decide-node-helper";
+import { callsOf, collect, helper, loadContextStores, settle, statusTexts, waitForCalls } from "../harness/red-helper";
 
 const FP = "SHA256:0wqZLw85RM2xD+3XcEgBRMeaIagvbANVbgufXmhjbHY";
 
@@ -186,6 +189,26 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
     assert.deepEqual(await warnings({ action: "simulate", allowed: ["shutdown", "cancel"] }), ["ssh-shutdown.warn.memory-store"], "a message may still ask for shutdown");
   });
 
+  describe("with a persistent store", () => {
+    const stores = fileStores();
+    afterEach(() => stores.removeAll());
+
+    it("an empty context file (a crash while it was written): the pending list is lost, said in red and to a Catch node", async () => {
+      const dir = stores.open();
+      // Where Node-RED's localfilesystem keeps the context of a node outside any flow tab (as in these tests).
+      const file = join(dir, "context", "n1", "flow.json");
+      mkdirSync(join(dir, "context", "n1"), { recursive: true });
+      writeFileSync(file, "");
+      await helper.load([sshHostNode, sshShutdownNode, loadContextStores], flow(srv.port, { store: "file" }), CREDS);
+      const n1 = helper.getNode("n1");
+      const [call] = await waitForCalls(n1, "call:error", 1);
+      assert.equal(call.args[0], "ssh-shutdown.errors.store-empty-file");
+      assert.deepEqual(call.args[1], { topic: "ssh-shutdown/context", payload: { store: "file", key: "sshShutdownPending", problem: "empty-file", file } });
+      assert.deepEqual(callsOf(n1, n1.status).map((c) => c.args[0]).slice(-1), [{ fill: "red", shape: "ring", text: "ssh-shutdown.status.store-lost" }]);
+      assert.equal(srv.count(), 0);
+    });
+  });
+
   it("the editor preview shows a preset's commands and sudoers line", async () => {
     await helper.load([sshHostNode, sshShutdownNode], flow(srv.port), CREDS);
     const r = await helper.request().get("/ssh-shutdown/preview").query({ preset: "macos", delay: 3, message: "bye $(x)", username: "nut" });
@@ -194,5 +217,9 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
     assert.equal(c.shutdown, "sudo -n /sbin/shutdown -h +3 'bye (x)'");
     assert.equal(c.sudoers, "nut ALL=(root) NOPASSWD: /sbin/shutdown, /usr/bin/killall shutdown");
     assert.equal(c.supportsDelay, true);
+    // Query values that are objects (a[b]=1) whose toString is no function: text only is read (was a 500, found by fuzzing).
+    const odd = await helper.request().get("/ssh-shutdown/preview?preset=custom&customShutdown[toString]=x&delay[valueOf]=1&username[toString]=y");
+    assert.equal(odd.status, 200);
+    assert.equal(odd.body.shutdown, "");
   });
 });

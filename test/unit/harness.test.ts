@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
+import { Rng, guardLoopback } from "../harness/fuzz";
 import { nodeSatisfies } from "../harness/runtime";
 import { findExecutable, freePort } from "../harness/system";
 
@@ -25,5 +26,37 @@ describe("test harness", () => {
     assert.equal(nodeSatisfies(">=18.5", "v20.20.2"), true);
     assert.equal(nodeSatisfies(">=14", "14.0.0"), true);
     assert.throws(() => nodeSatisfies("^22.9.0", "v22.9.0"), /unexpected engines.node/);
+  });
+
+  it("the fuzz tests' loopback guard refuses (and records) any other address or host name before a packet leaves; loopback goes through", async () => {
+    const srv = createServer((s) => s.end("hi"));
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+    const addr = srv.address();
+    const port = typeof addr === "object" && addr ? addr.port : 0;
+    const guard = guardLoopback();
+    const outcome = (s: Socket) =>
+      new Promise<string>((resolve) => {
+        s.on("error", (e: NodeJS.ErrnoException) => resolve(String(e.code)));
+        s.on("data", (d) => resolve(d.toString()));
+      });
+    try {
+      // TEST-NET-1 (RFC 5737) and the reserved .invalid name: refused here, never sent
+      assert.equal(await outcome(connect({ host: "192.0.2.1", port: 9 })), "EFUZZGUARD");
+      assert.equal(await outcome(connect(9, "name.invalid")), "EFUZZGUARD");
+      assert.equal(await outcome(connect({ host: "127.0.0.1", port })), "hi");
+    } finally {
+      assert.deepEqual(guard.uninstall(), ["192.0.2.1", "name.invalid"]);
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
+  });
+
+  it("the fuzz random source gives the same values for the same seed, and whole characters", () => {
+    const a = new Rng(42);
+    const b = new Rng(42);
+    const seq = (r: Rng) => Array.from({ length: 20 }, () => r.int(0, 1000));
+    assert.deepEqual(seq(a), seq(b));
+    assert.notDeepEqual(seq(new Rng(43)), seq(new Rng(42)));
+    const text = new Rng(1).text(2000, "a😀");
+    assert.ok(/^(a|😀)+$/u.test(text), "never half of a surrogate pair");
   });
 });

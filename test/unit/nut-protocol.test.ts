@@ -103,6 +103,15 @@ describe("NUT protocol: LineBuffer", () => {
     assert.equal(new LineBuffer(10).push(Buffer.from("x".repeat(11) + "\n")).overflow, true);
   });
 
+  it("counts the limit in bytes whether the line comes whole or in pieces (found by test/fuzz/nut-reader.test.ts)", () => {
+    const line = Buffer.from("éééééé\n", "utf8"); // 6 characters, 12 bytes, then the newline
+    assert.deepEqual(new LineBuffer(10).push(line), { lines: [], overflow: true }, "whole");
+    const lb = new LineBuffer(10);
+    assert.equal(lb.push(line.subarray(0, 6)).overflow, false);
+    assert.equal(lb.push(line.subarray(6)).overflow, true, "in pieces");
+    assert.deepEqual(new LineBuffer(12).push(line), { lines: ["éééééé"], overflow: false }, "12 bytes fit a limit of 12");
+  });
+
   it("gives the same lines however the stream is cut (property)", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), fc.array(fc.nat(300), { maxLength: 10 }), (data, cuts) => {
