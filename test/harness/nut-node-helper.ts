@@ -5,7 +5,7 @@
  */
 import type { NodeMessage, NodeStatus } from "node-red";
 import type { UpsState } from "../../core/contract";
-import { collect, collectCompleted, collectStatuses, helper, waitUntil, type SpyCall } from "./red-helper";
+import { collect, collectCompleted, collectStatuses, errorText, helper, waitUntil, type SpyCall } from "./red-helper";
 
 export type UpsMsg = NodeMessage & { topic: string; payload: UpsState; summary: string };
 
@@ -29,7 +29,7 @@ export interface Watch {
 export function watch(nodeId: string, outId?: string): Watch {
   const node = helper.getNode(nodeId);
   const errors: Watch["errors"] = [];
-  node.on("call:error", (call: SpyCall) => errors.push({ text: String(call.args[0]), msg: call.args[1] as NodeMessage | undefined }));
+  node.on("call:error", (call: SpyCall) => errors.push({ text: errorText(call.args[0]), msg: call.args[1] as NodeMessage | undefined }));
   const w: Watch = {
     messages: outId ? collect<UpsMsg>(helper.getNode(outId)) : [],
     statuses: collectStatuses(node),
