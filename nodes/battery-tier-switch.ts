@@ -19,6 +19,7 @@ import { restoredKind } from "../core/decide/restored";
 import { timerDelay } from "../core/moment";
 import { now } from "./lib/clock";
 import { copyMessage } from "./lib/copy-message";
+import { CONFIG_STATUS, statusShower } from "./lib/status";
 
 type Amount = number | string | null | undefined;
 
@@ -72,10 +73,11 @@ export = function (RED: NodeAPI) {
       staleCounts: def.staleCounts === true,
       fsdAll: def.fsdAll !== false,
     };
+    const show = statusShower(RED, node);
     const problems = checkTierConfig(config);
     if (problems.length) {
       node.error(`${RED._("battery-tier-switch.errors.config")}: ${problems.join("; ")}`);
-      node.status({ fill: "red", shape: "ring", text: "battery-tier-switch.status.config" });
+      show(CONFIG_STATUS);
       return;
     }
     const restoredPort = config.tiers.length;
@@ -83,11 +85,7 @@ export = function (RED: NodeAPI) {
     let timer: NodeJS.Timeout | null = null;
 
     function status() {
-      const s = tierStatus(config, state);
-      if (s.level === "tier") node.status({ fill: "red", shape: "dot", text: s.text });
-      else if (s.level === "battery") node.status({ fill: "yellow", shape: "ring", text: s.text });
-      else if (s.level === "unknown") node.status({ fill: "grey", shape: "ring", text: s.text });
-      else node.status({ fill: "green", shape: "ring", text: s.text });
+      show(tierStatus(config, state));
     }
 
     /**

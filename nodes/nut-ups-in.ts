@@ -21,12 +21,13 @@ import {
 } from "../core/nut/monitor";
 import { encodeArg } from "../core/nut/protocol";
 import { DEFAULT_TIMING } from "../core/nut/status";
-import { nodeStatus, severity, summarize, type NodeStatus } from "../core/nut/ups-state";
+import { type ConnectionShown, monitorStatus, summarize } from "../core/nut/ups-state";
 import { now } from "./lib/clock";
 import { copyMessage } from "./lib/copy-message";
 import { registerUpsSource } from "./lib/ups-registry";
 import type { NutServerNode, NutServerUser } from "./lib/nut-server-api";
 import { serialQueue } from "./lib/serial-queue";
+import { CONFIG_STATUS, statusShower } from "./lib/status";
 
 interface NutUpsInDef extends NodeDef {
   server: string;
@@ -76,7 +77,7 @@ export = function (RED: NodeAPI) {
     if (configError || !server) {
       const text = configError ?? RED._("nut-ups-in.errors.no-server");
       node.error(text);
-      node.status({ fill: "red", shape: "ring", text: "nut-ups-in.status.config-error" });
+      statusShower(RED, node)(CONFIG_STATUS);
       node.on("input", (msg: NodeMessageInFlow, _send: Send, done: (err?: Error) => void) => {
         node.error(text, msg);
         done();
@@ -96,8 +97,10 @@ export = function (RED: NodeAPI) {
     /** Polls run one after the other: a forced poll waits for the running one. */
     const polls = serialQueue(() => undefined);
     let lastWarning: string | null = null;
-    /** What the status shows now: set again only when it changes (the editor gets every call). */
-    let shown = "";
+    /** The status is recomputed after each poll that changed something: shown again only when it changes (the editor gets every call). */
+    const show = statusShower(RED, node, true);
+    /** The shared connection, shown until the first reading. */
+    let connection: ConnectionShown = { state: "idle" };
 
     const srv: NutServerNode = server;
     /** Stands in for the client once the node is closing (the server then has none for us). */
@@ -165,28 +168,15 @@ export = function (RED: NodeAPI) {
         if (r.report) node.error(r.report, { topic: topicOf("*", opts.server), payload: { error: listError.code } } as NodeMessage);
       }
       // the status only says what hasChanged() looks at: recompute it when something did
-      if (listError || result.outputs.some((o) => o.changed)) showStatus(listError);
+      if (listError) connection = { state: "disconnected", code: listError.code };
+      if (listError || result.outputs.some((o) => o.changed)) showStatus();
       trigger?.done();
       schedule(started);
     }
 
-    /** One UPS: its status. All: the worst one, named, and how many there are. */
-    function showStatus(listError: NutError | null): void {
-      const states = currentStates(monitor);
-      if (states.length === 0) {
-        if (listError) setStatus({ fill: "grey", shape: "ring", text: `disconnected (${listError.code})` });
-        return;
-      }
-      const worst = states.reduce((a, b) => (severity(b) > severity(a) ? b : a));
-      const st: NodeStatus = nodeStatus(worst);
-      setStatus(all ? { ...st, text: `${worst.ups}: ${st.text}${states.length > 1 ? ` (${states.length} UPS)` : ""}` } : st);
-    }
-
-    function setStatus(st: NodeStatus): void {
-      const key = `${st.fill} ${st.shape} ${st.text}`;
-      if (key === shown) return;
-      shown = key;
-      node.status(st);
+    function showStatus(): void {
+      const view = monitorStatus(currentStates(monitor), all, connection);
+      if (view) show(view);
     }
 
     const user: NutServerUser = {
@@ -194,11 +184,10 @@ export = function (RED: NodeAPI) {
       onServerState(change: StateChange) {
         // before the first reading the connection is all there is to show
         if (closed || currentStates(monitor).length > 0) return;
-        if (change.state === "connecting") setStatus({ fill: "yellow", shape: "ring", text: "node-red:common.status.connecting" });
-        else if (change.state === "connected") setStatus({ fill: "green", shape: "ring", text: "node-red:common.status.connected" });
-        else if (change.state === "disconnected") {
-          setStatus({ fill: "grey", shape: "ring", text: `disconnected (${change.error?.code ?? "?"})` });
-        }
+        if (change.state === "disconnected") connection = { state: "disconnected", code: change.error?.code ?? "?" };
+        else if (change.state === "connecting" || change.state === "connected") connection = { state: change.state };
+        else return;
+        showStatus();
       },
       onServerWarning(err: NutError) {
         if (closed || err.message === lastWarning) return;

@@ -22,8 +22,10 @@ import {
   markSent,
   readConfig,
   readPending,
+  idleStatus,
   readRequest,
-  statusView,
+  shutdownStatus,
+  stoppedStatus,
   summarize,
 } from "../core/ssh/shutdown";
 import type { Pending, RawShutdownConfig } from "../core/ssh/shutdown";
@@ -31,6 +33,7 @@ import { loadStored, persistentStore, saveContext, storeProblemMessage } from ".
 import { copyMessage } from "./lib/copy-message";
 import { failWith } from "./lib/serial-queue";
 import { isSshHost } from "./lib/ssh-host-api";
+import { CONFIG_STATUS, statusShower } from "./lib/status";
 import type { SshHostInfo } from "./lib/ssh-host-api";
 
 interface SshShutdownDef extends NodeDef, RawShutdownConfig {
@@ -80,7 +83,8 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     const { config, problems } = readConfig(def);
     for (const p of problems) this.error(RED._(`ssh-shutdown.errors.${p.key}`, p.params));
-    if (problems.length > 0) this.status({ fill: "red", shape: "ring", text: RED._("ssh-shutdown.status.misconfigured") });
+    const show = statusShower(RED, this);
+    if (problems.length > 0) show(CONFIG_STATUS);
     const store = def.store || "";
     /** Runs not finished yet (open to joins or not). */
     const runs = new Set<Run>();
@@ -131,7 +135,7 @@ export = function (RED: NodeAPI) {
         RED._(`ssh-shutdown.errors.store-${problem.kind}`, problem.kind === "empty-file" ? { file: problem.file } : problem.kind === "unreadable" ? { error: problem.error } : {}),
         storeProblemMessage(this, store, PENDING_KEY, problem),
       );
-      this.status({ fill: "red", shape: "ring", text: RED._("ssh-shutdown.status.store-lost") });
+      show(idleStatus("store-lost"));
     });
     const savePending = (next: Pending): void => {
       pending = next;
@@ -140,13 +144,12 @@ export = function (RED: NodeAPI) {
 
     /** The status shows what the node did; "nothing to do" texts only while it has done nothing yet. */
     let told = false;
-    const show = (action: ShutdownAction, total: number, ok: number, failed: number, finished: boolean, retrying = 0): void => {
-      const v = statusView(action, total, ok, failed, finished, retrying);
+    const showDone = (action: ShutdownAction, total: number, ok: number, failed: number, finished: boolean, retrying = 0): void => {
       told = true;
-      this.status({ fill: v.fill, shape: v.shape, text: RED._(`ssh-shutdown.status.${v.key}`, v.params) });
+      show(shutdownStatus(action, total, ok, failed, finished, retrying));
     };
-    const showNothing = (key: string, params: Record<string, number> = {}): void => {
-      if (!told) this.status({ fill: "grey", shape: "ring", text: RED._(`ssh-shutdown.status.${key}`, params) });
+    const showNothing = (why: "nothing-to-cancel" | "restored-no-cancel" | "power-on"): void => {
+      if (!told) show(idleStatus(why));
     };
     const showRun = (run: Run): void => {
       let ok = 0;
@@ -157,7 +160,7 @@ export = function (RED: NodeAPI) {
         else if (slot.result) failed++;
         else if (slot.retrying) retrying++;
       }
-      show(run.action, run.slots.size, ok, failed, ok + failed === run.slots.size, retrying);
+      showDone(run.action, run.slots.size, ok, failed, ok + failed === run.slots.size, retrying);
     };
 
     const commandOf = (action: ShutdownAction, c: PresetCommands): string | null =>
@@ -315,7 +318,7 @@ export = function (RED: NodeAPI) {
         if (r.ok) ok++;
         else failed++;
       }
-      show("simulate", config.hosts.length, ok, failed, true);
+      showDone("simulate", config.hosts.length, ok, failed, true);
     };
 
     const cancel = (msg: NodeMessageInFlow, send: (m: NodeMessage) => void): Promise<void> | null => {
@@ -333,13 +336,13 @@ export = function (RED: NodeAPI) {
           }
         }
       }
-      const { ids, expired, pending: next } = cancelTargets(pending, config.hosts, Date.now());
+      const { ids, pending: next } = cancelTargets(pending, config.hosts, Date.now());
       if (ids.length !== Object.keys(pending).length) savePending(next);
       if (ids.length === 0) {
         if (stopped > 0) {
           told = true;
-          this.status({ fill: "grey", shape: "ring", text: RED._("ssh-shutdown.status.stopped-unsent", { stopped, expired: expired.length }) });
-        } else showNothing("nothing-to-cancel", { expired: expired.length });
+          show(stoppedStatus(stopped));
+        } else showNothing("nothing-to-cancel");
         return Promise.resolve();
       }
       return execute("cancel", ids, msg, send);
@@ -347,7 +350,7 @@ export = function (RED: NodeAPI) {
 
     this.on("input", (msg: NodeMessageInFlow, send: (m: NodeMessage) => void, done: (err?: Error) => void) => {
       if (problems.length > 0) {
-        this.status({ fill: "red", shape: "ring", text: RED._("ssh-shutdown.status.misconfigured") });
+        show(CONFIG_STATUS);
         done(new Error(RED._("ssh-shutdown.errors.misconfigured")));
         return;
       }
@@ -361,7 +364,7 @@ export = function (RED: NodeAPI) {
       }
       if (!request.ok) {
         told = true;
-        this.status({ fill: "red", shape: "ring", text: RED._("ssh-shutdown.status.refused") });
+        show(idleStatus("refused"));
         done(new Error(RED._(`ssh-shutdown.errors.${request.key}`, request.params)));
         return;
       }

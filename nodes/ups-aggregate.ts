@@ -17,6 +17,7 @@ import {
 import { timerDelay } from "../core/moment";
 import { bootId, now } from "./lib/clock";
 import { type StoreProblem, loadStored, saveContext, storeProblemMessage } from "./lib/context-store";
+import { CONFIG_STATUS, statusShower } from "./lib/status";
 import { requestStates } from "./lib/ups-registry";
 import { failWith, serialQueue } from "./lib/serial-queue";
 
@@ -86,9 +87,10 @@ export = function (RED: NodeAPI) {
     const store = def.store || "";
     const boot = bootId();
     const problems = checkAggregateConfig(config);
+    const show = statusShower(RED, node, true);
     if (problems.length) {
       node.error(`${RED._("ups-aggregate.errors.config")}: ${problems.join("; ")}`);
-      node.status({ fill: "red", shape: "ring", text: "ups-aggregate.status.config" });
+      show(CONFIG_STATUS);
       return;
     }
 
@@ -96,7 +98,6 @@ export = function (RED: NodeAPI) {
     let last: PowerState | null = null;
     let timer: NodeJS.Timeout | null = null;
     let closing = false;
-    let shown = "";
     /** A topic refused as not listed, until a listed one reports: shown in the status. */
     let unknownTopic: string | null = null;
     /** What was stored could not be had back at start (or stored since): shown in red until a save works. */
@@ -105,16 +106,8 @@ export = function (RED: NodeAPI) {
 
     /** Shows the status; returns whether it counts seconds down (then it is shown again in a second). */
     function status(at: number): boolean {
-      const s = aggregateStatus(config, state, last, at, unknownTopic) ?? { fill: "grey", shape: "ring", text: "ups-aggregate.status.waiting", countdown: false };
-      // A lost identity is shown over everything else: the next messages may start a new outage.
-      const shownStatus = storeProblem
-        ? { fill: "red" as const, shape: "ring" as const, text: `${s.text === "ups-aggregate.status.waiting" ? "waiting" : s.text} · ${storeProblem === "save-failed" ? "store error" : "stored outage lost"}` }
-        : s;
-      const key = `${shownStatus.fill} ${shownStatus.shape} ${shownStatus.text}`;
-      if (key !== shown) {
-        shown = key;
-        node.status({ fill: shownStatus.fill, shape: shownStatus.shape, text: shownStatus.text });
-      }
+      const s = aggregateStatus(config, state, last, at, unknownTopic, storeProblem === "save-failed" ? "failed" : storeProblem ? "lost" : null);
+      show(s);
       return s.countdown;
     }
 

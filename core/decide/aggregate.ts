@@ -13,6 +13,7 @@
  */
 import type { AggregatePolicy, OutageIdentity, PowerEvent, PowerState, SourceState, SourceVerdict, UpsState } from "../contract";
 import { type Moment, wallOf } from "../moment";
+import { type StatusFill, type StatusShape, type StatusView, type Text, statusOf, textTable, withMore } from "../status";
 import { MAX_CHARGE, MAX_SECONDS, checkAmount, checkBoolean, describeValue, formatDuration, formatLevels, formatPercent, formatRuntime, isRecord } from "./format";
 
 /**
@@ -733,10 +734,29 @@ function summarize(p: PowerState, policy: PolicyResult, all: Classified[], outag
   return `${head}: ${body}${stale.length ? `; stale: ${stale.join(", ")}` : ""}`;
 }
 
-export interface AggregateStatus {
-  fill: "green" | "yellow" | "red" | "grey";
-  shape: "dot" | "ring";
-  text: string;
+/** The texts of ups-aggregate's status (locales/<lang>/ups-aggregate.json). */
+export const AGGREGATE_TEXTS = textTable({
+  "status.waiting": [],
+  "status.waiting-short": [],
+  "status.unknown-topic": ["topic"],
+  "status.on-battery": ["levels"],
+  "status.on-battery-ref": ["levels", "ups"],
+  "status.critical": ["levels"],
+  "status.critical-ref": ["levels", "ups"],
+  "status.confirming": ["left"],
+  "status.outage-open": ["levels"],
+  "status.outage-ends": ["left"],
+  "status.no-data": [],
+  "status.on-line-power": ["levels"],
+  "status.stale": ["stale"],
+  "status.stale-dead": ["stale", "left"],
+  "status.dead": ["left"],
+  "status.store-failed": [],
+  "status.store-lost": [],
+});
+const say = AGGREGATE_TEXTS;
+
+export interface AggregateStatus extends StatusView {
   /** The text counts seconds down: show it again in a second. */
   countdown: boolean;
 }
@@ -745,6 +765,8 @@ export interface AggregateStatus {
  * What the node shows: the decision, and what it is waiting for (the
  * confirm time, the restore time, the dead time of a stale UPS) with the
  * seconds left. `last` is the last power state sent; null before the first.
+ * A stored outage identity that was lost (`store`: "lost") or cannot be
+ * stored ("failed") turns it red: the next messages may start a new outage.
  */
 export function aggregateStatus(
   config: AggregateConfig,
@@ -753,36 +775,48 @@ export function aggregateStatus(
   now: number,
   /** The last topic refused as not listed: a wiring or server change the operator must see. */
   unknownTopic: string | null = null,
-): AggregateStatus | null {
+  store: "lost" | "failed" | null = null,
+): AggregateStatus {
+  const s = decisionStatus(config, state, last, now, unknownTopic);
+  if (!store) return s;
+  // A lost identity is shown over everything else.
+  const base = s.key === "status.waiting" ? say("status.waiting-short") : s;
+  return { ...statusOf("red", "ring", withMore(base, say(store === "failed" ? "status.store-failed" : "status.store-lost"))), countdown: s.countdown };
+}
+
+function decisionStatus(config: AggregateConfig, state: AggregateState, last: PowerState | null, now: number, unknownTopic: string | null): AggregateStatus {
   if (unknownTopic) {
-    const waiting = last ? `${last.onBattery ? "on battery" : "on line power"} ${formatLevels(last.charge, last.runtime)} · ` : "";
-    return { fill: "red", shape: "ring", text: `${waiting}unknown topic ${unknownTopic}`, countdown: false };
+    const unknown = say("status.unknown-topic", { topic: unknownTopic });
+    const text = last ? withMore(say(last.onBattery ? "status.on-battery" : "status.on-line-power", { levels: formatLevels(last.charge, last.runtime) }), unknown) : unknown;
+    return { ...statusOf("red", "ring", text), countdown: false };
   }
-  if (!last) return null;
+  if (!last) return { ...statusOf("grey", "ring", say("status.waiting")), countdown: false };
   const left = (at: number) => `${Math.max(0, Math.ceil((at - now) / 1000))} s`;
   let countdown = false;
-  const values = formatLevels(last.charge, last.runtime);
-  const ref = last.reference ? ` (${last.reference.split("@")[0]})` : "";
+  const levels = formatLevels(last.charge, last.runtime);
+  const ups = last.reference ? last.reference.split("@")[0] : null;
   // A UPS stale within its dead time: the soonest one, with the seconds it has left.
   const dying = classify(config, state, now).filter((c) => c.stale && c.mem.data != null && (c.verdict === "battery" || c.verdict === "online" || c.verdict === "critical"));
-  let stale = last.stale.length ? ` · stale ${last.stale.length}` : "";
   const soonest = dying.map((c) => (c.mem.lastGood ?? state.startedAt) + config.deadMs).filter((at) => at > now);
+  const stale = last.stale.length;
+  let staleText: Text | null = null;
   if (soonest.length) {
-    stale += `, dead in ${left(Math.min(...soonest))}`;
+    const dead = left(Math.min(...soonest));
+    staleText = stale ? say("status.stale-dead", { stale, left: dead }) : say("status.dead", { left: dead });
     countdown = true;
-  }
-  const show = (fill: AggregateStatus["fill"], shape: AggregateStatus["shape"], text: string): AggregateStatus => ({ fill, shape, text, countdown });
-  if (last.critical) return show("red", "dot", `CRITICAL ${values}${ref}${stale}`);
-  if (last.onBattery) return show("yellow", "dot", `on battery ${values}${ref}${stale}`);
+  } else if (stale) staleText = say("status.stale", { stale });
+  const show = (fill: StatusFill, shape: StatusShape, text: Text): AggregateStatus => ({ ...statusOf(fill, shape, withMore(text, staleText)), countdown });
+  if (last.critical) return show("red", "dot", ups ? say("status.critical-ref", { levels, ups }) : say("status.critical", { levels }));
+  if (last.onBattery) return show("yellow", "dot", ups ? say("status.on-battery-ref", { levels, ups }) : say("status.on-battery", { levels }));
   if (state.lostSince != null) {
     countdown = true;
-    return show("yellow", "ring", `power out, confirming ${left(state.lostSince + config.confirmMs)}${stale}`);
+    return show("yellow", "ring", say("status.confirming", { left: left(state.lostSince + config.confirmMs) }));
   }
   if (state.outage) {
-    if (state.backSince == null) return show("yellow", "ring", `power back, outage open ${values}${stale}`);
+    if (state.backSince == null) return show("yellow", "ring", say("status.outage-open", { levels }));
     countdown = true;
-    return show("yellow", "ring", `power back, outage ends in ${left(state.backSince + config.restoreMs)}${stale}`);
+    return show("yellow", "ring", say("status.outage-ends", { left: left(state.backSince + config.restoreMs) }));
   }
-  if (!last.sources.some((s) => s.counted)) return show("grey", "ring", `no data${stale}`);
-  return show(stale ? "yellow" : "green", stale ? "ring" : "dot", `on line power ${values}${stale}`);
+  if (!last.sources.some((x) => x.counted)) return show("grey", "ring", say("status.no-data"));
+  return show(staleText ? "yellow" : "green", staleText ? "ring" : "dot", say("status.on-line-power", { levels }));
 }

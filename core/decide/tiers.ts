@@ -7,6 +7,7 @@
  * UPS recharging after an outage never fires a tier, whatever its charge.
  */
 import type { OutageIdentity, PowerState, TierInfo } from "../contract";
+import { type StatusView, statusOf, textTable, withMore } from "../status";
 import { MAX_CHARGE, MAX_SECONDS, checkAmount, checkBoolean, describeValue, formatLevels, formatPercent, isRecord } from "./format";
 
 export interface Depletion {
@@ -282,15 +283,32 @@ export function tierTick(config: TierConfig, state: TierState, now: number): Tie
   return evaluateTiers(config, { ...state, at: now, last: { ...last, payload: p }, lastAt: now }, p, last.summary, now);
 }
 
-/** Status text: the tier held now. */
-export function tierStatus(config: TierConfig, state: TierState): { text: string; level: "ok" | "unknown" | "battery" | "tier" } {
+/** The texts of battery-tier-switch's status (locales/<lang>/battery-tier-switch.json). */
+export const TIER_TEXTS = textTable({
+  "status.waiting": [],
+  "status.no-data": [],
+  "status.stale": ["stale"],
+  "status.power-back": ["levels"],
+  "status.on-line-power": ["levels"],
+  "status.no-tier": ["levels"],
+  "status.tier": ["tier", "held", "tiers", "levels"],
+});
+const say = TIER_TEXTS;
+
+/**
+ * The tier held now: red dot (a tier), yellow ring (on battery, no tier),
+ * green ring (power on or back), grey ring (nothing known).
+ */
+export function tierStatus(config: TierConfig, state: TierState): StatusView {
   const p = state.last?.payload;
-  if (!p) return { text: "waiting for a power state", level: "unknown" };
+  if (!p) return statusOf("grey", "ring", say("status.waiting"));
   // No UPS can tell (never reported, or stale): saying "on line power" would be a guess.
-  if (!p.onBattery && p.reference === null) return { text: `no data${p.stale.length ? ` · stale ${p.stale.length}` : ""}`, level: "unknown" };
-  const values = formatLevels(p.charge, p.runtime);
-  if (!p.onBattery) return { text: state.outageId ? `power back ${values}` : `on line power ${values}`, level: "ok" };
-  if (state.current < 0) return { text: `on battery ${values}: no tier`, level: "battery" };
+  if (!p.onBattery && p.reference === null) {
+    return statusOf("grey", "ring", withMore(say("status.no-data"), p.stale.length ? say("status.stale", { stale: p.stale.length }) : null));
+  }
+  const levels = formatLevels(p.charge, p.runtime);
+  if (!p.onBattery) return statusOf("green", "ring", say(state.outageId ? "status.power-back" : "status.on-line-power", { levels }));
+  if (state.current < 0) return statusOf("yellow", "ring", say("status.no-tier", { levels }));
   const t = config.tiers[state.current];
-  return { text: `${t.name} (${state.current + 1}/${config.tiers.length}) ${values}`, level: "tier" };
+  return statusOf("red", "dot", say("status.tier", { tier: t.name, held: state.current + 1, tiers: config.tiers.length, levels }));
 }

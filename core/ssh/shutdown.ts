@@ -10,6 +10,7 @@ import { restoredKind, saysPowerOn } from "../decide/restored";
 import { isPresetId, MAX_DELAY_MINUTES } from "./presets";
 import type { PresetId } from "./presets";
 import type { RunOutcome } from "./runner";
+import { type StatusView, statusOf, textTable } from "../status";
 
 export const ACTIONS: readonly ShutdownAction[] = ["shutdown", "cancel", "check", "simulate"];
 
@@ -299,21 +300,53 @@ export function summarize(r: ShutdownResult): string {
   return oneLine(`${r.host}: ${r.action} FAILED: ${oneLine(r.error ?? "unknown error")} (${attempts}${secs(r.duration)}${joined})`);
 }
 
-export interface StatusView {
-  fill: "red" | "green" | "yellow" | "blue" | "grey";
-  shape: "ring" | "dot";
-  /** Key under ssh-shutdown.status. */
-  key: string;
-  params: Record<string, string | number>;
-}
+/** The texts of ssh-shutdown's status (locales/<lang>/ssh-shutdown.json). */
+export const SHUTDOWN_TEXTS = textTable({
+  "status.running": ["action", "done", "total"],
+  "status.retrying": ["action", "done", "total", "retrying"],
+  "status.sent": ["ok", "total"],
+  "status.sent-failed": ["ok", "total", "failed"],
+  "status.cancelled": ["ok", "total"],
+  "status.cancelled-failed": ["ok", "total", "failed"],
+  "status.checked": ["ok", "total"],
+  "status.checked-failed": ["failed", "total"],
+  "status.simulated": ["total"],
+  "status.nothing-to-cancel": [],
+  "status.stopped-unsent": ["stopped"],
+  "status.refused": [],
+  "status.restored-no-cancel": [],
+  "status.power-on": [],
+  "status.store-lost": [],
+  "status.doing.shutdown": [],
+  "status.doing.cancel": [],
+  "status.doing.check": [],
+  "status.doing.simulate": [],
+});
+const say = SHUTDOWN_TEXTS;
 
 /** Node status while running (`finished` false; `retrying` hosts waiting for another attempt) and after. */
-export function statusView(action: ShutdownAction, total: number, ok: number, failed: number, finished: boolean, retrying = 0): StatusView {
-  const params = { action, total, ok, failed, done: ok + failed, retrying };
-  if (!finished && retrying > 0) return { fill: "yellow", shape: "ring", key: "retrying", params };
-  if (!finished) return { fill: "blue", shape: "ring", key: "running", params };
-  if (action === "simulate") return { fill: "grey", shape: "dot", key: "simulated", params };
-  const word = action === "shutdown" ? "sent" : action === "cancel" ? "cancelled" : "checked";
-  if (failed > 0) return { fill: "red", shape: "ring", key: `${word}-failed`, params };
-  return { fill: "green", shape: "dot", key: word, params };
+export function shutdownStatus(action: ShutdownAction, total: number, ok: number, failed: number, finished: boolean, retrying = 0): StatusView {
+  const done = ok + failed;
+  const doing = say(`status.doing.${action}`);
+  if (!finished && retrying > 0) return statusOf("yellow", "ring", say("status.retrying", { action: doing, done, total, retrying }));
+  if (!finished) return statusOf("blue", "ring", say("status.running", { action: doing, done, total }));
+  if (action === "simulate") return statusOf("grey", "dot", say("status.simulated", { total }));
+  if (action === "check") return failed > 0 ? statusOf("red", "ring", say("status.checked-failed", { failed, total })) : statusOf("green", "dot", say("status.checked", { ok, total }));
+  const word = action === "shutdown" ? "sent" : "cancelled";
+  if (failed > 0) return statusOf("red", "ring", say(`status.${word}-failed`, { ok, total, failed }));
+  return statusOf("green", "dot", say(`status.${word}`, { ok, total }));
+}
+
+/**
+ * Statuses that say nothing was run: a message refused, power back or on
+ * with nothing to cancel here, a cancel that only stopped shutdowns not sent
+ * yet, the list of what was sent lost at start (red: check the hosts).
+ */
+export function idleStatus(why: "refused" | "nothing-to-cancel" | "restored-no-cancel" | "power-on" | "store-lost"): StatusView {
+  if (why === "refused" || why === "store-lost") return statusOf("red", "ring", say(`status.${why}`));
+  return statusOf("grey", "ring", say(`status.${why}`));
+}
+
+export function stoppedStatus(stopped: number): StatusView {
+  return statusOf("grey", "ring", say("status.stopped-unsent", { stopped }));
 }

@@ -11,6 +11,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import type { NodeAPI } from "node-red";
+import type { StatusView } from "../../core/status";
+import { renderText } from "../../nodes/lib/status";
 import { targetRuntime } from "./runtime";
 
 const req = createRequire(__filename);
@@ -79,4 +82,12 @@ export function translator(lang: Language = "en-US"): Translate {
   const t: Translate = (key, params) => i18n.t(key.includes(":") ? key : `${PACKAGE}/${key.split(".")[0]}:${key}`, params);
   made.set(lang, t);
   return t;
+}
+
+/**
+ * A status as node `type` shows it in `lang`: the package's one renderer
+ * (nodes/lib/status.ts) with this catalog's RED._.
+ */
+export function shown(type: string, view: StatusView, lang: Language = "en-US"): { fill: string; shape: string; text: string } {
+  return { fill: view.fill, shape: view.shape, text: renderText({ _: translator(lang) } as unknown as NodeAPI, type, view) };
 }

@@ -7,6 +7,7 @@ import type { OutageIdentity, PowerState, SourceState, UpsState } from "../../co
 import {
   type AggregateConfig,
   type AggregateOutput,
+  type AggregateStatus,
   AGGREGATE_DEFAULTS,
   aggregateInput,
   aggregateStatus,
@@ -16,6 +17,7 @@ import {
   nextDeadline,
 } from "../../core/decide/aggregate";
 import type { Moment } from "../../core/moment";
+import { shown } from "./catalog";
 
 /** 2026-11-25 14:00 UTC: where the decision tests' clocks start. */
 export const T0 = Date.UTC(2026, 10, 25, 14, 0, 0);
@@ -171,9 +173,15 @@ export function aggregateMachine(over: Partial<AggregateConfig> = {}) {
       const i = outs.findIndex((x) => pred(x.payload));
       return i < 0 ? null : times[i] - T0;
     },
+    /** The status as the node shows it (in English), and whether it counts seconds down. */
     status() {
-      return aggregateStatus(config, state, outs.length ? m.last().payload : null, now);
+      return aggregateShown(aggregateStatus(config, state, outs.length ? m.last().payload : null, now));
     },
   };
   return m;
+}
+
+/** An aggregate status as the node shows it (in English), and whether it counts seconds down. */
+export function aggregateShown(s: AggregateStatus): { fill: string; shape: string; text: string; countdown: boolean } {
+  return { ...shown("ups-aggregate", s), countdown: s.countdown };
 }

@@ -33,7 +33,7 @@ describe("ups-aggregate node", () => {
 
   it("sends one power state with msg.outage and a summary; status on line power", async () => {
     const n = await start();
-    await waitUntil("the aggregate to read its stored outage", () => n.lastStatus() === "ups-aggregate.status.waiting");
+    await waitUntil("the aggregate to read its stored outage", () => n.lastStatus() === "waiting for UPS states");
     await n.send(A, ups(A, "OL", { charge: 100, runtime: 2700 }));
     assert.equal(n.got.length, 1);
     const m = n.got[0];
