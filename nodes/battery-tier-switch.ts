@@ -19,7 +19,8 @@ import { restoredKind } from "../core/decide/restored";
 import { timerDelay } from "../core/moment";
 import { now } from "./lib/clock";
 import { copyMessage } from "./lib/copy-message";
-import { CONFIG_STATUS, statusShower } from "./lib/status";
+import { inputError, refuseMisconfigured } from "./lib/errors";
+import { statusShower } from "./lib/status";
 
 type Amount = number | string | null | undefined;
 
@@ -73,13 +74,12 @@ export = function (RED: NodeAPI) {
       staleCounts: def.staleCounts === true,
       fsdAll: def.fsdAll !== false,
     };
-    const show = statusShower(RED, node);
     const problems = checkTierConfig(config);
     if (problems.length) {
-      node.error(`${RED._("battery-tier-switch.errors.config")}: ${problems.join("; ")}`);
-      show(CONFIG_STATUS);
+      refuseMisconfigured(RED, node, problems);
       return;
     }
+    const show = statusShower(RED, node);
     const restoredPort = config.tiers.length;
     let state = initialTiers(now().mono);
     let timer: NodeJS.Timeout | null = null;
@@ -135,8 +135,7 @@ export = function (RED: NodeAPI) {
       }
       const problem = checkTierInput(m.payload, m.outage);
       if (problem) {
-        node.error(`${RED._("battery-tier-switch.errors.bad-input")}: ${problem}`, msg);
-        done();
+        done(inputError(RED, node, problem));
         return;
       }
       const step = tierInput(

@@ -27,7 +27,8 @@ import { copyMessage } from "./lib/copy-message";
 import { registerUpsSource } from "./lib/ups-registry";
 import type { NutServerNode, NutServerUser } from "./lib/nut-server-api";
 import { serialQueue } from "./lib/serial-queue";
-import { CONFIG_STATUS, statusShower } from "./lib/status";
+import { refuseMisconfigured } from "./lib/errors";
+import { statusShower } from "./lib/status";
 
 interface NutUpsInDef extends NodeDef {
   server: string;
@@ -75,13 +76,7 @@ export = function (RED: NodeAPI) {
     })();
 
     if (configError || !server) {
-      const text = configError ?? RED._("nut-ups-in.errors.no-server");
-      node.error(text);
-      statusShower(RED, node)(CONFIG_STATUS);
-      node.on("input", (msg: NodeMessageInFlow, _send: Send, done: (err?: Error) => void) => {
-        node.error(text, msg);
-        done();
-      });
+      refuseMisconfigured(RED, node, [configError ?? RED._("nut-ups-in.errors.no-server")]);
       return;
     }
 

@@ -2,6 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { type LatchConfig, initialLatch, latchInput, latchStatus, parseSavedLatch } from "../core/decide/latch";
 import { type StoreProblem, loadStored, saveContext, storeKeeps, storeKind, storeProblemMessage } from "./lib/context-store";
 import { failWith, serialQueue } from "./lib/serial-queue";
+import { inputError } from "./lib/errors";
 import { statusShower } from "./lib/status";
 
 interface OutageLatchDef extends NodeDef {
@@ -53,8 +54,7 @@ export = function (RED: NodeAPI) {
       queue(async () => {
         const step = latchInput(config, state, msg, Date.now());
         if (step.action === "error") {
-          node.error(`${RED._("outage-latch.errors.bad-input")}: ${step.reason}`, msg);
-          done();
+          done(inputError(RED, node, step.reason ?? ""));
           return;
         }
         state = step.state;

@@ -33,7 +33,8 @@ import { loadStored, persistentStore, saveContext, storeProblemMessage } from ".
 import { copyMessage } from "./lib/copy-message";
 import { failWith } from "./lib/serial-queue";
 import { isSshHost } from "./lib/ssh-host-api";
-import { CONFIG_STATUS, statusShower } from "./lib/status";
+import { refuseMisconfigured } from "./lib/errors";
+import { statusShower } from "./lib/status";
 import type { SshHostInfo } from "./lib/ssh-host-api";
 
 interface SshShutdownDef extends NodeDef, RawShutdownConfig {
@@ -82,9 +83,11 @@ export = function (RED: NodeAPI) {
   function SshShutdown(this: Node, def: SshShutdownDef) {
     RED.nodes.createNode(this, def);
     const { config, problems } = readConfig(def);
-    for (const p of problems) this.error(RED._(`ssh-shutdown.errors.${p.key}`, p.params));
+    if (problems.length > 0) {
+      refuseMisconfigured(RED, this, problems.map((p) => RED._(`ssh-shutdown.errors.${p.key}`, p.params)));
+      return;
+    }
     const show = statusShower(RED, this);
-    if (problems.length > 0) show(CONFIG_STATUS);
     const store = def.store || "";
     /** Runs not finished yet (open to joins or not). */
     const runs = new Set<Run>();
@@ -98,7 +101,7 @@ export = function (RED: NodeAPI) {
     const lanes = new Map<string, Promise<void>>();
 
     // A host with no pinned key warns only when a node that connects uses it.
-    if (problems.length === 0 && connects(config)) {
+    if (connects(config)) {
       for (const id of config.hosts) {
         const host = RED.nodes.getNode(id);
         if (isSshHost(host)) host.connectingUser();
@@ -349,11 +352,6 @@ export = function (RED: NodeAPI) {
     };
 
     this.on("input", (msg: NodeMessageInFlow, send: (m: NodeMessage) => void, done: (err?: Error) => void) => {
-      if (problems.length > 0) {
-        show(CONFIG_STATUS);
-        done(new Error(RED._("ssh-shutdown.errors.misconfigured")));
-        return;
-      }
       const request = readRequest(msg as Record<string, unknown>, config);
       if (request.ok === "nothing") {
         // power is back, or on: nothing to run, and nothing wrong

@@ -17,7 +17,8 @@ import {
 import { timerDelay } from "../core/moment";
 import { bootId, now } from "./lib/clock";
 import { type StoreProblem, loadStored, saveContext, storeProblemMessage } from "./lib/context-store";
-import { CONFIG_STATUS, statusShower } from "./lib/status";
+import { inputError, refuseMisconfigured } from "./lib/errors";
+import { statusShower } from "./lib/status";
 import { requestStates } from "./lib/ups-registry";
 import { failWith, serialQueue } from "./lib/serial-queue";
 
@@ -87,12 +88,11 @@ export = function (RED: NodeAPI) {
     const store = def.store || "";
     const boot = bootId();
     const problems = checkAggregateConfig(config);
-    const show = statusShower(RED, node, true);
     if (problems.length) {
-      node.error(`${RED._("ups-aggregate.errors.config")}: ${problems.join("; ")}`);
-      show(CONFIG_STATUS);
+      refuseMisconfigured(RED, node, problems);
       return;
     }
+    const show = statusShower(RED, node, true);
 
     let state = initialAggregate(config, now());
     let last: PowerState | null = null;
@@ -164,14 +164,14 @@ export = function (RED: NodeAPI) {
       queue(async () => {
         const step = aggregateInput(config, state, msg.topic, msg.payload, now());
         if (step.error) {
-          node.error(`${RED._("ups-aggregate.errors.bad-input")}: ${step.error}`, msg);
           if (step.unknownTopic) {
             unknownTopic = step.unknownTopic;
             status(state.at);
           }
-        } else {
-          await commit(step, send);
+          done(inputError(RED, node, step.error));
+          return;
         }
+        await commit(step, send);
         done();
       }, failWith(done));
     });

@@ -401,7 +401,9 @@ describe("nut-ups-in with nut-sim", function () {
         const w = watch("in", "out");
         helper.getNode("in").receive({ payload: 1, _msgid: "bad-1" });
         const err = await w.next("errors", (e) => e.msg?._msgid === "bad-1");
-        assert.equal(err.text, text);
+        assert.equal(err.text, `Invalid configuration, message not handled: ${text}`);
+        const n = helper.getNode("in");
+        assert.deepEqual(callsOf(n, n.error)[0].args, [`Invalid configuration: ${text}`], "said once at start, with no message");
         await w.next("completed", (m) => m._msgid === "bad-1");
         assert.equal(sim.commands.filter((c) => c.startsWith("LIST")).length, 0);
       });

@@ -166,11 +166,11 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
   it("a misconfigured node reports at deploy and refuses to run", async () => {
     await helper.load([sshHostNode, sshShutdownNode], flow(srv.port, { hosts: [], connectTimeout: "soon" }), CREDS);
     const n1 = helper.getNode("n1");
-    assert.deepEqual(callsOf(n1, n1.error).map((c) => c.args[0]).sort(), ["ssh-shutdown: connectTimeout must be a number from 1 to 300", "ssh-shutdown: no ssh-host selected"]);
+    assert.deepEqual(callsOf(n1, n1.error).map((c) => c.args[0]), ["Invalid configuration: no ssh-host selected; connectTimeout must be a number from 1 to 300"]);
     await settle(1); // let the deploy-time error events pass
     const errors = waitForCalls(n1, "call:error", 1);
     n1.receive({ action: "simulate" });
-    assert.equal(((await errors)[0].args[0] as Error).message, "ssh-shutdown: configuration error, nothing was run (see the errors logged at deploy)");
+    assert.equal(((await errors)[0].args[0] as Error).message, "Invalid configuration, message not handled (nothing was run): no ssh-host selected; connectTimeout must be a number from 1 to 300");
   });
 
   it("warns at deploy when pending delayed shutdowns would only live in memory", async () => {
