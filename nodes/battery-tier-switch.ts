@@ -14,8 +14,9 @@ import {
   tierReset,
   tierTick,
 } from "../core/decide/tiers";
-import { isRecord } from "../core/decide/format";
+import { isRecord } from "../core/check";
 import { restoredKind } from "../core/decide/restored";
+import { flag, numberOr, optionalNumber } from "../core/config";
 import { timerDelay } from "../core/moment";
 import { now } from "./lib/clock";
 import { copyMessage } from "./lib/copy-message";
@@ -43,21 +44,17 @@ interface TierSwitchDef extends NodeDef {
   fsdAll?: boolean;
 }
 
-/** An optional number from the editor: "" and null mean "not set". */
-function amount(v: Amount): number | null {
-  return v === undefined || v === null || v === "" ? null : Number(v);
-}
-
+/** A tier as the editor saved it: each amount optional (an empty field is "not set"). */
 function toRule(t: TierDef): TierRule {
-  const rate = amount(t.rate);
+  const rate = optionalNumber(t.rate);
   return {
     name: String(t.name ?? ""),
-    charge: amount(t.charge),
-    runtime: amount(t.runtime),
-    onBatteryFor: amount(t.onBatteryFor),
-    lowBattery: t.lowBattery === true,
-    critical: t.critical === true,
-    depletion: rate == null ? null : { rate, windowS: amount(t.window) ?? 60, graceS: amount(t.grace) ?? 60 },
+    charge: optionalNumber(t.charge),
+    runtime: optionalNumber(t.runtime),
+    onBatteryFor: optionalNumber(t.onBatteryFor),
+    lowBattery: flag(t.lowBattery, false),
+    critical: flag(t.critical, false),
+    depletion: rate == null ? null : { rate, windowS: numberOr(t.window, 60), graceS: numberOr(t.grace, 60) },
   };
 }
 
@@ -71,8 +68,8 @@ export = function (RED: NodeAPI) {
     const config: TierConfig = {
       tiers: def.tiers ? def.tiers.map(toRule) : DEFAULT_TIERS,
       mode: def.mode === "first" ? "first" : "while",
-      staleCounts: def.staleCounts === true,
-      fsdAll: def.fsdAll !== false,
+      staleCounts: flag(def.staleCounts, false),
+      fsdAll: flag(def.fsdAll, true),
     };
     const problems = checkTierConfig(config);
     if (problems.length) {

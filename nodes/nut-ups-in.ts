@@ -19,6 +19,7 @@ import {
   type OutputMode,
   type UpsReader,
 } from "../core/nut/monitor";
+import { flag, numberOr, within } from "../core/config";
 import { encodeArg } from "../core/nut/protocol";
 import { DEFAULT_TIMING } from "../core/nut/status";
 import { type ConnectionShown, monitorStatus, summarize } from "../core/nut/ups-state";
@@ -58,10 +59,9 @@ export = function (RED: NodeAPI) {
     const server = RED.nodes.getNode(def.server) as NutServerNode | null;
     const all = def.mode === "all";
     const upsName = String(def.ups ?? "").trim();
-    const seconds = (v: unknown, fallback: number) => (v === "" || v === undefined || v === null ? fallback : Number(v));
-    const interval = seconds(def.interval, server?.interval ?? 5);
-    const alertInterval = seconds(def.alertInterval, 2);
-    const nocomm = seconds(def.nocomm, DEFAULT_TIMING.nocommWarnMs / 1000);
+    const interval = numberOr(def.interval, server?.interval ?? 5);
+    const alertInterval = numberOr(def.alertInterval, 2);
+    const nocomm = numberOr(def.nocomm, DEFAULT_TIMING.nocommWarnMs / 1000);
     const output: OutputMode = def.output === "poll" || def.output === "events" ? def.output : "change";
 
     const configError = ((): string | null => {
@@ -69,9 +69,9 @@ export = function (RED: NodeAPI) {
       if (!all && !upsName) return RED._("nut-ups-in.errors.no-ups");
       if (!all && !validName(upsName)) return RED._("nut-ups-in.errors.bad-ups", { ups: upsName });
       for (const [key, v] of [["interval", interval], ["alertInterval", alertInterval]] as const) {
-        if (!Number.isFinite(v) || v < MIN_INTERVAL) return RED._("nut-ups-in.errors.bad-interval", { field: key, min: MIN_INTERVAL });
+        if (!within(v, { min: MIN_INTERVAL })) return RED._("nut-ups-in.errors.bad-interval", { field: key, min: MIN_INTERVAL });
       }
-      if (!Number.isFinite(nocomm) || nocomm <= 0) return RED._("nut-ups-in.errors.bad-nocomm");
+      if (!within(nocomm, { above: 0 })) return RED._("nut-ups-in.errors.bad-nocomm");
       return null;
     })();
 
@@ -83,7 +83,7 @@ export = function (RED: NodeAPI) {
     const opts: MonitorOptions = {
       server: server.address,
       output,
-      includeVars: def.vars === true || String(def.vars) === "true",
+      includeVars: flag(def.vars, false),
       timing: { ...DEFAULT_TIMING, nocommWarnMs: nocomm * 1000 },
     };
     let monitor = newMonitor(now().mono);

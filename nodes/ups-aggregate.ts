@@ -14,6 +14,7 @@ import {
   parseSavedOutage,
   savedOutage,
 } from "../core/decide/aggregate";
+import { flag, numberOr, secondsOr, secondsOrNever } from "../core/config";
 import { timerDelay } from "../core/moment";
 import { bootId, now } from "./lib/clock";
 import { type StoreProblem, loadStored, saveContext, storeProblemMessage } from "./lib/context-store";
@@ -46,18 +47,6 @@ interface UpsAggregateDef extends NodeDef {
 /** Context key of the saved outage identity. */
 const KEY = "outage";
 
-/** Editor values arrive as strings; empty means the default. */
-function num(v: Value, fallback: number): number {
-  return v === undefined || v === "" ? fallback : Number(v);
-}
-
-/** Seconds to ms, where a negative number means "never" (as in upsmon.conf) and empty the default. */
-function msOrNever(v: Value, fallbackMs: number | null): number | null {
-  if (v === undefined || v === "") return fallbackMs;
-  const n = Number(v);
-  return n < 0 ? null : n * 1000;
-}
-
 export = function (RED: NodeAPI) {
   function UpsAggregateNode(this: Node, def: UpsAggregateDef) {
     RED.nodes.createNode(this, def);
@@ -68,22 +57,22 @@ export = function (RED: NodeAPI) {
     const d = AGGREGATE_DEFAULTS;
     const config: AggregateConfig = {
       policy: def.policy || d.policy,
-      sources: (def.sources ?? []).map((s) => ({ topic: String(s.topic ?? "").trim(), power: num(s.power, 1) })),
-      feedsOut: num(def.feedsOut, d.feedsOut),
-      minSupplies: num(def.minSupplies, d.minSupplies),
-      confirmMs: num(def.confirm, d.confirmMs / 1000) * 1000,
-      restoreMs: num(def.restore, d.restoreMs / 1000) * 1000,
+      sources: (def.sources ?? []).map((s) => ({ topic: String(s.topic ?? "").trim(), power: numberOr(s.power, 1) })),
+      feedsOut: numberOr(def.feedsOut, d.feedsOut),
+      minSupplies: numberOr(def.minSupplies, d.minSupplies),
+      confirmMs: secondsOr(def.confirm, d.confirmMs),
+      restoreMs: secondsOr(def.restore, d.restoreMs),
       staleRule: def.staleRule || d.staleRule,
-      deadMs: num(def.deadtime, d.deadMs / 1000) * 1000,
-      silentMs: num(def.silent, d.silentMs / 1000) * 1000,
+      deadMs: secondsOr(def.deadtime, d.deadMs),
+      silentMs: secondsOr(def.silent, d.silentMs),
       emit: def.emit === "always" ? "always" : "change",
       // The node id keeps two aggregate nodes' outage ids apart.
       idTag: node.id.replace(/[^0-9a-z]/gi, "").slice(-4) || "0000",
-      offMs: msOrNever(def.offDuration, d.offMs),
-      overMs: msOrNever(def.overDuration, d.overMs),
-      alarmCritical: def.alarmCritical !== false,
-      oblbMs: num(def.oblbDuration, d.oblbMs / 1000) * 1000,
-      calOnBattery: def.calOnBattery === true,
+      offMs: secondsOrNever(def.offDuration, d.offMs),
+      overMs: secondsOrNever(def.overDuration, d.overMs),
+      alarmCritical: flag(def.alarmCritical, true),
+      oblbMs: secondsOr(def.oblbDuration, d.oblbMs),
+      calOnBattery: flag(def.calOnBattery, false),
     };
     const store = def.store || "";
     const boot = bootId();

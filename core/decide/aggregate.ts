@@ -14,7 +14,8 @@
 import type { AggregatePolicy, OutageIdentity, PowerEvent, PowerState, SourceState, SourceVerdict, UpsState } from "../contract";
 import { type Moment, wallOf } from "../moment";
 import { type StatusFill, type StatusShape, type StatusView, type Text, statusOf, textTable, withMore } from "../status";
-import { MAX_CHARGE, MAX_SECONDS, checkAmount, checkBoolean, describeValue, formatDuration, formatLevels, formatPercent, formatRuntime, isRecord } from "./format";
+import { MAX_CHARGE, MAX_SECONDS, checkAmount, checkBoolean, describeValue, isRecord } from "../check";
+import { formatCountdown, formatDuration, formatLevels, formatPercent, formatRuntime } from "../format";
 
 /**
  * What to do with a source whose data is stale, silent or unreachable:
@@ -791,7 +792,7 @@ function decisionStatus(config: AggregateConfig, state: AggregateState, last: Po
     return { ...statusOf("red", "ring", text), countdown: false };
   }
   if (!last) return { ...statusOf("grey", "ring", say("status.waiting")), countdown: false };
-  const left = (at: number) => `${Math.max(0, Math.ceil((at - now) / 1000))} s`;
+  const left = (at: number) => formatCountdown(at, now);
   let countdown = false;
   const levels = formatLevels(last.charge, last.runtime);
   const ups = last.reference ? last.reference.split("@")[0] : null;

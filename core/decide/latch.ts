@@ -6,7 +6,8 @@
  * The whole state is plain JSON so the node can keep it in a context store
  * and find it again after a restart.
  */
-import { describeValue, formatClock, isRecord } from "./format";
+import { describeValue, isRecord } from "../check";
+import { formatClock } from "../format";
 import { type MaybeRestored, restoredKind } from "./restored";
 import { type StatusView, statusOf, textTable, withMore } from "../status";
 

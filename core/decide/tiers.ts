@@ -8,7 +8,8 @@
  */
 import type { OutageIdentity, PowerState, TierInfo } from "../contract";
 import { type StatusView, statusOf, textTable, withMore } from "../status";
-import { MAX_CHARGE, MAX_SECONDS, checkAmount, checkBoolean, describeValue, formatLevels, formatPercent, isRecord } from "./format";
+import { MAX_CHARGE, MAX_SECONDS, checkAmount, checkBoolean, describeValue, isRecord } from "../check";
+import { formatLevels, formatPercent } from "../format";
 
 export interface Depletion {
   /** Fires when the charge falls at least this fast, in % per minute... */

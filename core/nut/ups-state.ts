@@ -7,6 +7,7 @@ import type { UpsEvent, UpsState } from "../contract";
 import { safeCode } from "./errors";
 import { parseNumber, toNutValue } from "./protocol";
 import { parseStatus } from "./status";
+import { formatPercent, formatRuntime, formatUpsLevels } from "../format";
 import { type StatusView, type Text, statusOf, textTable, withMore } from "../status";
 
 /** What one poll got for one UPS. */
@@ -138,13 +139,12 @@ export function hasChanged(prev: UpsState | null, next: UpsState): boolean {
   );
 }
 
-const minutes = (s: number) => `${Math.floor(s / 60)} min`;
-
 /** "73 %, ~21 min" (what is known of it). */
 function levels(s: UpsState): string {
   const parts: string[] = [];
-  if (s.charge !== null) parts.push(`${s.charge} %`);
-  if (s.runtime !== null) parts.push(`~${minutes(s.runtime)}`);
+  if (s.charge !== null) parts.push(formatPercent(s.charge));
+  const runtime = formatRuntime(s.runtime);
+  if (runtime) parts.push(runtime);
   return parts.join(", ");
 }
 
@@ -217,10 +217,9 @@ function mainFlag(s: UpsState): string {
 function shortText(s: UpsState): Text {
   const main = mainFlag(s);
   const flags = [main, ...NOTABLE.filter((n) => s.flags.includes(n))].join(" ");
-  const levels: string[] = [];
-  if (s.charge !== null) levels.push(`${s.charge}%`);
-  if (s.runtime !== null && main !== "LB" && main !== "FSD") levels.push(minutes(s.runtime));
-  return levels.length ? say("status.ups-levels", { flags, levels: levels.join(" ") }) : say("status.ups", { flags });
+  // at LB and FSD the runtime left no longer matters
+  const levels = formatUpsLevels(s.charge, main !== "LB" && main !== "FSD" ? s.runtime : null);
+  return levels ? say("status.ups-levels", { flags, levels }) : say("status.ups", { flags });
 }
 
 /**
@@ -233,7 +232,7 @@ function shortText(s: UpsState): Text {
 export function nodeStatus(s: UpsState): StatusView {
   if (s.stale) {
     // short, so it does not run into the next node: what it was, and the charge
-    const was = s.status === null ? null : say("status.was", { state: `${mainFlag(s)}${s.charge !== null ? ` ${s.charge}%` : ""}` });
+    const was = s.status === null ? null : say("status.was", { state: [mainFlag(s), formatUpsLevels(s.charge, null)].filter(Boolean).join(" ") });
     if (!s.reachable) return statusOf(s.onBattery || s.lowBattery ? "red" : "grey", "ring", withMore(say("status.disconnected"), was));
     const what = s.error === "UNKNOWN-UPS" ? say("status.unknown-ups") : s.error === "WAIT" ? say("status.waiting-driver") : say("status.stale");
     return statusOf("red", "ring", withMore(what, was));

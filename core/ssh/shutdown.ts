@@ -5,7 +5,9 @@
  * Time is passed in (epoch ms), never read here.
  */
 import type { ShutdownAction, ShutdownResult } from "../contract";
-import { describeValue } from "../decide/format";
+import { describeValue } from "../check";
+import { flag, numberOr, textOf, within } from "../config";
+import { formatSeconds } from "../format";
 import { restoredKind, saysPowerOn } from "../decide/restored";
 import { isPresetId, MAX_DELAY_MINUTES } from "./presets";
 import type { PresetId } from "./presets";
@@ -84,19 +86,10 @@ function isAction(v: unknown): v is ShutdownAction {
   return typeof v === "string" && (ACTIONS as readonly string[]).includes(v);
 }
 
-function num(v: unknown, fallback: number): number {
-  const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
-  return Number.isFinite(n) ? n : fallback;
-}
-
-function str(v: unknown): string {
-  return typeof v === "string" ? v : "";
-}
-
-/** Seconds in [min, max] (missing: the default), else the default with a problem reported. */
+/** Seconds in [min, max] (an empty field: the default), else the default with a problem reported. */
 function seconds(v: unknown, def: number, min: number, max: number, name: string, problems: Problem[]): number {
-  const n = num(v, v === undefined || v === "" ? def : NaN);
-  if (!(n >= min && n <= max)) {
+  const n = numberOr(v, def);
+  if (!within(n, { min, max })) {
     problems.push({ key: "bad-number", params: { name, min, max } });
     return def * 1000;
   }
@@ -112,12 +105,12 @@ export function readConfig(raw: RawShutdownConfig): { config: ShutdownConfig; pr
   let preset: PresetId = "linux";
   if (isPresetId(raw.preset)) preset = raw.preset;
   else problems.push({ key: "bad-preset", params: { preset: String(raw.preset) } });
-  let delayMinutes = num(raw.delay, raw.delay === undefined || raw.delay === "" ? 1 : NaN);
-  if (!Number.isInteger(delayMinutes) || delayMinutes < 0 || delayMinutes > MAX_DELAY_MINUTES) {
+  let delayMinutes = numberOr(raw.delay, 1);
+  if (!within(delayMinutes, { min: 0, max: MAX_DELAY_MINUTES, integer: true })) {
     problems.push({ key: "bad-number", params: { name: "delay", min: 0, max: MAX_DELAY_MINUTES } });
     delayMinutes = 1;
   }
-  const custom = { shutdown: str(raw.customShutdown), cancel: str(raw.customCancel), check: str(raw.customCheck) };
+  const custom = { shutdown: textOf(raw.customShutdown), cancel: textOf(raw.customCancel), check: textOf(raw.customCheck) };
   if (preset === "custom" && custom.shutdown.trim() === "") problems.push({ key: "no-custom-command" });
   let defaultAction: ShutdownAction = "shutdown";
   if (isAction(raw.action)) defaultAction = raw.action;
@@ -128,14 +121,14 @@ export function readConfig(raw: RawShutdownConfig): { config: ShutdownConfig; pr
       hosts,
       preset,
       delayMinutes,
-      message: str(raw.message),
+      message: textOf(raw.message),
       custom,
       defaultAction,
       allowed,
       connectTimeoutMs: seconds(raw.connectTimeout, 10, 1, 300, "connectTimeout", problems),
       commandTimeoutMs: seconds(raw.commandTimeout, 30, 1, 3600, "commandTimeout", problems),
       deadlineMs: seconds(raw.deadline, 60, 1, 86400, "deadline", problems),
-      checkRetry: raw.checkRetry === true || raw.checkRetry === "true",
+      checkRetry: flag(raw.checkRetry, false),
     },
     problems,
   };
@@ -283,10 +276,6 @@ const DONE: Record<ShutdownAction, string> = {
   simulate: "simulated",
 };
 
-function secs(ms: number): string {
-  return `${(Math.round(ms / 100) / 10).toFixed(1)} s`;
-}
-
 /** One line a person can read in a notification as it is. */
 export function summarize(r: ShutdownResult): string {
   const oneLine = (s: string): string => s.replace(/\s*[\r\n]+\s*/g, " ").trim();
@@ -295,9 +284,9 @@ export function summarize(r: ShutdownResult): string {
   const joined = r.joined ? ", shared with an earlier message" : "";
   if (r.ok) {
     const exit = r.exitCode === null ? "" : `exit ${r.exitCode}, `;
-    return oneLine(`${r.host}: ${DONE[r.action]} (${exit}${attempts}${secs(r.duration)}${joined})`);
+    return oneLine(`${r.host}: ${DONE[r.action]} (${exit}${attempts}${formatSeconds(r.duration)}${joined})`);
   }
-  return oneLine(`${r.host}: ${r.action} FAILED: ${oneLine(r.error ?? "unknown error")} (${attempts}${secs(r.duration)}${joined})`);
+  return oneLine(`${r.host}: ${r.action} FAILED: ${oneLine(r.error ?? "unknown error")} (${attempts}${formatSeconds(r.duration)}${joined})`);
 }
 
 /** The texts of ssh-shutdown's status (locales/<lang>/ssh-shutdown.json). */

@@ -5,7 +5,7 @@
  */
 import type { Node } from "node-red";
 import type { NutClient, StateChange } from "../../core/nut/client";
-import { numberOf } from "../../core/decide/format";
+import { numberOf } from "../../core/check";
 import type { NutError } from "../../core/nut/errors";
 
 export interface NutServerUser {

@@ -53,6 +53,14 @@ describe("ssh-host node", () => {
     assert.deepEqual(callsOf(n, n.error).map((c) => c.args[0]), ["ssh-host backup: not a SHA256 fingerprint, ignored: MD5:aa:bb"]);
   });
 
+  it("a port that is not one (from a flow edited by hand) is an error at deploy, and nothing connects to another port", async () => {
+    await helper.load(sshHostNode, [host({ port: "2x2" })]);
+    const n = helper.getNode("h1");
+    const said = 'ssh-host backup: the port "2x2" is not a port (1 to 65535): nothing connects to this host';
+    assert.deepEqual(callsOf(n, n.error).map((c) => c.args[0]), [said]);
+    assert.throws(() => (n as unknown as { target(): unknown }).target(), { message: said });
+  });
+
   describe("nothing pinned: a warning only when a node that connects uses the host, once per deploy", () => {
     const shutdown = (id: string, hosts: string[], over: Record<string, unknown> = {}): Record<string, unknown> => ({
       id, type: "ssh-shutdown", z: "tab", name: "", hosts, preset: "linux", delay: 1, action: "shutdown",
