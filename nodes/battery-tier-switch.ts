@@ -7,9 +7,12 @@ import {
   checkTierConfig,
   checkTierInput,
   DEFAULT_TIERS,
+  dueMessage,
   initialTiers,
   nextTierDeadline,
+  restoredMessage,
   tierInput,
+  tierMessage,
   tierStatus,
   tierReset,
   tierTick,
@@ -98,8 +101,8 @@ export = function (RED: NodeAPI) {
         if (dropped.length) node.warn(RED._("battery-tier-switch.warn.not-copied", { properties: dropped.join(", ") }));
         return m;
       };
-      for (const e of step.emits) on(e.index, Object.assign(copy(), { topic: e.tier.name, tier: e.tier, summary: e.summary }));
-      if (step.restored) on(restoredPort, Object.assign(copy(), { topic: "restored", reset: true, action: "cancel", summary: step.restored.summary }));
+      for (const e of step.emits) on(e.index, Object.assign(copy(), tierMessage(e)));
+      if (step.restored) on(restoredPort, Object.assign(copy(), restoredMessage(step.restored)));
       status();
       schedule();
     }
@@ -113,9 +116,7 @@ export = function (RED: NodeAPI) {
       timer = setTimeout(() => {
         timer = null;
         const step = tierTick(config, state, now().mono);
-        const last = step.state.last;
-        // A new message: the power state last received, its time on battery brought up to now.
-        apply(step, { payload: last?.payload, outage: last?.outage, summary: last?.summary } as NodeMessage, (out) => node.send(out));
+        apply(step, dueMessage(step.state) as NodeMessage, (out) => node.send(out));
       }, timerDelay(at, now().mono));
     }
 

@@ -28,7 +28,8 @@ import type { Request, Response } from "express";
 import { numberOf } from "../core/check";
 import { flag, numberOr, within } from "../core/config";
 import { NutClient, type StateChange, type UpsListEntry } from "../core/nut/client";
-import { NutServerError, fixedCode, toNutError, type NutError } from "../core/nut/errors";
+import { NutConnectionError, NutServerError, fixedCode, toNutError, type NutError } from "../core/nut/errors";
+import type { UpsReader } from "../core/nut/monitor";
 import {
   LIST_UPS_LIMITS,
   formatAddress,
@@ -54,6 +55,9 @@ interface TlsConfigNode extends Node {
 }
 
 export = function (RED: NodeAPI) {
+  /** Each deployed server's shared connection, for the editor endpoint below (its users get a reader, not the client). */
+  const clients = new WeakMap<NutServerNode, () => NutClient | null>();
+
   /** STARTTLS options from a core tls-config node; certificate verification stays on by default. */
   function tlsOptions(usetls: boolean, tlsId: string): ConnectionOptions | false {
     if (!usetls) return false;
@@ -85,7 +89,15 @@ export = function (RED: NodeAPI) {
     node.address = formatAddress(host, port);
     node.interval = interval;
     node.deployed = { host, port, usetls: flag(def.usetls, false), tls: def.tls || "" };
-    Object.defineProperty(node, "client", { get: () => client });
+    clients.set(node, () => client);
+    /** After the last user left (a node closing), reads fail as upsd unreachable would. */
+    const notConnected = () => Promise.reject(new NutConnectionError(`not connected to ${node.address}`, "NOT-CONNECTED"));
+    const reader: UpsReader = {
+      listUps: () => (client ? client.listUps() : notConnected()),
+      listVar: (ups) => (client ? client.listVar(ups) : notConnected()),
+      getVars: (ups, names) => (client ? client.getVars(ups, names) : notConnected().catch((err: NutError) => names.map(() => err))),
+    };
+    Object.defineProperty(node, "reader", { value: reader, enumerable: true });
 
     const onState = (change: StateChange) => {
       // log the changes an admin wants in the log, not every retry
@@ -171,7 +183,8 @@ export = function (RED: NodeAPI) {
     const port = numberOf(body.port);
     const server = typeof body.id === "string" ? (RED.nodes.getNode(body.id) as NutServerNode | null) : null;
     const same = server?.type === "nut-server" && server.deployed.host === host && server.deployed.port === port;
-    if (same && server.client?.state === "connected") return server.client.listUps();
+    const shared = same ? clients.get(server)?.() : null;
+    if (shared?.state === "connected") return shared.listUps();
     // a short-lived connection that sends no credentials: LIST UPS needs none
     const usetls = same ? server.deployed.usetls : flag(body.usetls, false);
     const tlsId = same ? server.deployed.tls : typeof body.tls === "string" ? body.tls : "";

@@ -6,23 +6,24 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import type { StateChange } from "../core/nut/client";
-import { NutConnectionError, type NutError } from "../core/nut/errors";
+import type { NutError } from "../core/nut/errors";
 import {
   alertPolling,
   applyListError,
   applyReadings,
   currentStates,
+  errorMessage,
   newMonitor,
   readUpses,
   topicOf,
+  upsMessage,
   type MonitorOptions,
   type OutputMode,
-  type UpsReader,
 } from "../core/nut/monitor";
 import { flag, numberOr, within } from "../core/config";
 import { encodeArg } from "../core/nut/protocol";
 import { DEFAULT_TIMING } from "../core/nut/status";
-import { type ConnectionShown, monitorStatus, summarize } from "../core/nut/ups-state";
+import { type ConnectionShown, monitorStatus } from "../core/nut/ups-state";
 import { now } from "./lib/clock";
 import { copyMessage } from "./lib/copy-message";
 import { registerUpsSource } from "./lib/ups-registry";
@@ -98,9 +99,6 @@ export = function (RED: NodeAPI) {
     let connection: ConnectionShown = { state: "idle" };
 
     const srv: NutServerNode = server;
-    /** Stands in for the client once the node is closing (the server then has none for us). */
-    const refuse = () => Promise.reject(new NutConnectionError(`not connected to ${srv.address}`, "NOT-CONNECTED"));
-    const notConnected: UpsReader = { listUps: refuse, listVar: refuse, getVars: (_ups, names) => refuse().catch((err: NutError) => names.map(() => err)) };
 
     /**
      * The next poll, one interval after the start of the last one (fixed
@@ -138,7 +136,7 @@ export = function (RED: NodeAPI) {
       timer = null;
       const started = performance.now();
       const known = [...monitor.upses.keys()];
-      const { readings, listError } = await readUpses(srv.client ?? notConnected, all ? null : upsName, known, opts.includeVars);
+      const { readings, listError } = await readUpses(srv.reader, all ? null : upsName, known, opts.includeVars);
       if (closed) return trigger?.done();
       const at = now();
       const result = applyReadings(monitor, readings, at, opts, trigger !== null);
@@ -146,21 +144,20 @@ export = function (RED: NodeAPI) {
       const send: Send = trigger ? trigger.send : (m) => node.send(m);
       for (const out of result.outputs) {
         if (!out.send && !out.report) continue; // most polls of most UPSes: nothing new, nothing to build
-        const summary = summarize(out.topic, out.state);
         let base: NodeMessage = {};
         if (trigger) {
           const { copy, dropped } = copyMessage(RED, trigger.msg);
           base = copy;
           if (dropped.length) node.warn(RED._("nut-ups-in.warn.not-copied", { properties: dropped.join(", ") }));
         }
-        const msg: NodeMessage & { summary: string } = { ...base, topic: out.topic, payload: out.state, summary };
+        const msg: NodeMessage = { ...base, ...upsMessage(out) };
         if (out.report) node.error(out.report, msg);
         if (out.send) send(msg);
       }
       if (listError) {
         const r = applyListError(monitor, listError, at, opts);
         monitor = r.monitor;
-        if (r.report) node.error(r.report, { topic: topicOf("*", opts.server), payload: { error: listError.code } } as NodeMessage);
+        if (r.report) node.error(r.report, errorMessage("*", opts.server, listError.code));
       }
       // the status only says what hasChanged() looks at: recompute it when something did
       if (listError) connection = { state: "disconnected", code: listError.code };
@@ -187,10 +184,7 @@ export = function (RED: NodeAPI) {
       onServerWarning(err: NutError) {
         if (closed || err.message === lastWarning) return;
         lastWarning = err.message;
-        node.error(RED._("nut-ups-in.errors.server-refused", { address: opts.server, error: err.message }), {
-          topic: topicOf(all ? "*" : upsName, opts.server),
-          payload: { error: err.code },
-        } as NodeMessage);
+        node.error(RED._("nut-ups-in.errors.server-refused", { address: opts.server, error: err.message }), errorMessage(all ? "*" : upsName, opts.server, err.code));
       },
     };
 

@@ -26,7 +26,7 @@ import {
   readRequest,
   shutdownStatus,
   stoppedStatus,
-  summarize,
+  resultMessage,
 } from "../core/ssh/shutdown";
 import type { Pending, RawShutdownConfig } from "../core/ssh/shutdown";
 import { loadStored, persistentStore, saveContext, storeProblemMessage } from "./lib/context-store";
@@ -172,10 +172,7 @@ export = function (RED: NodeAPI) {
     const emit = (msg: NodeMessageInFlow, send: (m: NodeMessage) => void, result: ShutdownResult, warnOnly = false): void => {
       const { copy, dropped } = copyMessage(RED, msg as NodeMessage);
       if (dropped.length) this.warn(RED._("ssh-shutdown.warn.not-copied", { properties: dropped.join(", ") }));
-      const out = copy as NodeMessage & { summary?: string };
-      out.payload = result;
-      out.topic = result.host;
-      out.summary = summarize(result);
+      const out = Object.assign(copy, resultMessage(result));
       send(out);
       if (result.ok) {
         // logged once per host, by the message that ran it

@@ -12,6 +12,7 @@ import {
   initialAggregate,
   nextDeadline,
   parseSavedOutage,
+  powerMessage,
   savedOutage,
 } from "../core/decide/aggregate";
 import { flag, numberOr, secondsOr, secondsOrNever } from "../core/config";
@@ -131,7 +132,7 @@ export = function (RED: NodeAPI) {
       }
       if (step.output) {
         last = step.output.payload;
-        send({ topic: def.name || "power", payload: step.output.payload, outage: step.output.outage, summary: step.output.summary } as NodeMessage);
+        send(powerMessage(step.output, def.name) as NodeMessage);
       }
       schedule(status(state.at));
     }

@@ -150,6 +150,14 @@ export interface AggregateOutput {
   summary: string;
 }
 
+/**
+ * The message ups-aggregate sends (the message contract): `msg.topic` is the
+ * node's name, or "power"; the power state, the outage identity, the summary.
+ */
+export function powerMessage(output: AggregateOutput, name: string): { topic: string; payload: PowerState; outage: OutageIdentity | null; summary: string } {
+  return { topic: name || "power", payload: output.payload, outage: output.outage, summary: output.summary };
+}
+
 export interface AggregateStep {
   state: AggregateState;
   output: AggregateOutput | null;

@@ -276,6 +276,25 @@ export function nextTierDeadline(config: TierConfig, state: TierState): number |
   return due.length ? Math.min(...due) : null;
 }
 
+/** What a tier's output adds to the power-state message it routes (the message contract). */
+export function tierMessage(e: TierEmit): { topic: string; tier: TierInfo; summary: string } {
+  return { topic: e.tier.name, tier: e.tier, summary: e.summary };
+}
+
+/**
+ * What the "power restored" output adds: a reset that re-arms every latch
+ * and, passed on, asks ssh-shutdown to cancel (core/decide/restored.ts).
+ */
+export function restoredMessage(r: { summary: string }): { topic: "restored"; reset: true; action: "cancel"; summary: string } {
+  return { topic: "restored", reset: true, action: "cancel", summary: r.summary };
+}
+
+/** The message a time-based tier that comes due routes: the power state last received, its time on battery brought up to now. */
+export function dueMessage(state: TierState): { payload?: PowerState; outage?: OutageIdentity | null; summary?: string | null } {
+  const last = state.last;
+  return last ? { payload: last.payload, outage: last.outage, summary: last.summary } : {};
+}
+
 /** Re-evaluates the last message at `now` (time on battery has grown). */
 export function tierTick(config: TierConfig, state: TierState, now: number): TierStep {
   const last = state.last;

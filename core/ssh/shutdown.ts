@@ -289,6 +289,11 @@ export function summarize(r: ShutdownResult): string {
   return oneLine(`${r.host}: ${r.action} FAILED: ${oneLine(r.error ?? "unknown error")} (${attempts}${formatSeconds(r.duration)}${joined})`);
 }
 
+/** What one result message carries (the message contract): the result, the host's name as topic, a summary. */
+export function resultMessage(r: ShutdownResult): { payload: ShutdownResult; topic: string; summary: string } {
+  return { payload: r, topic: r.host, summary: summarize(r) };
+}
+
 /** The texts of ssh-shutdown's status (locales/<lang>/ssh-shutdown.json). */
 export const SHUTDOWN_TEXTS = textTable({
   "status.running": ["action", "done", "total"],

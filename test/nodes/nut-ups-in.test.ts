@@ -11,6 +11,7 @@ import nutServerNode from "../../nodes/nut-server";
 import nutUpsInNode from "../../nodes/nut-ups-in";
 import { startNutSim, type NutSim } from "../../tools/nut-sim";
 import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, type NutLab } from "../harness/nut-lab";
+import type { NutServerNode } from "../../nodes/lib/nut-server-api";
 import { watch, type UpsMsg } from "../harness/nut-node-helper";
 import { callsOf, helper, waitUntil } from "../harness/red-helper";
 import { freePort, requireComponent } from "../harness/system";
@@ -116,6 +117,20 @@ describe("nut-ups-in with nut-sim", function () {
   afterEach(async () => {
     await helper.unload();
     await sim.close();
+  });
+
+  it("nut-server hands its users a reader, not its client: reads on the shared connection, NOT-CONNECTED once the last user has left", async () => {
+    await helper.load(nodes, flow({ port: sim.port }));
+    const w = watch("in", "out");
+    await w.next("messages", () => true);
+    const srv = helper.getNode("srv") as unknown as NutServerNode;
+    assert.equal("client" in srv, false);
+    assert.deepEqual((await srv.reader.listUps()).map((u) => u.name), ["ups1", "ups2"]);
+    assert.deepEqual(await srv.reader.getVars("ups1", ["ups.status"]), ["OL"]);
+    await helper.clearFlows();
+    await assert.rejects(srv.reader.listVar("ups1"), { code: "NOT-CONNECTED" });
+    const [err] = await srv.reader.getVars("ups1", ["ups.status"]);
+    assert.equal(typeof err === "object" && err.code, "NOT-CONNECTED", "getVars never rejects: each name gets the error");
   });
 
   it("on change: OL, then ONBATT with a yellow status, then nothing while nothing changes", async () => {
