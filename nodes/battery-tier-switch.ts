@@ -1,3 +1,11 @@
+/**
+ * battery-tier-switch ("battery tiers"): sends the power state to one output
+ * per tier reached (charge, runtime, time on battery, LB, critical, depletion
+ * rate), never while the power is on, and a "power restored" message on its
+ * last output when the outage ends. The decisions are in
+ * core/decide/tiers.ts; this file wires them to Node-RED, with a timer for
+ * time-on-battery tiers that come due without a message.
+ */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import type { OutageIdentity, PowerState } from "../core/contract";
 import {

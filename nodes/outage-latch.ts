@@ -1,3 +1,11 @@
+/**
+ * outage-latch ("once per outage"): lets the first message of an outage
+ * through (per outage, or per topic in each outage), blocks the repeats, and
+ * re-arms on a "power restored" or reset message. The decisions are in
+ * core/decide/latch.ts; this file wires them to Node-RED and keeps what
+ * passed in a context store, written before the message goes on, so a
+ * restart does not let it through again.
+ */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { type LatchConfig, initialLatch, latchInput, latchStatus, parseSavedLatch } from "../core/decide/latch";
 import { type StoreProblem, loadStored, saveContext, storeKeeps, storeKind, storeProblemMessage } from "./lib/context-store";

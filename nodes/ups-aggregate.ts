@@ -1,3 +1,12 @@
+/**
+ * ups-aggregate: folds the UPS states of several nut-ups-in nodes into one
+ * power state (core/contract.ts PowerState) under a policy, and names each
+ * outage (msg.outage) from the loss until the power has been back for the
+ * restore time. The decisions are in core/decide/aggregate.ts; this file
+ * wires them to Node-RED: a timer for the deadlines, the outage identity
+ * kept in a context store so a restart continues the same outage, and the
+ * status.
+ */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import type { PowerState } from "../core/contract";
 import {
