@@ -46,6 +46,7 @@ import { promisify } from "node:util";
 import { Client } from "ssh2";
 import { alive, parentOf, processTree, readText, terminate } from "./proc";
 import { findExecutable, freePort } from "./system";
+import { waitUntil } from "./wait";
 
 const run = promisify(execFile);
 
@@ -199,24 +200,6 @@ function sshdConfig(lab: LabState, h: LabHost, hostDir: string): string {
     "LogLevel VERBOSE",
     "",
   ].join("\n");
-}
-
-function waitUntil(what: string, timeoutMs: number, test: () => boolean): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const tick = (): void => {
-      let ok: boolean;
-      try {
-        ok = test();
-      } catch (err) {
-        return reject(err); // e.g. "sshd exited": say so now, not after the timeout
-      }
-      if (ok) return resolve();
-      if (Date.now() - t0 > timeoutMs) return reject(new Error(`ssh-lab: timed out after ${timeoutMs} ms waiting for ${what}`));
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
 }
 
 function selfAndAncestors(): Set<number> {
@@ -479,12 +462,12 @@ export class SshLab {
     closeSync(fd);
     child.unref();
     h.pid = child.pid ?? 0;
-    await waitUntil(`sshd ${h.name} on ${h.address}:${h.port}`, 10000, () => {
+    await waitUntil(`ssh-lab: sshd ${h.name} on ${h.address}:${h.port}`, () => {
       const log = readText(logFile).slice(mark);
       if (/Server listening on/.test(log)) return true;
       if (!alive(h.pid)) throw new Error(`sshd ${h.name} exited: ${log.trim()}`);
       return false;
-    }).catch((err) => {
+    }, { timeoutMs: 10000, everyMs: 20 }).catch((err) => {
       throw new Error(`${err instanceof Error ? err.message : String(err)} | log: ${readText(logFile).slice(mark).trim()}`);
     });
   }
@@ -500,11 +483,11 @@ export class SshLab {
     closeSync(fd);
     child.unref();
     const pid = child.pid ?? 0;
-    await waitUntil("the blackhole listener", 10000, () => {
+    await waitUntil("ssh-lab: the blackhole listener", () => {
       if (/listening/.test(readText(out))) return true;
       if (!alive(pid)) throw new Error(`blackhole exited: ${readText(out).trim()}`);
       return false;
-    });
+    }, { timeoutMs: 10000, everyMs: 20 });
     this.state.blackhole = { address: addresses[0], port: this.state.port, pid };
     this.state.blackholes = addresses.map((address) => ({ address, port: this.state.port }));
   }
@@ -624,7 +607,7 @@ export class SshLab {
   /** Wait until the records satisfy `test` (polls; fails with what was seen). */
   async waitForRecords(test: (r: Recorded[]) => boolean, timeoutMs = 10000): Promise<Recorded[]> {
     try {
-      await waitUntil("recorded commands", timeoutMs, () => test(this.records()));
+      await waitUntil("ssh-lab: recorded commands", () => test(this.records()), { timeoutMs, everyMs: 20 });
     } catch (err) {
       throw new Error(`${(err as Error).message}; recorded: ${JSON.stringify(this.records())}`);
     }
