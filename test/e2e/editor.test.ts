@@ -22,6 +22,10 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { chromiumPath, openEditor, type Editor } from "../../tools/browser";
 import { exampleFiles, loadExample, type FlowNode } from "../../tools/example-flow";
+import {
+  closeDialogs, deploy, dialogDone, dropFromPalette, fields, helpShown, marked, openDialog, openTray, shownStatus, tray, typeInto, validity,
+  waitForStatus, type EditorWindow, type RedNode,
+} from "../harness/editor-page";
 import { removeUserDir, repoRoot, startNodeRed, type NodeRedProcess } from "../harness/node-red";
 import { runtimeLabel } from "../harness/runtime";
 import { freePort, requireComponent } from "../harness/system";
@@ -59,61 +63,6 @@ function helpSummary(lang: Lang, type: string): string {
   const p = /<p>([\s\S]*?)<\/p>/.exec(html);
   assert.ok(p, `no summary paragraph in locales/${lang}/${type}.html`);
   return stripTags(p[1]);
-}
-
-/** What the tests read of the editor's globals (runs in the page). */
-interface RedNode {
-  id: string;
-  type: string;
-  z?: string;
-  name?: string;
-  label?: string;
-  valid?: boolean;
-  [k: string]: unknown;
-}
-interface Jq {
-  (s: unknown): Jq;
-  length: number;
-  is(s: string): boolean;
-  text(): string;
-  val(): unknown;
-  attr(name: string): string | undefined;
-  find(s: string): Jq;
-  first(): Jq;
-  last(): Jq;
-  parent(): Jq;
-  closest(s: string): Jq;
-  filter(f: (i: number, e: unknown) => boolean): Jq;
-  map<T>(f: (i: number, e: unknown) => T): { get(): T[] };
-  prop(name: string): unknown;
-  data(key: string): unknown;
-}
-interface EditorWindow {
-  RED: {
-    nodes: {
-      node(id: string): RedNode | null;
-      dirty(): boolean;
-      eachNode(cb: (n: RedNode) => void): void;
-      eachConfig(cb: (n: RedNode) => void): void;
-      eachWorkspace(cb: (n: RedNode) => void): void;
-      getType(t: string): { category: string; set: { module: string } } | null;
-    };
-    workspaces: { active(): string };
-    actions: { invoke(name: string): void };
-    sidebar: { help: { show(type: string): void } };
-    i18n: { lang(): string };
-    notify: (...args: unknown[]) => unknown;
-  };
-  $: Jq;
-  e2eNotes: Array<{ text: string; type: string }>;
-}
-
-/** The status text the editor shows under a node (translated), "" when none. */
-async function shownStatus(page: Page, id: string): Promise<string> {
-  return page.evaluate((nodeId) => {
-    const el = document.querySelector(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${nodeId}"] .red-ui-flow-node-status-label`);
-    return el?.textContent ?? "";
-  }, id);
 }
 
 async function flowsOnServer(url: string): Promise<FlowNode[]> {
@@ -213,166 +162,10 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
     return { checked, differFromEnglish };
   }
 
-  /** The help sidebar for `type`: its title (palette label) and its summary sentence. */
-  async function helpShown(page: Page, type: string): Promise<{ title: string; summary: string }> {
-    await page.evaluate((t) => (window as unknown as EditorWindow).RED.sidebar.help.show(t), type);
-    await page.waitForFunction(
-      () => (window as unknown as EditorWindow).$(".red-ui-help-title").is(":visible"),
-      undefined,
-      { timeout: 10000 },
-    );
-    return page.evaluate(() => {
-      const $ = (window as unknown as EditorWindow).$;
-      const title = $(".red-ui-help-title");
-      return { title: title.text(), summary: title.parent().find("p").first().text() };
-    });
-  }
-
-  // ---- helpers acting on an editor page ------------------------------------------------------
-
-  /** Drags `type` from the (filtered) palette onto the workspace with real mouse moves; returns the new node's id. */
-  async function dropFromPalette(page: Page, type: string, slot: number): Promise<string> {
-    const idsOf = () => page.evaluate((t) => {
-      const ids: string[] = [];
-      (window as unknown as EditorWindow).RED.nodes.eachNode((n) => { if (n.type === t) ids.push(n.id); });
-      return ids;
-    }, type);
-    const before = await idsOf();
-    await page.locator("#red-ui-palette-search input").click();
-    await page.keyboard.press("Control+A");
-    await page.keyboard.type(type);
-    // Only this node left, and the palette's slide animations over (a moving target drops nothing).
-    await page.waitForFunction((t) => {
-      const $ = (window as unknown as EditorWindow).$;
-      const shown = $(".red-ui-palette-node:visible");
-      return shown.length === 1 && shown.attr("data-palette-type") === t && $(":animated").length === 0;
-    }, type);
-    const node = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
-    await node.scrollIntoViewIfNeeded();
-    const from = await node.boundingBox();
-    const chart = await page.locator("#red-ui-workspace-chart").boundingBox();
-    assert.ok(from && chart);
-    const to = { x: chart.x + 160 + 200 * (slot % 3), y: chart.y + 80 + 100 * Math.floor(slot / 3) };
-    await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
-    await page.mouse.down();
-    await page.mouse.move(to.x, to.y, { steps: 15 });
-    await page.mouse.move(to.x + 10, to.y + 5, { steps: 5 });
-    await page.mouse.up();
-    await page.waitForFunction(
-      ([t, n]) => {
-        let count = 0;
-        (window as unknown as EditorWindow).RED.nodes.eachNode((x) => { if (x.type === t) count++; });
-        return count > n;
-      },
-      [type, before.length] as const,
-    );
-    const added = (await idsOf()).filter((id) => !before.includes(id));
-    assert.equal(added.length, 1, `one ${type} dropped`);
-    return added[0];
-  }
-
-  const tray = (page: Page) => page.locator(".red-ui-tray").last();
-
-  /** Double-clicks the node on the workspace and waits for its edit dialog. */
-  async function openDialog(page: Page, id: string): Promise<void> {
-    await openTray(page, () => page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] rect.red-ui-flow-node`).dblclick());
-  }
-
-  /**
-   * Runs `click` and waits until the edit dialog it opens is built and in place: its buttons
-   * show at once, its form only once the node's credentials are loaded, then it slides in
-   * (and a dialog opened from a dialog takes the place of its parent in the page).
-   */
-  async function openTray(page: Page, click: () => Promise<void>): Promise<void> {
-    await page.evaluate(() => document.querySelectorAll<HTMLElement>("#red-ui-editor-stack > .red-ui-tray").forEach((t) => { t.dataset.e2eSeen = "1"; }));
-    await click();
-    await topTrayInPlace(page, true);
-  }
-
-  /** The top dialog has finished sliding in (`fresh`: and it is not one that was open before). */
-  async function topTrayInPlace(page: Page, fresh: boolean): Promise<void> {
-    await page.waitForFunction((mustBeFresh) => {
-      const trays = document.querySelectorAll<HTMLElement>("#red-ui-editor-stack > .red-ui-tray");
-      const top = trays[trays.length - 1];
-      if (!top) return !mustBeFresh;
-      const stack = document.getElementById("red-ui-editor-stack")?.getBoundingClientRect();
-      return !(mustBeFresh && top.dataset.e2eSeen) && top.style.right === "0px" && !!stack &&
-        Math.abs(top.getBoundingClientRect().right - stack.right) < 1;
-    }, fresh);
-    await settled(page);
-  }
-
-  /** No jQuery animation running (palette categories and lists slide). */
-  async function settled(page: Page): Promise<void> {
-    await page.waitForFunction(() => (window as unknown as EditorWindow).$(":animated").length === 0);
-  }
-
-  /** Clicks Done (or Add / Update / Cancel) and waits for that dialog to close and its parent, if any, to be back. */
-  async function dialogDone(page: Page, button = "#node-dialog-ok"): Promise<void> {
-    await page.locator(button).click();
-    await page.locator(button).waitFor({ state: "detached" });
-    await topTrayInPlace(page, false);
-  }
-
-  /** Cancels every open edit dialog, the top one first. */
-  async function closeDialogs(page: Page): Promise<void> {
-    for (const cancel of ["#node-config-dialog-cancel", "#node-dialog-cancel"]) {
-      if (await page.locator(cancel).isVisible()) await dialogDone(page, cancel);
-    }
-  }
-
-  /** The values the top dialog shows: checkbox → checked, else the field's value. */
-  async function fields(page: Page, selectors: string[]): Promise<Record<string, unknown>> {
-    return page.evaluate((sels) => {
-      const $ = (window as unknown as EditorWindow).$;
-      const t = $(".red-ui-tray").last();
-      const out: Record<string, unknown> = {};
-      for (const s of sels) {
-        const el = t.find(s);
-        out[s] = el.length === 0 ? "(missing)" : el.is(":checkbox") ? el.prop("checked") : el.val();
-      }
-      return out;
-    }, selectors);
-  }
-
-  /** Types into a field of the top dialog as a user does (the editor validates on change). */
-  async function typeInto(page: Page, selector: string, value: string): Promise<void> {
-    const el = tray(page).locator(selector);
-    await el.fill(value);
-    await el.dispatchEvent("change");
-  }
-
-  /** Whether the top dialog marks the field as invalid (red border). */
-  function marked(page: Page, selector: string): Promise<boolean> {
-    return tray(page).locator(selector).evaluate((e) => e.classList.contains("input-error"));
-  }
-
-  /** The editor's verdict on a node: valid flag, failing properties, red triangle on the workspace / config sidebar. */
-  async function validity(page: Page, id: string): Promise<{ valid: boolean | undefined; errors: string[]; triangle: boolean }> {
-    return page.evaluate((nodeId) => {
-      const w = window as unknown as EditorWindow;
-      const n = w.RED.nodes.node(nodeId);
-      const onCanvas = document.querySelector(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${nodeId}"] .red-ui-flow-node-error`);
-      // Config nodes: the entry of the Configuration nodes sidebar.
-      const entry = w.$(".red-ui-palette-node-config").filter((_i, e) => w.$(e).closest("li").data("data-node-id") === nodeId);
-      const triangle = onCanvas ? !onCanvas.classList.contains("hide") : entry.find(".red-ui-flow-node-error").length > 0;
-      return { valid: n?.valid, errors: ((n?.validationErrors as string[] | undefined) ?? []).slice().sort(), triangle };
-    }, id);
-  }
-
-  /** Deploys with the header button and waits until the editor is clean. */
-  async function deploy(page: Page): Promise<void> {
+  /** Deploys (see editor-page's deploy), then expects one notification, a success. */
+  async function deployNotified(page: Page): Promise<void> {
     const from = await page.evaluate(() => (window as unknown as EditorWindow).e2eNotes.length);
-    await page.locator("#red-ui-header-button-deploy").click();
-    await page.waitForFunction(() => {
-      const w = window as unknown as EditorWindow;
-      return !w.RED.nodes.dirty() || w.$(".ui-dialog:visible").length > 0;
-    });
-    const stuck = await page.evaluate(() => {
-      const w = window as unknown as EditorWindow;
-      return w.RED.nodes.dirty() ? w.$(".ui-dialog:visible").text() : null;
-    });
-    assert.equal(stuck, null, "deploy stopped at a dialog");
+    await deploy(page);
     await page.waitForFunction((n) => (window as unknown as EditorWindow).e2eNotes.length > n, from);
     const notes = await page.evaluate((n) => (window as unknown as EditorWindow).e2eNotes.slice(n), from);
     assert.deepEqual(notes.map((x) => x.type), ["success"], `notifications after deploy: ${JSON.stringify(notes)}`);
@@ -633,7 +426,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
 
     it("Deploy: the editor is clean, one success notification, and GET /flows holds what was typed", async () => {
       assert.deepEqual(Object.keys(made).sort(), ["aggregate", "host", "latch", "server", "shutdown", "tiers", "upsIn"], "every dialog test ran");
-      await deploy(page);
+      await deployNotified(page);
       const flows = await flowsOnServer(nr.url);
       const byId = (id: string) => {
         const n = flows.find((x) => x.id === id);
@@ -705,7 +498,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       assert.equal(mine.length, example.filter((n) => n.type !== "tab").length, "every node of the example is in the editor");
       assert.deepEqual(imported.nodes.filter((n) => n.type === "unknown"), [], "no unknown node type");
 
-      await deploy(page);
+      await deployNotified(page);
       const after = await page.evaluate(() => {
         const R = (window as unknown as EditorWindow).RED;
         const all: RedNode[] = [];
@@ -730,11 +523,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       const onCanvas = mine.filter((n) => !CONFIG_TYPES.includes(n.type));
       for (const n of onCanvas.filter((x) => statusOf[x.type])) {
         const want = statusOf[n.type];
-        await page.waitForFunction(
-          ([id, source]) => new RegExp(source).test(document.querySelector(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-node-status-label`)?.textContent ?? ""),
-          [n.id, want.source] as const,
-          { timeout: 15000 },
-        ).catch(async () => assert.fail(`${n.type} "${n.name}" shows "${await shownStatus(page, n.id)}", expected ${want}`));
+        await waitForStatus(page, n.id, want, { what: `${n.type} "${n.name}"` });
       }
       // The rest (ssh-shutdown: nothing has run; the core nodes) show none.
       for (const n of onCanvas.filter((x) => !statusOf[x.type])) {
@@ -840,11 +629,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       // ups-aggregate sends the key of "waiting for UPS states": nothing is wired to it.
       const want = localeText("fr", "ups-aggregate.status.waiting");
       assert.ok(want && want !== localeText("en-US", "ups-aggregate.status.waiting"));
-      await page.waitForFunction(
-        ([id, text]) => document.querySelector(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-node-status-label`)?.textContent === text,
-        ["fr-agg", want] as const,
-        { timeout: 15000 },
-      ).catch(async () => assert.fail(`ups-aggregate shows "${await shownStatus(page, "fr-agg")}", expected "${want}"`));
+      await waitForStatus(page, "fr-agg", want, { what: "ups-aggregate" });
       assert.deepEqual(await errorNotes(page), []);
     });
   });
