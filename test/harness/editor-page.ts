@@ -48,6 +48,8 @@ export interface EditorWindow {
       getType(t: string): { category: string; set: { module: string } } | null;
     };
     workspaces: { active(): string };
+    editor: { editConfig(name: string, type: string, id: string): void };
+    settings: { context?: { default: string; stores: string[] } };
     actions: { invoke(name: string): void };
     sidebar: { help: { show(type: string): void } };
     i18n: { lang(): string };
@@ -55,6 +57,8 @@ export interface EditorWindow {
   };
   $: Jq;
   e2eNotes: Array<{ text: string; type: string }>;
+  /** The dialogs' shared code (resources/nut-shutdown-editor.js). */
+  NutShutdownEditor?: Record<string, unknown>;
 }
 
 /** The status text the editor shows under a node (translated), "" when none. */
