@@ -1,24 +1,28 @@
 /**
- * npm run conformance [-- --count 200 --seed N --batch 10]: the differential
- * test against upsmon in full (test/harness/conformance.ts): the named fault
- * timelines and `count` generated ones, `batch` at a time, each on its own
- * real upsd with a real upsmon and nut-ups-in → ups-aggregate. Prints every
- * disagreement with its trace, then one line of figures; exits 1 on any.
+ * The differential test against upsmon in full (test/harness/conformance.ts):
+ * the named fault timelines and `count` generated ones, `batch` at a time,
+ * each on its own real upsd with a real upsmon and nut-ups-in → ups-aggregate.
+ * Prints every disagreement with its trace, then one line of figures; fails
+ * (exit 1) on any disagreement.
+ *
+ *   npm run conformance [-- --count 200 --seed N --batch 10]
+ *   npm run bench -- conformance [--quick] [--count 200 --seed N --batch 10]
  */
 import { generated, runTimelines, tolerance, SETTINGS, type Timeline, type Verdict } from "../test/harness/conformance";
 import { NAMED } from "../test/harness/conformance-timelines";
-import { upsmonBinary, upsmonVersion } from "../test/harness/upsmon";
+import { upsmonVersion } from "../test/harness/upsmon";
+import { median } from "./lib/stats";
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+export interface ConformanceOptions {
+  /** Generated timelines, beside the named ones. */
+  count: number;
+  seed: number;
+  /** Timelines played at once, each on its own upsd. */
+  batch: number;
 }
 
-async function main(): Promise<void> {
-  const count = arg("count", 200);
-  const seed = arg("seed", 20261205);
-  const batch = arg("batch", 10);
-  if (!upsmonBinary()) throw new Error("upsmon not found (apt-get install -y nut-client)");
+/** Plays them all; prints every disagreement and the figures; throws when any timeline disagrees. */
+export async function runConformance({ count, seed, batch }: ConformanceOptions): Promise<void> {
   const all: Timeline[] = [...NAMED, ...generated(seed, count)];
   const started = Date.now();
   const verdicts: Verdict[] = [];
@@ -38,15 +42,11 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\nupsmon ${upsmonVersion() ?? "?"}: ${verdicts.length} timelines (${NAMED.length} named, ${count} generated, seed ${seed}), ` +
       `${verdicts.filter((v) => v.agree).length} agree, ${verdicts.length - verdicts.filter((v) => v.agree).length} disagree; ` +
-      `shutdown due in ${due.length}; ours − upsmon when both: median ${diffs.length ? diffs[Math.floor(diffs.length / 2)].toFixed(1) : "-"} s, ` +
+      `shutdown due in ${due.length}; ours − upsmon when both: median ${diffs.length ? median(diffs).toFixed(1) : "-"} s, ` +
       `range ${diffs.length ? `${diffs[0].toFixed(1)}…${diffs[diffs.length - 1].toFixed(1)}` : "-"} s (allowed −${early}…+${late} s); ` +
       `${known.length} held to upsmon.c 2.8.x rules the installed upsmon lacks; poll ${SETTINGS.poll} s, dead time ${SETTINGS.dead} s; ` +
       `${Math.round((Date.now() - started) / 1000)} s\n`,
   );
-  process.exit(verdicts.every((v) => v.agree) ? 0 : 1);
+  const disagree = verdicts.filter((v) => !v.agree).length;
+  if (disagree) throw new Error(`${disagree} of ${verdicts.length} timelines disagree with upsmon`);
 }
-
-main().catch((err: unknown) => {
-  process.stderr.write(`conformance: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(2);
-});

@@ -12,7 +12,7 @@
  * parallel (`xargs -P N ssh`, default kex and curve25519-sha256), and a bare
  * ssh2 script connecting to all at once.
  *
- *   npx tsx bench/fanout.ts [--quick]
+ *   npm run bench -- fanout [--quick]
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -22,9 +22,10 @@ import type { NodeRedProcess } from "../test/harness/node-red";
 import { SshLab } from "../test/harness/ssh-lab";
 import { withCleanup, type Cleanup } from "./lib/cleanup";
 import { terminate, processTree } from "../test/harness/proc";
-import { cpuSeconds, sleep } from "./lib/proc";
+import { waitUntil } from "../test/harness/wait";
+import { cpuSeconds, shellTimesSeconds, sleep } from "./lib/proc";
 import { deploy, inject, injectNode, makeSink, startRed, TAB, type FlowNode, type Sink } from "./lib/red";
-import { fmt, type BenchResult, type Row } from "./lib/report";
+import { fmt, type BenchOutput, type Row } from "./lib/report";
 import { spread } from "./lib/stats";
 import type { FanoutConfig } from "./lib/ssh2-fanout";
 
@@ -157,16 +158,6 @@ async function lastRecorded(lab: SshLab, ts: Target[], timeoutMs: number): Promi
   return Math.max(...live.map((n) => Math.min(...records.filter((r) => r.host === n).map((r) => r.time))));
 }
 
-async function until<T>(what: string, timeoutMs: number, get: () => T | null): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = get();
-    if (v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`fanout: timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
 /** Our node: `runs` shutdowns of `ts`, each cancelled after the live hosts answered (ending the hung attempts). */
 export async function measureOurs(fl: FanoutLab, ts: Target[], runs: number): Promise<RunResult[]> {
   await deploy(fl.nr, flow(fl, ts));
@@ -185,12 +176,12 @@ export async function measureOurs(fl: FanoutLab, ts: Target[], runs: number): Pr
     const c0 = cpuSeconds(fl.nr.pid);
     await inject(fl.nr, "tier");
     const last = await lastRecorded(fl.lab, ts, 60000);
-    await until("the live hosts' results", 30000, () => (results(true) >= live ? true : null));
+    await waitUntil("fanout: the live hosts' results", () => results(true) >= live, { timeoutMs: 30000, everyMs: 5 });
     const cpu = cpuSeconds(fl.nr.pid) - c0;
     const t0 = seen.find((x) => x.k === "tier")?.t ?? NaN;
     // power back: the hung attempts stop, every host has its result
     await inject(fl.nr, "tier", { reset: true });
-    await until("every host's result", 30000, () => (results(null) >= ts.length ? true : null));
+    await waitUntil("fanout: every host's result", () => results(null) >= ts.length, { timeoutMs: 30000, everyMs: 5 });
     out.push({ ms: last - t0, cpu });
     await sleep(300);
   }
@@ -227,7 +218,7 @@ export async function measureOpenssh(c: Cleanup, fl: FanoutLab, ts: Target[], wa
   await sleep(300);
   if (way !== "sequential") for (const p of processTree([pid]).filter((p) => p !== pid)) if (isSsh(p)) process.kill(p, "SIGTERM");
   await exited;
-  const cpu = [...out.matchAll(/(\d+)m([\d.]+)s/g)].reduce((a, x) => a + Number(x[1]) * 60 + Number(x[2]), 0);
+  const cpu = shellTimesSeconds(out);
   return { ms: last - t0, cpu };
 }
 
@@ -258,7 +249,7 @@ export async function measureSsh2(c: Cleanup, fl: FanoutLab, ts: Target[]): Prom
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   const last = await lastRecorded(fl.lab, ts, 60000);
   const live = ts.filter((t) => !t.hung).length;
-  await until("the ssh2 script's results", 30000, () => ((out.match(/^ok /gm) ?? []).length >= live ? true : null));
+  await waitUntil("fanout: the ssh2 script's results", () => (out.match(/^ok /gm) ?? []).length >= live, { timeoutMs: 30000, everyMs: 5 });
   child.kill("SIGTERM");
   await exited;
   const t0 = Number(/^start (\d+)/m.exec(out)?.[1]);
@@ -266,8 +257,7 @@ export async function measureSsh2(c: Cleanup, fl: FanoutLab, ts: Target[]): Prom
   return { ms: last - t0, cpu };
 }
 
-export async function runFanout(opts: FanoutOptions = FANOUT_FULL): Promise<BenchResult> {
-  const t0 = Date.now();
+export async function runFanout(opts: FanoutOptions = FANOUT_FULL): Promise<BenchOutput> {
   const res: Record<string, RunResult[]> = { ours: [], sequential: [], xargs: [], "xargs-curve25519": [], ssh2: [] };
   const ts = await withCleanup(async (c) => {
     const fl = await startFanoutLab(c, opts.size);
@@ -335,9 +325,6 @@ export async function runFanout(opts: FanoutOptions = FANOUT_FULL): Promise<Benc
   const notes = [
     `${opts.size} hosts (${live} sshd + ${opts.size - live} no-banner), connect timeout ${CONNECT_TIMEOUT_S} s everywhere; ours ${opts.runs} runs, parallel baselines ${opts.baselineRuns}, sequential ${opts.sequentialRuns}, interleaved; CPU ratio vs xargs with curve25519`,
   ];
-  return { name: "fanout", rows, notes, raw: { runs: res, size: opts.size }, seconds: (Date.now() - t0) / 1000 };
+  return { name: "fanout", rows, notes, raw: { runs: res, size: opts.size } };
 }
 
-if (require.main === module) {
-  void import("./run").then((r) => r.cli(["--only", "fanout", ...process.argv.slice(2)]));
-}

@@ -3,11 +3,12 @@
  * and 5): figures for the README and the issue, not a test (nothing here
  * fails on a number). Every peer is a fake TCP server on 127.0.0.1.
  *
- *   npx tsx bench/hostile-nut.ts                     everything (about 2 min)
- *   npx tsx bench/hostile-nut.ts --only reconnect    reconnect, client, node-red (comma-separated)
- *   npx tsx bench/hostile-nut.ts --line 8000         bytes per line of the endless list (default 65000)
- *   npx tsx bench/hostile-nut.ts --shape max         the largest replies the bounds let through instead
- *   npx tsx bench/hostile-nut.ts --heap 256          Node-RED with --max-old-space-size=256 (does it survive?)
+ *   npm run bench -- hostile-nut                     everything (about 2 min)
+ *   npm run bench -- hostile-nut --parts reconnect   some of client, node-red, reconnect (comma-separated)
+ *   npm run bench -- hostile-nut --line 8000         bytes per line of the endless list (default 65000)
+ *   npm run bench -- hostile-nut --shape max         the largest replies the bounds let through instead
+ *   npm run bench -- hostile-nut --heap 256          Node-RED with --max-old-space-size=256 (does it survive?)
+ *   npm run bench -- hostile-nut --seconds 10        how long the reconnect part counts (default 60)
  *
  * - client: one NutClient (default limits) asks LIST UPS of a peer that
  *   answers `BEGIN LIST UPS` and then 10 000 lines of `--line` bytes, never
@@ -26,12 +27,14 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { NutClient } from "../core/nut/client";
 import { drained } from "../tools/nut-sim";
-import { removeUserDir, startNodeRed, type NodeRedProcess } from "../test/harness/node-red";
-import { rssBytes, sleep } from "./lib/proc";
+import type { NodeRedProcess } from "../test/harness/node-red";
+import { withCleanup, type Cleanup } from "./lib/cleanup";
+import { peakWhile, rssBytes, sleep } from "./lib/proc";
+import { deploy, startRed, type FlowNode } from "./lib/red";
 
 const MB = 1024 * 1024;
 
-type Shape = "endless" | "max";
+export type Shape = "endless" | "max";
 const what = (shape: Shape, lineBytes: number) =>
   shape === "endless" ? `endless lists of ${lineBytes}-byte lines` : "lists as large as the bounds let through";
 
@@ -87,27 +90,6 @@ async function stream(s: Socket, words: string[], lineBytes: number, lines: numb
   if (end && !s.destroyed) s.write(`END ${words.join(" ")}\n`);
 }
 
-/** Sample `read` every 20 ms while `work` runs: the peak (of the samples taken while the process lived). */
-async function peakWhile(read: () => number, work: Promise<unknown>): Promise<number> {
-  let peak = 0;
-  const sample = () => {
-    const v = read();
-    if (Number.isFinite(v)) peak = Math.max(peak, v);
-  };
-  let running = true;
-  const sampler = (async () => {
-    while (running) {
-      sample();
-      await sleep(20);
-    }
-  })();
-  await work.catch(() => undefined);
-  running = false;
-  await sampler;
-  sample();
-  return peak;
-}
-
 async function benchClient(shape: Shape, lineBytes: number): Promise<void> {
   const { server, port } = await listPeer(shape, lineBytes, 10000);
   global.gc?.();
@@ -130,45 +112,34 @@ async function benchClient(shape: Shape, lineBytes: number): Promise<void> {
   console.log(`client, ${what(shape, lineBytes)}, LIST UPS: peak heap +${((peak - base) / MB).toFixed(1)} MB, failed after ${ms.toFixed(0)} ms: ${outcome}`);
 }
 
-/** A Node-RED without flows: its RSS once started (after `settleMs`), and a way to deploy. */
-async function quietNodeRed(heapMb: number | null): Promise<{ nr: NodeRedProcess; token: string; idle: number; deploy(flows: object[]): Promise<void> }> {
+/** A Node-RED without flows (admin authentication, for the List UPSes endpoint), stopped by `c`: its RSS once settled, and a token. */
+async function quietNodeRed(c: Cleanup, heapMb: number | null): Promise<{ nr: NodeRedProcess; token: string; idle: number }> {
   const env = heapMb ? { NODE_OPTIONS: `--max-old-space-size=${heapMb}` } : undefined;
-  const nr = await startNodeRed({ flows: [], adminAuth: true, env });
+  const nr = await startRed(c, [], { adminAuth: true, env });
   const token = await nr.token("admin");
   await sleep(3000);
-  const idle = rssBytes(nr.pid);
-  const deploy = async (flows: object[]) => {
-    const res = await fetch(`${nr.url}/flows`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${token}`, "Node-RED-Deployment-Type": "full" },
-      body: JSON.stringify(flows),
-    });
-    if (res.status !== 204) throw new Error(`deploy: HTTP ${res.status}`);
-  };
-  return { nr, token, idle, deploy };
+  return { nr, token, idle: rssBytes(nr.pid) };
 }
 
 async function benchNodeRed(shape: Shape, lineBytes: number, heapMb: number | null): Promise<void> {
   const { server, port } = await listPeer(shape, lineBytes, 10000);
   try {
     // nut-ups-in reading every UPS (and every variable) of the peer, polling every 5 s: 15 s
-    const a = await quietNodeRed(heapMb);
-    try {
-      await a.deploy([
+    await withCleanup(async (c) => {
+      const a = await quietNodeRed(c, heapMb);
+      const flows: FlowNode[] = [
         { id: "tab", type: "tab", label: "hostile" },
         { id: "srv", type: "nut-server", host: "127.0.0.1", port, usetls: false, tls: "", login: "", interval: 5, timeout: 5 },
         { id: "in", type: "nut-ups-in", z: "tab", server: "srv", mode: "all", ups: "", interval: 5, alertInterval: 2, output: "change", vars: true, nocomm: 60, wires: [[]] },
-      ]);
+      ];
+      await deploy(a.nr, flows, a.token);
       const peak = await peakWhile(() => rssBytes(a.nr.pid), sleep(15000));
       const alive = Number.isFinite(rssBytes(a.nr.pid)) ? "still running" : "DIED";
       console.log(`node-red${heapMb ? ` (heap limit ${heapMb} MB)` : ""} + nut-ups-in (every UPS, every variable), ${what(shape, lineBytes)}: RSS ${(a.idle / MB).toFixed(0)} MB before deploy, peak ${(peak / MB).toFixed(0)} MB in 15 s, ${alive}`);
-    } finally {
-      await a.nr.stop();
-      removeUserDir(a.nr.userDir);
-    }
+    });
     // 20 parallel List UPSes requests to the peer
-    const b = await quietNodeRed(heapMb);
-    try {
+    await withCleanup(async (c) => {
+      const b = await quietNodeRed(c, heapMb);
       const probes = Array.from({ length: 20 }, () =>
         fetch(`${b.nr.url}/nut-server/list-ups`, {
           method: "POST",
@@ -186,10 +157,7 @@ async function benchNodeRed(shape: Shape, lineBytes: number, heapMb: number | nu
       const counts = new Map<string, number>();
       for (const x of answers) counts.set(x, (counts.get(x) ?? 0) + 1);
       for (const [x, n] of counts) console.log(`  ${n} x ${x}`);
-    } finally {
-      await b.nr.stop();
-      removeUserDir(b.nr.userDir);
-    }
+    });
   } finally {
     server.close();
   }
@@ -222,24 +190,21 @@ async function benchReconnect(seconds: number): Promise<void> {
   }
 }
 
-async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const arg = (name: string) => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const only = (arg("--only") ?? "client,node-red,reconnect").split(",");
-  const lineBytes = Number(arg("--line") ?? 65000);
-  const shape: Shape = arg("--shape") === "max" ? "max" : "endless";
-  if (only.includes("client")) await benchClient(shape, lineBytes);
-  if (only.includes("node-red")) await benchNodeRed(shape, lineBytes, arg("--heap") ? Number(arg("--heap")) : null);
-  if (only.includes("reconnect")) await benchReconnect(Number(arg("--seconds") ?? 60));
+export interface HostileNutOptions {
+  /** Some of client, node-red, reconnect. */
+  parts: string[];
+  /** Bytes per line of the endless list. */
+  lineBytes: number;
+  shape: Shape;
+  /** Node-RED's --max-old-space-size, null for Node's default. */
+  heapMb: number | null;
+  /** How long the reconnect part counts connections. */
+  seconds: number;
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+/** Prints one line (or a few) per part; nothing fails on a number. */
+export async function runHostileNut(opts: HostileNutOptions): Promise<void> {
+  if (opts.parts.includes("client")) await benchClient(opts.shape, opts.lineBytes);
+  if (opts.parts.includes("node-red")) await benchNodeRed(opts.shape, opts.lineBytes, opts.heapMb);
+  if (opts.parts.includes("reconnect")) await benchReconnect(opts.seconds);
+}

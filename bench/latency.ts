@@ -15,7 +15,7 @@
  * random phase of the driver and of both pollers. Many UPSes change at
  * once, each on its own.
  *
- *   npx tsx bench/latency.ts [--quick]
+ *   npm run bench -- latency [--quick]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,7 +25,7 @@ import { withCleanup } from "./lib/cleanup";
 import { nutClient, serverNode, upsInNode } from "./lib/nut";
 import { sleep } from "./lib/proc";
 import { deploy, inject, injectNode, makeSink, startRed, TAB } from "./lib/red";
-import { fmt, type BenchResult, type Row } from "./lib/report";
+import { fmt, type BenchOutput, type Row } from "./lib/report";
 import { quantile } from "./lib/stats";
 import { sharedNotifyLog, startUpsmon, type Upsmon } from "./lib/upsmon";
 
@@ -88,8 +88,7 @@ class Arrivals {
   }
 }
 
-export async function runLatency(opts: LatencyOptions = LATENCY_FULL): Promise<BenchResult> {
-  const t0 = Date.now();
+export async function runLatency(opts: LatencyOptions = LATENCY_FULL): Promise<BenchOutput> {
   const samples: Record<number, Sample[]> = {};
   const notes: string[] = [];
   await withCleanup(async (c) => {
@@ -235,9 +234,6 @@ export async function runLatency(opts: LatencyOptions = LATENCY_FULL): Promise<B
     }
     raw[`poll${P}`] = { samples: samples[poll], used: ok.length };
   }
-  return { name: "latency", rows, notes, raw, seconds: (Date.now() - t0) / 1000 };
+  return { name: "latency", rows, notes, raw };
 }
 
-if (require.main === module) {
-  void import("./run").then((r) => r.cli(["--only", "latency", ...process.argv.slice(2)]));
-}

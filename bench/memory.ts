@@ -12,7 +12,7 @@
  * pointed at a lab upsd and every ssh-host at a host of a recording ssh-lab
  * on loopback, so nothing real is ever read or reached.
  *
- *   npx tsx bench/memory.ts [--quick] [--flow FILE]
+ *   npm run bench -- memory [--quick] [--flow FILE]
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,7 +23,7 @@ import { withCleanup } from "./lib/cleanup";
 import { upsInNode } from "./lib/nut";
 import { rssBytes, sleep } from "./lib/proc";
 import { placed, startRed, TAB, type FlowNode } from "./lib/red";
-import { fmt, type BenchResult } from "./lib/report";
+import { fmt, type BenchOutput } from "./lib/report";
 import { median, spread } from "./lib/stats";
 
 export interface MemoryOptions {
@@ -126,8 +126,7 @@ function loadFlow(file: string | null | undefined): { flow: FlowNode[]; source: 
   return { flow, source: path.replace(repoRoot + "/", "") };
 }
 
-export async function runMemory(opts: MemoryOptions = MEMORY_FULL): Promise<BenchResult> {
-  const t0 = Date.now();
+export async function runMemory(opts: MemoryOptions = MEMORY_FULL): Promise<BenchOutput> {
   const { flow, source } = loadFlow(opts.flowFile);
   const rss: Record<"empty" | "flow", number[]> = { empty: [], flow: [] };
   let nodes = 0;
@@ -186,10 +185,6 @@ export async function runMemory(opts: MemoryOptions = MEMORY_FULL): Promise<Benc
     ],
     notes: [`flow: ${source}; ${opts.runs} fresh Node-RED per flow, ${opts.settle} s settle, median of ${opts.samples} samples 1 s apart`],
     raw: { rss, source },
-    seconds: (Date.now() - t0) / 1000,
   };
 }
 
-if (require.main === module) {
-  void import("./run").then((r) => r.cli(["--only", "memory", ...process.argv.slice(2)]));
-}

@@ -14,7 +14,7 @@
  * cost too. For context, a bare Node.js client (bench/lib/bare-nut-client.ts)
  * shows what Node.js itself costs for the same polls.
  *
- *   npx tsx bench/poll-cost.ts [--quick]
+ *   npm run bench -- pollcost [--quick]
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
@@ -24,9 +24,9 @@ import type { NodeRedProcess } from "../test/harness/node-red";
 import { withCleanup, type Cleanup } from "./lib/cleanup";
 import { serverNode, upsInNode } from "./lib/nut";
 import { terminate } from "../test/harness/proc";
-import { ackedBytesByPeerPort, cpuSeconds, readCalls, rssBytes, sleep } from "./lib/proc";
+import { ackedBytesByPeerPort, cpuSeconds, peakWhile, readCalls, rssBytes, shellTimesSeconds, sleep } from "./lib/proc";
 import { deploy, startRed, TAB, type FlowNode } from "./lib/red";
-import { fmt, type BenchResult, type Row } from "./lib/report";
+import { fmt, type BenchOutput, type Row } from "./lib/report";
 import { spread, type Spread } from "./lib/stats";
 import { startUpsmon } from "./lib/upsmon";
 
@@ -125,42 +125,27 @@ const bareRound = (lab: NutLab): number => lab.upses.reduce((n, u) => n + `LIST 
 /** Bytes of one upsmon round: GET VAR ups.status of each UPS. */
 const upsmonRound = (lab: NutLab): number => lab.upses.reduce((n, u) => n + `GET VAR ${u} ups.status\n`.length, 0);
 
-const UPSC_LOOP = `
-# upsc for every target, all at once, every second, for $1 seconds;
-# prints the rounds done, then \`times\` (CPU of the shell, then of its children).
-dur=$1; shift
-t0=\${EPOCHREALTIME/./}; end=$((t0 + dur * 1000000)); next=$t0; rounds=0
-while [ "\${EPOCHREALTIME/./}" -lt "$end" ]; do
-  for t in "$@"; do upsc "$t" >/dev/null 2>&1 & done
-  wait
-  rounds=$((rounds + 1))
-  next=$((next + 1000000)); now=\${EPOCHREALTIME/./}
-  if [ "$now" -lt "$next" ]; then d=$((next - now)); sleep "$((d / 1000000)).$(printf %06d $((d % 1000000)))"; else next=$now; fi
-done
-echo "$rounds"
-times
-`;
+/** The upsc baseline: a shell loop (see its header). */
+const UPSC_LOOP = join(__dirname, "lib", "upsc-loop.sh");
 
 async function upscWindow(c: Cleanup, group: NutLabGroup, seconds: number): Promise<Window> {
   const targets = group.upses.map((u) => u.lab.name(u.ups));
   const upsds = group.labs.map((l) => l.upsdPid ?? 0);
   const upsdCpu = () => upsds.reduce((s, p) => s + cpuSeconds(p), 0);
-  const child = spawn("bash", ["-c", UPSC_LOOP, "upsc-loop", String(seconds), ...targets], { stdio: ["ignore", "pipe", "ignore"] });
+  const child = spawn("bash", [UPSC_LOOP, String(seconds), ...targets], { stdio: ["ignore", "pipe", "ignore"] });
   const pid = child.pid ?? 0;
   c.add(`upsc loop ${pid}`, () => terminate([pid], 3000));
   let out = "";
   child.stdout?.on("data", (b: Buffer) => (out += b.toString()));
   const u0 = upsdCpu();
-  let rss = 0;
-  const sampler = setInterval(() => (rss = Math.max(rss, rssBytes(pid) || 0)), 200);
   const t0 = performance.now();
-  const code = await new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  clearInterval(sampler);
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const rss = await peakWhile(() => rssBytes(pid), exited, 200);
+  const code = await exited;
   const took = (performance.now() - t0) / 1000;
   const [roundsLine, ...times] = out.trim().split("\n");
   const rounds = Number(roundsLine);
-  // `times`: "0m0.010s 0m0.020s" (shell user, sys) then the same for its children
-  const cpu = [...times.join(" ").matchAll(/(\d+)m([\d.]+)s/g)].reduce((a, x) => a + Number(x[1]) * 60 + Number(x[2]), 0);
+  const cpu = shellTimesSeconds(times.join(" "));
   if (code !== 0 || !Number.isFinite(rounds) || times.length !== 2) throw new Error(`upsc loop failed (exit ${code}, output ${out})`);
   return { seconds: took, reads: NaN, cpu, upsdCpu: upsdCpu() - u0, polls: rounds * targets.length, due: Math.round(took) * targets.length, rss };
 }
@@ -310,16 +295,12 @@ export function pollCostRows(m: PollCostMeasure, bench: string): Row[] {
   return rows;
 }
 
-export async function runPollCost(opts: PollCostOptions = POLLCOST_FULL): Promise<BenchResult> {
-  const t0 = Date.now();
+export async function runPollCost(opts: PollCostOptions = POLLCOST_FULL): Promise<BenchOutput> {
   const m = await measurePollCost(opts);
   const notes = [
     `${opts.upses} UPS over ${opts.servers} upsd, ${opts.runs} windows of ${opts.window} s per client (upsmon and ours interleaved, never together), upsc ${opts.upscRuns} × ${opts.upscWindow} s; ` +
       "polls done counted from the request bytes upsd acknowledged (ss), upsc from its rounds",
   ];
-  return { name: "pollcost", rows: pollCostRows(m, "2 poll cost"), notes, raw: { measure: m }, seconds: (Date.now() - t0) / 1000 };
+  return { name: "pollcost", rows: pollCostRows(m, "2 poll cost"), notes, raw: { measure: m } };
 }
 
-if (require.main === module) {
-  void import("./run").then((r) => r.cli(["--only", "pollcost", ...process.argv.slice(2)]));
-}

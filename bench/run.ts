@@ -1,17 +1,19 @@
 /**
- * `npm run bench`: runs the benchmarks of issue 6 and prints one table.
- * Every figure is a ratio against a baseline measured in the same run on
- * this machine. Benchmarks are not tests: nothing here fails on a time.
+ * `npm run bench`: the one command line of the benchmarks (the list is in
+ * bench/registry.ts). Runs the named benchmarks, or the suite of issue 6
+ * when none is named, and prints one table: every figure is a ratio against
+ * a baseline measured in the same run on this machine. Benchmarks are not
+ * tests: nothing here fails on a time.
  *
- *   npm run bench                          everything (about 15 min)
- *   npm run bench -- --quick               smaller and shorter, to try things out
- *   npm run bench -- --only latency,memory one or several of:
- *                                          latency, pollcost, fanout, memory, scaling
- *   npm run bench -- --flow FILE           the flow the memory benchmark deploys
- *   npm run bench -- --json FILE --md FILE also write the results there
+ *   npm run bench                            the suite: latency, pollcost, fanout, memory, scaling (about 17 min)
+ *   npm run bench -- --list                  every benchmark, with what it measures and its options
+ *   npm run bench -- fanout --quick          one benchmark (or several: latency,memory), smaller and shorter
+ *   npm run bench -- memory --flow FILE      a benchmark's own options after its name
+ *   npm run bench -- --json FILE --md FILE   also write the results there
+ *   npm run conformance -- --count 20        = npm run bench -- conformance --count 20
  *
- * Needs root (sshd lab, upsmon as nobody), NUT (upsd, dummy-ups, upsc,
- * upsmon), OpenSSH, and a built package (`npm run build` first).
+ * Checks what the chosen benchmarks need first (root for the sshd lab and
+ * upsmon as nobody, NUT, OpenSSH, a built package) and says what is missing.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
@@ -23,20 +25,40 @@ import { cleanupOnSignals } from "./lib/cleanup";
 import { cpuSnapshot, loadAverage, machine } from "./lib/proc";
 import { table, type BenchResult } from "./lib/report";
 import { upsmonBinary } from "./lib/upsmon";
-
-export const BENCHMARKS = ["latency", "pollcost", "fanout", "memory", "scaling"] as const;
-export type BenchName = (typeof BENCHMARKS)[number];
+import { BENCHMARKS, type Benchmark, type Need } from "./registry";
 
 interface Args {
-  only: BenchName[];
+  chosen: Benchmark[];
   quick: boolean;
-  flow: string | null;
   json: string | null;
   md: string | null;
+  options: Map<string, string>;
 }
 
-function parseArgs(argv: string[]): Args {
-  const args: Args = { only: [...BENCHMARKS], quick: false, flow: null, json: null, md: null };
+const COMMON = [
+  { name: "quick", help: "smaller sizes, shorter windows, to try things out" },
+  { name: "json", value: "FILE", help: "also write every figure as JSON" },
+  { name: "md", value: "FILE", help: "also write the table as Markdown" },
+  { name: "list", help: "list the benchmarks and their options" },
+];
+
+function usage(): string {
+  const opt = (o: { name: string; value?: string; help: string }) => `    --${o.name}${o.value ? ` ${o.value}` : ""}  ${o.help}`;
+  return [
+    "usage: npm run bench -- [NAME[,NAME…]] [--quick] [--json FILE] [--md FILE] [options of the named benchmarks]",
+    "  no NAME: the suite (" + BENCHMARKS.filter((b) => b.suite).map((b) => b.name).join(", ") + ")",
+    ...COMMON.map(opt),
+    "",
+    ...BENCHMARKS.flatMap((b) => [`  ${b.name}${b.suite ? "" : " (not in the suite)"}: ${b.description}`, ...b.options.map(opt)]),
+    "",
+  ].join("\n");
+}
+
+function parseArgs(argv: string[]): Args | null {
+  const byName = new Map(BENCHMARKS.map((b) => [b.name, b]));
+  const ownerOf = new Map(BENCHMARKS.flatMap((b) => b.options.map((o) => [o.name, { b, o }] as const)));
+  const names: string[] = [];
+  const args: Args = { chosen: [], quick: false, json: null, md: null, options: new Map() };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -44,70 +66,60 @@ function parseArgs(argv: string[]): Args {
       if (v === undefined) throw new Error(`${a} needs a value`);
       return v;
     };
-    if (a === "--quick") args.quick = true;
-    else if (a === "--only") {
-      const names = value().split(",").map((s) => s.trim()).filter(Boolean);
-      const bad = names.filter((n) => !(BENCHMARKS as readonly string[]).includes(n));
-      if (bad.length) throw new Error(`unknown benchmark ${bad.join(", ")} (known: ${BENCHMARKS.join(", ")})`);
-      args.only = names as BenchName[];
-    } else if (a === "--flow") args.flow = value();
+    if (a === "--help" || a === "-h" || a === "--list") {
+      process.stdout.write(usage());
+      return null;
+    } else if (a === "--quick") args.quick = true;
     else if (a === "--json") args.json = value();
     else if (a === "--md") args.md = value();
-    else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: npm run bench -- [--quick] [--only latency,pollcost,fanout,memory,scaling] [--flow FILE] [--json FILE] [--md FILE]\n");
-      process.exit(0);
-    } else throw new Error(`unknown option ${a}`);
+    else if (a === "--only") names.push(...value().split(",")); // the older spelling of the names
+    else if (a.startsWith("--") && ownerOf.has(a.slice(2))) {
+      const { o } = ownerOf.get(a.slice(2)) as { o: { value?: string } };
+      args.options.set(a.slice(2), o.value ? value() : "true");
+    } else if (!a.startsWith("-")) names.push(...a.split(","));
+    else throw new Error(`unknown option ${a} (npm run bench -- --list)`);
   }
+  const wanted = names.map((n) => n.trim()).filter(Boolean);
+  const unknown = wanted.filter((n) => !byName.has(n));
+  if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(", ")} (known: ${BENCHMARKS.map((b) => b.name).join(", ")})`);
+  const chosen = wanted.length ? [...new Set(wanted)].map((n) => byName.get(n) as Benchmark) : BENCHMARKS.filter((b) => b.suite);
+  for (const name of args.options.keys()) {
+    const { b } = ownerOf.get(name) as { b: Benchmark };
+    if (!chosen.includes(b)) throw new Error(`--${name} is an option of ${b.name}, which this run does not include`);
+  }
+  // scaling reuses the largest sizes of pollcost and fanout when they ran: keep it last
+  args.chosen = chosen.sort((x, y) => (x.name === "scaling" ? 1 : 0) - (y.name === "scaling" ? 1 : 0));
   return args;
 }
 
-function missing(): string[] {
-  const out: string[] = [];
-  if (!existsSync(join(repoRoot, "dist", "nodes", "nut-ups-in.js"))) out.push("dist/ is not built: run `npm run build`");
-  const nut = nutLabMissing();
-  if (nut) out.push(nut);
-  if (!upsmonBinary()) out.push("upsmon not found (apt-get install -y nut-client)");
-  const ssh = sshLabMissing();
-  if (ssh) out.push(`ssh lab: ${ssh}`);
-  for (const b of ["upsc", "ssh", "xargs"]) {
-    try {
-      execFileSync("sh", ["-c", `command -v ${b}`], { stdio: "ignore" });
-    } catch {
-      out.push(`${b} not found`);
-    }
+function commandMissing(b: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${b}`], { stdio: "ignore" });
+    return false;
+  } catch {
+    return true;
   }
-  return out;
 }
 
-async function runOne(name: BenchName, args: Args, done: BenchResult[]): Promise<BenchResult> {
-  switch (name) {
-    case "latency": {
-      const m = await import("./latency");
-      return m.runLatency(args.quick ? m.LATENCY_QUICK : m.LATENCY_FULL);
-    }
-    case "pollcost": {
-      const m = await import("./poll-cost");
-      return m.runPollCost(args.quick ? m.POLLCOST_QUICK : m.POLLCOST_FULL);
-    }
-    case "fanout": {
-      const m = await import("./fanout");
-      return m.runFanout(args.quick ? m.FANOUT_QUICK : m.FANOUT_FULL);
-    }
-    case "memory": {
-      const m = await import("./memory");
-      return m.runMemory({ ...(args.quick ? m.MEMORY_QUICK : m.MEMORY_FULL), flowFile: args.flow });
-    }
-    case "scaling": {
-      const m = await import("./scaling");
-      return m.runScaling(args.quick ? m.SCALING_QUICK : m.SCALING_FULL, done);
-    }
-  }
+const CHECKS: Record<Need, () => string[]> = {
+  build: () => (existsSync(join(repoRoot, "dist", "nodes", "nut-ups-in.js")) ? [] : ["dist/ is not built: run `npm run build`"]),
+  nut: () => [nutLabMissing()].filter((x): x is string => x !== null),
+  upsmon: () => (upsmonBinary() ? [] : ["upsmon not found (apt-get install -y nut-client)"]),
+  upsc: () => (commandMissing("upsc") ? ["upsc not found"] : []),
+  "ssh-lab": () => [sshLabMissing()].filter((x): x is string => x !== null).map((m) => `ssh lab: ${m}`),
+  openssh: () => ["ssh", "xargs"].filter(commandMissing).map((b) => `${b} not found`),
+};
+
+function missing(chosen: Benchmark[]): string[] {
+  const needs = new Set(chosen.flatMap((b) => b.needs));
+  return [...needs].flatMap((n) => CHECKS[n]());
 }
 
 export async function main(argv: string[]): Promise<void> {
   cleanupOnSignals();
   const args = parseArgs(argv);
-  const lacking = missing();
+  if (!args) return;
+  const lacking = missing(args.chosen);
   if (lacking.length) {
     process.stderr.write(`bench: cannot run here:\n  ${lacking.join("\n  ")}\n`);
     process.exitCode = 1;
@@ -120,18 +132,20 @@ export async function main(argv: string[]): Promise<void> {
   const loadTimer = setInterval(() => loads.push(loadAverage()), 10000);
   const results: BenchResult[] = [];
   const failures: string[] = [];
-  // scaling reuses the largest sizes of pollcost and fanout when they ran: keep it last
-  const order = [...args.only].sort((a, b) => (a === "scaling" ? 1 : 0) - (b === "scaling" ? 1 : 0));
-  for (const name of order) {
-    process.stderr.write(`bench: ${name}…\n`);
+  for (const b of args.chosen) {
+    process.stderr.write(`bench: ${b.name}…\n`);
+    const t0 = performance.now();
     try {
-      const r = await runOne(name, args, results);
-      results.push(r);
-      process.stderr.write(`bench: ${name} done in ${Math.round(r.seconds)} s\n${table(r.rows)}\n`);
+      const out = await b.run({ quick: args.quick, option: (name) => args.options.get(name), done: results });
+      const seconds = (performance.now() - t0) / 1000;
+      if (out) {
+        results.push({ ...out, seconds });
+        process.stderr.write(`bench: ${b.name} done in ${Math.round(seconds)} s\n${table(out.rows)}\n`);
+      } else process.stderr.write(`bench: ${b.name} done in ${Math.round(seconds)} s\n`);
     } catch (err) {
       const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
-      failures.push(`${name}: ${text}`);
-      process.stderr.write(`bench: ${name} FAILED: ${text}\n`);
+      failures.push(`${b.name}: ${text}`);
+      process.stderr.write(`bench: ${b.name} FAILED: ${text}\n`);
     }
   }
   clearInterval(loadTimer);
@@ -143,14 +157,13 @@ export async function main(argv: string[]): Promise<void> {
   const header = [
     `machine: ${m.cpus} × ${m.model}, ${m.memGb} GB, Linux ${m.kernel}, Node.js ${process.version}`,
     `load average during the run: ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} (1-min), whole-machine CPU busy ${(busy * 100).toFixed(0)} %`,
-    `run: ${args.quick ? "quick" : "full"} (${order.join(", ")}), ${Math.round(seconds)} s, ${new Date(started).toISOString()}`,
+    `run: ${args.quick ? "quick" : "full"} (${args.chosen.map((b) => b.name).join(", ")}), ${Math.round(seconds)} s, ${new Date(started).toISOString()}`,
   ];
   const notes = results.flatMap((r) => r.notes.map((n) => `${r.name}: ${n}`));
   const md = [
     ...header.map((h) => `- ${h}`),
     "",
-    table(results.flatMap((r) => r.rows)),
-    "",
+    ...(results.length ? [table(results.flatMap((r) => r.rows)), ""] : []),
     ...(notes.length ? ["Notes:", ...notes.map((n) => `- ${n}`), ""] : []),
     ...(failures.length ? ["FAILED:", ...failures.map((f) => `- ${f.split("\n")[0]}`), ""] : []),
   ].join("\n");
@@ -162,9 +175,9 @@ export async function main(argv: string[]): Promise<void> {
   if (failures.length) process.exitCode = 1;
 }
 
-/** Run and exit (labs, Node-RED and clients are stopped by then; nothing else should hold the process). */
-export function cli(argv: string[]): void {
-  main(argv).then(
+// Run and exit (labs, Node-RED and clients are stopped by then; nothing else should hold the process).
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
     () => process.exit(),
     (err: unknown) => {
       process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -172,5 +185,3 @@ export function cli(argv: string[]): void {
     },
   );
 }
-
-if (require.main === module) cli(process.argv.slice(2));

@@ -11,10 +11,10 @@
  * a straight line fitted through all sizes (no upward bend at the top).
  * The line's R² is shown too (a flat cost has a low R² and is fine).
  *
- *   npx tsx bench/scaling.ts [--quick]
+ *   npm run bench -- scaling [--quick]
  */
 import { withCleanup } from "./lib/cleanup";
-import { fmt, type BenchResult, type Row } from "./lib/report";
+import { fmt, type BenchOutput, type BenchResult, type Row } from "./lib/report";
 import { linearFit, median } from "./lib/stats";
 import { hungCount, measureOpenssh, measureOurs, startFanoutLab, targets } from "./fanout";
 import { measurePollCost, type PollCostMeasure, type Window } from "./poll-cost";
@@ -46,8 +46,7 @@ function linearVerdict(xs: number[], ys: number[]): { text: string; met: boolean
   };
 }
 
-export async function runScaling(opts: ScalingOptions = SCALING_FULL, done: BenchResult[] = []): Promise<BenchResult> {
-  const t0 = Date.now();
+export async function runScaling(opts: ScalingOptions = SCALING_FULL, done: BenchResult[] = []): Promise<BenchOutput> {
   const rows: Row[] = [];
   const notes: string[] = [];
 
@@ -132,9 +131,6 @@ export async function runScaling(opts: ScalingOptions = SCALING_FULL, done: Benc
     target: "linear or better (time)",
     met: ft.met,
   });
-  return { name: "scaling", rows, notes, raw: { pollcost: measures, fanout: fan }, seconds: (Date.now() - t0) / 1000 };
+  return { name: "scaling", rows, notes, raw: { pollcost: measures, fanout: fan } };
 }
 
-if (require.main === module) {
-  void import("./run").then((r) => r.cli(["--only", "scaling", ...process.argv.slice(2)]));
-}

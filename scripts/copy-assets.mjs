@@ -1,5 +1,7 @@
 // Node-RED's registry looks for a node's editor HTML beside its JS, and for
 // locales/ and icons/ in the folder of the JS: copy them next to dist/nodes/*.js.
+// resources/ (the editor code the dialogs share) is not copied: Node-RED serves
+// it from the package root, where package.json "files" ships it.
 import { cpSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 

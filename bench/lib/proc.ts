@@ -1,7 +1,8 @@
 /**
  * What a process costs, read from /proc: CPU time (precise, from the
- * scheduler), resident memory, and the bytes sent on TCP sockets.
- * Linux only, like the rest of the benchmarks.
+ * scheduler, or from a shell's `times`), resident memory and its peak while
+ * something runs, and the bytes sent on TCP sockets; and the machine's
+ * facts for the report. Linux only, like the rest of the benchmarks.
  */
 import { execFileSync } from "node:child_process";
 import { readdirSync } from "node:fs";
@@ -33,6 +34,39 @@ export function rssBytes(pid: number): number {
 export function readCalls(pid: number): number {
   const m = /^syscr:\s+(\d+)/m.exec(readText(`/proc/${pid}/io`));
   return m ? Number(m[1]) : NaN;
+}
+
+/**
+ * CPU seconds a bash script reported with `times` at its end (user and
+ * system, of the shell then of its waited-for children: "0m0.010s 0m0.020s").
+ */
+export function shellTimesSeconds(text: string): number {
+  return [...text.matchAll(/(\d+)m([\d.]+)s/g)].reduce((a, x) => a + Number(x[1]) * 60 + Number(x[2]), 0);
+}
+
+/**
+ * Samples `read` (a memory figure) every `everyMs` while `work` runs, and
+ * once after: the peak of the finite samples (a process gone reads NaN).
+ * `work` failing ends the sampling like its success.
+ */
+export async function peakWhile(read: () => number, work: Promise<unknown>, everyMs = 20): Promise<number> {
+  let peak = 0;
+  const sample = () => {
+    const v = read();
+    if (Number.isFinite(v)) peak = Math.max(peak, v);
+  };
+  let running = true;
+  const sampler = (async () => {
+    while (running) {
+      sample();
+      await sleep(everyMs);
+    }
+  })();
+  await work.catch(() => undefined);
+  running = false;
+  await sampler;
+  sample();
+  return peak;
 }
 
 export function sleep(ms: number): Promise<void> {

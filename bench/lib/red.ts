@@ -6,16 +6,16 @@
  */
 import { closeSync, openSync, readSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { removeUserDir, startNodeRed, type NodeRedProcess } from "../../test/harness/node-red";
+import { removeUserDir, startNodeRed, type NodeRedOptions, type NodeRedProcess } from "../../test/harness/node-red";
 import type { Cleanup } from "./cleanup";
 
 export type FlowNode = Record<string, unknown> & { id: string; type: string };
 
 export const TAB: FlowNode = { id: "bench-tab", type: "tab", label: "benchmark" };
 
-/** Start Node-RED (stopped and its userDir removed by `cleanup`). */
-export async function startRed(cleanup: Cleanup, flows: FlowNode[] = [TAB]): Promise<NodeRedProcess> {
-  const nr = await startNodeRed({ flows: placed(flows) });
+/** Start Node-RED (stopped and its userDir removed by `cleanup`); `opts` as for startNodeRed. */
+export async function startRed(cleanup: Cleanup, flows: FlowNode[] = [TAB], opts: NodeRedOptions = {}): Promise<NodeRedProcess> {
+  const nr = await startNodeRed({ ...opts, flows: placed(flows) });
   cleanup.add(`node-red pid ${nr.pid}`, async () => {
     await nr.stop();
     removeUserDir(nr.userDir);
@@ -31,12 +31,12 @@ export function placed(flows: FlowNode[]): FlowNode[] {
   return flows.map((n, i) => (n.z !== undefined && n.x === undefined ? { ...n, x: 100 + 200 * (i % 5), y: 40 + 40 * Math.floor(i / 5) } : n));
 }
 
-/** Replace every flow (a full deploy) and wait until Node-RED says they started. */
-export async function deploy(nr: NodeRedProcess, flows: FlowNode[]): Promise<void> {
+/** Replace every flow (a full deploy; `token` with admin authentication) and wait until Node-RED says they started. */
+export async function deploy(nr: NodeRedProcess, flows: FlowNode[], token?: string): Promise<void> {
   const mark = nr.log().length;
   const res = await fetch(`${nr.url}/flows`, {
     method: "POST",
-    headers: { "content-type": "application/json", "Node-RED-Deployment-Type": "full" },
+    headers: { "content-type": "application/json", "Node-RED-Deployment-Type": "full", ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify(placed(flows)),
   });
   if (!res.ok) throw new Error(`deploy: HTTP ${res.status} ${await res.text()}`);

@@ -1,4 +1,4 @@
-/** What each benchmark returns, and the table `npm run bench` prints. */
+/** What each benchmark returns, the figures' formats, and the table `npm run bench` prints. */
 import type { Spread } from "./stats";
 
 export interface Row {
@@ -24,8 +24,12 @@ export interface BenchResult {
   notes: string[];
   /** Everything measured, for the JSON output. */
   raw: Record<string, unknown>;
+  /** How long it ran (timed by bench/run.ts). */
   seconds: number;
 }
+
+/** What a benchmark's run gives bench/run.ts, which times it. */
+export type BenchOutput = Omit<BenchResult, "seconds">;
 
 export const fmt = {
   s: (v: number, digits = 2): string => (Number.isFinite(v) ? `${v.toFixed(digits)} s` : "n/a"),

@@ -1,4 +1,4 @@
-/** Small statistics for benchmark samples. */
+/** The statistics of the benchmarks' figures: quantiles, the median and range of repeated runs, a line fit. */
 
 /** The q-quantile (0..1) by linear interpolation between order statistics. */
 export function quantile(samples: number[], q: number): number {

@@ -13,6 +13,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeUserDir, packageNotBuilt, removeUserDir, startNodeRed, type NodeRedProcess } from "../harness/node-red";
 import { runtimeLabel } from "../harness/runtime";
+import { waitUntil } from "../harness/wait";
 
 const OUTAGE = { id: "outage-20261125T130200Z-ab12", since: Date.UTC(2026, 10, 25, 13, 2, 0) };
 const FLOWS = [
@@ -23,15 +24,6 @@ const FLOWS = [
 ];
 /** Where Node-RED keeps the latch's context: <userDir>/context/<flow>/<node>.json. */
 const latchFile = (userDir: string) => join(userDir, "context", "tab1", "latch.json");
-
-/** Polls `check` every 50 ms until true; fails after `ms`. */
-async function until(what: string, check: () => boolean, ms = 15000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe(`a damaged context file in a real ${runtimeLabel()}`, function () {
   this.timeout(120000);
@@ -60,7 +52,7 @@ describe(`a damaged context file in a real ${runtimeLabel()}`, function () {
     userDir = makeUserDir();
     let from = await startAndInject();
     await nr?.waitForLog("[debug:latch-out]", 15000, from);
-    await until("the latch state on disk", () => existsSync(latchFile(userDir)) && readFileSync(latchFile(userDir), "utf8").includes(OUTAGE.id));
+    await waitUntil("the latch state on disk", () => existsSync(latchFile(userDir)) && readFileSync(latchFile(userDir), "utf8").includes(OUTAGE.id), { everyMs: 50 });
     await nr?.stop();
 
     // A crash or power cut while the file was written leaves it empty.
@@ -70,7 +62,7 @@ describe(`a damaged context file in a real ${runtimeLabel()}`, function () {
     const log = nr?.log() ?? "";
     assert.match(log, /\[error\] \[outage-latch:latch\] The stored latch state is lost: its context file .*latch\.json is empty/);
     assert.doesNotMatch(log, /Invalid JSON|localfilesystem.*error/i, "Node-RED itself says nothing");
-    await until("the latch state stored again", () => readFileSync(latchFile(userDir), "utf8").includes(OUTAGE.id));
+    await waitUntil("the latch state stored again", () => readFileSync(latchFile(userDir), "utf8").includes(OUTAGE.id), { everyMs: 50 });
     await nr?.stop();
 
     // Truncated in the middle: with its cache (the default), Node-RED refuses to start and names the file.

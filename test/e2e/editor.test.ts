@@ -2,9 +2,11 @@
  * Every node type of the package in the real Node-RED editor, in headless
  * Chromium, in English and in French: palette entry (category, label, icon
  * actually served), edit dialog (defaults as documented, every label from the
- * right locale file, bad values marked invalid, Done), Deploy (GET /flows
- * holds what was typed), help sidebar, and Import ▸ Examples with the
- * progressive example imported through the dialog and deployed.
+ * right locale file, no English left in French, bad values marked invalid,
+ * Done), Deploy (GET /flows holds what was typed), help sidebar, and Import ▸
+ * Examples with the progressive example imported through the dialog and
+ * deployed. The dialogs' shared code (resources/) as Node-RED serves it, and
+ * each dialog opened first in a fresh editor.
  *
  * One node-red process for the file and one browser per language (2 cores).
  * The tests of a language block run in order on one editor page: the dialog
@@ -22,11 +24,17 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { chromiumPath, openEditor, type Editor } from "../../tools/browser";
 import { exampleFiles, loadExample, type FlowNode } from "../../tools/example-flow";
+import {
+  closeDialogs, deploy, dialogDone, dropFromPalette, fields, helpShown, marked, openDialog, openTray, shownStatus, tray, typeInto, validity,
+  waitForStatus, type EditorWindow, type RedNode,
+} from "../harness/editor-page";
 import { removeUserDir, repoRoot, startNodeRed, type NodeRedProcess } from "../harness/node-red";
-import { runtimeLabel } from "../harness/runtime";
+import { runtimeLabel, targetRuntime } from "../harness/runtime";
 import { freePort, requireComponent } from "../harness/system";
 
 const MODULE = "node-red-contrib-nut-shutdown";
+/** The editor code every dialog shares, as a node's HTML asks for it (relative to the editor). */
+const SHARED = `resources/${MODULE}/nut-shutdown-editor.js`;
 const CATEGORY = "ups shutdown";
 type Lang = "en-US" | "fr";
 
@@ -45,6 +53,17 @@ const ALL_TYPES = [...PALETTE.map((p) => p.type), ...CONFIG_TYPES];
 const squash = (s: string) => s.replace(/\s+/g, " ").trim();
 const stripTags = (html: string) => squash(html.replace(/<[^>]*>/g, ""));
 
+/** Every text of a locale catalog (nested JSON) as a pattern of the whole text shown; "__name__" stands for any value. */
+function textPatterns(catalog: unknown): RegExp[] {
+  const out: RegExp[] = [];
+  const walk = (v: unknown): void => {
+    if (typeof v === "string") out.push(new RegExp(`^${stripTags(v).replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/__\w+__/g, ".+")}$`));
+    else if (v && typeof v === "object") Object.values(v).forEach(walk);
+  };
+  walk(catalog);
+  return out;
+}
+
 /** A text of the package's locale files ("nut-server.label.host"), or undefined. */
 function localeText(lang: Lang, key: string): string | undefined {
   const ns = key.split(".")[0];
@@ -59,61 +78,6 @@ function helpSummary(lang: Lang, type: string): string {
   const p = /<p>([\s\S]*?)<\/p>/.exec(html);
   assert.ok(p, `no summary paragraph in locales/${lang}/${type}.html`);
   return stripTags(p[1]);
-}
-
-/** What the tests read of the editor's globals (runs in the page). */
-interface RedNode {
-  id: string;
-  type: string;
-  z?: string;
-  name?: string;
-  label?: string;
-  valid?: boolean;
-  [k: string]: unknown;
-}
-interface Jq {
-  (s: unknown): Jq;
-  length: number;
-  is(s: string): boolean;
-  text(): string;
-  val(): unknown;
-  attr(name: string): string | undefined;
-  find(s: string): Jq;
-  first(): Jq;
-  last(): Jq;
-  parent(): Jq;
-  closest(s: string): Jq;
-  filter(f: (i: number, e: unknown) => boolean): Jq;
-  map<T>(f: (i: number, e: unknown) => T): { get(): T[] };
-  prop(name: string): unknown;
-  data(key: string): unknown;
-}
-interface EditorWindow {
-  RED: {
-    nodes: {
-      node(id: string): RedNode | null;
-      dirty(): boolean;
-      eachNode(cb: (n: RedNode) => void): void;
-      eachConfig(cb: (n: RedNode) => void): void;
-      eachWorkspace(cb: (n: RedNode) => void): void;
-      getType(t: string): { category: string; set: { module: string } } | null;
-    };
-    workspaces: { active(): string };
-    actions: { invoke(name: string): void };
-    sidebar: { help: { show(type: string): void } };
-    i18n: { lang(): string };
-    notify: (...args: unknown[]) => unknown;
-  };
-  $: Jq;
-  e2eNotes: Array<{ text: string; type: string }>;
-}
-
-/** The status text the editor shows under a node (translated), "" when none. */
-async function shownStatus(page: Page, id: string): Promise<string> {
-  return page.evaluate((nodeId) => {
-    const el = document.querySelector(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${nodeId}"] .red-ui-flow-node-status-label`);
-    return el?.textContent ?? "";
-  }, id);
 }
 
 async function flowsOnServer(url: string): Promise<FlowNode[]> {
@@ -213,166 +177,116 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
     return { checked, differFromEnglish };
   }
 
-  /** The help sidebar for `type`: its title (palette label) and its summary sentence. */
-  async function helpShown(page: Page, type: string): Promise<{ title: string; summary: string }> {
-    await page.evaluate((t) => (window as unknown as EditorWindow).RED.sidebar.help.show(t), type);
-    await page.waitForFunction(
-      () => (window as unknown as EditorWindow).$(".red-ui-help-title").is(":visible"),
-      undefined,
-      { timeout: 10000 },
-    );
+  /**
+   * The texts of the top dialog's form that no data-i18n attribute translates: written in
+   * the template or built by the dialog's code. Code samples are left out, and so is data
+   * in a list: a config node's label, a context store's name.
+   */
+  async function untranslatedTexts(page: Page): Promise<string[]> {
     return page.evaluate(() => {
-      const $ = (window as unknown as EditorWindow).$;
-      const title = $(".red-ui-help-title");
-      return { title: title.text(), summary: title.parent().find("p").first().text() };
+      const R = (window as unknown as EditorWindow).RED;
+      const trays = document.querySelectorAll("#red-ui-editor-stack > .red-ui-tray");
+      const form = trays[trays.length - 1]?.querySelector("form#dialog-form, form#node-config-dialog-edit-form");
+      const out: string[] = [];
+      if (!form) return out;
+      const walker = document.createTreeWalker(form, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const text = (n.textContent ?? "").replace(/\s+/g, " ").trim();
+        const parent = n.parentElement;
+        if (!text || !parent || parent.closest("[data-i18n], code, script, style, textarea")) continue;
+        const option = parent.closest("option");
+        if (option && (R.nodes.node(option.value) || option.value === text)) continue;
+        out.push(text);
+      }
+      return out;
     });
+  }
+
+  /** The colour Node-RED's theme gives `variable` (e.g. --red-ui-text-color-error), as the browser computes colours. */
+  async function themeColour(page: Page, variable: string): Promise<string> {
+    return page.evaluate((v) => {
+      const probe = document.createElement("span");
+      probe.style.color = `var(${v})`;
+      document.body.appendChild(probe);
+      const colour = getComputedStyle(probe).color;
+      probe.remove();
+      return colour;
+    }, variable);
+  }
+
+  /** The text colour of an element of the top dialog. */
+  async function colourOf(page: Page, selector: string): Promise<string> {
+    return tray(page).locator(selector).first().evaluate((e) => getComputedStyle(e).color);
+  }
+
+  /**
+   * The dialogs' shared code as Node-RED at `url` serves it, as each node's editor file asks for
+   * it, and as the editor in `page` runs it: once per node file, defined once.
+   */
+  async function checkSharedCode(url: string, page: Page): Promise<void> {
+    const res = await fetch(`${url}/${SHARED}`);
+    assert.equal(res.status, 200, `${SHARED} is served`);
+    assert.match(res.headers.get("content-type") ?? "", /^(application|text)\/javascript/);
+    assert.equal(await res.text(), readFileSync(join(repoRoot, "resources", "nut-shutdown-editor.js"), "utf8"));
+    assert.equal((await fetch(`${url}/resources/${MODULE}/../package.json`)).status, 404, "nothing outside resources/");
+
+    // What the editor gets: each node set's HTML, in its own section, asks for it.
+    const nodesHtml = await (await fetch(`${url}/nodes`, { headers: { accept: "text/html" } })).text();
+    const sections = nodesHtml.split(/(?=<!-- --- \[red-module:)/).filter((x) => x.startsWith(`<!-- --- [red-module:${MODULE}/`));
+    assert.deepEqual(sections.map((x) => /^<!-- --- \[red-module:[^/]+\/([^\]]+)\]/.exec(x)?.[1]).sort(), [...ALL_TYPES].sort());
+    for (const x of sections) assert.ok(x.includes(`<script src="${SHARED}"></script>`), `${x.slice(0, 80)}… does not load ${SHARED}`);
+
+    // In the page: run once per node file, defined once (one stylesheet), the same object for every dialog.
+    const inPage = await page.evaluate((src) => {
+      const w = window as unknown as EditorWindow;
+      const api = w.NutShutdownEditor;
+      return {
+        runs: document.querySelectorAll(`script[src$="${src}"]`).length,
+        stylesheets: document.querySelectorAll("style#nut-shutdown-editor-style").length,
+        api: api ? Object.keys(api).sort() : null,
+        frozen: !!api && Object.isFrozen(api),
+      };
+    }, SHARED);
+    assert.deepEqual(inPage, {
+      runs: ALL_TYPES.length,
+      stylesheets: 1,
+      api: ["fillStores", "listUps", "showDefaults", "showList", "validate"],
+      frozen: true,
+    });
+  }
+
+  /**
+   * One valid node of each type, deployed before the French editor and the fresh
+   * editors open. Some properties are left out, as in a flow from an older version
+   * (ups-aggregate's upsmon rules, battery-tier-switch's fsdAll, outage-latch's forwardReset).
+   */
+  const flow = () => [
+    { id: "fr-tab", type: "tab", label: "fr" },
+    { id: "fr-srv", type: "nut-server", name: "", host: "127.0.0.1", port: closedPort, usetls: false, tls: "", login: "", interval: 5, timeout: 5 },
+    { id: "fr-in", type: "nut-ups-in", z: "fr-tab", name: "", server: "fr-srv", mode: "one", ups: "ups1", interval: "", alertInterval: 2, output: "change", vars: false, nocomm: 60, x: 150, y: 80, wires: [[]] },
+    { id: "fr-agg", type: "ups-aggregate", z: "fr-tab", name: "", policy: "weakest", sources: [], feedsOut: 0, minSupplies: 1, confirm: 5, restore: 30, staleRule: "deadtime", deadtime: 30, silent: 0, emit: "change", store: "", x: 350, y: 80, wires: [["fr-tiers"]] },
+    { id: "fr-tiers", type: "battery-tier-switch", z: "fr-tab", name: "", tiers: [{ name: "backup", charge: 90 }], mode: "while", staleCounts: false, outputs: 2, x: 550, y: 80, wires: [["fr-latch"], []] },
+    { id: "fr-latch", type: "outage-latch", z: "fr-tab", name: "", key: "outage", store: "", x: 350, y: 180, wires: [["fr-sd"]] },
+    { id: "fr-host", type: "ssh-host", name: "", address: "127.0.0.1", port: closedPort, username: "nut", keyFile: "", fingerprints: FINGERPRINT, acceptAnyHostKey: false },
+    { id: "fr-sd", type: "ssh-shutdown", z: "fr-tab", name: "", hosts: ["fr-host"], preset: "linux", delay: 1, message: "", customShutdown: "", customCancel: "", customCheck: "", action: "simulate", allowed: ["simulate"], connectTimeout: 10, commandTimeout: 30, deadline: 60, store: "", x: 550, y: 180, wires: [[]] },
+  ];
+
+  /** Replaces the flows of the running Node-RED (a full deploy through the admin API). */
+  async function deployFlow(nodes: unknown[]): Promise<void> {
+    const res = await fetch(`${nr.url}/flows`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "Node-RED-Deployment-Type": "full" },
+      body: JSON.stringify(nodes),
+    });
+    assert.equal(res.status, 204, await res.text());
   }
 
   // ---- helpers acting on an editor page ------------------------------------------------------
 
-  /** Drags `type` from the (filtered) palette onto the workspace with real mouse moves; returns the new node's id. */
-  async function dropFromPalette(page: Page, type: string, slot: number): Promise<string> {
-    const idsOf = () => page.evaluate((t) => {
-      const ids: string[] = [];
-      (window as unknown as EditorWindow).RED.nodes.eachNode((n) => { if (n.type === t) ids.push(n.id); });
-      return ids;
-    }, type);
-    const before = await idsOf();
-    await page.locator("#red-ui-palette-search input").click();
-    await page.keyboard.press("Control+A");
-    await page.keyboard.type(type);
-    // Only this node left, and the palette's slide animations over (a moving target drops nothing).
-    await page.waitForFunction((t) => {
-      const $ = (window as unknown as EditorWindow).$;
-      const shown = $(".red-ui-palette-node:visible");
-      return shown.length === 1 && shown.attr("data-palette-type") === t && $(":animated").length === 0;
-    }, type);
-    const node = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
-    await node.scrollIntoViewIfNeeded();
-    const from = await node.boundingBox();
-    const chart = await page.locator("#red-ui-workspace-chart").boundingBox();
-    assert.ok(from && chart);
-    const to = { x: chart.x + 160 + 200 * (slot % 3), y: chart.y + 80 + 100 * Math.floor(slot / 3) };
-    await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
-    await page.mouse.down();
-    await page.mouse.move(to.x, to.y, { steps: 15 });
-    await page.mouse.move(to.x + 10, to.y + 5, { steps: 5 });
-    await page.mouse.up();
-    await page.waitForFunction(
-      ([t, n]) => {
-        let count = 0;
-        (window as unknown as EditorWindow).RED.nodes.eachNode((x) => { if (x.type === t) count++; });
-        return count > n;
-      },
-      [type, before.length] as const,
-    );
-    const added = (await idsOf()).filter((id) => !before.includes(id));
-    assert.equal(added.length, 1, `one ${type} dropped`);
-    return added[0];
-  }
-
-  const tray = (page: Page) => page.locator(".red-ui-tray").last();
-
-  /** Double-clicks the node on the workspace and waits for its edit dialog. */
-  async function openDialog(page: Page, id: string): Promise<void> {
-    await openTray(page, () => page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] rect.red-ui-flow-node`).dblclick());
-  }
-
-  /**
-   * Runs `click` and waits until the edit dialog it opens is built and in place: its buttons
-   * show at once, its form only once the node's credentials are loaded, then it slides in
-   * (and a dialog opened from a dialog takes the place of its parent in the page).
-   */
-  async function openTray(page: Page, click: () => Promise<void>): Promise<void> {
-    await page.evaluate(() => document.querySelectorAll<HTMLElement>("#red-ui-editor-stack > .red-ui-tray").forEach((t) => { t.dataset.e2eSeen = "1"; }));
-    await click();
-    await topTrayInPlace(page, true);
-  }
-
-  /** The top dialog has finished sliding in (`fresh`: and it is not one that was open before). */
-  async function topTrayInPlace(page: Page, fresh: boolean): Promise<void> {
-    await page.waitForFunction((mustBeFresh) => {
-      const trays = document.querySelectorAll<HTMLElement>("#red-ui-editor-stack > .red-ui-tray");
-      const top = trays[trays.length - 1];
-      if (!top) return !mustBeFresh;
-      const stack = document.getElementById("red-ui-editor-stack")?.getBoundingClientRect();
-      return !(mustBeFresh && top.dataset.e2eSeen) && top.style.right === "0px" && !!stack &&
-        Math.abs(top.getBoundingClientRect().right - stack.right) < 1;
-    }, fresh);
-    await settled(page);
-  }
-
-  /** No jQuery animation running (palette categories and lists slide). */
-  async function settled(page: Page): Promise<void> {
-    await page.waitForFunction(() => (window as unknown as EditorWindow).$(":animated").length === 0);
-  }
-
-  /** Clicks Done (or Add / Update / Cancel) and waits for that dialog to close and its parent, if any, to be back. */
-  async function dialogDone(page: Page, button = "#node-dialog-ok"): Promise<void> {
-    await page.locator(button).click();
-    await page.locator(button).waitFor({ state: "detached" });
-    await topTrayInPlace(page, false);
-  }
-
-  /** Cancels every open edit dialog, the top one first. */
-  async function closeDialogs(page: Page): Promise<void> {
-    for (const cancel of ["#node-config-dialog-cancel", "#node-dialog-cancel"]) {
-      if (await page.locator(cancel).isVisible()) await dialogDone(page, cancel);
-    }
-  }
-
-  /** The values the top dialog shows: checkbox → checked, else the field's value. */
-  async function fields(page: Page, selectors: string[]): Promise<Record<string, unknown>> {
-    return page.evaluate((sels) => {
-      const $ = (window as unknown as EditorWindow).$;
-      const t = $(".red-ui-tray").last();
-      const out: Record<string, unknown> = {};
-      for (const s of sels) {
-        const el = t.find(s);
-        out[s] = el.length === 0 ? "(missing)" : el.is(":checkbox") ? el.prop("checked") : el.val();
-      }
-      return out;
-    }, selectors);
-  }
-
-  /** Types into a field of the top dialog as a user does (the editor validates on change). */
-  async function typeInto(page: Page, selector: string, value: string): Promise<void> {
-    const el = tray(page).locator(selector);
-    await el.fill(value);
-    await el.dispatchEvent("change");
-  }
-
-  /** Whether the top dialog marks the field as invalid (red border). */
-  function marked(page: Page, selector: string): Promise<boolean> {
-    return tray(page).locator(selector).evaluate((e) => e.classList.contains("input-error"));
-  }
-
-  /** The editor's verdict on a node: valid flag, failing properties, red triangle on the workspace / config sidebar. */
-  async function validity(page: Page, id: string): Promise<{ valid: boolean | undefined; errors: string[]; triangle: boolean }> {
-    return page.evaluate((nodeId) => {
-      const w = window as unknown as EditorWindow;
-      const n = w.RED.nodes.node(nodeId);
-      const onCanvas = document.querySelector(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${nodeId}"] .red-ui-flow-node-error`);
-      // Config nodes: the entry of the Configuration nodes sidebar.
-      const entry = w.$(".red-ui-palette-node-config").filter((_i, e) => w.$(e).closest("li").data("data-node-id") === nodeId);
-      const triangle = onCanvas ? !onCanvas.classList.contains("hide") : entry.find(".red-ui-flow-node-error").length > 0;
-      return { valid: n?.valid, errors: ((n?.validationErrors as string[] | undefined) ?? []).slice().sort(), triangle };
-    }, id);
-  }
-
-  /** Deploys with the header button and waits until the editor is clean. */
-  async function deploy(page: Page): Promise<void> {
+  /** Deploys (see editor-page's deploy), then expects one notification, a success. */
+  async function deployNotified(page: Page): Promise<void> {
     const from = await page.evaluate(() => (window as unknown as EditorWindow).e2eNotes.length);
-    await page.locator("#red-ui-header-button-deploy").click();
-    await page.waitForFunction(() => {
-      const w = window as unknown as EditorWindow;
-      return !w.RED.nodes.dirty() || w.$(".ui-dialog:visible").length > 0;
-    });
-    const stuck = await page.evaluate(() => {
-      const w = window as unknown as EditorWindow;
-      return w.RED.nodes.dirty() ? w.$(".ui-dialog:visible").text() : null;
-    });
-    assert.equal(stuck, null, "deploy stopped at a dialog");
+    await deploy(page);
     await page.waitForFunction((n) => (window as unknown as EditorWindow).e2eNotes.length > n, from);
     const notes = await page.evaluate((n) => (window as unknown as EditorWindow).e2eNotes.slice(n), from);
     assert.deepEqual(notes.map((x) => x.type), ["success"], `notifications after deploy: ${JSON.stringify(notes)}`);
@@ -380,6 +294,103 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
 
   async function errorNotes(page: Page): Promise<Array<{ text: string; type: string }>> {
     return page.evaluate(() => (window as unknown as EditorWindow).e2eNotes.filter((n) => n.type === "error" || n.type === "warning"));
+  }
+
+  /**
+   * What each dialog does with the shared code: a value its validator marks (`invalid`: field,
+   * value), and in `check` the defaults, the store picker, List UPSes, the theme colours.
+   */
+  const FIRST: Array<{ type: string; id: string; invalid?: [string, string]; check: (page: Page) => Promise<void> }> = [
+    {
+      type: "ssh-shutdown",
+      id: "fr-sd",
+      invalid: ["#node-input-connectTimeout", "0"],
+      check: async (page) => {
+        assert.equal(await tray(page).locator("#node-input-store option:checked").innerText(), "default store (memory)");
+      },
+    },
+    {
+      type: "ssh-host",
+      id: "fr-host",
+      invalid: ["#node-config-input-port", "0"],
+      check: async (page) => {
+        await page.locator("#node-config-input-acceptAnyHostKey").check();
+        assert.equal(await colourOf(page, 'label[for="node-config-input-acceptAnyHostKey"]'), await themeColour(page, "--red-ui-text-color-error"));
+        assert.equal(await colourOf(page, "#ssh-host-insecure-tip"), await themeColour(page, "--red-ui-text-color-error"));
+      },
+    },
+    {
+      type: "nut-server",
+      id: "fr-srv",
+      invalid: ["#node-config-input-port", "70000"],
+      check: async () => {},
+    },
+    {
+      type: "nut-ups-in",
+      id: "fr-in",
+      invalid: ["#node-input-interval", "0.1"],
+      check: async (page) => {
+        // nothing listens on the server's port: List UPSes says so, in the theme's error colour
+        await tray(page).locator("#node-input-nut-list-ups").click();
+        const error = tray(page).locator("#node-input-nut-list-result .nut-shutdown-error");
+        await error.waitFor({ timeout: 15000 });
+        assert.match(await error.innerText(), new RegExp(`127\\.0\\.0\\.1:${closedPort}`));
+        assert.equal(await colourOf(page, "#node-input-nut-list-result .nut-shutdown-error"), await themeColour(page, "--red-ui-text-color-error"));
+      },
+    },
+    {
+      type: "ups-aggregate",
+      id: "fr-agg",
+      invalid: ["#node-input-confirm", "-1"],
+      check: async (page) => {
+        // the flow has no upsmon rules (an older version's): the runtime's defaults are shown
+        assert.deepEqual(await fields(page, ["#node-input-offDuration", "#node-input-oblbDuration", "#node-input-overDuration", "#node-input-alarmCritical", "#node-input-calOnBattery"]), {
+          "#node-input-offDuration": "30", "#node-input-oblbDuration": "0", "#node-input-overDuration": "-1", "#node-input-alarmCritical": true, "#node-input-calOnBattery": false,
+        });
+        assert.equal(await tray(page).locator("#node-input-store option:checked").innerText(), "default store (memory)");
+      },
+    },
+    {
+      type: "battery-tier-switch",
+      id: "fr-tiers",
+      check: async (page) => {
+        // the flow has no fsdAll (an older version's): the runtime's default is shown
+        assert.deepEqual(await fields(page, ["#node-input-fsdAll"]), { "#node-input-fsdAll": true });
+        assert.equal(await tray(page).locator("#node-input-tiers-container > li .tier-charge").first().inputValue(), "90");
+      },
+    },
+    {
+      type: "outage-latch",
+      id: "fr-latch",
+      check: async (page) => {
+        // the flow has no forwardReset (an older version's): the runtime's default is shown
+        assert.deepEqual(await fields(page, ["#node-input-forwardReset"]), { "#node-input-forwardReset": true });
+        assert.equal(await tray(page).locator("#node-input-store option:checked").innerText(), "default store (memory)");
+      },
+    },
+  ];
+
+  /** Opens the dialog of `id` (a config node's from the editor's own entry point, as its sidebar does). */
+  async function openFirst(page: Page, type: string, id: string): Promise<void> {
+    if (CONFIG_TYPES.includes(type)) {
+      await openTray(page, () => page.evaluate(([t, i]) => (window as unknown as EditorWindow).RED.editor.editConfig("", t, i), [type, id] as const));
+    } else {
+      await openDialog(page, id);
+    }
+  }
+
+  /** Opens `f`'s dialog, checks its texts and what it does with the shared code, and cancels it. */
+  async function checkDialogWorks(page: Page, f: (typeof FIRST)[number]): Promise<void> {
+    await openFirst(page, f.type, f.id);
+    await checkDialogTexts(page, "en-US");
+    if (f.invalid) {
+      const [field, value] = f.invalid;
+      assert.equal(await marked(page, field), false, `${field} as loaded`);
+      await typeInto(page, field, value);
+      assert.equal(await marked(page, field), true, `${value} in ${field} is marked invalid`);
+    }
+    await f.check(page);
+    await dialogDone(page, CONFIG_TYPES.includes(f.type) ? "#node-config-dialog-cancel" : "#node-dialog-cancel");
   }
 
   // ---- the tests -------------------------------------------------------------------------------
@@ -445,6 +456,10 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
     });
 
     paletteTests("en-US", () => ed);
+
+    it("the dialogs' shared code is served by Node-RED at resources/<package>/, every node's editor file loads it, and the editor defines it once", async () => {
+      await checkSharedCode(nr.url, page);
+    });
 
     it("battery-tier-switch dragged from the palette: the 90/50/20/10 tiers, a 150 % threshold marked invalid, fixed, Done", async () => {
       const id = await dropFromPalette(page, "battery-tier-switch", 0);
@@ -633,7 +648,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
 
     it("Deploy: the editor is clean, one success notification, and GET /flows holds what was typed", async () => {
       assert.deepEqual(Object.keys(made).sort(), ["aggregate", "host", "latch", "server", "shutdown", "tiers", "upsIn"], "every dialog test ran");
-      await deploy(page);
+      await deployNotified(page);
       const flows = await flowsOnServer(nr.url);
       const byId = (id: string) => {
         const n = flows.find((x) => x.id === id);
@@ -705,7 +720,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       assert.equal(mine.length, example.filter((n) => n.type !== "tab").length, "every node of the example is in the editor");
       assert.deepEqual(imported.nodes.filter((n) => n.type === "unknown"), [], "no unknown node type");
 
-      await deploy(page);
+      await deployNotified(page);
       const after = await page.evaluate(() => {
         const R = (window as unknown as EditorWindow).RED;
         const all: RedNode[] = [];
@@ -730,11 +745,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       const onCanvas = mine.filter((n) => !CONFIG_TYPES.includes(n.type));
       for (const n of onCanvas.filter((x) => statusOf[x.type])) {
         const want = statusOf[n.type];
-        await page.waitForFunction(
-          ([id, source]) => new RegExp(source).test(document.querySelector(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-node-status-label`)?.textContent ?? ""),
-          [n.id, want.source] as const,
-          { timeout: 15000 },
-        ).catch(async () => assert.fail(`${n.type} "${n.name}" shows "${await shownStatus(page, n.id)}", expected ${want}`));
+        await waitForStatus(page, n.id, want, { what: `${n.type} "${n.name}"` });
       }
       // The rest (ssh-shutdown: nothing has run; the core nodes) show none.
       for (const n of onCanvas.filter((x) => !statusOf[x.type])) {
@@ -748,25 +759,8 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
   describe("in French (fr)", () => {
     let ed: Editor;
     let page: Page;
-    /** One valid node of each type, deployed before the French editor opens. */
-    const flow = () => [
-      { id: "fr-tab", type: "tab", label: "fr" },
-      { id: "fr-srv", type: "nut-server", name: "", host: "127.0.0.1", port: closedPort, usetls: false, tls: "", login: "", interval: 5, timeout: 5 },
-      { id: "fr-in", type: "nut-ups-in", z: "fr-tab", name: "", server: "fr-srv", mode: "one", ups: "ups1", interval: "", alertInterval: 2, output: "change", vars: false, nocomm: 60, x: 150, y: 80, wires: [[]] },
-      { id: "fr-agg", type: "ups-aggregate", z: "fr-tab", name: "", policy: "weakest", sources: [], feedsOut: 0, minSupplies: 1, confirm: 5, restore: 30, staleRule: "deadtime", deadtime: 30, silent: 0, emit: "change", store: "", x: 350, y: 80, wires: [["fr-tiers"]] },
-      { id: "fr-tiers", type: "battery-tier-switch", z: "fr-tab", name: "", tiers: [{ name: "backup", charge: 90 }], mode: "while", staleCounts: false, outputs: 2, x: 550, y: 80, wires: [["fr-latch"], []] },
-      { id: "fr-latch", type: "outage-latch", z: "fr-tab", name: "", key: "outage", store: "", forwardReset: true, x: 350, y: 180, wires: [["fr-sd"]] },
-      { id: "fr-host", type: "ssh-host", name: "", address: "127.0.0.1", port: closedPort, username: "nut", keyFile: "", fingerprints: FINGERPRINT, acceptAnyHostKey: false },
-      { id: "fr-sd", type: "ssh-shutdown", z: "fr-tab", name: "", hosts: ["fr-host"], preset: "linux", delay: 1, message: "", customShutdown: "", customCancel: "", customCheck: "", action: "simulate", allowed: ["simulate"], connectTimeout: 10, commandTimeout: 30, deadline: 60, store: "", x: 550, y: 180, wires: [[]] },
-    ];
-
     before(async () => {
-      const res = await fetch(`${nr.url}/flows`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "Node-RED-Deployment-Type": "full" },
-        body: JSON.stringify(flow()),
-      });
-      assert.equal(res.status, 204, await res.text());
+      await deployFlow(flow());
       ed = await open("fr");
       page = ed.page;
       await page.waitForFunction(() => !!(window as unknown as EditorWindow).RED.nodes.node("fr-sd"));
@@ -788,28 +782,77 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       }
     });
 
-    it("every dialog, config dialogs included, shows the fr locale's texts, most of them different from the English ones", async () => {
-      const report: Record<string, { checked: number; differFromEnglish: number }> = {};
+    /** Opens each dialog of the flow in turn (a config node's from its user's), runs `check(type)` on it, and cancels it. */
+    async function eachDialog(check: (type: string) => Promise<void>): Promise<void> {
       for (const id of ["fr-in", "fr-agg", "fr-tiers", "fr-latch", "fr-sd"]) {
         const type = String(flow().find((n) => n.id === id)?.type);
         await openDialog(page, id);
-        report[type] = await checkDialogTexts(page, "fr");
+        await check(type);
         if (type === "nut-ups-in") {
           await openTray(page, () => tray(page).locator("#node-input-btn-server-edit").click());
-          report["nut-server"] = await checkDialogTexts(page, "fr");
+          await check("nut-server");
           await dialogDone(page, "#node-config-dialog-cancel");
         }
         if (type === "ssh-shutdown") {
           await openTray(page, () => tray(page).locator("#node-input-hosts-container > li button").first().click());
-          report["ssh-host"] = await checkDialogTexts(page, "fr");
+          await check("ssh-host");
           await dialogDone(page, "#node-config-dialog-cancel");
         }
         await dialogDone(page, "#node-dialog-cancel");
       }
+    }
+
+    it("every dialog, config dialogs included, shows the fr locale's texts, most of them different from the English ones", async () => {
+      const report: Record<string, { checked: number; differFromEnglish: number }> = {};
+      await eachDialog(async (type) => {
+        report[type] = await checkDialogTexts(page, "fr");
+      });
       assert.deepEqual(Object.keys(report).sort(), [...ALL_TYPES].sort());
       for (const [type, r] of Object.entries(report)) {
         assert.ok(r.differFromEnglish >= r.checked / 2, `${type}: only ${r.differFromEnglish} of ${r.checked} texts differ from English`);
       }
+    });
+
+    it("no English is left in a French dialog: every text not translated through data-i18n (units, list rows, results) is one of the fr locale's, Node-RED's own, or data", async () => {
+      // Node-RED's own texts (its buttons, "Add new …" of a config list), in either language: not the package's to translate.
+      const core: RegExp[] = [];
+      for (const ns of ["editor", "node-red"]) {
+        for (const lng of ["fr", "en-US"]) {
+          const res = await fetch(`${nr.url}/locales/${ns}?lng=${lng}`);
+          assert.equal(res.status, 200, `${ns} catalog in ${lng}`);
+          core.push(...textPatterns(await res.json()));
+        }
+      }
+      const stores = await page.evaluate(() => (window as unknown as EditorWindow).RED.settings.context?.stores ?? []);
+      const shown: Record<string, string[]> = {};
+      const stray: string[] = [];
+      await eachDialog(async (type) => {
+        if (type === "ssh-shutdown") {
+          // the command preview's captions come in a moment
+          await page.waitForFunction(() => document.querySelectorAll("#ssh-shutdown-preview b").length === 4);
+        }
+        const own = textPatterns(JSON.parse(readFileSync(join(repoRoot, "locales", "fr", `${type}.json`), "utf8")));
+        const french = (text: string): boolean => {
+          if (!/\p{L}/u.test(text) || [...own, ...core].some((p) => p.test(text))) return true;
+          // a locale's text followed by a store's name: "stockage par défaut (memory)"
+          const m = /^(.+) \(([^()]+)\)$/.exec(text);
+          return !!m && stores.includes(m[2]) && french(m[1]);
+        };
+        shown[type] = await untranslatedTexts(page);
+        for (const text of shown[type]) if (!french(text)) stray.push(`${type}: "${text}"`);
+        if (type === "battery-tier-switch") {
+          // a tier added now gets a French name
+          await tray(page).locator(".node-input-tiers-container-row .red-ui-editableList-addButton").click();
+          const name = await tray(page).locator("#node-input-tiers-container > li .tier-name").last().inputValue();
+          assert.equal(name, String(localeText("fr", "battery-tier-switch.label.newTier")).replace("__number__", "2"));
+        }
+      });
+      assert.deepEqual(stray, [], "English left in the French dialogs");
+      // The check saw what the dialogs' code writes: the tier rows' words and units, the preview's captions.
+      for (const text of [localeText("fr", "battery-tier-switch.label.when"), localeText("fr", "battery-tier-switch.units.percentPerMinute")]) {
+        assert.ok(shown["battery-tier-switch"].includes(String(text)), `"${text}" not among ${JSON.stringify(shown["battery-tier-switch"])}`);
+      }
+      assert.ok(shown["ssh-shutdown"].includes(String(localeText("fr", "ssh-shutdown.preview.sudoers"))), JSON.stringify(shown["ssh-shutdown"]));
     });
 
     it("the nodes on the workspace are labelled in French when they have no name", async () => {
@@ -841,12 +884,98 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       // (test/e2e/statuses-fr.test.ts: a French Node-RED), so a Status node gets the same words.
       const want = localeText("en-US", "ups-aggregate.status.waiting");
       assert.ok(want && want !== localeText("fr", "ups-aggregate.status.waiting"));
-      await page.waitForFunction(
-        ([id, text]) => document.querySelector(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-node-status-label`)?.textContent === text,
-        ["fr-agg", want] as const,
-        { timeout: 15000 },
-      ).catch(async () => assert.fail(`ups-aggregate shows "${await shownStatus(page, "fr-agg")}", expected "${want}"`));
+      await waitForStatus(page, "fr-agg", want, { what: "ups-aggregate" });
       assert.deepEqual(await errorNotes(page), []);
     });
   });
+
+  /**
+   * An editor for the tests of the calling describe block: opened by `openIt` before them,
+   * closed after; after each test, the dialogs a failed one left open are closed and the page
+   * must have thrown nothing.
+   */
+  function editorForBlock(openIt: () => Promise<Editor>): { readonly page: Page } {
+    let ed: Editor | undefined;
+    before(async () => {
+      ed = await openIt();
+    });
+    after(async () => {
+      await ed?.close();
+    });
+    afterEach(async function () {
+      if (this.currentTest?.state === "failed" && ed) await closeDialogs(ed.page);
+      assert.deepEqual(ed?.pageErrors, [], "uncaught errors in the editor page");
+    });
+    return {
+      get page(): Page {
+        assert.ok(ed, "the editor is open");
+        return ed.page;
+      },
+    };
+  }
+
+  describe("each dialog opened first, in a fresh editor: the shared code does not depend on which node's file loads first", () => {
+    const editor = editorForBlock(async () => {
+      await deployFlow(flow());
+      return openEditor(nr.url, { locale: "en-US" });
+    });
+
+    /** Reloads the editor: a new page, no dialog opened yet. */
+    async function fresh(): Promise<Page> {
+      const { page } = editor;
+      await page.reload({ waitUntil: "domcontentloaded" });
+      await page.waitForFunction(() => {
+        const loading = document.querySelector<HTMLElement>("#red-ui-loading-progress");
+        const w = window as unknown as Partial<EditorWindow>;
+        return !!w.RED?.nodes?.node("fr-sd") && (!loading || loading.style.display === "none");
+      }, undefined, { timeout: 60000 });
+      await page.locator("#red-ui-main-container").waitFor({ state: "visible" });
+      return page;
+    }
+
+
+    it("covers every node type", () => {
+      assert.deepEqual(FIRST.map((f) => f.type).sort(), [...ALL_TYPES].sort());
+    });
+
+    for (const f of FIRST) {
+      it(`${f.type}: its dialog opened first works (texts, validators, shared helpers)`, async () => {
+        await checkDialogWorks(await fresh(), f);
+      });
+    }
+  });
+
+  // The editor loads a node file's <script src> the same way since Node-RED 1.3 (appendConfig in red.js):
+  // shown here on the oldest release the package accepts, in the default run.
+  if (targetRuntime === "node-red") {
+    describe(`the oldest editor the package supports, ${runtimeLabel("node-red-3")}`, () => {
+      let old: NodeRedProcess | undefined;
+      const editor = editorForBlock(async () => {
+        old = await startNodeRed({ port: await freePort(), runtime: "node-red-3", flows: flow() });
+        const ed = await openEditor(old.url, { locale: "en-US" });
+        await ed.page.waitForFunction(() => !!(window as unknown as EditorWindow).RED.nodes.node("fr-sd"));
+        return ed;
+      });
+      // (after the editor is closed)
+      after(async () => {
+        if (old) {
+          await old.stop();
+          removeUserDir(old.userDir);
+        }
+      });
+
+      it("ssh-shutdown's dialog, the first opened, works; then nut-ups-in's List UPSes", async () => {
+        for (const type of ["ssh-shutdown", "nut-ups-in"]) {
+          const f = FIRST.find((x) => x.type === type);
+          assert.ok(f);
+          await checkDialogWorks(editor.page, f);
+        }
+      });
+
+      it("the dialogs' shared code is served at resources/<package>/, every node's editor file loads it, and the editor defines it once", async () => {
+        assert.ok(old);
+        await checkSharedCode(old.url, editor.page);
+      });
+    });
+  }
 });

@@ -25,6 +25,7 @@ import type { NodeRedProcess } from "../harness/node-red";
 import type { NutLab } from "../harness/nut-lab";
 import { runtimeLabel } from "../harness/runtime";
 import type { SshLab } from "../harness/ssh-lab";
+import { waitUntil } from "../harness/wait";
 import { assertOnlyPlanCommands, planFlow, recorded, setBoth, usePlanLabs, waitRecorded } from "../harness/plan-e2e";
 
 /** How many UPS states a storm sends in one go (then one more that marks its end). */
@@ -265,9 +266,7 @@ describe(`faults end to end: progressive example, real ${runtimeLabel()}, real u
       const saved = onDisk(tab, id("ups-aggregate", "power (weakest UPS)")).outage as { outage?: { id?: string } } | undefined;
       return latch?.outageId === outage && latch.passed?.length === 1 && pending?.[id("ssh-host", "backup-server")] !== undefined && saved?.outage?.id === outage;
     };
-    for (const end = Date.now() + 15_000; !stored(); await new Promise((r) => setTimeout(r, 50))) {
-      assert.ok(Date.now() < end, "the file store wrote the latch, the pending shutdown and the outage within 15 s");
-    }
+    await waitUntil("the file store to write the latch, the pending shutdown and the outage", stored, { timeoutMs: 15_000, everyMs: 50 });
     await red().kill();
     await lab().setVar("ups2", "battery.charge", 19);
     nr = await labs.startNodeRed({ env: PI_HEAP });

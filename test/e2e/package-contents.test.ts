@@ -1,8 +1,9 @@
 /**
  * What `npm pack` would publish: everything Node-RED's registry needs beside
  * each node's JS (editor HTML, en-US and fr labels and help, the icon the
- * editor asks for), the examples, and nothing else (no tests, no TypeScript,
- * no build leftovers of deleted sources).
+ * editor asks for), the editor code the dialogs share (resources/, served by
+ * Node-RED from the package root), the examples, and nothing else (no tests,
+ * no TypeScript, no build leftovers of deleted sources).
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -55,6 +56,23 @@ describe("the published package (npm pack --dry-run in a clean copy, as from a f
       else assert.equal(type, "nut-server", `${type} has no icon`);
       for (const f of want) assert.ok(files.has(f), `${f} is not in the package`);
     }
+  });
+
+  it("has, at the package root, every resource an editor HTML loads (resources/<file>, served as resources/<package>/<file>)", () => {
+    const name = (JSON.parse(readFileSync(join(copy, "package.json"), "utf8")) as { name: string }).name;
+    let loaded = 0;
+    for (const type of Object.keys(nodes)) {
+      const html = readFileSync(join(copy, "nodes", `${type}.html`), "utf8");
+      const srcs = [...html.matchAll(/<script src="resources\/([^"]+)"><\/script>/g)].map((m) => m[1]);
+      assert.ok(srcs.length > 0, `${type}.html loads no shared resource`);
+      for (const src of srcs) {
+        assert.ok(src.startsWith(`${name}/`), `${type}.html: resources/${src} is not this package's`);
+        const file = `resources/${src.slice(name.length + 1)}`;
+        assert.ok(files.has(file), `${file}, loaded by ${type}.html, is not in the package`);
+        loaded++;
+      }
+    }
+    assert.equal(loaded, Object.keys(nodes).length, "one shared script per node");
   });
 
   it("has the four examples, and no tests, TypeScript sources, source maps or stale build output", () => {

@@ -31,7 +31,8 @@ import sshShutdownNode from "../../nodes/ssh-shutdown";
 import { startNutSim, type NutSim } from "../../tools/nut-sim";
 import { outage, power, ups } from "../harness/decide-fixtures";
 import { Rng, fuzzScale, fuzzSeed, fuzzSuite, junkString, junkValue, notAmount, notBoolean, notText, replay } from "../harness/fuzz";
-import { collect, collectCompleted, helper, settle, waitUntil, type SpyCall } from "../harness/red-helper";
+import { collect, collectCompleted, helper, settle, type SpyCall } from "../harness/red-helper";
+import { waitUntil } from "../harness/wait";
 import { freePort } from "../harness/system";
 
 type Msg = NodeMessage & Record<string, unknown>;

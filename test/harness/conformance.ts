@@ -17,7 +17,8 @@ import aggregateNode from "../../nodes/ups-aggregate";
 import nutServerNode from "../../nodes/nut-server";
 import nutUpsInNode from "../../nodes/nut-ups-in";
 import { NUT_LAB_USERS, startNutLab, type NutLab } from "./nut-lab";
-import { helper, waitUntil } from "./red-helper";
+import { helper } from "./red-helper";
+import { waitUntil } from "./wait";
 import { NotifyLog, spawnUpsmon, upsmonDir, upsmonVersion, writeRecorder, type Notification, type UpsmonProcess } from "./upsmon";
 
 export interface UpsSpec {

@@ -1,8 +1,10 @@
 /**
  * UPS-state messages built from core/contract.ts, as nut-ups-in sends them,
- * for the decision nodes' tests (no NUT server needed for those).
+ * for the decision nodes' tests (no NUT server needed for those), and the
+ * type of those messages for the tests that read nut-ups-in's.
  */
 import assert from "node:assert/strict";
+import type { NodeMessage } from "node-red";
 import type { OutageIdentity, PowerState, SourceState, UpsState } from "../../core/contract";
 import {
   type AggregateConfig,
@@ -18,6 +20,9 @@ import {
 } from "../../core/decide/aggregate";
 import type { Moment } from "../../core/moment";
 import { shown } from "./catalog";
+
+/** A message of nut-ups-in: the UPS state, its topic and its one-line summary. */
+export type UpsMsg = NodeMessage & { topic: string; payload: UpsState; summary: string };
 
 /** 2026-11-25 14:00 UTC: where the decision tests' clocks start. */
 export const T0 = Date.UTC(2026, 10, 25, 14, 0, 0);

@@ -1,44 +1,13 @@
 /**
  * What the decision nodes' tests need on top of red-helper: a clock moved by
- * hand, a watch that hands a node a message and waits until the node is
- * done with it, and file context stores that outlive a simulated restart.
+ * hand, and file context stores that outlive a simulated restart.
  */
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mock } from "node:test";
-import type { NodeMessage } from "node-red";
 import { now as clockNow, useClock } from "../../nodes/lib/clock";
-import { closeContextStores, collectCompleted, collectErrors, collectStatuses, helper, settle, waitUntil, type TestNode } from "./red-helper";
-
-/**
- * Watches a decision node: its statuses and errors; `receive` hands it a
- * message and waits until the node has finished with it (`done()`), `step`
- * runs an action (a clock tick) and waits for the status the node sets after
- * each timer.
- */
-export function watch(node: TestNode) {
-  const status = collectStatuses(node);
-  const errs = collectErrors(node);
-  const completed = collectCompleted(node);
-  return {
-    status,
-    errs,
-    lastStatus: () => status[status.length - 1]?.text ?? "",
-    async receive(msg: object) {
-      const before = completed.length;
-      node.receive(msg as NodeMessage);
-      await waitUntil(`${node.type} to finish a message`, () => completed.length > before);
-      await settle();
-    },
-    async step(what: string, action: () => void) {
-      const before = status.length + errs.length;
-      action();
-      await waitUntil(what, () => status.length + errs.length > before);
-      await settle();
-    },
-  };
-}
+import { closeContextStores, helper } from "./red-helper";
 
 /**
  * A clock the tests move by hand: Date and setTimeout are mocked (the nodes'

@@ -24,6 +24,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LineBuffer, formatCommand, tokenize } from "../../core/nut/protocol";
 import { findExecutable, freePort } from "./system";
+import { waitUntil } from "./wait";
 
 const BIN_DIRS = ["/lib/nut", "/usr/lib/nut", "/usr/libexec/nut", "/usr/local/ups/bin", "/usr/local/ups/sbin"];
 const binary = (name: string) => findExecutable(BIN_DIRS.map((d) => join(d, name)));
@@ -139,10 +140,10 @@ export class NutLab {
       throw new Error(`nut-lab: SET VAR ${ups} ${name} answered "${setReply}"`);
     }
     if (/DRIVER-NOT-CONNECTED|DATA-STALE/.test(setReply)) return; // the driver reads the file when it runs again
-    await this.waitFor(`${ups} ${name} = "${want}"`, timeoutMs, async () => {
+    await waitUntil(`nut-lab: ${ups} ${name} = "${want}"`, async () => {
       const got = await this.getVar(ups, name);
       return (name === "ups.status" ? got?.replace(/^FSD /, "") : got) === want;
-    });
+    }, { timeoutMs, everyMs: 50 });
   }
 
   /**
@@ -220,7 +221,7 @@ export class NutLab {
   async stopUpsd(): Promise<void> {
     if (this.upsd) await stopDaemon(this.upsd);
     this.upsd = null;
-    await this.waitFor(`port ${this.port} released`, 5000, async () => !(await portOpen(this.port)));
+    await waitUntil(`nut-lab: port ${this.port} released`, async () => !(await portOpen(this.port)), { timeoutMs: 5000, everyMs: 50 });
   }
 
   /** Start upsd and wait until every running (unfrozen) driver's UPS is served. */
@@ -315,18 +316,18 @@ export class NutLab {
   }
 
   private async waitDriverSockets(upses: string[]): Promise<void> {
-    await this.waitFor(`driver sockets of ${upses.join(", ")}`, this.startTimeoutMs, async () => {
+    await waitUntil(`nut-lab: driver sockets of ${upses.join(", ")}`, async () => {
       for (const u of upses) {
         if (this.drivers.get(u)?.child.exitCode !== null) throw new Error(`nut-lab: driver ${u} exited: ${this.log(`driver-${u}`)}`);
         if (!existsSync(join(this.dir, "state", `dummy-ups-${u}`))) return false;
       }
       return true;
-    });
+    }, { timeoutMs: this.startTimeoutMs, everyMs: 50 });
   }
 
   /** Ready = every UPS serves battery.charge and a status other than WAIT. */
   private async waitServed(upses: string[]): Promise<void> {
-    await this.waitFor(`upsd serving ${upses.join(", ") || "(no UPS)"}`, this.startTimeoutMs, async () => {
+    await waitUntil(`nut-lab: upsd serving ${upses.join(", ") || "(no UPS)"}`, async () => {
       if (this.upsd?.child.exitCode !== null) throw new Error(`nut-lab: upsd exited: ${this.log("upsd")}`);
       if (upses.length === 0) return portOpen(this.port);
       for (const u of upses) {
@@ -336,7 +337,7 @@ export class NutLab {
         if (charge === null || charge.startsWith("ERR")) return false;
       }
       return true;
-    });
+    }, { timeoutMs: this.startTimeoutMs, everyMs: 50 });
   }
 
   private writeDev(ups: string, name: string, value: string): void {
@@ -378,14 +379,6 @@ export class NutLab {
       });
       socket.write(commands.map((c) => formatCommand(c)).join(""));
     });
-  }
-
-  private async waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`nut-lab: timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
   }
 
   private log(name: string): string {

@@ -3,6 +3,7 @@
  * stop what they started, by PID and with every descendant.
  */
 import { readFileSync, readdirSync } from "node:fs";
+import { waitUntil } from "./wait";
 
 /** A file's text, "" when it cannot be read (a process gone meanwhile). */
 export function readText(path: string): string {
@@ -63,14 +64,8 @@ export async function terminate(pids: number[], graceMs = 2000): Promise<void> {
       }
     }
   };
-  const ended = async (ms: number): Promise<boolean> => {
-    const deadline = Date.now() + ms;
-    while (all.some(alive)) {
-      if (Date.now() > deadline) return false;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return true;
-  };
+  const ended = (ms: number): Promise<boolean> =>
+    waitUntil("processes to end", () => !all.some(alive), { timeoutMs: ms, everyMs: 20 }).then(() => true, () => false);
   send("SIGTERM");
   if (await ended(graceMs)) return;
   send("SIGKILL");

@@ -1,8 +1,9 @@
 /**
  * node-red-node-test-helper, typed and initialised once for every node test,
- * and what those tests wait on instead of sleeping: a bounded wait for a
- * condition, the calls the helper's spies see, what a node sends, shows and
- * reports.
+ * and what those tests wait on instead of sleeping: the calls the helper's
+ * spies see, what a node sends, shows and reports, and `watch`, which hands
+ * a node a message and waits until the node is done with it (the bounded
+ * wait itself is `waitUntil`, in wait.ts).
  *
  * The helper spies on Node.prototype (log, status, warn, error, debug, trace,
  * send) from `load` on, and emits `call:<method>` on the node a tick after
@@ -16,6 +17,7 @@ import { createRequire } from "node:module";
 import type { Node, NodeMessage, NodeStatus } from "node-red";
 import { translator } from "./catalog";
 import { targetRuntime } from "./runtime";
+import { waitUntil } from "./wait";
 
 const req = createRequire(__filename);
 /** Resolves from the Node-RED under test, so its own @node-red/* modules are found (4.x at the top, 5.x nested in node-red-5). */
@@ -129,26 +131,6 @@ export function closeContextStores(): Promise<void> {
 }
 
 /**
- * Polls `check` until it gives a value (anything but undefined, null, false)
- * and resolves with it; fails with `what` after `timeoutMs` of real time.
- */
-export async function waitUntil<T>(what: string, check: () => T | undefined | null | false, timeoutMs = 15000): Promise<T> {
-  let expired = false;
-  const timer = realSetTimeout(() => (expired = true), timeoutMs);
-  try {
-    for (let polls = 0; ; polls++) {
-      const value = check();
-      if (value !== undefined && value !== null && value !== false) return value;
-      if (expired) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      // Every turn at first (a flow with no I/O settles within a few), then every 10 ms (no busy loop while a server answers).
-      await new Promise((resolve) => (polls < 100 ? realSetImmediate(resolve) : realSetTimeout(resolve, 10)));
-    }
-  } finally {
-    realClearTimeout(timer);
-  }
-}
-
-/**
  * Lets every message in flight reach its end: Node-RED delivers each hop on a
  * later turn of the event loop, so enough turns empty a flow with no I/O.
  */
@@ -233,4 +215,65 @@ export function loggedText(): string {
     .getCalls()
     .map((c) => JSON.stringify(c.args))
     .join("\n");
+}
+
+/** What `watch` records of a node, and the waits built on it. */
+export interface Watch<M extends NodeMessage = NodeMessage> {
+  /** What the helper node wired to the watched one received (empty without one). */
+  messages: M[];
+  statuses: NodeStatus[];
+  /** Each node.error with the message it went with (what a Catch node would get). */
+  errors: Array<{ text: string; msg: NodeMessage | undefined }>;
+  /** Messages whose handling the node finished (done() called). */
+  completed: NodeMessage[];
+  /** The text of every node.error so far. */
+  errorTexts(): string[];
+  /** The text of the last status, "" before any. */
+  lastStatus(): string;
+  /** Hands the node `msg`, waits until the node has finished with it (`done()`), then lets what it sent land. */
+  receive(msg: object, timeoutMs?: number): Promise<void>;
+  /** Runs `action` (a clock tick) and waits for the status or error the node gives after it. */
+  step(what: string, action: () => void): Promise<void>;
+  /** Resolves with the first recorded item after `from` (index) that matches; fails clearly after `ms`. */
+  next<K extends "messages" | "statuses" | "errors" | "completed">(
+    kind: K,
+    match: (item: Watch<M>[K][number]) => boolean,
+    ms?: number,
+    from?: number,
+  ): Promise<Watch<M>[K][number]>;
+}
+
+/** Records, from now on, what `node` (a node or its id) shows, reports and finishes, and what `out` (a helper node wired to it) receives. */
+export function watch<M extends NodeMessage = NodeMessage>(node: TestNode | string, out?: TestNode | string): Watch<M> {
+  const n = typeof node === "string" ? helper.getNode(node) : node;
+  const errors: Watch["errors"] = [];
+  n.on("call:error", (call: SpyCall) => errors.push({ text: errorText(call.args[0]), msg: call.args[1] as NodeMessage | undefined }));
+  const w: Watch<M> = {
+    messages: out === undefined ? [] : collect<M>(typeof out === "string" ? helper.getNode(out) : out),
+    statuses: collectStatuses(n),
+    errors,
+    completed: collectCompleted(n),
+    errorTexts: () => errors.map((e) => e.text),
+    lastStatus: () => w.statuses[w.statuses.length - 1]?.text ?? "",
+    async receive(msg: object, timeoutMs?: number) {
+      const before = w.completed.length;
+      n.receive(msg as NodeMessage);
+      await waitUntil(`${n.type} to finish a message`, () => w.completed.length > before, timeoutMs);
+      await settle();
+    },
+    async step(what: string, action: () => void) {
+      const before = w.statuses.length + errors.length;
+      action();
+      await waitUntil(what, () => w.statuses.length + errors.length > before);
+      await settle();
+    },
+    next(kind, match, ms = 10000, from = 0) {
+      return waitUntil(
+        `a matching ${kind} item from ${n.id}`,
+        () => (w[kind] as Array<Watch<M>[typeof kind][number]>).slice(from).find(match),
+        ms,
+      );
+    },
+  };
+  return w;
 }

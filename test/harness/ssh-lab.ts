@@ -4,10 +4,11 @@
  * test user) and /usr/sbin/sshd + ssh-keygen (Debian: openssh-server,
  * openssh-client).
  *
- * SAFETY: every sshd runs with `ForceCommand <lab>/recorder.sh NAME <lab>`.
- * The recorder NEVER executes what the client asked for: it appends the
- * request to log/NAME.log, replies "[sshlab NAME] recorded: <command>" and
- * exits with the host's configured code (after an optional sleep). start()
+ * SAFETY: every sshd runs with `ForceCommand <lab>/recorder.sh NAME <lab>`
+ * (a copy of ssh-lab/recorder.sh). The recorder NEVER executes what the
+ * client asked for: it appends the request to log/NAME.log, replies
+ * "[sshlab NAME] recorded: <command>" and exits with the host's configured
+ * code (after an optional sleep). start()
  * proves the guard on every host (`echo hello` must come back as the
  * recorder's reply) before it returns, and fails otherwise.
  *
@@ -16,7 +17,8 @@
  * generated per run (ed25519, RSA in PEM format, ECDSA, passphrase-protected
  * ed25519 and RSA, and one key that is not authorised), and fault fixtures:
  * an address where nothing listens (refused) and a TCP listener that never
- * sends an SSH banner (blackhole). Everything it starts is stopped by PID.
+ * sends an SSH banner (blackhole, ssh-lab/blackhole.js). Everything it
+ * starts is stopped by PID.
  *
  * Usable from another process too: lab.json in the lab dir holds the state
  * (SshLab.open(dir)), and a small CLI wraps it:
@@ -31,6 +33,7 @@ import {
   chmodSync,
   chownSync,
   closeSync,
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -46,6 +49,7 @@ import { promisify } from "node:util";
 import { Client } from "ssh2";
 import { alive, parentOf, processTree, readText, terminate } from "./proc";
 import { findExecutable, freePort } from "./system";
+import { waitUntil } from "./wait";
 
 const run = promisify(execFile);
 
@@ -133,41 +137,12 @@ export interface Behaviour {
   reply?: string | null;
 }
 
-const RECORDER = `#!/bin/bash
-# ssh-lab ForceCommand. It records the requested command and NEVER runs it.
-name=$1 lab=$2
-h=$lab/hosts/$name
-req=\${SSH_ORIGINAL_COMMAND-}
-[ -n "\${SSH_ORIGINAL_COMMAND+set}" ] || req='(interactive shell requested)'
-code=$(cat "$h/exit" 2>/dev/null); [[ $code =~ ^[0-9]{1,3}$ ]] || code=0
-pause=$(cat "$h/sleep" 2>/dev/null); [[ $pause =~ ^[0-9]{1,4}$ ]] || pause=0
-method=-
-if [ -n "\${SSH_USER_AUTH-}" ] && [ -r "$SSH_USER_AUTH" ]; then read -r method _ < "$SSH_USER_AUTH"; fi
-enc=\${req//\\\\/\\\\\\\\}; enc=\${enc//$'\\t'/\\\\t}; enc=\${enc//$'\\n'/\\\\n}; enc=\${enc//$'\\r'/\\\\r}
-printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$(date +%s%3N)" "$name" "$(id -un)" "\${SSH_CLIENT%% *}" "$method" "$code" "$enc" >> "$lab/log/$name.log"
-if [ -f "$h/reply" ]; then cat "$h/reply"; else printf '[sshlab %s] recorded: %s\\n' "$name" "$req"; fi
-[ "$code" = 0 ] || printf 'sshlab %s: exit %s as configured\\n' "$name" "$code" >&2
-[ "$pause" = 0 ] || sleep "$pause"
-exit "$code"
-`;
-
-/** Never sends a banner; logs one line per accepted connection; exits on SIGTERM. One process, any number of addresses. */
-const BLACKHOLE = `
-const [port, logFile, ...addrs] = process.argv.slice(1);
-const fs = require("fs");
-const socks = new Set();
-let listening = 0;
-for (const addr of addrs) {
-  const srv = require("net").createServer((s) => {
-    socks.add(s);
-    fs.appendFileSync(logFile, "accepted " + s.remotePort + " on " + addr + "\\n");
-    s.on("error", () => {});
-    s.on("close", () => socks.delete(s));
-  });
-  srv.listen(+port, addr, () => { if (++listening === addrs.length) process.stdout.write("listening\\n"); });
-}
-process.on("SIGTERM", () => { for (const s of socks) s.destroy(); process.exit(0); });
-`;
+/** The lab's scripts, read from beside this file when a lab starts (see each file's header). */
+const SCRIPTS = join(__dirname, "ssh-lab");
+/** The ForceCommand: records the command, never runs it. Copied into each lab (the test user must reach it). */
+const RECORDER = join(SCRIPTS, "recorder.sh");
+/** The no-banner listener, run by Node.js. */
+const BLACKHOLE = join(SCRIPTS, "blackhole.js");
 
 function sshdConfig(lab: LabState, h: LabHost, hostDir: string): string {
   const keys = [`HostKey ${hostDir}/ssh_host_ed25519_key`];
@@ -199,24 +174,6 @@ function sshdConfig(lab: LabState, h: LabHost, hostDir: string): string {
     "LogLevel VERBOSE",
     "",
   ].join("\n");
-}
-
-function waitUntil(what: string, timeoutMs: number, test: () => boolean): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const tick = (): void => {
-      let ok: boolean;
-      try {
-        ok = test();
-      } catch (err) {
-        return reject(err); // e.g. "sshd exited": say so now, not after the timeout
-      }
-      if (ok) return resolve();
-      if (Date.now() - t0 > timeoutMs) return reject(new Error(`ssh-lab: timed out after ${timeoutMs} ms waiting for ${what}`));
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
 }
 
 function selfAndAncestors(): Set<number> {
@@ -376,7 +333,7 @@ export class SshLab {
     for (const d of ["hosts", "log", "client", "run"]) mkdirSync(join(dir, d));
     chmodSync(join(dir, "client"), 0o700);
     writeFileSync(join(dir, ".ssh-lab"), "");
-    writeFileSync(join(dir, "recorder.sh"), RECORDER, { mode: 0o755 });
+    copyFileSync(RECORDER, join(dir, "recorder.sh"));
     chmodSync(join(dir, "recorder.sh"), 0o755);
 
     const port = await freePort();
@@ -479,12 +436,12 @@ export class SshLab {
     closeSync(fd);
     child.unref();
     h.pid = child.pid ?? 0;
-    await waitUntil(`sshd ${h.name} on ${h.address}:${h.port}`, 10000, () => {
+    await waitUntil(`ssh-lab: sshd ${h.name} on ${h.address}:${h.port}`, () => {
       const log = readText(logFile).slice(mark);
       if (/Server listening on/.test(log)) return true;
       if (!alive(h.pid)) throw new Error(`sshd ${h.name} exited: ${log.trim()}`);
       return false;
-    }).catch((err) => {
+    }, { timeoutMs: 10000, everyMs: 20 }).catch((err) => {
       throw new Error(`${err instanceof Error ? err.message : String(err)} | log: ${readText(logFile).slice(mark).trim()}`);
     });
   }
@@ -493,18 +450,18 @@ export class SshLab {
     const addresses = Array.from({ length: count }, (_, i) => `${this.state.net}.${250 - i}`);
     const out = join(this.state.dir, "run", "blackhole.out");
     const fd = openSync(out, "a");
-    const child = spawn(process.execPath, ["-e", BLACKHOLE, String(this.state.port), join(this.state.dir, "run", "blackhole.log"), ...addresses], {
+    const child = spawn(process.execPath, [BLACKHOLE, String(this.state.port), join(this.state.dir, "run", "blackhole.log"), ...addresses], {
       detached: true,
       stdio: ["ignore", fd, fd],
     });
     closeSync(fd);
     child.unref();
     const pid = child.pid ?? 0;
-    await waitUntil("the blackhole listener", 10000, () => {
+    await waitUntil("ssh-lab: the blackhole listener", () => {
       if (/listening/.test(readText(out))) return true;
       if (!alive(pid)) throw new Error(`blackhole exited: ${readText(out).trim()}`);
       return false;
-    });
+    }, { timeoutMs: 10000, everyMs: 20 });
     this.state.blackhole = { address: addresses[0], port: this.state.port, pid };
     this.state.blackholes = addresses.map((address) => ({ address, port: this.state.port }));
   }
@@ -624,7 +581,7 @@ export class SshLab {
   /** Wait until the records satisfy `test` (polls; fails with what was seen). */
   async waitForRecords(test: (r: Recorded[]) => boolean, timeoutMs = 10000): Promise<Recorded[]> {
     try {
-      await waitUntil("recorded commands", timeoutMs, () => test(this.records()));
+      await waitUntil("ssh-lab: recorded commands", () => test(this.records()), { timeoutMs, everyMs: 20 });
     } catch (err) {
       throw new Error(`${(err as Error).message}; recorded: ${JSON.stringify(this.records())}`);
     }

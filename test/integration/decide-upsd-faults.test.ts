@@ -15,7 +15,8 @@ import tierNode from "../../nodes/battery-tier-switch";
 import nutServerNode from "../../nodes/nut-server";
 import nutUpsInNode from "../../nodes/nut-ups-in";
 import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, type NutLab } from "../harness/nut-lab";
-import { collect, helper, loadContextStores, waitUntil } from "../harness/red-helper";
+import { collect, helper, loadContextStores } from "../harness/red-helper";
+import { waitUntil } from "../harness/wait";
 import { requireComponent } from "../harness/system";
 
 type TierMsg = NodeMessage & { payload: PowerState; tier?: TierInfo };

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { chromiumPath, openEditor, type Editor } from "../../tools/browser";
+import { deploy, dialogDone, helpShown, openDialog, waitForStatus } from "../harness/editor-page";
 import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, type NutLab } from "../harness/nut-lab";
 import { packageNotBuilt, removeUserDir, startNodeRed, type NodeRedProcess } from "../harness/node-red";
 import { requireComponent } from "../harness/system";
@@ -85,7 +86,7 @@ describe("NUT nodes in the Node-RED editor (Chromium)", function () {
     assert.equal(await pal.locator(".red-ui-palette-label").innerText(), "nut ups in");
     assert.match((await pal.locator(".red-ui-palette-icon").getAttribute("style")) ?? "", /nut-ups\.svg/);
 
-    await page.locator('g.red-ui-flow-node-group[id="in1"] rect.red-ui-flow-node').dblclick();
+    await openDialog(page, "in1");
     await page.locator(".red-ui-tray #node-input-nut-list-ups").waitFor({ state: "visible" });
     assert.equal((await page.locator('.red-ui-tray label[for="node-input-ups"]').innerText()).trim(), "UPS");
     assert.equal((await page.locator(".red-ui-tray #node-input-nut-list-ups").innerText()).trim(), "List UPSes");
@@ -100,31 +101,26 @@ describe("NUT nodes in the Node-RED editor (Chromium)", function () {
     await result.locator("a.nut-shutdown-pick", { hasText: "ups2" }).click();
     assert.equal(await ups.inputValue(), "ups2");
     assert.equal(await ups.evaluate((el) => el.classList.contains("input-error")), false);
-    await page.locator("#node-dialog-ok").click();
-    await page.locator("#red-ui-header-button-deploy").click();
-    await page.waitForFunction(() => !(window as unknown as { RED: { nodes: { dirty(): boolean } } }).RED.nodes.dirty());
+    await dialogDone(page);
+    await deploy(page);
 
     const status = page.locator('g.red-ui-flow-node-group[id="in1"] .red-ui-flow-node-status-label');
-    await page.waitForFunction(
-      () => document.querySelector('g.red-ui-flow-node-group[id="in1"] .red-ui-flow-node-status-label')?.textContent === "OL 100% 45 min",
-      null,
-      { timeout: 20000 },
-    );
+    await waitForStatus(page, "in1", "OL 100% 45 min", { timeoutMs: 20000 });
     assert.equal(await status.textContent(), "OL 100% 45 min");
 
-    await page.evaluate(() => (window as unknown as { RED: { sidebar: { help: { show(t: string): void } } } }).RED.sidebar.help.show("nut-ups-in"));
+    await helpShown(page, "nut-ups-in");
     await page.locator(".red-ui-help").getByText("Reads one UPS, or every UPS").waitFor({ timeout: 10000 });
   });
 
   it("French editor: the dialog's labels and the help are in French", async () => {
     const page = await editor("fr-FR");
-    await page.locator('g.red-ui-flow-node-group[id="in1"] rect.red-ui-flow-node').dblclick();
+    await openDialog(page, "in1");
     await page.locator(".red-ui-tray #node-input-nut-list-ups").waitFor({ state: "visible" });
     assert.equal((await page.locator(".red-ui-tray #node-input-nut-list-ups").innerText()).trim(), "Lister les onduleurs");
     assert.equal((await page.locator('.red-ui-tray label[for="node-input-ups"]').innerText()).trim(), "Onduleur");
     assert.equal((await page.locator('.red-ui-tray #node-input-output option[value="events"]').innerText()).trim(), "événements seulement (ONBATT, LOWBATT, …)");
-    await page.locator("#node-dialog-cancel").click();
-    await page.evaluate(() => (window as unknown as { RED: { sidebar: { help: { show(t: string): void } } } }).RED.sidebar.help.show("nut-ups-in"));
+    await dialogDone(page, "#node-dialog-cancel");
+    await helpShown(page, "nut-ups-in");
     await page.locator(".red-ui-help").getByText("Lit un onduleur, ou tous les onduleurs").waitFor({ timeout: 10000 });
   });
 });

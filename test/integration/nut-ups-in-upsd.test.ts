@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import nutServerNode from "../../nodes/nut-server";
 import nutUpsInNode from "../../nodes/nut-ups-in";
 import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, NUT_LAB_USERS, type NutLab } from "../harness/nut-lab";
-import { watch, type UpsMsg, type Watch } from "../harness/nut-node-helper";
-import { helper } from "../harness/red-helper";
+import type { UpsMsg } from "../harness/decide-fixtures";
+import { helper, watch, type Watch } from "../harness/red-helper";
 import { requireComponent } from "../harness/system";
 
 const nodes = [nutServerNode, nutUpsInNode];
@@ -39,13 +39,13 @@ describe("nut-ups-in against a real upsd (integration)", function () {
     ];
   }
 
-  async function deploy(server: Record<string, unknown> = {}, upsIn: Record<string, unknown> = {}, creds?: object): Promise<Watch> {
+  async function deploy(server: Record<string, unknown> = {}, upsIn: Record<string, unknown> = {}, creds?: object): Promise<Watch<UpsMsg>> {
     await helper.load(nodes, flow(server, upsIn), creds);
-    return watch("in", "out");
+    return watch<UpsMsg>("in", "out");
   }
 
   /** The events of the messages received so far, in order. */
-  const events = (w: Watch) => w.messages.flatMap((m) => m.payload.events);
+  const events = (w: Watch<UpsMsg>) => w.messages.flatMap((m) => m.payload.events);
 
   before(async function () {
     requireComponent(this, "upsd (NUT)", nutLabMissing(), NUT_LAB_INSTALL);

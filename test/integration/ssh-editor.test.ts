@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { chromiumPath, openEditor, type Editor } from "../../tools/browser";
+import { deploy, dialogDone, openDialog, openTray } from "../harness/editor-page";
 import { requireComponent } from "../harness/system";
 import { removeUserDir, startNodeRed, type NodeRedProcess } from "../harness/node-red";
 import { SSH_LAB_INSTALL, SshLab, sshLabMissing } from "../harness/ssh-lab";
@@ -64,7 +65,7 @@ describe("ssh nodes in the editor (Chromium + Node-RED + sshd)", function () {
     const icon = await page.locator('.red-ui-palette-node[data-palette-type="ssh-shutdown"] .red-ui-palette-icon').getAttribute("style");
     assert.match(icon ?? "", /ssh-shutdown\.svg/);
 
-    await page.locator("rect.red-ui-flow-node").first().dblclick();
+    await openDialog(page, "sd");
     const preview = page.locator("#ssh-shutdown-preview");
     await page.waitForFunction(() => /sudoers/.test(document.querySelector("#ssh-shutdown-preview")?.textContent ?? ""));
     const text = await preview.innerText();
@@ -80,7 +81,7 @@ describe("ssh nodes in the editor (Chromium + Node-RED + sshd)", function () {
     await page.locator(".ssh-shutdown-allowed[value=shutdown]").uncheck();
 
     // the row's pencil opens the ssh-host; fetch its fingerprints from the real sshd and pin the ed25519 one
-    await page.locator("#node-input-hosts-container button").first().click();
+    await openTray(page, () => page.locator("#node-input-hosts-container button").first().click());
     await page.locator("#node-config-input-address").waitFor();
     await page.locator("#ssh-host-fetch").click();
     const result = page.locator("#ssh-host-fetch-result");
@@ -118,10 +119,9 @@ describe("ssh nodes in the editor (Chromium + Node-RED + sshd)", function () {
     await page.locator("#node-config-input-acceptAnyHostKey").check();
     assert.equal(await page.locator("#ssh-host-insecure-tip").isVisible(), true, "the insecure option shows its warning");
     await page.locator("#node-config-input-acceptAnyHostKey").uncheck();
-    await page.locator("#node-config-dialog-ok").click();
-    await page.locator("#node-dialog-ok").click();
-    await page.locator("#red-ui-header-button-deploy").click();
-    await page.waitForFunction(() => !(window as unknown as { RED: { nodes: { dirty(): boolean } } }).RED.nodes.dirty());
+    await dialogDone(page, "#node-config-dialog-ok");
+    await dialogDone(page);
+    await deploy(page);
 
     const saved = await flows();
     const host = saved.find((n) => n.id === "hst");

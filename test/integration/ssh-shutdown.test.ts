@@ -11,7 +11,8 @@ import { aggregateNodeDef, ups } from "../harness/decide-fixtures";
 import { requireComponent } from "../harness/system";
 import { SSH_LAB_INSTALL, SshLab, sshLabMissing } from "../harness/ssh-lab";
 import { MAX_SHARED_REQUESTS } from "../../core/ssh/shutdown";
-import { closeContextStores, collect, collectCompleted, helper, loadContextStores, loggedText, settle, statusTexts, waitForCalls, waitUntil } from "../harness/red-helper";
+import { closeContextStores, collect, collectCompleted, helper, loadContextStores, loggedText, settle, statusTexts, waitForCalls } from "../harness/red-helper";
+import { waitUntil } from "../harness/wait";
 import type { TestNode } from "../harness/red-helper";
 import { translator } from "../harness/catalog";
 

@@ -3,8 +3,9 @@ import type { NodeMessage } from "node-red";
 import type { OutageIdentity, PowerState } from "../../core/contract";
 import aggregateNode from "../../nodes/ups-aggregate";
 import { aggregateNodeDef, source, ups } from "../harness/decide-fixtures";
-import { clock, fileStores, watch } from "../harness/decide-node-helper";
-import { callsOf, collect, helper, loadContextStores, settle, waitUntil } from "../harness/red-helper";
+import { clock, fileStores } from "../harness/decide-node-helper";
+import { callsOf, collect, helper, loadContextStores, settle, watch } from "../harness/red-helper";
+import { waitUntil } from "../harness/wait";
 
 const A = "ups1@nas:3493";
 const B = "ups2@nas:3493";
@@ -107,7 +108,7 @@ describe("ups-aggregate node", () => {
     await n.send(A, { ...ups(A, "OB"), runtime: -3 });
     await n.send("ups9@nas:3493", ups("ups9@nas:3493", "OB"));
     await n.send(A, null);
-    assert.deepEqual(n.errs, [
+    assert.deepEqual(n.errorTexts(), [
       'Message ignored: payload.charge must be a number or null (got string "73")',
       "Message ignored: payload.runtime must not be negative (got -3)",
       "Message ignored: unknown topic ups9@nas:3493: not in this node's list of UPSes (ups1@nas:3493, ups2@nas:3493)",
@@ -162,11 +163,11 @@ describe("ups-aggregate node", () => {
       const next = await stores.restart(dir, "clean");
       const file = stores.overwrite(next, "outage", "");
       const second = await start({ store: "file", confirm: 0 });
-      await waitUntil("the aggregate to read its stored outage", () => second.status.length > 0);
+      await waitUntil("the aggregate to read its stored outage", () => second.statuses.length > 0);
       const [err] = callsOf(second.agg, second.agg.error);
       assert.equal(err.args[0], `The stored outage identity is lost: its context file ${file} is empty (Node-RED was stopped while writing it, by a crash or a power cut). An outage open before the restart continues as a new outage, and "once per outage" nodes let its messages through again`);
       assert.deepEqual(err.args[1], { topic: "ups-aggregate/context", payload: { store: "file", key: "outage", problem: "empty-file", file } });
-      assert.deepEqual(second.status[0], { fill: "red", shape: "ring", text: "waiting · stored outage lost" }, "never a plain waiting");
+      assert.deepEqual(second.statuses[0], { fill: "red", shape: "ring", text: "waiting · stored outage lost" }, "never a plain waiting");
       await second.send(A, ups(A, "OB", { charge: 79 }));
       const m = second.got[0];
       assert.equal(m.payload.event, "POWER_LOST", "a new outage: what the error said");

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import type { NodeMessage } from "node-red";
 import latchNode from "../../nodes/outage-latch";
 import { outage, power } from "../harness/decide-fixtures";
-import { fileStores, watch } from "../harness/decide-node-helper";
-import { callsOf, collect, helper, loadContextStores } from "../harness/red-helper";
+import { fileStores } from "../harness/decide-node-helper";
+import { callsOf, collect, helper, loadContextStores, watch } from "../harness/red-helper";
 
 const O1 = outage("outage-20261125T130200Z-ab12", Date.UTC(2026, 10, 25, 13, 2, 0));
 const O2 = outage("outage-20261125T150000Z-ab12", Date.UTC(2026, 10, 25, 15, 0, 0));
@@ -29,7 +29,7 @@ function attach() {
   const latch = helper.getNode("latch");
   const w = watch(latch);
   const got = collect(helper.getNode("out")) as Msg[];
-  return { latch, got, errs: w.errs, status: w.status, feed: w.receive };
+  return { latch, got, errs: w.errorTexts, status: w.statuses, feed: w.receive };
 }
 
 describe("outage-latch node", () => {
@@ -90,7 +90,7 @@ describe("outage-latch node", () => {
     await feed({ payload: "hello" });
     await feed({ outage: "x" });
     assert.equal(got.length, 1);
-    assert.deepEqual(errs, [
+    assert.deepEqual(errs(), [
       "Message ignored: message has no msg.outage: only messages of an outage (from ups-aggregate or battery-tier-switch) can pass",
       'Message ignored: msg.outage must be an outage identity {id, since} (got string "x")',
     ]);
@@ -207,7 +207,7 @@ describe("outage-latch node", () => {
       stores.overwrite(next, "latch", JSON.stringify({ latch: { passed: "backup" } }));
       const second = await start({ store: "file", key: "topic" });
       await second.feed({ topic: "backup", outage: O1 });
-      assert.deepEqual(second.errs, ["The stored latch state is not one this node writes (starting armed): the next message of an outage passes, even if it passed before the restart"]);
+      assert.deepEqual(second.errs(), ["The stored latch state is not one this node writes (starting armed): the next message of an outage passes, even if it passed before the restart"]);
       assert.deepEqual([second.status[0].fill, second.status[0].text], ["red", "armed · stored state lost"]);
       assert.equal(second.got.length, 1);
     });
@@ -221,8 +221,8 @@ describe("outage-latch node", () => {
       const second = await start({ store: "file", key: "topic" });
       await second.feed({ topic: "backup", outage: O1 });
       assert.equal(second.got.length, 1, "lets through");
-      assert.match(second.errs[0], /^Could not read the stored latch state \(starting armed\): .*JSON/);
-      assert.match(second.errs[1], /^Could not store the latch state \(the message was sent; a restart may let it through again\): .*JSON/, "Node-RED reads the file before each write: it stays unwritable until it is deleted");
+      assert.match(second.errs()[0], /^Could not read the stored latch state \(starting armed\): .*JSON/);
+      assert.match(second.errs()[1], /^Could not store the latch state \(the message was sent; a restart may let it through again\): .*JSON/, "Node-RED reads the file before each write: it stays unwritable until it is deleted");
       assert.deepEqual(
         second.status.map((s) => s.fill),
         ["red", "red"],

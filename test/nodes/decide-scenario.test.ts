@@ -12,8 +12,8 @@ import tierNode from "../../nodes/battery-tier-switch";
 import latchNode from "../../nodes/outage-latch";
 import aggregateNode from "../../nodes/ups-aggregate";
 import { aggregateNodeDef, ups } from "../harness/decide-fixtures";
-import { clock, watch } from "../harness/decide-node-helper";
-import { helper, settle } from "../harness/red-helper";
+import { clock } from "../harness/decide-node-helper";
+import { helper, settle, watch } from "../harness/red-helper";
 
 const T0 = Date.UTC(2026, 10, 25, 14, 0, 0);
 const A = "ups1@nas:3493";

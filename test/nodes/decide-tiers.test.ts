@@ -3,8 +3,9 @@ import type { NodeMessage } from "node-red";
 import type { OutageIdentity, PowerState, TierInfo } from "../../core/contract";
 import tierNode from "../../nodes/battery-tier-switch";
 import { outage, power } from "../harness/decide-fixtures";
-import { clock, watch } from "../harness/decide-node-helper";
-import { collect, helper, waitUntil } from "../harness/red-helper";
+import { clock } from "../harness/decide-node-helper";
+import { collect, helper, watch } from "../harness/red-helper";
+import { waitUntil } from "../harness/wait";
 
 const T0 = Date.UTC(2026, 10, 25, 14, 0, 0);
 const O1 = outage("outage-20261125T140000Z-ab12", T0);
@@ -110,7 +111,7 @@ describe("battery-tier-switch node", () => {
     await n.send({ payload: power({ onBattery: true, charge: "15" as unknown as number }), outage: O1 });
     await n.send({ payload: power({ onBattery: true, charge: 15 }) });
     await n.send({ payload: power({ onBattery: true, charge: 15 }), outage: null });
-    assert.deepEqual(n.errs, [
+    assert.deepEqual(n.errorTexts(), [
       'Message ignored: payload.charge must be a number or null (got string "15")',
       "Message ignored: msg.outage is missing: feed this node from ups-aggregate",
       "Message ignored: payload.onBattery is true but msg.outage is null: a power loss always has an outage identity",
@@ -129,7 +130,7 @@ describe("battery-tier-switch node", () => {
       "the state moved on to storage: both messages went out",
     );
     assert.equal((n.got.storage[0] as unknown as { odd?: unknown }).odd, undefined);
-    assert.deepEqual(n.errs, []);
+    assert.deepEqual(n.errorTexts(), []);
   });
 
   it("refuses a configuration with a tier that can never fire", async () => {
@@ -189,16 +190,16 @@ describe("battery-tier-switch node", () => {
     assert.equal(n.got.restored.length, 2);
     await n.send(onBattery(45));
     assert.deepEqual(OUTS.map((o) => n.got[o].length), [2, 2, 0, 0, 2], "re-armed: the same outage passes its tiers again");
-    assert.deepEqual(n.errs, []);
+    assert.deepEqual(n.errorTexts(), []);
   });
 
   it("a time tier a month away does not spin: one timer of at most 24.8 days, not a timer firing every millisecond", async () => {
     const n = await start({ tiers: [{ name: "month", onBatteryFor: 30 * 86_400 }], outputs: 2 });
     await n.send(onBattery(95, { onBatterySeconds: 0 }));
-    const shown = n.status.length;
+    const shown = n.statuses.length;
     // real timers: a delay over 2^31-1 ms would fire at once and re-arm, hundreds of times in this pause
     await new Promise((r) => setTimeout(r, 300));
-    assert.ok(n.status.length - shown <= 1, `${n.status.length - shown} statuses in 300 ms`);
+    assert.ok(n.statuses.length - shown <= 1, `${n.statuses.length - shown} statuses in 300 ms`);
     assert.equal(n.got.backup.length, 0);
   });
 });

@@ -15,7 +15,8 @@ import latchNode from "../../nodes/outage-latch";
 import sshHostNode from "../../nodes/ssh-host";
 import sshShutdownNode from "../../nodes/ssh-shutdown";
 import aggregateNode from "../../nodes/ups-aggregate";
-import { callsOf, collect, collectCompleted, errorText, helper, waitUntil, type SpyCall } from "../harness/red-helper";
+import { callsOf, collect, collectCompleted, errorText, helper, type SpyCall } from "../harness/red-helper";
+import { waitUntil } from "../harness/wait";
 
 interface Case {
   type: string;

@@ -12,8 +12,9 @@ import nutUpsInNode from "../../nodes/nut-ups-in";
 import { startNutSim, type NutSim } from "../../tools/nut-sim";
 import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, type NutLab } from "../harness/nut-lab";
 import type { NutServerNode } from "../../nodes/lib/nut-server-api";
-import { watch, type UpsMsg } from "../harness/nut-node-helper";
-import { callsOf, helper, waitUntil } from "../harness/red-helper";
+import type { UpsMsg } from "../harness/decide-fixtures";
+import { callsOf, helper, watch } from "../harness/red-helper";
+import { waitUntil } from "../harness/wait";
 import { freePort, requireComponent } from "../harness/system";
 
 const nodes = [nutServerNode, nutUpsInNode];
@@ -61,7 +62,7 @@ describe("nut-ups-in with a real upsd", function () {
 
   it("sends the UPS state: topic ups@host:port, numbers as numbers, a summary; status green 'OL 100% 45 min'", async () => {
     await helper.load(nodes, flow({ port: lab.port, in: { vars: true } }));
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     const msg = await w.next("messages", () => true);
     assert.equal(msg.topic, `ups1@127.0.0.1:${lab.port}`);
     const p = msg.payload;
@@ -85,14 +86,14 @@ describe("nut-ups-in with a real upsd", function () {
 
   it("all UPSes: one message per UPS", async () => {
     await helper.load(nodes, flow({ port: lab.port, in: { mode: "all", ups: "" } }));
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     await waitUntil("a message from each UPS", () => new Set(w.messages.map((m) => m.payload.ups)).size === 2, 10000);
     assert.deepEqual([...new Set(w.messages.map((m) => m.topic))].sort(), [`ups1@127.0.0.1:${lab.port}`, `ups2@127.0.0.1:${lab.port}`]);
   });
 
   it("unknown UPS: a stale message with UNKNOWN-UPS, node.error once, red ring", async () => {
     await helper.load(nodes, flow({ port: lab.port, in: { ups: "nosuch" } }));
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     const msg = await w.next("messages", () => true);
     assert.equal(msg.payload.error, "UNKNOWN-UPS");
     assert.equal(msg.payload.stale, true);
@@ -135,7 +136,7 @@ describe("nut-ups-in with nut-sim", function () {
 
   it("on change: OL, then ONBATT with a yellow status, then nothing while nothing changes", async () => {
     await helper.load(nodes, flow({ port: sim.port }));
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     await w.next("messages", (m) => m.payload.status === "OL");
     sim.setStatus("ups1", "OB DISCHRG");
     sim.setVar("ups1", "battery.charge", 73);
@@ -153,11 +154,11 @@ describe("nut-ups-in with nut-sim", function () {
 
   it("every poll: a message per poll; events only: only transitions", async () => {
     await helper.load(nodes, flow({ port: sim.port, in: { output: "poll" } }));
-    let w = watch("in", "out");
+    let w = watch<UpsMsg>("in", "out");
     await waitUntil("three messages", () => w.messages.length >= 3, 5000);
     await helper.unload();
     await helper.load(nodes, flow({ port: sim.port, in: { output: "events" } }));
-    w = watch("in", "out");
+    w = watch<UpsMsg>("in", "out");
     const polls = sim.commands.length;
     await waitUntil("three polls", () => sim.commands.length >= polls + 3, 5000);
     assert.equal(w.messages.length, 0, "the first OL is no event");
@@ -169,7 +170,7 @@ describe("nut-ups-in with nut-sim", function () {
 
   it("an input message forces a poll, is answered whatever the mode, and done() is called after", async () => {
     await helper.load(nodes, flow({ port: sim.port, in: { interval: 3600, output: "events" } }));
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     await w.next("statuses", (s) => s.text === "OL 100% 45 min");
     helper.getNode("in").receive({ payload: "now", _msgid: "m-1" });
     const msg = await w.next("messages", () => true);
@@ -180,7 +181,7 @@ describe("nut-ups-in with nut-sim", function () {
 
   it("a trigger message Node-RED cannot copy still gets its reading (without what could not be copied) and a warning", async () => {
     await helper.load(nodes, flow({ port: sim.port, in: { interval: 3600, output: "events" } }));
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     await w.next("statuses", (s) => s.text === "OL 100% 45 min");
     // An object whose prototype is a Map (a function node can build one): RED.util.cloneMessage throws on it.
     const odd: Record<string, unknown> = { a: 1 };
@@ -199,7 +200,7 @@ describe("nut-ups-in with nut-sim", function () {
     const f = flow({ port: sim.port });
     f.push({ ...(f[1] as object), id: "in2", ups: "ups2", vars: true, wires: [["out"]] });
     await helper.load(nodes, f);
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     await waitUntil("messages of both UPSes", () => new Set(w.messages.map((m) => m.payload.ups)).size === 2, 5000);
     const start = sim.commands.length;
     await waitUntil("fifteen more commands", () => sim.commands.length >= start + 15, 5000);
@@ -216,7 +217,7 @@ describe("nut-ups-in with nut-sim", function () {
     sim.deleteVar("ups1", "battery.runtime");
     sim.deleteVar("ups1", "ups.load");
     await helper.load(nodes, flow({ port: sim.port, in: { output: "poll" } }));
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     const msg = await w.next("messages", () => true);
     assert.equal(msg.payload.runtime, null);
     assert.equal(msg.payload.load, null);
@@ -230,7 +231,7 @@ describe("nut-ups-in with nut-sim", function () {
 
   it("closing the flow closes the connection (LOGOUT), also with two users", async () => {
     await helper.load(nodes, flow({ port: sim.port }));
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     await w.next("messages", () => true);
     assert.equal(sim.connections, 1);
     await helper.unload();
@@ -240,7 +241,7 @@ describe("nut-ups-in with nut-sim", function () {
 
   it("fault: garbage from the server -> COMMBAD, stale, node.error; then COMMOK when it behaves", async () => {
     await helper.load(nodes, flow({ port: sim.port }));
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     await w.next("messages", () => true);
     sim.setFault("garbage");
     const bad = await w.next("messages", (m) => m.payload.event === "COMMBAD");
@@ -259,7 +260,7 @@ describe("nut-ups-in with nut-sim", function () {
 
   it("fault: a server that stops answering -> TIMEOUT, COMMBAD; replies split across packets read fine", async () => {
     await helper.load(nodes, flow({ port: sim.port, server: { timeout: 0.3 } }));
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     await w.next("messages", () => true);
     sim.setFault("silent");
     const bad = await w.next("messages", (m) => m.payload.event === "COMMBAD");
@@ -271,7 +272,7 @@ describe("nut-ups-in with nut-sim", function () {
 
   it("fault: connection closed mid-list -> CLOSED, COMMBAD, then COMMOK after the reconnect", async () => {
     await helper.load(nodes, flow({ port: sim.port, in: { vars: true } }));
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     await w.next("messages", () => true);
     sim.setFault("close-mid-list");
     const bad = await w.next("messages", (m) => m.payload.event === "COMMBAD");
@@ -282,7 +283,7 @@ describe("nut-ups-in with nut-sim", function () {
 
   it("driver gone / data stale: the ERR code, stale but reachable, red ring 'stale'", async () => {
     await helper.load(nodes, flow({ port: sim.port }));
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     await w.next("messages", () => true);
     sim.setUpsError("ups1", "DATA-STALE");
     const stale = await w.next("messages", (m) => m.payload.event === "COMMBAD");
@@ -295,7 +296,7 @@ describe("nut-ups-in with nut-sim", function () {
   it("a value that should be a number and is not: node.error with the message, the field null", async () => {
     sim.setVar("ups1", "battery.charge", "full");
     await helper.load(nodes, flow({ port: sim.port }));
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     const msg = await w.next("messages", () => true);
     assert.equal(msg.payload.charge, null);
     const err = await w.next("errors", () => true);
@@ -306,7 +307,7 @@ describe("nut-ups-in with nut-sim", function () {
   it("server down at deploy: a stale unreachable message at once, NOCOMM after the configured time", async () => {
     const port = await freePort();
     await helper.load(nodes, flow({ port, in: { nocomm: 0.6 } }));
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     const first = await w.next("messages", () => true);
     assert.equal(first.payload.reachable, false);
     assert.equal(first.payload.stale, true);
@@ -321,7 +322,7 @@ describe("nut-ups-in with nut-sim", function () {
   it("server down at deploy, all UPSes: nothing to send for, so node.error (Catch) with topic *@host:port, then NOCOMM", async () => {
     const port = await freePort();
     await helper.load(nodes, flow({ port, in: { mode: "all", ups: "", nocomm: 0.6 } }));
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     const first = await w.next("errors", () => true);
     assert.match(first.text, new RegExp(`^\\*@127\\.0\\.0\\.1:${port}: `));
     assert.equal((first.msg as UpsMsg).topic, `*@127.0.0.1:${port}`);
@@ -331,7 +332,7 @@ describe("nut-ups-in with nut-sim", function () {
 
   it("LOGIN refused (wrong password): told once via node.error, reading goes on", async () => {
     await helper.load(nodes, flow({ port: sim.port, server: { login: "ups1" } }), { srv: { username: "mon", password: "bad-pass-1" } });
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     const err = await w.next("errors", () => true);
     assert.match(err.text, /^upsd 127\.0\.0\.1:\d+ refused: LOGIN ups1: ERR ACCESS-DENIED .*Reading goes on without it\.$/);
     const msg = await w.next("messages", () => true);
@@ -342,7 +343,7 @@ describe("nut-ups-in with nut-sim", function () {
 
   it("TLS required but upsd has no certificate: stale with FEATURE-NOT-CONFIGURED, never plaintext", async () => {
     await helper.load(nodes, flow({ port: sim.port, server: { usetls: true } }), { srv: { username: "mon", password: "monpass" } });
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     const msg = await w.next("messages", () => true);
     assert.equal(msg.payload.error, "FEATURE-NOT-CONFIGURED");
     assert.equal(msg.payload.reachable, false);
@@ -352,7 +353,7 @@ describe("nut-ups-in with nut-sim", function () {
 
   it("a server address that cannot work: nut-server says so at start, the UPS reads as unreachable, nothing crashes", async () => {
     await helper.load(nodes, flow({ port: 70000 }));
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     const m = await w.next("messages", () => true);
     assert.equal(m.payload.reachable, false);
     assert.equal(m.payload.error, "ERR_SOCKET_BAD_PORT");
@@ -364,7 +365,7 @@ describe("nut-ups-in with nut-sim", function () {
 
   it("a list that never ends (every variable): PROTOCOL-ERROR, COMMBAD, told once; then COMMOK", async () => {
     await helper.load(nodes, flow({ port: sim.port, in: { vars: true } }));
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     await w.next("messages", () => true);
     sim.setFault("endless-list");
     const bad = await w.next("messages", (m) => m.payload.event === "COMMBAD");
@@ -379,7 +380,7 @@ describe("nut-ups-in with nut-sim", function () {
 
   it("all UPSes, a UPS list that never ends: every known UPS reads PROTOCOL-ERROR", async () => {
     await helper.load(nodes, flow({ port: sim.port, in: { mode: "all", ups: "" } }));
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     await waitUntil("a message from each UPS", () => new Set(w.messages.map((m) => m.payload.ups)).size === 2, 10000);
     sim.setFault("endless-list");
     const from = w.messages.length;
@@ -390,7 +391,7 @@ describe("nut-ups-in with nut-sim", function () {
 
   it("an ERR word is a bounded code of safe characters in payload.error and the summary", async () => {
     await helper.load(nodes, flow({ port: sim.port }));
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     await w.next("messages", () => true);
     sim.setUpsError("ups1", "<b>".repeat(2000));
     const odd = await w.next("messages", (m) => m.payload.event === "COMMBAD");
@@ -413,7 +414,7 @@ describe("nut-ups-in with nut-sim", function () {
     ] as const) {
       it(`${what}: node.error at start and for each input (with the message), done() called, no polling`, async () => {
         await helper.load(nodes, flow({ port: sim.port, in: cfg }));
-        const w = watch("in", "out");
+        const w = watch<UpsMsg>("in", "out");
         helper.getNode("in").receive({ payload: 1, _msgid: "bad-1" });
         const err = await w.next("errors", (e) => e.msg?._msgid === "bad-1");
         assert.equal(err.text, `Invalid configuration, message not handled: ${text}`);
@@ -589,7 +590,7 @@ describe("nut-ups-in with a real upsd serving UPSes named __proto__, constructor
 
   it("all UPSes: a message for each, each tracked apart (ONBATT of one only), no error", async () => {
     await helper.load(nodes, flow({ port: lab.port, in: { mode: "all", ups: "", vars: true } }));
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     await waitUntil("a message from each UPS", () => new Set(w.messages.map((m) => m.payload.ups)).size === PROTO_NAMES.length, 10000);
     assert.deepEqual([...new Set(w.messages.map((m) => m.topic))].sort(), PROTO_NAMES.map((n) => `${n}@127.0.0.1:${lab.port}`).sort());
     for (const m of w.messages) {
@@ -610,7 +611,7 @@ describe("nut-ups-in with a real upsd serving UPSes named __proto__, constructor
     const f = flow({ port: lab.port, in: { ups: PROTO_NAMES[0] } });
     PROTO_NAMES.slice(1).forEach((ups, i) => f.push({ ...(f[1] as object), id: `in${i + 2}`, ups, wires: [["out"]] }));
     await helper.load(nodes, f);
-    const w = watch("in", "out");
+    const w = watch<UpsMsg>("in", "out");
     await waitUntil("a message from each node", () => new Set(w.messages.map((m) => m.payload.ups)).size === PROTO_NAMES.length, 10000);
     for (const m of w.messages) assert.deepEqual([m.payload.status, m.payload.error], ["OL", null], m.topic);
     assert.deepEqual(w.errors, []);

@@ -3,6 +3,7 @@ import { connect, createServer, type Socket } from "node:net";
 import { Rng, guardLoopback } from "../harness/fuzz";
 import { nodeSatisfies } from "../harness/runtime";
 import { findExecutable, freePort } from "../harness/system";
+import { waitUntil } from "../harness/wait";
 
 describe("test harness", () => {
   it("freePort gives a port that can be bound on 127.0.0.1", async () => {
@@ -11,6 +12,22 @@ describe("test harness", () => {
     await new Promise<void>((resolve, reject) => {
       const srv = createServer().once("error", reject).listen(port, "127.0.0.1", () => srv.close(() => resolve()));
     });
+  });
+
+  it("waitUntil resolves with the first value a check gives (sync or async), fails naming what it waited for, and stops at a check's error", async () => {
+    let n = 0;
+    assert.equal(await waitUntil("the third poll", () => ++n >= 3 && `poll ${n}`), "poll 3");
+    assert.equal(await waitUntil("an async check", async () => 0), 0, "0 is a value, not a miss");
+    await assert.rejects(waitUntil("what never comes", () => false, { timeoutMs: 30, everyMs: 5 }), /^Error: timed out after 30 ms waiting for what never comes$/);
+    let checks = 0;
+    await assert.rejects(
+      waitUntil("sshd", () => {
+        checks++;
+        throw new Error("sshd exited");
+      }),
+      /sshd exited/,
+    );
+    assert.equal(checks, 1, "an error ends the wait at once");
   });
 
   it("findExecutable returns the first executable candidate, null when none", () => {

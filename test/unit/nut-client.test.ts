@@ -14,6 +14,7 @@ import { NutArgumentError, NutConnectionError, NutError, NutProtocolError, NutSe
 import { startNutSim, type NutSim } from "../../tools/nut-sim";
 import { freePort } from "../harness/system";
 import { rejection, waitState } from "../harness/nut-client-wait";
+import { waitUntil } from "../harness/wait";
 
 const fixture = (f: string) => readFileSync(join(__dirname, "..", "fixtures", "tls", f));
 
@@ -261,11 +262,7 @@ describe("NutClient against nut-sim", function () {
     const c = client({ keepAliveMs: 100 });
     await waitState(c, "connected");
     const before = sim.commands.filter((x) => x === "NETVER").length;
-    const deadline = Date.now() + 3000;
-    while (sim.commands.filter((x) => x === "NETVER").length < before + 2) {
-      assert.ok(Date.now() < deadline, "no keep-alive NETVER within 3 s");
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitUntil("two keep-alive NETVER", () => sim.commands.filter((x) => x === "NETVER").length >= before + 2, { timeoutMs: 3000, everyMs: 20 });
     assert.equal(sim.connections, 1);
   });
 
@@ -367,11 +364,7 @@ describe("NutClient: reconnecting", () => {
     c.start();
     const err = await rejection(c.listUps());
     assert.equal(err.code, "ECONNREFUSED");
-    const deadline = Date.now() + 5000;
-    while (delays.length < 6) {
-      assert.ok(Date.now() < deadline, `only ${delays.length} attempts`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitUntil("6 attempts", () => delays.length >= 6, { timeoutMs: 5000, everyMs: 10 }).catch(() => assert.fail(`only ${delays.length} attempts`));
     await c.close();
     assert.deepEqual(delays.slice(0, 6), [20, 40, 80, 160, 160, 160]);
   });
@@ -385,11 +378,7 @@ describe("NutClient: reconnecting", () => {
     const delays: Array<number | null> = [];
     c.on("state", (s) => s.state === "disconnected" && delays.push(s.retryInMs));
     c.start();
-    const deadline = Date.now() + 5000;
-    while (delays.length < 5) {
-      assert.ok(Date.now() < deadline, `only ${delays.length} attempts`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitUntil("5 attempts", () => delays.length >= 5, { timeoutMs: 5000, everyMs: 10 }).catch(() => assert.fail(`only ${delays.length} attempts`));
     await c.close();
     assert.deepEqual(delays.slice(0, 5), [10, 20, 40, 80, 80]);
   });
