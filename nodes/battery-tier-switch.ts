@@ -1,3 +1,11 @@
+/**
+ * battery-tier-switch ("battery tiers"): sends the power state to one output
+ * per tier reached (charge, runtime, time on battery, LB, critical, depletion
+ * rate), never while the power is on, and a "power restored" message on its
+ * last output when the outage ends. The decisions are in
+ * core/decide/tiers.ts; this file wires them to Node-RED, with a timer for
+ * time-on-battery tiers that come due without a message.
+ */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import type { OutageIdentity, PowerState } from "../core/contract";
 import {
@@ -7,18 +15,24 @@ import {
   checkTierConfig,
   checkTierInput,
   DEFAULT_TIERS,
+  dueMessage,
   initialTiers,
   nextTierDeadline,
+  restoredMessage,
   tierInput,
+  tierMessage,
   tierStatus,
   tierReset,
   tierTick,
 } from "../core/decide/tiers";
-import { isRecord } from "../core/decide/format";
+import { isRecord } from "../core/check";
 import { restoredKind } from "../core/decide/restored";
+import { flag, numberOr, optionalNumber } from "../core/config";
 import { timerDelay } from "../core/moment";
 import { now } from "./lib/clock";
 import { copyMessage } from "./lib/copy-message";
+import { inputError, refuseMisconfigured } from "./lib/errors";
+import { statusShower } from "./lib/status";
 
 type Amount = number | string | null | undefined;
 
@@ -41,21 +55,17 @@ interface TierSwitchDef extends NodeDef {
   fsdAll?: boolean;
 }
 
-/** An optional number from the editor: "" and null mean "not set". */
-function amount(v: Amount): number | null {
-  return v === undefined || v === null || v === "" ? null : Number(v);
-}
-
+/** A tier as the editor saved it: each amount optional (an empty field is "not set"). */
 function toRule(t: TierDef): TierRule {
-  const rate = amount(t.rate);
+  const rate = optionalNumber(t.rate);
   return {
     name: String(t.name ?? ""),
-    charge: amount(t.charge),
-    runtime: amount(t.runtime),
-    onBatteryFor: amount(t.onBatteryFor),
-    lowBattery: t.lowBattery === true,
-    critical: t.critical === true,
-    depletion: rate == null ? null : { rate, windowS: amount(t.window) ?? 60, graceS: amount(t.grace) ?? 60 },
+    charge: optionalNumber(t.charge),
+    runtime: optionalNumber(t.runtime),
+    onBatteryFor: optionalNumber(t.onBatteryFor),
+    lowBattery: flag(t.lowBattery, false),
+    critical: flag(t.critical, false),
+    depletion: rate == null ? null : { rate, windowS: numberOr(t.window, 60), graceS: numberOr(t.grace, 60) },
   };
 }
 
@@ -69,25 +79,21 @@ export = function (RED: NodeAPI) {
     const config: TierConfig = {
       tiers: def.tiers ? def.tiers.map(toRule) : DEFAULT_TIERS,
       mode: def.mode === "first" ? "first" : "while",
-      staleCounts: def.staleCounts === true,
-      fsdAll: def.fsdAll !== false,
+      staleCounts: flag(def.staleCounts, false),
+      fsdAll: flag(def.fsdAll, true),
     };
     const problems = checkTierConfig(config);
     if (problems.length) {
-      node.error(`${RED._("battery-tier-switch.errors.config")}: ${problems.join("; ")}`);
-      node.status({ fill: "red", shape: "ring", text: "battery-tier-switch.status.config" });
+      refuseMisconfigured(RED, node, problems);
       return;
     }
+    const show = statusShower(RED, node);
     const restoredPort = config.tiers.length;
     let state = initialTiers(now().mono);
     let timer: NodeJS.Timeout | null = null;
 
     function status() {
-      const s = tierStatus(config, state);
-      if (s.level === "tier") node.status({ fill: "red", shape: "dot", text: s.text });
-      else if (s.level === "battery") node.status({ fill: "yellow", shape: "ring", text: s.text });
-      else if (s.level === "unknown") node.status({ fill: "grey", shape: "ring", text: s.text });
-      else node.status({ fill: "green", shape: "ring", text: s.text });
+      show(tierStatus(config, state));
     }
 
     /**
@@ -103,8 +109,8 @@ export = function (RED: NodeAPI) {
         if (dropped.length) node.warn(RED._("battery-tier-switch.warn.not-copied", { properties: dropped.join(", ") }));
         return m;
       };
-      for (const e of step.emits) on(e.index, Object.assign(copy(), { topic: e.tier.name, tier: e.tier, summary: e.summary }));
-      if (step.restored) on(restoredPort, Object.assign(copy(), { topic: "restored", reset: true, action: "cancel", summary: step.restored.summary }));
+      for (const e of step.emits) on(e.index, Object.assign(copy(), tierMessage(e)));
+      if (step.restored) on(restoredPort, Object.assign(copy(), restoredMessage(step.restored)));
       status();
       schedule();
     }
@@ -118,9 +124,7 @@ export = function (RED: NodeAPI) {
       timer = setTimeout(() => {
         timer = null;
         const step = tierTick(config, state, now().mono);
-        const last = step.state.last;
-        // A new message: the power state last received, its time on battery brought up to now.
-        apply(step, { payload: last?.payload, outage: last?.outage, summary: last?.summary } as NodeMessage, (out) => node.send(out));
+        apply(step, dueMessage(step.state) as NodeMessage, (out) => node.send(out));
       }, timerDelay(at, now().mono));
     }
 
@@ -137,8 +141,7 @@ export = function (RED: NodeAPI) {
       }
       const problem = checkTierInput(m.payload, m.outage);
       if (problem) {
-        node.error(`${RED._("battery-tier-switch.errors.bad-input")}: ${problem}`, msg);
-        done();
+        done(inputError(RED, node, problem));
         return;
       }
       const step = tierInput(

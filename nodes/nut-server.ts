@@ -25,9 +25,11 @@
 import type { NodeAPI, NodeDef, Node } from "node-red";
 import type { ConnectionOptions } from "node:tls";
 import type { Request, Response } from "express";
-import { numberOf } from "../core/decide/format";
+import { numberOf } from "../core/check";
+import { flag, numberOr, within } from "../core/config";
 import { NutClient, type StateChange, type UpsListEntry } from "../core/nut/client";
-import { NutServerError, fixedCode, toNutError, type NutError } from "../core/nut/errors";
+import { NutConnectionError, NutServerError, fixedCode, toNutError, type NutError } from "../core/nut/errors";
+import type { UpsReader } from "../core/nut/monitor";
 import {
   LIST_UPS_LIMITS,
   formatAddress,
@@ -53,6 +55,9 @@ interface TlsConfigNode extends Node {
 }
 
 export = function (RED: NodeAPI) {
+  /** Each deployed server's shared connection, for the editor endpoint below (its users get a reader, not the client). */
+  const clients = new WeakMap<NutServerNode, () => NutClient | null>();
+
   /** STARTTLS options from a core tls-config node; certificate verification stays on by default. */
   function tlsOptions(usetls: boolean, tlsId: string): ConnectionOptions | false {
     if (!usetls) return false;
@@ -66,20 +71,33 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     const node = this;
     const host = String(def.host || "").trim() || "127.0.0.1";
-    const port = def.port === "" || def.port === undefined ? 3493 : Number(def.port);
+    const port = numberOr(def.port, 3493);
     if (!isPlausibleHost(host) || !isPort(port)) node.error(RED._("nut-server.errors.bad-address", { host, port: String(def.port) }));
     const creds: NutServerCredentials = node.credentials ?? {};
     if (creds.password && !creds.username) node.warn(RED._("nut-server.errors.password-without-user"));
-    const interval = Number(def.interval) > 0 ? Number(def.interval) : 5;
-    const timeoutMs = (Number(def.timeout) > 0 ? Number(def.timeout) : 5) * 1000;
+    // not a positive number: the default (the users check their own interval)
+    const positiveOr = (v: unknown, fallback: number): number => {
+      const n = numberOr(v, fallback);
+      return within(n, { above: 0 }) ? n : fallback;
+    };
+    const interval = positiveOr(def.interval, 5);
+    const timeoutMs = positiveOr(def.timeout, 5) * 1000;
     const users = new Map<string, NutServerUser>();
     let client: NutClient | null = null;
     let lastState: StateChange = { state: "idle", error: null, retryInMs: null };
 
     node.address = formatAddress(host, port);
     node.interval = interval;
-    node.deployed = { host, port, usetls: !!def.usetls, tls: def.tls || "" };
-    Object.defineProperty(node, "client", { get: () => client });
+    node.deployed = { host, port, usetls: flag(def.usetls, false), tls: def.tls || "" };
+    clients.set(node, () => client);
+    /** After the last user left (a node closing), reads fail as upsd unreachable would. */
+    const notConnected = () => Promise.reject(new NutConnectionError(`not connected to ${node.address}`, "NOT-CONNECTED"));
+    const reader: UpsReader = {
+      listUps: () => (client ? client.listUps() : notConnected()),
+      listVar: (ups) => (client ? client.listVar(ups) : notConnected()),
+      getVars: (ups, names) => (client ? client.getVars(ups, names) : notConnected().catch((err: NutError) => names.map(() => err))),
+    };
+    Object.defineProperty(node, "reader", { value: reader, enumerable: true });
 
     const onState = (change: StateChange) => {
       // log the changes an admin wants in the log, not every retry
@@ -103,7 +121,7 @@ export = function (RED: NodeAPI) {
           username: creds.username || undefined,
           password: creds.password || undefined,
           login: String(def.login || "").trim() || undefined,
-          tls: tlsOptions(!!def.usetls, def.tls),
+          tls: tlsOptions(node.deployed.usetls, def.tls),
           requestTimeoutMs: timeoutMs,
         });
         client.on("state", onState);
@@ -165,9 +183,10 @@ export = function (RED: NodeAPI) {
     const port = numberOf(body.port);
     const server = typeof body.id === "string" ? (RED.nodes.getNode(body.id) as NutServerNode | null) : null;
     const same = server?.type === "nut-server" && server.deployed.host === host && server.deployed.port === port;
-    if (same && server.client?.state === "connected") return server.client.listUps();
+    const shared = same ? clients.get(server)?.() : null;
+    if (shared?.state === "connected") return shared.listUps();
     // a short-lived connection that sends no credentials: LIST UPS needs none
-    const usetls = same ? server.deployed.usetls : body.usetls === true || body.usetls === "true";
+    const usetls = same ? server.deployed.usetls : flag(body.usetls, false);
     const tlsId = same ? server.deployed.tls : typeof body.tls === "string" ? body.tls : "";
     const probe = new NutClient({
       host,

@@ -6,27 +6,31 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import type { StateChange } from "../core/nut/client";
-import { NutConnectionError, type NutError } from "../core/nut/errors";
+import type { NutError } from "../core/nut/errors";
 import {
   alertPolling,
   applyListError,
   applyReadings,
   currentStates,
+  errorMessage,
   newMonitor,
   readUpses,
   topicOf,
+  upsMessage,
   type MonitorOptions,
   type OutputMode,
-  type UpsReader,
 } from "../core/nut/monitor";
+import { flag, numberOr, within } from "../core/config";
 import { encodeArg } from "../core/nut/protocol";
 import { DEFAULT_TIMING } from "../core/nut/status";
-import { nodeStatus, severity, summarize, type NodeStatus } from "../core/nut/ups-state";
+import { type ConnectionShown, monitorStatus } from "../core/nut/ups-state";
 import { now } from "./lib/clock";
 import { copyMessage } from "./lib/copy-message";
 import { registerUpsSource } from "./lib/ups-registry";
 import type { NutServerNode, NutServerUser } from "./lib/nut-server-api";
 import { serialQueue } from "./lib/serial-queue";
+import { refuseMisconfigured } from "./lib/errors";
+import { statusShower } from "./lib/status";
 
 interface NutUpsInDef extends NodeDef {
   server: string;
@@ -56,10 +60,9 @@ export = function (RED: NodeAPI) {
     const server = RED.nodes.getNode(def.server) as NutServerNode | null;
     const all = def.mode === "all";
     const upsName = String(def.ups ?? "").trim();
-    const seconds = (v: unknown, fallback: number) => (v === "" || v === undefined || v === null ? fallback : Number(v));
-    const interval = seconds(def.interval, server?.interval ?? 5);
-    const alertInterval = seconds(def.alertInterval, 2);
-    const nocomm = seconds(def.nocomm, DEFAULT_TIMING.nocommWarnMs / 1000);
+    const interval = numberOr(def.interval, server?.interval ?? 5);
+    const alertInterval = numberOr(def.alertInterval, 2);
+    const nocomm = numberOr(def.nocomm, DEFAULT_TIMING.nocommWarnMs / 1000);
     const output: OutputMode = def.output === "poll" || def.output === "events" ? def.output : "change";
 
     const configError = ((): string | null => {
@@ -67,27 +70,21 @@ export = function (RED: NodeAPI) {
       if (!all && !upsName) return RED._("nut-ups-in.errors.no-ups");
       if (!all && !validName(upsName)) return RED._("nut-ups-in.errors.bad-ups", { ups: upsName });
       for (const [key, v] of [["interval", interval], ["alertInterval", alertInterval]] as const) {
-        if (!Number.isFinite(v) || v < MIN_INTERVAL) return RED._("nut-ups-in.errors.bad-interval", { field: key, min: MIN_INTERVAL });
+        if (!within(v, { min: MIN_INTERVAL })) return RED._("nut-ups-in.errors.bad-interval", { field: key, min: MIN_INTERVAL });
       }
-      if (!Number.isFinite(nocomm) || nocomm <= 0) return RED._("nut-ups-in.errors.bad-nocomm");
+      if (!within(nocomm, { above: 0 })) return RED._("nut-ups-in.errors.bad-nocomm");
       return null;
     })();
 
     if (configError || !server) {
-      const text = configError ?? RED._("nut-ups-in.errors.no-server");
-      node.error(text);
-      node.status({ fill: "red", shape: "ring", text: "nut-ups-in.status.config-error" });
-      node.on("input", (msg: NodeMessageInFlow, _send: Send, done: (err?: Error) => void) => {
-        node.error(text, msg);
-        done();
-      });
+      refuseMisconfigured(RED, node, [configError ?? RED._("nut-ups-in.errors.no-server")]);
       return;
     }
 
     const opts: MonitorOptions = {
       server: server.address,
       output,
-      includeVars: def.vars === true || String(def.vars) === "true",
+      includeVars: flag(def.vars, false),
       timing: { ...DEFAULT_TIMING, nocommWarnMs: nocomm * 1000 },
     };
     let monitor = newMonitor(now().mono);
@@ -96,13 +93,12 @@ export = function (RED: NodeAPI) {
     /** Polls run one after the other: a forced poll waits for the running one. */
     const polls = serialQueue(() => undefined);
     let lastWarning: string | null = null;
-    /** What the status shows now: set again only when it changes (the editor gets every call). */
-    let shown = "";
+    /** The status is recomputed after each poll that changed something: shown again only when it changes (the editor gets every call). */
+    const show = statusShower(RED, node, true);
+    /** The shared connection, shown until the first reading. */
+    let connection: ConnectionShown = { state: "idle" };
 
     const srv: NutServerNode = server;
-    /** Stands in for the client once the node is closing (the server then has none for us). */
-    const refuse = () => Promise.reject(new NutConnectionError(`not connected to ${srv.address}`, "NOT-CONNECTED"));
-    const notConnected: UpsReader = { listUps: refuse, listVar: refuse, getVars: (_ups, names) => refuse().catch((err: NutError) => names.map(() => err)) };
 
     /**
      * The next poll, one interval after the start of the last one (fixed
@@ -140,7 +136,7 @@ export = function (RED: NodeAPI) {
       timer = null;
       const started = performance.now();
       const known = [...monitor.upses.keys()];
-      const { readings, listError } = await readUpses(srv.client ?? notConnected, all ? null : upsName, known, opts.includeVars);
+      const { readings, listError } = await readUpses(srv.reader, all ? null : upsName, known, opts.includeVars);
       if (closed) return trigger?.done();
       const at = now();
       const result = applyReadings(monitor, readings, at, opts, trigger !== null);
@@ -148,45 +144,31 @@ export = function (RED: NodeAPI) {
       const send: Send = trigger ? trigger.send : (m) => node.send(m);
       for (const out of result.outputs) {
         if (!out.send && !out.report) continue; // most polls of most UPSes: nothing new, nothing to build
-        const summary = summarize(out.topic, out.state);
         let base: NodeMessage = {};
         if (trigger) {
           const { copy, dropped } = copyMessage(RED, trigger.msg);
           base = copy;
           if (dropped.length) node.warn(RED._("nut-ups-in.warn.not-copied", { properties: dropped.join(", ") }));
         }
-        const msg: NodeMessage & { summary: string } = { ...base, topic: out.topic, payload: out.state, summary };
+        const msg: NodeMessage = { ...base, ...upsMessage(out) };
         if (out.report) node.error(out.report, msg);
         if (out.send) send(msg);
       }
       if (listError) {
         const r = applyListError(monitor, listError, at, opts);
         monitor = r.monitor;
-        if (r.report) node.error(r.report, { topic: topicOf("*", opts.server), payload: { error: listError.code } } as NodeMessage);
+        if (r.report) node.error(r.report, errorMessage("*", opts.server, listError.code));
       }
       // the status only says what hasChanged() looks at: recompute it when something did
-      if (listError || result.outputs.some((o) => o.changed)) showStatus(listError);
+      if (listError) connection = { state: "disconnected", code: listError.code };
+      if (listError || result.outputs.some((o) => o.changed)) showStatus();
       trigger?.done();
       schedule(started);
     }
 
-    /** One UPS: its status. All: the worst one, named, and how many there are. */
-    function showStatus(listError: NutError | null): void {
-      const states = currentStates(monitor);
-      if (states.length === 0) {
-        if (listError) setStatus({ fill: "grey", shape: "ring", text: `disconnected (${listError.code})` });
-        return;
-      }
-      const worst = states.reduce((a, b) => (severity(b) > severity(a) ? b : a));
-      const st: NodeStatus = nodeStatus(worst);
-      setStatus(all ? { ...st, text: `${worst.ups}: ${st.text}${states.length > 1 ? ` (${states.length} UPS)` : ""}` } : st);
-    }
-
-    function setStatus(st: NodeStatus): void {
-      const key = `${st.fill} ${st.shape} ${st.text}`;
-      if (key === shown) return;
-      shown = key;
-      node.status(st);
+    function showStatus(): void {
+      const view = monitorStatus(currentStates(monitor), all, connection);
+      if (view) show(view);
     }
 
     const user: NutServerUser = {
@@ -194,19 +176,15 @@ export = function (RED: NodeAPI) {
       onServerState(change: StateChange) {
         // before the first reading the connection is all there is to show
         if (closed || currentStates(monitor).length > 0) return;
-        if (change.state === "connecting") setStatus({ fill: "yellow", shape: "ring", text: "node-red:common.status.connecting" });
-        else if (change.state === "connected") setStatus({ fill: "green", shape: "ring", text: "node-red:common.status.connected" });
-        else if (change.state === "disconnected") {
-          setStatus({ fill: "grey", shape: "ring", text: `disconnected (${change.error?.code ?? "?"})` });
-        }
+        if (change.state === "disconnected") connection = { state: "disconnected", code: change.error?.code ?? "?" };
+        else if (change.state === "connecting" || change.state === "connected") connection = { state: change.state };
+        else return;
+        showStatus();
       },
       onServerWarning(err: NutError) {
         if (closed || err.message === lastWarning) return;
         lastWarning = err.message;
-        node.error(RED._("nut-ups-in.errors.server-refused", { address: opts.server, error: err.message }), {
-          topic: topicOf(all ? "*" : upsName, opts.server),
-          payload: { error: err.code },
-        } as NodeMessage);
+        node.error(RED._("nut-ups-in.errors.server-refused", { address: opts.server, error: err.message }), errorMessage(all ? "*" : upsName, opts.server, err.code));
       },
     };
 

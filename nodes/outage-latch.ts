@@ -1,7 +1,17 @@
+/**
+ * outage-latch ("once per outage"): lets the first message of an outage
+ * through (per outage, or per topic in each outage), blocks the repeats, and
+ * re-arms on a "power restored" or reset message. The decisions are in
+ * core/decide/latch.ts; this file wires them to Node-RED and keeps what
+ * passed in a context store, written before the message goes on, so a
+ * restart does not let it through again.
+ */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { type LatchConfig, initialLatch, latchInput, latchStatus, parseSavedLatch } from "../core/decide/latch";
-import { type StoreProblem, loadStored, saveContext, storeKind, storeProblemMessage, storeWarning } from "./lib/context-store";
+import { type StoreProblem, loadStored, saveContext, storeKeeps, storeKind, storeProblemMessage } from "./lib/context-store";
 import { failWith, serialQueue } from "./lib/serial-queue";
+import { inputError } from "./lib/errors";
+import { statusShower } from "./lib/status";
 
 interface OutageLatchDef extends NodeDef {
   key: LatchConfig["key"];
@@ -22,7 +32,8 @@ export = function (RED: NodeAPI) {
     const config: LatchConfig = { key: def.key === "topic" ? "topic" : "outage" };
     const store = def.store || "";
     const forwardReset = def.forwardReset !== false;
-    const warning = storeWarning(storeKind(RED.settings, store));
+    const keeps = storeKeeps(storeKind(RED.settings, store));
+    const show = statusShower(RED, node);
     let state = initialLatch();
     let storeFailed = false;
     /** What was stored could not be had back at start: shown until a state is stored again. */
@@ -30,10 +41,7 @@ export = function (RED: NodeAPI) {
     const queue = serialQueue((err) => node.error(`${RED._("outage-latch.errors.internal")}: ${String(err)}`));
 
     function status() {
-      const s = latchStatus(state);
-      if (storeFailed) node.status({ fill: "red", shape: "ring", text: `${s.text} · store error` });
-      else if (lost) node.status({ fill: "red", shape: "ring", text: `${s.text} · stored state lost` });
-      else node.status({ fill: s.passed ? "green" : "grey", shape: s.passed ? "dot" : "ring", text: `${s.text}${warning}` });
+      show(latchStatus(state, { problem: storeFailed ? "failed" : lost ? "lost" : null, keeps }));
     }
 
     // Read the stored state before the first message is looked at (the queue keeps that order).
@@ -54,8 +62,7 @@ export = function (RED: NodeAPI) {
       queue(async () => {
         const step = latchInput(config, state, msg, Date.now());
         if (step.action === "error") {
-          node.error(`${RED._("outage-latch.errors.bad-input")}: ${step.reason}`, msg);
-          done();
+          done(inputError(RED, node, step.reason ?? ""));
           return;
         }
         state = step.state;

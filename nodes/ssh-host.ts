@@ -6,7 +6,8 @@
  */
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import type { ParsedKey } from "ssh2";
-import { numberOf } from "../core/decide/format";
+import { numberOf } from "../core/check";
+import { flag, numberOr, within } from "../core/config";
 import { FetchHostKeysError, fetchHostKeys, parsePins } from "../core/ssh/hostkey";
 import { loadPrivateKey } from "../core/ssh/keys";
 import { connects, readConfig } from "../core/ssh/shutdown";
@@ -58,14 +59,18 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     const creds = this.credentials ?? {};
     const address = String(def.address ?? "").trim();
-    const port = Number(def.port) || 22;
+    const typedPort = numberOr(def.port, 22);
+    const portOk = within(typedPort, { min: 1, max: 65535, integer: true });
+    const port = portOk ? typedPort : 22;
     const username = String(def.username ?? "").trim();
     const info: SshHostInfo = { name: def.name || address, address, port, username };
     const { pins, invalid } = parsePins(String(def.fingerprints ?? ""));
-    const acceptAny = def.acceptAnyHostKey === true;
+    const acceptAny = flag(def.acceptAnyHostKey, false);
 
     if (!address) this.error(RED._("ssh-host.errors.no-address"));
     if (!username) this.error(RED._("ssh-host.errors.no-username"));
+    const badPort = portOk ? null : RED._("ssh-host.errors.bad-port", { host: info.name, port: String(def.port) });
+    if (badPort) this.error(badPort);
     for (const line of invalid) this.error(RED._("ssh-host.errors.bad-fingerprint", { host: info.name, line }));
     if (acceptAny) this.warn(RED._("ssh-host.warn.insecure", { host: info.name }));
     // Nothing pinned: worth a warning only when a node that connects uses this host
@@ -100,6 +105,8 @@ export = function (RED: NodeAPI) {
       if (keyError) loadKey();
       if (keyError) throw new Error(keyError);
       if (!address || !username) throw new Error(RED._("ssh-host.errors.incomplete", { host: info.name }));
+      // never another port than the one typed
+      if (badPort) throw new Error(badPort);
       return {
         name: info.name,
         address,

@@ -7,7 +7,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import type { ShutdownAction, ShutdownResult } from "../core/contract";
-import { numberOf } from "../core/decide/format";
+import { numberOf } from "../core/check";
 import { PRESETS, isPresetId, presetCommands } from "../core/ssh/presets";
 import type { PresetCommands } from "../core/ssh/presets";
 import { runCommand } from "../core/ssh/runner";
@@ -22,15 +22,19 @@ import {
   markSent,
   readConfig,
   readPending,
+  idleStatus,
   readRequest,
-  statusView,
-  summarize,
+  shutdownStatus,
+  stoppedStatus,
+  resultMessage,
 } from "../core/ssh/shutdown";
 import type { Pending, RawShutdownConfig } from "../core/ssh/shutdown";
 import { loadStored, persistentStore, saveContext, storeProblemMessage } from "./lib/context-store";
 import { copyMessage } from "./lib/copy-message";
 import { failWith } from "./lib/serial-queue";
 import { isSshHost } from "./lib/ssh-host-api";
+import { refuseMisconfigured } from "./lib/errors";
+import { statusShower } from "./lib/status";
 import type { SshHostInfo } from "./lib/ssh-host-api";
 
 interface SshShutdownDef extends NodeDef, RawShutdownConfig {
@@ -79,8 +83,11 @@ export = function (RED: NodeAPI) {
   function SshShutdown(this: Node, def: SshShutdownDef) {
     RED.nodes.createNode(this, def);
     const { config, problems } = readConfig(def);
-    for (const p of problems) this.error(RED._(`ssh-shutdown.errors.${p.key}`, p.params));
-    if (problems.length > 0) this.status({ fill: "red", shape: "ring", text: RED._("ssh-shutdown.status.misconfigured") });
+    if (problems.length > 0) {
+      refuseMisconfigured(RED, this, problems.map((p) => RED._(`ssh-shutdown.errors.${p.key}`, p.params)));
+      return;
+    }
+    const show = statusShower(RED, this);
     const store = def.store || "";
     /** Runs not finished yet (open to joins or not). */
     const runs = new Set<Run>();
@@ -94,7 +101,7 @@ export = function (RED: NodeAPI) {
     const lanes = new Map<string, Promise<void>>();
 
     // A host with no pinned key warns only when a node that connects uses it.
-    if (problems.length === 0 && connects(config)) {
+    if (connects(config)) {
       for (const id of config.hosts) {
         const host = RED.nodes.getNode(id);
         if (isSshHost(host)) host.connectingUser();
@@ -131,7 +138,7 @@ export = function (RED: NodeAPI) {
         RED._(`ssh-shutdown.errors.store-${problem.kind}`, problem.kind === "empty-file" ? { file: problem.file } : problem.kind === "unreadable" ? { error: problem.error } : {}),
         storeProblemMessage(this, store, PENDING_KEY, problem),
       );
-      this.status({ fill: "red", shape: "ring", text: RED._("ssh-shutdown.status.store-lost") });
+      show(idleStatus("store-lost"));
     });
     const savePending = (next: Pending): void => {
       pending = next;
@@ -140,13 +147,12 @@ export = function (RED: NodeAPI) {
 
     /** The status shows what the node did; "nothing to do" texts only while it has done nothing yet. */
     let told = false;
-    const show = (action: ShutdownAction, total: number, ok: number, failed: number, finished: boolean, retrying = 0): void => {
-      const v = statusView(action, total, ok, failed, finished, retrying);
+    const showDone = (action: ShutdownAction, total: number, ok: number, failed: number, finished: boolean, retrying = 0): void => {
       told = true;
-      this.status({ fill: v.fill, shape: v.shape, text: RED._(`ssh-shutdown.status.${v.key}`, v.params) });
+      show(shutdownStatus(action, total, ok, failed, finished, retrying));
     };
-    const showNothing = (key: string, params: Record<string, number> = {}): void => {
-      if (!told) this.status({ fill: "grey", shape: "ring", text: RED._(`ssh-shutdown.status.${key}`, params) });
+    const showNothing = (why: "nothing-to-cancel" | "restored-no-cancel" | "power-on"): void => {
+      if (!told) show(idleStatus(why));
     };
     const showRun = (run: Run): void => {
       let ok = 0;
@@ -157,7 +163,7 @@ export = function (RED: NodeAPI) {
         else if (slot.result) failed++;
         else if (slot.retrying) retrying++;
       }
-      show(run.action, run.slots.size, ok, failed, ok + failed === run.slots.size, retrying);
+      showDone(run.action, run.slots.size, ok, failed, ok + failed === run.slots.size, retrying);
     };
 
     const commandOf = (action: ShutdownAction, c: PresetCommands): string | null =>
@@ -166,10 +172,7 @@ export = function (RED: NodeAPI) {
     const emit = (msg: NodeMessageInFlow, send: (m: NodeMessage) => void, result: ShutdownResult, warnOnly = false): void => {
       const { copy, dropped } = copyMessage(RED, msg as NodeMessage);
       if (dropped.length) this.warn(RED._("ssh-shutdown.warn.not-copied", { properties: dropped.join(", ") }));
-      const out = copy as NodeMessage & { summary?: string };
-      out.payload = result;
-      out.topic = result.host;
-      out.summary = summarize(result);
+      const out = Object.assign(copy, resultMessage(result));
       send(out);
       if (result.ok) {
         // logged once per host, by the message that ran it
@@ -315,7 +318,7 @@ export = function (RED: NodeAPI) {
         if (r.ok) ok++;
         else failed++;
       }
-      show("simulate", config.hosts.length, ok, failed, true);
+      showDone("simulate", config.hosts.length, ok, failed, true);
     };
 
     const cancel = (msg: NodeMessageInFlow, send: (m: NodeMessage) => void): Promise<void> | null => {
@@ -333,24 +336,19 @@ export = function (RED: NodeAPI) {
           }
         }
       }
-      const { ids, expired, pending: next } = cancelTargets(pending, config.hosts, Date.now());
+      const { ids, pending: next } = cancelTargets(pending, config.hosts, Date.now());
       if (ids.length !== Object.keys(pending).length) savePending(next);
       if (ids.length === 0) {
         if (stopped > 0) {
           told = true;
-          this.status({ fill: "grey", shape: "ring", text: RED._("ssh-shutdown.status.stopped-unsent", { stopped, expired: expired.length }) });
-        } else showNothing("nothing-to-cancel", { expired: expired.length });
+          show(stoppedStatus(stopped));
+        } else showNothing("nothing-to-cancel");
         return Promise.resolve();
       }
       return execute("cancel", ids, msg, send);
     };
 
     this.on("input", (msg: NodeMessageInFlow, send: (m: NodeMessage) => void, done: (err?: Error) => void) => {
-      if (problems.length > 0) {
-        this.status({ fill: "red", shape: "ring", text: RED._("ssh-shutdown.status.misconfigured") });
-        done(new Error(RED._("ssh-shutdown.errors.misconfigured")));
-        return;
-      }
       const request = readRequest(msg as Record<string, unknown>, config);
       if (request.ok === "nothing") {
         // power is back, or on: nothing to run, and nothing wrong
@@ -361,7 +359,7 @@ export = function (RED: NodeAPI) {
       }
       if (!request.ok) {
         told = true;
-        this.status({ fill: "red", shape: "ring", text: RED._("ssh-shutdown.status.refused") });
+        show(idleStatus("refused"));
         done(new Error(RED._(`ssh-shutdown.errors.${request.key}`, request.params)));
         return;
       }

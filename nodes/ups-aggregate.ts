@@ -1,3 +1,12 @@
+/**
+ * ups-aggregate: folds the UPS states of several nut-ups-in nodes into one
+ * power state (core/contract.ts PowerState) under a policy, and names each
+ * outage (msg.outage) from the loss until the power has been back for the
+ * restore time. The decisions are in core/decide/aggregate.ts; this file
+ * wires them to Node-RED: a timer for the deadlines, the outage identity
+ * kept in a context store so a restart continues the same outage, and the
+ * status.
+ */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import type { PowerState } from "../core/contract";
 import {
@@ -12,11 +21,15 @@ import {
   initialAggregate,
   nextDeadline,
   parseSavedOutage,
+  powerMessage,
   savedOutage,
 } from "../core/decide/aggregate";
+import { flag, numberOr, secondsOr, secondsOrNever } from "../core/config";
 import { timerDelay } from "../core/moment";
 import { bootId, now } from "./lib/clock";
 import { type StoreProblem, loadStored, saveContext, storeProblemMessage } from "./lib/context-store";
+import { inputError, refuseMisconfigured } from "./lib/errors";
+import { statusShower } from "./lib/status";
 import { requestStates } from "./lib/ups-registry";
 import { failWith, serialQueue } from "./lib/serial-queue";
 
@@ -44,18 +57,6 @@ interface UpsAggregateDef extends NodeDef {
 /** Context key of the saved outage identity. */
 const KEY = "outage";
 
-/** Editor values arrive as strings; empty means the default. */
-function num(v: Value, fallback: number): number {
-  return v === undefined || v === "" ? fallback : Number(v);
-}
-
-/** Seconds to ms, where a negative number means "never" (as in upsmon.conf) and empty the default. */
-function msOrNever(v: Value, fallbackMs: number | null): number | null {
-  if (v === undefined || v === "") return fallbackMs;
-  const n = Number(v);
-  return n < 0 ? null : n * 1000;
-}
-
 export = function (RED: NodeAPI) {
   function UpsAggregateNode(this: Node, def: UpsAggregateDef) {
     RED.nodes.createNode(this, def);
@@ -66,37 +67,36 @@ export = function (RED: NodeAPI) {
     const d = AGGREGATE_DEFAULTS;
     const config: AggregateConfig = {
       policy: def.policy || d.policy,
-      sources: (def.sources ?? []).map((s) => ({ topic: String(s.topic ?? "").trim(), power: num(s.power, 1) })),
-      feedsOut: num(def.feedsOut, d.feedsOut),
-      minSupplies: num(def.minSupplies, d.minSupplies),
-      confirmMs: num(def.confirm, d.confirmMs / 1000) * 1000,
-      restoreMs: num(def.restore, d.restoreMs / 1000) * 1000,
+      sources: (def.sources ?? []).map((s) => ({ topic: String(s.topic ?? "").trim(), power: numberOr(s.power, 1) })),
+      feedsOut: numberOr(def.feedsOut, d.feedsOut),
+      minSupplies: numberOr(def.minSupplies, d.minSupplies),
+      confirmMs: secondsOr(def.confirm, d.confirmMs),
+      restoreMs: secondsOr(def.restore, d.restoreMs),
       staleRule: def.staleRule || d.staleRule,
-      deadMs: num(def.deadtime, d.deadMs / 1000) * 1000,
-      silentMs: num(def.silent, d.silentMs / 1000) * 1000,
+      deadMs: secondsOr(def.deadtime, d.deadMs),
+      silentMs: secondsOr(def.silent, d.silentMs),
       emit: def.emit === "always" ? "always" : "change",
       // The node id keeps two aggregate nodes' outage ids apart.
       idTag: node.id.replace(/[^0-9a-z]/gi, "").slice(-4) || "0000",
-      offMs: msOrNever(def.offDuration, d.offMs),
-      overMs: msOrNever(def.overDuration, d.overMs),
-      alarmCritical: def.alarmCritical !== false,
-      oblbMs: num(def.oblbDuration, d.oblbMs / 1000) * 1000,
-      calOnBattery: def.calOnBattery === true,
+      offMs: secondsOrNever(def.offDuration, d.offMs),
+      overMs: secondsOrNever(def.overDuration, d.overMs),
+      alarmCritical: flag(def.alarmCritical, true),
+      oblbMs: secondsOr(def.oblbDuration, d.oblbMs),
+      calOnBattery: flag(def.calOnBattery, false),
     };
     const store = def.store || "";
     const boot = bootId();
     const problems = checkAggregateConfig(config);
     if (problems.length) {
-      node.error(`${RED._("ups-aggregate.errors.config")}: ${problems.join("; ")}`);
-      node.status({ fill: "red", shape: "ring", text: "ups-aggregate.status.config" });
+      refuseMisconfigured(RED, node, problems);
       return;
     }
+    const show = statusShower(RED, node, true);
 
     let state = initialAggregate(config, now());
     let last: PowerState | null = null;
     let timer: NodeJS.Timeout | null = null;
     let closing = false;
-    let shown = "";
     /** A topic refused as not listed, until a listed one reports: shown in the status. */
     let unknownTopic: string | null = null;
     /** What was stored could not be had back at start (or stored since): shown in red until a save works. */
@@ -105,16 +105,8 @@ export = function (RED: NodeAPI) {
 
     /** Shows the status; returns whether it counts seconds down (then it is shown again in a second). */
     function status(at: number): boolean {
-      const s = aggregateStatus(config, state, last, at, unknownTopic) ?? { fill: "grey", shape: "ring", text: "ups-aggregate.status.waiting", countdown: false };
-      // A lost identity is shown over everything else: the next messages may start a new outage.
-      const shownStatus = storeProblem
-        ? { fill: "red" as const, shape: "ring" as const, text: `${s.text === "ups-aggregate.status.waiting" ? "waiting" : s.text} · ${storeProblem === "save-failed" ? "store error" : "stored outage lost"}` }
-        : s;
-      const key = `${shownStatus.fill} ${shownStatus.shape} ${shownStatus.text}`;
-      if (key !== shown) {
-        shown = key;
-        node.status({ fill: shownStatus.fill, shape: shownStatus.shape, text: shownStatus.text });
-      }
+      const s = aggregateStatus(config, state, last, at, unknownTopic, storeProblem === "save-failed" ? "failed" : storeProblem ? "lost" : null);
+      show(s);
       return s.countdown;
     }
 
@@ -149,7 +141,7 @@ export = function (RED: NodeAPI) {
       }
       if (step.output) {
         last = step.output.payload;
-        send({ topic: def.name || "power", payload: step.output.payload, outage: step.output.outage, summary: step.output.summary } as NodeMessage);
+        send(powerMessage(step.output, def.name) as NodeMessage);
       }
       schedule(status(state.at));
     }
@@ -171,14 +163,14 @@ export = function (RED: NodeAPI) {
       queue(async () => {
         const step = aggregateInput(config, state, msg.topic, msg.payload, now());
         if (step.error) {
-          node.error(`${RED._("ups-aggregate.errors.bad-input")}: ${step.error}`, msg);
           if (step.unknownTopic) {
             unknownTopic = step.unknownTopic;
             status(state.at);
           }
-        } else {
-          await commit(step, send);
+          done(inputError(RED, node, step.error));
+          return;
         }
+        await commit(step, send);
         done();
       }, failWith(done));
     });

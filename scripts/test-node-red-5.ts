@@ -19,7 +19,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writ
 import { delimiter, join, relative, resolve } from "node:path";
 import { skipMissing } from "../test/harness/system";
 
-const SUITES = ["test/nodes/**/*.test.ts", "test/e2e/examples.test.ts", "test/e2e/node-red-process.test.ts", "test/e2e/outage-end-to-end.test.ts", "test/e2e/context-store-corruption.test.ts", "test/fuzz/node-inputs.test.ts"];
+const SUITES = ["test/nodes/**/*.test.ts", "test/e2e/examples.test.ts", "test/e2e/node-red-process.test.ts", "test/e2e/statuses-fr.test.ts", "test/e2e/outage-end-to-end.test.ts", "test/e2e/context-store-corruption.test.ts", "test/fuzz/node-inputs.test.ts"];
 /**
  * The Node.js of each Node-RED 5 run (exact, so the README can say what was
  * tested) and its suites. The editor test (Node-RED 5's editor in Chromium)

@@ -13,7 +13,10 @@
  */
 import type { AggregatePolicy, OutageIdentity, PowerEvent, PowerState, SourceState, SourceVerdict, UpsState } from "../contract";
 import { type Moment, wallOf } from "../moment";
-import { MAX_CHARGE, MAX_SECONDS, checkAmount, checkBoolean, describeValue, formatDuration, formatLevels, formatPercent, formatRuntime, isRecord } from "./format";
+import { type Note, type StaleWhy, noteText } from "./source-notes";
+import { type StatusFill, type StatusShape, type StatusView, type Text, statusOf, textTable, withMore } from "../status";
+import { MAX_CHARGE, MAX_SECONDS, checkAmount, checkBoolean, describeValue, isRecord } from "../check";
+import { formatCountdown, formatDuration, formatLevels, formatPercent, formatRuntime } from "../format";
 
 /**
  * What to do with a source whose data is stale, silent or unreachable:
@@ -148,6 +151,14 @@ export interface AggregateOutput {
   summary: string;
 }
 
+/**
+ * The message ups-aggregate sends (the message contract): `msg.topic` is the
+ * node's name, or "power"; the power state, the outage identity, the summary.
+ */
+export function powerMessage(output: AggregateOutput, name: string): { topic: string; payload: PowerState; outage: OutageIdentity | null; summary: string } {
+  return { topic: name || "power", payload: output.payload, outage: output.outage, summary: output.summary };
+}
+
 export interface AggregateStep {
   state: AggregateState;
   output: AggregateOutput | null;
@@ -157,10 +168,10 @@ interface Classified {
   mem: SourceMemory;
   verdict: SourceVerdict;
   stale: boolean;
-  /** Why the data is not current ("data stale", "server unreachable", "silent for 15 s or more"), null when fresh. */
-  why: string | null;
-  /** How the source counts, in words, when that is not plain. */
-  note: string | null;
+  /** Why the data is not current (stale, server unreachable, silent), null when fresh. */
+  why: StaleWhy | null;
+  /** How the source counts, when that is not plain: codes, in words only in the message (noteText). */
+  notes: Note[];
   /** The next moment (monotonic) at which time alone may change this verdict, or null. */
   next: number | null;
   /** Critical because of FSD. */
@@ -382,7 +393,6 @@ export function nextDeadline(config: AggregateConfig, state: AggregateState): nu
 }
 
 const secs = (ms: number) => Math.round(ms / 1000);
-const clauses = (...parts: Array<string | null>) => parts.filter((p): p is string => p != null).join("; ") || null;
 
 /** How upsmon 2.8 would count one source at `now` (monotonic). */
 function judge(config: AggregateConfig, state: AggregateState, mem: SourceMemory, index: number, now: number): Classified {
@@ -395,15 +405,24 @@ function judge(config: AggregateConfig, state: AggregateState, mem: SourceMemory
   };
   const silent = config.silentMs > 0 && mem.lastSeen != null && reached(mem.lastSeen + config.silentMs);
   const stale = d == null || !isFresh(d) || silent;
-  const why = !stale ? null : d == null ? "never reported" : silent ? `silent for ${secs(config.silentMs)} s or more` : d.reachable === false ? "server unreachable" : "data stale";
+  const why: StaleWhy | null = !stale
+    ? null
+    : d == null
+      ? { code: "never-reported" }
+      : silent
+        ? { code: "silent", seconds: secs(config.silentMs) }
+        : d.reachable === false
+          ? { code: "unreachable" }
+          : { code: "stale" };
   const deadAt = (mem.lastGood ?? state.startedAt) + config.deadMs;
   const dead = stale && reached(deadAt);
-  const verdict = (v: SourceVerdict, note: string | null, fsd = false): Classified => ({
+  const deadS = secs(config.deadMs);
+  const verdict = (v: SourceVerdict, notes: Array<Note | null>, fsd = false): Classified => ({
     mem,
     verdict: v,
     stale,
     why,
-    note,
+    notes: notes.filter((n): n is Note => n !== null),
     next: thresholds.length ? Math.min(...thresholds) : null,
     fsd,
     power: config.sources.find((s) => s.topic === mem.topic)?.power ?? 1,
@@ -411,61 +430,60 @@ function judge(config: AggregateConfig, state: AggregateState, mem: SourceMemory
     runtime: d?.runtime ?? null,
     index,
   });
-  const beyond = `beyond the dead time (${secs(config.deadMs)} s)`;
   if (d == null) {
-    if (dead && config.staleRule === "lost") return verdict("lost", `never reported within the dead time (${secs(config.deadMs)} s): counted as lost`);
-    return verdict("unknown", "never reported: not counted");
+    if (dead && config.staleRule === "lost") return verdict("lost", [{ code: "never-reported-lost", dead: deadS }]);
+    return verdict("unknown", [{ code: "not-counted-never-reported" }]);
   }
   const has = (f: string) => d.flags.includes(f);
-  if (has("FSD")) return verdict("critical", clauses(why, "FSD: forced shutdown"), true);
-  if (stale) {
+  if (has("FSD")) return verdict("critical", [why, { code: "fsd" }], true);
+  if (why) {
     // upsmon 2.8: a UPS last seen in one of these states that stops communicating is taken as gone at once.
     if (has("OVER") && config.overMs != null && reached((mem.overSince ?? now) + config.overMs)) {
-      return verdict("lost", `${why}, last seen overloaded (OVER) for ${secs(config.overMs)} s or more: counted as lost`);
+      return verdict("lost", [{ code: "last-over", why, over: secs(config.overMs) }]);
     }
-    if (has("ALARM") && config.alarmCritical) return verdict("lost", `${why}, last seen in ALARM: counted as lost`);
-    if (has("CAL")) return verdict("lost", `${why}, last seen calibrating (CAL): counted as lost`);
-    if (has("BYPASS")) return verdict("lost", `${why}, last seen on BYPASS: counted as lost`);
-    if (has("OFF") && config.offMs != null) return verdict("lost", `${why}, last seen OFF: counted as lost`);
+    if (has("ALARM") && config.alarmCritical) return verdict("lost", [{ code: "last-alarm", why }]);
+    if (has("CAL")) return verdict("lost", [{ code: "last-cal", why }]);
+    if (has("BYPASS")) return verdict("lost", [{ code: "last-bypass", why }]);
+    if (has("OFF") && config.offMs != null) return verdict("lost", [{ code: "last-off", why }]);
   } else if (has("OFF") && config.offMs != null && reached((mem.offSince ?? now) + config.offMs)) {
-    return verdict("lost", `OFF for ${secs(config.offMs)} s or more: counted as a lost feed`);
+    return verdict("lost", [{ code: "off", off: secs(config.offMs) }]);
   }
-  if (dead) {
+  if (dead && why) {
     if (d.onBattery) {
       // upsmon promotes a dead UPS last seen on battery to OB+LB, which OBLBDURATION may still delay.
       if (config.oblbMs > 0 && !reached(deadAt + config.oblbMs)) {
-        return verdict("battery", `${why} ${beyond}, last seen on battery: exhausted once low battery has lasted ${secs(config.oblbMs)} s`);
+        return verdict("battery", [{ code: "dead-on-battery-oblb", why, dead: deadS, oblb: secs(config.oblbMs) }]);
       }
-      return verdict("lost", `${why} ${beyond}, last seen on battery: counted as exhausted`);
+      return verdict("lost", [{ code: "dead-on-battery", why, dead: deadS }]);
     }
-    if (config.staleRule === "lost") return verdict("lost", `${why} ${beyond}: counted as lost`);
-    return verdict("unknown", `${why} ${beyond}, last seen on line power: not counted`);
+    if (config.staleRule === "lost") return verdict("lost", [{ code: "dead-lost", why, dead: deadS }]);
+    return verdict("unknown", [{ code: "dead-on-line", why, dead: deadS }]);
   }
-  const kept = stale ? `${why}: last values kept for the dead time (${secs(config.deadMs)} s)` : null;
+  const kept: Note | null = why ? { code: "kept", why, dead: deadS } : null;
   if (d.onBattery) {
     const cal = has("CAL");
-    if (cal && !config.calOnBattery) return verdict("online", clauses(kept, "calibrating (CAL): not a power loss"));
+    if (cal && !config.calOnBattery) return verdict("online", [kept, { code: "calibrating" }]);
     if (d.lowBattery) {
-      if (cal) return verdict("battery", clauses(kept, "low battery while calibrating (CAL): not critical"));
+      if (cal) return verdict("battery", [kept, { code: "lb-calibrating" }]);
       if (config.oblbMs > 0 && !reached((mem.oblbSince ?? now) + config.oblbMs)) {
-        return verdict("battery", clauses(kept, `low battery for less than ${secs(config.oblbMs)} s: not critical yet`));
+        return verdict("battery", [kept, { code: "lb-not-yet", oblb: secs(config.oblbMs) }]);
       }
-      return verdict("critical", kept);
+      return verdict("critical", [kept]);
     }
-    return verdict("battery", kept);
+    return verdict("battery", [kept]);
   }
-  if (has("OL")) return verdict("online", kept);
-  return verdict("unknown", clauses(kept, `status ${d.status ?? "unknown"}: neither OL nor OB, not counted`));
+  if (has("OL")) return verdict("online", [kept]);
+  return verdict("unknown", [kept, { code: "neither", status: d.status }]);
 }
 
 function classify(config: AggregateConfig, state: AggregateState, now: number): Classified[] {
   const first = [...state.sources.values()].map((mem, i) => {
     const c = judge(config, state, mem, i, now);
-    return mem.via ? { ...c, note: clauses(`reported as ${mem.via}: matched by UPS name, update the list`, c.note) } : c;
+    return mem.via ? { ...c, notes: [{ code: "via", topic: mem.via } as const, ...c.notes] } : c;
   });
   if (config.staleRule !== "ignore") return first;
   const reports = first.some((o) => !o.stale && COUNTED.has(o.verdict));
-  return first.map((c) => (c.stale && reports ? { ...c, verdict: "ignored", note: `${c.why ?? "stale"}: ignored while other sources report` } : c));
+  return first.map((c): Classified => (c.stale && reports ? { ...c, verdict: "ignored", notes: [{ code: "ignored", why: c.why ?? { code: "stale" } }] } : c));
 }
 
 const COUNTED: ReadonlySet<SourceVerdict> = new Set(["online", "battery", "critical", "lost"]);
@@ -613,7 +631,7 @@ function sourceState(c: Classified): SourceState {
     reachable: d ? d.reachable !== false : false,
     lastSeen: c.mem.lastSeenWall,
     counted: COUNTED.has(c.verdict),
-    note: c.note,
+    note: noteText(c.notes),
   };
 }
 
@@ -691,7 +709,8 @@ function evaluate(config: AggregateConfig, state: AggregateState, now: Moment, f
     payload.charge,
     payload.runtime,
     payload.reference,
-    all.map((c) => [c.mem.data?.status, c.mem.data?.charge, c.mem.data?.runtime, c.verdict, c.stale, c.note]),
+    // the notes as codes: rewording one cannot make a message go out
+    all.map((c) => [c.mem.data?.status, c.mem.data?.charge, c.mem.data?.runtime, c.verdict, c.stale, c.notes]),
   ]);
   const next: AggregateState = { ...state, at: t, outage, outageMono, powerOut, lostSince, backSince, lastId, lastKey: key };
   const emit = forceEmit || event !== "UPDATE" || key !== state.lastKey;
@@ -733,10 +752,29 @@ function summarize(p: PowerState, policy: PolicyResult, all: Classified[], outag
   return `${head}: ${body}${stale.length ? `; stale: ${stale.join(", ")}` : ""}`;
 }
 
-export interface AggregateStatus {
-  fill: "green" | "yellow" | "red" | "grey";
-  shape: "dot" | "ring";
-  text: string;
+/** The texts of ups-aggregate's status (locales/<lang>/ups-aggregate.json). */
+export const AGGREGATE_TEXTS = textTable({
+  "status.waiting": [],
+  "status.waiting-short": [],
+  "status.unknown-topic": ["topic"],
+  "status.on-battery": ["levels"],
+  "status.on-battery-ref": ["levels", "ups"],
+  "status.critical": ["levels"],
+  "status.critical-ref": ["levels", "ups"],
+  "status.confirming": ["left"],
+  "status.outage-open": ["levels"],
+  "status.outage-ends": ["left"],
+  "status.no-data": [],
+  "status.on-line-power": ["levels"],
+  "status.stale": ["stale"],
+  "status.stale-dead": ["stale", "left"],
+  "status.dead": ["left"],
+  "status.store-failed": [],
+  "status.store-lost": [],
+});
+const say = AGGREGATE_TEXTS;
+
+export interface AggregateStatus extends StatusView {
   /** The text counts seconds down: show it again in a second. */
   countdown: boolean;
 }
@@ -745,6 +783,8 @@ export interface AggregateStatus {
  * What the node shows: the decision, and what it is waiting for (the
  * confirm time, the restore time, the dead time of a stale UPS) with the
  * seconds left. `last` is the last power state sent; null before the first.
+ * A stored outage identity that was lost (`store`: "lost") or cannot be
+ * stored ("failed") turns it red: the next messages may start a new outage.
  */
 export function aggregateStatus(
   config: AggregateConfig,
@@ -753,36 +793,48 @@ export function aggregateStatus(
   now: number,
   /** The last topic refused as not listed: a wiring or server change the operator must see. */
   unknownTopic: string | null = null,
-): AggregateStatus | null {
+  store: "lost" | "failed" | null = null,
+): AggregateStatus {
+  const s = decisionStatus(config, state, last, now, unknownTopic);
+  if (!store) return s;
+  // A lost identity is shown over everything else.
+  const base = s.key === "status.waiting" ? say("status.waiting-short") : s;
+  return { ...statusOf("red", "ring", withMore(base, say(store === "failed" ? "status.store-failed" : "status.store-lost"))), countdown: s.countdown };
+}
+
+function decisionStatus(config: AggregateConfig, state: AggregateState, last: PowerState | null, now: number, unknownTopic: string | null): AggregateStatus {
   if (unknownTopic) {
-    const waiting = last ? `${last.onBattery ? "on battery" : "on line power"} ${formatLevels(last.charge, last.runtime)} · ` : "";
-    return { fill: "red", shape: "ring", text: `${waiting}unknown topic ${unknownTopic}`, countdown: false };
+    const unknown = say("status.unknown-topic", { topic: unknownTopic });
+    const text = last ? withMore(say(last.onBattery ? "status.on-battery" : "status.on-line-power", { levels: formatLevels(last.charge, last.runtime) }), unknown) : unknown;
+    return { ...statusOf("red", "ring", text), countdown: false };
   }
-  if (!last) return null;
-  const left = (at: number) => `${Math.max(0, Math.ceil((at - now) / 1000))} s`;
+  if (!last) return { ...statusOf("grey", "ring", say("status.waiting")), countdown: false };
+  const left = (at: number) => formatCountdown(at, now);
   let countdown = false;
-  const values = formatLevels(last.charge, last.runtime);
-  const ref = last.reference ? ` (${last.reference.split("@")[0]})` : "";
+  const levels = formatLevels(last.charge, last.runtime);
+  const ups = last.reference ? last.reference.split("@")[0] : null;
   // A UPS stale within its dead time: the soonest one, with the seconds it has left.
   const dying = classify(config, state, now).filter((c) => c.stale && c.mem.data != null && (c.verdict === "battery" || c.verdict === "online" || c.verdict === "critical"));
-  let stale = last.stale.length ? ` · stale ${last.stale.length}` : "";
   const soonest = dying.map((c) => (c.mem.lastGood ?? state.startedAt) + config.deadMs).filter((at) => at > now);
+  const stale = last.stale.length;
+  let staleText: Text | null = null;
   if (soonest.length) {
-    stale += `, dead in ${left(Math.min(...soonest))}`;
+    const dead = left(Math.min(...soonest));
+    staleText = stale ? say("status.stale-dead", { stale, left: dead }) : say("status.dead", { left: dead });
     countdown = true;
-  }
-  const show = (fill: AggregateStatus["fill"], shape: AggregateStatus["shape"], text: string): AggregateStatus => ({ fill, shape, text, countdown });
-  if (last.critical) return show("red", "dot", `CRITICAL ${values}${ref}${stale}`);
-  if (last.onBattery) return show("yellow", "dot", `on battery ${values}${ref}${stale}`);
+  } else if (stale) staleText = say("status.stale", { stale });
+  const show = (fill: StatusFill, shape: StatusShape, text: Text): AggregateStatus => ({ ...statusOf(fill, shape, withMore(text, staleText)), countdown });
+  if (last.critical) return show("red", "dot", ups ? say("status.critical-ref", { levels, ups }) : say("status.critical", { levels }));
+  if (last.onBattery) return show("yellow", "dot", ups ? say("status.on-battery-ref", { levels, ups }) : say("status.on-battery", { levels }));
   if (state.lostSince != null) {
     countdown = true;
-    return show("yellow", "ring", `power out, confirming ${left(state.lostSince + config.confirmMs)}${stale}`);
+    return show("yellow", "ring", say("status.confirming", { left: left(state.lostSince + config.confirmMs) }));
   }
   if (state.outage) {
-    if (state.backSince == null) return show("yellow", "ring", `power back, outage open ${values}${stale}`);
+    if (state.backSince == null) return show("yellow", "ring", say("status.outage-open", { levels }));
     countdown = true;
-    return show("yellow", "ring", `power back, outage ends in ${left(state.backSince + config.restoreMs)}${stale}`);
+    return show("yellow", "ring", say("status.outage-ends", { left: left(state.backSince + config.restoreMs) }));
   }
-  if (!last.sources.some((s) => s.counted)) return show("grey", "ring", `no data${stale}`);
-  return show(stale ? "yellow" : "green", stale ? "ring" : "dot", `on line power ${values}${stale}`);
+  if (!last.sources.some((x) => x.counted)) return show("grey", "ring", say("status.no-data"));
+  return show(staleText ? "yellow" : "green", staleText ? "ring" : "dot", say("status.on-line-power", { levels }));
 }

@@ -6,8 +6,10 @@
  * The whole state is plain JSON so the node can keep it in a context store
  * and find it again after a restart.
  */
-import { describeValue, formatClock, isRecord } from "./format";
+import { describeValue, isRecord } from "../check";
+import { formatClock } from "../format";
 import { type MaybeRestored, restoredKind } from "./restored";
+import { type StatusView, statusOf, textTable, withMore } from "../status";
 
 export interface LatchConfig {
   /** "outage": one message per outage; "topic": one per msg.topic per outage. */
@@ -132,11 +134,49 @@ export function latchInput(config: LatchConfig, state: LatchState, msg: LatchMes
   return { state: { ...s, passed: [...s.passed, { key, at: now }] }, action: "pass", save: true, reason: null };
 }
 
-/** Status text: `armed`, `passed 14:02`, with the number of keys and of blocked repeats. */
-export function latchStatus(state: LatchState): { text: string; passed: boolean } {
-  const blocked = state.blocked ? ` · blocked ${state.blocked}` : "";
-  if (!state.passed.length || !state.outageId) return { text: `armed${blocked}`, passed: false };
-  const last = Math.max(...state.passed.map((p) => p.at));
-  const more = state.passed.length > 1 ? ` (${state.passed.length} topics)` : "";
-  return { text: `passed ${formatClock(last)}${more}${blocked}`, passed: true };
+/** The texts of outage-latch's status (locales/<lang>/outage-latch.json). */
+export const LATCH_TEXTS = textTable({
+  "status.armed": [],
+  "status.passed": ["time"],
+  "status.passed-topics": ["time", "topics"],
+  "status.blocked": ["blocked"],
+  "status.store-failed": [],
+  "status.store-lost": [],
+  "status.memory-only": [],
+  "status.memory-only-redeploy": [],
+  "status.unknown-store": [],
+});
+const say = LATCH_TEXTS;
+
+/**
+ * What the context store does for the latch: `problem` "failed" (the store
+ * cannot be written or read) or "lost" (what was stored could not be had
+ * back at start); `keeps`, how long a state kept there lasts: "restart"
+ * (a persistent store), "redeploy" (a memory store), "nothing" (no store
+ * configured: Node-RED drops node context when a node stops), "unknown"
+ * (a store settings.js does not list).
+ */
+export interface LatchStore {
+  problem: "failed" | "lost" | null;
+  keeps: "restart" | "redeploy" | "nothing" | "unknown";
+}
+
+const STORE_WARNING = { restart: null, redeploy: say("status.memory-only"), nothing: say("status.memory-only-redeploy"), unknown: say("status.unknown-store") };
+
+/**
+ * `armed` (grey ring), `passed 14:02` (green dot), with the number of keys
+ * and of blocked repeats, and what the store will forget; red ring when the
+ * store failed or lost the state.
+ */
+export function latchStatus(state: LatchState, store: LatchStore = { problem: null, keeps: "restart" }): StatusView {
+  const blocked = state.blocked ? say("status.blocked", { blocked: state.blocked }) : null;
+  const passed = state.passed.length > 0 && state.outageId !== null;
+  let text = say("status.armed");
+  if (passed) {
+    const time = formatClock(Math.max(...state.passed.map((p) => p.at)));
+    text = state.passed.length > 1 ? say("status.passed-topics", { time, topics: state.passed.length }) : say("status.passed", { time });
+  }
+  text = withMore(text, blocked);
+  if (store.problem) return statusOf("red", "ring", withMore(text, say(store.problem === "failed" ? "status.store-failed" : "status.store-lost")));
+  return statusOf(passed ? "green" : "grey", passed ? "dot" : "ring", withMore(text, STORE_WARNING[store.keeps]));
 }

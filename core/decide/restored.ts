@@ -3,7 +3,7 @@
  * or asks to re-arm: such a message is never a shutdown, however it is
  * spelled and whatever node it reaches.
  */
-import { isRecord } from "./format";
+import { isRecord } from "../check";
 
 /**
  * - "ended": the outage is over (a power state with `event: "OUTAGE_END"`,

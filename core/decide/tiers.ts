@@ -7,7 +7,9 @@
  * UPS recharging after an outage never fires a tier, whatever its charge.
  */
 import type { OutageIdentity, PowerState, TierInfo } from "../contract";
-import { MAX_CHARGE, MAX_SECONDS, checkAmount, checkBoolean, describeValue, formatLevels, formatPercent, isRecord } from "./format";
+import { type StatusView, statusOf, textTable, withMore } from "../status";
+import { MAX_CHARGE, MAX_SECONDS, checkAmount, checkBoolean, describeValue, isRecord } from "../check";
+import { formatLevels, formatPercent } from "../format";
 
 export interface Depletion {
   /** Fires when the charge falls at least this fast, in % per minute... */
@@ -274,6 +276,25 @@ export function nextTierDeadline(config: TierConfig, state: TierState): number |
   return due.length ? Math.min(...due) : null;
 }
 
+/** What a tier's output adds to the power-state message it routes (the message contract). */
+export function tierMessage(e: TierEmit): { topic: string; tier: TierInfo; summary: string } {
+  return { topic: e.tier.name, tier: e.tier, summary: e.summary };
+}
+
+/**
+ * What the "power restored" output adds: a reset that re-arms every latch
+ * and, passed on, asks ssh-shutdown to cancel (core/decide/restored.ts).
+ */
+export function restoredMessage(r: { summary: string }): { topic: "restored"; reset: true; action: "cancel"; summary: string } {
+  return { topic: "restored", reset: true, action: "cancel", summary: r.summary };
+}
+
+/** The message a time-based tier that comes due routes: the power state last received, its time on battery brought up to now. */
+export function dueMessage(state: TierState): { payload?: PowerState; outage?: OutageIdentity | null; summary?: string | null } {
+  const last = state.last;
+  return last ? { payload: last.payload, outage: last.outage, summary: last.summary } : {};
+}
+
 /** Re-evaluates the last message at `now` (time on battery has grown). */
 export function tierTick(config: TierConfig, state: TierState, now: number): TierStep {
   const last = state.last;
@@ -282,15 +303,32 @@ export function tierTick(config: TierConfig, state: TierState, now: number): Tie
   return evaluateTiers(config, { ...state, at: now, last: { ...last, payload: p }, lastAt: now }, p, last.summary, now);
 }
 
-/** Status text: the tier held now. */
-export function tierStatus(config: TierConfig, state: TierState): { text: string; level: "ok" | "unknown" | "battery" | "tier" } {
+/** The texts of battery-tier-switch's status (locales/<lang>/battery-tier-switch.json). */
+export const TIER_TEXTS = textTable({
+  "status.waiting": [],
+  "status.no-data": [],
+  "status.stale": ["stale"],
+  "status.power-back": ["levels"],
+  "status.on-line-power": ["levels"],
+  "status.no-tier": ["levels"],
+  "status.tier": ["tier", "held", "tiers", "levels"],
+});
+const say = TIER_TEXTS;
+
+/**
+ * The tier held now: red dot (a tier), yellow ring (on battery, no tier),
+ * green ring (power on or back), grey ring (nothing known).
+ */
+export function tierStatus(config: TierConfig, state: TierState): StatusView {
   const p = state.last?.payload;
-  if (!p) return { text: "waiting for a power state", level: "unknown" };
+  if (!p) return statusOf("grey", "ring", say("status.waiting"));
   // No UPS can tell (never reported, or stale): saying "on line power" would be a guess.
-  if (!p.onBattery && p.reference === null) return { text: `no data${p.stale.length ? ` · stale ${p.stale.length}` : ""}`, level: "unknown" };
-  const values = formatLevels(p.charge, p.runtime);
-  if (!p.onBattery) return { text: state.outageId ? `power back ${values}` : `on line power ${values}`, level: "ok" };
-  if (state.current < 0) return { text: `on battery ${values}: no tier`, level: "battery" };
+  if (!p.onBattery && p.reference === null) {
+    return statusOf("grey", "ring", withMore(say("status.no-data"), p.stale.length ? say("status.stale", { stale: p.stale.length }) : null));
+  }
+  const levels = formatLevels(p.charge, p.runtime);
+  if (!p.onBattery) return statusOf("green", "ring", say(state.outageId ? "status.power-back" : "status.on-line-power", { levels }));
+  if (state.current < 0) return statusOf("yellow", "ring", say("status.no-tier", { levels }));
   const t = config.tiers[state.current];
-  return { text: `${t.name} (${state.current + 1}/${config.tiers.length}) ${values}`, level: "tier" };
+  return statusOf("red", "dot", say("status.tier", { tier: t.name, held: state.current + 1, tiers: config.tiers.length, levels }));
 }

@@ -15,7 +15,7 @@ import type { Moment } from "../moment";
 import { NutProtocolError, NutServerError, toNutError, type NutError } from "./errors";
 import type { UpsListEntry } from "./client";
 import { newTracker, observe, parseStatus, wantsAlertPolling, type EventTiming, type UpsTracker } from "./status";
-import { STATE_VARS, hasChanged, toUpsState, type UpsReading } from "./ups-state";
+import { STATE_VARS, hasChanged, summarize, toUpsState, type UpsReading } from "./ups-state";
 
 export type OutputMode = "change" | "poll" | "events";
 
@@ -66,6 +66,20 @@ export interface MonitorOutput {
   changed: boolean;
   /** Text for node.error when something new went wrong, else null. */
   report: string | null;
+}
+
+/** What nut-ups-in sends for one UPS (the message contract): `ups@host:port`, the state, its one-line summary. */
+export function upsMessage(out: MonitorOutput): { topic: string; payload: UpsState; summary: string } {
+  return { topic: out.topic, payload: out.state, summary: summarize(out.topic, out.state) };
+}
+
+/**
+ * What goes with an error no UPS state carries (a UPS list that failed, a
+ * LOGIN refused): the topic of the UPS read (`*` for every UPS of the
+ * server) and the error code, for a Catch node.
+ */
+export function errorMessage(ups: string, server: string, code: string): { topic: string; payload: { error: string } } {
+  return { topic: topicOf(ups, server), payload: { error: code } };
 }
 
 /** `now` is on the monotonic clock: it times NOCOMM and REPLBATT. */

@@ -1,12 +1,14 @@
 /**
  * From what upsd answered (variables or an error) to the UpsState of the
  * message contract, and the words people read: the summary line and the
- * node status. Pure functions.
+ * node status (core/status.ts). Pure functions.
  */
 import type { UpsEvent, UpsState } from "../contract";
 import { safeCode } from "./errors";
 import { parseNumber, toNutValue } from "./protocol";
 import { parseStatus } from "./status";
+import { formatPercent, formatRuntime, formatUpsLevels } from "../format";
+import { type StatusView, type Text, statusOf, textTable, withMore } from "../status";
 
 /** What one poll got for one UPS. */
 export interface UpsReading {
@@ -137,13 +139,12 @@ export function hasChanged(prev: UpsState | null, next: UpsState): boolean {
   );
 }
 
-const minutes = (s: number) => `${Math.floor(s / 60)} min`;
-
 /** "73 %, ~21 min" (what is known of it). */
 function levels(s: UpsState): string {
   const parts: string[] = [];
-  if (s.charge !== null) parts.push(`${s.charge} %`);
-  if (s.runtime !== null) parts.push(`~${minutes(s.runtime)}`);
+  if (s.charge !== null) parts.push(formatPercent(s.charge));
+  const runtime = formatRuntime(s.runtime);
+  if (runtime) parts.push(runtime);
   return parts.join(", ");
 }
 
@@ -186,11 +187,22 @@ export function summarize(topic: string, s: UpsState): string {
   return `${topic} ${errorWords(s)}; ${last}${event}`;
 }
 
-export interface NodeStatus {
-  fill: "green" | "yellow" | "red" | "grey" | "blue";
-  shape: "dot" | "ring";
-  text: string;
-}
+/** The texts of nut-ups-in's status (locales/<lang>/nut-ups-in.json). */
+export const UPS_TEXTS = textTable({
+  "status.ups": ["flags"],
+  "status.ups-levels": ["flags", "levels"],
+  "status.stale": [],
+  "status.disconnected": [],
+  "status.unknown-ups": [],
+  "status.waiting-driver": [],
+  "status.was": ["state"],
+  "status.all": ["ups", "status", "upses"],
+  "status.all-one": ["ups", "status"],
+  "status.disconnected-code": ["code"],
+  "node-red:common.status.connecting": [],
+  "node-red:common.status.connected": [],
+});
+const say = UPS_TEXTS;
 
 /** Flags worth showing beside the main one. */
 const NOTABLE = ["RB", "BYPASS", "OVER", "OFF", "CAL", "ALARM"];
@@ -201,14 +213,13 @@ function mainFlag(s: UpsState): string {
   return f.includes("FSD") ? "FSD" : s.lowBattery ? "LB" : s.onBattery ? "OB" : f.includes("OL") ? "OL" : (f[0] ?? "?");
 }
 
-function shortText(s: UpsState): string {
-  const f = s.flags;
+/** NUT's own words (OL, OB, LB, …: never translated) and the levels, e.g. "OB RB" and "73% 21 min". */
+function shortText(s: UpsState): Text {
   const main = mainFlag(s);
-  const extra = NOTABLE.filter((n) => f.includes(n));
-  const parts = [main, ...extra];
-  if (s.charge !== null) parts.push(`${s.charge}%`);
-  if (s.runtime !== null && main !== "LB" && main !== "FSD") parts.push(minutes(s.runtime));
-  return parts.join(" ");
+  const flags = [main, ...NOTABLE.filter((n) => s.flags.includes(n))].join(" ");
+  // at LB and FSD the runtime left no longer matters
+  const levels = formatUpsLevels(s.charge, main !== "LB" && main !== "FSD" ? s.runtime : null);
+  return levels ? say("status.ups-levels", { flags, levels }) : say("status.ups", { flags });
 }
 
 /**
@@ -218,20 +229,42 @@ function shortText(s: UpsState): string {
  * last seen on battery (an alarm); grey ring when upsd is unreachable and
  * the UPS was last seen on line power (or never read).
  */
-export function nodeStatus(s: UpsState): NodeStatus {
+export function nodeStatus(s: UpsState): StatusView {
   if (s.stale) {
     // short, so it does not run into the next node: what it was, and the charge
-    const last = s.status === null ? "" : ` · was ${mainFlag(s)}${s.charge !== null ? ` ${s.charge}%` : ""}`;
-    if (!s.reachable) return { fill: s.onBattery || s.lowBattery ? "red" : "grey", shape: "ring", text: `disconnected${last}` };
-    const what = s.error === "UNKNOWN-UPS" ? "unknown UPS" : s.error === "WAIT" ? "waiting for driver" : "stale";
-    return { fill: "red", shape: "ring", text: `${what}${last}` };
+    const was = s.status === null ? null : say("status.was", { state: [mainFlag(s), formatUpsLevels(s.charge, null)].filter(Boolean).join(" ") });
+    if (!s.reachable) return statusOf(s.onBattery || s.lowBattery ? "red" : "grey", "ring", withMore(say("status.disconnected"), was));
+    const what = s.error === "UNKNOWN-UPS" ? say("status.unknown-ups") : s.error === "WAIT" ? say("status.waiting-driver") : say("status.stale");
+    return statusOf("red", "ring", withMore(what, was));
   }
   const text = shortText(s);
-  if (s.lowBattery || s.flags.includes("FSD")) return { fill: "red", shape: "dot", text };
-  if (s.onBattery || NOTABLE.some((n) => s.flags.includes(n))) return { fill: "yellow", shape: "dot", text };
-  if (s.online) return { fill: "green", shape: "dot", text };
-  return { fill: "grey", shape: "dot", text };
+  if (s.lowBattery || s.flags.includes("FSD")) return statusOf("red", "dot", text);
+  if (s.onBattery || NOTABLE.some((n) => s.flags.includes(n))) return statusOf("yellow", "dot", text);
+  if (s.online) return statusOf("green", "dot", text);
+  return statusOf("grey", "dot", text);
 }
+
+/**
+ * What a node reading `states` shows: one UPS, its status; every UPS of a
+ * server (`all`), the worst one, named, and how many there are. Before the
+ * first reading, the connection (`connection`) or why the UPS list failed.
+ */
+export function monitorStatus(states: readonly UpsState[], all: boolean, connection: ConnectionShown): StatusView | null {
+  if (states.length === 0) {
+    if (connection.state === "connecting") return statusOf("yellow", "ring", say("node-red:common.status.connecting"));
+    if (connection.state === "connected") return statusOf("green", "ring", say("node-red:common.status.connected"));
+    if (connection.state === "disconnected") return statusOf("grey", "ring", say("status.disconnected-code", { code: connection.code }));
+    return null;
+  }
+  const worst = states.reduce((a, b) => (severity(b) > severity(a) ? b : a));
+  const st = nodeStatus(worst);
+  if (!all) return st;
+  const text = states.length > 1 ? say("status.all", { ups: worst.ups, status: st, upses: states.length }) : say("status.all-one", { ups: worst.ups, status: st });
+  return statusOf(st.fill, st.shape, text);
+}
+
+/** The shared connection as a node shows it before its first reading ("idle": nothing to show). */
+export type ConnectionShown = { state: "idle" | "connecting" | "connected" } | { state: "disconnected"; code: string };
 
 /** How bad a state is, to pick the one a node showing many UPSes displays. */
 export function severity(s: UpsState): number {

@@ -5,11 +5,14 @@
  * Time is passed in (epoch ms), never read here.
  */
 import type { ShutdownAction, ShutdownResult } from "../contract";
-import { describeValue } from "../decide/format";
+import { describeValue } from "../check";
+import { flag, numberOr, textOf, within } from "../config";
+import { formatSeconds } from "../format";
 import { restoredKind, saysPowerOn } from "../decide/restored";
 import { isPresetId, MAX_DELAY_MINUTES } from "./presets";
 import type { PresetId } from "./presets";
 import type { RunOutcome } from "./runner";
+import { type StatusView, statusOf, textTable } from "../status";
 
 export const ACTIONS: readonly ShutdownAction[] = ["shutdown", "cancel", "check", "simulate"];
 
@@ -83,19 +86,10 @@ function isAction(v: unknown): v is ShutdownAction {
   return typeof v === "string" && (ACTIONS as readonly string[]).includes(v);
 }
 
-function num(v: unknown, fallback: number): number {
-  const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
-  return Number.isFinite(n) ? n : fallback;
-}
-
-function str(v: unknown): string {
-  return typeof v === "string" ? v : "";
-}
-
-/** Seconds in [min, max] (missing: the default), else the default with a problem reported. */
+/** Seconds in [min, max] (an empty field: the default), else the default with a problem reported. */
 function seconds(v: unknown, def: number, min: number, max: number, name: string, problems: Problem[]): number {
-  const n = num(v, v === undefined || v === "" ? def : NaN);
-  if (!(n >= min && n <= max)) {
+  const n = numberOr(v, def);
+  if (!within(n, { min, max })) {
     problems.push({ key: "bad-number", params: { name, min, max } });
     return def * 1000;
   }
@@ -111,12 +105,12 @@ export function readConfig(raw: RawShutdownConfig): { config: ShutdownConfig; pr
   let preset: PresetId = "linux";
   if (isPresetId(raw.preset)) preset = raw.preset;
   else problems.push({ key: "bad-preset", params: { preset: String(raw.preset) } });
-  let delayMinutes = num(raw.delay, raw.delay === undefined || raw.delay === "" ? 1 : NaN);
-  if (!Number.isInteger(delayMinutes) || delayMinutes < 0 || delayMinutes > MAX_DELAY_MINUTES) {
+  let delayMinutes = numberOr(raw.delay, 1);
+  if (!within(delayMinutes, { min: 0, max: MAX_DELAY_MINUTES, integer: true })) {
     problems.push({ key: "bad-number", params: { name: "delay", min: 0, max: MAX_DELAY_MINUTES } });
     delayMinutes = 1;
   }
-  const custom = { shutdown: str(raw.customShutdown), cancel: str(raw.customCancel), check: str(raw.customCheck) };
+  const custom = { shutdown: textOf(raw.customShutdown), cancel: textOf(raw.customCancel), check: textOf(raw.customCheck) };
   if (preset === "custom" && custom.shutdown.trim() === "") problems.push({ key: "no-custom-command" });
   let defaultAction: ShutdownAction = "shutdown";
   if (isAction(raw.action)) defaultAction = raw.action;
@@ -127,14 +121,14 @@ export function readConfig(raw: RawShutdownConfig): { config: ShutdownConfig; pr
       hosts,
       preset,
       delayMinutes,
-      message: str(raw.message),
+      message: textOf(raw.message),
       custom,
       defaultAction,
       allowed,
       connectTimeoutMs: seconds(raw.connectTimeout, 10, 1, 300, "connectTimeout", problems),
       commandTimeoutMs: seconds(raw.commandTimeout, 30, 1, 3600, "commandTimeout", problems),
       deadlineMs: seconds(raw.deadline, 60, 1, 86400, "deadline", problems),
-      checkRetry: raw.checkRetry === true || raw.checkRetry === "true",
+      checkRetry: flag(raw.checkRetry, false),
     },
     problems,
   };
@@ -282,10 +276,6 @@ const DONE: Record<ShutdownAction, string> = {
   simulate: "simulated",
 };
 
-function secs(ms: number): string {
-  return `${(Math.round(ms / 100) / 10).toFixed(1)} s`;
-}
-
 /** One line a person can read in a notification as it is. */
 export function summarize(r: ShutdownResult): string {
   const oneLine = (s: string): string => s.replace(/\s*[\r\n]+\s*/g, " ").trim();
@@ -294,26 +284,63 @@ export function summarize(r: ShutdownResult): string {
   const joined = r.joined ? ", shared with an earlier message" : "";
   if (r.ok) {
     const exit = r.exitCode === null ? "" : `exit ${r.exitCode}, `;
-    return oneLine(`${r.host}: ${DONE[r.action]} (${exit}${attempts}${secs(r.duration)}${joined})`);
+    return oneLine(`${r.host}: ${DONE[r.action]} (${exit}${attempts}${formatSeconds(r.duration)}${joined})`);
   }
-  return oneLine(`${r.host}: ${r.action} FAILED: ${oneLine(r.error ?? "unknown error")} (${attempts}${secs(r.duration)}${joined})`);
+  return oneLine(`${r.host}: ${r.action} FAILED: ${oneLine(r.error ?? "unknown error")} (${attempts}${formatSeconds(r.duration)}${joined})`);
 }
 
-export interface StatusView {
-  fill: "red" | "green" | "yellow" | "blue" | "grey";
-  shape: "ring" | "dot";
-  /** Key under ssh-shutdown.status. */
-  key: string;
-  params: Record<string, string | number>;
+/** What one result message carries (the message contract): the result, the host's name as topic, a summary. */
+export function resultMessage(r: ShutdownResult): { payload: ShutdownResult; topic: string; summary: string } {
+  return { payload: r, topic: r.host, summary: summarize(r) };
 }
+
+/** The texts of ssh-shutdown's status (locales/<lang>/ssh-shutdown.json). */
+export const SHUTDOWN_TEXTS = textTable({
+  "status.running": ["action", "done", "total"],
+  "status.retrying": ["action", "done", "total", "retrying"],
+  "status.sent": ["ok", "total"],
+  "status.sent-failed": ["ok", "total", "failed"],
+  "status.cancelled": ["ok", "total"],
+  "status.cancelled-failed": ["ok", "total", "failed"],
+  "status.checked": ["ok", "total"],
+  "status.checked-failed": ["failed", "total"],
+  "status.simulated": ["total"],
+  "status.nothing-to-cancel": [],
+  "status.stopped-unsent": ["stopped"],
+  "status.refused": [],
+  "status.restored-no-cancel": [],
+  "status.power-on": [],
+  "status.store-lost": [],
+  "status.doing.shutdown": [],
+  "status.doing.cancel": [],
+  "status.doing.check": [],
+  "status.doing.simulate": [],
+});
+const say = SHUTDOWN_TEXTS;
 
 /** Node status while running (`finished` false; `retrying` hosts waiting for another attempt) and after. */
-export function statusView(action: ShutdownAction, total: number, ok: number, failed: number, finished: boolean, retrying = 0): StatusView {
-  const params = { action, total, ok, failed, done: ok + failed, retrying };
-  if (!finished && retrying > 0) return { fill: "yellow", shape: "ring", key: "retrying", params };
-  if (!finished) return { fill: "blue", shape: "ring", key: "running", params };
-  if (action === "simulate") return { fill: "grey", shape: "dot", key: "simulated", params };
-  const word = action === "shutdown" ? "sent" : action === "cancel" ? "cancelled" : "checked";
-  if (failed > 0) return { fill: "red", shape: "ring", key: `${word}-failed`, params };
-  return { fill: "green", shape: "dot", key: word, params };
+export function shutdownStatus(action: ShutdownAction, total: number, ok: number, failed: number, finished: boolean, retrying = 0): StatusView {
+  const done = ok + failed;
+  const doing = say(`status.doing.${action}`);
+  if (!finished && retrying > 0) return statusOf("yellow", "ring", say("status.retrying", { action: doing, done, total, retrying }));
+  if (!finished) return statusOf("blue", "ring", say("status.running", { action: doing, done, total }));
+  if (action === "simulate") return statusOf("grey", "dot", say("status.simulated", { total }));
+  if (action === "check") return failed > 0 ? statusOf("red", "ring", say("status.checked-failed", { failed, total })) : statusOf("green", "dot", say("status.checked", { ok, total }));
+  const word = action === "shutdown" ? "sent" : "cancelled";
+  if (failed > 0) return statusOf("red", "ring", say(`status.${word}-failed`, { ok, total, failed }));
+  return statusOf("green", "dot", say(`status.${word}`, { ok, total }));
+}
+
+/**
+ * Statuses that say nothing was run: a message refused, power back or on
+ * with nothing to cancel here, a cancel that only stopped shutdowns not sent
+ * yet, the list of what was sent lost at start (red: check the hosts).
+ */
+export function idleStatus(why: "refused" | "nothing-to-cancel" | "restored-no-cancel" | "power-on" | "store-lost"): StatusView {
+  if (why === "refused" || why === "store-lost") return statusOf("red", "ring", say(`status.${why}`));
+  return statusOf("grey", "ring", say(`status.${why}`));
+}
+
+export function stoppedStatus(stopped: number): StatusView {
+  return statusOf("grey", "ring", say("status.stopped-unsent", { stopped }));
 }

@@ -44,12 +44,17 @@ export function persistentStore(settings: unknown, store: string | undefined): b
   return kind === "persistent" || kind === "custom";
 }
 
-/** Status suffix telling the operator what a restart or redeploy will forget. */
-export function storeWarning(kind: StoreKind): string {
-  if (kind === "unconfigured") return " · memory only, lost on redeploy";
-  if (kind === "memory") return " · memory only";
-  if (kind === "unknown") return " · unknown context store";
-  return "";
+/**
+ * How long what a node keeps in a store of `kind` lasts (a status tells the
+ * operator what a restart or redeploy will forget): "restart" (it survives
+ * one), "redeploy" (memory), "nothing" (no store: dropped when the node
+ * stops), "unknown".
+ */
+export function storeKeeps(kind: StoreKind): "restart" | "redeploy" | "nothing" | "unknown" {
+  if (kind === "unconfigured") return "nothing";
+  if (kind === "memory") return "redeploy";
+  if (kind === "unknown") return "unknown";
+  return "restart";
 }
 
 export function loadContext(node: Node, key: string, store: string): Promise<unknown> {

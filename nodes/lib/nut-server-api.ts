@@ -4,8 +4,9 @@
  * close, connection state pushed to every user.
  */
 import type { Node } from "node-red";
-import type { NutClient, StateChange } from "../../core/nut/client";
-import { numberOf } from "../../core/decide/format";
+import type { StateChange } from "../../core/nut/client";
+import type { UpsReader } from "../../core/nut/monitor";
+import { numberOf } from "../../core/check";
 import type { NutError } from "../../core/nut/errors";
 
 export interface NutServerUser {
@@ -28,8 +29,12 @@ export interface NutServerNode extends Node<NutServerCredentials> {
   interval: number;
   /** What was deployed (the editor endpoint compares the dialog's host/port with it). */
   deployed: { host: string; port: number; usetls: boolean; tls: string };
-  /** The shared connection while at least one user is registered, else null. */
-  readonly client: NutClient | null;
+  /**
+   * Reads UPSes on the shared connection (open while at least one user is
+   * registered); with no connection, every read fails NOT-CONNECTED. Users
+   * read through this, never through the client itself.
+   */
+  readonly reader: UpsReader;
   register(user: NutServerUser): void;
   deregister(user: NutServerUser, done: () => void): void;
 }

@@ -879,10 +879,11 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       }
     });
 
-    it("a status the package translates is shown in French", async () => {
-      // ups-aggregate sends the key of "waiting for UPS states": nothing is wired to it.
-      const want = localeText("fr", "ups-aggregate.status.waiting");
-      assert.ok(want && want !== localeText("en-US", "ups-aggregate.status.waiting"));
+    it("statuses are in the language Node-RED runs in (here en-US), whatever the browser's", async () => {
+      // ups-aggregate says "waiting for UPS states": nothing is wired to it. Node-RED renders it
+      // (test/e2e/statuses-fr.test.ts: a French Node-RED), so a Status node gets the same words.
+      const want = localeText("en-US", "ups-aggregate.status.waiting");
+      assert.ok(want && want !== localeText("fr", "ups-aggregate.status.waiting"));
       await waitForStatus(page, "fr-agg", want, { what: "ups-aggregate" });
       assert.deepEqual(await errorNotes(page), []);
     });

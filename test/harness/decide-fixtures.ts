@@ -9,6 +9,7 @@ import type { OutageIdentity, PowerState, SourceState, UpsState } from "../../co
 import {
   type AggregateConfig,
   type AggregateOutput,
+  type AggregateStatus,
   AGGREGATE_DEFAULTS,
   aggregateInput,
   aggregateStatus,
@@ -18,6 +19,7 @@ import {
   nextDeadline,
 } from "../../core/decide/aggregate";
 import type { Moment } from "../../core/moment";
+import { shown } from "./catalog";
 
 /** A message of nut-ups-in: the UPS state, its topic and its one-line summary. */
 export type UpsMsg = NodeMessage & { topic: string; payload: UpsState; summary: string };
@@ -176,9 +178,15 @@ export function aggregateMachine(over: Partial<AggregateConfig> = {}) {
       const i = outs.findIndex((x) => pred(x.payload));
       return i < 0 ? null : times[i] - T0;
     },
+    /** The status as the node shows it (in English), and whether it counts seconds down. */
     status() {
-      return aggregateStatus(config, state, outs.length ? m.last().payload : null, now);
+      return aggregateShown(aggregateStatus(config, state, outs.length ? m.last().payload : null, now));
     },
   };
   return m;
+}
+
+/** An aggregate status as the node shows it (in English), and whether it counts seconds down. */
+export function aggregateShown(s: AggregateStatus): { fill: string; shape: string; text: string; countdown: boolean } {
+  return { ...shown("ups-aggregate", s), countdown: s.countdown };
 }

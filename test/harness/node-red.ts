@@ -46,6 +46,11 @@ export interface NodeRedOptions {
   env?: NodeJS.ProcessEnv;
   /** Which installed Node-RED to run; the run's target (`targetRuntime`) by default. */
   runtime?: NodeRedPackage;
+  /**
+   * settings.js `lang`: the language of the runtime (statuses, log). "en-US"
+   * by default, so what a test reads does not depend on the machine's locale.
+   */
+  lang?: string;
 }
 
 export interface NodeRedProcess {
@@ -84,7 +89,7 @@ function adminAuthSetting(): string {
   return `adminAuth: ${JSON.stringify({ type: "credentials", users })},`;
 }
 
-function writeSettings(userDir: string, port: number, persistentContext: boolean, adminAuth: boolean, contextConfig: object = { flushInterval: 1 }): void {
+function writeSettings(userDir: string, port: number, persistentContext: boolean, adminAuth: boolean, contextConfig: object = { flushInterval: 1 }, lang = "en-US"): void {
   const contextStorage = persistentContext
     ? `contextStorage: { default: "file", file: { module: "localfilesystem", config: ${JSON.stringify(contextConfig)} }, memory: { module: "memory" } },`
     : "";
@@ -94,6 +99,7 @@ function writeSettings(userDir: string, port: number, persistentContext: boolean
   uiHost: "127.0.0.1",
   uiPort: ${port},
   flowFile: "flows.json",
+  lang: ${JSON.stringify(lang)},
   credentialSecret: "test-only-secret-not-for-production",
   telemetry: { enabled: false },
   diagnostics: { enabled: false },
@@ -127,7 +133,7 @@ export async function startNodeRed(opts: NodeRedOptions = {}): Promise<NodeRedPr
   const port = opts.port ?? (await freePort());
   const adminAuth = opts.adminAuth ?? false;
   const userDir = opts.userDir ?? makeUserDir();
-  writeSettings(userDir, port, opts.persistentContext ?? false, adminAuth, opts.contextConfig);
+  writeSettings(userDir, port, opts.persistentContext ?? false, adminAuth, opts.contextConfig, opts.lang);
   installPackage(userDir);
   if (opts.flows) writeFileSync(join(userDir, "flows.json"), JSON.stringify(opts.flows, null, 2));
 
@@ -194,7 +200,8 @@ export async function startNodeRed(opts: NodeRedOptions = {}): Promise<NodeRedPr
     },
   };
   try {
-    await waitForLog("Server now running at", 60000);
+    // "Server now running at http://…/" in the runtime's language: the address is the same in all
+    await waitForLog(`${url}/`, 60000);
   } catch (e) {
     await proc.stop();
     throw e;

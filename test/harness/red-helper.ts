@@ -15,6 +15,7 @@
 import type { EventEmitter } from "node:events";
 import { createRequire } from "node:module";
 import type { Node, NodeMessage, NodeStatus } from "node-red";
+import { translator } from "./catalog";
 import { targetRuntime } from "./runtime";
 import { waitUntil } from "./wait";
 
@@ -91,6 +92,21 @@ export interface TestHelper {
 export const helper = req("node-red-node-test-helper") as TestHelper;
 helper.init(req.resolve(targetRuntime));
 
+/**
+ * The helper hands nodes a `RED._` that returns the key it is given; a node
+ * here gets the package's English catalog instead (test/harness/catalog.ts),
+ * so the tests see the statuses and errors a person reads, and a key missing
+ * from the catalog shows as a key.
+ */
+const load = helper.load.bind(helper);
+helper.load = (nodes, flow, credentials) => {
+  const translated = (fn: unknown) => (red: { _: unknown }) => {
+    red._ = translator("en-US");
+    return (fn as (red: unknown) => unknown)(red);
+  };
+  return load(Array.isArray(nodes) ? nodes.map(translated) : translated(nodes), flow, credentials);
+};
+
 /** The runtime the helper loaded: its version and the class of its nodes (to check a run tests the Node-RED it claims to). */
 export const helperRuntime = {
   version: (runtimeReq("@node-red/runtime/package.json") as { version: string }).version,
@@ -156,10 +172,15 @@ export function collectStatuses(node: TestNode): NodeStatus[] {
   return got;
 }
 
+/** What a `node.error` says: its text, or the message of the Error it was given (`done(err)` passes an Error). */
+export function errorText(logged: unknown): string {
+  return logged instanceof Error ? logged.message : String(logged);
+}
+
 /** The text of every `node.error` from now on. */
 export function collectErrors(node: TestNode): string[] {
   const got: string[] = [];
-  node.on("call:error", (call: SpyCall) => got.push(String(call.args[0])));
+  node.on("call:error", (call: SpyCall) => got.push(errorText(call.args[0])));
   return got;
 }
 
@@ -226,7 +247,7 @@ export interface Watch<M extends NodeMessage = NodeMessage> {
 export function watch<M extends NodeMessage = NodeMessage>(node: TestNode | string, out?: TestNode | string): Watch<M> {
   const n = typeof node === "string" ? helper.getNode(node) : node;
   const errors: Watch["errors"] = [];
-  n.on("call:error", (call: SpyCall) => errors.push({ text: String(call.args[0]), msg: call.args[1] as NodeMessage | undefined }));
+  n.on("call:error", (call: SpyCall) => errors.push({ text: errorText(call.args[0]), msg: call.args[1] as NodeMessage | undefined }));
   const w: Watch<M> = {
     messages: out === undefined ? [] : collect<M>(typeof out === "string" ? helper.getNode(out) : out),
     statuses: collectStatuses(n),

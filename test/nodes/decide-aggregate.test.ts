@@ -34,7 +34,7 @@ describe("ups-aggregate node", () => {
 
   it("sends one power state with msg.outage and a summary; status on line power", async () => {
     const n = await start();
-    await waitUntil("the aggregate to read its stored outage", () => n.lastStatus() === "ups-aggregate.status.waiting");
+    await waitUntil("the aggregate to read its stored outage", () => n.lastStatus() === "waiting for UPS states");
     await n.send(A, ups(A, "OL", { charge: 100, runtime: 2700 }));
     assert.equal(n.got.length, 1);
     const m = n.got[0];
@@ -109,10 +109,10 @@ describe("ups-aggregate node", () => {
     await n.send("ups9@nas:3493", ups("ups9@nas:3493", "OB"));
     await n.send(A, null);
     assert.deepEqual(n.errorTexts(), [
-      'ups-aggregate.errors.bad-input: payload.charge must be a number or null (got string "73")',
-      "ups-aggregate.errors.bad-input: payload.runtime must not be negative (got -3)",
-      "ups-aggregate.errors.bad-input: unknown topic ups9@nas:3493: not in this node's list of UPSes (ups1@nas:3493, ups2@nas:3493)",
-      "ups-aggregate.errors.bad-input: msg.payload must be a UPS state object (got null)",
+      'Message ignored: payload.charge must be a number or null (got string "73")',
+      "Message ignored: payload.runtime must not be negative (got -3)",
+      "Message ignored: unknown topic ups9@nas:3493: not in this node's list of UPSes (ups1@nas:3493, ups2@nas:3493)",
+      "Message ignored: msg.payload must be a UPS state object (got null)",
     ]);
     assert.equal(n.got.length, 1, "nothing sent for the bad ones");
     assert.equal(n.lastStatus(), "on line power 100 % ~1 h 00 min · unknown topic ups9@nas:3493", "the unknown topic stays visible");
@@ -128,7 +128,7 @@ describe("ups-aggregate node", () => {
       .filter((e) => e.level === 20 && e.id === "agg")
       .map((e) => String(e.msg));
     assert.deepEqual(logged, [
-      "ups-aggregate.errors.config: source ups1@nas:3493 is listed twice; confirm time must be a number of seconds >= 0",
+      "Invalid configuration: source ups1@nas:3493 is listed twice; confirm time must be a number of seconds >= 0",
     ]);
     const got = collect(helper.getNode("out"));
     helper.getNode("agg").receive({ topic: A, payload: ups(A, "OB LB") } as NodeMessage);
@@ -165,7 +165,7 @@ describe("ups-aggregate node", () => {
       const second = await start({ store: "file", confirm: 0 });
       await waitUntil("the aggregate to read its stored outage", () => second.statuses.length > 0);
       const [err] = callsOf(second.agg, second.agg.error);
-      assert.equal(err.args[0], "ups-aggregate.errors.store-empty-file");
+      assert.equal(err.args[0], `The stored outage identity is lost: its context file ${file} is empty (Node-RED was stopped while writing it, by a crash or a power cut). An outage open before the restart continues as a new outage, and "once per outage" nodes let its messages through again`);
       assert.deepEqual(err.args[1], { topic: "ups-aggregate/context", payload: { store: "file", key: "outage", problem: "empty-file", file } });
       assert.deepEqual(second.statuses[0], { fill: "red", shape: "ring", text: "waiting · stored outage lost" }, "never a plain waiting");
       await second.send(A, ups(A, "OB", { charge: 79 }));

@@ -91,8 +91,8 @@ describe("outage-latch node", () => {
     await feed({ outage: "x" });
     assert.equal(got.length, 1);
     assert.deepEqual(errs(), [
-      "outage-latch.errors.bad-input: message has no msg.outage: only messages of an outage (from ups-aggregate or battery-tier-switch) can pass",
-      'outage-latch.errors.bad-input: msg.outage must be an outage identity {id, since} (got string "x")',
+      "Message ignored: message has no msg.outage: only messages of an outage (from ups-aggregate or battery-tier-switch) can pass",
+      'Message ignored: msg.outage must be an outage identity {id, since} (got string "x")',
     ]);
     await feed({ outage: O1 });
     assert.equal(got.length, 1, "still latched");
@@ -188,7 +188,7 @@ describe("outage-latch node", () => {
         const second = await start({ store: "file", key: "topic" });
         await second.feed({ topic: "backup", outage: O1 });
         const [err] = callsOf(second.latch, second.latch.error);
-        assert.equal(err.args[0], "outage-latch.errors.store-empty-file");
+        assert.equal(err.args[0], `The stored latch state is lost: its context file ${file} is empty (Node-RED was stopped while writing it, by a crash or a power cut). Starting armed: the next message of an outage passes, even if it passed before the restart`);
         assert.deepEqual(err.args[1], { topic: "outage-latch/context", payload: { store: "file", key: "latch", problem: "empty-file", file } });
         assert.equal(second.status[0].fill, "red");
         assert.equal(second.status[0].text, "armed · stored state lost", "never a plain armed");
@@ -207,7 +207,7 @@ describe("outage-latch node", () => {
       stores.overwrite(next, "latch", JSON.stringify({ latch: { passed: "backup" } }));
       const second = await start({ store: "file", key: "topic" });
       await second.feed({ topic: "backup", outage: O1 });
-      assert.deepEqual(second.errs(), ["outage-latch.errors.store-unrecognised"]);
+      assert.deepEqual(second.errs(), ["The stored latch state is not one this node writes (starting armed): the next message of an outage passes, even if it passed before the restart"]);
       assert.deepEqual([second.status[0].fill, second.status[0].text], ["red", "armed · stored state lost"]);
       assert.equal(second.got.length, 1);
     });
@@ -221,8 +221,8 @@ describe("outage-latch node", () => {
       const second = await start({ store: "file", key: "topic" });
       await second.feed({ topic: "backup", outage: O1 });
       assert.equal(second.got.length, 1, "lets through");
-      assert.match(second.errs()[0], /^outage-latch\.errors\.load: .*JSON/);
-      assert.match(second.errs()[1], /^outage-latch\.errors\.save: .*JSON/, "Node-RED reads the file before each write: it stays unwritable until it is deleted");
+      assert.match(second.errs()[0], /^Could not read the stored latch state \(starting armed\): .*JSON/);
+      assert.match(second.errs()[1], /^Could not store the latch state \(the message was sent; a restart may let it through again\): .*JSON/, "Node-RED reads the file before each write: it stays unwritable until it is deleted");
       assert.deepEqual(
         second.status.map((s) => s.fill),
         ["red", "red"],

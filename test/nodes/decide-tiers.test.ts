@@ -112,9 +112,9 @@ describe("battery-tier-switch node", () => {
     await n.send({ payload: power({ onBattery: true, charge: 15 }) });
     await n.send({ payload: power({ onBattery: true, charge: 15 }), outage: null });
     assert.deepEqual(n.errorTexts(), [
-      'battery-tier-switch.errors.bad-input: payload.charge must be a number or null (got string "15")',
-      "battery-tier-switch.errors.bad-input: msg.outage is missing: feed this node from ups-aggregate",
-      "battery-tier-switch.errors.bad-input: payload.onBattery is true but msg.outage is null: a power loss always has an outage identity",
+      'Message ignored: payload.charge must be a number or null (got string "15")',
+      "Message ignored: msg.outage is missing: feed this node from ups-aggregate",
+      "Message ignored: payload.onBattery is true but msg.outage is null: a power loss always has an outage identity",
     ]);
     assert.ok(OUTS.every((o) => n.got[o].length === 0));
   });
@@ -140,7 +140,7 @@ describe("battery-tier-switch node", () => {
       .args.map((a) => a[0])
       .filter((e) => e.level === 20 && e.id === "tiers")
       .map((e) => String(e.msg));
-    assert.deepEqual(logged, ["battery-tier-switch.errors.config: x: no condition set, it would never fire"]);
+    assert.deepEqual(logged, ["Invalid configuration: x: no condition set, it would never fire"]);
   });
 
   it("tiers reached at once leave in tier order, even the critical one; msg.tier.together says which went together", async () => {

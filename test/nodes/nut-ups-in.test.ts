@@ -11,6 +11,7 @@ import nutServerNode from "../../nodes/nut-server";
 import nutUpsInNode from "../../nodes/nut-ups-in";
 import { startNutSim, type NutSim } from "../../tools/nut-sim";
 import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, type NutLab } from "../harness/nut-lab";
+import type { NutServerNode } from "../../nodes/lib/nut-server-api";
 import type { UpsMsg } from "../harness/decide-fixtures";
 import { callsOf, helper, watch } from "../harness/red-helper";
 import { waitUntil } from "../harness/wait";
@@ -119,6 +120,20 @@ describe("nut-ups-in with nut-sim", function () {
     await sim.close();
   });
 
+  it("nut-server hands its users a reader, not its client: reads on the shared connection, NOT-CONNECTED once the last user has left", async () => {
+    await helper.load(nodes, flow({ port: sim.port }));
+    const w = watch("in", "out");
+    await w.next("messages", () => true);
+    const srv = helper.getNode("srv") as unknown as NutServerNode;
+    assert.equal("client" in srv, false);
+    assert.deepEqual((await srv.reader.listUps()).map((u) => u.name), ["ups1", "ups2"]);
+    assert.deepEqual(await srv.reader.getVars("ups1", ["ups.status"]), ["OL"]);
+    await helper.clearFlows();
+    await assert.rejects(srv.reader.listVar("ups1"), { code: "NOT-CONNECTED" });
+    const [err] = await srv.reader.getVars("ups1", ["ups.status"]);
+    assert.equal(typeof err === "object" && err.code, "NOT-CONNECTED", "getVars never rejects: each name gets the error");
+  });
+
   it("on change: OL, then ONBATT with a yellow status, then nothing while nothing changes", async () => {
     await helper.load(nodes, flow({ port: sim.port }));
     const w = watch<UpsMsg>("in", "out");
@@ -177,7 +192,7 @@ describe("nut-ups-in with nut-sim", function () {
     assert.deepEqual((msg as unknown as { keep: unknown }).keep, { b: 2 });
     assert.equal((msg as unknown as { odd?: unknown }).odd, undefined);
     const n = helper.getNode("in");
-    assert.deepEqual(callsOf(n, n.warn).map((c) => c.args[0]), ["nut-ups-in.warn.not-copied"]);
+    assert.deepEqual(callsOf(n, n.warn).map((c) => c.args[0]), ["Properties of the message that Node-RED could not copy were left out of the messages sent: odd"]);
     assert.deepEqual(w.errors, []);
   });
 
@@ -319,7 +334,7 @@ describe("nut-ups-in with nut-sim", function () {
     await helper.load(nodes, flow({ port: sim.port, server: { login: "ups1" } }), { srv: { username: "mon", password: "bad-pass-1" } });
     const w = watch<UpsMsg>("in", "out");
     const err = await w.next("errors", () => true);
-    assert.match(err.text, /nut-ups-in\.errors\.server-refused/);
+    assert.match(err.text, /^upsd 127\.0\.0\.1:\d+ refused: LOGIN ups1: ERR ACCESS-DENIED .*Reading goes on without it\.$/);
     const msg = await w.next("messages", () => true);
     assert.equal(msg.payload.stale, false);
     assert.ok(!JSON.stringify(w.errors).includes("bad-pass-1"));
@@ -345,7 +360,7 @@ describe("nut-ups-in with nut-sim", function () {
     // the helper's spy on Node.prototype.error kept the call made while the flow started
     const srv = helper.getNode("srv");
     const serverErrors = callsOf(srv, srv.error).map((c) => c.args[0]);
-    assert.deepEqual(serverErrors, ["nut-server.errors.bad-address"]);
+    assert.deepEqual(serverErrors, ['"127.0.0.1" port 70000 is not a usable upsd address (a host name or IP address, and a port from 1 to 65535).']);
   });
 
   it("a list that never ends (every variable): PROTOCOL-ERROR, COMMBAD, told once; then COMMOK", async () => {
@@ -391,18 +406,20 @@ describe("nut-ups-in with nut-sim", function () {
   });
 
   describe("bad configuration", () => {
-    for (const [what, cfg, key] of [
-      ["no UPS name", { ups: "" }, "nut-ups-in.errors.no-ups"],
-      ["a UPS name upsd cannot read", { ups: "a\nb" }, "nut-ups-in.errors.bad-ups"],
-      ["a poll interval below the minimum", { interval: 0.01 }, "nut-ups-in.errors.bad-interval"],
-      ["a missing server", { server: "nope" }, "nut-ups-in.errors.no-server"],
+    for (const [what, cfg, text] of [
+      ["no UPS name", { ups: "" }, "No UPS name is configured."],
+      ["a UPS name upsd cannot read", { ups: "a\nb" }, 'The UPS name "a\nb" cannot be sent to upsd (printable ASCII only).'],
+      ["a poll interval below the minimum", { interval: 0.01 }, "The interval must be a number of seconds, at least 0.2."],
+      ["a missing server", { server: "nope" }, "No NUT server is configured."],
     ] as const) {
       it(`${what}: node.error at start and for each input (with the message), done() called, no polling`, async () => {
         await helper.load(nodes, flow({ port: sim.port, in: cfg }));
         const w = watch<UpsMsg>("in", "out");
         helper.getNode("in").receive({ payload: 1, _msgid: "bad-1" });
         const err = await w.next("errors", (e) => e.msg?._msgid === "bad-1");
-        assert.equal(err.text, key);
+        assert.equal(err.text, `Invalid configuration, message not handled: ${text}`);
+        const n = helper.getNode("in");
+        assert.deepEqual(callsOf(n, n.error)[0].args, [`Invalid configuration: ${text}`], "said once at start, with no message");
         await w.next("completed", (m) => m._msgid === "bad-1");
         assert.equal(sim.commands.filter((c) => c.startsWith("LIST")).length, 0);
       });
@@ -481,7 +498,7 @@ describe("nut-server editor endpoint POST /nut-server/list-ups", function () {
     const res = await post({ host: "127.0.0.1", port: sim.port });
     assert.equal(res.status, 502);
     assert.equal(res.body.code, "PROTOCOL-ERROR");
-    assert.equal(res.body.message, "nut-server.editor.err-not-nut");
+    assert.equal(res.body.message, `127.0.0.1:${sim.port} does not answer like a NUT server (upsd).`);
     assert.ok(!JSON.stringify(res.body).includes("SSH"));
   });
 
@@ -521,7 +538,7 @@ describe("nut-server editor endpoint POST /nut-server/list-ups", function () {
       const { port } = await rawPeer(`ERR ${word} and some free text`);
       const res = await post({ host: "127.0.0.1", port });
       assert.equal(res.status, 502);
-      assert.deepEqual(res.body, { code, message: "nut-server.editor.err-nut" }, word.slice(0, 20));
+      assert.deepEqual(res.body, { code, message: `127.0.0.1:${port} answered ERR ${code}.` }, word.slice(0, 20));
       await new Promise<void>((r) => silent!.close(() => r()));
       silent = null;
     }
@@ -547,7 +564,7 @@ describe("nut-server editor endpoint POST /nut-server/list-ups", function () {
     await waitUntil("4 probes connected", () => hung.connections.size === 4, 5000);
     const fifth = await post({ host: "127.0.0.1", port: sim.port });
     assert.equal(fifth.status, 429);
-    assert.deepEqual(fifth.body, { code: "BUSY", message: "nut-server.editor.err-busy" });
+    assert.deepEqual(fifth.body, { code: "BUSY", message: "Too many List UPSes requests at once (at most 4): try again in a moment." });
     for (const s of hung.connections) s.destroy();
     assert.deepEqual((await Promise.all(running)).map((r) => [r.status, r.body.code]), Array(4).fill([502, "CLOSED"]));
     const after = await post({ host: "127.0.0.1", port: sim.port });

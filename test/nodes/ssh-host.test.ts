@@ -6,6 +6,7 @@ import type { Server } from "node:net";
 import sshHostNode from "../../nodes/ssh-host";
 import sshShutdownNode from "../../nodes/ssh-shutdown";
 import { freePort } from "../harness/system";
+import { translator } from "../harness/catalog";
 import { callsOf, helper, loggedText } from "../harness/red-helper";
 
 const FP = "SHA256:0wqZLw85RM2xD+3XcEgBRMeaIagvbANVbgufXmhjbHY";
@@ -42,14 +43,22 @@ describe("ssh-host node", () => {
   it("warns at every deploy when any host key is accepted", async () => {
     await helper.load(sshHostNode, [host({ acceptAnyHostKey: true, fingerprints: "" })]);
     const warns = callsOf(helper.getNode("h1"), helper.getNode("h1").warn).map((c) => String(c.args[0]));
-    assert.deepEqual(warns, ["ssh-host.warn.insecure"]);
+    assert.deepEqual(warns, ["ssh-host backup: INSECURE, any host key is accepted (host key checking is off)"]);
   });
 
   it("reports lines that are not fingerprints; nothing pinned and no node using it: no warning", async () => {
     await helper.load(sshHostNode, [host({ fingerprints: "MD5:aa:bb\n" })]);
     const n = helper.getNode("h1");
     assert.deepEqual(callsOf(n, n.warn).map((c) => c.args[0]), []);
-    assert.deepEqual(callsOf(n, n.error).map((c) => c.args[0]), ["ssh-host.errors.bad-fingerprint"]);
+    assert.deepEqual(callsOf(n, n.error).map((c) => c.args[0]), ["ssh-host backup: not a SHA256 fingerprint, ignored: MD5:aa:bb"]);
+  });
+
+  it("a port that is not one (from a flow edited by hand) is an error at deploy, and nothing connects to another port", async () => {
+    await helper.load(sshHostNode, [host({ port: "2x2" })]);
+    const n = helper.getNode("h1");
+    const said = 'ssh-host backup: the port "2x2" is not a port (1 to 65535): nothing connects to this host';
+    assert.deepEqual(callsOf(n, n.error).map((c) => c.args[0]), [said]);
+    assert.throws(() => (n as unknown as { target(): unknown }).target(), { message: said });
   });
 
   describe("nothing pinned: a warning only when a node that connects uses the host, once per deploy", () => {
@@ -62,7 +71,7 @@ describe("ssh-host node", () => {
     const unpinned = (id: string, name: string): Record<string, unknown> => host({ id, name, fingerprints: "" });
     const tab = { id: "tab", type: "tab", label: "t" };
     const noPinWarnings = (): string[] =>
-      helper.log().getCalls().map((c) => c.args[0]).filter((e) => e.type === "ssh-host" && e.msg === "ssh-host.warn.no-pin").map((e) => String(e.id));
+      helper.log().getCalls().map((c) => c.args[0]).filter((e) => e.type === "ssh-host" && /: no host key fingerprint pinned, every connection will be refused until one is$/.test(String(e.msg))).map((e) => String(e.id));
 
     it("every node on simulate (the examples: five hosts): no warning at all", async () => {
       const ids = ["h1", "h2", "h3", "h4", "h5"];
@@ -98,7 +107,7 @@ describe("ssh-host node", () => {
     const n = helper.getNode("h1") as unknown as { target(): unknown };
     assert.throws(() => n.target(), /key file \/nonexistent\/id_nut does not exist/);
     const logged = loggedText();
-    assert.ok(logged.includes("ssh-host.errors.key"));
+    assert.ok(logged.includes("ssh-host backup: key file /nonexistent/id_nut does not exist"), logged);
     assert.ok(!logged.includes("pass-phrase-1234") && !logged.includes("pw-5678"));
   });
 
@@ -121,7 +130,7 @@ describe("ssh-host node", () => {
       const port = await freePort();
       const r = await helper.request().post("/ssh-host/fingerprints").send({ address: "127.0.0.1", port });
       assert.equal(r.status, 502);
-      assert.deepEqual(r.body, { code: "refused", error: "ssh-host.fetch.err.refused" });
+      assert.deepEqual(r.body, { code: "refused", error: `127.0.0.1:${port} refused the connection (is sshd running, on this port?)` });
     });
 
     describe("a hostile peer: its words never reach the editor", () => {
@@ -176,7 +185,7 @@ describe("ssh-host node", () => {
           const port = await peer(talk);
           const r = await helper.request().post("/ssh-host/fingerprints").send({ address: "127.0.0.1", port });
           assert.equal(r.status, 502);
-          assert.deepEqual(r.body, { code, error: `ssh-host.fetch.err.${code}` });
+          assert.deepEqual(r.body, { code, error: translator()(`ssh-host.fetch.err.${code}`, { address: `127.0.0.1:${port}` }) });
           assert.ok(!r.text.includes("onerror") && !r.text.includes("ZZZZ"), r.text.slice(0, 200));
         });
       }

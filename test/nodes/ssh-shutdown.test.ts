@@ -82,7 +82,7 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
     assert.equal(a.summary, "backup-server: simulate, would run: sudo -n /sbin/shutdown -h +2 'Power failure'");
     assert.equal((b.payload as ShutdownResult).command, "/sbin/shutdown -h +2 'Power failure'", "root: no sudo");
     assert.equal(srv.count(), 0, "no TCP connection");
-    assert.deepEqual(statusTexts(n1).slice(-1), ["ssh-shutdown.status.simulated"]);
+    assert.deepEqual(statusTexts(n1).slice(-1), ["simulated 2"]);
   });
 
   for (const [name, msg] of [
@@ -102,11 +102,11 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
       n1.receive({ payload: 1, ...msg });
       const [call] = await errors;
       const text = String((call.args[0] as Error).message ?? call.args[0]);
-      assert.match(text, /^ssh-shutdown\.errors\.(forbidden-property|unknown-action)$/);
+      assert.match(text, /^refused: (msg\.\w+ is not accepted; hosts and commands come only from the node's configuration|msg\.action must be one of shutdown, cancel, check, simulate \(got .+\))$/);
       assert.equal((call.args[1] as { payload?: number }).payload, 1, "the refused message goes with the error (Catch)");
       assert.equal(got.length, 0);
       assert.equal(srv.count(), 0);
-      assert.deepEqual(statusTexts(n1).slice(-1), ["ssh-shutdown.status.refused"]);
+      assert.deepEqual(statusTexts(n1).slice(-1), ["message refused"]);
     });
   }
 
@@ -116,7 +116,7 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
     const errors = waitForCalls(n1, "call:error", 1);
     n1.receive({ action: "shutdown" });
     const [call] = await errors;
-    assert.equal((call.args[0] as Error).message, "ssh-shutdown.errors.action-not-allowed");
+    assert.equal((call.args[0] as Error).message, 'refused: msg.action "shutdown" is not allowed by this node\'s configuration');
     assert.equal(srv.count(), 0);
   });
 
@@ -127,7 +127,7 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
     const status = waitForCalls(n1, "call:status", 1);
     n1.receive({ action: "cancel", reset: true });
     await status;
-    assert.deepEqual(statusTexts(n1).slice(-1), ["ssh-shutdown.status.nothing-to-cancel"]);
+    assert.deepEqual(statusTexts(n1).slice(-1), ["nothing to cancel"]);
     assert.equal(got.length, 0);
     assert.equal(srv.count(), 0);
   });
@@ -150,7 +150,7 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
     }
     assert.match(String(calls[0].args[0]), /: shutdown FAILED: connection refused/);
     assert.equal((calls[0].args[1] as { topic?: string }).topic !== undefined, true, "the result message goes with the error");
-    assert.deepEqual(statusTexts(n1).slice(-1), ["ssh-shutdown.status.sent-failed"]);
+    assert.deepEqual(statusTexts(n1).slice(-1), ["sent 0/2, 2 failed"]);
   });
 
   it("a missing ssh-host config gives a failed result naming it", async () => {
@@ -160,20 +160,22 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
     await waitForCalls(helper.getNode("out"), "input", 2);
     const ghost = got.map((m) => m.payload as ShutdownResult).find((r) => r.host === "ghost");
     assert.equal(ghost?.ok, false);
-    assert.equal(ghost?.error, "ssh-shutdown.errors.no-host");
+    assert.equal(ghost?.error, "ssh-host config ghost not found (deleted or disabled?)");
   });
 
   it("a misconfigured node reports at deploy and refuses to run", async () => {
     await helper.load([sshHostNode, sshShutdownNode], flow(srv.port, { hosts: [], connectTimeout: "soon" }), CREDS);
     const n1 = helper.getNode("n1");
-    assert.deepEqual(callsOf(n1, n1.error).map((c) => c.args[0]).sort(), ["ssh-shutdown.errors.bad-number", "ssh-shutdown.errors.no-hosts"]);
+    assert.deepEqual(callsOf(n1, n1.error).map((c) => c.args[0]), ["Invalid configuration: no ssh-host selected; connectTimeout must be a number from 1 to 300"]);
     await settle(1); // let the deploy-time error events pass
     const errors = waitForCalls(n1, "call:error", 1);
     n1.receive({ action: "simulate" });
-    assert.equal(((await errors)[0].args[0] as Error).message, "ssh-shutdown.errors.misconfigured");
+    assert.equal(((await errors)[0].args[0] as Error).message, "Invalid configuration, message not handled (nothing was run): no ssh-host selected; connectTimeout must be a number from 1 to 300");
   });
 
   it("warns at deploy when pending delayed shutdowns would only live in memory", async () => {
+    const MEMORY_STORE =
+      "ssh-shutdown: pending delayed shutdowns are kept in a memory context: a redeploy of this node or a restart of Node-RED forgets them, and a cancel then finds nothing to cancel. Configure a persistent context store (contextStorage in settings.js) and choose it here.";
     const warnings = async (node: Record<string, unknown>): Promise<unknown[]> => {
       await helper.load([sshHostNode, sshShutdownNode], flow(srv.port, node), CREDS);
       const n1 = helper.getNode("n1");
@@ -181,12 +183,12 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
       await helper.unload();
       return w;
     };
-    assert.deepEqual(await warnings({}), ["ssh-shutdown.warn.memory-store"]);
+    assert.deepEqual(await warnings({}), [MEMORY_STORE]);
     assert.deepEqual(await warnings({ preset: "linux-poweroff" }), [], "nothing is ever pending");
     assert.deepEqual(await warnings({ delay: 0 }), []);
     assert.deepEqual(await warnings({ allowed: ["check"] }), [], "no cancel possible");
     assert.deepEqual(await warnings({ action: "simulate", allowed: ["simulate", "check", "cancel"] }), [], "no shutdown possible (the examples)");
-    assert.deepEqual(await warnings({ action: "simulate", allowed: ["shutdown", "cancel"] }), ["ssh-shutdown.warn.memory-store"], "a message may still ask for shutdown");
+    assert.deepEqual(await warnings({ action: "simulate", allowed: ["shutdown", "cancel"] }), [MEMORY_STORE], "a message may still ask for shutdown");
   });
 
   describe("with a persistent store", () => {
@@ -202,9 +204,12 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
       await helper.load([sshHostNode, sshShutdownNode, loadContextStores], flow(srv.port, { store: "file" }), CREDS);
       const n1 = helper.getNode("n1");
       const [call] = await waitForCalls(n1, "call:error", 1);
-      assert.equal(call.args[0], "ssh-shutdown.errors.store-empty-file");
+      assert.equal(
+        call.args[0],
+        `ssh-shutdown: the stored list of delayed shutdowns sent is lost: its context file ${file} is empty (Node-RED was stopped while writing it, by a crash or a power cut). A cancel when power returns cannot reach the hosts sent a delayed shutdown before the restart: check them`,
+      );
       assert.deepEqual(call.args[1], { topic: "ssh-shutdown/context", payload: { store: "file", key: "sshShutdownPending", problem: "empty-file", file } });
-      assert.deepEqual(callsOf(n1, n1.status).map((c) => c.args[0]).slice(-1), [{ fill: "red", shape: "ring", text: "ssh-shutdown.status.store-lost" }]);
+      assert.deepEqual(callsOf(n1, n1.status).map((c) => c.args[0]).slice(-1), [{ fill: "red", shape: "ring", text: "stored shutdowns lost: check the hosts" }]);
       assert.equal(srv.count(), 0);
     });
   });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { contextFile, emptyContextFile, persistentStore, storeKind, storeWarning } from "../../nodes/lib/context-store";
+import { contextFile, emptyContextFile, persistentStore, storeKeeps, storeKind } from "../../nodes/lib/context-store";
 
 describe("context store", () => {
   it("tells a store that survives a restart from memory", () => {
@@ -28,12 +28,12 @@ describe("context store", () => {
     assert.equal(storeKind({ contextStorage: { mem: { module: "memory" } } }, "default"), "unknown", "no store is named default");
   });
 
-  it("warns in the status about what a restart or redeploy forgets", () => {
-    assert.equal(storeWarning("unconfigured"), " · memory only, lost on redeploy");
-    assert.equal(storeWarning("memory"), " · memory only");
-    assert.equal(storeWarning("unknown"), " · unknown context store");
-    assert.equal(storeWarning("persistent"), "");
-    assert.equal(storeWarning("custom"), "");
+  it("tells how long a store keeps a node's state (the latch's status warns of what a restart or redeploy forgets)", () => {
+    assert.equal(storeKeeps("unconfigured"), "nothing");
+    assert.equal(storeKeeps("memory"), "redeploy");
+    assert.equal(storeKeeps("unknown"), "unknown");
+    assert.equal(storeKeeps("persistent"), "restart");
+    assert.equal(storeKeeps("custom"), "restart");
   });
 });
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type LatchConfig, type LatchMessage, type LatchState, LATCH_LIMITS, initialLatch, latchInput, latchStatus, parseSavedLatch } from "../../core/decide/latch";
 import { restoredKind, saysPowerOn } from "../../core/decide/restored";
+import { shown } from "../harness/catalog";
 import { outage, power } from "../harness/decide-fixtures";
 
 const T0 = Date.UTC(2026, 10, 25, 13, 2, 0);
@@ -152,12 +153,23 @@ describe("outage-latch core", () => {
 
   it("status: armed, passed HH:MM (outage …), blocked n", () => {
     const l = latch();
-    assert.deepEqual(latchStatus(l.state), { text: "armed", passed: false });
+    assert.deepEqual(shown("outage-latch", latchStatus(l.state)), { fill: "grey", shape: "ring", text: "armed" });
     l.feed({ outage: O1 }, T0);
     l.feed({ outage: O1 }, T0 + 1);
     const d = new Date(T0);
     const hhmm = `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
-    assert.deepEqual(latchStatus(l.state), { text: `passed ${hhmm} · blocked 1`, passed: true });
+    assert.deepEqual(shown("outage-latch", latchStatus(l.state)), { fill: "green", shape: "dot", text: `passed ${hhmm} · blocked 1` });
+  });
+
+  it("status: what the context store will forget, and a store that failed or lost the state (red)", () => {
+    const armed = initialLatch();
+    const text = (store: Parameters<typeof latchStatus>[1]) => shown("outage-latch", latchStatus(armed, store));
+    assert.deepEqual(text({ problem: null, keeps: "nothing" }), { fill: "grey", shape: "ring", text: "armed · memory only, lost on redeploy" });
+    assert.equal(text({ problem: null, keeps: "redeploy" }).text, "armed · memory only");
+    assert.equal(text({ problem: null, keeps: "unknown" }).text, "armed · unknown context store");
+    assert.equal(text({ problem: null, keeps: "restart" }).text, "armed");
+    assert.deepEqual(text({ problem: "failed", keeps: "redeploy" }), { fill: "red", shape: "ring", text: "armed · store error" });
+    assert.deepEqual(text({ problem: "lost", keeps: "restart" }), { fill: "red", shape: "ring", text: "armed · stored state lost" });
   });
 
   it("its state survives a JSON round trip (a restart with a persistent store)", () => {

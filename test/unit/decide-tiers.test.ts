@@ -14,7 +14,12 @@ import {
   tierStatus,
   tierTick,
 } from "../../core/decide/tiers";
+import type { StatusView } from "../../core/status";
+import { shown } from "../harness/catalog";
 import { outage, power } from "../harness/decide-fixtures";
+
+/** A status as battery-tier-switch shows it, in English. */
+const tiers = (view: StatusView) => shown("battery-tier-switch", view);
 
 const T0 = Date.UTC(2026, 10, 25, 14, 0, 0);
 const O1 = outage("outage-1", T0);
@@ -79,7 +84,7 @@ describe("battery-tier-switch core", () => {
       const s = sw.input({ onBattery: false, charge: 3, critical: false, event: "POWER_BACK" }, O1, T0);
       assert.deepEqual(s.emits, []);
       assert.equal(s.restored, null);
-      assert.match(tierStatus(sw.config, sw.state).text, /^power back 3 %/);
+      assert.match(tiers(tierStatus(sw.config, sw.state)).text, /^power back 3 %/);
     });
 
     it("the last tier also fires on a critical state, and implies the tiers above", () => {
@@ -128,13 +133,13 @@ describe("battery-tier-switch core", () => {
       assert.equal(s.restored?.summary, "Power restored (outage-1 over): re-arm latches, cancel pending shutdowns; Outage over after 15 min");
       assert.equal(sw.state.outageId, null);
       assert.equal(sw.state.reached, -1);
-      assert.equal(tierStatus(sw.config, sw.state).text, "on line power 60 % ~1 h 00 min");
+      assert.equal(tiers(tierStatus(sw.config, sw.state)).text, "on line power 60 % ~1 h 00 min");
     });
 
     it("says 'no data' rather than 'on line power' when no UPS can tell (all stale or never reported)", () => {
       const sw = switcher();
       sw.input({ onBattery: false, reference: null, charge: null, runtime: null, stale: [R, "ups2@nas:3493"] }, null, T0);
-      assert.deepEqual(tierStatus(sw.config, sw.state), { text: "no data · stale 2", level: "unknown" });
+      assert.deepEqual(tiers(tierStatus(sw.config, sw.state)), { fill: "grey", shape: "ring", text: "no data · stale 2" });
     });
 
     it("POWER_BACK is not the restored message (the outage is still open)", () => {

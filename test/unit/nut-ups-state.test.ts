@@ -16,6 +16,8 @@ import {
 import { DEFAULT_TIMING } from "../../core/nut/status";
 import type { Moment } from "../../core/moment";
 import { hasChanged, nodeStatus, summarize, toUpsState, type UpsReading } from "../../core/nut/ups-state";
+import type { StatusView } from "../../core/status";
+import { shown } from "../harness/catalog";
 
 const server = "nas:3493";
 /** Both clocks at `t`. */
@@ -102,6 +104,8 @@ describe("UpsState from a reading", () => {
 });
 
 describe("status text, colours and summary", () => {
+  /** As nut-ups-in shows it, in English. */
+  const ups = (view: StatusView) => shown("nut-ups-in", view);
   const st = (v: Record<string, string>) => toUpsState(good(v), server, null, 1, 0, [], false).state;
   const cases: Array<[Record<string, string>, string, string, string]> = [
     [OL, "green", "dot", "OL 100% 45 min"],
@@ -112,16 +116,16 @@ describe("status text, colours and summary", () => {
     [{ "ups.status": "OL" }, "green", "dot", "OL"],
   ];
   for (const [v, fill, shape, text] of cases) {
-    it(`${v["ups.status"]} -> ${fill} ${shape} "${text}"`, () => assert.deepEqual(nodeStatus(st(v)), { fill, shape, text }));
+    it(`${v["ups.status"]} -> ${fill} ${shape} "${text}"`, () => assert.deepEqual(ups(nodeStatus(st(v))), { fill, shape, text }));
   }
 
   it("stale -> red ring with the last known values; unreachable -> grey ring, red when last seen on battery", () => {
     const stale = (prev: UpsState, code: string, reachable: boolean) =>
       toUpsState({ ups: "ups1", vars: null, error: { code, message: code }, reachable }, server, prev, 2, 1, [], false).state;
-    assert.deepEqual(nodeStatus(stale(st(OL), "DATA-STALE", true)), { fill: "red", shape: "ring", text: "stale · was OL 100%" });
-    assert.deepEqual(nodeStatus(stale(st(OL), "ECONNREFUSED", false)), { fill: "grey", shape: "ring", text: "disconnected · was OL 100%" });
-    assert.deepEqual(nodeStatus(stale(st(OB), "ECONNREFUSED", false)), { fill: "red", shape: "ring", text: "disconnected · was OB 73%" });
-    assert.equal(nodeStatus(stale(st(OL), "UNKNOWN-UPS", true)).text, "unknown UPS · was OL 100%");
+    assert.deepEqual(ups(nodeStatus(stale(st(OL), "DATA-STALE", true))), { fill: "red", shape: "ring", text: "stale · was OL 100%" });
+    assert.deepEqual(ups(nodeStatus(stale(st(OL), "ECONNREFUSED", false))), { fill: "grey", shape: "ring", text: "disconnected · was OL 100%" });
+    assert.deepEqual(ups(nodeStatus(stale(st(OB), "ECONNREFUSED", false))), { fill: "red", shape: "ring", text: "disconnected · was OB 73%" });
+    assert.equal(ups(nodeStatus(stale(st(OL), "UNKNOWN-UPS", true))).text, "unknown UPS · was OL 100%");
   });
 
   it("summarises in one line a person can read", () => {

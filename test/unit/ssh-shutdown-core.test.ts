@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { ShutdownResult } from "../../core/contract";
+import type { StatusView } from "../../core/status";
+import { type Language, shown } from "../harness/catalog";
 import { Excerpt, backoffDelay, classifyError } from "../../core/ssh/runner";
 import type { RunOutcome, SshTarget } from "../../core/ssh/runner";
 import {
@@ -15,7 +15,7 @@ import {
   readConfig,
   readPending,
   readRequest,
-  statusView,
+  shutdownStatus,
   summarize,
 } from "../../core/ssh/shutdown";
 
@@ -204,23 +204,19 @@ describe("ssh-shutdown core", () => {
     });
 
     it("status: running, then sent / failed counts per action", () => {
-      assert.deepEqual(statusView("shutdown", 4, 1, 1, false), { fill: "blue", shape: "ring", key: "running", params: { action: "shutdown", total: 4, ok: 1, failed: 1, done: 2, retrying: 0 } });
-      assert.equal(statusView("shutdown", 4, 1, 1, false, 2).key, "retrying");
-      assert.equal(statusView("shutdown", 4, 4, 0, true).key, "sent");
-      assert.equal(statusView("shutdown", 4, 3, 1, true).key, "sent-failed");
-      assert.equal(statusView("shutdown", 4, 3, 1, true).fill, "red");
-      assert.equal(statusView("cancel", 2, 2, 0, true).key, "cancelled");
-      assert.equal(statusView("check", 2, 1, 1, true).key, "checked-failed");
-      const failedCheck = statusView("check", 1, 0, 1, true);
-      assert.deepEqual(failedCheck, { fill: "red", shape: "ring", key: "checked-failed", params: { action: "check", total: 1, ok: 0, failed: 1, done: 1, retrying: 0 } });
+      const ssh = (view: StatusView, lang: Language = "en-US") => shown("ssh-shutdown", view, lang);
+      assert.deepEqual(ssh(shutdownStatus("shutdown", 4, 1, 1, false)), { fill: "blue", shape: "ring", text: "shutdown 2/4…" });
+      assert.deepEqual(ssh(shutdownStatus("shutdown", 4, 1, 1, false, 2)), { fill: "yellow", shape: "ring", text: "shutdown 2/4…, 2 retrying" });
+      assert.deepEqual(ssh(shutdownStatus("shutdown", 4, 4, 0, true)), { fill: "green", shape: "dot", text: "sent 4/4" });
+      assert.deepEqual(ssh(shutdownStatus("shutdown", 4, 3, 1, true)), { fill: "red", shape: "ring", text: "sent 3/4, 1 failed" });
+      assert.deepEqual(ssh(shutdownStatus("cancel", 2, 2, 0, true)), { fill: "green", shape: "dot", text: "cancelled 2/2" });
+      assert.deepEqual(ssh(shutdownStatus("check", 2, 1, 1, true)), { fill: "red", shape: "ring", text: "check failed 1/2" });
       // as the editor shows it: the failures counted, not "check ok 0/1"
-      const texts = { "en-US": "check failed 1/1", fr: "vérification en échec 1/1" };
-      for (const [lang, want] of Object.entries(texts)) {
-        const locale = JSON.parse(readFileSync(join(__dirname, "../../locales", lang, "ssh-shutdown.json"), "utf8")) as { "ssh-shutdown": { status: Record<string, string> } };
-        const text: string = locale["ssh-shutdown"].status[failedCheck.key].replace(/__(\w+)__/g, (_, k: string) => String(failedCheck.params[k]));
-        assert.equal(text, want, lang);
-      }
-      assert.equal(statusView("simulate", 3, 3, 0, true).key, "simulated");
+      const failedCheck = shutdownStatus("check", 1, 0, 1, true);
+      assert.deepEqual(ssh(failedCheck), { fill: "red", shape: "ring", text: "check failed 1/1" });
+      assert.equal(ssh(failedCheck, "fr").text, "vérification en échec 1/1");
+      assert.equal(ssh(shutdownStatus("cancel", 3, 1, 0, false), "fr").text, "annulation 1/3…");
+      assert.deepEqual(ssh(shutdownStatus("simulate", 3, 3, 0, true)), { fill: "grey", shape: "dot", text: "simulated 3" });
     });
   });
 

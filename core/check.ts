@@ -1,45 +1,8 @@
 /**
- * Small formatting and checking helpers shared by the decision cores.
- * Summaries are English data (they travel in messages to e-mail or chat),
- * so they are built here rather than translated in the editor.
+ * Checking what a message or a request holds, for every core: is it a
+ * record, a number, a boolean in range, and how to name what it was instead
+ * in an error text.
  */
-
-/** "~18 min", "<1 min", "~2 h 05 min"; null when unknown. */
-export function formatRuntime(seconds: number | null): string | null {
-  if (seconds == null) return null;
-  if (seconds < 60) return "<1 min";
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 60) return `~${minutes} min`;
-  const h = Math.floor(minutes / 60);
-  const m = minutes % 60;
-  return `~${h} h ${String(m).padStart(2, "0")} min`;
-}
-
-/** "64 %" with at most one decimal; "?" when unknown. */
-export function formatPercent(charge: number | null): string {
-  if (charge == null) return "? %";
-  return `${Math.round(charge * 10) / 10} %`;
-}
-
-/** "64 % ~18 min" (charge, and runtime when known): what node statuses show. */
-export function formatLevels(charge: number | null, runtime: number | null): string {
-  return `${formatPercent(charge)}${runtime != null ? ` ${formatRuntime(runtime)}` : ""}`;
-}
-
-/** "12 min", "45 s", "1 h 03 min": a duration in words. */
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s} s`;
-  const minutes = Math.floor(s / 60);
-  if (minutes < 60) return `${minutes} min`;
-  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
-}
-
-/** Local wall-clock "14:02" of an epoch-ms time (status texts). */
-export function formatClock(time: number): string {
-  const d = new Date(time);
-  return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
-}
 
 export function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null && !Array.isArray(x);

@@ -1,0 +1,136 @@
+/**
+ * The one error path (nodes/lib/errors.ts, docs/nodes.md "When something is
+ * wrong"), node by node: a bad configuration is one node.error at start and
+ * a red "configuration error"; then every message that arrives is finished
+ * with an error naming the problem, carrying the message (what a Catch node
+ * gets), and nothing is sent. A bad message is finished the same way, with
+ * what is wrong with it.
+ */
+import assert from "node:assert/strict";
+import type { NodeMessage, NodeStatus } from "node-red";
+import tierNode from "../../nodes/battery-tier-switch";
+import nutServerNode from "../../nodes/nut-server";
+import nutUpsInNode from "../../nodes/nut-ups-in";
+import latchNode from "../../nodes/outage-latch";
+import sshHostNode from "../../nodes/ssh-host";
+import sshShutdownNode from "../../nodes/ssh-shutdown";
+import aggregateNode from "../../nodes/ups-aggregate";
+import { callsOf, collect, collectCompleted, errorText, helper, type SpyCall } from "../harness/red-helper";
+import { waitUntil } from "../harness/wait";
+
+interface Case {
+  type: string;
+  modules: unknown[];
+  /** The node under test (id "n", wired to "out") and what it needs. */
+  flow: object[];
+  /** What the configuration problem is, in words. */
+  problem: string;
+}
+
+const out = { id: "out", type: "helper" };
+const MISCONFIGURED: Case[] = [
+  {
+    type: "nut-ups-in",
+    modules: [nutServerNode, nutUpsInNode],
+    flow: [{ id: "n", type: "nut-ups-in", server: "missing", mode: "one", ups: "ups1", interval: 5, alertInterval: 2, output: "change", vars: false, nocomm: 60, wires: [["out"]] }],
+    problem: "No NUT server is configured.",
+  },
+  {
+    type: "ups-aggregate",
+    modules: [aggregateNode],
+    flow: [{ id: "n", type: "ups-aggregate", policy: "weakest", sources: [{ topic: "ups1@nas:3493", power: 1 }, { topic: "ups1@nas:3493", power: 1 }], emit: "change", store: "", wires: [["out"]] }],
+    problem: "source ups1@nas:3493 is listed twice",
+  },
+  {
+    type: "battery-tier-switch",
+    modules: [tierNode],
+    flow: [{ id: "n", type: "battery-tier-switch", tiers: [{ name: "x" }], mode: "while", outputs: 2, wires: [["out"], []] }],
+    problem: "x: no condition set, it would never fire",
+  },
+  {
+    type: "ssh-shutdown",
+    modules: [sshHostNode, sshShutdownNode],
+    flow: [{ id: "n", type: "ssh-shutdown", hosts: [], preset: "linux", action: "simulate", wires: [["out"]] }],
+    problem: "no ssh-host selected",
+  },
+];
+
+/** Each node.error of node "n" from now on (the helper tells listeners a turn after the call): its text and the message it carries. */
+function errorsOf(): Array<{ text: string; msg: NodeMessage | undefined }> {
+  const got: Array<{ text: string; msg: NodeMessage | undefined }> = [];
+  helper.getNode("n").on("call:error", (c: SpyCall) => got.push({ text: errorText(c.args[0]), msg: c.args[1] as NodeMessage | undefined }));
+  return got;
+}
+
+describe("the one error path", () => {
+  afterEach(() => helper.unload());
+
+  for (const c of MISCONFIGURED) {
+    it(`${c.type}, misconfigured: one error at start, a red status, then every message is an error for Catch, nothing sent`, async () => {
+      await helper.load(c.modules, [...c.flow, out]);
+      const n = helper.getNode("n");
+      assert.deepEqual(callsOf(n, n.error).map((call) => errorText(call.args[0])), [`Invalid configuration: ${c.problem}`]);
+      assert.deepEqual(callsOf(n, n.status).map((call) => call.args[0] as NodeStatus), [{ fill: "red", shape: "ring", text: "configuration error" }]);
+      const errors = errorsOf();
+      const completed = collectCompleted(n);
+      const got = collect(helper.getNode("out"));
+      for (const id of ["m1", "m2"]) n.receive({ _msgid: id, payload: 1 });
+      // (the error at start reaches listeners a turn late: only those carrying a message count here)
+      const carried = () => errors.filter((e) => e.msg !== undefined);
+      await waitUntil("both messages finished", () => completed.length === 2 && carried().length === 2);
+      for (const [i, e] of carried().entries()) {
+        assert.match(e.text, new RegExp(`^Invalid configuration, message not handled( \\(nothing was run\\))?: ${c.problem.replace(/[.()]/g, "\\$&")}$`));
+        assert.equal(e.msg?._msgid, `m${i + 1}`, "the message goes with the error");
+      }
+      assert.equal(got.length, 0);
+    });
+  }
+
+  const BAD_INPUT: Array<{ type: string; modules: unknown[]; flow: object[]; msg: object; problem: RegExp }> = [
+    {
+      type: "ups-aggregate",
+      modules: [aggregateNode],
+      flow: [{ id: "n", type: "ups-aggregate", policy: "weakest", sources: [], emit: "change", store: "", wires: [["out"]] }],
+      msg: { topic: "ups1@nas:3493", payload: null },
+      problem: /^Message ignored: msg\.payload must be a UPS state object \(got null\)$/,
+    },
+    {
+      type: "battery-tier-switch",
+      modules: [tierNode],
+      flow: [{ id: "n", type: "battery-tier-switch", mode: "while", outputs: 5, wires: [["out"], [], [], [], []] }],
+      msg: { payload: "73" },
+      problem: /^Message ignored: msg\.payload must be a power state from ups-aggregate \(got string "73"\)$/,
+    },
+    {
+      type: "outage-latch",
+      modules: [latchNode],
+      flow: [{ id: "n", type: "outage-latch", key: "outage", store: "", wires: [["out"]] }],
+      msg: { payload: 1 },
+      problem: /^Message ignored: message has no msg\.outage/,
+    },
+    {
+      type: "ssh-shutdown",
+      modules: [sshHostNode, sshShutdownNode],
+      flow: [
+        { id: "h1", type: "ssh-host", name: "web1", address: "127.0.0.1", port: 22, username: "nut", keyFile: "", fingerprints: "", acceptAnyHostKey: false },
+        { id: "n", type: "ssh-shutdown", hosts: ["h1"], preset: "linux", action: "simulate", wires: [["out"]] },
+      ],
+      msg: { command: "rm -rf /" },
+      problem: /^refused: msg\.command is not accepted; hosts and commands come only from the node's configuration$/,
+    },
+  ];
+  for (const c of BAD_INPUT) {
+    it(`${c.type}, a bad message: an error saying what is wrong, for Catch, nothing sent`, async () => {
+      await helper.load(c.modules, [...c.flow, out]);
+      const n = helper.getNode("n");
+      const errors = errorsOf();
+      const completed = collectCompleted(n);
+      const got = collect(helper.getNode("out"));
+      n.receive({ _msgid: "bad", ...c.msg });
+      await waitUntil("the message finished", () => completed.length === 1 && errors.length === 1);
+      assert.match(errors[0].text, c.problem);
+      assert.equal(errors[0].msg?._msgid, "bad");
+      assert.equal(got.length, 0);
+    });
+  }
+});
