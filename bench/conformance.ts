@@ -32,7 +32,9 @@ export async function runConformance({ count, seed, batch }: ConformanceOptions)
     for (const v of part.filter((x) => !x.agree)) {
       process.stdout.write(`\nDISAGREE ${v.timeline.name}: upsmon ${v.upsmon ?? "never"}, ours ${v.ours ?? "never"}\n  ${v.trace.join("\n  ")}\n`);
     }
-    process.stdout.write(`conformance: ${verdicts.length}/${all.length} played, ${verdicts.filter((v) => !v.agree).length} disagree (${Math.round((Date.now() - started) / 1000)} s)\n`);
+    process.stdout.write(
+      `conformance: ${verdicts.length}/${all.length} played, ${verdicts.filter((v) => !v.agree).length} disagree (${Math.round((Date.now() - started) / 1000)} s)\n`,
+    );
   }
   const due = verdicts.filter((v) => v.upsmon !== null || v.ours !== null);
   const both = verdicts.filter((v) => v.upsmon !== null && v.ours !== null);

@@ -194,9 +194,25 @@ export type OpensshWay = "sequential" | "xargs" | "xargs-curve25519";
 export async function measureOpenssh(c: Cleanup, fl: FanoutLab, ts: Target[], way: OpensshWay): Promise<RunResult> {
   fl.lab.clearRecords();
   const opts = [
-    "-F", "/dev/null", "-n", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", fl.lab.keyFile("ed25519"),
-    "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${join(fl.dir, "known_hosts")}`,
-    "-o", `ConnectTimeout=${CONNECT_TIMEOUT_S}`, "-o", "LogLevel=ERROR", "-p", String(ts[0].port),
+    "-F",
+    "/dev/null",
+    "-n",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "IdentitiesOnly=yes",
+    "-i",
+    fl.lab.keyFile("ed25519"),
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    `UserKnownHostsFile=${join(fl.dir, "known_hosts")}`,
+    "-o",
+    `ConnectTimeout=${CONNECT_TIMEOUT_S}`,
+    "-o",
+    "LogLevel=ERROR",
+    "-p",
+    String(ts[0].port),
     ...(way === "xargs-curve25519" ? ["-o", "KexAlgorithms=curve25519-sha256"] : []),
   ];
   const q = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
@@ -327,4 +343,3 @@ export async function runFanout(opts: FanoutOptions = FANOUT_FULL): Promise<Benc
   ];
   return { name: "fanout", rows, notes, raw: { runs: res, size: opts.size } };
 }
-

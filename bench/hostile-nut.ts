@@ -130,12 +130,27 @@ async function benchNodeRed(shape: Shape, lineBytes: number, heapMb: number | nu
       const flows: FlowNode[] = [
         { id: "tab", type: "tab", label: "hostile" },
         { id: "srv", type: "nut-server", host: "127.0.0.1", port, usetls: false, tls: "", login: "", interval: 5, timeout: 5 },
-        { id: "in", type: "nut-ups-in", z: "tab", server: "srv", mode: "all", ups: "", interval: 5, alertInterval: 2, output: "change", vars: true, nocomm: 60, wires: [[]] },
+        {
+          id: "in",
+          type: "nut-ups-in",
+          z: "tab",
+          server: "srv",
+          mode: "all",
+          ups: "",
+          interval: 5,
+          alertInterval: 2,
+          output: "change",
+          vars: true,
+          nocomm: 60,
+          wires: [[]],
+        },
       ];
       await deploy(a.nr, flows, a.token);
       const peak = await peakWhile(() => rssBytes(a.nr.pid), sleep(15000));
       const alive = Number.isFinite(rssBytes(a.nr.pid)) ? "still running" : "DIED";
-      console.log(`node-red${heapMb ? ` (heap limit ${heapMb} MB)` : ""} + nut-ups-in (every UPS, every variable), ${what(shape, lineBytes)}: RSS ${(a.idle / MB).toFixed(0)} MB before deploy, peak ${(peak / MB).toFixed(0)} MB in 15 s, ${alive}`);
+      console.log(
+        `node-red${heapMb ? ` (heap limit ${heapMb} MB)` : ""} + nut-ups-in (every UPS, every variable), ${what(shape, lineBytes)}: RSS ${(a.idle / MB).toFixed(0)} MB before deploy, peak ${(peak / MB).toFixed(0)} MB in 15 s, ${alive}`,
+      );
     });
     // 20 parallel List UPSes requests to the peer
     await withCleanup(async (c) => {
@@ -151,9 +166,14 @@ async function benchNodeRed(shape: Shape, lineBytes: number, heapMb: number | nu
         ),
       );
       const answers: string[] = [];
-      const peak = await peakWhile(() => rssBytes(b.nr.pid), Promise.all(probes).then((x) => answers.push(...x)));
+      const peak = await peakWhile(
+        () => rssBytes(b.nr.pid),
+        Promise.all(probes).then((x) => answers.push(...x)),
+      );
       const alive = Number.isFinite(rssBytes(b.nr.pid)) ? "still running" : "DIED";
-      console.log(`node-red${heapMb ? ` (heap limit ${heapMb} MB)` : ""}, 20 parallel List UPSes, ${what(shape, lineBytes)}: RSS ${(b.idle / MB).toFixed(0)} MB before, peak ${(peak / MB).toFixed(0)} MB, ${alive}`);
+      console.log(
+        `node-red${heapMb ? ` (heap limit ${heapMb} MB)` : ""}, 20 parallel List UPSes, ${what(shape, lineBytes)}: RSS ${(b.idle / MB).toFixed(0)} MB before, peak ${(peak / MB).toFixed(0)} MB, ${alive}`,
+      );
       const counts = new Map<string, number>();
       for (const x of answers) counts.set(x, (counts.get(x) ?? 0) + 1);
       for (const [x, n] of counts) console.log(`  ${n} x ${x}`);

@@ -187,7 +187,12 @@ export async function runLatency(opts: LatencyOptions = LATENCY_FULL): Promise<B
     const early = ok.filter((s) => s.message < s.visible || s.upsmon < s.visible).length;
     notes.push(
       `${poll} s poll: read done → message stamped downstream p50 ${fmt.ms(quantile(readMsg, 0.5))}, p99 ${fmt.ms(quantile(readMsg, 0.99))}; ` +
-        `paired SET → detection, ours minus upsmon: median ${fmt.ms(quantile(d((s) => s.message - s.upsmon), 0.5))}; ` +
+        `paired SET → detection, ours minus upsmon: median ${fmt.ms(
+          quantile(
+            d((s) => s.message - s.upsmon),
+            0.5,
+          ),
+        )}; ` +
         `${early} of ${ok.length} detections came before the benchmark saw the value in upsd (its reader was late: the split is approximate, SET → detection is not)`,
     );
     const p = (xs: number[], q: number) => quantile(xs, q) / 1000;
@@ -221,7 +226,10 @@ export async function runLatency(opts: LatencyOptions = LATENCY_FULL): Promise<B
       target: `≤ ${fmt.s(P + 0.05)} (poll + 50 ms)`,
       met: p(visMsg, 0.99) <= P + 0.05,
     });
-    for (const [q, name] of [[0.5, "p50"], [0.99, "p99"]] as const) {
+    for (const [q, name] of [
+      [0.5, "p50"],
+      [0.99, "p99"],
+    ] as const) {
       rows.push({
         bench: b,
         measure: `SET → message ${name} (end to end)`,
@@ -236,4 +244,3 @@ export async function runLatency(opts: LatencyOptions = LATENCY_FULL): Promise<B
   }
   return { name: "latency", rows, notes, raw };
 }
-

@@ -43,16 +43,49 @@ export const EXAMPLE_FLOW = join(repoRoot, "examples", "01 - Progressive shutdow
 
 /** Node types a benchmarked flow may hold: ours and core nodes that reach nothing outside Node-RED. */
 const ALLOWED = new Set([
-  "tab", "group", "junction", "comment", "inject", "debug", "function", "change", "switch", "template", "delay", "trigger",
-  "rbe", "filter", "link in", "link out", "link call", "catch", "status", "complete", "split", "join",
-  "nut-server", "nut-ups-in", "ups-aggregate", "battery-tier-switch", "outage-latch", "ssh-host", "ssh-shutdown",
+  "tab",
+  "group",
+  "junction",
+  "comment",
+  "inject",
+  "debug",
+  "function",
+  "change",
+  "switch",
+  "template",
+  "delay",
+  "trigger",
+  "rbe",
+  "filter",
+  "link in",
+  "link out",
+  "link call",
+  "catch",
+  "status",
+  "complete",
+  "split",
+  "join",
+  "nut-server",
+  "nut-ups-in",
+  "ups-aggregate",
+  "battery-tier-switch",
+  "outage-latch",
+  "ssh-host",
+  "ssh-shutdown",
 ]);
 
 /** The representative flow of issue 6 (used when no example flow is given or found). */
 export function representativeFlow(): FlowNode[] {
   const hosts = Array.from({ length: 5 }, (_, i): FlowNode => ({
-    id: `host${i + 1}`, type: "ssh-host", name: `server${i + 1}`, address: "127.0.40.1", port: 22, username: "shutdown",
-    keyFile: "", fingerprints: "", acceptAnyHostKey: false,
+    id: `host${i + 1}`,
+    type: "ssh-host",
+    name: `server${i + 1}`,
+    address: "127.0.40.1",
+    port: 22,
+    username: "shutdown",
+    keyFile: "",
+    fingerprints: "",
+    acceptAnyHostKey: false,
   }));
   const tiers = ["backup", "storage", "production", "everything"];
   const hostsOf = [["host1"], ["host2"], ["host3"], ["host4", "host5"]];
@@ -62,22 +95,70 @@ export function representativeFlow(): FlowNode[] {
     upsInNode("ups-a", "srv", "ups1", 5, ["agg"]),
     upsInNode("ups-b", "srv", "ups2", 5, ["agg"]),
     {
-      id: "agg", type: "ups-aggregate", z: TAB.id, name: "", policy: "weakest",
-      sources: [{ topic: "ups1@127.0.0.1:3493", power: 1 }, { topic: "ups2@127.0.0.1:3493", power: 1 }],
-      feedsOut: 0, minSupplies: 1, confirm: 5, restore: 30, staleRule: "deadtime", deadtime: 30, silent: 0, emit: "change", store: "",
+      id: "agg",
+      type: "ups-aggregate",
+      z: TAB.id,
+      name: "",
+      policy: "weakest",
+      sources: [
+        { topic: "ups1@127.0.0.1:3493", power: 1 },
+        { topic: "ups2@127.0.0.1:3493", power: 1 },
+      ],
+      feedsOut: 0,
+      minSupplies: 1,
+      confirm: 5,
+      restore: 30,
+      staleRule: "deadtime",
+      deadtime: 30,
+      silent: 0,
+      emit: "change",
+      store: "",
       wires: [["tiers"]],
     },
     {
-      id: "tiers", type: "battery-tier-switch", z: TAB.id, name: "",
-      tiers: [{ name: "backup", charge: 90 }, { name: "storage", charge: 50 }, { name: "production", charge: 20 }, { name: "everything", charge: 10, critical: true }],
-      mode: "while", staleCounts: false, outputs: 4,
+      id: "tiers",
+      type: "battery-tier-switch",
+      z: TAB.id,
+      name: "",
+      tiers: [
+        { name: "backup", charge: 90 },
+        { name: "storage", charge: 50 },
+        { name: "production", charge: 20 },
+        { name: "everything", charge: 10, critical: true },
+      ],
+      mode: "while",
+      staleCounts: false,
+      outputs: 4,
       wires: tiers.map((_, i) => [`latch${i}`]),
     },
-    ...tiers.map((t, i): FlowNode => ({ id: `latch${i}`, type: "outage-latch", z: TAB.id, name: t, key: "outage", store: "", forwardReset: true, wires: [[`down${i}`]] })),
     ...tiers.map((t, i): FlowNode => ({
-      id: `down${i}`, type: "ssh-shutdown", z: TAB.id, name: t, hosts: hostsOf[i], preset: "linux", delay: 1, message: "",
-      customShutdown: "", customCancel: "", customCheck: "", action: "simulate", allowed: ["simulate", "check"],
-      connectTimeout: 10, commandTimeout: 30, deadline: 60, wires: [[]],
+      id: `latch${i}`,
+      type: "outage-latch",
+      z: TAB.id,
+      name: t,
+      key: "outage",
+      store: "",
+      forwardReset: true,
+      wires: [[`down${i}`]],
+    })),
+    ...tiers.map((t, i): FlowNode => ({
+      id: `down${i}`,
+      type: "ssh-shutdown",
+      z: TAB.id,
+      name: t,
+      hosts: hostsOf[i],
+      preset: "linux",
+      delay: 1,
+      message: "",
+      customShutdown: "",
+      customCancel: "",
+      customCheck: "",
+      action: "simulate",
+      allowed: ["simulate", "check"],
+      connectTimeout: 10,
+      commandTimeout: 30,
+      deadline: 60,
+      wires: [[]],
     })),
     ...hosts,
   ];
@@ -95,8 +176,13 @@ export function intoLabs(flow: FlowNode[], nut: NutLab, ssh: SshLab): FlowNode[]
     if (n.type === "ssh-host") {
       const h = labHosts[hostIndex++ % labHosts.length];
       return {
-        ...n, address: h.address, port: h.port, username: ssh.user, keyFile: ssh.keyFile("ed25519"),
-        fingerprints: `ssh-ed25519 ${h.fingerprints.ed25519}`, acceptAnyHostKey: false,
+        ...n,
+        address: h.address,
+        port: h.port,
+        username: ssh.user,
+        keyFile: ssh.keyFile("ed25519"),
+        fingerprints: `ssh-ed25519 ${h.fingerprints.ed25519}`,
+        acceptAnyHostKey: false,
       };
     }
     if (n.type === "nut-ups-in" && n.mode !== "all") {
@@ -149,7 +235,10 @@ export async function runMemory(opts: MemoryOptions = MEMORY_FULL): Promise<Benc
             samples.push(rssBytes(nr.pid));
             await sleep(1000);
           }
-          const errors = nr.log().split("\n").filter((l) => /\[error\]/.test(l));
+          const errors = nr
+            .log()
+            .split("\n")
+            .filter((l) => /\[error\]/.test(l));
           if (kind === "flow" && errors.length) throw new Error(`memory: the flow logged errors:\n${errors.slice(0, 5).join("\n")}`);
           // alive, not just loaded: the flow reads the lab's upsd
           if (kind === "flow" && !/connected to upsd/.test(nr.log())) throw new Error(`memory: the flow never connected to upsd:\n${nr.log().slice(-2000)}`);
@@ -187,4 +276,3 @@ export async function runMemory(opts: MemoryOptions = MEMORY_FULL): Promise<Benc
     raw: { rss, source },
   };
 }
-

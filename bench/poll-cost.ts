@@ -89,10 +89,7 @@ const perPollUs = (w: Window): number => (w.cpu / w.polls) * 1e6;
 const upsdPerPollUs = (w: Window): number => (w.upsdCpu / w.polls) * 1e6;
 
 function flows(group: NutLabGroup, interval: number): FlowNode[] {
-  return [
-    TAB,
-    ...group.labs.flatMap((lab, i) => [serverNode(`srv${i}`, lab, interval), upsInNode(`in${i}`, `srv${i}`, null, interval, [])]),
-  ];
+  return [TAB, ...group.labs.flatMap((lab, i) => [serverNode(`srv${i}`, lab, interval), upsInNode(`in${i}`, `srv${i}`, null, interval, [])])];
 }
 
 /**
@@ -303,4 +300,3 @@ export async function runPollCost(opts: PollCostOptions = POLLCOST_FULL): Promis
   ];
   return { name: "pollcost", rows: pollCostRows(m, "2 poll cost"), notes, raw: { measure: m } };
 }
-

@@ -46,7 +46,11 @@ function usage(): string {
   const opt = (o: { name: string; value?: string; help: string }) => `    --${o.name}${o.value ? ` ${o.value}` : ""}  ${o.help}`;
   return [
     "usage: npm run bench -- [NAME[,NAME…]] [--quick] [--json FILE] [--md FILE] [options of the named benchmarks]",
-    "  no NAME: the suite (" + BENCHMARKS.filter((b) => b.suite).map((b) => b.name).join(", ") + ")",
+    "  no NAME: the suite (" +
+      BENCHMARKS.filter((b) => b.suite)
+        .map((b) => b.name)
+        .join(", ") +
+      ")",
     ...COMMON.map(opt),
     "",
     ...BENCHMARKS.flatMap((b) => [`  ${b.name}${b.suite ? "" : " (not in the suite)"}: ${b.description}`, ...b.options.map(opt)]),
@@ -72,7 +76,8 @@ function parseArgs(argv: string[]): Args | null {
     } else if (a === "--quick") args.quick = true;
     else if (a === "--json") args.json = value();
     else if (a === "--md") args.md = value();
-    else if (a === "--only") names.push(...value().split(",")); // the older spelling of the names
+    else if (a === "--only")
+      names.push(...value().split(",")); // the older spelling of the names
     else if (a.startsWith("--") && ownerOf.has(a.slice(2))) {
       const { o } = ownerOf.get(a.slice(2)) as { o: { value?: string } };
       args.options.set(a.slice(2), o.value ? value() : "true");

@@ -96,7 +96,12 @@ export async function runScaling(opts: ScalingOptions = SCALING_FULL, done: Benc
     const fl = await startFanoutLab(c, Math.max(...opts.hosts));
     for (const n of opts.hosts) {
       if (earlierFan && earlierSize === n) {
-        fan.push({ n, ours: earlierFan.ours.map((r) => r.ms), oursCpu: earlierFan.ours.map((r) => r.cpu), curve: earlierFan["xargs-curve25519"].map((r) => r.ms) });
+        fan.push({
+          n,
+          ours: earlierFan.ours.map((r) => r.ms),
+          oursCpu: earlierFan.ours.map((r) => r.cpu),
+          curve: earlierFan["xargs-curve25519"].map((r) => r.ms),
+        });
         notes.push(`fan-out at ${n} hosts taken from benchmark 3 of this run`);
         continue;
       }
@@ -119,9 +124,18 @@ export async function runScaling(opts: ScalingOptions = SCALING_FULL, done: Benc
     });
   }
   const hostSizes = fan.map((f) => f.n);
-  const ft = linearVerdict(hostSizes, fan.map((f) => median(f.ours) / 1000));
-  const fc = linearVerdict(hostSizes, fan.map((f) => median(f.oursCpu)));
-  const fb = linearVerdict(hostSizes, fan.map((f) => median(f.curve) / 1000));
+  const ft = linearVerdict(
+    hostSizes,
+    fan.map((f) => median(f.ours) / 1000),
+  );
+  const fc = linearVerdict(
+    hostSizes,
+    fan.map((f) => median(f.oursCpu)),
+  );
+  const fb = linearVerdict(
+    hostSizes,
+    fan.map((f) => median(f.curve) / 1000),
+  );
   rows.push({
     bench: "5 growth, fan-out",
     measure: `growth over ${hostSizes.join("/")} hosts`,
@@ -133,4 +147,3 @@ export async function runScaling(opts: ScalingOptions = SCALING_FULL, done: Benc
   });
   return { name: "scaling", rows, notes, raw: { pollcost: measures, fanout: fan } };
 }
-

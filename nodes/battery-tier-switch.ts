@@ -121,11 +121,14 @@ export = function (RED: NodeAPI) {
       timer = null;
       const at = nextTierDeadline(config, state);
       if (at == null) return;
-      timer = setTimeout(() => {
-        timer = null;
-        const step = tierTick(config, state, now().mono);
-        apply(step, dueMessage(step.state) as NodeMessage, (out) => node.send(out));
-      }, timerDelay(at, now().mono));
+      timer = setTimeout(
+        () => {
+          timer = null;
+          const step = tierTick(config, state, now().mono);
+          apply(step, dueMessage(step.state) as NodeMessage, (out) => node.send(out));
+        },
+        timerDelay(at, now().mono),
+      );
     }
 
     status();
@@ -144,12 +147,7 @@ export = function (RED: NodeAPI) {
         done(inputError(RED, node, problem));
         return;
       }
-      const step = tierInput(
-        config,
-        state,
-        { payload: m.payload as PowerState, outage: m.outage as OutageIdentity | null, summary },
-        now().mono,
-      );
+      const step = tierInput(config, state, { payload: m.payload as PowerState, outage: m.outage as OutageIdentity | null, summary }, now().mono);
       apply(step, msg, send);
       done();
     });

@@ -69,7 +69,10 @@ export = function (RED: NodeAPI) {
       if (!server) return RED._("nut-ups-in.errors.no-server");
       if (!all && !upsName) return RED._("nut-ups-in.errors.no-ups");
       if (!all && !validName(upsName)) return RED._("nut-ups-in.errors.bad-ups", { ups: upsName });
-      for (const [key, v] of [["interval", interval], ["alertInterval", alertInterval]] as const) {
+      for (const [key, v] of [
+        ["interval", interval],
+        ["alertInterval", alertInterval],
+      ] as const) {
         if (!within(v, { min: MIN_INTERVAL })) return RED._("nut-ups-in.errors.bad-interval", { field: key, min: MIN_INTERVAL });
       }
       if (!within(nocomm, { above: 0 })) return RED._("nut-ups-in.errors.bad-nocomm");
@@ -184,7 +187,10 @@ export = function (RED: NodeAPI) {
       onServerWarning(err: NutError) {
         if (closed || err.message === lastWarning) return;
         lastWarning = err.message;
-        node.error(RED._("nut-ups-in.errors.server-refused", { address: opts.server, error: err.message }), errorMessage(all ? "*" : upsName, opts.server, err.code));
+        node.error(
+          RED._("nut-ups-in.errors.server-refused", { address: opts.server, error: err.message }),
+          errorMessage(all ? "*" : upsName, opts.server, err.code),
+        );
       },
     };
 

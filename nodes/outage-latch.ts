@@ -52,7 +52,10 @@ export = function (RED: NodeAPI) {
         // Lost or unreadable: start armed, and say so. Letting a message through twice is safer than never.
         lost = problem;
         storeFailed = problem.kind === "unreadable";
-        const text = problem.kind === "unreadable" ? `${RED._("outage-latch.errors.load")}: ${problem.error}` : RED._(`outage-latch.errors.store-${problem.kind}`, problem.kind === "empty-file" ? { file: problem.file } : {});
+        const text =
+          problem.kind === "unreadable"
+            ? `${RED._("outage-latch.errors.load")}: ${problem.error}`
+            : RED._(`outage-latch.errors.store-${problem.kind}`, problem.kind === "empty-file" ? { file: problem.file } : {});
         node.error(text, storeProblemMessage(node, store, KEY, problem));
       }
       status();

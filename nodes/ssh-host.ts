@@ -46,12 +46,7 @@ export = function (RED: NodeAPI) {
     const disabledTabs = new Set(defs.filter((n) => n.type === "tab" && n.disabled === true).map((n) => n.id));
     return defs.some(
       (n) =>
-        n.type === "ssh-shutdown" &&
-        n.d !== true &&
-        !disabledTabs.has(n.z) &&
-        Array.isArray(n.hosts) &&
-        n.hosts.includes(id) &&
-        connects(readConfig(n).config),
+        n.type === "ssh-shutdown" && n.d !== true && !disabledTabs.has(n.z) && Array.isArray(n.hosts) && n.hosts.includes(id) && connects(readConfig(n).config),
     );
   }
 
@@ -160,7 +155,11 @@ export = function (RED: NodeAPI) {
     probes++;
     fetchHostKeys(address, port, PROBE_TIMEOUT_MS)
       .then((keys) => res.json({ fingerprints: keys.map((k) => ({ type: k.type, fingerprint: k.fingerprint })) }))
-      .catch((err: unknown) => fail(res, 502, err instanceof FetchHostKeysError ? err.code : "failed", { address: address.includes(":") ? `[${address}]:${port}` : `${address}:${port}` }))
+      .catch((err: unknown) =>
+        fail(res, 502, err instanceof FetchHostKeysError ? err.code : "failed", {
+          address: address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`,
+        }),
+      )
       .finally(() => probes--);
   });
 };

@@ -84,7 +84,11 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     const { config, problems } = readConfig(def);
     if (problems.length > 0) {
-      refuseMisconfigured(RED, this, problems.map((p) => RED._(`ssh-shutdown.errors.${p.key}`, p.params)));
+      refuseMisconfigured(
+        RED,
+        this,
+        problems.map((p) => RED._(`ssh-shutdown.errors.${p.key}`, p.params)),
+      );
       return;
     }
     const show = statusShower(RED, this);
@@ -135,7 +139,10 @@ export = function (RED: NodeAPI) {
       if (!problem) return;
       // A cancel can no longer reach what was sent before the restart: an error for Catch, and a red status until the next action.
       this.error(
-        RED._(`ssh-shutdown.errors.store-${problem.kind}`, problem.kind === "empty-file" ? { file: problem.file } : problem.kind === "unreadable" ? { error: problem.error } : {}),
+        RED._(
+          `ssh-shutdown.errors.store-${problem.kind}`,
+          problem.kind === "empty-file" ? { file: problem.file } : problem.kind === "unreadable" ? { error: problem.error } : {},
+        ),
         storeProblemMessage(this, store, PENDING_KEY, problem),
       );
       show(idleStatus("store-lost"));
@@ -210,26 +217,29 @@ export = function (RED: NodeAPI) {
       const action = run.action;
       const lane = JSON.stringify([action, slot.id]);
       const previous = lanes.get(lane) ?? Promise.resolve();
-      const work = previous.then(() => runCommand(target, slot.command === "" ? null : slot.command, {
-        connectTimeoutMs: config.connectTimeoutMs,
-        commandTimeoutMs: config.commandTimeoutMs,
-        deadlineMs: config.deadlineMs,
-        // a check is a test: one attempt per host unless the operator asked for retries
-        maxAttempts: action === "check" && !config.checkRetry ? 1 : undefined,
-        okExitCodes: action === "cancel" ? slot.commands?.cancelOkExitCodes : [0],
-        signal: slot.controller.signal,
-        onRetry: () => {
-          slot.retrying = true;
-          if (slot.abortedBy === null) showRun(run);
-        },
-        onSent: () => {
-          slot.sent = true;
-          // Sent is enough: the host may have scheduled it even if no answer comes back.
-          if (action === "shutdown" && slot.commands?.delayed) {
-            savePending(markSent(pending, slot.id, slot.info.name, Date.now(), slot.commands.delayMs));
-          }
-        },
-      }))
+      const work = previous
+        .then(() =>
+          runCommand(target, slot.command === "" ? null : slot.command, {
+            connectTimeoutMs: config.connectTimeoutMs,
+            commandTimeoutMs: config.commandTimeoutMs,
+            deadlineMs: config.deadlineMs,
+            // a check is a test: one attempt per host unless the operator asked for retries
+            maxAttempts: action === "check" && !config.checkRetry ? 1 : undefined,
+            okExitCodes: action === "cancel" ? slot.commands?.cancelOkExitCodes : [0],
+            signal: slot.controller.signal,
+            onRetry: () => {
+              slot.retrying = true;
+              if (slot.abortedBy === null) showRun(run);
+            },
+            onSent: () => {
+              slot.sent = true;
+              // Sent is enough: the host may have scheduled it even if no answer comes back.
+              if (action === "shutdown" && slot.commands?.delayed) {
+                savePending(markSent(pending, slot.id, slot.info.name, Date.now(), slot.commands.delayMs));
+              }
+            },
+          }),
+        )
         .then((outcome) => {
           if (action === "cancel" && outcome.ok) savePending(markCancelled(pending, slot.id));
           const r = makeResult(slot.info, action, slot.command, outcome, Date.now());
@@ -271,8 +281,16 @@ export = function (RED: NodeAPI) {
         for (const id of ids) {
           if (current.slots.has(id)) continue;
           const slot: Slot = {
-            id, info: unknownHost(id), command: "", commands: null, controller: new AbortController(),
-            sent: false, retrying: false, abortedBy: null, owner: w, result: null,
+            id,
+            info: unknownHost(id),
+            command: "",
+            commands: null,
+            controller: new AbortController(),
+            sent: false,
+            retrying: false,
+            abortedBy: null,
+            owner: w,
+            result: null,
           };
           current.slots.set(id, slot);
           fresh.push({ slot, ...prepare(action, slot) });

@@ -118,10 +118,13 @@ export = function (RED: NodeAPI) {
       const t = now().mono;
       const due = [nextDeadline(config, state), countdown ? t + 1000 : null].filter((x): x is number => x != null);
       if (!due.length) return;
-      timer = setTimeout(() => {
-        timer = null;
-        queue(() => commit(aggregateTick(config, state, now()), (m) => node.send(m)));
-      }, timerDelay(Math.min(...due), t));
+      timer = setTimeout(
+        () => {
+          timer = null;
+          queue(() => commit(aggregateTick(config, state, now()), (m) => node.send(m)));
+        },
+        timerDelay(Math.min(...due), t),
+      );
     }
 
     /** Takes a step: stores a changed outage identity first, then sends. */
@@ -151,7 +154,10 @@ export = function (RED: NodeAPI) {
       state = initialAggregate(config, now(), value, boot);
       if (problem) {
         storeProblem = problem;
-        const text = problem.kind === "unreadable" ? `${RED._("ups-aggregate.errors.load")}: ${problem.error}` : RED._(`ups-aggregate.errors.store-${problem.kind}`, problem.kind === "empty-file" ? { file: problem.file } : {});
+        const text =
+          problem.kind === "unreadable"
+            ? `${RED._("ups-aggregate.errors.load")}: ${problem.error}`
+            : RED._(`ups-aggregate.errors.store-${problem.kind}`, problem.kind === "empty-file" ? { file: problem.file } : {});
         node.error(text, storeProblemMessage(node, store, KEY, problem));
       }
       schedule(status(state.at));

@@ -12,149 +12,180 @@
  */
 /* global window, document, RED, $ */
 (function () {
-    "use strict";
-    if (window.NutShutdownEditor) return;
+  "use strict";
+  if (window.NutShutdownEditor) return;
 
-    // ---- validators: the value as the dialog or the flow holds it (string or number) -------------
+  // ---- validators: the value as the dialog or the flow holds it (string or number) -------------
 
-    /** Not set: the runtime then uses its default. */
-    function unset(v) {
-        return v === "" || v === undefined;
-    }
+  /** Not set: the runtime then uses its default. */
+  function unset(v) {
+    return v === "" || v === undefined;
+  }
 
-    var validate = {
-        /** `check`, or not set at all. */
-        optional: function (check) {
-            return function (v) { return unset(v) || check(v); };
-        },
-        /** A number at least `min`. */
-        atLeast: function (min) {
-            return function (v) { return Number(v) >= min; };
-        },
-        /** A number above 0 (a timeout). */
-        positive: function (v) {
-            return Number(v) > 0;
-        },
-        /** A number typed, from `min` to `max`. */
-        between: function (min, max) {
-            return function (v) { var n = Number(v); return String(v).trim() !== "" && n >= min && n <= max; };
-        },
-        /** A whole number from `min` to `max`. */
-        wholeBetween: function (min, max) {
-            return function (v) { var n = Number(v); return Number.isInteger(n) && n >= min && n <= max; };
-        },
-        /** A count: digits only, at least `min`. */
-        count: function (min) {
-            return function (v) { return /^\d+$/.test(String(v)) && Number(v) >= min; };
-        },
-        /** Any number typed (upsmon.conf's way: a negative one means "never"). */
-        number: function (v) {
-            return String(v).trim() !== "" && !isNaN(Number(v));
-        },
-        /** A TCP port, 1-65535, in digits (RED.validators.number() alone lets 0 or 70000 through). */
-        port: function (v) {
-            return /^\d+$/.test(String(v).trim()) && Number(v) >= 1 && Number(v) <= 65535;
-        }
-    };
+  var validate = {
+    /** `check`, or not set at all. */
+    optional: function (check) {
+      return function (v) {
+        return unset(v) || check(v);
+      };
+    },
+    /** A number at least `min`. */
+    atLeast: function (min) {
+      return function (v) {
+        return Number(v) >= min;
+      };
+    },
+    /** A number above 0 (a timeout). */
+    positive: function (v) {
+      return Number(v) > 0;
+    },
+    /** A number typed, from `min` to `max`. */
+    between: function (min, max) {
+      return function (v) {
+        var n = Number(v);
+        return String(v).trim() !== "" && n >= min && n <= max;
+      };
+    },
+    /** A whole number from `min` to `max`. */
+    wholeBetween: function (min, max) {
+      return function (v) {
+        var n = Number(v);
+        return Number.isInteger(n) && n >= min && n <= max;
+      };
+    },
+    /** A count: digits only, at least `min`. */
+    count: function (min) {
+      return function (v) {
+        return /^\d+$/.test(String(v)) && Number(v) >= min;
+      };
+    },
+    /** Any number typed (upsmon.conf's way: a negative one means "never"). */
+    number: function (v) {
+      return String(v).trim() !== "" && !isNaN(Number(v));
+    },
+    /** A TCP port, 1-65535, in digits (RED.validators.number() alone lets 0 or 70000 through). */
+    port: function (v) {
+      return /^\d+$/.test(String(v).trim()) && Number(v) >= 1 && Number(v) <= 65535;
+    },
+  };
 
-    // ---- dialog helpers ------------------------------------------------------------------------
+  // ---- dialog helpers ------------------------------------------------------------------------
 
-    /**
-     * A node imported without some properties (a flow from an older version):
-     * its fields show the defaults the runtime uses instead of staying empty.
-     */
-    function showDefaults(node, prefix) {
-        var defaults = node._def.defaults;
-        Object.keys(defaults).forEach(function (k) {
-            var input = $("#" + (prefix || "node-input-") + k);
-            if (node[k] !== undefined || !input.length) return;
-            if (input.is(":checkbox")) input.prop("checked", defaults[k].value === true);
-            else input.val(defaults[k].value);
-        });
-    }
-
-    /**
-     * Fills `select` with the context stores of this Node-RED (settings.js
-     * contextStorage): "" is the default store, shown as `defaultLabel`. A saved
-     * name not configured here is kept (listed) rather than silently replaced by
-     * the default store when the dialog is saved.
-     */
-    function fillStores(select, value, defaultLabel) {
-        var ctx = RED.settings.context || { default: "memory", stores: ["memory"] };
-        var others = (ctx.stores || []).filter(function (s) { return s !== ctx.default; });
-        if (value && value !== ctx.default && others.indexOf(value) === -1) others.push(value);
-        select.empty();
-        $("<option>").val("").text(defaultLabel + (ctx.default && ctx.default !== "default" ? " (" + ctx.default + ")" : "")).appendTo(select);
-        others.forEach(function (s) { $("<option>").val(s).text(s).appendTo(select); });
-        select.val(value === ctx.default ? "" : value || "");
-    }
-
-    // ---- List UPSes (nut-server and nut-ups-in) ------------------------------------------------
-
-    /**
-     * Lists a server's UPSes through the runtime (POST nut-server/list-ups).
-     * `server` is {id, host, port, usetls, tls}; `t(key, opts)` translates the
-     * dialog's "editor.*" keys; `done(err, upses)`.
-     */
-    function listUps(server, t, done) {
-        $.ajax({
-            url: "nut-server/list-ups",
-            type: "POST",
-            contentType: "application/json",
-            data: JSON.stringify(server),
-            timeout: 15000
-        }).done(function (res) {
-            done(null, (res && res.upses) || []);
-        }).fail(function (xhr) {
-            var body = xhr.responseJSON || {};
-            done(body.message || t("err-request", { status: xhr.status }));
-        });
-    }
-
-    /**
-     * Fills `$out` with the outcome of a listing, as text only (names come from
-     * the network). `pick(name)`, when given, is called when a listed name is
-     * clicked.
-     */
-    function showList($out, t, err, upses, pick) {
-        $out.empty();
-        if (err) {
-            $("<span>").addClass("nut-shutdown-error").text(err).appendTo($out);
-            return;
-        }
-        if (upses.length === 0) {
-            $("<span>").text(t("none")).appendTo($out);
-            return;
-        }
-        $("<span>").text(t("found", { count: upses.length })).appendTo($out);
-        var $ul = $("<ul>").css({ margin: "4px 0 0 20px" }).appendTo($out);
-        upses.forEach(function (u) {
-            // with `pick`, a name is a button that fills the UPS field
-            var $name = pick
-                ? $("<a>", { href: "#", class: "nut-shutdown-pick" }).append($("<code>").text(u.name)).on("click", function (e) { e.preventDefault(); pick(u.name); })
-                : $("<code>").text(u.name);
-            $("<li>").append($name).append(document.createTextNode(u.description ? " — " + u.description : "")).appendTo($ul);
-        });
-    }
-
-    // ---- colours: Node-RED's theme variables, so a dark theme keeps them readable ----------------
-
-    var style = document.createElement("style");
-    style.id = "nut-shutdown-editor-style";
-    // (as specific as the editor's own .red-ui-editor .form-tips, and after it)
-    style.textContent = [
-        ".red-ui-editor .nut-shutdown-error { color: var(--red-ui-text-color-error); }",
-        ".red-ui-editor .nut-shutdown-warning { color: var(--red-ui-text-color-warning); }",
-        ".red-ui-editor .form-tips.nut-shutdown-error { border-color: var(--red-ui-border-color-error); }",
-        ".red-ui-editor .form-tips.nut-shutdown-warning { color: inherit; border-color: var(--red-ui-border-color-warning); }"
-    ].join("\n");
-    document.head.appendChild(style);
-
-    window.NutShutdownEditor = Object.freeze({
-        validate: Object.freeze(validate),
-        showDefaults: showDefaults,
-        fillStores: fillStores,
-        listUps: listUps,
-        showList: showList
+  /**
+   * A node imported without some properties (a flow from an older version):
+   * its fields show the defaults the runtime uses instead of staying empty.
+   */
+  function showDefaults(node, prefix) {
+    var defaults = node._def.defaults;
+    Object.keys(defaults).forEach(function (k) {
+      var input = $("#" + (prefix || "node-input-") + k);
+      if (node[k] !== undefined || !input.length) return;
+      if (input.is(":checkbox")) input.prop("checked", defaults[k].value === true);
+      else input.val(defaults[k].value);
     });
+  }
+
+  /**
+   * Fills `select` with the context stores of this Node-RED (settings.js
+   * contextStorage): "" is the default store, shown as `defaultLabel`. A saved
+   * name not configured here is kept (listed) rather than silently replaced by
+   * the default store when the dialog is saved.
+   */
+  function fillStores(select, value, defaultLabel) {
+    var ctx = RED.settings.context || { default: "memory", stores: ["memory"] };
+    var others = (ctx.stores || []).filter(function (s) {
+      return s !== ctx.default;
+    });
+    if (value && value !== ctx.default && others.indexOf(value) === -1) others.push(value);
+    select.empty();
+    $("<option>")
+      .val("")
+      .text(defaultLabel + (ctx.default && ctx.default !== "default" ? " (" + ctx.default + ")" : ""))
+      .appendTo(select);
+    others.forEach(function (s) {
+      $("<option>").val(s).text(s).appendTo(select);
+    });
+    select.val(value === ctx.default ? "" : value || "");
+  }
+
+  // ---- List UPSes (nut-server and nut-ups-in) ------------------------------------------------
+
+  /**
+   * Lists a server's UPSes through the runtime (POST nut-server/list-ups).
+   * `server` is {id, host, port, usetls, tls}; `t(key, opts)` translates the
+   * dialog's "editor.*" keys; `done(err, upses)`.
+   */
+  function listUps(server, t, done) {
+    $.ajax({
+      url: "nut-server/list-ups",
+      type: "POST",
+      contentType: "application/json",
+      data: JSON.stringify(server),
+      timeout: 15000,
+    })
+      .done(function (res) {
+        done(null, (res && res.upses) || []);
+      })
+      .fail(function (xhr) {
+        var body = xhr.responseJSON || {};
+        done(body.message || t("err-request", { status: xhr.status }));
+      });
+  }
+
+  /**
+   * Fills `$out` with the outcome of a listing, as text only (names come from
+   * the network). `pick(name)`, when given, is called when a listed name is
+   * clicked.
+   */
+  function showList($out, t, err, upses, pick) {
+    $out.empty();
+    if (err) {
+      $("<span>").addClass("nut-shutdown-error").text(err).appendTo($out);
+      return;
+    }
+    if (upses.length === 0) {
+      $("<span>").text(t("none")).appendTo($out);
+      return;
+    }
+    $("<span>")
+      .text(t("found", { count: upses.length }))
+      .appendTo($out);
+    var $ul = $("<ul>").css({ margin: "4px 0 0 20px" }).appendTo($out);
+    upses.forEach(function (u) {
+      // with `pick`, a name is a button that fills the UPS field
+      var $name = pick
+        ? $("<a>", { href: "#", class: "nut-shutdown-pick" })
+            .append($("<code>").text(u.name))
+            .on("click", function (e) {
+              e.preventDefault();
+              pick(u.name);
+            })
+        : $("<code>").text(u.name);
+      $("<li>")
+        .append($name)
+        .append(document.createTextNode(u.description ? " — " + u.description : ""))
+        .appendTo($ul);
+    });
+  }
+
+  // ---- colours: Node-RED's theme variables, so a dark theme keeps them readable ----------------
+
+  var style = document.createElement("style");
+  style.id = "nut-shutdown-editor-style";
+  // (as specific as the editor's own .red-ui-editor .form-tips, and after it)
+  style.textContent = [
+    ".red-ui-editor .nut-shutdown-error { color: var(--red-ui-text-color-error); }",
+    ".red-ui-editor .nut-shutdown-warning { color: var(--red-ui-text-color-warning); }",
+    ".red-ui-editor .form-tips.nut-shutdown-error { border-color: var(--red-ui-border-color-error); }",
+    ".red-ui-editor .form-tips.nut-shutdown-warning { color: inherit; border-color: var(--red-ui-border-color-warning); }",
+  ].join("\n");
+  document.head.appendChild(style);
+
+  window.NutShutdownEditor = Object.freeze({
+    validate: Object.freeze(validate),
+    showDefaults: showDefaults,
+    fillStores: fillStores,
+    listUps: listUps,
+    showList: showList,
+  });
 })();

@@ -145,7 +145,11 @@ function loadCheckers(): NonNullable<typeof checkers> {
     return { name, "dist-tags": { latest }, versions: { ...p.versions, [latest]: {} } };
   });
   // (node-red-dev's libraries open a readline on stdin when loaded: the CLI below exits by itself.)
-  checkers = { checkpackage: fromLibs("./checkpackage") as Checker, checknodes: fromLibs("./checknodes") as Checker, checkdeps: fromLibs("./checkdeps") as Checker };
+  checkers = {
+    checkpackage: fromLibs("./checkpackage") as Checker,
+    checknodes: fromLibs("./checknodes") as Checker,
+    checkdeps: fromLibs("./checkdeps") as Checker,
+  };
   return checkers;
 }
 
@@ -153,7 +157,8 @@ function loadCheckers(): NonNullable<typeof checkers> {
 export function packPackage(): { pkg: string; remove: () => void } {
   const work = mkdtempSync(join(tmpdir(), "scorecard-"));
   // --ignore-scripts: dist/ is built already; prepare would build it again in place while tests may use it.
-  const tgz = execFileSync("npm", ["pack", "--silent", "--ignore-scripts", "--pack-destination", work], { cwd: root, encoding: "utf8" }).trim().split("\n").pop() ?? "";
+  const tgz =
+    execFileSync("npm", ["pack", "--silent", "--ignore-scripts", "--pack-destination", work], { cwd: root, encoding: "utf8" }).trim().split("\n").pop() ?? "";
   execFileSync("tar", ["-xzf", join(work, tgz), "-C", work]);
   return { pkg: join(work, "package"), remove: () => rmSync(work, { recursive: true, force: true }) };
 }
@@ -173,7 +178,9 @@ export interface ScorecardOptions {
  * answer, the packages D02 walked (`tree`), and `sameName`: catalogued packages of the same name in another
  * scope (what P08 means to find; see docs/development.md, its code cannot find any).
  */
-export async function scorecard(o: ScorecardOptions = {}): Promise<{ card: Scorecard; lines: string[]; refused: string[]; sameName: string[]; tree: string[] }> {
+export async function scorecard(
+  o: ScorecardOptions = {},
+): Promise<{ card: Scorecard; lines: string[]; refused: string[]; sameName: string[]; tree: string[] }> {
   const registry = JSON.parse(readFileSync(o.registry ?? join(fixtures, "registry.json"), "utf8")) as Registry;
   const catalogue = JSON.parse(readFileSync(o.catalogue ?? join(fixtures, "catalogue.json"), "utf8")) as { modules?: Array<{ id: string }> };
   current = { catalogue, registry, packuments: lockRegistry(registry.latest), refused: [], asked: [] };
@@ -212,10 +219,17 @@ async function main(): Promise<number> {
     console.log("");
     for (const [id, what] of Object.entries(CHECKS)) {
       const c = card[id] as Check | undefined;
-      const extra = c ? Object.entries(c).filter(([k]) => k !== "test").map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(", ") : "";
+      const extra = c
+        ? Object.entries(c)
+            .filter(([k]) => k !== "test")
+            .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+            .join(", ")
+        : "";
       console.log(`${c?.test ? "pass" : "FAIL"}  ${id}  ${what}${extra ? `  (${extra})` : ""}`);
     }
-    console.log(`${sameName.length ? "FAIL" : "pass"}  P08  (as meant) no package of the same name in another scope${sameName.length ? `  (${sameName.join(", ")})` : ""}`);
+    console.log(
+      `${sameName.length ? "FAIL" : "pass"}  P08  (as meant) no package of the same name in another scope${sameName.length ? `  (${sameName.join(", ")})` : ""}`,
+    );
     if (refused.length) console.log(`refused (not answered offline): ${refused.join(", ")}`);
   }
   const failed = Object.keys(CHECKS).filter((id) => (card[id] as Check | undefined)?.test !== true);

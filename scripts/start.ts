@@ -25,7 +25,9 @@ const port = Number(process.env.PORT ?? 1880);
 
 function portFree(p: number): Promise<boolean> {
   return new Promise((res) => {
-    const srv = createServer().once("error", () => res(false)).listen(p, "127.0.0.1", () => srv.close(() => res(true)));
+    const srv = createServer()
+      .once("error", () => res(false))
+      .listen(p, "127.0.0.1", () => srv.close(() => res(true)));
   });
 }
 
@@ -69,10 +71,19 @@ function playOutage(sim: NutSim, startAt: number): { begin: () => void; stop: ()
   while (state.t < startAt) state = demoStep(state, 1);
   for (const u of DEMO_UPSES) {
     const r = demoReadings(state)[u.name];
-    sim.addUps(u.name, {
-      "ups.status": r.status, "battery.charge": r.charge, "battery.charge.low": DEMO_LOW,
-      "battery.runtime": r.runtime, "ups.load": r.load, "device.mfr": "nut-sim", "device.model": "Demo UPS",
-    }, `demo ${u.name}`);
+    sim.addUps(
+      u.name,
+      {
+        "ups.status": r.status,
+        "battery.charge": r.charge,
+        "battery.charge.low": DEMO_LOW,
+        "battery.runtime": r.runtime,
+        "ups.load": r.load,
+        "device.mfr": "nut-sim",
+        "device.model": "Demo UPS",
+      },
+      `demo ${u.name}`,
+    );
   }
   let lastOff = false;
   let timer: NodeJS.Timeout | null = null;
@@ -87,7 +98,11 @@ function playOutage(sim: NutSim, startAt: number): { begin: () => void; stop: ()
     const off = readings.ups1.status.startsWith("OB");
     if (off !== lastOff) {
       const what = off ? "mains OFF (UPSes on battery)" : "mains back (UPSes recharging)";
-      console.log(`[demo] t=${state.t}s ${what}: ${Object.entries(readings).map(([n, r]) => `${n} ${r.charge} %`).join(", ")}`);
+      console.log(
+        `[demo] t=${state.t}s ${what}: ${Object.entries(readings)
+          .map(([n, r]) => `${n} ${r.charge} %`)
+          .join(", ")}`,
+      );
       lastOff = off;
     }
   };

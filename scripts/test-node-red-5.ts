@@ -19,7 +19,15 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writ
 import { delimiter, join, relative, resolve } from "node:path";
 import { skipMissing } from "../test/harness/system";
 
-const SUITES = ["test/nodes/**/*.test.ts", "test/e2e/examples.test.ts", "test/e2e/node-red-process.test.ts", "test/e2e/statuses-fr.test.ts", "test/e2e/outage-end-to-end.test.ts", "test/e2e/context-store-corruption.test.ts", "test/fuzz/node-inputs.test.ts"];
+const SUITES = [
+  "test/nodes/**/*.test.ts",
+  "test/e2e/examples.test.ts",
+  "test/e2e/node-red-process.test.ts",
+  "test/e2e/statuses-fr.test.ts",
+  "test/e2e/outage-end-to-end.test.ts",
+  "test/e2e/context-store-corruption.test.ts",
+  "test/fuzz/node-inputs.test.ts",
+];
 /**
  * The Node.js of each Node-RED 5 run (exact, so the README can say what was
  * tested) and its suites. The editor test (Node-RED 5's editor in Chromium)
@@ -62,7 +70,10 @@ function ensureNode(version: string): { bin: string; how: string } | { missing: 
     // The npm of the shell, as if typed there: not the npm_* settings of the `npm test` that started us, nor the
     // npm 10 that node-red 4 puts into node_modules/.bin (first on an npm script's PATH; it ignores allowScripts).
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
-    env.PATH = (env.PATH ?? "").split(delimiter).filter((p) => !/[/\\]node_modules[/\\]\.bin$|node-gyp-bin$/.test(p)).join(delimiter);
+    env.PATH = (env.PATH ?? "")
+      .split(delimiter)
+      .filter((p) => !/[/\\]node_modules[/\\]\.bin$|node-gyp-bin$/.test(p))
+      .join(delimiter);
     const r = run("npm", ["install", "--no-audit", "--no-fund", "--no-package-lock", "--no-save", `node@${version}`], { cwd: tmp, env });
     if (!r.ok) return { missing: `npm install node@${version} failed: ${r.out.split("\n").slice(-5).join(" / ")}` };
     rmSync(join(cacheDir, version), { recursive: true, force: true });

@@ -45,13 +45,25 @@ export async function openEditor(baseUrl: string, opts: EditorOptions = {}): Pro
     headless: true,
     locale,
     viewport: opts.viewport ?? { width: 1500, height: 900 },
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync", `--lang=${locale}`],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      `--lang=${locale}`,
+    ],
   });
   if (opts.token) {
     // Where the editor keeps the tokens it got at login.
     const tokens = JSON.stringify({ access_token: opts.token, expires_in: 604800, token_type: "Bearer" });
-    await ctx.addInitScript((t: string) => (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem("auth-tokens", t), tokens);
+    await ctx.addInitScript(
+      (t: string) => (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem("auth-tokens", t),
+      tokens,
+    );
   }
   const close = async () => {
     await ctx.close();
@@ -64,14 +76,18 @@ export async function openEditor(baseUrl: string, opts: EditorOptions = {}): Pro
     await page.goto(baseUrl + "/", { waitUntil: "domcontentloaded" });
     // Runs in the page: typed through globalThis so the test project needs no DOM lib.
     // The loading bar is hidden (not removed) once the palette and the flows are in.
-    await page.waitForFunction(() => {
-      const g = globalThis as unknown as {
-        RED?: { nodes?: { getType?: (t: string) => unknown } };
-        document: { querySelector(s: string): { style: { display: string } } | null };
-      };
-      const loading = g.document.querySelector("#red-ui-loading-progress");
-      return !!g.RED?.nodes?.getType?.("inject") && (!loading || loading.style.display === "none");
-    }, undefined, { timeout: 60000 });
+    await page.waitForFunction(
+      () => {
+        const g = globalThis as unknown as {
+          RED?: { nodes?: { getType?: (t: string) => unknown } };
+          document: { querySelector(s: string): { style: { display: string } } | null };
+        };
+        const loading = g.document.querySelector("#red-ui-loading-progress");
+        return !!g.RED?.nodes?.getType?.("inject") && (!loading || loading.style.display === "none");
+      },
+      undefined,
+      { timeout: 60000 },
+    );
     await page.locator("#red-ui-main-container").waitFor({ state: "visible" });
   } catch (err) {
     await close();

@@ -17,7 +17,9 @@ export interface FlowNode {
 }
 
 export function exampleFiles(): string[] {
-  return readdirSync(examplesDir).filter((f) => f.endsWith(".json")).sort();
+  return readdirSync(examplesDir)
+    .filter((f) => f.endsWith(".json"))
+    .sort();
 }
 
 /** Loads the example whose file name starts with `prefix` (e.g. "01"). */

@@ -122,7 +122,7 @@ export function startNutSim(options: NutSimOptions = {}): Promise<NutSim> {
     const f = fault;
     s.chain = s.chain.then(async () => {
       if (socket.destroyed) return;
-      if (f === "garbage") socket.write("\u0000\u00ff#!garbage \"unbalanced\n");
+      if (f === "garbage") socket.write('\u0000\u00ff#!garbage "unbalanced\n');
       if (f !== "split") {
         socket.write(text);
         return;

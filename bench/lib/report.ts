@@ -38,8 +38,7 @@ export const fmt = {
   mb: (bytes: number): string => (Number.isFinite(bytes) ? `${(bytes / 1048576).toFixed(1)} MB` : "n/a"),
   ratio: (v: number): string => (Number.isFinite(v) ? (v >= 10 ? `${Math.round(v)}×` : `${v.toFixed(2)}×`) : "n/a"),
   /** "1.23 s (1.10–1.40, n=3)" from a spread and a formatter. */
-  spread: (s: Spread, f: (v: number) => string): string =>
-    s.n > 1 ? `${f(s.median)} (${f(s.min).replace(/ .*/, "")}–${f(s.max)}, n=${s.n})` : f(s.median),
+  spread: (s: Spread, f: (v: number) => string): string => (s.n > 1 ? `${f(s.median)} (${f(s.min).replace(/ .*/, "")}–${f(s.max)}, n=${s.n})` : f(s.median)),
 };
 
 /** A markdown table: readable in a terminal and in the README. */
@@ -47,9 +46,5 @@ export function table(rows: Row[]): string {
   const head = ["benchmark", "measure", "ours", "baseline (same run)", "ratio", "target", "met"];
   const lines = rows.map((r) => [r.bench, r.measure, r.ours, r.baseline, r.ratio, r.target, r.met === null ? "" : r.met ? "yes" : "**no**"]);
   const esc = (c: string): string => c.replace(/\|/g, "\\|");
-  return [
-    `| ${head.join(" | ")} |`,
-    `|${head.map(() => "---").join("|")}|`,
-    ...lines.map((l) => `| ${l.map(esc).join(" | ")} |`),
-  ].join("\n");
+  return [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...lines.map((l) => `| ${l.map(esc).join(" | ")} |`)].join("\n");
 }

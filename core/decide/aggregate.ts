@@ -281,7 +281,8 @@ function checkUpsInput(config: AggregateConfig, state: AggregateState, topic: un
     if (config.sources.length > 0) {
       return `unknown topic ${topic}: not in this node's list of UPSes (${config.sources.map((s) => s.topic).join(", ")})`;
     }
-    if (state.sources.size >= MAX_SOURCES) return `unknown topic ${topic}: this node already follows ${MAX_SOURCES} UPSes; list the UPSes in the node to follow others`;
+    if (state.sources.size >= MAX_SOURCES)
+      return `unknown topic ${topic}: this node already follows ${MAX_SOURCES} UPSes; list the UPSes in the node to follow others`;
   }
   if (!isRecord(payload)) return `msg.payload must be a UPS state object (got ${describeValue(payload)})`;
   if (!Array.isArray(payload.flags) || payload.flags.some((f) => typeof f !== "string")) {
@@ -310,7 +311,8 @@ function remember(topic: string, via: string | null, prev: SourceMemory | undefi
   const fresh = isFresh(d);
   let lastGood: number | null;
   if (fresh) lastGood = now.mono;
-  else if (prev?.data && !isFresh(prev.data) && prev.lastGood != null) lastGood = prev.lastGood; // the same stretch of stale data
+  else if (prev?.data && !isFresh(prev.data) && prev.lastGood != null)
+    lastGood = prev.lastGood; // the same stretch of stale data
   else {
     // The first stale message: nut-ups-in says how old its values are. Without that, count from
     // now (later rather than earlier), and never before a fresh message we had.
@@ -365,7 +367,8 @@ export function aggregateInput(
 ): AggregateStep & { error: string | null; unknownTopic: string | null } {
   const listed = typeof topic === "string" ? listedTopic(config, state, topic) : null;
   const error = checkUpsInput(config, state, listed ?? topic, payload);
-  if (error) return { state, output: null, error, unknownTopic: typeof topic === "string" && !listed && error.startsWith("unknown topic") ? topic.slice(0, 200) : null };
+  if (error)
+    return { state, output: null, error, unknownTopic: typeof topic === "string" && !listed && error.startsWith("unknown topic") ? topic.slice(0, 200) : null };
   const t = (listed ?? topic) as string;
   const sources = new Map(state.sources);
   sources.set(t, remember(t, listed && listed !== topic ? (topic as string) : null, state.sources.get(t), payload as unknown as UpsState, now));
@@ -595,7 +598,10 @@ function applyPolicy(config: AggregateConfig, all: Classified[]): PolicyResult {
     const critical = supplying < config.minSupplies;
     const pick = critical
       ? display
-      : (criticalPath(battery.filter((c) => c.power > 0), (lost) => supplying - sum(lost) < config.minSupplies) ?? display);
+      : (criticalPath(
+          battery.filter((c) => c.power > 0),
+          (lost) => supplying - sum(lost) < config.minSupplies,
+        ) ?? display);
     return {
       out: onLine < config.minSupplies,
       critical,
@@ -610,7 +616,10 @@ function applyPolicy(config: AggregateConfig, all: Classified[]): PolicyResult {
 }
 
 function outageId(since: number, tag: string, lastId: string | null): string {
-  const stamp = new Date(since).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const stamp = new Date(since)
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
   const id = `outage-${stamp}-${tag}`;
   // Two outages in the same second (zero confirm and restore times) still differ.
   return id === lastId ? `${id}-2` : id;
@@ -733,7 +742,9 @@ function summarize(p: PowerState, policy: PolicyResult, all: Classified[], outag
       head = p.onBattery ? "On battery" : outage ? "Power back, outage still open" : policy.out === null ? "No data" : "On line power";
   }
   if (p.critical) {
-    const why = all.filter((c) => COUNTED.has(c.verdict) && isCritical(c)).map((c) => `${c.mem.topic} ${c.fsd ? "FSD" : c.verdict === "lost" ? "lost" : "OB+LB"}`);
+    const why = all
+      .filter((c) => COUNTED.has(c.verdict) && isCritical(c))
+      .map((c) => `${c.mem.topic} ${c.fsd ? "FSD" : c.verdict === "lost" ? "lost" : "OB+LB"}`);
     head += `, CRITICAL (${why.join(", ")})`;
   }
   const ref = policy.reference;
@@ -805,7 +816,9 @@ export function aggregateStatus(
 function decisionStatus(config: AggregateConfig, state: AggregateState, last: PowerState | null, now: number, unknownTopic: string | null): AggregateStatus {
   if (unknownTopic) {
     const unknown = say("status.unknown-topic", { topic: unknownTopic });
-    const text = last ? withMore(say(last.onBattery ? "status.on-battery" : "status.on-line-power", { levels: formatLevels(last.charge, last.runtime) }), unknown) : unknown;
+    const text = last
+      ? withMore(say(last.onBattery ? "status.on-battery" : "status.on-line-power", { levels: formatLevels(last.charge, last.runtime) }), unknown)
+      : unknown;
     return { ...statusOf("red", "ring", text), countdown: false };
   }
   if (!last) return { ...statusOf("grey", "ring", say("status.waiting")), countdown: false };
@@ -814,7 +827,9 @@ function decisionStatus(config: AggregateConfig, state: AggregateState, last: Po
   const levels = formatLevels(last.charge, last.runtime);
   const ups = last.reference ? last.reference.split("@")[0] : null;
   // A UPS stale within its dead time: the soonest one, with the seconds it has left.
-  const dying = classify(config, state, now).filter((c) => c.stale && c.mem.data != null && (c.verdict === "battery" || c.verdict === "online" || c.verdict === "critical"));
+  const dying = classify(config, state, now).filter(
+    (c) => c.stale && c.mem.data != null && (c.verdict === "battery" || c.verdict === "online" || c.verdict === "critical"),
+  );
   const soonest = dying.map((c) => (c.mem.lastGood ?? state.startedAt) + config.deadMs).filter((at) => at > now);
   const stale = last.stale.length;
   let staleText: Text | null = null;

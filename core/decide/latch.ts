@@ -111,7 +111,12 @@ export function latchInput(config: LatchConfig, state: LatchState, msg: LatchMes
   let key = "";
   if (config.key === "topic") {
     if (typeof msg.topic !== "string" || msg.topic === "") {
-      return { state, action: "error", save: false, reason: `msg.topic must be set: this latch lets one message per topic through (got ${describeValue(msg.topic)})` };
+      return {
+        state,
+        action: "error",
+        save: false,
+        reason: `msg.topic must be set: this latch lets one message per topic through (got ${describeValue(msg.topic)})`,
+      };
     }
     if (msg.topic.length > LATCH_LIMITS.keyLength) {
       return { state, action: "error", save: false, reason: `msg.topic is too long (${msg.topic.length} characters, at most ${LATCH_LIMITS.keyLength})` };

@@ -157,7 +157,8 @@ export function checkTierInput(payload: unknown, outage: unknown): string | null
   if (!Array.isArray(p.stale) || p.stale.some((s) => typeof s !== "string")) return `payload.stale must be a list of topics (got ${describeValue(p.stale)})`;
   if (!Array.isArray(p.sources) || !p.sources.every(isRecord)) return `payload.sources must be a list of source states (got ${describeValue(p.sources)})`;
   if (p.reference !== null && typeof p.reference !== "string") return `payload.reference must be a topic or null (got ${describeValue(p.reference)})`;
-  if (!["POWER_LOST", "POWER_BACK", "OUTAGE_END", "UPDATE"].includes(p.event as string)) return `payload.event is not a power event (got ${describeValue(p.event)})`;
+  if (!["POWER_LOST", "POWER_BACK", "OUTAGE_END", "UPDATE"].includes(p.event as string))
+    return `payload.event is not a power event (got ${describeValue(p.event)})`;
   if (outage === undefined) return "msg.outage is missing: feed this node from ups-aggregate";
   if (outage !== null && !(isRecord(outage) && typeof outage.id === "string" && outage.id !== "" && Number.isFinite(outage.since))) {
     return `msg.outage must be an outage identity {id, since} or null (got ${describeValue(outage)})`;

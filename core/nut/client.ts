@@ -34,17 +34,7 @@
 import { EventEmitter } from "node:events";
 import { connect as netConnect, isIP, type Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
-import {
-  NutConnectionError,
-  NutError,
-  NutProtocolError,
-  NutServerError,
-  NutTimeoutError,
-  NutTlsError,
-  excerpt,
-  isNutErrorCode,
-  toNutError,
-} from "./errors";
+import { NutConnectionError, NutError, NutProtocolError, NutServerError, NutTimeoutError, NutTlsError, excerpt, isNutErrorCode, toNutError } from "./errors";
 import { LineBuffer, formatCommand, tokenize } from "./protocol";
 
 /** A request while disconnected connects at once, at most this often (ms). */
@@ -133,14 +123,7 @@ export class NutClient extends EventEmitter<NutClientEvents> {
   private readonly opts: Required<
     Pick<
       NutClientOptions,
-      | "requestTimeoutMs"
-      | "keepAliveMs"
-      | "reconnectMinMs"
-      | "reconnectMaxMs"
-      | "maxListItems"
-      | "maxLineBytes"
-      | "maxReplyBytes"
-      | "backoffResetMs"
+      "requestTimeoutMs" | "keepAliveMs" | "reconnectMinMs" | "reconnectMaxMs" | "maxListItems" | "maxLineBytes" | "maxReplyBytes" | "backoffResetMs"
     >
   > &
     NutClientOptions;
@@ -519,13 +502,7 @@ export class NutClient extends EventEmitter<NutClientEvents> {
 
   // ---- requests and replies -------------------------------------------------------------------
 
-  private makePending(
-    words: string[],
-    line: string,
-    kind: ReplyKind,
-    itemWord: string,
-    done: Done,
-  ): Pending {
+  private makePending(words: string[], line: string, kind: ReplyKind, itemWord: string, done: Done): Pending {
     const deadline = performance.now() + this.opts.requestTimeoutMs;
     return { words, line, kind, itemWord, started: false, items: [], bytes: 0, done, deadline, settled: false };
   }
@@ -671,17 +648,20 @@ export class NutClient extends EventEmitter<NutClientEvents> {
   private armKeepAlive(delay = this.opts.keepAliveMs): void {
     this.clearKeepAlive();
     const gen = this.generation;
-    this.keepAliveTimer = setTimeout(() => {
-      this.keepAliveTimer = null;
-      if (this._state !== "connected" || gen !== this.generation) return;
-      const idle = performance.now() - this.lastWrite;
-      if (idle < this.opts.keepAliveMs) {
-        this.armKeepAlive(this.opts.keepAliveMs - idle);
-        return;
-      }
-      this.request(["NETVER"], "line").catch(() => undefined); // a failure drops the connection itself
-      this.armKeepAlive();
-    }, Math.max(1, Math.ceil(delay)));
+    this.keepAliveTimer = setTimeout(
+      () => {
+        this.keepAliveTimer = null;
+        if (this._state !== "connected" || gen !== this.generation) return;
+        const idle = performance.now() - this.lastWrite;
+        if (idle < this.opts.keepAliveMs) {
+          this.armKeepAlive(this.opts.keepAliveMs - idle);
+          return;
+        }
+        this.request(["NETVER"], "line").catch(() => undefined); // a failure drops the connection itself
+        this.armKeepAlive();
+      },
+      Math.max(1, Math.ceil(delay)),
+    );
   }
 
   private clearKeepAlive(): void {

@@ -165,12 +165,7 @@ function dropKeptVars(upses: Map<string, UpsRecord>): void {
  * UPS to send a message for, so the error (once per distinct code) and NOCOMM
  * (as upsmon times it) become a report for node.error, topic `*@server`.
  */
-export function applyListError(
-  m: MonitorState,
-  err: NutError,
-  now: Moment,
-  opts: MonitorOptions,
-): { monitor: MonitorState; report: string | null } {
+export function applyListError(m: MonitorState, err: NutError, now: Moment, opts: MonitorOptions): { monitor: MonitorState; report: string | null } {
   const { tracker, events } = observe(m.list.tracker, { ok: false }, now.mono, opts.timing);
   const topic = topicOf("*", opts.server);
   let report: string | null = null;

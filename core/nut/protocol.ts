@@ -211,9 +211,33 @@ export function parseNumber(raw: string): number | null {
  * numeric (a serial "000123", a firmware "01.20", an outlet id "1").
  */
 const TEXT_PARTS = new Set([
-  "serial", "id", "version", "firmware", "date", "model", "mfr", "name", "desc", "description",
-  "status", "alarm", "type", "vendorid", "productid", "macaddr", "part", "contact", "location",
-  "port", "bus", "product", "vendor", "chemistry", "sku", "tag", "label",
+  "serial",
+  "id",
+  "version",
+  "firmware",
+  "date",
+  "model",
+  "mfr",
+  "name",
+  "desc",
+  "description",
+  "status",
+  "alarm",
+  "type",
+  "vendorid",
+  "productid",
+  "macaddr",
+  "part",
+  "contact",
+  "location",
+  "port",
+  "bus",
+  "product",
+  "vendor",
+  "chemistry",
+  "sku",
+  "tag",
+  "label",
 ]);
 
 /**

@@ -95,12 +95,7 @@ export function newTracker(now: number): UpsTracker {
 export type Observation = { ok: true; flags: string[] } | { ok: false };
 
 /** Fold one observation into the tracker: the new tracker and the events, in upsmon's order. */
-export function observe(
-  t: UpsTracker,
-  obs: Observation,
-  now: number,
-  timing: EventTiming = DEFAULT_TIMING,
-): { tracker: UpsTracker; events: UpsEvent[] } {
+export function observe(t: UpsTracker, obs: Observation, now: number, timing: EventTiming = DEFAULT_TIMING): { tracker: UpsTracker; events: UpsEvent[] } {
   return obs.ok ? alive(t, obs.flags, now, timing) : gone(t, now, timing);
 }
 

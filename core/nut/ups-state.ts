@@ -259,7 +259,8 @@ export function monitorStatus(states: readonly UpsState[], all: boolean, connect
   const worst = states.reduce((a, b) => (severity(b) > severity(a) ? b : a));
   const st = nodeStatus(worst);
   if (!all) return st;
-  const text = states.length > 1 ? say("status.all", { ups: worst.ups, status: st, upses: states.length }) : say("status.all-one", { ups: worst.ups, status: st });
+  const text =
+    states.length > 1 ? say("status.all", { ups: worst.ups, status: st, upses: states.length }) : say("status.all-one", { ups: worst.ups, status: st });
   return statusOf(st.fill, st.shape, text);
 }
 

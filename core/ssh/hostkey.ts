@@ -8,12 +8,7 @@ import { Client } from "ssh2";
 import type { ServerHostKeyAlgorithm } from "ssh2";
 
 /** Host key types ssh2 can verify (the name inside the key blob). */
-export type HostKeyType =
-  | "ssh-ed25519"
-  | "ssh-rsa"
-  | "ecdsa-sha2-nistp256"
-  | "ecdsa-sha2-nistp384"
-  | "ecdsa-sha2-nistp521";
+export type HostKeyType = "ssh-ed25519" | "ssh-rsa" | "ecdsa-sha2-nistp256" | "ecdsa-sha2-nistp384" | "ecdsa-sha2-nistp521";
 
 /** One pinned fingerprint; `type` is known when the operator's text said it. */
 export interface Pin {
@@ -26,13 +21,7 @@ export interface HostKeyInfo {
   fingerprint: string;
 }
 
-const KEY_TYPES: readonly HostKeyType[] = [
-  "ssh-ed25519",
-  "ecdsa-sha2-nistp256",
-  "ecdsa-sha2-nistp384",
-  "ecdsa-sha2-nistp521",
-  "ssh-rsa",
-];
+const KEY_TYPES: readonly HostKeyType[] = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"];
 
 /** The negotiation names that make a server sign with a key of that type. */
 const ALGORITHMS: Record<HostKeyType, ServerHostKeyAlgorithm[]> = {
@@ -130,9 +119,7 @@ export function hostKeyAlgorithms(pins: Pin[]): ServerHostKeyAlgorithm[] | undef
   return out;
 }
 
-export type HostKeyVerdict =
-  | { ok: true; fingerprint: string; type: string }
-  | { ok: false; fingerprint: string; type: string; message: string };
+export type HostKeyVerdict = { ok: true; fingerprint: string; type: string } | { ok: false; fingerprint: string; type: string; message: string };
 
 /**
  * The pin check. `where` names the host in the message ("nas (192.0.2.5:22)").
@@ -154,9 +141,10 @@ export function verifyHostKey(pins: Pin[], blob: Buffer, where: string): HostKey
     };
   }
   const expected = pins.map((p) => (p.type ? `${p.fingerprint} (${p.type})` : p.fingerprint)).join(" or ");
-  const hint = pins.some((p) => p.type === null) && !pins.some((p) => p.type === type)
-    ? `; if you pinned another key type, write its type before the fingerprint (e.g. "ssh-rsa SHA256:…")`
-    : "";
+  const hint =
+    pins.some((p) => p.type === null) && !pins.some((p) => p.type === type)
+      ? `; if you pinned another key type, write its type before the fingerprint (e.g. "ssh-rsa SHA256:…")`
+      : "";
   return {
     ok: false,
     fingerprint: actual,

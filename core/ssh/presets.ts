@@ -9,28 +9,9 @@
  * commands are used as typed.
  */
 
-export type PresetId =
-  | "linux"
-  | "linux-poweroff"
-  | "proxmox"
-  | "windows"
-  | "esxi"
-  | "synology"
-  | "truenas"
-  | "macos"
-  | "custom";
+export type PresetId = "linux" | "linux-poweroff" | "proxmox" | "windows" | "esxi" | "synology" | "truenas" | "macos" | "custom";
 
-export const PRESET_IDS: readonly PresetId[] = [
-  "linux",
-  "linux-poweroff",
-  "proxmox",
-  "windows",
-  "esxi",
-  "synology",
-  "truenas",
-  "macos",
-  "custom",
-];
+export const PRESET_IDS: readonly PresetId[] = ["linux", "linux-poweroff", "proxmox", "windows", "esxi", "synology", "truenas", "macos", "custom"];
 
 export interface PresetParams {
   /** Minutes between the shutdown command and the power-off (presets that can wait). */

@@ -196,12 +196,7 @@ export function classifyError(
 }
 
 /** The ssh2 connect settings for a target: pinned host key, parsed key via authHandler. */
-function connectConfig(
-  target: SshTarget,
-  sock: Socket,
-  connectTimeoutMs: number,
-  onHostKey: (blob: Buffer) => boolean,
-): ConnectConfig {
+function connectConfig(target: SshTarget, sock: Socket, connectTimeoutMs: number, onHostKey: (blob: Buffer) => boolean): ConnectConfig {
   const auth: (PublicKeyAuthMethod | PasswordAuthMethod)[] = [];
   if (target.key) auth.push({ type: "publickey", username: target.username, key: target.key });
   if (target.password !== null) auth.push({ type: "password", username: target.username, password: target.password });
@@ -219,13 +214,7 @@ function connectConfig(
 }
 
 /** One connection: connect, verify, authenticate, exec, wait for exit or a timer. */
-function attemptOnce(
-  target: SshTarget,
-  command: string | null,
-  connectTimeoutMs: number,
-  opts: RunOptions,
-  byDeadline = false,
-): Promise<Attempt> {
+function attemptOnce(target: SshTarget, command: string | null, connectTimeoutMs: number, opts: RunOptions, byDeadline = false): Promise<Attempt> {
   return new Promise((resolve) => {
     const limit = opts.outputLimit ?? DEFAULT_OUTPUT_LIMIT;
     const stdout = new Excerpt(limit);
@@ -240,7 +229,13 @@ function attemptOnce(
     let graceTimer: NodeJS.Timeout | undefined;
 
     const failed = (error: string, retryable: boolean, aborted = false): Attempt => ({
-      kind: "failed", error, retryable, sent, aborted, stdout: stdout.text(), stderr: stderr.text(),
+      kind: "failed",
+      error,
+      retryable,
+      sent,
+      aborted,
+      stdout: stdout.text(),
+      stderr: stderr.text(),
     });
     const settle = (): void => {
       if (settled) return;
@@ -365,7 +360,15 @@ export async function runCommand(target: SshTarget, command: string | null, opts
   };
 
   if (!target.key && target.password === null) {
-    return outcome({ kind: "failed", error: "no private key and no password configured", retryable: false, sent: false, aborted: false, stdout: "", stderr: "" });
+    return outcome({
+      kind: "failed",
+      error: "no private key and no password configured",
+      retryable: false,
+      sent: false,
+      aborted: false,
+      stdout: "",
+      stderr: "",
+    });
   }
   for (;;) {
     attempts++;
@@ -412,11 +415,7 @@ export interface Job {
  * result is known, so one hung host delays nobody. `optionsFor` gives each
  * job its options (onSent, okExitCodes...). Resolves when all are done.
  */
-export function runAll<J extends Job>(
-  jobs: J[],
-  optionsFor: (job: J) => RunOptions,
-  onResult: (job: J, outcome: RunOutcome) => void,
-): Promise<RunOutcome[]> {
+export function runAll<J extends Job>(jobs: J[], optionsFor: (job: J) => RunOptions, onResult: (job: J, outcome: RunOutcome) => void): Promise<RunOutcome[]> {
   return Promise.all(
     jobs.map(async (job) => {
       const outcome = await runCommand(job.target, job.command, optionsFor(job));

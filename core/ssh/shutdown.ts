@@ -228,7 +228,18 @@ export function cancelTargets(pending: Pending, configured: string[], now: numbe
 }
 
 /** What a simulated run "did": nothing, successfully. */
-const SIMULATED: RunOutcome = { ok: true, exitCode: null, signal: null, stdout: "", stderr: "", durationMs: 0, attempts: 0, error: null, sent: false, aborted: false };
+const SIMULATED: RunOutcome = {
+  ok: true,
+  exitCode: null,
+  signal: null,
+  stdout: "",
+  stderr: "",
+  durationMs: 0,
+  attempts: 0,
+  error: null,
+  sent: false,
+  aborted: false,
+};
 
 /** The contract's result object for one host. `outcome` null: simulated. */
 export function makeResult(
@@ -325,7 +336,10 @@ export function shutdownStatus(action: ShutdownAction, total: number, ok: number
   if (!finished && retrying > 0) return statusOf("yellow", "ring", say("status.retrying", { action: doing, done, total, retrying }));
   if (!finished) return statusOf("blue", "ring", say("status.running", { action: doing, done, total }));
   if (action === "simulate") return statusOf("grey", "dot", say("status.simulated", { total }));
-  if (action === "check") return failed > 0 ? statusOf("red", "ring", say("status.checked-failed", { failed, total })) : statusOf("green", "dot", say("status.checked", { ok, total }));
+  if (action === "check")
+    return failed > 0
+      ? statusOf("red", "ring", say("status.checked-failed", { failed, total }))
+      : statusOf("green", "dot", say("status.checked", { ok, total }));
   const word = action === "shutdown" ? "sent" : "cancelled";
   if (failed > 0) return statusOf("red", "ring", say(`status.${word}-failed`, { ok, total, failed }));
   return statusOf("green", "dot", say(`status.${word}`, { ok, total }));

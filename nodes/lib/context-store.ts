@@ -147,5 +147,8 @@ export async function loadStored<T>(
 
 /** The message that goes with a store problem's node.error, so a Catch node can route it. */
 export function storeProblemMessage(node: Node, store: string, key: string, problem: StoreProblem): { topic: string; payload: Record<string, unknown> } {
-  return { topic: `${node.type}/context`, payload: { store: store || "default", key, problem: problem.kind, ...(problem.kind === "empty-file" ? { file: problem.file } : {}) } };
+  return {
+    topic: `${node.type}/context`,
+    payload: { store: store || "default", key, problem: problem.kind, ...(problem.kind === "empty-file" ? { file: problem.file } : {}) },
+  };
 }

@@ -4,7 +4,7 @@
  * read-only user only the command preview, a user who may change flows all
  * of them. (List UPSes: test/integration/nut-editor.test.ts.)
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { packageNotBuilt, removeUserDir, startNodeRed, type NodeRedProcess, type NodeRedUser } from "../harness/node-red";
 import { runtimeLabel } from "../harness/runtime";
 import { freePort, requireComponent } from "../harness/system";
@@ -36,11 +36,10 @@ describe(`the package's editor endpoints in a real ${runtimeLabel()} with admin 
     };
     const fingerprints = (user: NodeRedUser | null) => as(user, "/ssh-host/fingerprints", { address: "127.0.0.1", port: closed });
     const preview = (user: NodeRedUser | null) => as(user, "/ssh-shutdown/preview?preset=linux&username=nut&delay=2&message=x");
-    assert.deepEqual(
-      { anonymous: await fingerprints(null), viewer: await fingerprints("viewer"), admin: await fingerprints("admin") },
+    should({ anonymous: await fingerprints(null), viewer: await fingerprints("viewer"), admin: await fingerprints("admin") }).eql(
       { anonymous: 401, viewer: 401, admin: 502 },
       "the admin's probe ran (nothing listens: 502 connection refused)",
     );
-    assert.deepEqual({ anonymous: await preview(null), viewer: await preview("viewer"), admin: await preview("admin") }, { anonymous: 401, viewer: 200, admin: 200 });
+    should({ anonymous: await preview(null), viewer: await preview("viewer"), admin: await preview("admin") }).eql({ anonymous: 401, viewer: 200, admin: 200 });
   });
 });

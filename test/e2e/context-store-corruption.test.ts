@@ -8,7 +8,7 @@
  *   (Node-RED's default): Node-RED does not start at all, and names the file.
  * The same cases with `cache: false` and in every node: test/nodes/.
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeUserDir, packageNotBuilt, removeUserDir, startNodeRed, type NodeRedProcess } from "../harness/node-red";
@@ -20,7 +20,18 @@ const FLOWS = [
   { id: "tab1", type: "tab", label: "corrupt store" },
   { id: "inj", type: "inject", z: "tab1", props: [{ p: "outage", v: JSON.stringify(OUTAGE), vt: "json" }], repeat: "", once: false, wires: [["latch"]] },
   { id: "latch", type: "outage-latch", z: "tab1", key: "outage", store: "", forwardReset: true, wires: [["dbg"]] },
-  { id: "dbg", type: "debug", z: "tab1", name: "latch-out", active: true, console: true, tosidebar: false, tostatus: false, complete: "outage", targetType: "msg" },
+  {
+    id: "dbg",
+    type: "debug",
+    z: "tab1",
+    name: "latch-out",
+    active: true,
+    console: true,
+    tosidebar: false,
+    tostatus: false,
+    complete: "outage",
+    targetType: "msg",
+  },
 ];
 /** Where Node-RED keeps the latch's context: <userDir>/context/<flow>/<node>.json. */
 const latchFile = (userDir: string) => join(userDir, "context", "tab1", "latch.json");
@@ -44,7 +55,7 @@ describe(`a damaged context file in a real ${runtimeLabel()}`, function () {
     await nr.waitForLog("Started flows");
     const from = nr.log().length;
     const res = await fetch(`${nr.url}/inject/inj`, { method: "POST" });
-    assert.equal(res.status, 200);
+    should(res.status).equal(200);
     return from;
   }
 
@@ -52,7 +63,9 @@ describe(`a damaged context file in a real ${runtimeLabel()}`, function () {
     userDir = makeUserDir();
     let from = await startAndInject();
     await nr?.waitForLog("[debug:latch-out]", 15000, from);
-    await waitUntil("the latch state on disk", () => existsSync(latchFile(userDir)) && readFileSync(latchFile(userDir), "utf8").includes(OUTAGE.id), { everyMs: 50 });
+    await waitUntil("the latch state on disk", () => existsSync(latchFile(userDir)) && readFileSync(latchFile(userDir), "utf8").includes(OUTAGE.id), {
+      everyMs: 50,
+    });
     await nr?.stop();
 
     // A crash or power cut while the file was written leaves it empty.
@@ -60,22 +73,19 @@ describe(`a damaged context file in a real ${runtimeLabel()}`, function () {
     from = await startAndInject();
     await nr?.waitForLog("[debug:latch-out]", 15000, from);
     const log = nr?.log() ?? "";
-    assert.match(log, /\[error\] \[outage-latch:latch\] The stored latch state is lost: its context file .*latch\.json is empty/);
-    assert.doesNotMatch(log, /Invalid JSON|localfilesystem.*error/i, "Node-RED itself says nothing");
+    should(log).match(/\[error\] \[outage-latch:latch\] The stored latch state is lost: its context file .*latch\.json is empty/);
+    should(log).not.match(/Invalid JSON|localfilesystem.*error/i, "Node-RED itself says nothing");
     await waitUntil("the latch state stored again", () => readFileSync(latchFile(userDir), "utf8").includes(OUTAGE.id), { everyMs: 50 });
     await nr?.stop();
 
     // Truncated in the middle: with its cache (the default), Node-RED refuses to start and names the file.
     const good = readFileSync(latchFile(userDir), "utf8");
     writeFileSync(latchFile(userDir), good.slice(0, Math.floor(good.length / 2)));
-    await assert.rejects(
-      startNodeRed({ userDir, persistentContext: true }),
-      (err: Error) => {
-        assert.match(err.message, /exited before printing/);
-        assert.match(err.message, /Failed to start server/);
-        assert.ok(err.message.includes(`Invalid JSON in context file '${latchFile(userDir)}'`), err.message);
-        return true;
-      },
-    );
+    await should(startNodeRed({ userDir, persistentContext: true })).be.rejectedWith(Error, (err: Error) => {
+      should(err.message).match(/exited before printing/);
+      should(err.message).match(/Failed to start server/);
+      should(err.message.includes(`Invalid JSON in context file '${latchFile(userDir)}'`)).be.true(err.message);
+      return true;
+    });
   });
 });

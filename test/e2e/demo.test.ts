@@ -3,7 +3,7 @@
  * progressive example, the simulated outage begins, and the debug sidebar
  * shows the power loss, the backup step passing and its simulated shutdown.
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { chromiumPath, openEditor, type Editor } from "../../tools/browser";
 import { startDemo, type DemoProcess } from "../../tools/demo-process";
 import { freePort, requireComponent } from "../harness/system";
@@ -24,7 +24,7 @@ describe("npm start: the demo against a simulated outage", function () {
   it("shows the plan unfolding in the debug sidebar, and only simulates", async () => {
     // 12 s into the script: the mains goes off at 20 s, the backup step follows ~13 s later.
     demo = await startDemo(await freePort(), 12);
-    assert.match(demo.log(), /every ssh-shutdown is on 'simulate'/);
+    should(demo.log()).match(/every ssh-shutdown is on 'simulate'/);
     editor = await openEditor(demo.url);
     const page = editor.page;
     await page.evaluate(() => (globalThis as unknown as { RED: { sidebar: { show(id: string): void } } }).RED.sidebar.show("debug"));
@@ -33,9 +33,9 @@ describe("npm start: the demo against a simulated outage", function () {
     await msg("Tier backup reached").waitFor({ timeout: 60000 });
     await msg("backup-server: simulate, would run").waitFor({ timeout: 30000 });
     const texts = (await page.locator(".red-ui-debug-msg").allInnerTexts()).join("\n");
-    assert.doesNotMatch(texts, /storage-server/, "storage must wait for 50 %");
-    assert.match(demo.log(), /connected to upsd 127\.0\.0\.1:/);
-    assert.doesNotMatch(demo.log(), /\[error\]/);
-    assert.deepEqual(editor.pageErrors, []);
+    should(texts).not.match(/storage-server/, "storage must wait for 50 %");
+    should(demo.log()).match(/connected to upsd 127\.0\.0\.1:/);
+    should(demo.log()).not.match(/\[error\]/);
+    should(editor.pageErrors).eql([]);
   });
 });

@@ -16,7 +16,7 @@
  * the List UPSes and fetch-fingerprints buttons against a real upsd / sshd,
  * the command preview, and no secret in the saved flow.
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { connect } from "node:net";
@@ -25,8 +25,22 @@ import type { Page } from "playwright-core";
 import { chromiumPath, openEditor, type Editor } from "../../tools/browser";
 import { exampleFiles, loadExample, type FlowNode } from "../../tools/example-flow";
 import {
-  closeDialogs, deploy, dialogDone, dropFromPalette, fields, helpShown, marked, openDialog, openTray, shownStatus, tray, typeInto, validity,
-  waitForStatus, type EditorWindow, type RedNode,
+  closeDialogs,
+  deploy,
+  dialogDone,
+  dropFromPalette,
+  fields,
+  helpShown,
+  marked,
+  openDialog,
+  openTray,
+  shownStatus,
+  tray,
+  typeInto,
+  validity,
+  waitForStatus,
+  type EditorWindow,
+  type RedNode,
 } from "../harness/editor-page";
 import { removeUserDir, repoRoot, startNodeRed, type NodeRedProcess } from "../harness/node-red";
 import { runtimeLabel, targetRuntime } from "../harness/runtime";
@@ -57,7 +71,14 @@ const stripTags = (html: string) => squash(html.replace(/<[^>]*>/g, ""));
 function textPatterns(catalog: unknown): RegExp[] {
   const out: RegExp[] = [];
   const walk = (v: unknown): void => {
-    if (typeof v === "string") out.push(new RegExp(`^${stripTags(v).replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/__\w+__/g, ".+")}$`));
+    if (typeof v === "string")
+      out.push(
+        new RegExp(
+          `^${stripTags(v)
+            .replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+            .replace(/__\w+__/g, ".+")}$`,
+        ),
+      );
     else if (v && typeof v === "object") Object.values(v).forEach(walk);
   };
   walk(catalog);
@@ -76,13 +97,13 @@ function localeText(lang: Lang, key: string): string | undefined {
 function helpSummary(lang: Lang, type: string): string {
   const html = readFileSync(join(repoRoot, "locales", lang, `${type}.html`), "utf8");
   const p = /<p>([\s\S]*?)<\/p>/.exec(html);
-  assert.ok(p, `no summary paragraph in locales/${lang}/${type}.html`);
+  should.exist(p, `no summary paragraph in locales/${lang}/${type}.html`);
   return stripTags(p[1]);
 }
 
 async function flowsOnServer(url: string): Promise<FlowNode[]> {
   const res = await fetch(`${url}/flows`, { headers: { "Node-RED-API-Version": "v1" } });
-  assert.equal(res.status, 200);
+  should(res.status).equal(200);
   return (await res.json()) as FlowNode[];
 }
 
@@ -90,7 +111,10 @@ async function flowsOnServer(url: string): Promise<FlowNode[]> {
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host: "127.0.0.1", port });
-    s.once("connect", () => { s.destroy(); resolve(false); });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(false);
+    });
     s.once("error", (e: NodeJS.ErrnoException) => resolve(e.code === "ECONNREFUSED"));
   });
 }
@@ -139,15 +163,18 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
     const found = await page.evaluate(() => {
       const $ = (window as unknown as EditorWindow).$;
       const out: Array<{ spec: string; text: string; attrs: Record<string, string> }> = [];
-      $(".red-ui-tray").last().find("[data-i18n]").map((_i, e) => {
-        const el = $(e);
-        out.push({
-          spec: el.attr("data-i18n") ?? "",
-          text: el.text(),
-          attrs: { placeholder: el.attr("placeholder") ?? "", title: el.attr("title") ?? "" },
+      $(".red-ui-tray")
+        .last()
+        .find("[data-i18n]")
+        .map((_i, e) => {
+          const el = $(e);
+          out.push({
+            spec: el.attr("data-i18n") ?? "",
+            text: el.text(),
+            attrs: { placeholder: el.attr("placeholder") ?? "", title: el.attr("title") ?? "" },
+          });
+          return null;
         });
-        return null;
-      });
       return out;
     });
     const problems: string[] = [];
@@ -172,8 +199,8 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
         if (lang !== "en-US" && stripTags(expected) !== stripTags(localeText("en-US", key) ?? "")) differFromEnglish++;
       }
     }
-    assert.deepEqual(problems, [], `dialog texts in ${lang}`);
-    assert.ok(checked > 0, "the dialog shows no text of the package");
+    should(problems).eql([], `dialog texts in ${lang}`);
+    should(checked).be.above(0, "the dialog shows no text of the package");
     return { checked, differFromEnglish };
   }
 
@@ -216,7 +243,10 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
 
   /** The text colour of an element of the top dialog. */
   async function colourOf(page: Page, selector: string): Promise<string> {
-    return tray(page).locator(selector).first().evaluate((e) => getComputedStyle(e).color);
+    return tray(page)
+      .locator(selector)
+      .first()
+      .evaluate((e) => getComputedStyle(e).color);
   }
 
   /**
@@ -225,16 +255,16 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
    */
   async function checkSharedCode(url: string, page: Page): Promise<void> {
     const res = await fetch(`${url}/${SHARED}`);
-    assert.equal(res.status, 200, `${SHARED} is served`);
-    assert.match(res.headers.get("content-type") ?? "", /^(application|text)\/javascript/);
-    assert.equal(await res.text(), readFileSync(join(repoRoot, "resources", "nut-shutdown-editor.js"), "utf8"));
-    assert.equal((await fetch(`${url}/resources/${MODULE}/../package.json`)).status, 404, "nothing outside resources/");
+    should(res.status).equal(200, `${SHARED} is served`);
+    should(res.headers.get("content-type") ?? "").match(/^(application|text)\/javascript/);
+    should(await res.text()).equal(readFileSync(join(repoRoot, "resources", "nut-shutdown-editor.js"), "utf8"));
+    should((await fetch(`${url}/resources/${MODULE}/../package.json`)).status).equal(404, "nothing outside resources/");
 
     // What the editor gets: each node set's HTML, in its own section, asks for it.
     const nodesHtml = await (await fetch(`${url}/nodes`, { headers: { accept: "text/html" } })).text();
     const sections = nodesHtml.split(/(?=<!-- --- \[red-module:)/).filter((x) => x.startsWith(`<!-- --- [red-module:${MODULE}/`));
-    assert.deepEqual(sections.map((x) => /^<!-- --- \[red-module:[^/]+\/([^\]]+)\]/.exec(x)?.[1]).sort(), [...ALL_TYPES].sort());
-    for (const x of sections) assert.ok(x.includes(`<script src="${SHARED}"></script>`), `${x.slice(0, 80)}… does not load ${SHARED}`);
+    should(sections.map((x) => /^<!-- --- \[red-module:[^/]+\/([^\]]+)\]/.exec(x)?.[1]).sort()).eql([...ALL_TYPES].sort());
+    for (const x of sections) should(x.includes(`<script src="${SHARED}"></script>`)).be.true(`${x.slice(0, 80)}… does not load ${SHARED}`);
 
     // In the page: run once per node file, defined once (one stylesheet), the same object for every dialog.
     const inPage = await page.evaluate((src) => {
@@ -247,7 +277,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
         frozen: !!api && Object.isFrozen(api),
       };
     }, SHARED);
-    assert.deepEqual(inPage, {
+    should(inPage).eql({
       runs: ALL_TYPES.length,
       stylesheets: 1,
       api: ["fillStores", "listUps", "showDefaults", "showList", "validate"],
@@ -263,12 +293,90 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
   const flow = () => [
     { id: "fr-tab", type: "tab", label: "fr" },
     { id: "fr-srv", type: "nut-server", name: "", host: "127.0.0.1", port: closedPort, usetls: false, tls: "", login: "", interval: 5, timeout: 5 },
-    { id: "fr-in", type: "nut-ups-in", z: "fr-tab", name: "", server: "fr-srv", mode: "one", ups: "ups1", interval: "", alertInterval: 2, output: "change", vars: false, nocomm: 60, x: 150, y: 80, wires: [[]] },
-    { id: "fr-agg", type: "ups-aggregate", z: "fr-tab", name: "", policy: "weakest", sources: [], feedsOut: 0, minSupplies: 1, confirm: 5, restore: 30, staleRule: "deadtime", deadtime: 30, silent: 0, emit: "change", store: "", x: 350, y: 80, wires: [["fr-tiers"]] },
-    { id: "fr-tiers", type: "battery-tier-switch", z: "fr-tab", name: "", tiers: [{ name: "backup", charge: 90 }], mode: "while", staleCounts: false, outputs: 2, x: 550, y: 80, wires: [["fr-latch"], []] },
+    {
+      id: "fr-in",
+      type: "nut-ups-in",
+      z: "fr-tab",
+      name: "",
+      server: "fr-srv",
+      mode: "one",
+      ups: "ups1",
+      interval: "",
+      alertInterval: 2,
+      output: "change",
+      vars: false,
+      nocomm: 60,
+      x: 150,
+      y: 80,
+      wires: [[]],
+    },
+    {
+      id: "fr-agg",
+      type: "ups-aggregate",
+      z: "fr-tab",
+      name: "",
+      policy: "weakest",
+      sources: [],
+      feedsOut: 0,
+      minSupplies: 1,
+      confirm: 5,
+      restore: 30,
+      staleRule: "deadtime",
+      deadtime: 30,
+      silent: 0,
+      emit: "change",
+      store: "",
+      x: 350,
+      y: 80,
+      wires: [["fr-tiers"]],
+    },
+    {
+      id: "fr-tiers",
+      type: "battery-tier-switch",
+      z: "fr-tab",
+      name: "",
+      tiers: [{ name: "backup", charge: 90 }],
+      mode: "while",
+      staleCounts: false,
+      outputs: 2,
+      x: 550,
+      y: 80,
+      wires: [["fr-latch"], []],
+    },
     { id: "fr-latch", type: "outage-latch", z: "fr-tab", name: "", key: "outage", store: "", x: 350, y: 180, wires: [["fr-sd"]] },
-    { id: "fr-host", type: "ssh-host", name: "", address: "127.0.0.1", port: closedPort, username: "nut", keyFile: "", fingerprints: FINGERPRINT, acceptAnyHostKey: false },
-    { id: "fr-sd", type: "ssh-shutdown", z: "fr-tab", name: "", hosts: ["fr-host"], preset: "linux", delay: 1, message: "", customShutdown: "", customCancel: "", customCheck: "", action: "simulate", allowed: ["simulate"], connectTimeout: 10, commandTimeout: 30, deadline: 60, store: "", x: 550, y: 180, wires: [[]] },
+    {
+      id: "fr-host",
+      type: "ssh-host",
+      name: "",
+      address: "127.0.0.1",
+      port: closedPort,
+      username: "nut",
+      keyFile: "",
+      fingerprints: FINGERPRINT,
+      acceptAnyHostKey: false,
+    },
+    {
+      id: "fr-sd",
+      type: "ssh-shutdown",
+      z: "fr-tab",
+      name: "",
+      hosts: ["fr-host"],
+      preset: "linux",
+      delay: 1,
+      message: "",
+      customShutdown: "",
+      customCancel: "",
+      customCheck: "",
+      action: "simulate",
+      allowed: ["simulate"],
+      connectTimeout: 10,
+      commandTimeout: 30,
+      deadline: 60,
+      store: "",
+      x: 550,
+      y: 180,
+      wires: [[]],
+    },
   ];
 
   /** Replaces the flows of the running Node-RED (a full deploy through the admin API). */
@@ -278,7 +386,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       headers: { "content-type": "application/json", "Node-RED-Deployment-Type": "full" },
       body: JSON.stringify(nodes),
     });
-    assert.equal(res.status, 204, await res.text());
+    should(res.status).equal(204, await res.text());
   }
 
   // ---- helpers acting on an editor page ------------------------------------------------------
@@ -289,7 +397,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
     await deploy(page);
     await page.waitForFunction((n) => (window as unknown as EditorWindow).e2eNotes.length > n, from);
     const notes = await page.evaluate((n) => (window as unknown as EditorWindow).e2eNotes.slice(n), from);
-    assert.deepEqual(notes.map((x) => x.type), ["success"], `notifications after deploy: ${JSON.stringify(notes)}`);
+    should(notes.map((x) => x.type)).eql(["success"], `notifications after deploy: ${JSON.stringify(notes)}`);
   }
 
   async function errorNotes(page: Page): Promise<Array<{ text: string; type: string }>> {
@@ -306,7 +414,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       id: "fr-sd",
       invalid: ["#node-input-connectTimeout", "0"],
       check: async (page) => {
-        assert.equal(await tray(page).locator("#node-input-store option:checked").innerText(), "default store (memory)");
+        should(await tray(page).locator("#node-input-store option:checked").innerText()).equal("default store (memory)");
       },
     },
     {
@@ -315,8 +423,8 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       invalid: ["#node-config-input-port", "0"],
       check: async (page) => {
         await page.locator("#node-config-input-acceptAnyHostKey").check();
-        assert.equal(await colourOf(page, 'label[for="node-config-input-acceptAnyHostKey"]'), await themeColour(page, "--red-ui-text-color-error"));
-        assert.equal(await colourOf(page, "#ssh-host-insecure-tip"), await themeColour(page, "--red-ui-text-color-error"));
+        should(await colourOf(page, 'label[for="node-config-input-acceptAnyHostKey"]')).equal(await themeColour(page, "--red-ui-text-color-error"));
+        should(await colourOf(page, "#ssh-host-insecure-tip")).equal(await themeColour(page, "--red-ui-text-color-error"));
       },
     },
     {
@@ -334,8 +442,8 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
         await tray(page).locator("#node-input-nut-list-ups").click();
         const error = tray(page).locator("#node-input-nut-list-result .nut-shutdown-error");
         await error.waitFor({ timeout: 15000 });
-        assert.match(await error.innerText(), new RegExp(`127\\.0\\.0\\.1:${closedPort}`));
-        assert.equal(await colourOf(page, "#node-input-nut-list-result .nut-shutdown-error"), await themeColour(page, "--red-ui-text-color-error"));
+        should(await error.innerText()).match(new RegExp(`127\\.0\\.0\\.1:${closedPort}`));
+        should(await colourOf(page, "#node-input-nut-list-result .nut-shutdown-error")).equal(await themeColour(page, "--red-ui-text-color-error"));
       },
     },
     {
@@ -344,10 +452,22 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       invalid: ["#node-input-confirm", "-1"],
       check: async (page) => {
         // the flow has no upsmon rules (an older version's): the runtime's defaults are shown
-        assert.deepEqual(await fields(page, ["#node-input-offDuration", "#node-input-oblbDuration", "#node-input-overDuration", "#node-input-alarmCritical", "#node-input-calOnBattery"]), {
-          "#node-input-offDuration": "30", "#node-input-oblbDuration": "0", "#node-input-overDuration": "-1", "#node-input-alarmCritical": true, "#node-input-calOnBattery": false,
+        should(
+          await fields(page, [
+            "#node-input-offDuration",
+            "#node-input-oblbDuration",
+            "#node-input-overDuration",
+            "#node-input-alarmCritical",
+            "#node-input-calOnBattery",
+          ]),
+        ).eql({
+          "#node-input-offDuration": "30",
+          "#node-input-oblbDuration": "0",
+          "#node-input-overDuration": "-1",
+          "#node-input-alarmCritical": true,
+          "#node-input-calOnBattery": false,
         });
-        assert.equal(await tray(page).locator("#node-input-store option:checked").innerText(), "default store (memory)");
+        should(await tray(page).locator("#node-input-store option:checked").innerText()).equal("default store (memory)");
       },
     },
     {
@@ -355,8 +475,8 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       id: "fr-tiers",
       check: async (page) => {
         // the flow has no fsdAll (an older version's): the runtime's default is shown
-        assert.deepEqual(await fields(page, ["#node-input-fsdAll"]), { "#node-input-fsdAll": true });
-        assert.equal(await tray(page).locator("#node-input-tiers-container > li .tier-charge").first().inputValue(), "90");
+        should(await fields(page, ["#node-input-fsdAll"])).eql({ "#node-input-fsdAll": true });
+        should(await tray(page).locator("#node-input-tiers-container > li .tier-charge").first().inputValue()).equal("90");
       },
     },
     {
@@ -364,8 +484,8 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       id: "fr-latch",
       check: async (page) => {
         // the flow has no forwardReset (an older version's): the runtime's default is shown
-        assert.deepEqual(await fields(page, ["#node-input-forwardReset"]), { "#node-input-forwardReset": true });
-        assert.equal(await tray(page).locator("#node-input-store option:checked").innerText(), "default store (memory)");
+        should(await fields(page, ["#node-input-forwardReset"])).eql({ "#node-input-forwardReset": true });
+        should(await tray(page).locator("#node-input-store option:checked").innerText()).equal("default store (memory)");
       },
     },
   ];
@@ -385,9 +505,9 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
     await checkDialogTexts(page, "en-US");
     if (f.invalid) {
       const [field, value] = f.invalid;
-      assert.equal(await marked(page, field), false, `${field} as loaded`);
+      should(await marked(page, field)).be.false(`${field} as loaded`);
       await typeInto(page, field, value);
-      assert.equal(await marked(page, field), true, `${value} in ${field} is marked invalid`);
+      should(await marked(page, field)).be.true(`${value} in ${field} is marked invalid`);
     }
     await f.check(page);
     await dialogDone(page, CONFIG_TYPES.includes(f.type) ? "#node-config-dialog-cancel" : "#node-dialog-cancel");
@@ -397,41 +517,41 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
 
   function paletteTests(lang: Lang, ed: () => Editor): void {
     it(`the editor runs in ${lang}`, async () => {
-      assert.equal(await ed().page.evaluate(() => (window as unknown as EditorWindow).RED.i18n.lang()), lang);
+      should(await ed().page.evaluate(() => (window as unknown as EditorWindow).RED.i18n.lang())).equal(lang);
     });
 
     it(`the five nodes are in the palette under "${CATEGORY}", with their ${lang} label and their own icon, served as SVG; the two config nodes are config nodes of the package`, async () => {
       const { page } = ed();
-      assert.equal(squash(await page.locator("#red-ui-palette-header-ups_shutdown").innerText()), CATEGORY);
+      should(squash(await page.locator("#red-ui-palette-header-ups_shutdown").innerText())).equal(CATEGORY);
       const inCategory = await page
         .locator("#red-ui-palette-container-ups_shutdown .red-ui-palette-node")
         .evaluateAll((els) => els.map((e) => e.getAttribute("data-palette-type")));
-      assert.deepEqual([...inCategory].sort(), PALETTE.map((p) => p.type).sort());
+      should([...inCategory].sort()).eql(PALETTE.map((p) => p.type).sort());
       for (const p of PALETTE) {
         const node = page.locator(`#red-ui-palette-container-ups_shutdown .red-ui-palette-node[data-palette-type="${p.type}"]`);
-        assert.equal(squash(await node.locator(".red-ui-palette-label").innerText()), p.label[lang], `${p.type} label`);
+        should(squash(await node.locator(".red-ui-palette-label").innerText())).equal(p.label[lang], `${p.type} label`);
         const iconUrl = await node.locator(".red-ui-palette-icon-container").getAttribute("data-palette-icon");
-        assert.equal(iconUrl, `icons/${MODULE}/${p.icon}`, `${p.type} icon`);
-        assert.ok(((await node.locator(".red-ui-palette-icon").getAttribute("style")) ?? "").includes(iconUrl), `${p.type} icon drawn`);
+        should(iconUrl).equal(`icons/${MODULE}/${p.icon}`, `${p.type} icon`);
+        should(((await node.locator(".red-ui-palette-icon").getAttribute("style")) ?? "").includes(iconUrl!)).be.true(`${p.type} icon drawn`);
         const res = await fetch(`${nr.url}/${iconUrl}`);
-        assert.equal(res.status, 200, `${iconUrl} is served`);
-        assert.match(res.headers.get("content-type") ?? "", /^image\/svg\+xml/);
-        assert.match(await res.text(), /^(<\?xml[^>]*>\s*)?<svg[\s>]/);
+        should(res.status).equal(200, `${iconUrl} is served`);
+        should(res.headers.get("content-type") ?? "").match(/^image\/svg\+xml/);
+        should(await res.text()).match(/^(<\?xml[^>]*>\s*)?<svg[\s>]/);
       }
       const configs = await page.evaluate((types) => {
         const R = (window as unknown as EditorWindow).RED;
         return types.map((t) => ({ category: R.nodes.getType(t)?.category, module: R.nodes.getType(t)?.set.module }));
       }, CONFIG_TYPES);
-      assert.deepEqual(configs, CONFIG_TYPES.map(() => ({ category: "config", module: MODULE })));
-      assert.equal(await page.locator('.red-ui-palette-node[data-palette-type="nut-server"], .red-ui-palette-node[data-palette-type="ssh-host"]').count(), 0);
+      should(configs).eql(CONFIG_TYPES.map(() => ({ category: "config", module: MODULE })));
+      should(await page.locator('.red-ui-palette-node[data-palette-type="nut-server"], .red-ui-palette-node[data-palette-type="ssh-host"]').count()).equal(0);
     });
 
     it(`the help sidebar shows each node's help in ${lang}: its title and its summary sentence`, async () => {
       for (const type of ALL_TYPES) {
         const shown = await helpShown(ed().page, type);
         const palette = PALETTE.find((p) => p.type === type);
-        assert.equal(squash(shown.title), palette ? palette.label[lang] : type, `${type} help title`);
-        assert.equal(squash(shown.summary), helpSummary(lang, type), `${type} help summary`);
+        should(squash(shown.title)).equal(palette ? palette.label[lang] : type, `${type} help title`);
+        should(squash(shown.summary)).equal(helpSummary(lang, type), `${type} help summary`);
       }
     });
   }
@@ -452,7 +572,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
     afterEach(async function () {
       // A failed dialog test leaves its dialog open: close it so the next test starts clean.
       if (this.currentTest?.state === "failed") await closeDialogs(page);
-      assert.deepEqual(ed.pageErrors, [], "uncaught errors in the editor page");
+      should(ed.pageErrors).eql([], "uncaught errors in the editor page");
     });
 
     paletteTests("en-US", () => ed);
@@ -463,47 +583,84 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
 
     it("battery-tier-switch dragged from the palette: the 90/50/20/10 tiers, a 150 % threshold marked invalid, fixed, Done", async () => {
       const id = await dropFromPalette(page, "battery-tier-switch", 0);
-      assert.deepEqual(await validity(page, id), { valid: true, errors: [], triangle: false });
+      should(await validity(page, id)).eql({ valid: true, errors: [], triangle: false });
       await openDialog(page, id);
       await checkDialogTexts(page, "en-US");
-      assert.deepEqual(await fields(page, ["#node-input-name", "#node-input-mode", "#node-input-staleCounts"]), {
-        "#node-input-name": "", "#node-input-mode": "while", "#node-input-staleCounts": false,
+      should(await fields(page, ["#node-input-name", "#node-input-mode", "#node-input-staleCounts"])).eql({
+        "#node-input-name": "",
+        "#node-input-mode": "while",
+        "#node-input-staleCounts": false,
       });
       // Each tier row as {field: value}, from its inputs (class "tier-<field>").
-      const tiers = await tray(page).locator("#node-input-tiers-container > li").evaluateAll((rows) => rows.map((r) => {
-        const row: Record<string, string | boolean> = {};
-        r.querySelectorAll("input").forEach((i) => { row[i.className.replace(/^tier-/, "")] = i.type === "checkbox" ? i.checked : i.value; });
-        return row;
-      }));
+      const tiers = await tray(page)
+        .locator("#node-input-tiers-container > li")
+        .evaluateAll((rows) =>
+          rows.map((r) => {
+            const row: Record<string, string | boolean> = {};
+            r.querySelectorAll("input").forEach((i) => {
+              row[i.className.replace(/^tier-/, "")] = i.type === "checkbox" ? i.checked : i.value;
+            });
+            return row;
+          }),
+        );
       const tier = (name: string, charge: string, critical = false) => ({
-        name, charge, runtime: "", onBatteryFor: "", lowBattery: false, critical, rate: "", window: "", grace: "",
+        name,
+        charge,
+        runtime: "",
+        onBatteryFor: "",
+        lowBattery: false,
+        critical,
+        rate: "",
+        window: "",
+        grace: "",
       });
-      assert.deepEqual(tiers, [tier("backup", "90"), tier("storage", "50"), tier("production", "20"), tier("everything", "10", true)]);
+      should(tiers).eql([tier("backup", "90"), tier("storage", "50"), tier("production", "20"), tier("everything", "10", true)]);
 
       await tray(page).locator("#node-input-tiers-container > li .tier-charge").first().fill("150");
       await dialogDone(page);
-      assert.deepEqual(await validity(page, id), { valid: false, errors: ["tiers"], triangle: true });
+      should(await validity(page, id)).eql({ valid: false, errors: ["tiers"], triangle: true });
 
       await openDialog(page, id);
       await tray(page).locator("#node-input-tiers-container > li .tier-charge").first().fill("95");
       await typeInto(page, "#node-input-name", "e2e tiers");
       await dialogDone(page);
-      assert.deepEqual(await validity(page, id), { valid: true, errors: [], triangle: false });
+      should(await validity(page, id)).eql({ valid: true, errors: [], triangle: false });
       made.tiers = id;
     });
 
     it("ups-aggregate: documented defaults, a duplicate UPS topic and a negative time marked invalid, fixed, Done", async () => {
       const id = await dropFromPalette(page, "ups-aggregate", 1);
-      assert.deepEqual(await validity(page, id), { valid: true, errors: [], triangle: false });
+      should(await validity(page, id)).eql({ valid: true, errors: [], triangle: false });
       await openDialog(page, id);
       await checkDialogTexts(page, "en-US");
-      assert.deepEqual(await fields(page, ["#node-input-name", "#node-input-policy", "#node-input-feedsOut", "#node-input-minSupplies", "#node-input-confirm",
-        "#node-input-restore", "#node-input-staleRule", "#node-input-deadtime", "#node-input-silent", "#node-input-emit", "#node-input-store"]), {
-        "#node-input-name": "", "#node-input-policy": "weakest", "#node-input-feedsOut": "0", "#node-input-minSupplies": "1", "#node-input-confirm": "5",
-        "#node-input-restore": "30", "#node-input-staleRule": "deadtime", "#node-input-deadtime": "30", "#node-input-silent": "0", "#node-input-emit": "change",
+      should(
+        await fields(page, [
+          "#node-input-name",
+          "#node-input-policy",
+          "#node-input-feedsOut",
+          "#node-input-minSupplies",
+          "#node-input-confirm",
+          "#node-input-restore",
+          "#node-input-staleRule",
+          "#node-input-deadtime",
+          "#node-input-silent",
+          "#node-input-emit",
+          "#node-input-store",
+        ]),
+      ).eql({
+        "#node-input-name": "",
+        "#node-input-policy": "weakest",
+        "#node-input-feedsOut": "0",
+        "#node-input-minSupplies": "1",
+        "#node-input-confirm": "5",
+        "#node-input-restore": "30",
+        "#node-input-staleRule": "deadtime",
+        "#node-input-deadtime": "30",
+        "#node-input-silent": "0",
+        "#node-input-emit": "change",
         "#node-input-store": "",
       });
-      assert.equal(await tray(page).locator("#node-input-sources-container > li").count(), 0, "no UPS listed by default");
+      should(await tray(page).locator("#node-input-sources-container > li").count()).equal(0, "no UPS listed by default");
 
       const add = tray(page).locator(".node-input-sources-container-row .red-ui-editableList-addButton");
       await add.click();
@@ -512,16 +669,16 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       await topics.nth(0).fill("ups1@127.0.0.1:3493");
       await topics.nth(1).fill("ups1@127.0.0.1:3493");
       await typeInto(page, "#node-input-confirm", "-1");
-      assert.equal(await marked(page, "#node-input-confirm"), true, "a negative confirm time is marked in the dialog");
+      should(await marked(page, "#node-input-confirm")).be.true("a negative confirm time is marked in the dialog");
       await dialogDone(page);
-      assert.deepEqual(await validity(page, id), { valid: false, errors: ["confirm", "sources"], triangle: true });
+      should(await validity(page, id)).eql({ valid: false, errors: ["confirm", "sources"], triangle: true });
 
       await openDialog(page, id);
       await tray(page).locator("#node-input-sources-container .ups-aggregate-topic").nth(1).fill("ups2@127.0.0.1:3493");
       await typeInto(page, "#node-input-confirm", "10");
-      assert.equal(await marked(page, "#node-input-confirm"), false);
+      should(await marked(page, "#node-input-confirm")).be.false();
       await dialogDone(page);
-      assert.deepEqual(await validity(page, id), { valid: true, errors: [], triangle: false });
+      should(await validity(page, id)).eql({ valid: true, errors: [], triangle: false });
       made.aggregate = id;
     });
 
@@ -529,147 +686,227 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       const id = await dropFromPalette(page, "outage-latch", 2);
       await openDialog(page, id);
       await checkDialogTexts(page, "en-US");
-      assert.deepEqual(await fields(page, ["#node-input-name", "#node-input-key", "#node-input-store", "#node-input-forwardReset"]), {
-        "#node-input-name": "", "#node-input-key": "outage", "#node-input-store": "", "#node-input-forwardReset": true,
+      should(await fields(page, ["#node-input-name", "#node-input-key", "#node-input-store", "#node-input-forwardReset"])).eql({
+        "#node-input-name": "",
+        "#node-input-key": "outage",
+        "#node-input-store": "",
+        "#node-input-forwardReset": true,
       });
-      assert.match(await tray(page).locator("#node-input-store option:checked").innerText(), /^default store/);
+      should(await tray(page).locator("#node-input-store option:checked").innerText()).match(/^default store/);
       await tray(page).locator("#node-input-key").selectOption("topic");
       await typeInto(page, "#node-input-name", "e2e latch");
       await dialogDone(page);
-      assert.deepEqual(await validity(page, id), { valid: true, errors: [], triangle: false });
+      should(await validity(page, id)).eql({ valid: true, errors: [], triangle: false });
       made.latch = id;
     });
 
     it("nut-ups-in with a new nut-server (the + button): both dialogs show their defaults; an empty UPS name, an empty host and port 70000 are marked invalid; fixed, Done", async () => {
       const id = await dropFromPalette(page, "nut-ups-in", 3);
-      assert.deepEqual(await validity(page, id), { valid: false, errors: ["server", "ups"], triangle: true }, "no server, no UPS yet");
+      should(await validity(page, id)).eql({ valid: false, errors: ["server", "ups"], triangle: true }, "no server, no UPS yet");
       await openDialog(page, id);
       await checkDialogTexts(page, "en-US");
-      assert.deepEqual(await fields(page, ["#node-input-mode", "#node-input-ups", "#node-input-interval", "#node-input-alertInterval",
-        "#node-input-output", "#node-input-nocomm", "#node-input-vars", "#node-input-name"]), {
-        "#node-input-mode": "one", "#node-input-ups": "", "#node-input-interval": "", "#node-input-alertInterval": "2",
-        "#node-input-output": "change", "#node-input-nocomm": "60", "#node-input-vars": false, "#node-input-name": "",
+      should(
+        await fields(page, [
+          "#node-input-mode",
+          "#node-input-ups",
+          "#node-input-interval",
+          "#node-input-alertInterval",
+          "#node-input-output",
+          "#node-input-nocomm",
+          "#node-input-vars",
+          "#node-input-name",
+        ]),
+      ).eql({
+        "#node-input-mode": "one",
+        "#node-input-ups": "",
+        "#node-input-interval": "",
+        "#node-input-alertInterval": "2",
+        "#node-input-output": "change",
+        "#node-input-nocomm": "60",
+        "#node-input-vars": false,
+        "#node-input-name": "",
       });
-      assert.equal(await marked(page, "#node-input-ups"), true, "the empty UPS name is marked");
+      should(await marked(page, "#node-input-ups")).be.true("the empty UPS name is marked");
 
       await openTray(page, () => tray(page).locator("#node-input-btn-server-add").click());
       await checkDialogTexts(page, "en-US");
-      assert.deepEqual(await fields(page, ["#node-config-input-host", "#node-config-input-port", "#node-config-input-username", "#node-config-input-password",
-        "#node-config-input-login", "#node-config-input-usetls", "#node-config-input-interval", "#node-config-input-timeout", "#node-config-input-name"]), {
-        "#node-config-input-host": "127.0.0.1", "#node-config-input-port": "3493", "#node-config-input-username": "", "#node-config-input-password": "",
-        "#node-config-input-login": "", "#node-config-input-usetls": false, "#node-config-input-interval": "5", "#node-config-input-timeout": "5",
+      should(
+        await fields(page, [
+          "#node-config-input-host",
+          "#node-config-input-port",
+          "#node-config-input-username",
+          "#node-config-input-password",
+          "#node-config-input-login",
+          "#node-config-input-usetls",
+          "#node-config-input-interval",
+          "#node-config-input-timeout",
+          "#node-config-input-name",
+        ]),
+      ).eql({
+        "#node-config-input-host": "127.0.0.1",
+        "#node-config-input-port": "3493",
+        "#node-config-input-username": "",
+        "#node-config-input-password": "",
+        "#node-config-input-login": "",
+        "#node-config-input-usetls": false,
+        "#node-config-input-interval": "5",
+        "#node-config-input-timeout": "5",
         "#node-config-input-name": "",
       });
-      assert.equal(await tray(page).locator("#node-config-row-tls").isVisible(), false, "TLS row hidden while STARTTLS is off");
+      should(await tray(page).locator("#node-config-row-tls").isVisible()).be.false("TLS row hidden while STARTTLS is off");
       await typeInto(page, "#node-config-input-host", "");
-      assert.equal(await marked(page, "#node-config-input-host"), true, "the empty host is marked");
+      should(await marked(page, "#node-config-input-host")).be.true("the empty host is marked");
       await typeInto(page, "#node-config-input-port", "70000");
-      assert.equal(await marked(page, "#node-config-input-port"), true, "a port above 65535 is marked");
+      should(await marked(page, "#node-config-input-port")).be.true("a port above 65535 is marked");
       await dialogDone(page, "#node-config-dialog-ok");
       const server = String((await fields(page, ["#node-input-server"]))["#node-input-server"]);
-      assert.deepEqual(await validity(page, server), { valid: false, errors: ["host", "port"], triangle: true });
+      should(await validity(page, server)).eql({ valid: false, errors: ["host", "port"], triangle: true });
 
       await typeInto(page, "#node-input-ups", "ups1");
-      assert.equal(await marked(page, "#node-input-ups"), false);
+      should(await marked(page, "#node-input-ups")).be.false();
       await dialogDone(page);
-      assert.deepEqual(await validity(page, id), { valid: false, errors: ["server"], triangle: true }, "a node whose server is invalid is invalid");
+      should(await validity(page, id)).eql({ valid: false, errors: ["server"], triangle: true }, "a node whose server is invalid is invalid");
 
       await openDialog(page, id);
       await openTray(page, () => tray(page).locator("#node-input-btn-server-edit").click());
       await typeInto(page, "#node-config-input-host", "127.0.0.1");
       await typeInto(page, "#node-config-input-port", String(closedPort));
-      assert.equal(await marked(page, "#node-config-input-port"), false);
+      should(await marked(page, "#node-config-input-port")).be.false();
       await dialogDone(page, "#node-config-dialog-ok");
       await dialogDone(page);
-      assert.deepEqual(await validity(page, server), { valid: true, errors: [], triangle: false });
-      assert.deepEqual(await validity(page, id), { valid: true, errors: [], triangle: false });
+      should(await validity(page, server)).eql({ valid: true, errors: [], triangle: false });
+      should(await validity(page, id)).eql({ valid: true, errors: [], triangle: false });
       made.upsIn = id;
       made.server = server;
     });
 
     it("ssh-shutdown with a new ssh-host (the row's pencil): defaults; no host, no address, port 0 and a bad fingerprint are marked invalid; fixed, Done", async () => {
       const id = await dropFromPalette(page, "ssh-shutdown", 4);
-      assert.deepEqual(await validity(page, id), { valid: false, errors: ["hosts"], triangle: true }, "no host yet");
+      should(await validity(page, id)).eql({ valid: false, errors: ["hosts"], triangle: true }, "no host yet");
       await openDialog(page, id);
       await checkDialogTexts(page, "en-US");
-      assert.deepEqual(await fields(page, ["#node-input-name", "#node-input-preset", "#node-input-delay", "#node-input-message", "#node-input-action",
-        "#node-input-connectTimeout", "#node-input-commandTimeout", "#node-input-deadline", "#node-input-store"]), {
-        "#node-input-name": "", "#node-input-preset": "linux", "#node-input-delay": "1", "#node-input-message": "", "#node-input-action": "shutdown",
-        "#node-input-connectTimeout": "10", "#node-input-commandTimeout": "30", "#node-input-deadline": "60", "#node-input-store": "",
+      should(
+        await fields(page, [
+          "#node-input-name",
+          "#node-input-preset",
+          "#node-input-delay",
+          "#node-input-message",
+          "#node-input-action",
+          "#node-input-connectTimeout",
+          "#node-input-commandTimeout",
+          "#node-input-deadline",
+          "#node-input-store",
+        ]),
+      ).eql({
+        "#node-input-name": "",
+        "#node-input-preset": "linux",
+        "#node-input-delay": "1",
+        "#node-input-message": "",
+        "#node-input-action": "shutdown",
+        "#node-input-connectTimeout": "10",
+        "#node-input-commandTimeout": "30",
+        "#node-input-deadline": "60",
+        "#node-input-store": "",
       });
-      const allowed = await tray(page).locator(".ssh-shutdown-allowed:checked").evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
-      assert.deepEqual(allowed, ["shutdown", "cancel", "check", "simulate"], "every action allowed by default");
-      assert.equal(await tray(page).locator("#node-input-hosts-container > li").count(), 0, "no host by default");
+      const allowed = await tray(page)
+        .locator(".ssh-shutdown-allowed:checked")
+        .evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
+      should(allowed).eql(["shutdown", "cancel", "check", "simulate"], "every action allowed by default");
+      should(await tray(page).locator("#node-input-hosts-container > li").count()).equal(0, "no host by default");
       await dialogDone(page);
-      assert.deepEqual(await validity(page, id), { valid: false, errors: ["hosts"], triangle: true }, "Done with no host: still invalid");
+      should(await validity(page, id)).eql({ valid: false, errors: ["hosts"], triangle: true }, "Done with no host: still invalid");
 
       await openDialog(page, id);
       await tray(page).locator(".node-input-hosts-container-row .red-ui-editableList-addButton").click();
       const row = tray(page).locator("#node-input-hosts-container > li").first();
-      assert.equal(await row.locator("select").inputValue(), "_ADD_");
+      should(await row.locator("select").inputValue()).equal("_ADD_");
       await openTray(page, () => row.locator("button").click());
       await checkDialogTexts(page, "en-US");
-      assert.deepEqual(await fields(page, ["#node-config-input-name", "#node-config-input-address", "#node-config-input-port", "#node-config-input-username",
-        "#node-config-input-privateKey", "#node-config-input-keyFile", "#node-config-input-passphrase", "#node-config-input-password",
-        "#node-config-input-fingerprints", "#node-config-input-acceptAnyHostKey"]), {
-        "#node-config-input-name": "", "#node-config-input-address": "", "#node-config-input-port": "22", "#node-config-input-username": "",
-        "#node-config-input-privateKey": "", "#node-config-input-keyFile": "", "#node-config-input-passphrase": "", "#node-config-input-password": "",
-        "#node-config-input-fingerprints": "", "#node-config-input-acceptAnyHostKey": false,
+      should(
+        await fields(page, [
+          "#node-config-input-name",
+          "#node-config-input-address",
+          "#node-config-input-port",
+          "#node-config-input-username",
+          "#node-config-input-privateKey",
+          "#node-config-input-keyFile",
+          "#node-config-input-passphrase",
+          "#node-config-input-password",
+          "#node-config-input-fingerprints",
+          "#node-config-input-acceptAnyHostKey",
+        ]),
+      ).eql({
+        "#node-config-input-name": "",
+        "#node-config-input-address": "",
+        "#node-config-input-port": "22",
+        "#node-config-input-username": "",
+        "#node-config-input-privateKey": "",
+        "#node-config-input-keyFile": "",
+        "#node-config-input-passphrase": "",
+        "#node-config-input-password": "",
+        "#node-config-input-fingerprints": "",
+        "#node-config-input-acceptAnyHostKey": false,
       });
-      assert.equal(await tray(page).locator("#ssh-host-nopin-tip").isVisible(), true, "nothing pinned: the warning shows");
-      assert.equal(await marked(page, "#node-config-input-address"), true, "the empty address is marked");
+      should(await tray(page).locator("#ssh-host-nopin-tip").isVisible()).be.true("nothing pinned: the warning shows");
+      should(await marked(page, "#node-config-input-address")).be.true("the empty address is marked");
       await typeInto(page, "#node-config-input-address", "127.0.0.1");
       await typeInto(page, "#node-config-input-port", "0");
       await typeInto(page, "#node-config-input-username", "nut");
       await typeInto(page, "#node-config-input-fingerprints", "the host key I saw yesterday");
-      assert.equal(await marked(page, "#node-config-input-address"), false);
-      assert.equal(await marked(page, "#node-config-input-port"), true, "port 0 is marked");
-      assert.equal(await marked(page, "#node-config-input-fingerprints"), true, "a fingerprint that is not SHA256:… is marked");
+      should(await marked(page, "#node-config-input-address")).be.false();
+      should(await marked(page, "#node-config-input-port")).be.true("port 0 is marked");
+      should(await marked(page, "#node-config-input-fingerprints")).be.true("a fingerprint that is not SHA256:… is marked");
       await dialogDone(page, "#node-config-dialog-ok");
       const host = await row.locator("select").inputValue();
-      assert.notEqual(host, "_ADD_", "the new ssh-host is selected in the row");
-      assert.deepEqual(await validity(page, host), { valid: false, errors: ["fingerprints", "port"], triangle: true });
+      should(host).not.equal("_ADD_", "the new ssh-host is selected in the row");
+      should(await validity(page, host)).eql({ valid: false, errors: ["fingerprints", "port"], triangle: true });
 
       await openTray(page, () => row.locator("button").click());
       await typeInto(page, "#node-config-input-port", String(closedPort));
-      assert.equal(await marked(page, "#node-config-input-port"), false);
+      should(await marked(page, "#node-config-input-port")).be.false();
       await typeInto(page, "#node-config-input-fingerprints", FINGERPRINT);
-      assert.equal(await marked(page, "#node-config-input-fingerprints"), false);
-      assert.equal(await tray(page).locator("#ssh-host-nopin-tip").isVisible(), false, "pinned: no warning");
+      should(await marked(page, "#node-config-input-fingerprints")).be.false();
+      should(await tray(page).locator("#ssh-host-nopin-tip").isVisible()).be.false("pinned: no warning");
       await dialogDone(page, "#node-config-dialog-ok");
-      assert.deepEqual(await validity(page, host), { valid: true, errors: [], triangle: false });
+      should(await validity(page, host)).eql({ valid: true, errors: [], triangle: false });
 
       await tray(page).locator("#node-input-action").selectOption("simulate");
       await dialogDone(page);
-      assert.deepEqual(await validity(page, id), { valid: true, errors: [], triangle: false });
+      should(await validity(page, id)).eql({ valid: true, errors: [], triangle: false });
       made.shutdown = id;
       made.host = host;
     });
 
     it("Deploy: the editor is clean, one success notification, and GET /flows holds what was typed", async () => {
-      assert.deepEqual(Object.keys(made).sort(), ["aggregate", "host", "latch", "server", "shutdown", "tiers", "upsIn"], "every dialog test ran");
+      should(Object.keys(made).sort()).eql(["aggregate", "host", "latch", "server", "shutdown", "tiers", "upsIn"], "every dialog test ran");
       await deployNotified(page);
       const flows = await flowsOnServer(nr.url);
       const byId = (id: string) => {
         const n = flows.find((x) => x.id === id);
-        assert.ok(n, `${id} deployed`);
+        should.exist(n, `${id} deployed`);
         return n;
       };
       const tiers = byId(made.tiers);
-      assert.equal(tiers.name, "e2e tiers");
-      assert.deepEqual(tiers.tiers, [
-        { name: "backup", charge: 95 }, { name: "storage", charge: 50 }, { name: "production", charge: 20 }, { name: "everything", charge: 10, critical: true },
+      should(tiers.name).equal("e2e tiers");
+      should(tiers.tiers).eql([
+        { name: "backup", charge: 95 },
+        { name: "storage", charge: 50 },
+        { name: "production", charge: 20 },
+        { name: "everything", charge: 10, critical: true },
       ]);
       const aggregate = byId(made.aggregate);
-      assert.deepEqual(aggregate.sources, [{ topic: "ups1@127.0.0.1:3493", power: 1 }, { topic: "ups2@127.0.0.1:3493", power: 1 }]);
-      assert.equal(String(aggregate.confirm), "10");
-      assert.deepEqual([byId(made.latch).name, byId(made.latch).key], ["e2e latch", "topic"]);
-      assert.deepEqual([byId(made.upsIn).ups, byId(made.upsIn).server], ["ups1", made.server]);
-      assert.deepEqual([byId(made.server).host, String(byId(made.server).port)], ["127.0.0.1", String(closedPort)]);
-      assert.deepEqual([byId(made.shutdown).hosts, byId(made.shutdown).action], [[made.host], "simulate"]);
+      should(aggregate.sources).eql([
+        { topic: "ups1@127.0.0.1:3493", power: 1 },
+        { topic: "ups2@127.0.0.1:3493", power: 1 },
+      ]);
+      should(String(aggregate.confirm)).equal("10");
+      should([byId(made.latch).name, byId(made.latch).key]).eql(["e2e latch", "topic"]);
+      should([byId(made.upsIn).ups, byId(made.upsIn).server]).eql(["ups1", made.server]);
+      should([byId(made.server).host, String(byId(made.server).port)]).eql(["127.0.0.1", String(closedPort)]);
+      should([byId(made.shutdown).hosts, byId(made.shutdown).action]).eql([[made.host], "simulate"]);
       const host = byId(made.host);
-      assert.deepEqual([host.address, String(host.port), host.username, host.fingerprints], ["127.0.0.1", String(closedPort), "nut", FINGERPRINT]);
-      assert.deepEqual(await errorNotes(page), []);
+      should([host.address, String(host.port), host.username, host.fingerprints]).eql(["127.0.0.1", String(closedPort), "nut", FINGERPRINT]);
+      should(await errorNotes(page)).eql([]);
     });
 
     it("Import ▸ Examples lists the four examples of the package; the progressive one, imported through the dialog and deployed: no error, no invalid or unknown node, every node shows its status", async () => {
@@ -678,20 +915,31 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       const browser = page.locator(".red-ui-clipboard-dialog-tab-library:visible");
       const expected = exampleFiles().map((f) => f.replace(/\.json$/, ""));
       // The package's folder, expanded (clicked again if a refresh of the tree swallowed the click).
-      const folder = page.locator(`.red-ui-clipboard-dialog-tab-library:visible li:has(> .red-ui-editableList-item-content > .red-ui-treeList-label .red-ui-treeList-label-text:text-is("${MODULE}"))`);
+      const folder = page.locator(
+        `.red-ui-clipboard-dialog-tab-library:visible li:has(> .red-ui-editableList-item-content > .red-ui-treeList-label .red-ui-treeList-label-text:text-is("${MODULE}"))`,
+      );
       const items = folder.locator("ol .red-ui-treeList-label-text");
       for (let attempt = 1; ; attempt++) {
         const open = await folder.locator("> .red-ui-editableList-item-content").evaluate((e) => e.classList.contains("expanded"));
         if (!open) await folder.locator(".red-ui-treeList-label-text").first().click();
-        if (await items.nth(expected.length - 1).waitFor({ timeout: 5000 }).then(() => true, () => false)) break;
-        assert.ok(attempt < 3, `the examples of ${MODULE} do not show in the dialog: ${await browser.innerText()}`);
+        if (
+          await items
+            .nth(expected.length - 1)
+            .waitFor({ timeout: 5000 })
+            .then(
+              () => true,
+              () => false,
+            )
+        )
+          break;
+        should(attempt).be.below(3, `the examples of ${MODULE} do not show in the dialog: ${await browser.innerText()}`);
       }
       const listed = await items.allInnerTexts();
-      assert.deepEqual(listed, expected);
-      assert.equal(listed.length, 4);
+      should(listed).eql(expected);
+      should(listed).have.length(4);
 
       const progressive = expected.find((e) => e.startsWith("01"));
-      assert.ok(progressive);
+      should(progressive).be.ok();
       await browser.locator(".red-ui-treeList-label-text", { hasText: progressive }).click();
       await page.locator("#red-ui-clipboard-dialog-ok:not(.ui-state-disabled)").click();
       await page.locator("#red-ui-clipboard-dialog-ok").waitFor({ state: "hidden" });
@@ -701,15 +949,21 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       const tabLabel = String(example.find((n) => n.type === "tab")?.label);
       await page.waitForFunction((label) => {
         let found = false;
-        (window as unknown as EditorWindow).RED.nodes.eachWorkspace((w) => { if (w.label === label) found = true; });
+        (window as unknown as EditorWindow).RED.nodes.eachWorkspace((w) => {
+          if (w.label === label) found = true;
+        });
         return found;
       }, tabLabel);
       const imported = await page.evaluate((label) => {
         const R = (window as unknown as EditorWindow).RED;
         let tab = "";
-        R.nodes.eachWorkspace((w) => { if (w.label === label) tab = w.id; });
+        R.nodes.eachWorkspace((w) => {
+          if (w.label === label) tab = w.id;
+        });
         const nodes: Array<{ id: string; type: string; name: string; valid: boolean | undefined }> = [];
-        R.nodes.eachNode((n) => { if (n.z === tab) nodes.push({ id: n.id, type: n.type, name: String(n.name ?? ""), valid: n.valid }); });
+        R.nodes.eachNode((n) => {
+          if (n.z === tab) nodes.push({ id: n.id, type: n.type, name: String(n.name ?? ""), valid: n.valid });
+        });
         R.nodes.eachConfig((n) => nodes.push({ id: n.id, type: n.type, name: String(n.name ?? ""), valid: n.valid }));
         return { tab, nodes };
       }, tabLabel);
@@ -717,18 +971,22 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       await page.locator(`#red-ui-workspace-tabs #red-ui-tab-${imported.tab} a`).click();
       await page.waitForFunction((tab) => (window as unknown as EditorWindow).RED.workspaces.active() === tab, imported.tab);
       const mine = imported.nodes.filter((n) => example.some((e) => e.type === n.type && String(e.name ?? "") === n.name));
-      assert.equal(mine.length, example.filter((n) => n.type !== "tab").length, "every node of the example is in the editor");
-      assert.deepEqual(imported.nodes.filter((n) => n.type === "unknown"), [], "no unknown node type");
+      should(mine.length).equal(example.filter((n) => n.type !== "tab").length, "every node of the example is in the editor");
+      should(imported.nodes.filter((n) => n.type === "unknown")).eql([], "no unknown node type");
 
       await deployNotified(page);
       const after = await page.evaluate(() => {
         const R = (window as unknown as EditorWindow).RED;
         const all: RedNode[] = [];
-        R.nodes.eachNode((n) => { all.push(n); });
-        R.nodes.eachConfig((n) => { all.push(n); });
+        R.nodes.eachNode((n) => {
+          all.push(n);
+        });
+        R.nodes.eachConfig((n) => {
+          all.push(n);
+        });
         return all.filter((n) => n.type === "unknown" || n.valid === false).map((n) => `${n.type} ${n.id}`);
       });
-      assert.deepEqual(after, [], "no invalid or unknown node after deploy");
+      should(after).eql([], "no invalid or unknown node after deploy");
 
       // Statuses once the flow has settled: the NUT server of the example (127.0.0.1:3493) is
       // not there, so both UPSes are unreachable and nothing else has happened.
@@ -749,10 +1007,10 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       }
       // The rest (ssh-shutdown: nothing has run; the core nodes) show none.
       for (const n of onCanvas.filter((x) => !statusOf[x.type])) {
-        assert.equal(await shownStatus(page, n.id), "", `${n.type} "${n.name}" status`);
+        should(await shownStatus(page, n.id)).equal("", `${n.type} "${n.name}" status`);
       }
       const notes = await page.evaluate((from) => (window as unknown as EditorWindow).e2eNotes.slice(from), notesFrom);
-      assert.deepEqual(notes.filter((x) => x.type === "error" || x.type === "warning"), [], "no error notification");
+      should(notes.filter((x) => x.type === "error" || x.type === "warning")).eql([], "no error notification");
     });
   });
 
@@ -770,7 +1028,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
     });
     afterEach(async function () {
       if (this.currentTest?.state === "failed") await closeDialogs(page);
-      assert.deepEqual(ed.pageErrors, [], "uncaught errors in the editor page");
+      should(ed.pageErrors).eql([], "uncaught errors in the editor page");
     });
 
     paletteTests("fr", () => ed);
@@ -778,7 +1036,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
     it("the French palette labels differ from the English ones exactly where the fr locale has its own", () => {
       for (const p of PALETTE) {
         const own = localeText("fr", `${p.type}.paletteLabel`) !== undefined;
-        assert.equal(p.label.fr !== p.label["en-US"], own, `${p.type}: "${p.label.fr}"`);
+        should(p.label.fr !== p.label["en-US"]).equal(own, `${p.type}: "${p.label.fr}"`);
       }
     });
 
@@ -807,9 +1065,9 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       await eachDialog(async (type) => {
         report[type] = await checkDialogTexts(page, "fr");
       });
-      assert.deepEqual(Object.keys(report).sort(), [...ALL_TYPES].sort());
+      should(Object.keys(report).sort()).eql([...ALL_TYPES].sort());
       for (const [type, r] of Object.entries(report)) {
-        assert.ok(r.differFromEnglish >= r.checked / 2, `${type}: only ${r.differFromEnglish} of ${r.checked} texts differ from English`);
+        should(r.differFromEnglish).be.aboveOrEqual(r.checked / 2, `${type}: only ${r.differFromEnglish} of ${r.checked} texts differ from English`);
       }
     });
 
@@ -819,7 +1077,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       for (const ns of ["editor", "node-red"]) {
         for (const lng of ["fr", "en-US"]) {
           const res = await fetch(`${nr.url}/locales/${ns}?lng=${lng}`);
-          assert.equal(res.status, 200, `${ns} catalog in ${lng}`);
+          should(res.status).equal(200, `${ns} catalog in ${lng}`);
           core.push(...textPatterns(await res.json()));
         }
       }
@@ -844,23 +1102,29 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
           // a tier added now gets a French name
           await tray(page).locator(".node-input-tiers-container-row .red-ui-editableList-addButton").click();
           const name = await tray(page).locator("#node-input-tiers-container > li .tier-name").last().inputValue();
-          assert.equal(name, String(localeText("fr", "battery-tier-switch.label.newTier")).replace("__number__", "2"));
+          should(name).equal(String(localeText("fr", "battery-tier-switch.label.newTier")).replace("__number__", "2"));
         }
       });
-      assert.deepEqual(stray, [], "English left in the French dialogs");
+      should(stray).eql([], "English left in the French dialogs");
       // The check saw what the dialogs' code writes: the tier rows' words and units, the preview's captions.
       for (const text of [localeText("fr", "battery-tier-switch.label.when"), localeText("fr", "battery-tier-switch.units.percentPerMinute")]) {
-        assert.ok(shown["battery-tier-switch"].includes(String(text)), `"${text}" not among ${JSON.stringify(shown["battery-tier-switch"])}`);
+        should(shown["battery-tier-switch"].includes(String(text))).be.true(`"${text}" not among ${JSON.stringify(shown["battery-tier-switch"])}`);
       }
-      assert.ok(shown["ssh-shutdown"].includes(String(localeText("fr", "ssh-shutdown.preview.sudoers"))), JSON.stringify(shown["ssh-shutdown"]));
+      should(shown["ssh-shutdown"].includes(String(localeText("fr", "ssh-shutdown.preview.sudoers")))).be.true(JSON.stringify(shown["ssh-shutdown"]));
     });
 
     it("the nodes on the workspace are labelled in French when they have no name", async () => {
-      const labels = await page.evaluate((ids) => ids.map((id) =>
-        Array.from(document.querySelectorAll(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] text.red-ui-flow-node-label-text`))
-          .map((t) => t.textContent).join(" ")), ["fr-in", "fr-agg", "fr-tiers", "fr-latch", "fr-sd"]);
+      const labels = await page.evaluate(
+        (ids) =>
+          ids.map((id) =>
+            Array.from(document.querySelectorAll(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] text.red-ui-flow-node-label-text`))
+              .map((t) => t.textContent)
+              .join(" "),
+          ),
+        ["fr-in", "fr-agg", "fr-tiers", "fr-latch", "fr-sd"],
+      );
       const hosts = String(localeText("fr", "ssh-shutdown.label.default")).replace("__count__", "1");
-      assert.deepEqual(labels, [
+      should(labels).eql([
         "ups1", // the UPS it reads
         localeText("fr", "ups-aggregate.paletteLabel"),
         localeText("fr", "battery-tier-switch.paletteLabel"),
@@ -871,11 +1135,13 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
 
     it("a context store saved in a flow but not configured here is kept by the dialogs (not silently replaced by the default)", async () => {
       for (const id of ["fr-sd", "fr-latch", "fr-agg"]) {
-        await page.evaluate((nid) => { (window as unknown as EditorWindow).RED.nodes.node(nid)!.store = "store-from-another-machine"; }, id);
+        await page.evaluate((nid) => {
+          (window as unknown as EditorWindow).RED.nodes.node(nid)!.store = "store-from-another-machine";
+        }, id);
         await openDialog(page, id);
-        assert.equal(await page.locator(".red-ui-tray #node-input-store").inputValue(), "store-from-another-machine", id);
+        should(await page.locator(".red-ui-tray #node-input-store").inputValue()).equal("store-from-another-machine", id);
         await dialogDone(page);
-        assert.equal(await page.evaluate((nid) => (window as unknown as EditorWindow).RED.nodes.node(nid)?.store, id), "store-from-another-machine", id);
+        should(await page.evaluate((nid) => (window as unknown as EditorWindow).RED.nodes.node(nid)?.store, id)).equal("store-from-another-machine", id);
       }
     });
 
@@ -883,9 +1149,10 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       // ups-aggregate says "waiting for UPS states": nothing is wired to it. Node-RED renders it
       // (test/e2e/statuses-fr.test.ts: a French Node-RED), so a Status node gets the same words.
       const want = localeText("en-US", "ups-aggregate.status.waiting");
-      assert.ok(want && want !== localeText("fr", "ups-aggregate.status.waiting"));
-      await waitForStatus(page, "fr-agg", want, { what: "ups-aggregate" });
-      assert.deepEqual(await errorNotes(page), []);
+      should(want).be.ok();
+      should(want).not.equal(localeText("fr", "ups-aggregate.status.waiting"));
+      await waitForStatus(page, "fr-agg", want!, { what: "ups-aggregate" });
+      should(await errorNotes(page)).eql([]);
     });
   });
 
@@ -904,11 +1171,11 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
     });
     afterEach(async function () {
       if (this.currentTest?.state === "failed" && ed) await closeDialogs(ed.page);
-      assert.deepEqual(ed?.pageErrors, [], "uncaught errors in the editor page");
+      should(ed?.pageErrors).eql([], "uncaught errors in the editor page");
     });
     return {
       get page(): Page {
-        assert.ok(ed, "the editor is open");
+        should.exist(ed, "the editor is open");
         return ed.page;
       },
     };
@@ -924,18 +1191,21 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
     async function fresh(): Promise<Page> {
       const { page } = editor;
       await page.reload({ waitUntil: "domcontentloaded" });
-      await page.waitForFunction(() => {
-        const loading = document.querySelector<HTMLElement>("#red-ui-loading-progress");
-        const w = window as unknown as Partial<EditorWindow>;
-        return !!w.RED?.nodes?.node("fr-sd") && (!loading || loading.style.display === "none");
-      }, undefined, { timeout: 60000 });
+      await page.waitForFunction(
+        () => {
+          const loading = document.querySelector<HTMLElement>("#red-ui-loading-progress");
+          const w = window as unknown as Partial<EditorWindow>;
+          return !!w.RED?.nodes?.node("fr-sd") && (!loading || loading.style.display === "none");
+        },
+        undefined,
+        { timeout: 60000 },
+      );
       await page.locator("#red-ui-main-container").waitFor({ state: "visible" });
       return page;
     }
 
-
     it("covers every node type", () => {
-      assert.deepEqual(FIRST.map((f) => f.type).sort(), [...ALL_TYPES].sort());
+      should(FIRST.map((f) => f.type).sort()).eql([...ALL_TYPES].sort());
     });
 
     for (const f of FIRST) {
@@ -967,13 +1237,13 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       it("ssh-shutdown's dialog, the first opened, works; then nut-ups-in's List UPSes", async () => {
         for (const type of ["ssh-shutdown", "nut-ups-in"]) {
           const f = FIRST.find((x) => x.type === type);
-          assert.ok(f);
+          should.exist(f);
           await checkDialogWorks(editor.page, f);
         }
       });
 
       it("the dialogs' shared code is served at resources/<package>/, every node's editor file loads it, and the editor defines it once", async () => {
-        assert.ok(old);
+        should.exist(old);
         await checkSharedCode(old.url, editor.page);
       });
     });

@@ -4,7 +4,7 @@
  * should not (every ssh-shutdown is on simulate), and the library endpoint
  * behind Import > Examples lists all four.
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { exampleFiles, loadExample, type FlowNode } from "../../tools/example-flow";
 import { freePort } from "../harness/system";
 import { removeUserDir, startNodeRed, type NodeRedProcess } from "../harness/node-red";
@@ -28,31 +28,35 @@ describe(`bundled examples in a real ${runtimeLabel()}`, function () {
 
   it("Import > Examples lists the four examples of the package (the editor's library endpoint)", async () => {
     const res = await fetch(`${nr.url}/library/examples/flows/${MODULE}`);
-    assert.equal(res.status, 200);
+    should(res.status).equal(200);
     const listed = ((await res.json()) as Array<{ fn?: string }>).map((e) => e.fn);
-    assert.deepEqual(listed.sort(), exampleFiles().map((f) => f.replace(/\.json$/, "")).sort());
-    assert.equal(listed.length, 4);
+    should(listed.sort()).eql(
+      exampleFiles()
+        .map((f) => f.replace(/\.json$/, ""))
+        .sort(),
+    );
+    should(listed).have.length(4);
   });
 
   for (const file of exampleFiles()) {
     it(`deploys "${file}" with no unknown type and no error, ssh-shutdown on simulate`, async () => {
       const flow: FlowNode[] = loadExample(file.slice(0, 2));
-      for (const n of flow) if (n.type === "ssh-shutdown") assert.equal(n.action, "simulate", `${n.name} must ship on simulate`);
+      for (const n of flow) if (n.type === "ssh-shutdown") should(n.action).equal("simulate", `${n.name} must ship on simulate`);
       const from = nr.log().length;
       const res = await fetch(`${nr.url}/flows`, {
         method: "POST",
         headers: { "content-type": "application/json", "Node-RED-Deployment-Type": "full" },
         body: JSON.stringify(flow),
       });
-      assert.equal(res.status, 204, await res.text());
+      should(res.status).equal(204, await res.text());
       await nr.waitForLog("Started flows", 30000, from);
       const log = nr.log().slice(from);
-      assert.doesNotMatch(log, /missing types|Waiting for missing|unknown type/i, log);
-      assert.doesNotMatch(log, /\[error\]/, log);
+      should(log).not.match(/missing types|Waiting for missing|unknown type/i, log);
+      should(log).not.match(/\[error\]/, log);
       // every ssh-shutdown simulates: nothing connects, so an unpinned ssh-host is no reason to warn
-      assert.doesNotMatch(log, /no host key fingerprint pinned/, log);
+      should(log).not.match(/no host key fingerprint pinned/, log);
       const deployed = (await fetch(`${nr.url}/flows`).then((r) => r.json())) as FlowNode[];
-      assert.deepEqual(deployed.map((n) => n.id).sort(), flow.map((n) => n.id).sort());
+      should(deployed.map((n) => n.id).sort()).eql(flow.map((n) => n.id).sort());
     });
   }
 });

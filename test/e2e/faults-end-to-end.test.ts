@@ -17,7 +17,7 @@
  * calls for so far, each once, and every power state carries the outage
  * identity of the first loss until power is back.
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FlowNode } from "../../tools/example-flow";
@@ -68,11 +68,33 @@ describe(`faults end to end: progressive example, real ${runtimeLabel()}, real u
     const z = agg.z;
     const topic = lab().name("ups2");
     const [ups, server] = topic.split("@");
-    const state = { ups, server, status: "OB DISCHRG", flags: ["OB", "DISCHRG"], online: false, onBattery: true, lowBattery: false, runtime: STORM_RUNTIME, load: 25, stale: false, reachable: true, error: null, event: null, events: [] };
+    const state = {
+      ups,
+      server,
+      status: "OB DISCHRG",
+      flags: ["OB", "DISCHRG"],
+      online: false,
+      onBattery: true,
+      lowBattery: false,
+      runtime: STORM_RUNTIME,
+      load: 25,
+      stale: false,
+      reachable: true,
+      error: null,
+      event: null,
+      events: [],
+    };
     agg.wires[0].push("mx-observer");
     flow.push(
       {
-        id: "mx-observer", type: "function", z, name: "observer", outputs: 0, x: 400, y: 560, wires: [],
+        id: "mx-observer",
+        type: "function",
+        z,
+        name: "observer",
+        outputs: 0,
+        x: 400,
+        y: 560,
+        wires: [],
         func: [
           "const p = msg.payload || {};",
           `if (p.runtime === ${STORM_RUNTIME}) return null;`,
@@ -84,7 +106,14 @@ describe(`faults end to end: progressive example, real ${runtimeLabel()}, real u
       { id: "mx-status", type: "status", z, name: "", scope: watched, x: 100, y: 620, wires: [["mx-status-log"]] },
       {
         // Every status of the shutdown nodes; of the latches all but the repeats a storm blocks (only the first of each start).
-        id: "mx-status-log", type: "function", z, name: "statuses", outputs: 0, x: 300, y: 620, wires: [],
+        id: "mx-status-log",
+        type: "function",
+        z,
+        name: "statuses",
+        outputs: 0,
+        x: 300,
+        y: 620,
+        wires: [],
         func: [
           "const s = msg.status || {};",
           'const text = String(s.text || "");',
@@ -97,7 +126,14 @@ describe(`faults end to end: progressive example, real ${runtimeLabel()}, real u
       { id: "mx-storm-go", type: "inject", z, name: "storm", props: [], repeat: "", once: false, x: 100, y: 680, wires: [["mx-storm"]] },
       {
         // Charges 48 % down to 21 %, over and over: storage (≤ 50 %) holds throughout, production (≤ 20 %) never.
-        id: "mx-storm", type: "function", z, name: "storm", outputs: 1, x: 300, y: 680, wires: [[agg.id]],
+        id: "mx-storm",
+        type: "function",
+        z,
+        name: "storm",
+        outputs: 1,
+        x: 300,
+        y: 680,
+        wires: [[agg.id]],
         func: [
           `const topic = ${JSON.stringify(topic)};`,
           `const base = ${JSON.stringify(state)};`,
@@ -122,7 +158,16 @@ describe(`faults end to end: progressive example, real ${runtimeLabel()}, real u
 
   /** Every outage id the observer printed since `from`. */
   function outageIds(from: number): string[] {
-    return [...new Set([...red().log().slice(from).matchAll(/power \[([^\]]+)\]/g)].map((m) => m[1]))];
+    return [
+      ...new Set(
+        [
+          ...red()
+            .log()
+            .slice(from)
+            .matchAll(/power \[([^\]]+)\]/g),
+        ].map((m) => m[1]),
+      ),
+    ];
   }
 
   /** Deploys the running flows again through the admin API, as the editor's Deploy button does, after `edit`. */
@@ -132,7 +177,7 @@ describe(`faults end to end: progressive example, real ${runtimeLabel()}, real u
     edit(current.flows);
     const from = red().log().length;
     const res = await fetch(`${red().url}/flows`, { method: "POST", headers: { ...headers, "Node-RED-Deployment-Type": type }, body: JSON.stringify(current) });
-    assert.equal(res.status, 200, await res.text());
+    should(res.status).equal(200, await res.text());
     await red().waitForLog(type === "full" ? /Started flows/ : /Started modified nodes/, 30_000, from);
   }
 
@@ -148,21 +193,30 @@ describe(`faults end to end: progressive example, real ${runtimeLabel()}, real u
     const from = red().log().length;
     const t0 = Date.now();
     let drained = false;
-    const drainedAt = red().waitForLog(/storm drained/, 120_000, from).then(() => {
-      drained = true;
-      return Date.now();
-    });
+    const drainedAt = red()
+      .waitForLog(/storm drained/, 120_000, from)
+      .then(() => {
+        drained = true;
+        return Date.now();
+      });
     const started = await fetch(`${red().url}/inject/mx-storm-go`, { method: "POST" });
-    assert.equal(started.status, 200);
+    should(started.status).equal(200);
     const latencies: number[] = [];
     while (!drained) {
       const t = Date.now();
       const res = await fetch(`${red().url}/settings`);
       await res.arrayBuffer();
-      assert.equal(res.status, 200);
+      should(res.status).equal(200);
       latencies.push(Date.now() - t);
     }
-    return { startedAt: t0, drainMs: (await drainedAt) - t0, slowestMs: Math.max(...latencies), answered: latencies.length, rssKb, peakKb: procKb(pid, "VmHWM") };
+    return {
+      startedAt: t0,
+      drainMs: (await drainedAt) - t0,
+      slowestMs: Math.max(...latencies),
+      answered: latencies.length,
+      rssKb,
+      peakKb: procKb(pid, "VmHWM"),
+    };
   }
 
   /** A node's context as the file store last wrote it to disk (what a crash leaves), or {}. */
@@ -189,8 +243,8 @@ describe(`faults end to end: progressive example, real ${runtimeLabel()}, real u
     let from = red().log().length;
     await lab().startUpsd();
     await planSees(/On line power: [^\n]* at 100 %, ~45 min\n/, from);
-    assert.deepEqual(recorded(hosts()), [], "nothing while upsd was down, nothing once it is up on line power");
-    assert.doesNotMatch(red().log(), /Power lost/);
+    should(recorded(hosts())).eql([], "nothing while upsd was down, nothing once it is up on line power");
+    should(red().log()).not.match(/Power lost/);
 
     // Power lost. backup-server's sshd is down when its step comes: retried, and sent once when it is back.
     from = red().log().length;
@@ -210,7 +264,7 @@ describe(`faults end to end: progressive example, real ${runtimeLabel()}, real u
     await deploy("full");
     await red().waitForLog(/status once: backup: passed \d\d:\d\d · blocked 1\n/, 30_000, from);
     await planSees(onBattery(89), from);
-    assert.deepEqual(outageIds(from), [outage], "a redeploy continues the outage");
+    should(outageIds(from)).eql([outage], "a redeploy continues the outage");
     await waitRecorded(hosts(), done, "nothing again after a full redeploy");
 
     // upsd restarted in mid-outage, within the dead time: stale (COMMBAD), fresh again (COMMOK); nothing new decided.
@@ -221,7 +275,7 @@ describe(`faults end to end: progressive example, real ${runtimeLabel()}, real u
     const restarted = red().log().length;
     await lab().startUpsd();
     await planSees(/On battery: weakest ups2@[^ ]+ at 89 %, ~45 min\n/, restarted);
-    assert.deepEqual(outageIds(from), [outage]);
+    should(outageIds(from)).eql([outage]);
     await waitRecorded(hosts(), done, "nothing again after upsd restarted");
 
     // Three storms of 10 000 UPS states of ups2 in one go each, crossing 50 % again and again: storage once,
@@ -236,14 +290,14 @@ describe(`faults end to end: progressive example, real ${runtimeLabel()}, real u
         `      storm ${n}: ${STORM + 1} UPS states drained in ${s.drainMs} ms; the admin API answered ${s.answered} request${s.answered === 1 ? "" : "s"} meanwhile, ` +
           `the slowest in ${s.slowestMs} ms; RSS ${mb(s.rssKb)} MB before, peak ${mb(s.peakKb)} MB`,
       );
-      assert.ok(s.slowestMs < 15_000, `Node-RED kept answering (slowest ${s.slowestMs} ms)`);
+      should(s.slowestMs).be.below(15_000, `Node-RED kept answering (slowest ${s.slowestMs} ms)`);
     }
     void lab().setVar("ups2", "battery.charge", 45); // upsd agrees with the storms' last word (no new reading)
     await planSees(onBattery(45), from);
     done.push("storage-server:shutdown");
     await waitRecorded(hosts(), done, "storage once, whatever the storms");
     console.log(`      storage-server recorded its shutdown ${hosts().records("storage-server")[0].time - storms[0].startedAt} ms after the first storm began`);
-    assert.deepEqual(outageIds(from), [outage]);
+    should(outageIds(from)).eql([outage]);
 
     // A modified-nodes redeploy of the aggregate and of a latch: both read their state back; nothing is sent again.
     from = red().log().length;
@@ -256,7 +310,7 @@ describe(`faults end to end: progressive example, real ${runtimeLabel()}, real u
     await lab().setVar("ups2", "battery.charge", 44);
     await planSees(onBattery(44), from);
     await red().waitForLog(/status once: storage \(edited\): passed \d\d:\d\d · blocked 1\n/, 30_000, from);
-    assert.deepEqual(outageIds(from), [outage], "the restarted aggregate continues the outage");
+    should(outageIds(from)).eql([outage], "the restarted aggregate continues the outage");
     await waitRecorded(hosts(), done, "nothing again after a modified-nodes redeploy");
 
     // SIGKILL, once what passed is on disk; production comes due while Node-RED is down.
@@ -264,7 +318,9 @@ describe(`faults end to end: progressive example, real ${runtimeLabel()}, real u
       const latch = onDisk(tab, id("outage-latch", "once: storage")).latch as { outageId?: string; passed?: unknown[] } | undefined;
       const pending = onDisk(tab, id("ssh-shutdown", "shut down backup")).sshShutdownPending as Record<string, unknown> | undefined;
       const saved = onDisk(tab, id("ups-aggregate", "power (weakest UPS)")).outage as { outage?: { id?: string } } | undefined;
-      return latch?.outageId === outage && latch.passed?.length === 1 && pending?.[id("ssh-host", "backup-server")] !== undefined && saved?.outage?.id === outage;
+      return (
+        latch?.outageId === outage && latch.passed?.length === 1 && pending?.[id("ssh-host", "backup-server")] !== undefined && saved?.outage?.id === outage
+      );
     };
     await waitUntil("the file store to write the latch, the pending shutdown and the outage", stored, { timeoutMs: 15_000, everyMs: 50 });
     await red().kill();
@@ -274,7 +330,7 @@ describe(`faults end to end: progressive example, real ${runtimeLabel()}, real u
     await waitRecorded(hosts(), done, "after the crash: production (due meanwhile) once, backup and storage not again");
     await planSees(onBattery(19), 0);
     await red().waitForLog(/status once: storage \(edited\): passed \d\d:\d\d · blocked 1\n/, 30_000);
-    assert.deepEqual(outageIds(0), [outage], "the outage survives the crash");
+    should(outageIds(0)).eql([outage], "the outage survives the crash");
 
     // Power back: the delayed shutdowns still pending are cancelled, backup-server's from before the crash too.
     from = red().log().length;

@@ -7,7 +7,7 @@
  * at the NUT simulator with both UPSes on battery at 40 %, runs the backup
  * and storage steps (simulated) and nothing else.
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadExample, pointAtNut, setOnType } from "../../tools/example-flow";
@@ -39,16 +39,16 @@ for (const runtime of RUNTIMES) {
     it(`is ${runtimeLabel(runtime)}, listening on 127.0.0.1 only, and loads every node type of the package without error`, async () => {
       const settings = (await fetch(`${nr?.url}/settings`).then((r) => r.json())) as { version: string };
       // Node-RED adds "-git" when its @node-red/runtime sits in a git checkout, as 4.x's does here (node_modules/@node-red).
-      assert.equal(settings.version.replace(/-git$/, ""), version);
-      assert.match(nr?.log() ?? "", new RegExp(`Node\\.js\\s+version: ${process.version.replace(/\./g, "\\.")}\\b`));
+      should(settings.version.replace(/-git$/, "")).equal(version);
+      should(nr?.log() ?? "").match(new RegExp(`Node\\.js\\s+version: ${process.version.replace(/\./g, "\\.")}\\b`));
       const res = await fetch(`${nr?.url}/nodes`, { headers: { Accept: "application/json" } });
-      assert.equal(res.status, 200);
+      should(res.status).equal(200);
       const sets = (await res.json()) as Array<{ module: string; types: string[]; err?: string }>;
       const ours = sets.filter((s) => s.module === "node-red-contrib-nut-shutdown");
       const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { "node-red": { nodes: Record<string, string> } };
-      assert.deepEqual(ours.flatMap((s) => s.types).sort(), Object.keys(pkg["node-red"].nodes).sort());
-      for (const s of ours) assert.equal(s.err, undefined, `node set ${s.types.join(",")} failed to load: ${s.err}`);
-      assert.match(nr?.log() ?? "", /Server now running at http:\/\/127\.0\.0\.1:/);
+      should(ours.flatMap((s) => s.types).sort()).eql(Object.keys(pkg["node-red"].nodes).sort());
+      for (const s of ours) should(s.err).equal(undefined, `node set ${s.types.join(",")} failed to load: ${s.err}`);
+      should(nr?.log() ?? "").match(/Server now running at http:\/\/127\.0\.0\.1:/);
     });
 
     it("runs the progressive example: both UPSes on battery at 40 % simulate the backup and storage steps, nothing else", async () => {
@@ -65,15 +65,15 @@ for (const runtime of RUNTIMES) {
         headers: { "content-type": "application/json", "Node-RED-Deployment-Type": "full" },
         body: JSON.stringify(flow),
       });
-      assert.equal(res.status, 204);
+      should(res.status).equal(204);
       await nr?.waitForLog(/backup-server: simulate, would run/, 30000, from);
       await nr?.waitForLog(/storage-server: simulate, would run/, 30000, from);
       // "steps passed" is one hop further than the shutdown (the switch that keeps power-back out of it)
       await nr?.waitForLog(/\[debug:steps passed\] Tier storage reached/, 30000, from);
       const log = nr?.log().slice(from) ?? "";
-      assert.match(log, /Tier backup reached.*\n?[^]*Tier storage reached/);
-      assert.doesNotMatch(log, /Tier production reached|prod-server-\d: simulate|hypervisor: simulate/);
-      assert.doesNotMatch(log, /\[error\]/);
+      should(log).match(/Tier backup reached.*\n?[^]*Tier storage reached/);
+      should(log).not.match(/Tier production reached|prod-server-\d: simulate|hypervisor: simulate/);
+      should(log).not.match(/\[error\]/);
     });
   });
 }

@@ -11,11 +11,19 @@
  * the middle of the outage sends nothing twice; power back cancels the
  * delayed shutdowns still pending; a second outage fires again.
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import type { FlowNode } from "../../tools/example-flow";
 import type { NodeRedProcess } from "../harness/node-red";
 import { runtimeLabel } from "../harness/runtime";
-import { assertOnlyPlanCommands, planFlow, recorded, setBoth as setBothOf, usePlanLabs, waitRecorded as waitRecordedOf, type PlanHost } from "../harness/plan-e2e";
+import {
+  assertOnlyPlanCommands,
+  planFlow,
+  recorded,
+  setBoth as setBothOf,
+  usePlanLabs,
+  waitRecorded as waitRecordedOf,
+  type PlanHost,
+} from "../harness/plan-e2e";
 
 describe(`end to end: progressive example, real ${runtimeLabel()}, real upsd, real sshd hosts`, function () {
   this.timeout(240000);
@@ -28,7 +36,21 @@ describe(`end to end: progressive example, real ${runtimeLabel()}, real upsd, re
     // One more observer: every power state, so a step can wait until the plan has seen a value.
     const agg = flow.find((n) => n.type === "ups-aggregate") as FlowNode & { wires: string[][] };
     agg.wires[0].push("e2e-observer");
-    flow.push({ id: "e2e-observer", type: "debug", z: agg.z, name: "e2e observer", active: true, tosidebar: false, console: true, tostatus: false, complete: "summary", targetType: "msg", x: 400, y: 560, wires: [] });
+    flow.push({
+      id: "e2e-observer",
+      type: "debug",
+      z: agg.z,
+      name: "e2e observer",
+      active: true,
+      tosidebar: false,
+      console: true,
+      tostatus: false,
+      complete: "summary",
+      targetType: "msg",
+      x: 400,
+      y: 560,
+      wires: [],
+    });
     return flow;
   }
 
@@ -54,7 +76,7 @@ describe(`end to end: progressive example, real ${runtimeLabel()}, real upsd, re
     from = nr.log().length;
     await setBoth("OB DISCHRG", 97, 95);
     await planSees(95, /Power lost|On battery/, from);
-    assert.deepEqual(recorded(labs.ssh), [], "nothing may be sent on line power or above 90 %");
+    should(recorded(labs.ssh)).eql([], "nothing may be sent on line power or above 90 %");
 
     const done: string[] = [];
     const step = async (charge: number, status: string, expect: PlanHost[], what: string) => {
@@ -88,8 +110,8 @@ describe(`end to end: progressive example, real ${runtimeLabel()}, real upsd, re
     await waitRecorded(done, "power back cancels the pending delayed shutdowns");
     // the power-restored message went through the four latches: "power events" shows it once, "steps passed" not at all
     const back = nr.log().slice(from);
-    assert.deepEqual(back.split("\n").filter((l) => l.includes("[debug:steps passed]")), [], "power back is not a step passed");
-    assert.equal(back.split("\n").filter((l) => l.includes("[debug:power events]") && /Outage over/.test(l)).length, 1, back);
+    should(back.split("\n").filter((l) => l.includes("[debug:steps passed]"))).eql([], "power back is not a step passed");
+    should(back.split("\n").filter((l) => l.includes("[debug:power events]") && /Outage over/.test(l)).length).equal(1, back);
 
     // Recharging at low charge fires nothing; a second outage fires again (new outage, latches re-armed).
     from = nr.log().length;

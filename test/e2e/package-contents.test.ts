@@ -5,7 +5,7 @@
  * Node-RED from the package root), the examples, and nothing else (no tests,
  * no TypeScript, no build leftovers of deleted sources).
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,7 +37,7 @@ describe("the published package (npm pack --dry-run in a clean copy, as from a f
 
   before(() => {
     copy = cleanCopy();
-    assert.equal(existsSync(join(copy, "dist")), false, "a fresh clone has no build");
+    should(existsSync(join(copy, "dist"))).be.false("a fresh clone has no build");
     // scripts on: "prepare" builds, as for npm publish and an install from a git URL
     const out = execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: copy, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     files = new Set((JSON.parse(out.slice(out.indexOf("["))) as Array<{ files: Array<{ path: string }> }>)[0].files.map((f) => f.path));
@@ -46,15 +46,15 @@ describe("the published package (npm pack --dry-run in a clean copy, as from a f
   after(() => copy && rmSync(copy, { recursive: true, force: true }));
 
   it("has, for every node, its JS, editor HTML, labels and help in en-US and fr, and its icon", () => {
-    assert.equal(Object.keys(nodes).length, 7);
+    should(Object.keys(nodes)).have.length(7);
     for (const [type, js] of Object.entries(nodes)) {
       const dir = js.slice(0, js.lastIndexOf("/"));
       const want = [js, js.replace(/\.js$/, ".html")];
       for (const lang of ["en-US", "fr"]) want.push(`${dir}/locales/${lang}/${type}.json`, `${dir}/locales/${lang}/${type}.html`);
       const icon = /icon:\s*"([^"]+)"/.exec(readFileSync(join(copy, "nodes", `${type}.html`), "utf8"))?.[1];
       if (icon) want.push(`${dir}/icons/${icon}`);
-      else assert.equal(type, "nut-server", `${type} has no icon`);
-      for (const f of want) assert.ok(files.has(f), `${f} is not in the package`);
+      else should(type).equal("nut-server", `${type} has no icon`);
+      for (const f of want) should(files.has(f)).be.true(`${f} is not in the package`);
     }
   });
 
@@ -64,24 +64,24 @@ describe("the published package (npm pack --dry-run in a clean copy, as from a f
     for (const type of Object.keys(nodes)) {
       const html = readFileSync(join(copy, "nodes", `${type}.html`), "utf8");
       const srcs = [...html.matchAll(/<script src="resources\/([^"]+)"><\/script>/g)].map((m) => m[1]);
-      assert.ok(srcs.length > 0, `${type}.html loads no shared resource`);
+      should(srcs.length).be.above(0, `${type}.html loads no shared resource`);
       for (const src of srcs) {
-        assert.ok(src.startsWith(`${name}/`), `${type}.html: resources/${src} is not this package's`);
+        should(src.startsWith(`${name}/`)).be.true(`${type}.html: resources/${src} is not this package's`);
         const file = `resources/${src.slice(name.length + 1)}`;
-        assert.ok(files.has(file), `${file}, loaded by ${type}.html, is not in the package`);
+        should(files.has(file)).be.true(`${file}, loaded by ${type}.html, is not in the package`);
         loaded++;
       }
     }
-    assert.equal(loaded, Object.keys(nodes).length, "one shared script per node");
+    should(loaded).equal(Object.keys(nodes).length, "one shared script per node");
   });
 
   it("has the four examples, and no tests, TypeScript sources, source maps or stale build output", () => {
-    for (const e of exampleFiles()) assert.ok(files.has(`examples/${e}`), e);
+    for (const e of exampleFiles()) should(files.has(`examples/${e}`)).be.true(e);
     for (const f of files) {
-      assert.doesNotMatch(f, /^(test|tools|bench|scripts|core|nodes)\//, f);
-      assert.doesNotMatch(f, /\.(ts|map)$/, f);
+      should(f).not.match(/^(test|tools|bench|scripts|core|nodes)\//, f);
+      should(f).not.match(/\.(ts|map)$/, f);
       const built = /^dist\/(.+)\.js$/.exec(f);
-      if (built) assert.ok(existsSync(join(copy, `${built[1]}.ts`)), `${f} has no source (left over from a deleted file)`);
+      if (built) should(existsSync(join(copy, `${built[1]}.ts`))).be.true(`${f} has no source (left over from a deleted file)`);
     }
   });
 });

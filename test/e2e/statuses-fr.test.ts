@@ -6,7 +6,7 @@
  * it (NUT's own words, OL/OB/LB, stay as NUT writes them). In the default
  * run on the current 4.x and on 3.1, else on the run's target.
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { startNutSim, type NutSim } from "../../tools/nut-sim";
 import { removeUserDir, startNodeRed, type NodeRedProcess } from "../harness/node-red";
 import { runtimeLabel, targetRuntime, type NodeRedPackage } from "../harness/runtime";
@@ -21,22 +21,79 @@ function flow(host: string, port: number): object[] {
     { id: z, type: "tab", label: "statuses" },
     // started first, so it sees the statuses the others show as they start
     at("watch", "status", { scope: null, wires: [["say"]] }),
-    at("say", "function", { func: 'msg.payload = `status ${msg.status.source.id}=${msg.status.text}`;\nreturn msg;', outputs: 1, noerr: 0, libs: [], wires: [["log"]] }),
+    at("say", "function", {
+      func: "msg.payload = `status ${msg.status.source.id}=${msg.status.text}`;\nreturn msg;",
+      outputs: 1,
+      noerr: 0,
+      libs: [],
+      wires: [["log"]],
+    }),
     at("log", "debug", { active: true, tosidebar: false, console: true, tostatus: false, complete: "payload", targetType: "msg" }),
     { id: "srv", type: "nut-server", name: "", host, port, usetls: false, tls: "", login: "", interval: 1, timeout: 2 },
     at("in-all", "nut-ups-in", { server: "srv", mode: "all", ups: "", interval: "", alertInterval: 1, output: "change", vars: false, nocomm: 60 }),
     at("in-unknown", "nut-ups-in", { server: "srv", mode: "one", ups: "nosuch", interval: "", alertInterval: 1, output: "change", vars: false, nocomm: 60 }),
-    at("in1", "nut-ups-in", { server: "srv", mode: "one", ups: "ups1", interval: "", alertInterval: 1, output: "change", vars: false, nocomm: 60, wires: [["agg"]] }),
-    at("agg", "ups-aggregate", { policy: "weakest", sources: [{ topic: `ups1@${host}:${port}`, power: 1 }], confirm: 0, restore: 30, staleRule: "deadtime", deadtime: 30, silent: 0, emit: "change", store: "", wires: [["tiers"]] }),
+    at("in1", "nut-ups-in", {
+      server: "srv",
+      mode: "one",
+      ups: "ups1",
+      interval: "",
+      alertInterval: 1,
+      output: "change",
+      vars: false,
+      nocomm: 60,
+      wires: [["agg"]],
+    }),
+    at("agg", "ups-aggregate", {
+      policy: "weakest",
+      sources: [{ topic: `ups1@${host}:${port}`, power: 1 }],
+      confirm: 0,
+      restore: 30,
+      staleRule: "deadtime",
+      deadtime: 30,
+      silent: 0,
+      emit: "change",
+      store: "",
+      wires: [["tiers"]],
+    }),
     // a Status node sees what nodes show once the flow runs: these two are sent a message then
-    at("stray", "inject", { props: [{ p: "payload" }, { p: "topic", vt: "str" }], repeat: "", once: true, onceDelay: 0.5, topic: "ups9@nas:3493", payload: "{}", payloadType: "json", wires: [["agg-listed"]] }),
-    at("agg-listed", "ups-aggregate", { policy: "weakest", sources: [{ topic: "ups1@nas:3493", power: 1 }], confirm: 5, restore: 30, staleRule: "deadtime", deadtime: 30, silent: 0, emit: "change", store: "" }),
+    at("stray", "inject", {
+      props: [{ p: "payload" }, { p: "topic", vt: "str" }],
+      repeat: "",
+      once: true,
+      onceDelay: 0.5,
+      topic: "ups9@nas:3493",
+      payload: "{}",
+      payloadType: "json",
+      wires: [["agg-listed"]],
+    }),
+    at("agg-listed", "ups-aggregate", {
+      policy: "weakest",
+      sources: [{ topic: "ups1@nas:3493", power: 1 }],
+      confirm: 5,
+      restore: 30,
+      staleRule: "deadtime",
+      deadtime: 30,
+      silent: 0,
+      emit: "change",
+      store: "",
+    }),
     at("rearm", "inject", { props: [{ p: "reset", v: "true", vt: "bool" }], repeat: "", once: true, onceDelay: 0.5, wires: [["latch"]] }),
     at("tiers", "battery-tier-switch", { mode: "while", staleCounts: false, wires: [[], [], [], [], []] }),
     at("latch", "outage-latch", { key: "outage", store: "", forwardReset: true }),
     { id: "h1", type: "ssh-host", name: "web1", address: "127.0.0.1", port: 22, username: "nut", keyFile: "", fingerprints: "", acceptAnyHostKey: false },
     at("go", "inject", { props: [{ p: "payload" }], repeat: "", once: true, onceDelay: 0.5, payload: "", payloadType: "str", wires: [["sd"]] }),
-    at("sd", "ssh-shutdown", { hosts: ["h1"], preset: "linux", delay: 1, message: "", action: "simulate", allowed: ["simulate"], connectTimeout: 10, commandTimeout: 30, deadline: 60, store: "" }),
+    at("sd", "ssh-shutdown", {
+      hosts: ["h1"],
+      preset: "linux",
+      delay: 1,
+      message: "",
+      action: "simulate",
+      allowed: ["simulate"],
+      connectTimeout: 10,
+      commandTimeout: 30,
+      deadline: 60,
+      store: "",
+    }),
   ];
 }
 
@@ -79,8 +136,8 @@ for (const runtime of RUNTIMES) {
 
     it("no status of the package is an untranslated key or a parameter left over", () => {
       const shown = [...(nr?.log() ?? "").matchAll(/status ([\w-]+)=(.*)\n/g)].map((m) => m[2]);
-      assert.ok(shown.length >= FRENCH.length);
-      assert.deepEqual(shown.filter((t) => /__\w+__|\b[a-z-]+\.status\.|node-red:/.test(t)), []);
+      should(shown.length).be.aboveOrEqual(FRENCH.length);
+      should(shown.filter((t) => /__\w+__|\b[a-z-]+\.status\.|node-red:/.test(t))).eql([]);
     });
   });
 }

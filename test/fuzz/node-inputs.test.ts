@@ -15,7 +15,7 @@
  * the end shows it counts. The editor endpoints get generated bodies: never a
  * 500, never a connection off the loopback range.
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { createServer, type Server, type Socket } from "node:net";
 import type { NodeMessage } from "node-red";
 import type { ShutdownResult } from "../../core/contract";
@@ -68,7 +68,9 @@ function fuzzWatch(nodeId: string) {
   const node = helper.getNode(nodeId);
   const completed = collectCompleted(node);
   const errors: Array<{ text: string; msgid: unknown }> = [];
-  node.on("call:error", (call: SpyCall) => errors.push({ text: String((call.args[0] as Error)?.message ?? call.args[0]), msgid: (call.args[1] as Msg | undefined)?._msgid }));
+  node.on("call:error", (call: SpyCall) =>
+    errors.push({ text: String((call.args[0] as Error)?.message ?? call.args[0]), msgid: (call.args[1] as Msg | undefined)?._msgid }),
+  );
   return {
     node,
     errors,
@@ -113,7 +115,7 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
   const { uncaught } = fuzzSuite();
   afterEach(async () => {
     await helper.unload();
-    assert.deepEqual(uncaught(), [], replay(seed));
+    should(uncaught()).eql([], replay(seed));
   });
 
   /** Feeds `n` fuzzed messages; each must get an error carrying it and send nothing. */
@@ -123,19 +125,43 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
       const sent = got.length;
       await w.feed(msg);
       const label = `${what} #${i}: ${show(msg)} (${replay(seed)})`;
-      assert.equal(got.length, sent, `${label}: sent something`);
-      assert.ok(w.errorsFor(msg).length >= 1, `${label}: no node.error carrying the message`);
+      should(got.length).equal(sent, `${label}: sent something`);
+      should(w.errorsFor(msg).length).be.aboveOrEqual(1, `${label}: no node.error carrying the message`);
     }
   }
 
   it("ups-aggregate: a wrong topic or UPS state is an error, and the outage goes on as without it", async () => {
     const r = new Rng(seed ^ 0xa99);
-    await helper.load([aggregateNode], [
-      { id: "agg", type: "ups-aggregate", name: "", policy: "weakest", sources: [{ topic: A, power: 1 }, { topic: B, power: 1 }], feedsOut: 0, minSupplies: 1, confirm: 0, restore: 3600, staleRule: "deadtime", deadtime: 3600, silent: 0, emit: "change", store: "", wires: [["out"]] },
-      { id: "out", type: "helper" },
-    ]);
+    await helper.load(
+      [aggregateNode],
+      [
+        {
+          id: "agg",
+          type: "ups-aggregate",
+          name: "",
+          policy: "weakest",
+          sources: [
+            { topic: A, power: 1 },
+            { topic: B, power: 1 },
+          ],
+          feedsOut: 0,
+          minSupplies: 1,
+          confirm: 0,
+          restore: 3600,
+          staleRule: "deadtime",
+          deadtime: 3600,
+          silent: 0,
+          emit: "change",
+          store: "",
+          wires: [["out"]],
+        },
+        { id: "out", type: "helper" },
+      ],
+    );
     const w = fuzzWatch("agg");
-    const got = collect(helper.getNode("out")) as Array<Msg & { payload: { event: string; onBattery: boolean; charge: number }; outage: { id: string } | null }>;
+    const got = collect(helper.getNode("out")) as Array<
+      Msg & { payload: { event: string; onBattery: boolean; charge: number }; outage: { id: string } | null }
+    >;
     const makers: Record<string, (r: Rng) => unknown> = {
       flags: (r) => (r.chance(0.5) ? notRecordOrArray(r) : ["OB", junkValue(r, 0) ?? 1].map((f) => (typeof f === "string" ? 7 : f))),
       onBattery: notBoolean,
@@ -154,7 +180,8 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
     };
     const bad = (): Msg => {
       const k = r.int(0, 9);
-      if (k < 2) return noise(r, { topic: r.chance(0.5) ? notText(r) : r.chance(0.5) ? `ups9@${junkString(r)}` : "x".repeat(201), payload: ups(A, "OB") } as Msg);
+      if (k < 2)
+        return noise(r, { topic: r.chance(0.5) ? notText(r) : r.chance(0.5) ? `ups9@${junkString(r)}` : "x".repeat(201), payload: ups(A, "OB") } as Msg);
       if (k < 4) return noise(r, { topic: r.pick([A, B]), payload: notRecord(r) } as Msg);
       const topic = r.pick([A, B]);
       const m = noise(r, { payload: breakFields(r, { ...ups(topic, r.pick(["OB", "OL", "OB LB"])) }, makers, r.int(1, 3)) } as Msg);
@@ -167,24 +194,27 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
       return got.slice(before).map((m) => `${m.payload.event} ${m.payload.onBattery ? "OB" : "OL"} ${m.payload.charge}`);
     };
     await fuzzAll(w, got, between, bad, "before any UPS reported");
-    assert.deepEqual(await good(A, "OL", 100), ["UPDATE OL 100"]);
-    assert.deepEqual(await good(B, "OL", 100), ["UPDATE OL 100"]);
+    should(await good(A, "OL", 100)).eql(["UPDATE OL 100"]);
+    should(await good(B, "OL", 100)).eql(["UPDATE OL 100"]);
     await fuzzAll(w, got, between, bad, "on line power");
-    assert.deepEqual(await good(A, "OB", 80), ["POWER_LOST OB 80"]);
+    should(await good(A, "OB", 80)).eql(["POWER_LOST OB 80"]);
     const id = got[got.length - 1].outage?.id;
     await fuzzAll(w, got, between, bad, "on battery");
-    assert.deepEqual(await good(A, "OB", 60), ["UPDATE OB 60"]);
-    assert.equal(got[got.length - 1].outage?.id, id, "the same outage");
+    should(await good(A, "OB", 60)).eql(["UPDATE OB 60"]);
+    should(got[got.length - 1].outage?.id).equal(id, "the same outage");
     await fuzzAll(w, got, between, bad, "on battery, later");
-    assert.deepEqual(await good(A, "OL", 61), ["POWER_BACK OL 61"]);
+    should(await good(A, "OL", 61)).eql(["POWER_BACK OL 61"]);
   });
 
   it("battery-tier-switch: a wrong power state is an error; the tiers fire as without it", async () => {
     const r = new Rng(seed ^ 0x7e5);
-    await helper.load([tierNode], [
-      { id: "tiers", type: "battery-tier-switch", name: "", mode: "while", staleCounts: false, wires: [["o0"], ["o1"], ["o2"], ["o3"], ["restored"]] },
-      ...["o0", "o1", "o2", "o3", "restored"].map((id) => ({ id, type: "helper" })),
-    ]);
+    await helper.load(
+      [tierNode],
+      [
+        { id: "tiers", type: "battery-tier-switch", name: "", mode: "while", staleCounts: false, wires: [["o0"], ["o1"], ["o2"], ["o3"], ["restored"]] },
+        ...["o0", "o1", "o2", "o3", "restored"].map((id) => ({ id, type: "helper" })),
+      ],
+    );
     const w = fuzzWatch("tiers");
     const ports = ["o0", "o1", "o2", "o3", "restored"];
     const restored = collect(helper.getNode("restored")) as Msg[];
@@ -213,7 +243,11 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
         const k = r.int(0, 9);
         let m: Msg;
         if (k < 2) m = noise(r, { payload: notRecord(r), outage: O1 } as Msg);
-        else if (k < 4) m = noise(r, { payload: power({ onBattery: true, charge: 40 }), outage: r.chance(0.3) ? null : r.chance(0.5) ? undefined : { id: notText(r), since: r.chance(0.5) ? O1.since : notAmount(r) } } as Msg);
+        else if (k < 4)
+          m = noise(r, {
+            payload: power({ onBattery: true, charge: 40 }),
+            outage: r.chance(0.3) ? null : r.chance(0.5) ? undefined : { id: notText(r), since: r.chance(0.5) ? O1.since : notAmount(r) },
+          } as Msg);
         else m = noise(r, { payload: breakFields(r, { ...power({ onBattery: true, charge: r.pick([95, 45, 5]) }) }, makers, r.int(1, 3)), outage: O1 } as Msg);
         if (!restoredKind(m)) return m; // a reset or power-restored message is a documented input, not a wrong one
       }
@@ -225,27 +259,32 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
       m.payload = msg.payload;
       m.outage = msg.outage;
       await w.feed(m);
-      assert.deepEqual(w.errorsFor(m), [], `a good message with ${show(m)} (${replay(seed)})`);
+      should(w.errorsFor(m)).eql([], `a good message with ${show(m)} (${replay(seed)})`);
       return all.slice(before).map((x) => String(x.topic));
     };
     await fuzzAll(w, all, between, bad, "on line power");
-    assert.deepEqual(await good({ payload: power({ charge: 100 }), outage: null } as Msg), []);
-    assert.deepEqual(await good({ payload: power({ onBattery: true, charge: 85, event: "POWER_LOST", onBatterySeconds: 0 }), outage: O1 } as Msg), ["backup"]);
+    should(await good({ payload: power({ charge: 100 }), outage: null } as Msg)).eql([]);
+    should(await good({ payload: power({ onBattery: true, charge: 85, event: "POWER_LOST", onBatterySeconds: 0 }), outage: O1 } as Msg)).eql(["backup"]);
     await fuzzAll(w, all, between, bad, "tier backup reached");
-    assert.deepEqual(await good({ payload: power({ onBattery: true, charge: 45, onBatterySeconds: 600 }), outage: O1 } as Msg), ["backup", "storage"]);
+    should(await good({ payload: power({ onBattery: true, charge: 45, onBatterySeconds: 600 }), outage: O1 } as Msg)).eql(["backup", "storage"]);
     await fuzzAll(w, all, between, bad, "tier storage reached");
-    assert.deepEqual(await good({ payload: power({ onBattery: false, charge: 46, event: "OUTAGE_END" }), outage: { ...O1, ended: O1.since + 3_600_000 } } as Msg), ["restored"]);
-    assert.equal(restored.length, 1);
+    should(await good({ payload: power({ onBattery: false, charge: 46, event: "OUTAGE_END" }), outage: { ...O1, ended: O1.since + 3_600_000 } } as Msg)).eql([
+      "restored",
+    ]);
+    should(restored).have.length(1);
   });
 
   it("outage-latch: a message without a valid outage (or topic) is an error; the latch keeps what passed", async () => {
     const r = new Rng(seed ^ 0x1a7);
-    await helper.load([latchNode], [
-      { id: "latch", type: "outage-latch", name: "", key: "outage", store: "", forwardReset: true, wires: [["out"]] },
-      { id: "latchT", type: "outage-latch", name: "", key: "topic", store: "", forwardReset: true, wires: [["outT"]] },
-      { id: "out", type: "helper" },
-      { id: "outT", type: "helper" },
-    ]);
+    await helper.load(
+      [latchNode],
+      [
+        { id: "latch", type: "outage-latch", name: "", key: "outage", store: "", forwardReset: true, wires: [["out"]] },
+        { id: "latchT", type: "outage-latch", name: "", key: "topic", store: "", forwardReset: true, wires: [["outT"]] },
+        { id: "out", type: "helper" },
+        { id: "outT", type: "helper" },
+      ],
+    );
     const w = fuzzWatch("latch");
     const wt = fuzzWatch("latchT");
     const got = collect(helper.getNode("out")) as Msg[];
@@ -261,7 +300,19 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
           () => ({}),
         ])();
         const m = noise(r, { outage: o, payload: junkValue(r, 1) } as Msg);
-        if (!restoredKind(m) && !(typeof m.outage === "object" && m.outage !== null && typeof (m.outage as { since?: unknown }).since === "number" && Number.isFinite((m.outage as { since: number }).since) && typeof (m.outage as { id?: unknown }).id === "string" && (m.outage as { id: string }).id !== "" && (m.outage as { id: string }).id.length <= 200)) return m;
+        if (
+          !restoredKind(m) &&
+          !(
+            typeof m.outage === "object" &&
+            m.outage !== null &&
+            typeof (m.outage as { since?: unknown }).since === "number" &&
+            Number.isFinite((m.outage as { since: number }).since) &&
+            typeof (m.outage as { id?: unknown }).id === "string" &&
+            (m.outage as { id: string }).id !== "" &&
+            (m.outage as { id: string }).id.length <= 200
+          )
+        )
+          return m;
       }
     };
     const badTopic = (): Msg => {
@@ -273,15 +324,15 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
     await fuzzAll(wt, gotT, between, badTopic, "armed (per topic)");
     await w.feed({ outage: O1, summary: "first" } as Msg);
     await wt.feed({ outage: O1, topic: "backup" } as Msg);
-    assert.deepEqual(got.map((m) => m.summary), ["first"]);
+    should(got.map((m) => m.summary)).eql(["first"]);
     await fuzzAll(w, got, between, badOutage, "passed");
     await fuzzAll(wt, gotT, between, badTopic, "passed (per topic)");
     await w.feed({ outage: O1, summary: "repeat" } as Msg);
     await wt.feed({ outage: O1, topic: "backup" } as Msg);
-    assert.deepEqual(got.map((m) => m.summary), ["first"], "still latched");
-    assert.equal(gotT.length, 1, "still latched (per topic)");
+    should(got.map((m) => m.summary)).eql(["first"], "still latched");
+    should(gotT.length).equal(1, "still latched (per topic)");
     await w.feed({ outage: O2, summary: "next outage" } as Msg);
-    assert.deepEqual(got.map((m) => m.summary), ["first", "next outage"]);
+    should(got.map((m) => m.summary)).eql(["first", "next outage"]);
   });
 
   describe("ssh-shutdown", () => {
@@ -292,11 +343,34 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
     afterEach(() => srv.close());
 
     function flow(node: Record<string, unknown>): object[] {
-      const host = (id: string, name: string) => ({ id, type: "ssh-host", name, address: "127.0.0.1", port: srv.port, username: "nut", keyFile: "", fingerprints: FP, acceptAnyHostKey: false });
+      const host = (id: string, name: string) => ({
+        id,
+        type: "ssh-host",
+        name,
+        address: "127.0.0.1",
+        port: srv.port,
+        username: "nut",
+        keyFile: "",
+        fingerprints: FP,
+        acceptAnyHostKey: false,
+      });
       return [
         host("h1", "backup-server"),
         host("h2", "nas"),
-        { id: "n1", type: "ssh-shutdown", name: "", hosts: ["h1", "h2"], preset: "linux", delay: 2, message: "Power failure", connectTimeout: 1, commandTimeout: 1, deadline: 1, wires: [["out"]], ...node },
+        {
+          id: "n1",
+          type: "ssh-shutdown",
+          name: "",
+          hosts: ["h1", "h2"],
+          preset: "linux",
+          delay: 2,
+          message: "Power failure",
+          connectTimeout: 1,
+          commandTimeout: 1,
+          deadline: 1,
+          wires: [["out"]],
+          ...node,
+        },
         { id: "out", type: "helper" },
       ];
     }
@@ -307,7 +381,8 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
       const msg: Msg = {};
       const keys = ["payload", "topic", "action", "reset", "outage", "tier", "summary", ...FORBIDDEN_PROPERTIES];
       for (const key of r.some(keys, r.int(0, 4))) {
-        msg[key] = key === "action" && r.chance(0.6) ? r.pick(["shutdown", "cancel", "check", "simulate", "Shutdown", " shutdown", "reboot", ""]) : junkValue(r, 2);
+        msg[key] =
+          key === "action" && r.chance(0.6) ? r.pick(["shutdown", "cancel", "check", "simulate", "Shutdown", " shutdown", "reboot", ""]) : junkValue(r, 2);
       }
       return msg;
     }
@@ -324,15 +399,18 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
         await w.feed(msg);
         const label = `#${i}: ${show(msg)} (${replay(seed)})`;
         const out = got.slice(sent);
-        assert.ok(out.length === 0 || out.length === 2, `${label}: ${out.length} results`);
-        for (const m of out) assert.equal(m.payload.action, "simulate", label);
-        if (FORBIDDEN_PROPERTIES.some((p) => msg[p] !== undefined)) assert.ok(w.errorsFor(msg).length >= 1 && out.length === 0, `${label}: a forbidden property must be refused`);
-        assert.equal(srv.count(), 0, `${label}: a connection`);
+        should(out.length === 0 || out.length === 2).be.true(`${label}: ${out.length} results`);
+        for (const m of out) should(m.payload.action).equal("simulate", label);
+        if (FORBIDDEN_PROPERTIES.some((p) => msg[p] !== undefined)) {
+          should(w.errorsFor(msg).length).be.aboveOrEqual(1, `${label}: a forbidden property must be refused`);
+          should(out.length).equal(0, `${label}: a forbidden property must be refused`);
+        }
+        should(srv.count()).equal(0, `${label}: a connection`);
       }
       // intact: a plain message still simulates both hosts
       const before = got.length;
       await w.feed({ payload: "go" } as Msg);
-      assert.deepEqual(got.slice(before).map((m) => `${m.payload.host} ${m.payload.action} ${m.payload.ok}`), ["backup-server simulate true", "nas simulate true"]);
+      should(got.slice(before).map((m) => `${m.payload.host} ${m.payload.action} ${m.payload.ok}`)).eql(["backup-server simulate true", "nas simulate true"]);
     });
 
     it('on "shutdown": a reset in any spelling, power back or on, a forbidden property or an unknown action never connects; a plain message does', async () => {
@@ -343,12 +421,47 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
       const action = () => (r.chance(0.5) ? undefined : r.pick(["shutdown", "check", "simulate", "cancel", null, ""]));
       const kinds: Array<[string, () => Msg]> = [
         // anything but false (or nothing) is a reset
-        ["reset", () => ({ reset: [r.pick([true, "true", 1, "yes", 0, "", {}, [], "false", null, NaN, junkValue(r, 1)])].map((v) => (v === false || v === undefined ? "no" : v))[0], action: action(), payload: junkValue(r, 1) }) as Msg],
-        ["OUTAGE_END", () => ({ payload: { ...power({ event: "OUTAGE_END" }), ...(r.chance(0.5) ? { onBattery: junkValue(r, 0) } : {}) }, action: action() }) as Msg],
-        ["ended outage", () => ({ outage: { id: junkValue(r, 0), since: junkValue(r, 0), ended: r.pick([0, 1, Date.now(), -1, 1e15]) }, action: action(), payload: junkValue(r, 1) }) as Msg],
-        ["power on", () => ({ payload: power({ onBattery: false, critical: false, event: r.pick(["POWER_BACK", "UPDATE"] as const), charge: r.int(0, 100) }), action: r.pick([undefined, "shutdown"]) }) as Msg],
+        [
+          "reset",
+          () =>
+            ({
+              reset: [r.pick([true, "true", 1, "yes", 0, "", {}, [], "false", null, NaN, junkValue(r, 1)])].map((v) =>
+                v === false || v === undefined ? "no" : v,
+              )[0],
+              action: action(),
+              payload: junkValue(r, 1),
+            }) as Msg,
+        ],
+        [
+          "OUTAGE_END",
+          () => ({ payload: { ...power({ event: "OUTAGE_END" }), ...(r.chance(0.5) ? { onBattery: junkValue(r, 0) } : {}) }, action: action() }) as Msg,
+        ],
+        [
+          "ended outage",
+          () =>
+            ({
+              outage: { id: junkValue(r, 0), since: junkValue(r, 0), ended: r.pick([0, 1, Date.now(), -1, 1e15]) },
+              action: action(),
+              payload: junkValue(r, 1),
+            }) as Msg,
+        ],
+        [
+          "power on",
+          () =>
+            ({
+              payload: power({ onBattery: false, critical: false, event: r.pick(["POWER_BACK", "UPDATE"] as const), charge: r.int(0, 100) }),
+              action: r.pick([undefined, "shutdown"]),
+            }) as Msg,
+        ],
         ["forbidden property", () => ({ [r.pick(FORBIDDEN_PROPERTIES)]: junkValue(r, 1) ?? "x", action: action(), payload: junkValue(r, 1) }) as Msg],
-        ["unknown action", () => ({ action: r.chance(0.5) ? r.pick(["Shutdown", " shutdown", "SHUTDOWN", "shutdown\n", "reboot", "poweroff", "shutdown;reboot"]) : notActionValue(r), payload: junkValue(r, 1) }) as Msg],
+        [
+          "unknown action",
+          () =>
+            ({
+              action: r.chance(0.5) ? r.pick(["Shutdown", " shutdown", "SHUTDOWN", "shutdown\n", "reboot", "poweroff", "shutdown;reboot"]) : notActionValue(r),
+              payload: junkValue(r, 1),
+            }) as Msg,
+        ],
       ];
       const n = 4 * between;
       for (let i = 0; i < n; i++) {
@@ -358,16 +471,21 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
         const sent = got.length;
         await w.feed(msg);
         const label = `${kind} #${i}: ${show(msg)} (${replay(seed)})`;
-        assert.equal(srv.count(), 0, `${label}: a connection`);
-        assert.deepEqual(got.slice(sent), [], `${label}: a result`);
-        if (kind === "forbidden property" || kind === "unknown action") assert.ok(w.errorsFor(msg).length >= 1, `${label}: no error`);
+        should(srv.count()).equal(0, `${label}: a connection`);
+        should(got.slice(sent)).eql([], `${label}: a result`);
+        if (kind === "forbidden property" || kind === "unknown action") should(w.errorsFor(msg).length).be.aboveOrEqual(1, `${label}: no error`);
       }
       // The listener counts: a plain message is a shutdown, and connects (the peer hangs up: a failed result per host).
       const before = got.length;
       helper.getNode("n1").receive({ payload: "go" } as Msg);
       await waitUntil("the shutdown results", () => got.length >= before + 2, 15000);
-      assert.ok(srv.count() >= 2, `connections: ${srv.count()}`);
-      assert.deepEqual(got.slice(before).map((m) => `${m.payload.action} ${m.payload.ok}`).sort(), ["shutdown false", "shutdown false"]);
+      should(srv.count()).be.aboveOrEqual(2, `connections: ${srv.count()}`);
+      should(
+        got
+          .slice(before)
+          .map((m) => `${m.payload.action} ${m.payload.ok}`)
+          .sort(),
+      ).eql(["shutdown false", "shutdown false"]);
     });
   });
 
@@ -376,32 +494,48 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
     const sim: NutSim = await startNutSim();
     try {
       sim.addUps("ups1", { "battery.charge": 100, "battery.runtime": 2700, "ups.load": 20, "ups.status": "OL" });
-      await helper.load([nutServerNode, nutUpsInNode], [
-        { id: "srv", type: "nut-server", host: "127.0.0.1", port: sim.port, usetls: false, tls: "", login: "", interval: 5, timeout: 2 },
-        { id: "in", type: "nut-ups-in", server: "srv", mode: "one", ups: "ups1", interval: 3600, alertInterval: 3600, output: "poll", vars: false, nocomm: 60, wires: [["out"]] },
-        { id: "out", type: "helper" },
-      ]);
+      await helper.load(
+        [nutServerNode, nutUpsInNode],
+        [
+          { id: "srv", type: "nut-server", host: "127.0.0.1", port: sim.port, usetls: false, tls: "", login: "", interval: 5, timeout: 2 },
+          {
+            id: "in",
+            type: "nut-ups-in",
+            server: "srv",
+            mode: "one",
+            ups: "ups1",
+            interval: 3600,
+            alertInterval: 3600,
+            output: "poll",
+            vars: false,
+            nocomm: 60,
+            wires: [["out"]],
+          },
+          { id: "out", type: "helper" },
+        ],
+      );
       const got = collect(helper.getNode("out")) as Array<Msg & { payload: { status: string; charge: number } }>;
       await waitUntil("the first reading", () => got.length >= 1, 10000);
       const w = fuzzWatch("in");
       const n = 2 * between;
       for (let i = 0; i < n; i++) {
         const msg: Msg = {};
-        for (const key of r.some(["payload", "topic", "_msgid", "reset", "action", "ups", "server", "interval", "vars", "req"], r.int(0, 4))) msg[key] = junkValue(r, 2);
+        for (const key of r.some(["payload", "topic", "_msgid", "reset", "action", "ups", "server", "interval", "vars", "req"], r.int(0, 4)))
+          msg[key] = junkValue(r, 2);
         if (typeof msg._msgid !== "string") delete msg._msgid;
         const sent = got.length;
         await w.feed(msg);
         const label = `#${i}: ${show(msg)} (${replay(seed)})`;
-        assert.equal(got.length, sent + 1, `${label}: ${got.length - sent} readings; errors: ${JSON.stringify(w.errors)}`);
+        should(got.length).equal(sent + 1, `${label}: ${got.length - sent} readings; errors: ${JSON.stringify(w.errors)}`);
         const last = got[got.length - 1];
-        assert.equal(last.topic, `ups1@127.0.0.1:${sim.port}`, label);
-        assert.equal(last.payload.status, "OL", label);
-        assert.deepEqual(w.errors, [], label);
+        should(last.topic).equal(`ups1@127.0.0.1:${sim.port}`, label);
+        should(last.payload.status).equal("OL", label);
+        should(w.errors).eql([], label);
       }
       sim.setStatus("ups1", "OB DISCHRG");
       sim.setVar("ups1", "battery.charge", 77);
       await w.feed({ payload: "poll" } as Msg);
-      assert.deepEqual([got[got.length - 1].payload.status, got[got.length - 1].payload.charge], ["OB DISCHRG", 77]);
+      should([got[got.length - 1].payload.status, got[got.length - 1].payload.charge]).eql(["OB DISCHRG", 77]);
     } finally {
       await helper.unload();
       await sim.close();
@@ -415,12 +549,52 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
     const srv = await countingServer();
     try {
       sim.addUps("ups1", { "ups.status": "OL" });
-      await helper.load([nutServerNode, nutUpsInNode, sshHostNode, sshShutdownNode], [
-        { id: "srv", type: "nut-server", host: "127.0.0.1", port: sim.port, usetls: false, tls: "", login: "", interval: 5, timeout: 2 },
-        { id: "in", type: "nut-ups-in", server: "srv", mode: "one", ups: "ups1", interval: 3600, alertInterval: 3600, output: "change", vars: false, nocomm: 60, wires: [[]] },
-        { id: "h1", type: "ssh-host", name: "h", address: "127.0.0.1", port: srv.port, username: "nut", keyFile: "", fingerprints: FP, acceptAnyHostKey: false },
-        { id: "n1", type: "ssh-shutdown", name: "", hosts: ["h1"], preset: "linux", delay: 2, message: "m", action: "simulate", allowed: [], connectTimeout: 1, commandTimeout: 1, deadline: 1, wires: [[]] },
-      ], { h1: { password: "pw" } });
+      await helper.load(
+        [nutServerNode, nutUpsInNode, sshHostNode, sshShutdownNode],
+        [
+          { id: "srv", type: "nut-server", host: "127.0.0.1", port: sim.port, usetls: false, tls: "", login: "", interval: 5, timeout: 2 },
+          {
+            id: "in",
+            type: "nut-ups-in",
+            server: "srv",
+            mode: "one",
+            ups: "ups1",
+            interval: 3600,
+            alertInterval: 3600,
+            output: "change",
+            vars: false,
+            nocomm: 60,
+            wires: [[]],
+          },
+          {
+            id: "h1",
+            type: "ssh-host",
+            name: "h",
+            address: "127.0.0.1",
+            port: srv.port,
+            username: "nut",
+            keyFile: "",
+            fingerprints: FP,
+            acceptAnyHostKey: false,
+          },
+          {
+            id: "n1",
+            type: "ssh-shutdown",
+            name: "",
+            hosts: ["h1"],
+            preset: "linux",
+            delay: 2,
+            message: "m",
+            action: "simulate",
+            allowed: [],
+            connectTimeout: 1,
+            commandTimeout: 1,
+            deadline: 1,
+            wires: [[]],
+          },
+        ],
+        { h1: { password: "pw" } },
+      );
       // Hosts: loopback, or not a host name at all (a character no name has): nothing else may be looked up.
       const host = (): unknown =>
         r.pick([
@@ -447,23 +621,29 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
         const which = r.int(0, 2);
         let res;
         if (which === 0) {
-          const body = r.chance(0.1) ? jsonJunk(r) : { id: id(), host: host(), port: port(), usetls: r.pick([false, "true", true, jsonJunk(r)]), tls: r.pick(["", "nope", jsonJunk(r)]) };
+          const body = r.chance(0.1)
+            ? jsonJunk(r)
+            : { id: id(), host: host(), port: port(), usetls: r.pick([false, "true", true, jsonJunk(r)]), tls: r.pick(["", "nope", jsonJunk(r)]) };
           res = await helper.request().post("/nut-server/list-ups").send(toJsonBody(body));
         } else if (which === 1) {
           const body = r.chance(0.1) ? jsonJunk(r) : { id: id(), address: host(), port: sshPort() };
           res = await helper.request().post("/ssh-host/fingerprints").send(toJsonBody(body));
         } else {
           const q: Record<string, string> = {};
-          for (const k of r.some(["preset", "delay", "message", "username", "customShutdown", "customCancel", "customCheck"], r.int(0, 7))) q[k] = junkString(r).slice(0, 200); // a whole query of more than 16 kB is refused by Node.js itself (431)
+          for (const k of r.some(["preset", "delay", "message", "username", "customShutdown", "customCancel", "customCheck"], r.int(0, 7)))
+            q[k] = junkString(r).slice(0, 200); // a whole query of more than 16 kB is refused by Node.js itself (431)
           res = await helper.request().get("/ssh-shutdown/preview").query(q);
         }
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         const label = `request #${i} (${["list-ups", "fingerprints", "preview"][which]}): ${res.status} ${res.text.slice(0, 200)} (${replay(seed)})`;
-        assert.ok([200, 400, 404, 429, 502].includes(res.status), label);
-        assert.ok(typeof res.body === "object" && res.body !== null && Object.keys(res.body).length > 0, `${label}: not a JSON answer`);
-        assert.ok(res.text.length < 64 * 1024, `${label}: an answer of ${res.text.length} characters`);
+        should([200, 400, 404, 429, 502].includes(res.status)).be.true(label);
+        should(res.body).have.type("object", `${label}: not a JSON answer`);
+        should.exist(res.body, `${label}: not a JSON answer`);
+        should(Object.keys(res.body).length).be.above(0, `${label}: not a JSON answer`);
+        should(res.text.length).be.below(64 * 1024, `${label}: an answer of ${res.text.length} characters`);
       }
-      assert.ok((statuses.get(400) ?? 0) > 0 && (statuses.get(200) ?? 0) > 0, `a mix of answers: ${JSON.stringify([...statuses])}`);
+      should(statuses.get(400) ?? 0).be.above(0, `a mix of answers: ${JSON.stringify([...statuses])}`);
+      should(statuses.get(200) ?? 0).be.above(0, `a mix of answers: ${JSON.stringify([...statuses])}`);
     } finally {
       await helper.unload();
       await srv.close();
@@ -521,4 +701,3 @@ function show(msg: Msg): string {
     });
   return `{${parts.join(", ")}}`;
 }
-

@@ -23,7 +23,7 @@
  *
  * A failure names its seed; FUZZ_SEED=<seed> replays it.
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { createServer, type Server, type Socket } from "node:net";
 import { NutClient, type StateChange } from "../../core/nut/client";
 import { MAX_CODE_LENGTH, NutError, NutServerError } from "../../core/nut/errors";
@@ -172,7 +172,15 @@ class Replies {
   }
 
   private errLine(): string {
-    const code = this.r.pick(["VAR-NOT-SUPPORTED", "DATA-STALE", "UNKNOWN-UPS", "DRIVER-NOT-CONNECTED", "ACCESS-DENIED", "NEW-CODE_2", this.r.text(this.r.int(0, 300), VALUE_CHARS.replace("#", ""))]);
+    const code = this.r.pick([
+      "VAR-NOT-SUPPORTED",
+      "DATA-STALE",
+      "UNKNOWN-UPS",
+      "DRIVER-NOT-CONNECTED",
+      "ACCESS-DENIED",
+      "NEW-CODE_2",
+      this.r.text(this.r.int(0, 300), VALUE_CHARS.replace("#", "")),
+    ]);
     return `ERR ${code}${this.r.chance(0.3) ? " " + this.value(60).replace(/#/g, "") : ""}`;
   }
 
@@ -212,7 +220,14 @@ class Replies {
   getVar(ups: string, name: string): Reply & { value: string } {
     const value = this.value();
     const k = this.r.int(0, 199);
-    if (k < 170) return { text: `VAR${this.sep()}${ups} ${name}${this.sep()}${quote(value)}${this.eol()}`, inStep: true, expect: "value", value, delivery: this.delivery() };
+    if (k < 170)
+      return {
+        text: `VAR${this.sep()}${ups} ${name}${this.sep()}${quote(value)}${this.eol()}`,
+        inStep: true,
+        expect: "value",
+        value,
+        delivery: this.delivery(),
+      };
     if (k < 188) return { text: `${this.errLine()}\n`, inStep: true, expect: "server-error", value, delivery: this.delivery() };
     return { ...this.broken(true, `VAR ${ups} ${name}`), value };
   }
@@ -221,7 +236,10 @@ class Replies {
   listVar(ups: string): Reply & { value: Array<[string, string]> } {
     const r = this.r;
     const n = r.chance(0.01) ? LIMITS.maxListItems + r.int(1, 20) : r.int(0, 12);
-    const value: Array<[string, string]> = Array.from({ length: n }, (_, i) => [`v${i}.${r.text(r.int(1, 8), "abcxyz")}`, this.value(n > LIMITS.maxListItems ? 4 : 40)]);
+    const value: Array<[string, string]> = Array.from({ length: n }, (_, i) => [
+      `v${i}.${r.text(r.int(1, 8), "abcxyz")}`,
+      this.value(n > LIMITS.maxListItems ? 4 : 40),
+    ]);
     const body = value.map(([k, v]) => `VAR ${ups} ${k}${this.sep()}${quote(v)}${this.eol()}`).join("");
     const text = `BEGIN LIST VAR ${ups}${this.eol()}${body}END LIST VAR ${ups}${this.eol()}`;
     const k = r.int(0, 199);
@@ -260,7 +278,8 @@ function judge(o: Outcome): string | null {
   if (!result.ok) {
     const err = result.error;
     if (!(err instanceof NutError)) return `${o.label}: rejected with a non-NutError ${String(err)}`;
-    if (!new RegExp(`^[A-Za-z0-9][A-Za-z0-9_-]{0,${MAX_CODE_LENGTH - 1}}$`).test(err.code)) return `${o.label}: error code ${JSON.stringify(err.code)} is not a bounded word`;
+    if (!new RegExp(`^[A-Za-z0-9][A-Za-z0-9_-]{0,${MAX_CODE_LENGTH - 1}}$`).test(err.code))
+      return `${o.label}: error code ${JSON.stringify(err.code)} is not a bounded word`;
     if (err.message.length > 400) return `${o.label}: error message of ${err.message.length} characters`;
     if (e.kind === "value") return `${o.label}: a valid reply in step failed: ${err.name} ${err.message}`;
     if (e.kind === "server-error" && !(err instanceof NutServerError)) return `${o.label}: ERR in step gave ${err.name} ${err.message}`;
@@ -268,7 +287,7 @@ function judge(o: Outcome): string | null {
   }
   if (e.kind !== "server-error") {
     try {
-      assert.deepEqual(result.value, e.value);
+      should(result.value).eql(e.value);
       return null;
     } catch {
       return `${o.label}: resolved with ${JSON.stringify(result.value)?.slice(0, 200)}, its reply said ${JSON.stringify(e.value)?.slice(0, 200)}`;
@@ -301,7 +320,7 @@ function connected(c: NutClient): Promise<void> {
 async function readsAgain(client: NutClient, peer: PlannedPeer, status: string): Promise<void> {
   await connected(client);
   peer.plan.set("GET VAR ups1 ups.status", { bytes: Buffer.from(`VAR ups1 ups.status "${status}"\n`), delivery: "whole" });
-  assert.equal(await client.getVar("ups1", "ups.status"), status);
+  should(await client.getVar("ups1", "ups.status")).equal(status);
 }
 
 describe("fuzz: the NUT reader (NutClient on loopback) fed generated replies", function () {
@@ -339,7 +358,11 @@ describe("fuzz: the NUT reader (NutClient on loopback) fed generated replies", f
         const plan = (line: string, reply: Reply, value: unknown): { expect: Expect; before: boolean } => {
           peer.plan.set(line, { bytes: Buffer.from(reply.text, "utf8"), delivery: reply.delivery });
           tally.replies++;
-          const expect: Expect = !inStep ? { kind: "unknown", value } : reply.expect === "server-error" ? { kind: "server-error" } : { kind: reply.expect, value };
+          const expect: Expect = !inStep
+            ? { kind: "unknown", value }
+            : reply.expect === "server-error"
+              ? { kind: "server-error" }
+              : { kind: reply.expect, value };
           const before = inStep && reply.inStep;
           if (!reply.inStep) inStep = false;
           return { expect, before };
@@ -427,12 +450,13 @@ describe("fuzz: the NUT reader (NutClient on loopback) fed generated replies", f
         `${tally.values} values, ${tally.errors} errors, ${tally.reconnects} connections (${tally.hangUps} hang-ups), ${seconds.toFixed(1)} s; ` +
         `heap ${(heapBefore / 2 ** 20).toFixed(1)} -> ${(heapAfter / 2 ** 20).toFixed(1)} MiB; ${replay(seed)}`,
     );
-    assert.deepEqual(problems, [], replay(seed));
-    assert.deepEqual(uncaught(), [], replay(seed));
-    assert.ok(tally.replies >= target);
-    assert.ok(tally.values > tally.requests / 3 && tally.errors > tally.requests / 10, `a mix of values and errors: ${JSON.stringify(tally)} (${replay(seed)})`);
+    should(problems).eql([], replay(seed));
+    should(uncaught()).eql([], replay(seed));
+    should(tally.replies).be.aboveOrEqual(target);
+    should(tally.values).be.above(tally.requests / 3, `a mix of values and errors: ${JSON.stringify(tally)} (${replay(seed)})`);
+    should(tally.errors).be.above(tally.requests / 10, `a mix of values and errors: ${JSON.stringify(tally)} (${replay(seed)})`);
     // Bounded: what one run holds does not grow with the number of replies (generous: a leak of 100 bytes a reply would pass 10 MiB at 10^5).
-    assert.ok(grown < 16, `heap grew by ${grown.toFixed(1)} MiB over ${tally.replies} replies (${replay(seed)})`);
+    should(grown).be.below(16, `heap grew by ${grown.toFixed(1)} MiB over ${tally.replies} replies (${replay(seed)})`);
   });
 
   it("a peer that never answers: every request fails with a timeout, in time, and the client reconnects and reads again", async () => {
@@ -450,14 +474,18 @@ describe("fuzz: the NUT reader (NutClient on loopback) fed generated replies", f
         const results = await Promise.all(
           Array.from({ length: n }, (_, i) => {
             const ups = `s${round}x${i}`;
-            peer.plan.set(`GET VAR ${ups} x`, { bytes: Buffer.from(`VAR ${ups} x "1"\n`), delivery: i === 0 ? "silent" : r.pick(["whole", "silent", "hang-up"] as const) });
+            peer.plan.set(`GET VAR ${ups} x`, {
+              bytes: Buffer.from(`VAR ${ups} x "1"\n`),
+              delivery: i === 0 ? "silent" : r.pick(["whole", "silent", "hang-up"] as const),
+            });
             return settleOf(client.getVar(ups, "x"));
           }),
         );
         const ms = performance.now() - started;
-        assert.ok(!results[0].ok && results[0].error instanceof NutError, `the unanswered request failed (${replay(seed)})`);
-        assert.ok(ms < 100 + 2000, `settled within the timeout (+ slack): ${ms.toFixed(0)} ms`);
-        for (const res of results) if (!res.ok) assert.ok(res.error instanceof NutError);
+        should(results[0].ok).be.false(`the unanswered request failed (${replay(seed)})`);
+        should((results[0] as { ok: false; error: unknown }).error).be.instanceOf(NutError, `the unanswered request failed (${replay(seed)})`);
+        should(ms).be.below(100 + 2000, `settled within the timeout (+ slack): ${ms.toFixed(0)} ms`);
+        for (const res of results) if (!res.ok) should(res.error).be.instanceOf(NutError);
         peer.plan.clear();
       }
       await readsAgain(client, peer, "OB");
@@ -465,7 +493,7 @@ describe("fuzz: the NUT reader (NutClient on loopback) fed generated replies", f
       await client.close();
       await peer.close();
     }
-    assert.deepEqual(uncaught(), []);
+    should(uncaught()).eql([]);
   });
 
   it("the line splitter: any chunking of a byte stream gives the same lines as the whole stream, or reports a line past its bound", () => {
@@ -474,7 +502,9 @@ describe("fuzz: the NUT reader (NutClient on loopback) fed generated replies", f
     for (let n = 0; n < streams; n++) {
       const parts: string[] = [];
       for (let i = r.int(1, 12); i > 0; i--) {
-        parts.push(r.chance(0.5) ? r.text(r.int(0, 60), VALUE_CHARS) : Buffer.from(Array.from({ length: r.int(0, 40) }, () => r.int(0, 255))).toString("latin1"));
+        parts.push(
+          r.chance(0.5) ? r.text(r.int(0, 60), VALUE_CHARS) : Buffer.from(Array.from({ length: r.int(0, 40) }, () => r.int(0, 255))).toString("latin1"),
+        );
         parts.push(r.pick(["\n", "\r\n", "", "\r"]));
       }
       const bytes = Buffer.from(parts.join(""), r.chance(0.5) ? "utf8" : "latin1");
@@ -483,7 +513,7 @@ describe("fuzz: the NUT reader (NutClient on loopback) fed generated replies", f
       const chunked = new LineBuffer(max);
       const lines: string[] = [];
       let overflow = false;
-      for (let at = 0; at < bytes.length && !overflow; ) {
+      for (let at = 0; at < bytes.length && !overflow;) {
         const size = r.int(1, 9);
         const res = chunked.push(bytes.subarray(at, at + size));
         lines.push(...res.lines);
@@ -494,9 +524,9 @@ describe("fuzz: the NUT reader (NutClient on loopback) fed generated replies", f
       // The same verdict however TCP cut the stream (a UTF-8 sequence cut by a chunk boundary decodes as in the whole),
       // and never a line past the bound handed on (its bytes, so its characters too; bytes that are not UTF-8 decode
       // to U+FFFD, which would re-encode longer).
-      assert.equal(overflow, whole.overflow, `${label}: a line past the bound, whole ${whole.overflow}, in chunks ${overflow}`);
-      assert.deepEqual(lines, whole.lines, label);
-      for (const l of lines) assert.ok(l.length <= max, label);
+      should(overflow).equal(whole.overflow, `${label}: a line past the bound, whole ${whole.overflow}, in chunks ${overflow}`);
+      should(lines).eql(whole.lines, label);
+      for (const l of lines) should(l.length).be.belowOrEqual(max, label);
     }
   });
 });

@@ -19,7 +19,12 @@ export const NAMED: Timeline[] = [
     name: "driver frozen 5 s while on battery: nothing",
     upses: two,
     minSupplies: 2,
-    steps: [at(2, status("ups1", "OB DISCHRG")), at(2, status("ups2", "OB DISCHRG")), at(6, { kind: "freeze", ups: "ups1" }), at(5, { kind: "thaw", ups: "ups1" })],
+    steps: [
+      at(2, status("ups1", "OB DISCHRG")),
+      at(2, status("ups2", "OB DISCHRG")),
+      at(6, { kind: "freeze", ups: "ups1" }),
+      at(5, { kind: "thaw", ups: "ups1" }),
+    ],
   },
   {
     name: "driver frozen past the dead time while on battery: shutdown",

@@ -3,7 +3,7 @@
  * for the decision nodes' tests (no NUT server needed for those), and the
  * type of those messages for the tests that read nut-ups-in's.
  */
-import assert from "node:assert/strict";
+import should from "./should";
 import type { NodeMessage } from "node-red";
 import type { OutageIdentity, PowerState, SourceState, UpsState } from "../../core/contract";
 import {
@@ -86,7 +86,7 @@ export function power(over: Partial<PowerState> = {}): PowerState {
 /** The state of one source in a power state (fails the test when it is not there). */
 export function source(p: PowerState | undefined, topic: string): SourceState {
   const s = p?.sources.find((x) => x.topic === topic);
-  assert.ok(s, `no source ${topic} in the power state`);
+  should.exist(s, `no source ${topic} in the power state`);
   return s;
 }
 
@@ -122,7 +122,7 @@ export function aggregateNodeDef(topics: string[], over: object = {}): object {
  */
 export function aggregateMachine(over: Partial<AggregateConfig> = {}) {
   const config: AggregateConfig = { ...AGGREGATE_DEFAULTS, idTag: "t001", sources: [{ topic: "ups1@nas:3493", power: 1 }], ...over };
-  assert.deepEqual(checkAggregateConfig(config), []);
+  should(checkAggregateConfig(config)).eql([]);
   let wallShift = 0;
   const moment = (t: number): Moment => ({ mono: t, wall: t + wallShift });
   let state = initialAggregate(config, moment(T0));
@@ -146,7 +146,7 @@ export function aggregateMachine(over: Partial<AggregateConfig> = {}) {
       let ticks = 0;
       for (let d = nextDeadline(config, state); d != null && d <= to; d = nextDeadline(config, state)) {
         // The node shell re-arms its timer after each tick: a deadline that never clears would spin it.
-        assert.ok(++ticks < 1000, `deadline ${d} does not clear`);
+        should(++ticks).be.below(1000, `deadline ${d} does not clear`);
         const r = aggregateTick(config, state, moment(d));
         state = r.state;
         keep(r.output, d);
@@ -157,7 +157,7 @@ export function aggregateMachine(over: Partial<AggregateConfig> = {}) {
     send(topic: string, u: UpsState, time = now): AggregateOutput | null {
       m.advance(time);
       const r = aggregateInput(config, state, topic, u, moment(time));
-      assert.equal(r.error, null);
+      should(r.error).equal(null);
       state = r.state;
       keep(r.output, time);
       return r.output;
@@ -167,7 +167,7 @@ export function aggregateMachine(over: Partial<AggregateConfig> = {}) {
       wallShift += ms;
     },
     last(): AggregateOutput {
-      assert.ok(outs.length, "no output yet");
+      should(Boolean(outs.length)).be.true("no output yet");
       return outs[outs.length - 1];
     },
     events(): string[] {

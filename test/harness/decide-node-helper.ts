@@ -5,9 +5,12 @@
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { mock } from "node:test";
+import sinon from "sinon";
 import { now as clockNow, useClock } from "../../nodes/lib/clock";
 import { closeContextStores, helper } from "./red-helper";
+
+/** The fake timers (sinon) while a test has them on. */
+let fakeTimers: sinon.SinonFakeTimers | undefined;
 
 /**
  * A clock the tests move by hand: Date and setTimeout are mocked (the nodes'
@@ -20,20 +23,21 @@ export const clock = {
   start(now: number) {
     const monoAtStart = clockNow().mono;
     wallSteps = 0;
-    mock.timers.enable({ apis: ["setTimeout", "Date"], now });
+    fakeTimers = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"], now });
     useClock(() => ({ mono: monoAtStart + (Date.now() - now - wallSteps), wall: Date.now() }));
   },
   /** Moves time forward, firing due timers on the way. */
   tick(ms: number) {
-    mock.timers.tick(ms);
+    fakeTimers!.tick(ms);
   },
   /** Steps the wall clock alone, as NTP does: no timer fires, the monotonic clock does not move. */
   stepWall(ms: number) {
-    mock.timers.setTime(Date.now() + ms);
+    fakeTimers!.setSystemTime(Date.now() + ms);
     wallSteps += ms;
   },
   stop() {
-    mock.timers.reset();
+    fakeTimers?.restore();
+    fakeTimers = undefined;
     useClock(null);
   },
 };

@@ -7,7 +7,7 @@
  * waiting until the editor has finished moving. Open the page with
  * tools/browser.ts.
  */
-import assert from "node:assert/strict";
+import should from "./should";
 import type { Page } from "playwright-core";
 
 /** What the tests read of the editor's globals (in `page.evaluate`, which runs in the page). */
@@ -72,11 +72,7 @@ export async function shownStatus(page: Page, id: string): Promise<string> {
 /** The help sidebar for `type`: its title (palette label) and its summary sentence. */
 export async function helpShown(page: Page, type: string): Promise<{ title: string; summary: string }> {
   await page.evaluate((t) => (window as unknown as EditorWindow).RED.sidebar.help.show(t), type);
-  await page.waitForFunction(
-    () => (window as unknown as EditorWindow).$(".red-ui-help-title").is(":visible"),
-    undefined,
-    { timeout: 10000 },
-  );
+  await page.waitForFunction(() => (window as unknown as EditorWindow).$(".red-ui-help-title").is(":visible"), undefined, { timeout: 10000 });
   return page.evaluate(() => {
     const $ = (window as unknown as EditorWindow).$;
     const title = $(".red-ui-help-title");
@@ -86,11 +82,14 @@ export async function helpShown(page: Page, type: string): Promise<{ title: stri
 
 /** Drags `type` from the (filtered) palette onto the workspace with real mouse moves; returns the new node's id. */
 export async function dropFromPalette(page: Page, type: string, slot: number): Promise<string> {
-  const idsOf = () => page.evaluate((t) => {
-    const ids: string[] = [];
-    (window as unknown as EditorWindow).RED.nodes.eachNode((n) => { if (n.type === t) ids.push(n.id); });
-    return ids;
-  }, type);
+  const idsOf = () =>
+    page.evaluate((t) => {
+      const ids: string[] = [];
+      (window as unknown as EditorWindow).RED.nodes.eachNode((n) => {
+        if (n.type === t) ids.push(n.id);
+      });
+      return ids;
+    }, type);
   const before = await idsOf();
   await page.locator("#red-ui-palette-search input").click();
   await page.keyboard.press("Control+A");
@@ -105,7 +104,8 @@ export async function dropFromPalette(page: Page, type: string, slot: number): P
   await node.scrollIntoViewIfNeeded();
   const from = await node.boundingBox();
   const chart = await page.locator("#red-ui-workspace-chart").boundingBox();
-  assert.ok(from && chart);
+  should.exist(from);
+  should.exist(chart);
   const to = { x: chart.x + 160 + 200 * (slot % 3), y: chart.y + 80 + 100 * Math.floor(slot / 3) };
   await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
   await page.mouse.down();
@@ -115,13 +115,15 @@ export async function dropFromPalette(page: Page, type: string, slot: number): P
   await page.waitForFunction(
     ([t, n]) => {
       let count = 0;
-      (window as unknown as EditorWindow).RED.nodes.eachNode((x) => { if (x.type === t) count++; });
+      (window as unknown as EditorWindow).RED.nodes.eachNode((x) => {
+        if (x.type === t) count++;
+      });
       return count > n;
     },
     [type, before.length] as const,
   );
   const added = (await idsOf()).filter((id) => !before.includes(id));
-  assert.equal(added.length, 1, `one ${type} dropped`);
+  should(added.length).equal(1, `one ${type} dropped`);
   return added[0];
 }
 
@@ -138,7 +140,11 @@ export async function openDialog(page: Page, id: string): Promise<void> {
  * (and a dialog opened from a dialog takes the place of its parent in the page).
  */
 export async function openTray(page: Page, click: () => Promise<void>): Promise<void> {
-  await page.evaluate(() => document.querySelectorAll<HTMLElement>("#red-ui-editor-stack > .red-ui-tray").forEach((t) => { t.dataset.e2eSeen = "1"; }));
+  await page.evaluate(() =>
+    document.querySelectorAll<HTMLElement>("#red-ui-editor-stack > .red-ui-tray").forEach((t) => {
+      t.dataset.e2eSeen = "1";
+    }),
+  );
   await click();
   await topTrayInPlace(page, true);
 }
@@ -150,8 +156,7 @@ export async function topTrayInPlace(page: Page, fresh: boolean): Promise<void> 
     const top = trays[trays.length - 1];
     if (!top) return !mustBeFresh;
     const stack = document.getElementById("red-ui-editor-stack")?.getBoundingClientRect();
-    return !(mustBeFresh && top.dataset.e2eSeen) && top.style.right === "0px" && !!stack &&
-      Math.abs(top.getBoundingClientRect().right - stack.right) < 1;
+    return !(mustBeFresh && top.dataset.e2eSeen) && top.style.right === "0px" && !!stack && Math.abs(top.getBoundingClientRect().right - stack.right) < 1;
   }, fresh);
   await settled(page);
 }
@@ -198,7 +203,9 @@ export async function typeInto(page: Page, selector: string, value: string): Pro
 
 /** Whether the top dialog marks the field as invalid (red border). */
 export function marked(page: Page, selector: string): Promise<boolean> {
-  return tray(page).locator(selector).evaluate((e) => e.classList.contains("input-error"));
+  return tray(page)
+    .locator(selector)
+    .evaluate((e) => e.classList.contains("input-error"));
 }
 
 /** The editor's verdict on a node: valid flag, failing properties, red triangle on the workspace / config sidebar. */
@@ -225,7 +232,7 @@ export async function deploy(page: Page): Promise<void> {
     const w = window as unknown as EditorWindow;
     return w.RED.nodes.dirty() ? w.$(".ui-dialog:visible").text() : null;
   });
-  assert.equal(stuck, null, "deploy stopped at a dialog");
+  should(stuck).equal(null, "deploy stopped at a dialog");
 }
 
 /**
@@ -237,11 +244,14 @@ export async function waitForStatus(page: Page, id: string, want: string | RegEx
   await page
     .waitForFunction(
       ([nodeId, text, re]) => {
-        const shown = document.querySelector(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${nodeId}"] .red-ui-flow-node-status-label`)?.textContent ?? "";
+        const shown =
+          document.querySelector(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${nodeId}"] .red-ui-flow-node-status-label`)?.textContent ?? "";
         return re ? new RegExp(re.source, re.flags).test(shown) : shown === text;
       },
       [id, typeof want === "string" ? want : "", pattern] as const,
       { timeout: opts.timeoutMs ?? 15000 },
     )
-    .catch(async () => assert.fail(`${opts.what ?? id} shows "${await shownStatus(page, id)}", expected ${typeof want === "string" ? JSON.stringify(want) : String(want)}`));
+    .catch(async () => {
+      throw new Error(`${opts.what ?? id} shows "${await shownStatus(page, id)}", expected ${typeof want === "string" ? JSON.stringify(want) : String(want)}`);
+    });
 }

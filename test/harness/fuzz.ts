@@ -5,7 +5,7 @@
  * Node-RED message can carry, and a guard that refuses, and records, any
  * connection leaving the loopback range while a fuzz test runs.
  */
-import assert from "node:assert/strict";
+import should from "./should";
 import { isIP, Socket } from "node:net";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -81,10 +81,43 @@ const ODD = " \t\n\r\u0000\u0007\u001b\"'\\#=@:/.-_%{}[]<>é€😀\u202e\ufeff"
 
 /** Strings that are known to confuse code: names of Object's properties, numbers as text, control and wide characters. */
 const TRICKY_STRINGS = [
-  "", " ", "__proto__", "constructor", "prototype", "toString", "hasOwnProperty", "valueOf",
-  "NaN", "Infinity", "-1", "1e308", "0x10", "true", "false", "null", "undefined", "[object Object]",
-  "OB", "OL", "LB", "OB LB", "FSD", "OUTAGE_END", "POWER_LOST", "shutdown", "cancel", "check", "simulate",
-  "\u0000", "\r\n", "é", "😀", "\u202e", "<script>alert(1)</script>", "$(reboot)", "; rm -rf /",
+  "",
+  " ",
+  "__proto__",
+  "constructor",
+  "prototype",
+  "toString",
+  "hasOwnProperty",
+  "valueOf",
+  "NaN",
+  "Infinity",
+  "-1",
+  "1e308",
+  "0x10",
+  "true",
+  "false",
+  "null",
+  "undefined",
+  "[object Object]",
+  "OB",
+  "OL",
+  "LB",
+  "OB LB",
+  "FSD",
+  "OUTAGE_END",
+  "POWER_LOST",
+  "shutdown",
+  "cancel",
+  "check",
+  "simulate",
+  "\u0000",
+  "\r\n",
+  "é",
+  "😀",
+  "\u202e",
+  "<script>alert(1)</script>",
+  "$(reboot)",
+  "; rm -rf /",
 ];
 
 /** A string of any kind: tricky, random, or long. */
@@ -106,20 +139,38 @@ const NUMBERS = [0, -0, 1, -1, 0.5, 100, 101, -100, 1e308, -1e308, Number.MAX_SA
 export function junkValue(r: Rng, depth = 2): unknown {
   const k = r.int(0, depth > 0 ? 23 : 15);
   switch (k) {
-    case 0: return undefined;
-    case 1: return null;
-    case 2: return r.chance(0.5);
-    case 3: case 4: return r.pick(NUMBERS);
-    case 5: return r.int(-1000, 1000) / r.pick([1, 10, 1000]);
-    case 6: case 7: case 8: return junkString(r);
-    case 9: return BigInt(r.int(-5, 5));
-    case 10: return Symbol("fuzz");
-    case 11: return () => "a function";
-    case 12: return r.pick([new Date(NaN), new Date(0), /re/g]);
-    case 13: return Buffer.from(r.text(r.int(0, 16), ALNUM + ODD));
-    case 14: return new Map([["k", 1]]);
-    case 15: return JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}}');
-    case 16: case 17: return Array.from({ length: r.int(0, 4) }, () => junkValue(r, depth - 1));
+    case 0:
+      return undefined;
+    case 1:
+      return null;
+    case 2:
+      return r.chance(0.5);
+    case 3:
+    case 4:
+      return r.pick(NUMBERS);
+    case 5:
+      return r.int(-1000, 1000) / r.pick([1, 10, 1000]);
+    case 6:
+    case 7:
+    case 8:
+      return junkString(r);
+    case 9:
+      return BigInt(r.int(-5, 5));
+    case 10:
+      return Symbol("fuzz");
+    case 11:
+      return () => "a function";
+    case 12:
+      return r.pick([new Date(NaN), new Date(0), /re/g]);
+    case 13:
+      return Buffer.from(r.text(r.int(0, 16), ALNUM + ODD));
+    case 14:
+      return new Map([["k", 1]]);
+    case 15:
+      return JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}}');
+    case 16:
+    case 17:
+      return Array.from({ length: r.int(0, 4) }, () => junkValue(r, depth - 1));
     case 18: {
       const o: Record<string, unknown> = {};
       for (let i = r.int(0, 4); i > 0; i--) o[r.chance(0.3) ? r.pick(TRICKY_STRINGS) : r.text(r.int(1, 8), ALNUM)] = junkValue(r, depth - 1);
@@ -140,8 +191,10 @@ export function junkValue(r: Rng, depth = 2): unknown {
       for (let i = r.int(20, 200); i > 0; i--) o = { o };
       return o;
     }
-    case 22: return Array.from({ length: r.int(1000, 5000) }, (_, i) => i);
-    default: return new Array(r.int(1, 100)); // sparse
+    case 22:
+      return Array.from({ length: r.int(1000, 5000) }, (_, i) => i);
+    default:
+      return new Array(r.int(1, 100)); // sparse
   }
 }
 
@@ -253,7 +306,7 @@ export function fuzzSuite(): { uncaught: () => unknown[] } {
   });
   after(() => {
     caught?.uninstall();
-    assert.deepEqual(guard?.uninstall(), [], "no connection left the loopback range");
+    should(guard?.uninstall()).eql([], "no connection left the loopback range");
   });
   return { uncaught: () => caught?.errors ?? [] };
 }

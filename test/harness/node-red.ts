@@ -89,7 +89,14 @@ function adminAuthSetting(): string {
   return `adminAuth: ${JSON.stringify({ type: "credentials", users })},`;
 }
 
-function writeSettings(userDir: string, port: number, persistentContext: boolean, adminAuth: boolean, contextConfig: object = { flushInterval: 1 }, lang = "en-US"): void {
+function writeSettings(
+  userDir: string,
+  port: number,
+  persistentContext: boolean,
+  adminAuth: boolean,
+  contextConfig: object = { flushInterval: 1 },
+  lang = "en-US",
+): void {
   const contextStorage = persistentContext
     ? `contextStorage: { default: "file", file: { module: "localfilesystem", config: ${JSON.stringify(contextConfig)} }, memory: { module: "memory" } },`
     : "";
@@ -152,17 +159,36 @@ export async function startNodeRed(opts: NodeRedOptions = {}): Promise<NodeRedPr
   child.stdout?.on("data", onData);
   child.stderr?.on("data", onData);
   let exited = false;
-  const exitPromise = new Promise<void>((res) => child.once("exit", () => { exited = true; for (const w of [...waiters]) w(); res(); }));
+  const exitPromise = new Promise<void>((res) =>
+    child.once("exit", () => {
+      exited = true;
+      for (const w of [...waiters]) w();
+      res();
+    }),
+  );
 
   const waitForLog = (text: string | RegExp, timeoutMs = 30000, fromOffset = 0) =>
     new Promise<void>((res, rej) => {
       const check = () => {
         const tail = out.slice(fromOffset);
-        if (typeof text === "string" ? tail.includes(text) : text.test(tail)) { done(); res(); return; }
-        if (exited) { done(); rej(new Error(`node-red exited before printing ${String(text)}:\n${out}`)); }
+        if (typeof text === "string" ? tail.includes(text) : text.test(tail)) {
+          done();
+          res();
+          return;
+        }
+        if (exited) {
+          done();
+          rej(new Error(`node-red exited before printing ${String(text)}:\n${out}`));
+        }
       };
-      const timer = setTimeout(() => { done(); rej(new Error(`timed out waiting for ${String(text)} in node-red output:\n${out}`)); }, timeoutMs);
-      const done = () => { clearTimeout(timer); waiters.delete(check); };
+      const timer = setTimeout(() => {
+        done();
+        rej(new Error(`timed out waiting for ${String(text)} in node-red output:\n${out}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(check);
+      };
       waiters.add(check);
       check();
     });

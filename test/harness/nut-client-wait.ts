@@ -1,5 +1,5 @@
 /** Waiting on a NutClient in tests: bounded, failing with a clear message. */
-import assert from "node:assert/strict";
+import should from "./should";
 import type { ConnectionState, NutClient, StateChange } from "../../core/nut/client";
 import { NutError } from "../../core/nut/errors";
 
@@ -26,8 +26,8 @@ export async function rejection(p: Promise<unknown>): Promise<NutError> {
   try {
     await p;
   } catch (err) {
-    assert.ok(err instanceof NutError, `expected a NutError, got ${String(err)}`);
-    return err;
+    should(err).be.instanceOf(NutError, `expected a NutError, got ${String(err)}`);
+    return err as NutError;
   }
-  assert.fail("expected a rejection");
+  throw new Error("expected a rejection");
 }

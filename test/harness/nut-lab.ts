@@ -140,10 +140,14 @@ export class NutLab {
       throw new Error(`nut-lab: SET VAR ${ups} ${name} answered "${setReply}"`);
     }
     if (/DRIVER-NOT-CONNECTED|DATA-STALE/.test(setReply)) return; // the driver reads the file when it runs again
-    await waitUntil(`nut-lab: ${ups} ${name} = "${want}"`, async () => {
-      const got = await this.getVar(ups, name);
-      return (name === "ups.status" ? got?.replace(/^FSD /, "") : got) === want;
-    }, { timeoutMs, everyMs: 50 });
+    await waitUntil(
+      `nut-lab: ${ups} ${name} = "${want}"`,
+      async () => {
+        const got = await this.getVar(ups, name);
+        return (name === "ups.status" ? got?.replace(/^FSD /, "") : got) === want;
+      },
+      { timeoutMs, everyMs: 50 },
+    );
   }
 
   /**
@@ -266,9 +270,7 @@ export class NutLab {
     const etc = join(this.dir, "etc");
     for (const d of ["etc", "state", "run", "log"]) mkdirSync(join(this.dir, d), { recursive: true });
     chmodSync(join(this.dir, "state"), 0o700);
-    const ups = this.upses
-      .map((u) => `[${u}]\n  driver = dummy-ups\n  port = ${join(etc, u + ".dev")}\n  desc = "NUT lab ${u}"\n`)
-      .join("");
+    const ups = this.upses.map((u) => `[${u}]\n  driver = dummy-ups\n  port = ${join(etc, u + ".dev")}\n  desc = "NUT lab ${u}"\n`).join("");
     writeFileSync(join(etc, "ups.conf"), `pollinterval = ${opts.driverPollInterval ?? 2}\n${ups}`);
     writeFileSync(join(etc, "upsd.conf"), `LISTEN ${this.host} ${this.port}\nMAXAGE ${opts.maxAge ?? 15}\n`);
     const { admin, monitor, viewer, primaryNoFsd } = NUT_LAB_USERS;
@@ -281,7 +283,12 @@ export class NutLab {
     );
     for (const u of this.upses) {
       const vars = { ...DEFAULT_VARS, "device.serial": `LAB-${u}`, ...opts.vars };
-      writeFileSync(join(etc, `${u}.dev`), Object.entries(vars).map(([k, v]) => `${k}: ${v}\n`).join(""));
+      writeFileSync(
+        join(etc, `${u}.dev`),
+        Object.entries(vars)
+          .map(([k, v]) => `${k}: ${v}\n`)
+          .join(""),
+      );
     }
     for (const f of ["ups.conf", "upsd.conf", "upsd.users", ...this.upses.map((u) => `${u}.dev`)]) chmodSync(join(etc, f), 0o640);
     for (const u of this.upses) this.launchDriver(u);
@@ -316,34 +323,44 @@ export class NutLab {
   }
 
   private async waitDriverSockets(upses: string[]): Promise<void> {
-    await waitUntil(`nut-lab: driver sockets of ${upses.join(", ")}`, async () => {
-      for (const u of upses) {
-        if (this.drivers.get(u)?.child.exitCode !== null) throw new Error(`nut-lab: driver ${u} exited: ${this.log(`driver-${u}`)}`);
-        if (!existsSync(join(this.dir, "state", `dummy-ups-${u}`))) return false;
-      }
-      return true;
-    }, { timeoutMs: this.startTimeoutMs, everyMs: 50 });
+    await waitUntil(
+      `nut-lab: driver sockets of ${upses.join(", ")}`,
+      async () => {
+        for (const u of upses) {
+          if (this.drivers.get(u)?.child.exitCode !== null) throw new Error(`nut-lab: driver ${u} exited: ${this.log(`driver-${u}`)}`);
+          if (!existsSync(join(this.dir, "state", `dummy-ups-${u}`))) return false;
+        }
+        return true;
+      },
+      { timeoutMs: this.startTimeoutMs, everyMs: 50 },
+    );
   }
 
   /** Ready = every UPS serves battery.charge and a status other than WAIT. */
   private async waitServed(upses: string[]): Promise<void> {
-    await waitUntil(`nut-lab: upsd serving ${upses.join(", ") || "(no UPS)"}`, async () => {
-      if (this.upsd?.child.exitCode !== null) throw new Error(`nut-lab: upsd exited: ${this.log("upsd")}`);
-      if (upses.length === 0) return portOpen(this.port);
-      for (const u of upses) {
-        const status = await this.getVar(u, "ups.status");
-        if (status === null || status.startsWith("ERR") || status === "WAIT") return false;
-        const charge = await this.getVar(u, "battery.charge");
-        if (charge === null || charge.startsWith("ERR")) return false;
-      }
-      return true;
-    }, { timeoutMs: this.startTimeoutMs, everyMs: 50 });
+    await waitUntil(
+      `nut-lab: upsd serving ${upses.join(", ") || "(no UPS)"}`,
+      async () => {
+        if (this.upsd?.child.exitCode !== null) throw new Error(`nut-lab: upsd exited: ${this.log("upsd")}`);
+        if (upses.length === 0) return portOpen(this.port);
+        for (const u of upses) {
+          const status = await this.getVar(u, "ups.status");
+          if (status === null || status.startsWith("ERR") || status === "WAIT") return false;
+          const charge = await this.getVar(u, "battery.charge");
+          if (charge === null || charge.startsWith("ERR")) return false;
+        }
+        return true;
+      },
+      { timeoutMs: this.startTimeoutMs, everyMs: 50 },
+    );
   }
 
   private writeDev(ups: string, name: string, value: string): void {
     const file = join(this.dir, "etc", `${ups}.dev`);
     if (!existsSync(file)) throw new Error(`nut-lab: unknown UPS ${ups}`);
-    const lines = readFileSync(file, "utf8").split("\n").filter((l) => l && l.split(":")[0] !== name);
+    const lines = readFileSync(file, "utf8")
+      .split("\n")
+      .filter((l) => l && l.split(":")[0] !== name);
     // quoted, so repeated spaces and ':' survive (dummy-ups re-joins unquoted words)
     lines.push(`${name}: "${value}"`);
     const tmp = `${file}.tmp`;

@@ -4,7 +4,7 @@
  * ssh-lab whose five recording hosts carry the example's ssh-host names.
  * Shared by test/e2e/outage-end-to-end.test.ts and faults-end-to-end.test.ts.
  */
-import assert from "node:assert/strict";
+import should from "./should";
 import { loadExample, pointAtNut, pointAtSsh, setOnType, setShutdownAction, type FlowNode, type SshTarget } from "../../tools/example-flow";
 import { makeUserDir, removeUserDir, startNodeRed, type NodeRedProcess } from "./node-red";
 import { NUT_LAB_INSTALL, nutLabMissing, startNutLab, type NutLab } from "./nut-lab";
@@ -90,7 +90,13 @@ export function planFlow(nut: NutLab, ssh: SshLab, deadline = 30): FlowNode[] {
   const targets: Record<string, SshTarget> = {};
   for (const h of PLAN_HOSTS) {
     const host = ssh.host(h);
-    targets[h] = { address: host.address, port: host.port, username: ssh.user, fingerprints: `ssh-ed25519 ${host.fingerprints.ed25519}`, keyFile: ssh.keyFile("ed25519") };
+    targets[h] = {
+      address: host.address,
+      port: host.port,
+      username: ssh.user,
+      fingerprints: `ssh-ed25519 ${host.fingerprints.ed25519}`,
+      keyFile: ssh.keyFile("ed25519"),
+    };
   }
   const flow = pointAtSsh(pointAtNut(loadExample("01"), nut.host, nut.port), targets);
   setShutdownAction(flow, "shutdown", ["shutdown", "cancel", "check", "simulate"]);
@@ -122,13 +128,13 @@ export function recorded(ssh: SshLab): string[] {
  */
 export async function waitRecorded(ssh: SshLab, want: string[], what: string): Promise<void> {
   await ssh.waitForRecords((rs) => rs.length >= want.length, 30_000).catch(() => undefined);
-  assert.deepEqual([...recorded(ssh)].sort(), [...want].sort(), `${what}: recorded ${recorded(ssh).join(", ") || "nothing"}`);
+  should([...recorded(ssh)].sort()).eql([...want].sort(), `${what}: recorded ${recorded(ssh).join(", ") || "nothing"}`);
 }
 
 /** Every recorded command came as the lab's test user and is a shutdown or a cancel of the plan, nothing else. */
 export function assertOnlyPlanCommands(ssh: SshLab): void {
   for (const r of ssh.records()) {
-    assert.equal(r.user, ssh.user);
-    assert.notEqual(kind(r), "other", `unexpected command on ${r.host}: ${r.command}`);
+    should(r.user).equal(ssh.user);
+    should(kind(r)).not.equal("other", `unexpected command on ${r.host}: ${r.command}`);
   }
 }

@@ -65,7 +65,10 @@ export async function terminate(pids: number[], graceMs = 2000): Promise<void> {
     }
   };
   const ended = (ms: number): Promise<boolean> =>
-    waitUntil("processes to end", () => !all.some(alive), { timeoutMs: ms, everyMs: 20 }).then(() => true, () => false);
+    waitUntil("processes to end", () => !all.some(alive), { timeoutMs: ms, everyMs: 20 }).then(
+      () => true,
+      () => false,
+    );
   send("SIGTERM");
   if (await ended(graceMs)) return;
   send("SIGKILL");

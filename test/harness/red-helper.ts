@@ -268,11 +268,7 @@ export function watch<M extends NodeMessage = NodeMessage>(node: TestNode | stri
       await settle();
     },
     next(kind, match, ms = 10000, from = 0) {
-      return waitUntil(
-        `a matching ${kind} item from ${n.id}`,
-        () => (w[kind] as Array<Watch<M>[typeof kind][number]>).slice(from).find(match),
-        ms,
-      );
+      return waitUntil(`a matching ${kind} item from ${n.id}`, () => (w[kind] as Array<Watch<M>[typeof kind][number]>).slice(from).find(match), ms);
     },
   };
   return w;

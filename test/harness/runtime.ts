@@ -38,7 +38,9 @@ function target(name: string | undefined): NodeRedPackage {
   if (!pkg) throw new Error(`TEST_NODE_RED="${name}": expected one of ${NODE_RED_PACKAGES.join(", ")}`);
   const { version, node } = runtimeInfo(pkg);
   if (!nodeSatisfies(node, process.version)) {
-    throw new Error(`TEST_NODE_RED=${pkg}: Node-RED ${version} needs Node.js ${node}, this is ${process.version} (npm run test:node-red-5 runs it under Node 22 and 24)`);
+    throw new Error(
+      `TEST_NODE_RED=${pkg}: Node-RED ${version} needs Node.js ${node}, this is ${process.version} (npm run test:node-red-5 runs it under Node 22 and 24)`,
+    );
   }
   return pkg;
 }

@@ -206,7 +206,12 @@ function ensureUser(user: string, password: string): { uid: number; gid: number 
   }
   const pw = getent(user) as string[];
   if (/(nologin|false)$/.test(pw[6] ?? "")) execFileSync("usermod", ["-s", "/bin/sh", user]);
-  const hash = (readText("/etc/shadow").split("\n").find((l) => l.startsWith(user + ":")) ?? "").split(":")[1] ?? "";
+  const hash =
+    (
+      readText("/etc/shadow")
+        .split("\n")
+        .find((l) => l.startsWith(user + ":")) ?? ""
+    ).split(":")[1] ?? "";
   const verifies = (): boolean => {
     try {
       execFileSync("perl", ["-e", "exit(crypt($ARGV[0],$ARGV[1]) eq $ARGV[1] ? 0 : 1)", password, hash]);
@@ -279,13 +284,22 @@ export class SshLab {
    * type base64`), for OpenSSH clients (benchmark baselines).
    */
   knownHosts(): string {
-    return this.state.hosts
-      .flatMap((h) =>
-        readdirSync(this.hostDir(h.name))
-          .filter((f) => /^ssh_host_.*_key\.pub$/.test(f))
-          .map((f) => `[${h.address}]:${h.port} ${readText(join(this.hostDir(h.name), f)).trim().split(/\s+/).slice(0, 2).join(" ")}`),
-      )
-      .join("\n") + "\n";
+    return (
+      this.state.hosts
+        .flatMap((h) =>
+          readdirSync(this.hostDir(h.name))
+            .filter((f) => /^ssh_host_.*_key\.pub$/.test(f))
+            .map(
+              (f) =>
+                `[${h.address}]:${h.port} ${readText(join(this.hostDir(h.name), f))
+                  .trim()
+                  .split(/\s+/)
+                  .slice(0, 2)
+                  .join(" ")}`,
+            ),
+        )
+        .join("\n") + "\n"
+    );
   }
 
   /** A listener that accepts TCP and never sends an SSH banner. */
@@ -347,9 +361,7 @@ export class SshLab {
       run(SSH_KEYGEN, ["-q", "-t", "rsa", "-b", "2048", "-m", "PEM", "-N", passphrase, "-C", "sshlab-rsa-pass", "-f", c("id_rsa_pass")]),
       keygen(c("id_unauthorized"), "ed25519", "sshlab-unauthorized"),
     ]);
-    const authorized = ["id_ed25519", "id_rsa", "id_ecdsa", "id_ed25519_pass", "id_rsa_pass"]
-      .map((k) => readFileSync(c(k) + ".pub", "utf8").trim())
-      .join("\n");
+    const authorized = ["id_ed25519", "id_rsa", "id_ecdsa", "id_ed25519_pass", "id_rsa_pass"].map((k) => readFileSync(c(k) + ".pub", "utf8").trim()).join("\n");
     writeFileSync(join(dir, "authorized_keys"), authorized + "\n", { mode: 0o644 });
 
     const hosts: LabHost[] = specs.map((s, i) => ({
@@ -436,12 +448,16 @@ export class SshLab {
     closeSync(fd);
     child.unref();
     h.pid = child.pid ?? 0;
-    await waitUntil(`ssh-lab: sshd ${h.name} on ${h.address}:${h.port}`, () => {
-      const log = readText(logFile).slice(mark);
-      if (/Server listening on/.test(log)) return true;
-      if (!alive(h.pid)) throw new Error(`sshd ${h.name} exited: ${log.trim()}`);
-      return false;
-    }, { timeoutMs: 10000, everyMs: 20 }).catch((err) => {
+    await waitUntil(
+      `ssh-lab: sshd ${h.name} on ${h.address}:${h.port}`,
+      () => {
+        const log = readText(logFile).slice(mark);
+        if (/Server listening on/.test(log)) return true;
+        if (!alive(h.pid)) throw new Error(`sshd ${h.name} exited: ${log.trim()}`);
+        return false;
+      },
+      { timeoutMs: 10000, everyMs: 20 },
+    ).catch((err) => {
       throw new Error(`${err instanceof Error ? err.message : String(err)} | log: ${readText(logFile).slice(mark).trim()}`);
     });
   }
@@ -457,11 +473,15 @@ export class SshLab {
     closeSync(fd);
     child.unref();
     const pid = child.pid ?? 0;
-    await waitUntil("ssh-lab: the blackhole listener", () => {
-      if (/listening/.test(readText(out))) return true;
-      if (!alive(pid)) throw new Error(`blackhole exited: ${readText(out).trim()}`);
-      return false;
-    }, { timeoutMs: 10000, everyMs: 20 });
+    await waitUntil(
+      "ssh-lab: the blackhole listener",
+      () => {
+        if (/listening/.test(readText(out))) return true;
+        if (!alive(pid)) throw new Error(`blackhole exited: ${readText(out).trim()}`);
+        return false;
+      },
+      { timeoutMs: 10000, everyMs: 20 },
+    );
     this.state.blackhole = { address: addresses[0], port: this.state.port, pid };
     this.state.blackholes = addresses.map((address) => ({ address, port: this.state.port }));
   }
@@ -523,8 +543,7 @@ export class SshLab {
         privateKey: key,
         readyTimeout: 10000,
         algorithms: { serverHostKey: ["ssh-ed25519"] },
-        hostVerifier: (blob: Buffer) =>
-          "SHA256:" + createHash("sha256").update(blob).digest("base64").replace(/=+$/, "") === h.fingerprints.ed25519,
+        hostVerifier: (blob: Buffer) => "SHA256:" + createHash("sha256").update(blob).digest("base64").replace(/=+$/, "") === h.fingerprints.ed25519,
       });
     });
   }
@@ -564,9 +583,7 @@ export class SshLab {
       for (const line of readText(join(this.state.dir, "log", `${n}.log`)).split("\n")) {
         if (!line) continue;
         const [time, host, user, client, auth, exit, ...rest] = line.split("\t");
-        const command = rest
-          .join("\t")
-          .replace(/\\(\\|t|n|r)/g, (_, c: string) => ({ "\\": "\\", t: "\t", n: "\n", r: "\r" })[c] ?? c);
+        const command = rest.join("\t").replace(/\\(\\|t|n|r)/g, (_, c: string) => ({ "\\": "\\", t: "\t", n: "\n", r: "\r" })[c] ?? c);
         out.push({ time: Number(time), host, user, client, auth, exit: Number(exit), command });
       }
     }

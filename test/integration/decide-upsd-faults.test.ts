@@ -7,7 +7,7 @@
  * freezes, a driver dies. Only what fresh data justifies may fire within
  * the dead time; after it, upsmon's verdict (dead while on battery = exhausted).
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import type { NodeMessage } from "node-red";
 import type { PowerState, TierInfo } from "../../core/contract";
 import aggregateNode from "../../nodes/ups-aggregate";
@@ -43,7 +43,19 @@ describe("the plan under faults, real upsd, nut-ups-in on change (integration)",
       [nutServerNode, nutUpsInNode, aggregateNode, tierNode],
       [
         { id: "srv", type: "nut-server", host: lab.host, port: lab.port, usetls: false, tls: "", login: "", interval: 1, timeout: 3 },
-        ...["ups1", "ups2"].map((u) => ({ id: `in-${u}`, type: "nut-ups-in", server: "srv", mode: "one", ups: u, interval: 1, alertInterval: 1, output: "change", vars: false, nocomm: 60, wires: [["agg"]] })),
+        ...["ups1", "ups2"].map((u) => ({
+          id: `in-${u}`,
+          type: "nut-ups-in",
+          server: "srv",
+          mode: "one",
+          ups: u,
+          interval: 1,
+          alertInterval: 1,
+          output: "change",
+          vars: false,
+          nocomm: 60,
+          wires: [["agg"]],
+        })),
         {
           id: "agg",
           type: "ups-aggregate",
@@ -66,7 +78,12 @@ describe("the plan under faults, real upsd, nut-ups-in on change (integration)",
           id: "tiers",
           type: "battery-tier-switch",
           name: "",
-          tiers: [{ name: "backup", charge: 90 }, { name: "storage", charge: 50 }, { name: "production", charge: 20 }, { name: "everything", charge: 10, critical: true }],
+          tiers: [
+            { name: "backup", charge: 90 },
+            { name: "storage", charge: 50 },
+            { name: "production", charge: 20 },
+            { name: "everything", charge: 10, critical: true },
+          ],
           mode: "while",
           staleCounts: false,
           outputs: 5,
@@ -87,7 +104,7 @@ describe("the plan under faults, real upsd, nut-ups-in on change (integration)",
     // steady: longer than the dead time without a message from nut-ups-in
     const quiet = power.length;
     await sleep(DEAD + 3);
-    assert.equal(power.length, quiet, "nut-ups-in sent nothing while the readings were steady");
+    should(power.length).equal(quiet, "nut-ups-in sent nothing while the readings were steady");
 
     await lab.stopUpsd();
     await sleep(5);
@@ -96,36 +113,60 @@ describe("the plan under faults, real upsd, nut-ups-in on change (integration)",
     await sleep(5);
     lab.resumeDriver("ups1");
     await waitUntil("every UPS fresh again", () => power.length > quiet && power[power.length - 1].payload.stale.length === 0, 20_000);
-    assert.ok(power.slice(quiet).some((m) => m.payload.stale.length > 0), "the faults were seen (stale)");
-    assert.ok(power.every((m) => !m.payload.critical), "never critical within the dead time");
-    assert.deepEqual(fired(), ["backup"], "nothing beyond what the fresh data justifies");
+    should(power.slice(quiet).some((m) => m.payload.stale.length > 0)).be.true("the faults were seen (stale)");
+    should(power.every((m) => !m.payload.critical)).be.true("never critical within the dead time");
+    should(fired()).eql(["backup"], "nothing beyond what the fresh data justifies");
 
     const before = power.length;
     await lab.stopDriver("ups2");
     const critical = await waitUntil("the critical power state", () => power.slice(before).find((m) => m.payload.critical), 30_000);
     const stale = power.slice(before).find((m) => m.payload.stale.length > 0);
-    assert.ok(stale);
+    should.exist(stale);
     const after = (critical.payload.time - stale.payload.time) / 1000;
-    assert.ok(after >= DEAD - 2 && after <= DEAD + 2, `critical ${after} s after the driver died: its dead time counts from its last good read`);
-    assert.equal(critical.payload.reference, topic("ups1"), "the readable UPS stays the reference");
-    assert.equal(critical.payload.charge, 85);
+    should(after).be.aboveOrEqual(DEAD - 2, `critical ${after} s after the driver died: its dead time counts from its last good read`);
+    should(after).be.belowOrEqual(DEAD + 2, `critical ${after} s after the driver died: its dead time counts from its last good read`);
+    should(critical.payload.reference).equal(topic("ups1"), "the readable UPS stays the reference");
+    should(critical.payload.charge).equal(85);
     await waitUntil("the critical tier", () => got.everything.length > 0, 5000);
-    assert.deepEqual(fired(), ["backup", "storage", "production", "everything"]);
-    assert.equal(got.everything[0].tier?.reason, "power state critical");
-    assert.equal(got.storage[got.storage.length - 1].tier?.reason, "implied by everything (power state critical)");
+    should(fired()).eql(["backup", "storage", "production", "everything"]);
+    should(got.everything[0].tier?.reason).equal("power state critical");
+    should(got.storage[got.storage.length - 1].tier?.reason).equal("implied by everything (power state critical)");
   });
 
   it("an aggregate redeployed alone in mid-outage (modified nodes) asks the inputs for the current state: no UPS counts as never reported, the outage goes on", async () => {
     const topic = (u: string) => `${u}@${lab.host}:${lab.port}`;
     const aggregate = (name: string) => ({
-      id: "agg", type: "ups-aggregate", name, policy: "weakest",
+      id: "agg",
+      type: "ups-aggregate",
+      name,
+      policy: "weakest",
       sources: ["ups1", "ups2"].map((u) => ({ topic: topic(u), power: 1 })),
-      feedsOut: 0, minSupplies: 1, confirm: 2, restore: 30, staleRule: "deadtime", deadtime: DEAD, silent: 0, emit: "change", store: "",
+      feedsOut: 0,
+      minSupplies: 1,
+      confirm: 2,
+      restore: 30,
+      staleRule: "deadtime",
+      deadtime: DEAD,
+      silent: 0,
+      emit: "change",
+      store: "",
       wires: [["power"]],
     });
     const flow = (name: string) => [
       { id: "srv", type: "nut-server", host: lab.host, port: lab.port, usetls: false, tls: "", login: "", interval: 1, timeout: 3 },
-      ...["ups1", "ups2"].map((u) => ({ id: `in-${u}`, type: "nut-ups-in", server: "srv", mode: "one", ups: u, interval: 1, alertInterval: 1, output: "change", vars: false, nocomm: 60, wires: [["agg"]] })),
+      ...["ups1", "ups2"].map((u) => ({
+        id: `in-${u}`,
+        type: "nut-ups-in",
+        server: "srv",
+        mode: "one",
+        ups: u,
+        interval: 1,
+        alertInterval: 1,
+        output: "change",
+        vars: false,
+        nocomm: 60,
+        wires: [["agg"]],
+      })),
       aggregate(name),
       { id: "power", type: "helper" },
     ];
@@ -143,9 +184,9 @@ describe("the plan under faults, real upsd, nut-ups-in on change (integration)",
       power = collect<TierMsg>(helper.getNode("power"));
       // without asking, a UPS whose readings stay the same would stay "never reported" for good
       const known = await waitUntil("both UPSes known to the restarted aggregate", () => power.find((m) => m.payload.stale.length === 0), 10_000);
-      assert.ok(power.every((m) => m.payload.onBattery && m.payload.event === "UPDATE"), "the outage goes on: no POWER_BACK, no new POWER_LOST");
+      should(power.every((m) => m.payload.onBattery && m.payload.event === "UPDATE")).be.true("the outage goes on: no POWER_BACK, no new POWER_LOST");
       const id = (m: TierMsg) => (m as TierMsg & { outage?: { id: string } }).outage?.id;
-      assert.equal(id(known), id(lost), "the same outage");
+      should(id(known)).equal(id(lost), "the same outage");
     } finally {
       helper.settings({});
     }

@@ -4,7 +4,7 @@
  * permission, the palette entry and icon, the dialog's List UPSes button,
  * the deployed node's status, labels and help in English and French.
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import type { Page } from "playwright-core";
 import { chromiumPath, openEditor, type Editor } from "../../tools/browser";
 import { deploy, dialogDone, helpShown, openDialog, waitForStatus } from "../harness/editor-page";
@@ -45,11 +45,11 @@ describe("NUT nodes in the Node-RED editor (Chromium)", function () {
 
   it("the List UPSes endpoint needs write permission: anonymous and read-only users get 401, an admin the list", async () => {
     const body = { host: lab.host, port: lab.port };
-    assert.equal((await listUps(null, body)).status, 401);
-    assert.equal((await listUps(await nr.token("viewer"), body)).status, 401);
+    should((await listUps(null, body)).status).equal(401);
+    should((await listUps(await nr.token("viewer"), body)).status).equal(401);
     const ok = await listUps(adminToken, body);
-    assert.equal(ok.status, 200);
-    assert.deepEqual(await ok.json(), {
+    should(ok.status).equal(200);
+    should(await ok.json()).eql({
       upses: [
         { name: "ups1", description: "NUT lab ups1" },
         { name: "ups2", description: "NUT lab ups2" },
@@ -62,51 +62,71 @@ describe("NUT nodes in the Node-RED editor (Chromium)", function () {
     const flows = [
       { id: "tab1", type: "tab", label: "NUT" },
       { id: "srv1", type: "nut-server", name: "", host: lab.host, port: lab.port, usetls: false, tls: "", login: "", interval: 5, timeout: 5 },
-      { id: "in1", type: "nut-ups-in", z: "tab1", name: "", server: "srv1", mode: "one", ups: "", interval: 1, alertInterval: 1, output: "change", vars: false, nocomm: 60, x: 200, y: 100, wires: [[]] },
+      {
+        id: "in1",
+        type: "nut-ups-in",
+        z: "tab1",
+        name: "",
+        server: "srv1",
+        mode: "one",
+        ups: "",
+        interval: 1,
+        alertInterval: 1,
+        output: "change",
+        vars: false,
+        nocomm: 60,
+        x: 200,
+        y: 100,
+        wires: [[]],
+      },
     ];
     const res = await fetch(`${nr.url}/flows`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${adminToken}`, "Node-RED-Deployment-Type": "full" },
       body: JSON.stringify(flows),
     });
-    assert.equal(res.status, 204, `deploy: HTTP ${res.status}`);
+    should(res.status).equal(204, `deploy: HTTP ${res.status}`);
     const ed = await openEditor(nr.url, { locale, token: adminToken });
     editors.push(ed);
     const page = ed.page;
-    await page.waitForFunction(() => {
-      const w = window as unknown as { RED?: { nodes?: { getType?(t: string): unknown; node?(id: string): unknown } } };
-      return !!w.RED?.nodes?.getType?.("nut-ups-in") && !!w.RED.nodes.node?.("in1");
-    }, null, { timeout: 60000 });
+    await page.waitForFunction(
+      () => {
+        const w = window as unknown as { RED?: { nodes?: { getType?(t: string): unknown; node?(id: string): unknown } } };
+        return !!w.RED?.nodes?.getType?.("nut-ups-in") && !!w.RED.nodes.node?.("in1");
+      },
+      null,
+      { timeout: 60000 },
+    );
     return page;
   }
 
   it("English editor: palette entry with icon, List UPSes fills the dialog, the deployed node shows 'OL 100% 45 min'", async () => {
     const page = await editor("en-US");
     const pal = page.locator('.red-ui-palette-node[data-palette-type="nut-ups-in"]');
-    assert.equal(await pal.locator(".red-ui-palette-label").innerText(), "nut ups in");
-    assert.match((await pal.locator(".red-ui-palette-icon").getAttribute("style")) ?? "", /nut-ups\.svg/);
+    should(await pal.locator(".red-ui-palette-label").innerText()).equal("nut ups in");
+    should((await pal.locator(".red-ui-palette-icon").getAttribute("style")) ?? "").match(/nut-ups\.svg/);
 
     await openDialog(page, "in1");
     await page.locator(".red-ui-tray #node-input-nut-list-ups").waitFor({ state: "visible" });
-    assert.equal((await page.locator('.red-ui-tray label[for="node-input-ups"]').innerText()).trim(), "UPS");
-    assert.equal((await page.locator(".red-ui-tray #node-input-nut-list-ups").innerText()).trim(), "List UPSes");
+    should((await page.locator('.red-ui-tray label[for="node-input-ups"]').innerText()).trim()).equal("UPS");
+    should((await page.locator(".red-ui-tray #node-input-nut-list-ups").innerText()).trim()).equal("List UPSes");
     await page.locator(".red-ui-tray #node-input-nut-list-ups").click();
     const result = page.locator(".red-ui-tray #node-input-nut-list-result");
     await result.getByText("ups2").waitFor({ timeout: 15000 });
-    assert.match(await result.innerText(), /2 UPS found:\s*ups1 — NUT lab ups1\s*ups2 — NUT lab ups2/);
+    should(await result.innerText()).match(/2 UPS found:\s*ups1 — NUT lab ups1\s*ups2 — NUT lab ups2/);
     const ups = page.locator(".red-ui-tray #node-input-ups");
-    assert.equal(await ups.inputValue(), "ups1");
-    assert.equal(await ups.evaluate((el) => el.classList.contains("input-error")), false, "filled: no longer marked invalid");
+    should(await ups.inputValue()).equal("ups1");
+    should(await ups.evaluate((el) => el.classList.contains("input-error"))).be.false("filled: no longer marked invalid");
     // a listed name is a link that fills the field
     await result.locator("a.nut-shutdown-pick", { hasText: "ups2" }).click();
-    assert.equal(await ups.inputValue(), "ups2");
-    assert.equal(await ups.evaluate((el) => el.classList.contains("input-error")), false);
+    should(await ups.inputValue()).equal("ups2");
+    should(await ups.evaluate((el) => el.classList.contains("input-error"))).be.false();
     await dialogDone(page);
     await deploy(page);
 
     const status = page.locator('g.red-ui-flow-node-group[id="in1"] .red-ui-flow-node-status-label');
     await waitForStatus(page, "in1", "OL 100% 45 min", { timeoutMs: 20000 });
-    assert.equal(await status.textContent(), "OL 100% 45 min");
+    should(await status.textContent()).equal("OL 100% 45 min");
 
     await helpShown(page, "nut-ups-in");
     await page.locator(".red-ui-help").getByText("Reads one UPS, or every UPS").waitFor({ timeout: 10000 });
@@ -116,9 +136,11 @@ describe("NUT nodes in the Node-RED editor (Chromium)", function () {
     const page = await editor("fr-FR");
     await openDialog(page, "in1");
     await page.locator(".red-ui-tray #node-input-nut-list-ups").waitFor({ state: "visible" });
-    assert.equal((await page.locator(".red-ui-tray #node-input-nut-list-ups").innerText()).trim(), "Lister les onduleurs");
-    assert.equal((await page.locator('.red-ui-tray label[for="node-input-ups"]').innerText()).trim(), "Onduleur");
-    assert.equal((await page.locator('.red-ui-tray #node-input-output option[value="events"]').innerText()).trim(), "événements seulement (ONBATT, LOWBATT, …)");
+    should((await page.locator(".red-ui-tray #node-input-nut-list-ups").innerText()).trim()).equal("Lister les onduleurs");
+    should((await page.locator('.red-ui-tray label[for="node-input-ups"]').innerText()).trim()).equal("Onduleur");
+    should((await page.locator('.red-ui-tray #node-input-output option[value="events"]').innerText()).trim()).equal(
+      "événements seulement (ONBATT, LOWBATT, …)",
+    );
     await dialogDone(page, "#node-dialog-cancel");
     await helpShown(page, "nut-ups-in");
     await page.locator(".red-ui-help").getByText("Lit un onduleur, ou tous les onduleurs").waitFor({ timeout: 10000 });

@@ -5,7 +5,7 @@
  * without keep-alive must see the close. Measured here: close at 60.1 s
  * without keep-alive, none with it.
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { NutClient, type StateChange } from "../../core/nut/client";
 import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, type NutLab } from "../harness/nut-lab";
 import { requireComponent } from "../harness/system";
@@ -39,9 +39,9 @@ describe("NutClient keep-alive against upsd's idle close (slow, opt-in)", functi
     const idle = make("idle", 1e9);
     await waitState(idle, "connected");
     const closed = await waitState(idle, "disconnected", 90000);
-    assert.equal(closed.error?.code, "CLOSED");
-    assert.deepEqual(lost.kept, []);
-    assert.equal(kept.state, "connected");
+    should(closed.error?.code).equal("CLOSED");
+    should(lost.kept).eql([]);
+    should(kept.state).equal("connected");
     await kept.close();
     await idle.close();
   });

@@ -4,7 +4,7 @@
  * restart, driver killed or frozen, wrong password, server down at deploy,
  * TLS asked of a server without certificates, FSD).
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import nutServerNode from "../../nodes/nut-server";
 import nutUpsInNode from "../../nodes/nut-ups-in";
 import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, NUT_LAB_USERS, type NutLab } from "../harness/nut-lab";
@@ -63,11 +63,11 @@ describe("nut-ups-in against a real upsd (integration)", function () {
   it("reads numbers as numbers; battery.charge and battery.charge.low (leaf and prefix) both in payload.vars", async () => {
     const w = await deploy();
     const m = await w.next("messages", () => true);
-    assert.equal(m.payload.charge, 100);
-    assert.equal(m.payload.vars?.["battery.charge"], 100);
-    assert.equal(m.payload.vars?.["battery.charge.low"], 20);
-    assert.equal(m.payload.vars?.["battery.voltage"], 13.6);
-    assert.equal(m.payload.vars?.["ups.status"], "OL");
+    should(m.payload.charge).equal(100);
+    should(m.payload.vars?.["battery.charge"]).equal(100);
+    should(m.payload.vars?.["battery.charge.low"]).equal(20);
+    should(m.payload.vars?.["battery.voltage"]).equal(13.6);
+    should(m.payload.vars?.["ups.status"]).equal("OL");
   });
 
   it("OL -> OB -> OB LB -> OL: ONBATT, LOWBATT, ONLINE, each once, with the levels read", async () => {
@@ -76,17 +76,17 @@ describe("nut-ups-in against a real upsd (integration)", function () {
     await lab.setVar("ups1", "battery.charge", 73);
     await lab.setVar("ups1", "ups.status", "OB DISCHRG");
     const ob = await w.next("messages", (m) => m.payload.event === "ONBATT");
-    assert.equal(ob.payload.charge, 73);
-    assert.equal(ob.payload.online, false);
+    should(ob.payload.charge).equal(73);
+    should(ob.payload.online).be.false();
     await w.next("statuses", (s) => s.fill === "yellow" && /^OB 73%/.test(s.text ?? ""));
     await lab.setVar("ups1", "battery.charge", 8);
     await lab.setVar("ups1", "ups.status", "OB DISCHRG LB");
     const lb = await w.next("messages", (m) => m.payload.event === "LOWBATT");
-    assert.equal(lb.payload.lowBattery, true);
+    should(lb.payload.lowBattery).be.true();
     await w.next("statuses", (s) => s.fill === "red" && s.text === "LB 8%");
     await lab.setVar("ups1", "ups.status", "OL CHRG");
     await w.next("messages", (m) => m.payload.event === "ONLINE");
-    assert.deepEqual(events(w), ["ONBATT", "LOWBATT", "ONLINE"]);
+    should(events(w)).eql(["ONBATT", "LOWBATT", "ONLINE"]);
   });
 
   it("upsd restarted mid-poll: COMMBAD (last values kept, never online), then COMMOK after the reconnect", async () => {
@@ -94,15 +94,15 @@ describe("nut-ups-in against a real upsd (integration)", function () {
     await w.next("messages", () => true);
     await lab.stopUpsd();
     const bad = await w.next("messages", (m) => m.payload.event === "COMMBAD");
-    assert.equal(bad.payload.reachable, false);
-    assert.equal(bad.payload.stale, true);
-    assert.equal(bad.payload.online, false);
-    assert.equal(bad.payload.status, "OL");
+    should(bad.payload.reachable).be.false();
+    should(bad.payload.stale).be.true();
+    should(bad.payload.online).be.false();
+    should(bad.payload.status).equal("OL");
     await w.next("statuses", (s) => s.fill === "grey" && /^disconnected/.test(s.text ?? ""));
     await lab.startUpsd();
     const ok = await w.next("messages", (m) => m.payload.event === "COMMOK");
-    assert.equal(ok.payload.online, true);
-    assert.deepEqual(events(w), ["COMMBAD", "COMMOK"]);
+    should(ok.payload.online).be.true();
+    should(events(w)).eql(["COMMBAD", "COMMOK"]);
   });
 
   it("driver killed: DRIVER-NOT-CONNECTED, COMMBAD; driver back: COMMOK", async () => {
@@ -111,8 +111,8 @@ describe("nut-ups-in against a real upsd (integration)", function () {
     await lab.stopDriver("ups1");
     const bad = await w.next("messages", (m) => m.payload.event === "COMMBAD");
     // upsd may answer WAIT for a moment while it notices the driver is gone
-    assert.ok(["DRIVER-NOT-CONNECTED", "WAIT"].includes(bad.payload.error ?? ""), String(bad.payload.error));
-    assert.equal(bad.payload.reachable, true);
+    should(["DRIVER-NOT-CONNECTED", "WAIT"].includes(bad.payload.error ?? "")).be.true(String(bad.payload.error));
+    should(bad.payload.reachable).be.true();
     await w.next("messages", (m) => m.payload.error === "DRIVER-NOT-CONNECTED");
     await w.next("errors", (e) => /DRIVER-NOT-CONNECTED/.test(e.text));
     await w.next("statuses", (s) => s.fill === "red" && /^stale/.test(s.text ?? ""));
@@ -126,12 +126,14 @@ describe("nut-ups-in against a real upsd (integration)", function () {
     lab.pauseDriver("ups1");
     try {
       const bad = await w.next("messages", (m) => m.payload.event === "COMMBAD", 20000);
-      assert.equal(bad.payload.error, "DATA-STALE");
-      assert.equal(bad.payload.stale, true);
-      assert.equal(bad.payload.charge, 100, "last known value kept");
+      should(bad.payload.error).equal("DATA-STALE");
+      should(bad.payload.stale).be.true();
+      should(bad.payload.charge).equal(100, "last known value kept");
       // how old the kept values are: since the last good read (polls every 0.25 s), what the dead time counts from
-      assert.ok(bad.payload.age !== null && bad.payload.age > 0 && bad.payload.age < 2000, `age ${bad.payload.age} ms`);
-      assert.ok(Math.abs(bad.payload.time + (bad.payload.age ?? 0) - Date.now()) < 2000, "time of the last good read + age = now");
+      should.exist(bad.payload.age, `age ${bad.payload.age} ms`);
+      should(bad.payload.age).be.above(0, `age ${bad.payload.age} ms`);
+      should(bad.payload.age).be.below(2000, `age ${bad.payload.age} ms`);
+      should(Math.abs(bad.payload.time + (bad.payload.age ?? 0) - Date.now())).be.below(2000, "time of the last good read + age = now");
     } finally {
       lab.resumeDriver("ups1");
     }
@@ -141,12 +143,12 @@ describe("nut-ups-in against a real upsd (integration)", function () {
   it("wrong password: upsd only refuses it at LOGIN (ACCESS-DENIED); the node says so once and keeps reading", async () => {
     const w = await deploy({ login: "ups1" }, {}, { srv: { username: NUT_LAB_USERS.monitor.username, password: "wrong-pass-9" } });
     const err = await w.next("errors", () => true);
-    assert.match(err.text, /^upsd [^ ]+ refused: LOGIN ups1: ERR ACCESS-DENIED .*Reading goes on without it\.$/);
-    assert.deepEqual(err.msg?.payload, { error: "ACCESS-DENIED" });
-    assert.equal((err.msg as UpsMsg).topic, `ups1@${lab.host}:${lab.port}`);
+    should(err.text).match(/^upsd [^ ]+ refused: LOGIN ups1: ERR ACCESS-DENIED .*Reading goes on without it\.$/);
+    should(err.msg?.payload).eql({ error: "ACCESS-DENIED" });
+    should((err.msg as UpsMsg).topic).equal(`ups1@${lab.host}:${lab.port}`);
     const m = await w.next("messages", () => true);
-    assert.equal(m.payload.stale, false);
-    assert.ok(!JSON.stringify([w.errors, w.messages, w.statuses]).includes("wrong-pass-9"));
+    should(m.payload.stale).be.false();
+    should(JSON.stringify([w.errors, w.messages, w.statuses])).not.containEql("wrong-pass-9");
   });
 
   it("server down at deploy: stale and unreachable at once, NOCOMM later; COMMOK when upsd comes up", async () => {
@@ -154,14 +156,14 @@ describe("nut-ups-in against a real upsd (integration)", function () {
     try {
       const w = await deploy({}, { nocomm: 1 });
       const first = await w.next("messages", () => true);
-      assert.equal(first.payload.reachable, false);
-      assert.equal(first.payload.event, null);
+      should(first.payload.reachable).be.false();
+      should(first.payload.event).equal(null);
       await w.next("messages", (m) => m.payload.event === "NOCOMM");
       await lab.startUpsd();
       const ok = await w.next("messages", (m) => m.payload.event === "COMMOK", 20000);
-      assert.equal(ok.payload.online, true);
-      assert.ok(!events(w).includes("COMMBAD"));
-      assert.ok(!events(w).includes("ONLINE"), "the first OL is still no event");
+      should(ok.payload.online).be.true();
+      should(events(w)).not.containEql("COMMBAD");
+      should(events(w).includes("ONLINE")).be.false("the first OL is still no event");
     } finally {
       if (!(await lab.getVar("ups1", "ups.status"))) await lab.startUpsd();
     }
@@ -170,10 +172,10 @@ describe("nut-ups-in against a real upsd (integration)", function () {
   it("TLS configured, upsd has no certificate (Debian NSS build): FEATURE-NOT-CONFIGURED, told to the user, never plaintext", async () => {
     const w = await deploy({ usetls: true }, {}, { srv: NUT_LAB_USERS.monitor });
     const m = await w.next("messages", () => true);
-    assert.equal(m.payload.error, "FEATURE-NOT-CONFIGURED");
-    assert.equal(m.payload.stale, true);
+    should(m.payload.error).equal("FEATURE-NOT-CONFIGURED");
+    should(m.payload.stale).be.true();
     const err = await w.next("errors", () => true);
-    assert.match(err.text, /STARTTLS: ERR FEATURE-NOT-CONFIGURED .*; not connecting without TLS/);
+    should(err.text).match(/STARTTLS: ERR FEATURE-NOT-CONFIGURED .*; not connecting without TLS/);
   });
 
   it("FSD set on the server: the FSD event (last), red status; cleared by an upsd restart", async () => {
@@ -181,12 +183,12 @@ describe("nut-ups-in against a real upsd (integration)", function () {
     await w.next("messages", () => true);
     await lab.setFsd("ups1");
     const fsd = await w.next("messages", (m) => m.payload.event === "FSD");
-    assert.deepEqual(fsd.payload.flags, ["FSD", "OL"]);
+    should(fsd.payload.flags).eql(["FSD", "OL"]);
     await w.next("statuses", (s) => s.fill === "red" && /^FSD/.test(s.text ?? ""));
     await lab.stopUpsd();
     await lab.startUpsd();
     // (a restart faster than a poll may go unseen: no COMMBAD/COMMOK is promised here)
     const back = await w.next("messages", (m) => !m.payload.stale && !m.payload.flags.includes("FSD"));
-    assert.deepEqual(back.payload.flags, ["OL"]);
+    should(back.payload.flags).eql(["OL"]);
   });
 });

@@ -2,7 +2,7 @@
  * NutClient against a real upsd (Debian nut-server, dummy-ups drivers) on
  * a free loopback port: what the protocol really does.
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { NutClient, type NutClientOptions } from "../../core/nut/client";
 import { NutError, NutServerError, NutTlsError } from "../../core/nut/errors";
 import { toNutValue } from "../../core/nut/protocol";
@@ -33,60 +33,61 @@ describe("NutClient against a real upsd", function () {
     const connected = waitState(c, "connected");
     c.start();
     await connected;
-    assert.equal(c.protocolVersion, "1.3");
-    assert.deepEqual(await c.listUps(), [
+    should(c.protocolVersion).equal("1.3");
+    should(await c.listUps()).eql([
       { name: "ups1", description: "NUT lab ups1" },
       { name: "ups2", description: "NUT lab ups2" },
     ]);
     const vars = new Map(await c.listVar("ups1"));
-    assert.equal(vars.get("ups.status"), "OL");
-    assert.equal(toNutValue("battery.charge", vars.get("battery.charge") ?? ""), 100);
-    assert.equal(toNutValue("battery.charge.low", vars.get("battery.charge.low") ?? ""), 20);
-    assert.equal(toNutValue("input.voltage", vars.get("input.voltage") ?? ""), 230);
-    assert.equal(toNutValue("device.serial", vars.get("device.serial") ?? ""), "LAB-ups1");
-    assert.equal(await c.getVar("ups2", "battery.charge"), "100");
+    should(vars.get("ups.status")).equal("OL");
+    should(toNutValue("battery.charge", vars.get("battery.charge") ?? "")).equal(100);
+    should(toNutValue("battery.charge.low", vars.get("battery.charge.low") ?? "")).equal(20);
+    should(toNutValue("input.voltage", vars.get("input.voltage") ?? "")).equal(230);
+    should(toNutValue("device.serial", vars.get("device.serial") ?? "")).equal("LAB-ups1");
+    should(await c.getVar("ups2", "battery.charge")).equal("100");
   });
 
   it("maps upsd's ERR replies: UNKNOWN-UPS, VAR-NOT-SUPPORTED, and keeps the connection", async () => {
     const c = client();
     c.start();
     const unknown = await rejection(c.listVar("nosuch"));
-    assert.ok(unknown instanceof NutServerError);
-    assert.equal(unknown.code, "UNKNOWN-UPS");
-    assert.equal((await rejection(c.getVar("ups1", "no.such.var"))).code, "VAR-NOT-SUPPORTED");
-    assert.equal(c.state, "connected");
+    should(unknown).be.instanceOf(NutServerError);
+    should(unknown.code).equal("UNKNOWN-UPS");
+    should((await rejection(c.getVar("ups1", "no.such.var"))).code).equal("VAR-NOT-SUPPORTED");
+    should(c.state).equal("connected");
   });
 
   it("getVars: one value or error per name, in order, in one pipelined round", async () => {
     const c = client();
     c.start();
     const got = await c.getVars("ups1", ["ups.status", "no.such.var", "battery.charge", "ups.load"]);
-    assert.equal(got[0], "OL");
-    assert.ok(got[1] instanceof NutServerError && got[1].code === "VAR-NOT-SUPPORTED");
-    assert.deepEqual(got.slice(2), ["100", "25"]);
+    should(got[0]).equal("OL");
+    should(got[1]).be.instanceOf(NutServerError);
+    should((got[1] as NutServerError).code).equal("VAR-NOT-SUPPORTED");
+    should(got.slice(2)).eql(["100", "25"]);
     const unknown = await c.getVars("nosuch", ["ups.status", "battery.charge"]);
-    assert.deepEqual(unknown.map((e) => (e instanceof NutServerError ? e.code : e)), ["UNKNOWN-UPS", "UNKNOWN-UPS"]);
-    assert.equal(c.state, "connected");
+    should(unknown.map((e) => (e instanceof NutServerError ? e.code : e))).eql(["UNKNOWN-UPS", "UNKNOWN-UPS"]);
+    should(c.state).equal("connected");
   });
 
   it("pipelines 500 requests on one connection, replies in order", async () => {
     const c = client();
     c.start();
-    const asks = Array.from({ length: 500 }, (_, i) => (i % 2 ? c.getVar(`ups${(i % 4 === 1) ? 1 : 2}`, "device.serial") : c.listUps()));
+    const asks = Array.from({ length: 500 }, (_, i) => (i % 2 ? c.getVar(`ups${i % 4 === 1 ? 1 : 2}`, "device.serial") : c.listUps()));
     const got = await Promise.all(asks);
     got.forEach((g, i) => {
-      if (i % 2) assert.equal(g, `LAB-ups${i % 4 === 1 ? 1 : 2}`);
-      else assert.equal((g as unknown[]).length, 2);
+      if (i % 2) should(g).equal(`LAB-ups${i % 4 === 1 ? 1 : 2}`);
+      else should(g as unknown[]).have.length(2);
     });
   });
 
   it("sends words with spaces, quotes and '#' so that upsd answers (a quoted '#' would stall upsd 2.8.0)", async () => {
     const c = client({ requestTimeoutMs: 2000 });
     c.start();
-    for (const name of ['we#ird', 'a b', 'q"uote', "back\\slash", "x=y"]) {
-      assert.equal((await rejection(c.getVar("ups1", name))).code, "VAR-NOT-SUPPORTED", name);
+    for (const name of ["we#ird", "a b", 'q"uote', "back\\slash", "x=y"]) {
+      should((await rejection(c.getVar("ups1", name))).code).equal("VAR-NOT-SUPPORTED", name);
     }
-    assert.equal(await c.getVar("ups1", "ups.status"), "OL");
+    should(await c.getVar("ups1", "ups.status")).equal("OL");
   });
 
   it("LOGIN as an upsmon user works; a wrong password or a user without upsmon rights shows only there: ACCESS-DENIED", async () => {
@@ -96,16 +97,16 @@ describe("NutClient against a real upsd", function () {
     const up = waitState(good, "connected");
     good.start();
     await up;
-    assert.deepEqual(goodWarnings, []);
+    should(goodWarnings).eql([]);
 
     for (const creds of [{ username: "monuser", password: "not-the-password" }, NUT_LAB_USERS.viewer]) {
       const c = client({ ...creds, login: "ups1" });
       const warning = new Promise<NutError>((resolve) => c.once("warning", resolve));
       c.start();
       const w = await warning;
-      assert.equal(w.code, "ACCESS-DENIED");
-      assert.ok(!w.message.includes(creds.password));
-      assert.equal(await c.getVar("ups1", "ups.status"), "OL", "reading goes on");
+      should(w.code).equal("ACCESS-DENIED");
+      should(w.message).not.containEql(creds.password);
+      should(await c.getVar("ups1", "ups.status")).equal("OL", "reading goes on");
     }
   });
 
@@ -114,8 +115,8 @@ describe("NutClient against a real upsd", function () {
     const warnings: NutError[] = [];
     c.on("warning", (w) => warnings.push(w));
     c.start();
-    assert.equal(await c.getVar("ups1", "ups.status"), "OL");
-    assert.deepEqual(warnings, []);
+    should(await c.getVar("ups1", "ups.status")).equal("OL");
+    should(warnings).eql([]);
   });
 
   it("STARTTLS on Debian's upsd without certificates: FEATURE-NOT-CONFIGURED, and no plaintext fallback", async () => {
@@ -123,9 +124,9 @@ describe("NutClient against a real upsd", function () {
     const down = waitState(c, "disconnected");
     c.start();
     const s = await down;
-    assert.ok(s.error instanceof NutTlsError);
-    assert.equal(s.error.code, "FEATURE-NOT-CONFIGURED");
-    assert.equal((await rejection(c.listUps())).code, "FEATURE-NOT-CONFIGURED");
+    should(s.error).be.instanceOf(NutTlsError);
+    should((s.error as NutTlsError).code).equal("FEATURE-NOT-CONFIGURED");
+    should((await rejection(c.listUps())).code).equal("FEATURE-NOT-CONFIGURED");
   });
 
   it("upsd restart: the client sees the close, reconnects on its own and reads again", async () => {
@@ -135,12 +136,12 @@ describe("NutClient against a real upsd", function () {
     await up;
     const down = waitState(c, "disconnected");
     await lab.stopUpsd();
-    assert.ok(["CLOSED", "ECONNRESET"].includes((await down).error?.code ?? ""), "upsd closes its clients");
+    should(["CLOSED", "ECONNRESET"].includes((await down).error?.code ?? "")).be.true("upsd closes its clients");
     // Made while disconnected: waitState resolves at once for the state the client is in, so made before the
     // stop it was the connection that just ended, and getVar raced the reconnection.
     const back = waitState(c, "connected", 20000);
     await lab.startUpsd();
     await back;
-    assert.equal(await c.getVar("ups1", "ups.status"), "OL");
+    should(await c.getVar("ups1", "ups.status")).equal("OL");
   });
 });

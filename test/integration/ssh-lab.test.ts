@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,73 +23,74 @@ describe("ssh-lab harness (real sshd on loopback)", function () {
   after(async () => {
     const pids = lab ? lab.pids() : [];
     await lab?.stop();
-    for (const pid of pids) assert.equal(existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, "utf8") !== "", false, `process ${pid} left running`);
+    for (const pid of pids)
+      should(existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, "utf8") !== "").be.false(`process ${pid} left running`);
   });
 
   const target = (name: string): SshTarget => labTarget(lab, name);
 
   it("proved the guard before returning: every host forces the recorder", () => {
-    assert.ok(existsSync(join(lab.dir, "guard-proven")));
+    should(existsSync(join(lab.dir, "guard-proven"))).be.true();
     for (const h of lab.hosts()) {
       const cfg = readFileSync(join(lab.dir, "hosts", h.name, "sshd_config"), "utf8");
-      assert.match(cfg, new RegExp(`^ForceCommand ${lab.dir}/recorder.sh ${h.name} ${lab.dir}$`, "m"));
-      assert.deepEqual(lab.records(h.name), [], "guard check records are cleared");
+      should(cfg).match(new RegExp(`^ForceCommand ${lab.dir}/recorder.sh ${h.name} ${lab.dir}$`, "m"));
+      should(lab.records(h.name)).eql([], "guard check records are cleared");
     }
   });
 
   it("records a command and never runs it: `echo hello` answers with the recorder's reply", async () => {
     const o = await runCommand(target("h1"), "echo hello", RUN);
-    assert.equal(o.ok, true);
-    assert.equal(o.stdout, "[sshlab h1] recorded: echo hello\n");
+    should(o.ok).be.true();
+    should(o.stdout).equal("[sshlab h1] recorded: echo hello\n");
     const [r] = lab.records("h1");
-    assert.equal(r.command, "echo hello");
-    assert.equal(r.user, lab.user);
-    assert.equal(r.auth, "publickey");
-    assert.equal(r.exit, 0);
+    should(r.command).equal("echo hello");
+    should(r.user).equal(lab.user);
+    should(r.auth).equal("publickey");
+    should(r.exit).equal(0);
   });
 
   it("keeps odd commands intact in the log (tabs, newlines, backslashes, quotes)", async () => {
     const cmd = "printf 'a\\tb' \"$HOME\"\nsecond line\twith tab \\\\ end";
     await runCommand(target("h2"), cmd, RUN);
-    assert.equal(lab.records("h2").at(-1)?.command, cmd);
+    should(lab.records("h2").at(-1)?.command).equal(cmd);
   });
 
   it("changes a host's behaviour: exit code, reply, then back", async () => {
     lab.behave("h2", { exit: 7, reply: "custom reply\n" });
     const o = await runCommand(target("h2"), "x", RUN);
-    assert.equal(o.exitCode, 7);
-    assert.equal(o.stdout, "custom reply\n");
-    assert.match(o.stderr, /exit 7 as configured/);
+    should(o.exitCode).equal(7);
+    should(o.stdout).equal("custom reply\n");
+    should(o.stderr).match(/exit 7 as configured/);
     lab.behave("h2", { exit: 0, reply: null });
-    assert.equal((await runCommand(target("h2"), "y", RUN)).stdout, "[sshlab h2] recorded: y\n");
+    should((await runCommand(target("h2"), "y", RUN)).stdout).equal("[sshlab h2] recorded: y\n");
   });
 
   it("counts accepted connections per host and on the blackhole", async () => {
     const before = lab.connections("h1");
     await runCommand(target("h1"), "count me", RUN);
-    assert.equal(lab.connections("h1"), before + 1);
+    should(lab.connections("h1")).equal(before + 1);
     const bh = lab.blackholeConnections();
     const o = await runCommand({ ...target("h1"), address: lab.blackhole.address }, "x", { ...RUN, connectTimeoutMs: 500, deadlineMs: 500 });
-    assert.match(o.error ?? "", /no SSH handshake/);
-    assert.equal(lab.blackholeConnections(), bh + 1);
+    should(o.error ?? "").match(/no SSH handshake/);
+    should(lab.blackholeConnections()).equal(bh + 1);
   });
 
   it("stops and restarts a host (refused meanwhile), and re-keys it", async () => {
     await lab.stopHost("h2");
     const down = await runCommand(target("h2"), "x", { ...RUN, deadlineMs: 100 });
-    assert.match(down.error ?? "", /connection refused/);
+    should(down.error ?? "").match(/connection refused/);
     await lab.startHost("h2");
-    assert.equal((await runCommand(target("h2"), "x", RUN)).ok, true);
+    should((await runCommand(target("h2"), "x", RUN)).ok).be.true();
     const old = lab.host("h2").fingerprints.ed25519;
     const now = await lab.rekey("h2");
-    assert.notEqual(now.fingerprints.ed25519, old);
-    assert.equal((await runCommand(target("h2"), "x", RUN)).ok, true, "target() pins the new key");
+    should(now.fingerprints.ed25519).not.equal(old);
+    should((await runCommand(target("h2"), "x", RUN)).ok).be.true("target() pins the new key");
   });
 
   it("can be re-opened from its directory by another process", () => {
     const again = SshLab.open(lab.dir);
-    assert.deepEqual(again.hosts().map((h) => h.name), ["h1", "h2"]);
-    assert.deepEqual(again.records("h1"), lab.records("h1"));
+    should(again.hosts().map((h) => h.name)).eql(["h1", "h2"]);
+    should(again.records("h1")).eql(lab.records("h1"));
   });
 });
 
@@ -107,14 +108,14 @@ describe("ssh-lab harness: several no-banner addresses, OpenSSH known_hosts", fu
 
   it("serves every blackhole address from one listener: TCP accepted, no SSH banner", async () => {
     const holes = lab.blackholes;
-    assert.equal(new Set(holes.map((b) => b.address)).size, 3);
-    assert.equal(holes[0].address, lab.blackhole.address);
-    assert.ok(!holes.some((b) => b.address === lab.host("h1").address || b.address === lab.refused.address));
+    should(new Set(holes.map((b) => b.address)).size).equal(3);
+    should(holes[0].address).equal(lab.blackhole.address);
+    should(holes.some((b) => b.address === lab.host("h1").address || b.address === lab.refused.address)).be.false();
     const outcomes = await Promise.all(
       holes.map((b) => runCommand(labTarget(lab, "h1", { address: b.address, port: b.port }), "x", { ...RUN, connectTimeoutMs: 500, deadlineMs: 500 })),
     );
-    for (const o of outcomes) assert.match(o.error ?? "", /no SSH handshake/);
-    assert.equal(lab.blackholeConnections(), 3);
+    for (const o of outcomes) should(o.error ?? "").match(/no SSH handshake/);
+    should(lab.blackholeConnections()).equal(3);
   });
 
   it("gives known_hosts lines that OpenSSH accepts with strict host key checking", async () => {
@@ -123,11 +124,27 @@ describe("ssh-lab harness: several no-banner addresses, OpenSSH known_hosts", fu
       writeFileSync(join(dir, "known_hosts"), lab.knownHosts());
       const h = lab.host("h1");
       const { stdout } = await promisify(execFile)("ssh", [
-        "-F", "/dev/null", "-n", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", lab.keyFile("ed25519"),
-        "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${join(dir, "known_hosts")}`, "-o", "ConnectTimeout=10",
-        "-p", String(h.port), `${lab.user}@${h.address}`, "echo hello",
+        "-F",
+        "/dev/null",
+        "-n",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-i",
+        lab.keyFile("ed25519"),
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        `UserKnownHostsFile=${join(dir, "known_hosts")}`,
+        "-o",
+        "ConnectTimeout=10",
+        "-p",
+        String(h.port),
+        `${lab.user}@${h.address}`,
+        "echo hello",
       ]);
-      assert.equal(stdout, "[sshlab h1] recorded: echo hello\n");
+      should(stdout).equal("[sshlab h1] recorded: echo hello\n");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { utils } from "ssh2";
 import { fetchHostKeys, parsePins } from "../../core/ssh/hostkey";
 import { runAll, runCommand } from "../../core/ssh/runner";
@@ -35,20 +35,20 @@ describe("SSH runner against real sshd hosts", function () {
       it(`succeeds with the ${key} key (${key === "rsa" || key === "rsaPass" ? "PEM" : "OpenSSH"} format)`, async () => {
         const cmd = `shutdown with ${key}`;
         const o = await runCommand(target("h1", {}, key), cmd, RUN);
-        assert.equal(o.ok, true, o.error ?? "");
-        assert.equal(o.exitCode, 0);
-        assert.equal(o.attempts, 1);
-        assert.equal(o.stdout, `[sshlab h1] recorded: ${cmd}\n`);
+        should(o.ok).be.true(o.error ?? "");
+        should(o.exitCode).equal(0);
+        should(o.attempts).equal(1);
+        should(o.stdout).equal(`[sshlab h1] recorded: ${cmd}\n`);
         const r = lab.records("h1").at(-1);
-        assert.equal(r?.command, cmd);
-        assert.equal(r?.auth, "publickey");
+        should(r?.command).equal(cmd);
+        should(r?.auth).equal("publickey");
       });
     }
 
     it("succeeds with a password", async () => {
       const o = await runCommand(target("h2", { key: null, password: lab.password }), "by password", RUN);
-      assert.equal(o.ok, true, o.error ?? "");
-      assert.equal(lab.records("h2").at(-1)?.auth, "password");
+      should(o.ok).be.true(o.error ?? "");
+      should(lab.records("h2").at(-1)?.auth).equal("password");
     });
 
     it("an encrypted key is decrypted once, not per connection", async () => {
@@ -60,10 +60,15 @@ describe("SSH runner against real sshd hosts", function () {
       }) as typeof original;
       try {
         const t = target("h3", {}, "ed25519Pass");
-        assert.equal(parses, 1, "parsed when loaded");
-        for (let i = 0; i < 4; i++) assert.equal((await runCommand(t, `again ${i}`, RUN)).ok, true);
-        assert.equal(parses, 1, "not parsed again by any connection");
-        assert.deepEqual(lab.records("h3").map((r) => r.command).filter((c) => c.startsWith("again")), ["again 0", "again 1", "again 2", "again 3"]);
+        should(parses).equal(1, "parsed when loaded");
+        for (let i = 0; i < 4; i++) should((await runCommand(t, `again ${i}`, RUN)).ok).be.true();
+        should(parses).equal(1, "not parsed again by any connection");
+        should(
+          lab
+            .records("h3")
+            .map((r) => r.command)
+            .filter((c) => c.startsWith("again")),
+        ).eql(["again 0", "again 1", "again 2", "again 3"]);
       } finally {
         utils.parseKey = original;
       }
@@ -72,18 +77,18 @@ describe("SSH runner against real sshd hosts", function () {
     it("an unauthorised key fails authentication once, without retrying, and nothing runs", async () => {
       const before = lab.records("h4").length;
       const o = await runCommand(target("h4", {}, "unauthorized"), "never", RUN);
-      assert.equal(o.ok, false);
-      assert.equal(o.attempts, 1);
-      assert.equal(o.sent, false);
-      assert.match(o.error ?? "", /^authentication failed for user nuttest on 127\.0\.40\.4:\d+ \(tried: publickey\)$/);
-      assert.equal(lab.records("h4").length, before);
+      should(o.ok).be.false();
+      should(o.attempts).equal(1);
+      should(o.sent).be.false();
+      should(o.error ?? "").match(/^authentication failed for user nuttest on 127\.0\.40\.4:\d+ \(tried: publickey\)$/);
+      should(lab.records("h4")).have.length(before);
     });
 
     it("a wrong password fails authentication and is not retried", async () => {
       const o = await runCommand(target("h4", { key: null, password: "not-the-password" }), "never", RUN);
-      assert.equal(o.attempts, 1);
-      assert.match(o.error ?? "", /authentication failed .*\(tried: password\)/);
-      assert.ok(!(o.error ?? "").includes("not-the-password"));
+      should(o.attempts).equal(1);
+      should(o.error ?? "").match(/authentication failed .*\(tried: password\)/);
+      should(o.error ?? "").not.containEql("not-the-password");
     });
   });
 
@@ -91,55 +96,62 @@ describe("SSH runner against real sshd hosts", function () {
     it("a changed host key is refused, naming the pinned and the offered fingerprints; nothing runs", async () => {
       const pinned = lab.host("h5").fingerprints.ed25519;
       const t = target("h5");
-      assert.equal((await runCommand(t, "before", RUN)).ok, true);
+      should((await runCommand(t, "before", RUN)).ok).be.true();
       const now = (await lab.rekey("h5")).fingerprints.ed25519;
       const o = await runCommand(t, "after rekey", RUN);
-      assert.equal(o.ok, false);
-      assert.equal(o.attempts, 1, "never retried");
-      assert.ok(o.error?.includes(`expected ${pinned}`), o.error ?? "");
-      assert.ok(o.error?.includes(`offered ${now}`), o.error ?? "");
-      assert.equal(lastRecord("h5"), "before");
+      should(o.ok).be.false();
+      should(o.attempts).equal(1, "never retried");
+      should(o.error?.includes(`expected ${pinned}`)).be.true(o.error ?? "");
+      should(o.error?.includes(`offered ${now}`)).be.true(o.error ?? "");
+      should(lastRecord("h5")).equal("before");
     });
 
     it("an unknown host key with no pin is refused, naming the offered fingerprint", async () => {
       const before = lab.records("h6").length;
       const o = await runCommand(target("h6", { pins: [] }), "never", RUN);
-      assert.equal(o.ok, false);
-      assert.match(o.error ?? "", /no fingerprint is pinned \(expected: none\)/);
-      assert.ok(o.error?.includes(lab.host("h6").fingerprints.ed25519));
-      assert.equal(lab.records("h6").length, before);
+      should(o.ok).be.false();
+      should(o.error ?? "").match(/no fingerprint is pinned \(expected: none\)/);
+      should(o.error?.includes(lab.host("h6").fingerprints.ed25519)).be.true();
+      should(lab.records("h6")).have.length(before);
     });
 
     it("a host pinned only by its RSA (or ECDSA) fingerprint is asked for that key type", async () => {
       const m = lab.host("multi");
       for (const pin of [`ssh-rsa ${m.fingerprints.rsa}`, `256 ${m.fingerprints.ecdsa} x (ECDSA)`]) {
         const o = await runCommand(target("multi", { pins: parsePins(pin).pins }), `pinned ${pin.slice(0, 7)}`, RUN);
-        assert.equal(o.ok, true, o.error ?? "");
+        should(o.ok).be.true(o.error ?? "");
       }
       // untyped RSA pin: the server shows its ed25519 key first, and the refusal explains what to do
       const untyped = await runCommand(target("multi", { pins: parsePins(m.fingerprints.rsa ?? "").pins }), "x", RUN);
-      assert.equal(untyped.ok, false);
-      assert.match(untyped.error ?? "", /write its type before the fingerprint/);
-      assert.ok(untyped.error?.includes(m.fingerprints.ed25519));
+      should(untyped.ok).be.false();
+      should(untyped.error ?? "").match(/write its type before the fingerprint/);
+      should(untyped.error?.includes(m.fingerprints.ed25519)).be.true();
     });
 
     it("accepts any key only with the explicit insecure option", async () => {
       const o = await runCommand(target("h6", { pins: parsePins("SHA256:" + "A".repeat(43)).pins, acceptAnyHostKey: true }), "insecure", RUN);
-      assert.equal(o.ok, true);
-      assert.equal(lastRecord("h6"), "insecure");
+      should(o.ok).be.true();
+      should(lastRecord("h6")).equal("insecure");
     });
 
     it("fetches every fingerprint a server offers, without logging in", async () => {
       const m = lab.host("multi");
       const before = lab.records("multi").length;
       const keys = await fetchHostKeys(m.address, m.port, 5000);
-      assert.deepEqual(
-        keys.map((k) => `${k.type} ${k.fingerprint}`).sort(),
+      should(keys.map((k) => `${k.type} ${k.fingerprint}`).sort()).eql(
         [`ssh-ed25519 ${m.fingerprints.ed25519}`, `ecdsa-sha2-nistp256 ${m.fingerprints.ecdsa}`, `ssh-rsa ${m.fingerprints.rsa}`].sort(),
       );
-      assert.equal(lab.records("multi").length, before);
-      await assert.rejects(fetchHostKeys(lab.refused.address, lab.refused.port, 2000), { name: "FetchHostKeysError", code: "refused", message: "connection refused" });
-      await assert.rejects(fetchHostKeys(lab.blackhole.address, lab.blackhole.port, 500), { name: "FetchHostKeysError", code: "timeout", message: "no SSH handshake in time" });
+      should(lab.records("multi")).have.length(before);
+      await should(fetchHostKeys(lab.refused.address, lab.refused.port, 2000)).be.rejectedWith({
+        name: "FetchHostKeysError",
+        code: "refused",
+        message: "connection refused",
+      });
+      await should(fetchHostKeys(lab.blackhole.address, lab.blackhole.port, 500)).be.rejectedWith({
+        name: "FetchHostKeysError",
+        code: "timeout",
+        message: "no SSH handshake in time",
+      });
     });
   });
 
@@ -151,46 +163,46 @@ describe("SSH runner against real sshd hosts", function () {
         deadlineMs: 1000,
         onRetry: (n) => retries.push(n),
       });
-      assert.equal(o.ok, false);
-      assert.equal(o.sent, false);
-      assert.ok(o.attempts >= 2, `attempts ${o.attempts}`);
-      assert.deepEqual(retries, Array.from({ length: o.attempts - 1 }, (_, i) => i + 1));
-      assert.match(o.error ?? "", /^connection refused by 127\.0\.40\.251:\d+ \(is sshd running\?\)$/);
+      should(o.ok).be.false();
+      should(o.sent).be.false();
+      should(o.attempts).be.aboveOrEqual(2, `attempts ${o.attempts}`);
+      should(retries).eql(Array.from({ length: o.attempts - 1 }, (_, i) => i + 1));
+      should(o.error ?? "").match(/^connection refused by 127\.0\.40\.251:\d+ \(is sshd running\?\)$/);
     });
 
     it("accepts TCP but never sends a banner: ends at the connect timeout", async () => {
       const o = await runCommand(target("h7", { address: lab.blackhole.address }), "never", { ...RUN, connectTimeoutMs: 700, deadlineMs: 700 });
-      assert.equal(o.ok, false);
-      assert.equal(o.attempts, 1);
-      assert.match(o.error ?? "", /no SSH handshake from 127\.0\.40\.250:\d+ within 0.7 s, the connect timeout/);
+      should(o.ok).be.false();
+      should(o.attempts).equal(1);
+      should(o.error ?? "").match(/no SSH handshake from 127\.0\.40\.250:\d+ within 0.7 s, the connect timeout/);
     });
 
     it("no banner, cut short by the deadline: the error names the deadline, not the connect timeout", async () => {
       const o = await runCommand(target("h7", { address: lab.blackhole.address }), "never", { ...RUN, connectTimeoutMs: 10_000, deadlineMs: 800 });
-      assert.equal(o.attempts, 1);
-      assert.match(o.error ?? "", /no SSH handshake from 127\.0\.40\.250:\d+ within 0.8 s, what was left of the deadline/);
+      should(o.attempts).equal(1);
+      should(o.error ?? "").match(/no SSH handshake from 127\.0\.40\.250:\d+ within 0.8 s, what was left of the deadline/);
     });
 
     it("a command exiting non-zero is a failure with its exit code and stderr, not retried", async () => {
       lab.behave("h8", { exit: 3 });
       const o = await runCommand(target("h8"), "sudo -n /sbin/shutdown -h +1", RUN);
-      assert.equal(o.ok, false);
-      assert.equal(o.exitCode, 3);
-      assert.equal(o.attempts, 1);
-      assert.equal(o.sent, true);
-      assert.match(o.stderr, /exit 3 as configured/);
-      assert.equal(o.error, "exit code 3: sshlab h8: exit 3 as configured");
-      assert.equal((await runCommand(target("h8"), "accepted", { ...RUN, okExitCodes: [0, 3] })).ok, true);
+      should(o.ok).be.false();
+      should(o.exitCode).equal(3);
+      should(o.attempts).equal(1);
+      should(o.sent).be.true();
+      should(o.stderr).match(/exit 3 as configured/);
+      should(o.error).equal("exit code 3: sshlab h8: exit 3 as configured");
+      should((await runCommand(target("h8"), "accepted", { ...RUN, okExitCodes: [0, 3] })).ok).be.true();
     });
 
     it("a command hanging past the command timeout: given up, not retried (it may still run)", async () => {
       lab.behave("h9", { sleep: 300 });
       const o = await runCommand(target("h9"), "hangs", { ...RUN, commandTimeoutMs: 800 });
-      assert.equal(o.ok, false);
-      assert.equal(o.sent, true);
-      assert.equal(o.attempts, 1);
-      assert.match(o.error ?? "", /^command still running after 0.8 s/);
-      assert.equal(lastRecord("h9"), "hangs");
+      should(o.ok).be.false();
+      should(o.sent).be.true();
+      should(o.attempts).equal(1);
+      should(o.error ?? "").match(/^command still running after 0.8 s/);
+      should(lastRecord("h9")).equal("hangs");
     });
 
     it("succeeds when the host comes up before the deadline", async () => {
@@ -206,36 +218,41 @@ describe("SSH runner against real sshd hosts", function () {
         },
       });
       await started;
-      assert.equal(o.ok, true, o.error ?? "");
-      assert.ok(o.attempts >= 2);
-      assert.deepEqual(lab.records("late").map((r) => r.command), ["came up"], "ran once");
+      should(o.ok).be.true(o.error ?? "");
+      should(o.attempts).be.aboveOrEqual(2);
+      should(lab.records("late").map((r) => r.command)).eql(["came up"], "ran once");
     });
 
     it("bounds the output kept", async () => {
       lab.behave("h10", { reply: "x".repeat(10000) });
       const o = await runCommand(target("h10"), "loud", { ...RUN, outputLimit: 100 });
-      assert.equal(o.stdout, "x".repeat(100) + "… [9900 more bytes]");
+      should(o.stdout).equal("x".repeat(100) + "… [9900 more bytes]");
     });
 
     it("connect-only (null command) authenticates and runs nothing", async () => {
       const before = lab.records("h10").length;
       const o = await runCommand(target("h10"), null, RUN);
-      assert.equal(o.ok, true);
-      assert.equal(o.sent, false);
-      assert.equal(lab.records("h10").length, before);
+      should(o.ok).be.true();
+      should(o.sent).be.false();
+      should(lab.records("h10")).have.length(before);
     });
 
     it("an abort ends an in-flight connection at once and retries nothing", async () => {
       lab.behave("h11", { sleep: 300 });
       const ac = new AbortController();
       const o = await runCommand(target("h11"), "aborted while running", { ...RUN, commandTimeoutMs: 60000, signal: ac.signal, onSent: () => ac.abort() });
-      assert.equal(o.aborted, true);
-      assert.equal(o.sent, true);
-      assert.equal(o.error, "aborted");
+      should(o.aborted).be.true();
+      should(o.sent).be.true();
+      should(o.error).equal("aborted");
       const ac2 = new AbortController();
-      const o2 = await runCommand(target("h11", { address: lab.refused.address }), "never", { ...RUN, deadlineMs: 60000, signal: ac2.signal, onRetry: () => ac2.abort() });
-      assert.equal(o2.aborted, true);
-      assert.equal(o2.attempts, 1);
+      const o2 = await runCommand(target("h11", { address: lab.refused.address }), "never", {
+        ...RUN,
+        deadlineMs: 60000,
+        signal: ac2.signal,
+        onRetry: () => ac2.abort(),
+      });
+      should(o2.aborted).be.true();
+      should(o2.attempts).equal(1);
     });
   });
 
@@ -249,19 +266,36 @@ describe("SSH runner against real sshd hosts", function () {
       jobs[18] = { ...jobs[18], name: "blackhole", target: target("h19", { address: lab.blackhole.address }) }; // never a banner
       const live = jobs.filter((j) => j.name !== "blackhole" && j.name !== "h20").map((j) => j.name);
       const events: { name: string; outcome: RunOutcome; recorded: string[] }[] = [];
-      const outcomes = await runAll(jobs, () => ({ ...RUN, connectTimeoutMs: 6000, commandTimeoutMs: 6000, deadlineMs: 6000 }), (job, outcome) => {
-        // what the hosts had recorded when this result came out
-        const recorded = lab.records().filter((r) => r.command.startsWith("fan-out ")).map((r) => r.host);
-        events.push({ name: job.name, outcome, recorded });
-      });
-      assert.equal(outcomes.length, HOSTS);
-      assert.deepEqual(events.slice(-2).map((e) => e.name).sort(), ["blackhole", "h20"], "the hung hosts come last");
+      const outcomes = await runAll(
+        jobs,
+        () => ({ ...RUN, connectTimeoutMs: 6000, commandTimeoutMs: 6000, deadlineMs: 6000 }),
+        (job, outcome) => {
+          // what the hosts had recorded when this result came out
+          const recorded = lab
+            .records()
+            .filter((r) => r.command.startsWith("fan-out "))
+            .map((r) => r.host);
+          events.push({ name: job.name, outcome, recorded });
+        },
+      );
+      should(outcomes).have.length(HOSTS);
+      should(
+        events
+          .slice(-2)
+          .map((e) => e.name)
+          .sort(),
+      ).eql(["blackhole", "h20"], "the hung hosts come last");
       const firstHung = events.findIndex((e) => e.name === "blackhole" || e.name === "h20");
-      assert.deepEqual(events.slice(0, firstHung).map((e) => e.name).sort(), [...live].sort(), "every live result came before");
-      for (const name of live) assert.ok(events[firstHung].recorded.includes(name), `${name} recorded before the first hung host gave up`);
-      for (const e of events.slice(0, firstHung)) assert.equal(e.outcome.ok, true, `${e.name}: ${e.outcome.error}`);
-      assert.match(events.find((e) => e.name === "h20")?.outcome.error ?? "", /command still running/);
-      assert.match(events.find((e) => e.name === "blackhole")?.outcome.error ?? "", /no SSH handshake/);
+      should(
+        events
+          .slice(0, firstHung)
+          .map((e) => e.name)
+          .sort(),
+      ).eql([...live].sort(), "every live result came before");
+      for (const name of live) should(events[firstHung].recorded.includes(name)).be.true(`${name} recorded before the first hung host gave up`);
+      for (const e of events.slice(0, firstHung)) should(e.outcome.ok).be.true(`${e.name}: ${e.outcome.error}`);
+      should(events.find((e) => e.name === "h20")?.outcome.error ?? "").match(/command still running/);
+      should(events.find((e) => e.name === "blackhole")?.outcome.error ?? "").match(/no SSH handshake/);
     });
   });
 });

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -62,8 +62,15 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
   function host(name: string, auth: Auth = "keyFile", over: Record<string, unknown> = {}): { node: object; creds: Creds } {
     const h = lab.host(name);
     const node = {
-      id: `host-${name}`, type: "ssh-host", name, address: h.address, port: h.port, username: lab.user,
-      keyFile: auth === "keyFile" ? lab.keyFile("ed25519") : "", fingerprints: `ssh-ed25519 ${h.fingerprints.ed25519}`, acceptAnyHostKey: false,
+      id: `host-${name}`,
+      type: "ssh-host",
+      name,
+      address: h.address,
+      port: h.port,
+      username: lab.user,
+      keyFile: auth === "keyFile" ? lab.keyFile("ed25519") : "",
+      fingerprints: `ssh-ed25519 ${h.fingerprints.ed25519}`,
+      acceptAnyHostKey: false,
       ...over,
     };
     const creds: Record<string, string> = {};
@@ -75,13 +82,28 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
 
   function shutdownNode(id: string, hosts: string[], over: Record<string, unknown> = {}): object {
     return {
-      id, type: "ssh-shutdown", name: "", hosts: hosts.map((h) => `host-${h}`), preset: "linux", delay: 2, message: "Power failure",
-      action: "shutdown", allowed: ["shutdown", "cancel", "check", "simulate"], connectTimeout: 5, commandTimeout: 5, deadline: 5,
-      wires: [["out"]], ...over,
+      id,
+      type: "ssh-shutdown",
+      name: "",
+      hosts: hosts.map((h) => `host-${h}`),
+      preset: "linux",
+      delay: 2,
+      message: "Power failure",
+      action: "shutdown",
+      allowed: ["shutdown", "cancel", "check", "simulate"],
+      connectTimeout: 5,
+      commandTimeout: 5,
+      deadline: 5,
+      wires: [["out"]],
+      ...over,
     };
   }
 
-  async function load(hosts: { node: object; creds: Creds }[], nodes: object[], more: unknown[] = []): Promise<{ out: TestNode; got: Record<string, unknown>[] }> {
+  async function load(
+    hosts: { node: object; creds: Creds }[],
+    nodes: object[],
+    more: unknown[] = [],
+  ): Promise<{ out: TestNode; got: Record<string, unknown>[] }> {
     const creds = Object.assign({}, ...hosts.map((h) => h.creds)) as Creds;
     await helper.load([sshHostNode, sshShutdownNode, ...more], [...hosts.map((h) => h.node), ...nodes, { id: "out", type: "helper" }], creds);
     const out = helper.getNode("out");
@@ -94,27 +116,34 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
   it("shutdown: one result per host as it answers, with key file, pasted RSA key, passphrase key and password", async () => {
     const names = ["s1", "s2", "s3", "s4"];
     const auths: Auth[] = ["keyFile", "pastedRsa", "passphrase", "password"];
-    const { out, got } = await load(names.map((n, i) => host(n, auths[i])), [shutdownNode("n", names)]);
+    const { out, got } = await load(
+      names.map((n, i) => host(n, auths[i])),
+      [shutdownNode("n", names)],
+    );
     const outage = { id: "outage-20261125T164730Z-3f9a", since: 1_790_000_000_000 };
     const tier = { index: 0, name: "backup", reason: "charge 88 % ≤ 90 %" };
     helper.getNode("n").receive({ payload: { charge: 88 }, outage, tier, topic: "power" });
     await waitForCalls(out, "input", 4);
-    for (const n of names) assert.deepEqual(commands(n), [SHUTDOWN], n);
-    assert.deepEqual(names.map((n) => lab.records(n)[0].auth), ["publickey", "publickey", "publickey", "password"]);
+    for (const n of names) should(commands(n)).eql([SHUTDOWN], n);
+    should(names.map((n) => lab.records(n)[0].auth)).eql(["publickey", "publickey", "publickey", "password"]);
     for (const m of got) {
       const r = m.payload as ShutdownResult;
-      assert.equal(r.ok, true, r.error ?? "");
-      assert.equal(m.topic, r.host);
-      assert.deepEqual(m.outage, outage, "outage identity carried unchanged");
-      assert.deepEqual(m.tier, tier);
-      assert.equal(r.command, SHUTDOWN);
-      assert.equal(r.exitCode, 0);
-      assert.equal(r.stdout, `[sshlab ${r.host}] recorded: ${SHUTDOWN}\n`);
-      assert.equal(r.address, lab.host(r.host).address);
-      assert.match(String(m.summary), new RegExp(`^${r.host}: shutdown sent \\(exit 0, \\d+\\.\\d s\\)$`));
+      should(r.ok).be.true(r.error ?? "");
+      should(m.topic).equal(r.host);
+      should(m.outage).eql(outage, "outage identity carried unchanged");
+      should(m.tier).eql(tier);
+      should(r.command).equal(SHUTDOWN);
+      should(r.exitCode).equal(0);
+      should(r.stdout).equal(`[sshlab ${r.host}] recorded: ${SHUTDOWN}\n`);
+      should(r.address).equal(lab.host(r.host).address);
+      should(String(m.summary)).match(new RegExp(`^${r.host}: shutdown sent \\(exit 0, \\d+\\.\\d s\\)$`));
     }
-    assert.deepEqual(results(got).map((r) => r.host).sort(), names);
-    assert.match(last(statusTexts(helper.getNode("n"))), SAID.sent);
+    should(
+      results(got)
+        .map((r) => r.host)
+        .sort(),
+    ).eql(names);
+    should(last(statusTexts(helper.getNode("n")))).match(SAID.sent);
   });
 
   it("cancel goes only to hosts sent a delayed shutdown, once", async () => {
@@ -124,38 +153,38 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     helper.getNode("now").receive({});
     await waitForCalls(out, "input", 3);
     const pending = helper.getNode("delayed").context().get("sshShutdownPending") as Record<string, unknown>;
-    assert.deepEqual(Object.keys(pending).sort(), ["host-s5", "host-s6"]);
+    should(Object.keys(pending).sort()).eql(["host-s5", "host-s6"]);
 
     const nowDone = collectCompleted(helper.getNode("now"));
     helper.getNode("delayed").receive({ action: "cancel", reset: true });
     helper.getNode("now").receive({ action: "cancel", reset: true });
     await waitForCalls(out, "input", 2);
     await waitUntil("the cancel handled by the immediate node", () => nowDone.length === 1);
-    assert.deepEqual(commands("s5"), [SHUTDOWN, CANCEL]);
-    assert.deepEqual(commands("s6"), [SHUTDOWN, CANCEL]);
-    assert.deepEqual(commands("s7"), ["sudo -n /bin/systemctl poweroff"], "an immediate shutdown is never cancelled");
-    assert.match(last(statusTexts(helper.getNode("now"))), SAID.sent, "what happened stays shown: nothing to cancel replaces nothing");
+    should(commands("s5")).eql([SHUTDOWN, CANCEL]);
+    should(commands("s6")).eql([SHUTDOWN, CANCEL]);
+    should(commands("s7")).eql(["sudo -n /bin/systemctl poweroff"], "an immediate shutdown is never cancelled");
+    should(last(statusTexts(helper.getNode("now")))).match(SAID.sent, "what happened stays shown: nothing to cancel replaces nothing");
     for (const m of got.slice(3)) {
-      assert.equal((m.payload as ShutdownResult).action, "cancel");
-      assert.equal(m.reset, true);
-      assert.match(String(m.summary), /: shutdown cancelled \(exit 0, /);
+      should((m.payload as ShutdownResult).action).equal("cancel");
+      should(m.reset).be.true();
+      should(String(m.summary)).match(/: shutdown cancelled \(exit 0, /);
     }
-    assert.equal(helper.getNode("delayed").context().get("sshShutdownPending"), undefined);
+    should(helper.getNode("delayed").context().get("sshShutdownPending")).equal(undefined);
 
     // cancelled: a second cancel has nothing to do, and the status still says what was done
     const delayedDone = collectCompleted(helper.getNode("delayed"));
     helper.getNode("delayed").receive({ action: "cancel" });
     await waitUntil("the second cancel handled", () => delayedDone.length === 1);
-    assert.match(last(statusTexts(helper.getNode("delayed"))), SAID.cancelled);
-    assert.deepEqual(commands("s5"), [SHUTDOWN, CANCEL]);
-    assert.equal(got.length, 5);
+    should(last(statusTexts(helper.getNode("delayed")))).match(SAID.cancelled);
+    should(commands("s5")).eql([SHUTDOWN, CANCEL]);
+    should(got).have.length(5);
   });
 
   it("pending shutdowns: forgotten at a redeploy with no context store configured (and warned about)", async () => {
     const hosts = [host("s5")];
     const flow = [shutdownNode("n", ["s5"])];
     await load(hosts, flow);
-    assert.ok(loggedText().includes(SAID.memoryStore));
+    should(loggedText()).containEql(SAID.memoryStore);
     const out = helper.getNode("out");
     helper.getNode("n").receive({});
     await waitForCalls(out, "input", 1);
@@ -164,8 +193,8 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     const status = waitForCalls(helper.getNode("n"), "call:status", 1);
     helper.getNode("n").receive({ action: "cancel" });
     await status;
-    assert.equal(statusTexts(helper.getNode("n")).at(-1), SAID.nothingToCancel);
-    assert.deepEqual(commands("s5"), [SHUTDOWN]);
+    should(statusTexts(helper.getNode("n")).at(-1)).equal(SAID.nothingToCancel);
+    should(commands("s5")).eql([SHUTDOWN]);
   });
 
   it("pending shutdowns: kept across a restart with a persistent (localfilesystem) context store", async () => {
@@ -181,7 +210,7 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
       };
       await load(hosts, []);
       await start();
-      assert.ok(!loggedText().includes(SAID.memoryStore));
+      should(loggedText()).not.containEql(SAID.memoryStore);
       helper.getNode("n").receive({});
       await waitForCalls(helper.getNode("out"), "input", 2);
 
@@ -191,8 +220,15 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
       const got = collect(out);
       helper.getNode("n").receive({ action: "cancel" });
       await waitForCalls(out, "input", 2);
-      assert.deepEqual(results(got).map((r) => [r.host, r.action, r.ok]).sort(), [["s6", "cancel", true], ["s7", "cancel", true]]);
-      assert.deepEqual(commands("s6"), [SHUTDOWN, CANCEL]);
+      should(
+        results(got)
+          .map((r) => [r.host, r.action, r.ok])
+          .sort(),
+      ).eql([
+        ["s6", "cancel", true],
+        ["s7", "cancel", true],
+      ]);
+      should(commands("s6")).eql([SHUTDOWN, CANCEL]);
     } finally {
       await helper.unload();
       await closeContextStores();
@@ -208,13 +244,13 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     helper.getNode("n").receive({});
     await waitForCalls(out, "input", 2);
     const check = `sudo -n -l /sbin/shutdown -h +2 'Power failure' && ${CANCEL.replace("sudo -n", "sudo -n -l")}`;
-    assert.deepEqual(commands("s8"), [check]);
+    should(commands("s8")).eql([check]);
     const byHost = Object.fromEntries(results(got).map((r) => [r.host, r]));
-    assert.equal(byHost.s8.ok, true);
-    assert.equal(byHost.s9.ok, false);
-    assert.equal(byHost.s9.exitCode, 1);
-    assert.match(String((await errors)[0].args[0]), /^s9: check FAILED: exit code 1: sshlab s9: exit 1 as configured/);
-    assert.match(last(statusTexts(helper.getNode("n"))), SAID.checkFailed);
+    should(byHost.s8.ok).be.true();
+    should(byHost.s9.ok).be.false();
+    should(byHost.s9.exitCode).equal(1);
+    should(String((await errors)[0].args[0])).match(/^s9: check FAILED: exit code 1: sshlab s9: exit 1 as configured/);
+    should(last(statusTexts(helper.getNode("n")))).match(SAID.checkFailed);
   });
 
   it("simulate makes no connection at all: nothing recorded, no TCP connection accepted", async () => {
@@ -222,10 +258,17 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     const { out, got } = await load([host("s10"), host("s11")], [shutdownNode("n", ["s10", "s11"], { action: "simulate" })]);
     helper.getNode("n").receive({});
     await waitForCalls(out, "input", 2);
-    assert.deepEqual(results(got).map((r) => [r.host, r.command, r.ok]).sort(), [["s10", SHUTDOWN, true], ["s11", SHUTDOWN, true]]);
-    assert.deepEqual(commands("s10"), []);
-    assert.deepEqual(commands("s11"), []);
-    assert.deepEqual(["s10", "s11"].map((n) => lab.connections(n)), before);
+    should(
+      results(got)
+        .map((r) => [r.host, r.command, r.ok])
+        .sort(),
+    ).eql([
+      ["s10", SHUTDOWN, true],
+      ["s11", SHUTDOWN, true],
+    ]);
+    should(commands("s10")).eql([]);
+    should(commands("s11")).eql([]);
+    should(["s10", "s11"].map((n) => lab.connections(n))).eql(before);
   });
 
   it("a message that tries to set a host or a command is refused and reaches no host", async () => {
@@ -237,8 +280,8 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
       n.receive(msg);
       await error;
     }
-    assert.deepEqual(commands("s12"), []);
-    assert.equal(lab.connections("s12"), before);
+    should(commands("s12")).eql([]);
+    should(lab.connections("s12")).equal(before);
   });
 
   it("20 hosts, 2 hung: every live host is recorded and reported before the hung ones give up", async () => {
@@ -248,21 +291,34 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     const { out, got } = await load(hosts, [shutdownNode("n", fleet, { connectTimeout: 6, commandTimeout: 6, deadline: 6 })]);
     const seen: { host: string; recorded: string[] }[] = [];
     out.on("input", (m: Record<string, unknown>) => {
-      const recorded = lab.records().filter((r) => r.command === SHUTDOWN).map((r) => r.host);
+      const recorded = lab
+        .records()
+        .filter((r) => r.command === SHUTDOWN)
+        .map((r) => r.host);
       seen.push({ host: String(m.topic), recorded });
     });
     const before = lab.records().length;
     helper.getNode("n").receive({});
     await waitForCalls(out, "input", 20);
     const live = fleet.filter((n) => n !== "s19" && n !== "s20");
-    assert.deepEqual(seen.slice(-2).map((s) => s.host).sort(), ["s19", "s20"], "the hung hosts report last");
-    assert.deepEqual(seen.slice(0, 18).map((s) => s.host).sort(), [...live].sort());
-    for (const n of live) assert.ok(seen[18].recorded.includes(n), `${n} recorded before a hung host gave up`);
+    should(
+      seen
+        .slice(-2)
+        .map((s) => s.host)
+        .sort(),
+    ).eql(["s19", "s20"], "the hung hosts report last");
+    should(
+      seen
+        .slice(0, 18)
+        .map((s) => s.host)
+        .sort(),
+    ).eql([...live].sort());
+    for (const n of live) should(seen[18].recorded.includes(n)).be.true(`${n} recorded before a hung host gave up`);
     const byHost = Object.fromEntries(results(got).map((r) => [r.host, r]));
-    assert.match(byHost.s19.error ?? "", /no SSH handshake/);
-    assert.match(byHost.s20.error ?? "", /command still running/);
-    assert.equal(lab.records().length - before, 19, "18 live hosts + the hung command, each once");
-    assert.match(last(statusTexts(helper.getNode("n"))), SAID.sentFailed);
+    should(byHost.s19.error ?? "").match(/no SSH handshake/);
+    should(byHost.s20.error ?? "").match(/command still running/);
+    should(lab.records().length - before).equal(19, "18 live hosts + the hung command, each once");
+    should(last(statusTexts(helper.getNode("n")))).match(SAID.sentFailed);
   });
 
   it("retries until the host comes up within the deadline", async () => {
@@ -274,16 +330,19 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     await lab.startHost("late");
     await waitForCalls(out, "input", 1);
     const [r] = results(got);
-    assert.equal(r.ok, true, r.error ?? "");
-    assert.ok(r.attempts >= 2);
-    assert.deepEqual(commands("late"), [SHUTDOWN]);
-    assert.match(String(got[0].summary), /^late: shutdown sent \(exit 0, \d+ attempts, /);
+    should(r.ok).be.true(r.error ?? "");
+    should(r.attempts).be.aboveOrEqual(2);
+    should(commands("late")).eql([SHUTDOWN]);
+    should(String(got[0].summary)).match(/^late: shutdown sent \(exit 0, \d+ attempts, /);
   });
 
   it("200 messages at once: one connection and one recorded shutdown per host; 16 messages share the run, the rest are refused; every message is done", async () => {
     const names = ["s1", "s2"];
     const before = names.map((h) => lab.connections(h));
-    const { got } = await load(names.map((h) => host(h)), [shutdownNode("n", names)]);
+    const { got } = await load(
+      names.map((h) => host(h)),
+      [shutdownNode("n", names)],
+    );
     const n = helper.getNode("n");
     const handled = collectCompleted(n);
     const errors: string[] = [];
@@ -291,22 +350,26 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     for (let i = 0; i < 200; i++) n.receive({ payload: i, seq: i }); // (not msg.req: Node-RED's clone treats it as an HTTP request)
     // done() is reported at once; a sent message and an error reach their listeners a turn later: wait for all, then let the rest settle
     const expected = { results: MAX_SHARED_REQUESTS * names.length, refused: 200 - MAX_SHARED_REQUESTS };
-    await waitUntil("every message done, its results and errors delivered", () => handled.length === 200 && got.length >= expected.results && errors.length >= expected.refused, 30_000);
+    await waitUntil(
+      "every message done, its results and errors delivered",
+      () => handled.length === 200 && got.length >= expected.results && errors.length >= expected.refused,
+      30_000,
+    );
     await settle();
-    assert.deepEqual(commands("s1"), [SHUTDOWN]);
-    assert.deepEqual(commands("s2"), [SHUTDOWN]);
+    should(commands("s1")).eql([SHUTDOWN]);
+    should(commands("s2")).eql([SHUTDOWN]);
     await waitUntil("sshd logged its connections", () => names.every((h, i) => lab.connections(h) > before[i]));
-    assert.deepEqual(names.map((h, i) => lab.connections(h) - before[i]), [1, 1], "one connection per host");
+    should(names.map((h, i) => lab.connections(h) - before[i])).eql([1, 1], "one connection per host");
     // the first MAX_SHARED_REQUESTS messages each get one result per host: the run's
     const perMessage = new Map<number, string[]>();
     for (const m of got) perMessage.set(Number(m.seq), [...(perMessage.get(Number(m.seq)) ?? []), String(m.topic)].sort());
-    assert.deepEqual([...perMessage.keys()].sort((a, b) => a - b), Array.from({ length: MAX_SHARED_REQUESTS }, (_, i) => i));
-    for (const hosts of perMessage.values()) assert.deepEqual(hosts, names);
-    assert.ok(results(got).every((r) => r.ok), "every shared result is the run's success");
-    assert.deepEqual(got.filter((m) => !(m.payload as ShutdownResult).joined).map((m) => m.seq), [0, 0], "the first message ran it, once per host");
-    assert.equal(got.length, expected.results);
-    assert.equal(errors.filter((e) => SAID.busy.test(e)).length, expected.refused);
-    assert.equal(errors.length, expected.refused, "no failure besides the refusals");
+    should([...perMessage.keys()].sort((a, b) => a - b)).eql(Array.from({ length: MAX_SHARED_REQUESTS }, (_, i) => i));
+    for (const hosts of perMessage.values()) should(hosts).eql(names);
+    should(results(got).every((r) => r.ok)).be.true("every shared result is the run's success");
+    should(got.filter((m) => !(m.payload as ShutdownResult).joined).map((m) => m.seq)).eql([0, 0], "the first message ran it, once per host");
+    should(got).have.length(expected.results);
+    should(errors.filter((e) => SAID.busy.test(e))).have.length(expected.refused);
+    should(errors.length).equal(expected.refused, "no failure besides the refusals");
   });
 
   it("a request for a run in progress joins it: a host that answered is not contacted again, a host still retrying is shared", async () => {
@@ -318,16 +381,19 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     await waitUntil("s3 done and late retrying", () => got.length === 1 && statusTexts(n).some((t) => SAID.retrying.test(t)));
     n.receive({ payload: "second" });
     await waitUntil("the second message has s3's result at once", () => got.length === 2);
-    assert.deepEqual([got[1].payload, got[1].topic].map(String), ["[object Object]", "s3"]);
-    assert.equal((got[1].payload as ShutdownResult).joined, true);
+    should([got[1].payload, got[1].topic].map(String)).eql(["[object Object]", "s3"]);
+    should((got[1].payload as ShutdownResult).joined).be.true();
     await lab.startHost("late");
     await waitForCalls(out, "input", 2);
-    assert.deepEqual(commands("s3"), [SHUTDOWN], "sent once, for both messages");
-    assert.deepEqual(commands("late"), [SHUTDOWN], "sent once, for both messages");
-    assert.equal(lab.connections("s3") - before, 1);
+    should(commands("s3")).eql([SHUTDOWN], "sent once, for both messages");
+    should(commands("late")).eql([SHUTDOWN], "sent once, for both messages");
+    should(lab.connections("s3") - before).equal(1);
     const late = got.filter((m) => m.topic === "late").map((m) => m.payload as ShutdownResult);
-    assert.deepEqual(late.map((r) => [r.ok, r.joined]), [[true, false], [true, true]]);
-    assert.match(String(got.at(-1)?.summary), /^late: shutdown sent \(exit 0, \d+ attempts, [\d.]+ s, shared with an earlier message\)$/);
+    should(late.map((r) => [r.ok, r.joined])).eql([
+      [true, false],
+      [true, true],
+    ]);
+    should(String(got.at(-1)?.summary)).match(/^late: shutdown sent \(exit 0, \d+ attempts, [\d.]+ s, shared with an earlier message\)$/);
   });
 
   it("stopped while a shutdown is still retrying: a warning names the host (it is not sent, nor resumed after the restart)", async () => {
@@ -338,9 +404,9 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     await waitUntil("s3 done and late retrying", () => got.length === 1 && statusTexts(n).some((t) => SAID.retrying.test(t)));
     await helper.clearFlows();
     const log = loggedText();
-    assert.ok(log.includes(`${SAID.notSentAtClose} late:`), "the operator is told");
-    assert.equal(log.split(SAID.notSentAtClose).length - 1, 1, "only for the host not reached (s3 got it)");
-    assert.deepEqual(commands("late"), []);
+    should(log.includes(`${SAID.notSentAtClose} late:`)).be.true("the operator is told");
+    should(log.split(SAID.notSentAtClose).length - 1).equal(1, "only for the host not reached (s3 got it)");
+    should(commands("late")).eql([]);
   });
 
   it("a shutdown asked for after a cancel does not join the stopped run: it is sent", async () => {
@@ -351,14 +417,14 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     await waitUntil("late retrying", () => statusTexts(n).some((t) => SAID.retrying.test(t)));
     n.receive({ reset: true }); // power back: the unsent shutdown stops
     await waitUntil("the stopped shutdown reported", () => got.length === 1);
-    assert.equal((got[0].payload as ShutdownResult).error, SAID.stoppedByCancel);
+    should((got[0].payload as ShutdownResult).error).equal(SAID.stoppedByCancel);
     n.receive({}); // power lost again
     await waitUntil("the new shutdown retrying", () => statusTexts(n).filter((t) => SAID.retrying.test(t)).length >= 2);
     await lab.startHost("late");
     await waitUntil("the new shutdown's result", () => got.length === 2);
     const r = got[1].payload as ShutdownResult;
-    assert.deepEqual([r.ok, r.joined], [true, false], r.error ?? "");
-    assert.deepEqual(commands("late"), [SHUTDOWN]);
+    should([r.ok, r.joined]).eql([true, false], r.error ?? "");
+    should(commands("late")).eql([SHUTDOWN]);
   });
 
   it("one connection per host and action: a shutdown asked for while a cancelled run's command still runs waits for it", async () => {
@@ -376,9 +442,13 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     await lab.waitForRecords((r) => r.some((x) => x.command === CANCEL));
     n.receive({}); // power lost again: a new run, but the first shutdown's connection is still open
     await waitUntil("both shutdowns and the cancel reported", () => got.length === 3, 20_000);
-    assert.deepEqual(shutdownsWhenFirstEnded, [1], "the second shutdown connected only after the first one ended");
-    assert.deepEqual(commands("s7"), [SHUTDOWN, CANCEL, SHUTDOWN]);
-    assert.deepEqual(results(got).map((r) => [r.action, r.ok, r.joined]), [["shutdown", true, false], ["cancel", true, false], ["shutdown", true, false]]);
+    should(shutdownsWhenFirstEnded).eql([1], "the second shutdown connected only after the first one ended");
+    should(commands("s7")).eql([SHUTDOWN, CANCEL, SHUTDOWN]);
+    should(results(got).map((r) => [r.action, r.ok, r.joined])).eql([
+      ["shutdown", true, false],
+      ["cancel", true, false],
+      ["shutdown", true, false],
+    ]);
   });
 
   it("check is a test: one attempt per host, it fails fast and its status counts the failures", async () => {
@@ -388,49 +458,55 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     n.receive({});
     await waitForCalls(out, "input", 1);
     const [r] = results(got);
-    assert.equal(r.ok, false);
-    assert.equal(r.attempts, 1, "no retry for a check");
-    assert.match(r.error ?? "", /connection refused/);
-    assert.match(last(statusTexts(n)), SAID.checkFailed);
-    assert.ok(!statusTexts(n).some((t) => SAID.retrying.test(t)));
+    should(r.ok).be.false();
+    should(r.attempts).equal(1, "no retry for a check");
+    should(r.error ?? "").match(/connection refused/);
+    should(last(statusTexts(n))).match(SAID.checkFailed);
+    should(statusTexts(n).some((t) => SAID.retrying.test(t))).be.false();
 
     // the operator may ask for retries: then it retries like a shutdown
     await helper.unload();
     const again = await load([refused], [shutdownNode("n", ["s4"], { action: "check", deadline: 3, checkRetry: true })]);
     helper.getNode("n").receive({});
     await waitForCalls(again.out, "input", 1);
-    assert.ok(results(again.got)[0].attempts >= 2, `retried: ${results(again.got)[0].attempts} attempts`);
+    should(results(again.got)[0].attempts).be.aboveOrEqual(2, `retried: ${results(again.got)[0].attempts} attempts`);
   });
 
   it("check against a host that never answers: one connection, ended by the connect timeout", async () => {
     const before = lab.blackholeConnections();
-    const { out, got } = await load([host("s5", "keyFile", { address: lab.blackhole.address })], [shutdownNode("n", ["s5"], { action: "check", connectTimeout: 2, deadline: 55 })]);
+    const { out, got } = await load(
+      [host("s5", "keyFile", { address: lab.blackhole.address })],
+      [shutdownNode("n", ["s5"], { action: "check", connectTimeout: 2, deadline: 55 })],
+    );
     helper.getNode("n").receive({});
     await waitForCalls(out, "input", 1, 20_000);
     const [r] = results(got);
-    assert.equal(r.attempts, 1);
-    assert.match(r.error ?? "", /no SSH handshake .* within 2 s, the connect timeout/);
-    assert.equal(lab.blackholeConnections() - before, 1);
+    should(r.attempts).equal(1);
+    should(r.error ?? "").match(/no SSH handshake .* within 2 s, the connect timeout/);
+    should(lab.blackholeConnections() - before).equal(1);
   });
 
   it("after the outage the status keeps what was done; 'nothing to cancel' shows only when nothing was done", async () => {
-    const { out } = await load([host("s6")], [shutdownNode("done", ["s6"], { preset: "linux-poweroff" }), shutdownNode("idle", ["s6"], { allowed: ["check"] })]);
+    const { out } = await load(
+      [host("s6")],
+      [shutdownNode("done", ["s6"], { preset: "linux-poweroff" }), shutdownNode("idle", ["s6"], { allowed: ["check"] })],
+    );
     const nodeDone = helper.getNode("done");
     nodeDone.receive({});
     await waitForCalls(out, "input", 1);
-    assert.match(last(statusTexts(nodeDone)), SAID.sent);
+    should(last(statusTexts(nodeDone))).match(SAID.sent);
     const handled = collectCompleted(nodeDone);
     const shown = statusTexts(nodeDone).length;
     nodeDone.receive({ reset: true }); // power back: an immediate shutdown has nothing to cancel
     nodeDone.receive({ payload: { event: "OUTAGE_END" }, outage: { id: "o1", since: 1, ended: 2 } });
     await waitUntil("both handled", () => handled.length === 2);
-    assert.equal(statusTexts(nodeDone).length, shown, "the status that told what happened stays");
+    should(statusTexts(nodeDone).length).equal(shown, "the status that told what happened stays");
     const idle = helper.getNode("idle");
     const idleHandled = collectCompleted(idle);
     idle.receive({ reset: true }); // no cancel allowed, nothing done yet
     await waitUntil("handled", () => idleHandled.length === 1);
-    assert.equal(statusTexts(idle).at(-1), SAID.restoredNoCancel);
-    assert.deepEqual(commands("s6"), ["sudo -n /bin/systemctl poweroff"]);
+    should(statusTexts(idle).at(-1)).equal(SAID.restoredNoCancel);
+    should(commands("s6")).eql(["sudo -n /bin/systemctl poweroff"]);
   });
 
   it("a cancel stops a shutdown still trying to reach its host; it never arrives", async () => {
@@ -444,11 +520,11 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     await waitForCalls(out, "input", 2);
     await warned;
     const late = results(got).find((r) => r.host === "late" && r.action === "shutdown");
-    assert.equal(late?.ok, false);
-    assert.equal(late?.error, SAID.stoppedByCancel);
-    assert.deepEqual(commands("s13"), [SHUTDOWN, CANCEL]);
+    should(late?.ok).be.false();
+    should(late?.error).equal(SAID.stoppedByCancel);
+    should(commands("s13")).eql([SHUTDOWN, CANCEL]);
     await lab.startHost("late");
-    assert.deepEqual(commands("late"), []);
+    should(commands("late")).eql([]);
   });
 
   it("stop/redeploy ends in-flight connections and finishes closing without waiting for the command", async () => {
@@ -459,8 +535,11 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     await lab.waitForRecords((r) => r.some((x) => x.host === "s14"));
     const ends = (log().match(/Connection (closed|reset)|Disconnected|Received disconnect|Close session/g) ?? []).length;
     await helper.unload(); // would hang for an hour if close waited for the command
-    await waitUntil("sshd to see the connection end", () => (log().match(/Connection (closed|reset)|Disconnected|Received disconnect|Close session/g) ?? []).length > ends);
-    assert.equal(got.length, 0, "no result after close");
+    await waitUntil(
+      "sshd to see the connection end",
+      () => (log().match(/Connection (closed|reset)|Disconnected|Received disconnect|Close session/g) ?? []).length > ends,
+    );
+    should(got.length).equal(0, "no result after close");
   });
 
   it("secrets never appear in messages, logs, status or errors", async () => {
@@ -475,15 +554,21 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     helper.getNode("n").receive({ action: "shutdown" });
     await waitForCalls(out, "input", 5);
     const byHost = Object.fromEntries(results(got).map((r) => [r.host, r]));
-    assert.match(byHost.s15.error ?? "", /wrong passphrase/);
-    assert.match(byHost.s16.error ?? "", /authentication failed/);
+    should(byHost.s15.error ?? "").match(/wrong passphrase/);
+    should(byHost.s16.error ?? "").match(/authentication failed/);
     const everything = [JSON.stringify(got), loggedText(), JSON.stringify(statusTexts(helper.getNode("n")))].join("\n");
     const secrets = [lab.password, lab.passphrase, "Wrong-Pw-" + lab.password];
     for (const k of ["rsa", "ed25519Pass"] as const) {
-      secrets.push(...lab.keyText(k).split("\n").filter((l) => l.length > 20 && !l.startsWith("-----")).map((l) => l.slice(0, 24)));
+      secrets.push(
+        ...lab
+          .keyText(k)
+          .split("\n")
+          .filter((l) => l.length > 20 && !l.startsWith("-----"))
+          .map((l) => l.slice(0, 24)),
+      );
     }
-    for (const s of secrets) assert.ok(!everything.includes(s), `secret leaked: ${s.slice(0, 6)}…`);
-    assert.ok(everything.includes("authentication failed"), "the scan saw the errors");
+    for (const s of secrets) should(everything.includes(s)).be.false(`secret leaked: ${s.slice(0, 6)}…`);
+    should(everything.includes("authentication failed")).be.true("the scan saw the errors");
   });
 
   it("a changed host key is refused by the node, naming both fingerprints; nothing runs", async () => {
@@ -494,20 +579,21 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     helper.getNode("n").receive({});
     await waitForCalls(out, "input", 1);
     const [r] = results(got);
-    assert.equal(r.ok, false);
-    assert.equal(r.attempts, 1);
-    assert.ok(r.error?.includes(pinned) && r.error.includes(now), r.error ?? "");
-    assert.match(String((await errors)[0].args[0]), /^rekeyed: shutdown FAILED: host key of rekeyed/);
-    assert.deepEqual(commands("rekeyed"), []);
+    should(r.ok).be.false();
+    should(r.attempts).equal(1);
+    should(r.error?.includes(pinned)).be.true(r.error ?? "");
+    should(r.error!.includes(now)).be.true(r.error ?? "");
+    should(String((await errors)[0].args[0])).match(/^rekeyed: shutdown FAILED: host key of rekeyed/);
+    should(commands("rekeyed")).eql([]);
   });
 
   it("an unknown host key with no pin is refused (and warned about at deploy)", async () => {
     const { out, got } = await load([host("s11", "keyFile", { fingerprints: "" })], [shutdownNode("n", ["s11"])]);
-    assert.ok(loggedText().includes(SAID.noPin));
+    should(loggedText()).containEql(SAID.noPin);
     helper.getNode("n").receive({});
     await waitForCalls(out, "input", 1);
-    assert.match(results(got)[0].error ?? "", /no fingerprint is pinned \(expected: none\), the server offered SHA256:/);
-    assert.deepEqual(commands("s11"), []);
+    should(results(got)[0].error ?? "").match(/no fingerprint is pinned \(expected: none\), the server offered SHA256:/);
+    should(commands("s11")).eql([]);
   });
 
   it("the fingerprint button's endpoint returns the server's fingerprints, and nothing else", async () => {
@@ -516,18 +602,21 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     const want = [`ssh-ed25519 ${m.fingerprints.ed25519}`, `ecdsa-sha2-nistp256 ${m.fingerprints.ecdsa}`, `ssh-rsa ${m.fingerprints.rsa}`].sort();
     for (const body of [{ id: "host-multi" }, { address: m.address, port: m.port }, { id: "not-deployed-yet", address: m.address, port: String(m.port) }]) {
       const r = await helper.request().post("/ssh-host/fingerprints").send(body);
-      assert.equal(r.status, 200, JSON.stringify(r.body));
-      assert.deepEqual(Object.keys(r.body as object), ["fingerprints"]);
+      should(r.status).equal(200, JSON.stringify(r.body));
+      should(Object.keys(r.body as object)).eql(["fingerprints"]);
       const fps = (r.body as { fingerprints: { type: string; fingerprint: string }[] }).fingerprints;
-      assert.deepEqual(fps.map((f) => Object.keys(f).sort().join()), fps.map(() => "fingerprint,type"));
-      assert.deepEqual(fps.map((f) => `${f.type} ${f.fingerprint}`).sort(), want);
+      should(fps.map((f) => Object.keys(f).sort().join())).eql(fps.map(() => "fingerprint,type"));
+      should(fps.map((f) => `${f.type} ${f.fingerprint}`).sort()).eql(want);
     }
-    assert.deepEqual(commands("multi"), [], "no login");
+    should(commands("multi")).eql([], "no login");
     // what fails is said with a code and our own text, nothing the peer sent
-    for (const [where, code] of [[lab.refused, "refused"], [lab.blackhole, "timeout"]] as const) {
+    for (const [where, code] of [
+      [lab.refused, "refused"],
+      [lab.blackhole, "timeout"],
+    ] as const) {
       const r = await helper.request().post("/ssh-host/fingerprints").send({ address: where.address, port: where.port });
-      assert.equal(r.status, 502);
-      assert.deepEqual(r.body, { code, error: translator()(`ssh-host.fetch.err.${code}`, { address: `${where.address}:${where.port}` }) });
+      should(r.status).equal(502);
+      should(r.body).eql({ code, error: translator()(`ssh-host.fetch.err.${code}`, { address: `${where.address}:${where.port}` }) });
     }
   });
 
@@ -545,18 +634,18 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
     const agg = helper.getNode("agg");
     agg.receive({ topic: A, payload: ups(A, "OB DISCHRG", { charge: 80 }) });
     await waitForCalls(out, "input", 1);
-    assert.deepEqual(commands("s1"), [SHUTDOWN]);
+    should(commands("s1")).eql([SHUTDOWN]);
     agg.receive({ topic: A, payload: ups(A, "OB DISCHRG", { charge: 70 }) });
     agg.receive({ topic: A, payload: ups(A, "OL CHRG", { charge: 70 }) });
     await waitForCalls(out, "input", 1);
-    assert.deepEqual(commands("s1"), [SHUTDOWN, CANCEL], "power back: the pending shutdown is cancelled, not sent again");
+    should(commands("s1")).eql([SHUTDOWN, CANCEL], "power back: the pending shutdown is cancelled, not sent again");
     const n = helper.getNode("n");
     const handled = collectCompleted(n);
     for (const reset of [true, "true", 1, "yes", 0, "", {}, null]) n.receive({ reset, payload: { charge: 5 }, topic: "inject" });
     n.receive({ reset: true, action: "shutdown" });
     n.receive({ payload: { policy: "weakest", onBattery: false, critical: false, event: "POWER_BACK" } });
     await waitUntil("every message handled", () => handled.length >= 10, 10_000);
-    assert.ok(!commands("s1").slice(2).includes(SHUTDOWN), `no shutdown after power back: ${commands("s1").join(" | ")}`);
-    assert.equal(got.filter((m) => (m.payload as ShutdownResult).action === "shutdown").length, 1);
+    should(commands("s1").slice(2).includes(SHUTDOWN)).be.false(`no shutdown after power back: ${commands("s1").join(" | ")}`);
+    should(got.filter((m) => (m.payload as ShutdownResult).action === "shutdown")).have.length(1);
   });
 });

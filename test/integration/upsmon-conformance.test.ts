@@ -5,7 +5,7 @@
  * (NUT minimum supplies). They must agree on whether the shutdown is due,
  * and when (test/harness/conformance.ts: tolerance).
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { generated, runTimelines, tolerance, SETTINGS, type Verdict } from "../harness/conformance";
 import { NAMED } from "../harness/conformance-timelines";
 import { nutLabMissing, NUT_LAB_INSTALL } from "../harness/nut-lab";
@@ -18,7 +18,10 @@ const SEED = 20261205;
 function report(verdicts: Verdict[]): string {
   return verdicts
     .filter((v) => !v.agree)
-    .map((v) => `\n${v.timeline.name}: upsmon ${v.upsmon ?? "never"}, ours ${v.ours ?? "never"}${v.expected !== undefined ? `, upsmon.c 2.8.x ${v.expected ?? "never"}` : ""}\n  ${v.trace.join("\n  ")}`)
+    .map(
+      (v) =>
+        `\n${v.timeline.name}: upsmon ${v.upsmon ?? "never"}, ours ${v.ours ?? "never"}${v.expected !== undefined ? `, upsmon.c 2.8.x ${v.expected ?? "never"}` : ""}\n  ${v.trace.join("\n  ")}`,
+    )
     .join("\n");
 }
 
@@ -37,13 +40,14 @@ describe(`differential test against upsmon ${upsmonVersion() ?? ""} (real upsd, 
 
   it(`the ${NAMED.length} named fault timelines: same verdict, within ${tolerance(SETTINGS).late} s late / ${tolerance(SETTINGS).early} s early`, () => {
     const named = verdicts.slice(0, NAMED.length);
-    assert.equal(named.filter((v) => v.agree).length, NAMED.length, report(named));
+    should(named.filter((v) => v.agree).length).equal(NAMED.length, report(named));
     // the test can tell: some timelines shut down, others must not
-    assert.ok(named.some((v) => v.ours !== null) && named.some((v) => v.ours === null));
+    should(named.some((v) => v.ours !== null)).be.true();
+    should(named.some((v) => v.ours === null)).be.true();
   });
 
   it(`${GENERATED.length} generated timelines (seed ${SEED}): same verdict`, () => {
     const gen = verdicts.slice(NAMED.length);
-    assert.equal(gen.filter((v) => v.agree).length, GENERATED.length, report(gen));
+    should(gen.filter((v) => v.agree).length).equal(GENERATED.length, report(gen));
   });
 });

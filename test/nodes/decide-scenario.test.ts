@@ -5,7 +5,7 @@
  * the batteries are low and recharging; then a second outage. The test checks which
  * messages get past the latches, in which order, and that each does once.
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import type { NodeMessage } from "node-red";
 import type { OutageIdentity, PowerState, TierInfo } from "../../core/contract";
 import tierNode from "../../nodes/battery-tier-switch";
@@ -53,7 +53,9 @@ describe("decision scenario: two UPSes, a flicker, recharge, a second outage", (
     const raw: Array<{ tier: string; t: number; onBattery: boolean; charge: number | null }> = [];
     const power: Msg[] = [];
     for (const t of TIERS) {
-      helper.getNode(`out-${t}`).on("input", (m: Msg) => passed.push({ sink: t, what: m.action === "cancel" ? "cancel" : (m.tier?.name ?? "?"), outage: m.outage?.id }));
+      helper
+        .getNode(`out-${t}`)
+        .on("input", (m: Msg) => passed.push({ sink: t, what: m.action === "cancel" ? "cancel" : (m.tier?.name ?? "?"), outage: m.outage?.id }));
       helper.getNode(`raw-${t}`).on("input", (m: Msg) => raw.push({ tier: t, t: Date.now(), onBattery: m.payload.onBattery, charge: m.payload.charge }));
     }
     helper.getNode("power").on("input", (m: Msg) => power.push(m));
@@ -84,9 +86,9 @@ describe("decision scenario: two UPSes, a flicker, recharge, a second outage", (
     await report(A, "OB DISCHRG", 100);
     await report(B, "OB DISCHRG", 100);
     await at(1 + 5 / 60);
-    assert.deepEqual(events(), ["POWER_LOST"]);
+    should(events()).eql(["POWER_LOST"]);
     const outage1 = power[power.length - 1].outage?.id;
-    assert.ok(outage1);
+    should(outage1).be.ok();
 
     for (let m = 2; m <= 5; m++) {
       await at(m);
@@ -94,7 +96,7 @@ describe("decision scenario: two UPSes, a flicker, recharge, a second outage", (
       await report(B, "OB DISCHRG", charges(m).b);
     }
     // minute 4: ups2 at 88 % -> backup
-    assert.deepEqual(passed, [{ sink: "backup", what: "backup", outage: outage1 }]);
+    should(passed).eql([{ sink: "backup", what: "backup", outage: outage1 }]);
 
     // A flicker at 5.5 min: the mains come back for 10 s, then go again (inside the 30 s restore time).
     await at(5.5);
@@ -104,8 +106,8 @@ describe("decision scenario: two UPSes, a flicker, recharge, a second outage", (
     await report(A, "OB DISCHRG", charges(5).a);
     await report(B, "OB DISCHRG", charges(5).b);
     await at(5.5 + 15 / 60);
-    assert.deepEqual(events(), ["POWER_LOST", "POWER_BACK"], "the flicker continues outage 1: no new POWER_LOST");
-    assert.ok(power.every((m) => m.outage === null || m.outage.id === outage1));
+    should(events()).eql(["POWER_LOST", "POWER_BACK"], "the flicker continues outage 1: no new POWER_LOST");
+    should(power.every((m) => m.outage === null || m.outage.id === outage1)).be.true();
 
     for (let m = 6; m <= 22; m++) {
       await at(m);
@@ -113,11 +115,8 @@ describe("decision scenario: two UPSes, a flicker, recharge, a second outage", (
       await report(B, "OB DISCHRG", charges(m).b);
     }
     // ups2: 48 % at minute 14 (storage), 16 % at minute 22 (production)
-    assert.deepEqual(
-      passed.map((p) => p.what),
-      ["backup", "storage", "production"],
-    );
-    assert.ok(raw.filter((r) => r.tier === "backup").length > 10, "the switch kept sending backup: the latch held the repeats");
+    should(passed.map((p) => p.what)).eql(["backup", "storage", "production"]);
+    should(raw.filter((r) => r.tier === "backup").length).be.above(10, "the switch kept sending backup: the latch held the repeats");
 
     // Power back at minute 23 with ups2 at 16 %: recharging, low, on line power.
     await at(23);
@@ -128,16 +127,13 @@ describe("decision scenario: two UPSes, a flicker, recharge, a second outage", (
       await at(23 + s / 60);
       await report(B, "OL CHRG", 13 + s / 20);
     }
-    assert.equal(raw.length, rawBefore, "no tier fires on line power, even at 13 %");
-    assert.deepEqual(events(), ["POWER_LOST", "POWER_BACK", "POWER_BACK", "OUTAGE_END"]);
+    should(raw.length).equal(rawBefore, "no tier fires on line power, even at 13 %");
+    should(events()).eql(["POWER_LOST", "POWER_BACK", "POWER_BACK", "OUTAGE_END"]);
     const end = power.find((m) => m.payload.event === "OUTAGE_END");
-    assert.equal(end?.outage?.id, outage1);
-    assert.equal(typeof end?.outage?.ended, "number");
+    should(end?.outage?.id).equal(outage1);
+    should(typeof end?.outage?.ended).equal("number");
     // the restored message re-armed every latch and went on to the shutdown side as "cancel"
-    assert.deepEqual(
-      passed.slice(3).map((p) => `${p.sink}:${p.what}`),
-      TIERS.map((t) => `${t}:cancel`),
-    );
+    should(passed.slice(3).map((p) => `${p.sink}:${p.what}`)).eql(TIERS.map((t) => `${t}:cancel`));
 
     // Outage 2 at minute 30: the batteries have barely recharged (ups2 at 16 %).
     await at(30);
@@ -145,8 +141,8 @@ describe("decision scenario: two UPSes, a flicker, recharge, a second outage", (
     await report(B, "OB DISCHRG", 16);
     await at(30 + 5 / 60);
     const outage2 = power[power.length - 1].outage?.id;
-    assert.equal(power[power.length - 1].payload.event, "POWER_LOST");
-    assert.notEqual(outage2, outage1);
+    should(power[power.length - 1].payload.event).equal("POWER_LOST");
+    should(outage2).not.equal(outage1);
     for (let m = 31; m <= 33; m++) {
       await at(m);
       await report(A, "OB DISCHRG", 70 - 1.5 * (m - 30));
@@ -154,7 +150,7 @@ describe("decision scenario: two UPSes, a flicker, recharge, a second outage", (
     }
 
     // Everything that got past the latches, in order, once each.
-    assert.deepEqual(passed, [
+    should(passed).eql([
       { sink: "backup", what: "backup", outage: outage1 },
       { sink: "storage", what: "storage", outage: outage1 },
       { sink: "production", what: "production", outage: outage1 },
@@ -167,6 +163,6 @@ describe("decision scenario: two UPSes, a flicker, recharge, a second outage", (
       { sink: "everything", what: "everything", outage: outage2 },
     ]);
     // and nothing from the tier switch ever carried a line-power state
-    assert.ok(raw.every((r) => r.onBattery));
+    should(raw.every((r) => r.onBattery)).be.true();
   });
 });

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import type { NodeMessage } from "node-red";
 import type { OutageIdentity, PowerState, TierInfo } from "../../core/contract";
 import tierNode from "../../nodes/battery-tier-switch";
@@ -41,41 +41,39 @@ describe("battery-tier-switch node", () => {
   it("routes 15 % to backup, storage and production, each with msg.tier, topic and summary", async () => {
     const n = await start();
     await n.send(onBattery(15));
-    assert.deepEqual(
-      OUTS.map((o) => n.got[o].length),
-      [1, 1, 1, 0, 0],
-    );
+    should(OUTS.map((o) => n.got[o].length)).eql([1, 1, 1, 0, 0]);
     const m = n.got.production[0];
-    assert.deepEqual(m.tier, { index: 2, name: "production", reason: "charge 15 % ≤ 20 %", together: ["backup", "storage", "production"] });
-    assert.equal(m.topic, "production");
-    assert.equal(m.summary, "Tier production reached (3 of 3 reached at once: backup, storage, production): charge 15 % ≤ 20 %; On battery at 15 %");
-    assert.deepEqual(m.outage, O1);
-    assert.equal(n.got.backup[0].tier?.reason, "charge 15 % ≤ 90 %");
-    assert.notEqual(n.got.backup[0].payload, n.got.storage[0].payload, "each output has its own copy");
-    assert.equal(n.lastStatus(), "production (3/4) 15 % ~1 h 00 min");
+    should(m.tier).eql({ index: 2, name: "production", reason: "charge 15 % ≤ 20 %", together: ["backup", "storage", "production"] });
+    should(m.topic).equal("production");
+    should(m.summary).equal("Tier production reached (3 of 3 reached at once: backup, storage, production): charge 15 % ≤ 20 %; On battery at 15 %");
+    should(m.outage).eql(O1);
+    should(n.got.backup[0].tier?.reason).equal("charge 15 % ≤ 90 %");
+    should(n.got.backup[0].payload).not.equal(n.got.storage[0].payload, "each output has its own copy");
+    should(n.lastStatus()).equal("production (3/4) 15 % ~1 h 00 min");
   });
 
   it("sends nothing on line power, even at 4 %", async () => {
     const n = await start();
     await n.send({ payload: power({ onBattery: false, charge: 4, event: "POWER_BACK" }), outage: O1 });
-    assert.deepEqual(
-      OUTS.map((o) => n.got[o].length),
-      [0, 0, 0, 0, 0],
-    );
-    assert.equal(n.lastStatus(), "power back 4 % ~1 h 00 min");
+    should(OUTS.map((o) => n.got[o].length)).eql([0, 0, 0, 0, 0]);
+    should(n.lastStatus()).equal("power back 4 % ~1 h 00 min");
   });
 
   it("on OUTAGE_END sends 'power restored' with msg.reset and msg.action = cancel on the last output", async () => {
     const n = await start();
     await n.send(onBattery(40));
-    await n.send({ payload: power({ onBattery: false, charge: 60, event: "OUTAGE_END" }), outage: { ...O1, ended: T0 + 900_000 }, summary: "Outage over after 15 min" });
-    assert.equal(n.got.restored.length, 1);
+    await n.send({
+      payload: power({ onBattery: false, charge: 60, event: "OUTAGE_END" }),
+      outage: { ...O1, ended: T0 + 900_000 },
+      summary: "Outage over after 15 min",
+    });
+    should(n.got.restored).have.length(1);
     const m = n.got.restored[0];
-    assert.equal(m.reset, true);
-    assert.equal(m.action, "cancel");
-    assert.equal(m.topic, "restored");
-    assert.equal(m.outage?.ended, T0 + 900_000);
-    assert.match(m.summary, /^Power restored \(outage-20261125T140000Z-ab12 over\)/);
+    should(m.reset).be.true();
+    should(m.action).equal("cancel");
+    should(m.topic).equal("restored");
+    should(m.outage?.ended).equal(T0 + 900_000);
+    should(m.summary).match(/^Power restored \(outage-20261125T140000Z-ab12 over\)/);
   });
 
   it("mode 'first' sends a tier once per outage", async () => {
@@ -83,8 +81,8 @@ describe("battery-tier-switch node", () => {
     await n.send(onBattery(85));
     await n.send(onBattery(80));
     await n.send(onBattery(45));
-    assert.equal(n.got.backup.length, 1);
-    assert.equal(n.got.storage.length, 1);
+    should(n.got.backup).have.length(1);
+    should(n.got.storage).have.length(1);
   });
 
   it("custom tiers: outputs follow the list; a time-on-battery tier fires on its timer", async () => {
@@ -98,12 +96,12 @@ describe("battery-tier-switch node", () => {
     });
     clock.start(T0 + 60_000);
     await n.send(onBattery(99, { onBatterySeconds: 60 }));
-    assert.equal(n.got.backup.length, 0);
+    should(n.got.backup).have.length(0);
     await n.step("the time-on-battery timer", () => clock.tick(60_000));
-    assert.equal(n.got.backup.length, 1);
-    assert.equal(n.got.backup[0].tier?.reason, "on battery 120 s ≥ 120 s");
-    assert.equal(n.got.backup[0].payload.onBatterySeconds, 120);
-    assert.equal(n.got.storage.length, 0);
+    should(n.got.backup).have.length(1);
+    should(n.got.backup[0].tier?.reason).equal("on battery 120 s ≥ 120 s");
+    should(n.got.backup[0].payload.onBatterySeconds).equal(120);
+    should(n.got.storage).have.length(0);
   });
 
   it("refuses bad input with an error, sends nothing", async () => {
@@ -111,12 +109,12 @@ describe("battery-tier-switch node", () => {
     await n.send({ payload: power({ onBattery: true, charge: "15" as unknown as number }), outage: O1 });
     await n.send({ payload: power({ onBattery: true, charge: 15 }) });
     await n.send({ payload: power({ onBattery: true, charge: 15 }), outage: null });
-    assert.deepEqual(n.errorTexts(), [
+    should(n.errorTexts()).eql([
       'Message ignored: payload.charge must be a number or null (got string "15")',
       "Message ignored: msg.outage is missing: feed this node from ups-aggregate",
       "Message ignored: payload.onBattery is true but msg.outage is null: a power loss always has an outage identity",
     ]);
-    assert.ok(OUTS.every((o) => n.got[o].length === 0));
+    should(OUTS.every((o) => n.got[o].length === 0)).be.true();
   });
 
   it("a power state Node-RED cannot copy still fires its tiers (without what could not be copied) and warns", async () => {
@@ -124,13 +122,9 @@ describe("battery-tier-switch node", () => {
     const odd: Record<string, unknown> = {};
     Object.setPrototypeOf(odd, new Map()); // RED.util.cloneMessage throws on it (found by test/fuzz/node-inputs.test.ts)
     await n.send({ payload: power({ onBattery: true, charge: 45, event: "POWER_LOST" }), outage: O1, odd } as NodeMessage);
-    assert.deepEqual(
-      OUTS.map((o) => n.got[o].length),
-      [1, 1, 0, 0, 0],
-      "the state moved on to storage: both messages went out",
-    );
-    assert.equal((n.got.storage[0] as unknown as { odd?: unknown }).odd, undefined);
-    assert.deepEqual(n.errorTexts(), []);
+    should(OUTS.map((o) => n.got[o].length)).eql([1, 1, 0, 0, 0], "the state moved on to storage: both messages went out");
+    should((n.got.storage[0] as unknown as { odd?: unknown }).odd).equal(undefined);
+    should(n.errorTexts()).eql([]);
   });
 
   it("refuses a configuration with a tier that can never fire", async () => {
@@ -140,7 +134,7 @@ describe("battery-tier-switch node", () => {
       .args.map((a) => a[0])
       .filter((e) => e.level === 20 && e.id === "tiers")
       .map((e) => String(e.msg));
-    assert.deepEqual(logged, ["Invalid configuration: x: no condition set, it would never fire"]);
+    should(logged).eql(["Invalid configuration: x: no condition set, it would never fire"]);
   });
 
   it("tiers reached at once leave in tier order, even the critical one; msg.tier.together says which went together", async () => {
@@ -148,20 +142,25 @@ describe("battery-tier-switch node", () => {
     const order: string[] = [];
     for (const o of OUTS) helper.getNode(o).on("input", (m: Out) => order.push(m.topic ?? ""));
     await n.send(onBattery(95, { critical: true }));
-    assert.deepEqual(order, ["backup", "storage", "production", "everything"]);
-    assert.deepEqual(n.got.everything[0].tier?.together, ["backup", "storage", "production", "everything"]);
+    should(order).eql(["backup", "storage", "production", "everything"]);
+    should(n.got.everything[0].tier?.together).eql(["backup", "storage", "production", "everything"]);
   });
 
   it("FSD reaches every tier of a charge-only plan, in order; unticked, only tiers with the critical condition", async () => {
-    const charges = [{ name: "backup", charge: 90 }, { name: "storage", charge: 50 }, { name: "production", charge: 20 }, { name: "everything", charge: 10 }];
+    const charges = [
+      { name: "backup", charge: 90 },
+      { name: "storage", charge: 50 },
+      { name: "production", charge: 20 },
+      { name: "everything", charge: 10 },
+    ];
     const n = await start({ tiers: charges });
     await n.send(onBattery(100, { critical: true, fsd: true }));
-    assert.deepEqual(OUTS.map((o) => n.got[o].length), [1, 1, 1, 1, 0]);
-    assert.equal(n.got.everything[0].tier?.reason, "FSD: forced shutdown");
+    should(OUTS.map((o) => n.got[o].length)).eql([1, 1, 1, 1, 0]);
+    should(n.got.everything[0].tier?.reason).equal("FSD: forced shutdown");
     await helper.unload();
     const off = await start({ tiers: charges, fsdAll: false });
     await off.send(onBattery(100, { critical: true, fsd: true }));
-    assert.deepEqual(OUTS.map((o) => off.got[o].length), [0, 0, 0, 0, 0]);
+    should(OUTS.map((o) => off.got[o].length)).eql([0, 0, 0, 0, 0]);
   });
 
   it("an NTP step of months on the wall clock does not bring a time-on-battery tier forward", async () => {
@@ -171,26 +170,26 @@ describe("battery-tier-switch node", () => {
     clock.stepWall(90 * 86_400_000);
     await n.send(onBattery(95, { onBatterySeconds: 0 }));
     clock.tick(599_000);
-    assert.equal(n.got.backup.length, 0);
+    should(n.got.backup).have.length(0);
     await n.step("the time tier", () => clock.tick(1000));
     await waitUntil("the long tier's message", () => n.got.backup.length > 0, 5000);
-    assert.equal(n.got.backup.length, 1);
-    assert.equal(n.got.backup[0].tier?.reason, "on battery 600 s ≥ 600 s");
+    should(n.got.backup).have.length(1);
+    should(n.got.backup[0].tier?.reason).equal("on battery 600 s ≥ 600 s");
   });
 
   it("a reset in any form is never a tier: it clears the outage's memory and goes on as power restored", async () => {
     const n = await start({ mode: "first" });
     await n.send(onBattery(45));
-    assert.deepEqual(OUTS.map((o) => n.got[o].length), [1, 1, 0, 0, 0]);
+    should(OUTS.map((o) => n.got[o].length)).eql([1, 1, 0, 0, 0]);
     await n.send({ ...onBattery(5), reset: "yes" });
-    assert.deepEqual(OUTS.map((o) => n.got[o].length), [1, 1, 0, 0, 1], "no tier, one power restored");
-    assert.equal(n.got.restored[0].reset, true);
-    assert.equal(n.got.restored[0].action, "cancel");
+    should(OUTS.map((o) => n.got[o].length)).eql([1, 1, 0, 0, 1], "no tier, one power restored");
+    should(n.got.restored[0].reset).be.true();
+    should(n.got.restored[0].action).equal("cancel");
     await n.send({ reset: 0 });
-    assert.equal(n.got.restored.length, 2);
+    should(n.got.restored).have.length(2);
     await n.send(onBattery(45));
-    assert.deepEqual(OUTS.map((o) => n.got[o].length), [2, 2, 0, 0, 2], "re-armed: the same outage passes its tiers again");
-    assert.deepEqual(n.errorTexts(), []);
+    should(OUTS.map((o) => n.got[o].length)).eql([2, 2, 0, 0, 2], "re-armed: the same outage passes its tiers again");
+    should(n.errorTexts()).eql([]);
   });
 
   it("a time tier a month away does not spin: one timer of at most 24.8 days, not a timer firing every millisecond", async () => {
@@ -199,7 +198,7 @@ describe("battery-tier-switch node", () => {
     const shown = n.statuses.length;
     // real timers: a delay over 2^31-1 ms would fire at once and re-arm, hundreds of times in this pause
     await new Promise((r) => setTimeout(r, 300));
-    assert.ok(n.statuses.length - shown <= 1, `${n.statuses.length - shown} statuses in 300 ms`);
-    assert.equal(n.got.backup.length, 0);
+    should(n.statuses.length - shown).be.belowOrEqual(1, `${n.statuses.length - shown} statuses in 300 ms`);
+    should(n.got.backup).have.length(0);
   });
 });

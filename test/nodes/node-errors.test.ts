@@ -6,7 +6,7 @@
  * gets), and nothing is sent. A bad message is finished the same way, with
  * what is wrong with it.
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import type { NodeMessage, NodeStatus } from "node-red";
 import tierNode from "../../nodes/battery-tier-switch";
 import nutServerNode from "../../nodes/nut-server";
@@ -32,13 +32,40 @@ const MISCONFIGURED: Case[] = [
   {
     type: "nut-ups-in",
     modules: [nutServerNode, nutUpsInNode],
-    flow: [{ id: "n", type: "nut-ups-in", server: "missing", mode: "one", ups: "ups1", interval: 5, alertInterval: 2, output: "change", vars: false, nocomm: 60, wires: [["out"]] }],
+    flow: [
+      {
+        id: "n",
+        type: "nut-ups-in",
+        server: "missing",
+        mode: "one",
+        ups: "ups1",
+        interval: 5,
+        alertInterval: 2,
+        output: "change",
+        vars: false,
+        nocomm: 60,
+        wires: [["out"]],
+      },
+    ],
     problem: "No NUT server is configured.",
   },
   {
     type: "ups-aggregate",
     modules: [aggregateNode],
-    flow: [{ id: "n", type: "ups-aggregate", policy: "weakest", sources: [{ topic: "ups1@nas:3493", power: 1 }, { topic: "ups1@nas:3493", power: 1 }], emit: "change", store: "", wires: [["out"]] }],
+    flow: [
+      {
+        id: "n",
+        type: "ups-aggregate",
+        policy: "weakest",
+        sources: [
+          { topic: "ups1@nas:3493", power: 1 },
+          { topic: "ups1@nas:3493", power: 1 },
+        ],
+        emit: "change",
+        store: "",
+        wires: [["out"]],
+      },
+    ],
     problem: "source ups1@nas:3493 is listed twice",
   },
   {
@@ -69,8 +96,8 @@ describe("the one error path", () => {
     it(`${c.type}, misconfigured: one error at start, a red status, then every message is an error for Catch, nothing sent`, async () => {
       await helper.load(c.modules, [...c.flow, out]);
       const n = helper.getNode("n");
-      assert.deepEqual(callsOf(n, n.error).map((call) => errorText(call.args[0])), [`Invalid configuration: ${c.problem}`]);
-      assert.deepEqual(callsOf(n, n.status).map((call) => call.args[0] as NodeStatus), [{ fill: "red", shape: "ring", text: "configuration error" }]);
+      should(callsOf(n, n.error).map((call) => errorText(call.args[0]))).eql([`Invalid configuration: ${c.problem}`]);
+      should(callsOf(n, n.status).map((call) => call.args[0] as NodeStatus)).eql([{ fill: "red", shape: "ring", text: "configuration error" }]);
       const errors = errorsOf();
       const completed = collectCompleted(n);
       const got = collect(helper.getNode("out"));
@@ -79,10 +106,10 @@ describe("the one error path", () => {
       const carried = () => errors.filter((e) => e.msg !== undefined);
       await waitUntil("both messages finished", () => completed.length === 2 && carried().length === 2);
       for (const [i, e] of carried().entries()) {
-        assert.match(e.text, new RegExp(`^Invalid configuration, message not handled( \\(nothing was run\\))?: ${c.problem.replace(/[.()]/g, "\\$&")}$`));
-        assert.equal(e.msg?._msgid, `m${i + 1}`, "the message goes with the error");
+        should(e.text).match(new RegExp(`^Invalid configuration, message not handled( \\(nothing was run\\))?: ${c.problem.replace(/[.()]/g, "\\$&")}$`));
+        should(e.msg?._msgid).equal(`m${i + 1}`, "the message goes with the error");
       }
-      assert.equal(got.length, 0);
+      should(got).have.length(0);
     });
   }
 
@@ -128,9 +155,9 @@ describe("the one error path", () => {
       const got = collect(helper.getNode("out"));
       n.receive({ _msgid: "bad", ...c.msg });
       await waitUntil("the message finished", () => completed.length === 1 && errors.length === 1);
-      assert.match(errors[0].text, c.problem);
-      assert.equal(errors[0].msg?._msgid, "bad");
-      assert.equal(got.length, 0);
+      should(errors[0].text).match(c.problem);
+      should(errors[0].msg?._msgid).equal("bad");
+      should(got).have.length(0);
     });
   }
 });

@@ -4,7 +4,7 @@
  * faults and fine control. The long real-upsd scenarios (transitions,
  * restarts, stale drivers): test/integration/nut-ups-in-upsd.test.ts.
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { createServer, type Server, type Socket } from "node:net";
 import type { NodeAPI } from "node-red";
 import nutServerNode from "../../nodes/nut-server";
@@ -64,23 +64,23 @@ describe("nut-ups-in with a real upsd", function () {
     await helper.load(nodes, flow({ port: lab.port, in: { vars: true } }));
     const w = watch<UpsMsg>("in", "out");
     const msg = await w.next("messages", () => true);
-    assert.equal(msg.topic, `ups1@127.0.0.1:${lab.port}`);
+    should(msg.topic).equal(`ups1@127.0.0.1:${lab.port}`);
     const p = msg.payload;
-    assert.equal(p.ups, "ups1");
-    assert.equal(p.server, `127.0.0.1:${lab.port}`);
-    assert.equal(p.status, "OL");
-    assert.deepEqual(p.flags, ["OL"]);
-    assert.equal(p.online, true);
-    assert.equal(p.charge, 100);
-    assert.equal(p.runtime, 2700);
-    assert.equal(p.load, 25);
-    assert.equal(p.stale, false);
-    assert.equal(p.reachable, true);
-    assert.equal(p.error, null);
-    assert.equal(p.event, null, "the first OL is not an event");
-    assert.equal(p.vars?.["battery.charge.low"], 20);
-    assert.equal(p.vars?.["device.serial"], "LAB-ups1");
-    assert.equal(msg.summary, `ups1@127.0.0.1:${lab.port} on line power: 100 %, ~45 min`);
+    should(p.ups).equal("ups1");
+    should(p.server).equal(`127.0.0.1:${lab.port}`);
+    should(p.status).equal("OL");
+    should(p.flags).eql(["OL"]);
+    should(p.online).be.true();
+    should(p.charge).equal(100);
+    should(p.runtime).equal(2700);
+    should(p.load).equal(25);
+    should(p.stale).be.false();
+    should(p.reachable).be.true();
+    should(p.error).equal(null);
+    should(p.event).equal(null, "the first OL is not an event");
+    should(p.vars?.["battery.charge.low"]).equal(20);
+    should(p.vars?.["device.serial"]).equal("LAB-ups1");
+    should(msg.summary).equal(`ups1@127.0.0.1:${lab.port} on line power: 100 %, ~45 min`);
     await w.next("statuses", (s) => s.text === "OL 100% 45 min" && s.fill === "green" && s.shape === "dot");
   });
 
@@ -88,23 +88,23 @@ describe("nut-ups-in with a real upsd", function () {
     await helper.load(nodes, flow({ port: lab.port, in: { mode: "all", ups: "" } }));
     const w = watch<UpsMsg>("in", "out");
     await waitUntil("a message from each UPS", () => new Set(w.messages.map((m) => m.payload.ups)).size === 2, 10000);
-    assert.deepEqual([...new Set(w.messages.map((m) => m.topic))].sort(), [`ups1@127.0.0.1:${lab.port}`, `ups2@127.0.0.1:${lab.port}`]);
+    should([...new Set(w.messages.map((m) => m.topic))].sort()).eql([`ups1@127.0.0.1:${lab.port}`, `ups2@127.0.0.1:${lab.port}`]);
   });
 
   it("unknown UPS: a stale message with UNKNOWN-UPS, node.error once, red ring", async () => {
     await helper.load(nodes, flow({ port: lab.port, in: { ups: "nosuch" } }));
     const w = watch<UpsMsg>("in", "out");
     const msg = await w.next("messages", () => true);
-    assert.equal(msg.payload.error, "UNKNOWN-UPS");
-    assert.equal(msg.payload.stale, true);
-    assert.equal(msg.payload.reachable, true);
-    assert.equal(msg.payload.online, false);
+    should(msg.payload.error).equal("UNKNOWN-UPS");
+    should(msg.payload.stale).be.true();
+    should(msg.payload.reachable).be.true();
+    should(msg.payload.online).be.false();
     const err = await w.next("errors", () => true);
-    assert.match(err.text, /nosuch@127\.0\.0\.1:\d+: GET VAR nosuch ups\.status: ERR UNKNOWN-UPS \(unknown UPS/);
-    assert.equal((err.msg as UpsMsg).topic, msg.topic, "node.error carries the message for a Catch node");
+    should(err.text).match(/nosuch@127\.0\.0\.1:\d+: GET VAR nosuch ups\.status: ERR UNKNOWN-UPS \(unknown UPS/);
+    should((err.msg as UpsMsg).topic).equal(msg.topic, "node.error carries the message for a Catch node");
     await w.next("statuses", (s) => s.fill === "red" && s.shape === "ring" && /unknown UPS/.test(s.text ?? ""));
     await waitUntil("three polls", () => w.statuses.length >= 3, 5000);
-    assert.equal(w.errors.length, 1, "told once, not every poll");
+    should(w.errors.length).equal(1, "told once, not every poll");
   });
 });
 
@@ -125,13 +125,13 @@ describe("nut-ups-in with nut-sim", function () {
     const w = watch("in", "out");
     await w.next("messages", () => true);
     const srv = helper.getNode("srv") as unknown as NutServerNode;
-    assert.equal("client" in srv, false);
-    assert.deepEqual((await srv.reader.listUps()).map((u) => u.name), ["ups1", "ups2"]);
-    assert.deepEqual(await srv.reader.getVars("ups1", ["ups.status"]), ["OL"]);
+    should("client" in srv).be.false();
+    should((await srv.reader.listUps()).map((u) => u.name)).eql(["ups1", "ups2"]);
+    should(await srv.reader.getVars("ups1", ["ups.status"])).eql(["OL"]);
     await helper.clearFlows();
-    await assert.rejects(srv.reader.listVar("ups1"), { code: "NOT-CONNECTED" });
+    await should(srv.reader.listVar("ups1")).be.rejectedWith({ code: "NOT-CONNECTED" });
     const [err] = await srv.reader.getVars("ups1", ["ups.status"]);
-    assert.equal(typeof err === "object" && err.code, "NOT-CONNECTED", "getVars never rejects: each name gets the error");
+    should(typeof err === "object" && err.code).equal("NOT-CONNECTED", "getVars never rejects: each name gets the error");
   });
 
   it("on change: OL, then ONBATT with a yellow status, then nothing while nothing changes", async () => {
@@ -142,14 +142,14 @@ describe("nut-ups-in with nut-sim", function () {
     sim.setVar("ups1", "battery.charge", 73);
     sim.setVar("ups1", "battery.runtime", 1260);
     const ob = await w.next("messages", (m) => m.payload.event === "ONBATT");
-    assert.deepEqual(ob.payload.events, ["ONBATT"]);
-    assert.equal(ob.payload.onBattery, true);
-    assert.equal(ob.summary, `ups1@127.0.0.1:${sim.port} on battery: 73 %, ~21 min (ONBATT)`);
+    should(ob.payload.events).eql(["ONBATT"]);
+    should(ob.payload.onBattery).be.true();
+    should(ob.summary).equal(`ups1@127.0.0.1:${sim.port} on battery: 73 %, ~21 min (ONBATT)`);
     await w.next("statuses", (s) => s.text === "OB 73% 21 min" && s.fill === "yellow");
     const count = w.messages.length;
     const polls = sim.commands.length;
     await waitUntil("three more polls", () => sim.commands.length >= polls + 3, 5000);
-    assert.equal(w.messages.length, count);
+    should(w.messages).have.length(count);
   });
 
   it("every poll: a message per poll; events only: only transitions", async () => {
@@ -161,10 +161,10 @@ describe("nut-ups-in with nut-sim", function () {
     w = watch<UpsMsg>("in", "out");
     const polls = sim.commands.length;
     await waitUntil("three polls", () => sim.commands.length >= polls + 3, 5000);
-    assert.equal(w.messages.length, 0, "the first OL is no event");
+    should(w.messages.length).equal(0, "the first OL is no event");
     sim.setStatus("ups1", "OB LB");
     const m = await w.next("messages", () => true);
-    assert.deepEqual(m.payload.events, ["ONBATT", "LOWBATT"]);
+    should(m.payload.events).eql(["ONBATT", "LOWBATT"]);
     await w.next("statuses", (s) => s.text === "LB 100%" && s.fill === "red");
   });
 
@@ -174,8 +174,8 @@ describe("nut-ups-in with nut-sim", function () {
     await w.next("statuses", (s) => s.text === "OL 100% 45 min");
     helper.getNode("in").receive({ payload: "now", _msgid: "m-1" });
     const msg = await w.next("messages", () => true);
-    assert.equal(msg._msgid, "m-1");
-    assert.equal(msg.payload.ups, "ups1");
+    should(msg._msgid).equal("m-1");
+    should(msg.payload.ups).equal("ups1");
     await w.next("completed", (m) => m._msgid === "m-1");
   });
 
@@ -188,12 +188,12 @@ describe("nut-ups-in with nut-sim", function () {
     Object.setPrototypeOf(odd, new Map([["k", 1]]));
     helper.getNode("in").receive({ payload: "now", odd, keep: { b: 2 }, _msgid: "m-2" });
     const msg = await w.next("messages", () => true);
-    assert.equal(msg.payload.ups, "ups1");
-    assert.deepEqual((msg as unknown as { keep: unknown }).keep, { b: 2 });
-    assert.equal((msg as unknown as { odd?: unknown }).odd, undefined);
+    should(msg.payload.ups).equal("ups1");
+    should((msg as unknown as { keep: unknown }).keep).eql({ b: 2 });
+    should((msg as unknown as { odd?: unknown }).odd).equal(undefined);
     const n = helper.getNode("in");
-    assert.deepEqual(callsOf(n, n.warn).map((c) => c.args[0]), ["Properties of the message that Node-RED could not copy were left out of the messages sent: odd"]);
-    assert.deepEqual(w.errors, []);
+    should(callsOf(n, n.warn).map((c) => c.args[0])).eql(["Properties of the message that Node-RED could not copy were left out of the messages sent: odd"]);
+    should(w.errors).eql([]);
   });
 
   it("shares ONE connection per server; polls with a GET VAR per state variable, or one LIST VAR when sending every variable", async () => {
@@ -204,13 +204,13 @@ describe("nut-ups-in with nut-sim", function () {
     await waitUntil("messages of both UPSes", () => new Set(w.messages.map((m) => m.payload.ups)).size === 2, 5000);
     const start = sim.commands.length;
     await waitUntil("fifteen more commands", () => sim.commands.length >= start + 15, 5000);
-    assert.equal(sim.connections, 1);
+    should(sim.connections).equal(1);
     const ups1 = ["ups.status", "battery.charge", "battery.runtime", "ups.load"].map((v) => `GET VAR ups1 ${v}`);
-    assert.deepEqual(new Set(sim.commands.slice(start)), new Set([...ups1, "LIST VAR ups2"]));
+    should(new Set(sim.commands.slice(start))).eql(new Set([...ups1, "LIST VAR ups2"]));
     const m1 = w.messages.filter((m) => m.payload.ups === "ups1").at(-1);
-    assert.equal(m1?.payload.vars, undefined, "no vars asked, none sent");
-    assert.equal(m1?.payload.charge, 100);
-    assert.equal(w.messages.filter((m) => m.payload.ups === "ups2").at(-1)?.payload.vars?.["battery.charge.low"], 20);
+    should(m1?.payload.vars).equal(undefined, "no vars asked, none sent");
+    should(m1?.payload.charge).equal(100);
+    should(w.messages.filter((m) => m.payload.ups === "ups2").at(-1)?.payload.vars?.["battery.charge.low"]).equal(20);
   });
 
   it("a UPS without battery.runtime or ups.load (VAR-NOT-SUPPORTED): those read as null, no error, the rest as usual", async () => {
@@ -219,24 +219,24 @@ describe("nut-ups-in with nut-sim", function () {
     await helper.load(nodes, flow({ port: sim.port, in: { output: "poll" } }));
     const w = watch<UpsMsg>("in", "out");
     const msg = await w.next("messages", () => true);
-    assert.equal(msg.payload.runtime, null);
-    assert.equal(msg.payload.load, null);
-    assert.equal(msg.payload.charge, 100);
-    assert.equal(msg.payload.online, true);
-    assert.equal(msg.payload.error, null);
-    assert.equal(msg.summary, `ups1@127.0.0.1:${sim.port} on line power: 100 %`);
+    should(msg.payload.runtime).equal(null);
+    should(msg.payload.load).equal(null);
+    should(msg.payload.charge).equal(100);
+    should(msg.payload.online).be.true();
+    should(msg.payload.error).equal(null);
+    should(msg.summary).equal(`ups1@127.0.0.1:${sim.port} on line power: 100 %`);
     await waitUntil("three polls", () => w.messages.length >= 3, 5000);
-    assert.deepEqual(w.errors, [], "nothing to report");
+    should(w.errors).eql([], "nothing to report");
   });
 
   it("closing the flow closes the connection (LOGOUT), also with two users", async () => {
     await helper.load(nodes, flow({ port: sim.port }));
     const w = watch<UpsMsg>("in", "out");
     await w.next("messages", () => true);
-    assert.equal(sim.connections, 1);
+    should(sim.connections).equal(1);
     await helper.unload();
     await waitUntil("the connection closed", () => sim.connections === 0, 5000);
-    assert.ok(sim.commands.includes("LOGOUT"));
+    should(sim.commands).containEql("LOGOUT");
   });
 
   it("fault: garbage from the server -> COMMBAD, stale, node.error; then COMMOK when it behaves", async () => {
@@ -245,17 +245,17 @@ describe("nut-ups-in with nut-sim", function () {
     await w.next("messages", () => true);
     sim.setFault("garbage");
     const bad = await w.next("messages", (m) => m.payload.event === "COMMBAD");
-    assert.equal(bad.payload.error, "PROTOCOL-ERROR");
-    assert.equal(bad.payload.stale, true);
-    assert.equal(bad.payload.reachable, false);
-    assert.equal(bad.payload.online, false);
-    assert.equal(bad.payload.charge, 100, "last known values kept");
+    should(bad.payload.error).equal("PROTOCOL-ERROR");
+    should(bad.payload.stale).be.true();
+    should(bad.payload.reachable).be.false();
+    should(bad.payload.online).be.false();
+    should(bad.payload.charge).equal(100, "last known values kept");
     await w.next("errors", (e) => /unexpected reply/.test(e.text));
     await w.next("statuses", (s) => s.shape === "ring" && /^disconnected · was OL/.test(s.text ?? ""));
     sim.setFault(null);
     const good = await w.next("messages", (m) => m.payload.event === "COMMOK");
-    assert.equal(good.payload.stale, false);
-    assert.equal(good.payload.online, true);
+    should(good.payload.stale).be.false();
+    should(good.payload.online).be.true();
   });
 
   it("fault: a server that stops answering -> TIMEOUT, COMMBAD; replies split across packets read fine", async () => {
@@ -264,10 +264,10 @@ describe("nut-ups-in with nut-sim", function () {
     await w.next("messages", () => true);
     sim.setFault("silent");
     const bad = await w.next("messages", (m) => m.payload.event === "COMMBAD");
-    assert.equal(bad.payload.error, "TIMEOUT");
+    should(bad.payload.error).equal("TIMEOUT");
     sim.setFault("split");
     const back = await w.next("messages", (m) => m.payload.event === "COMMOK");
-    assert.equal(back.payload.charge, 100);
+    should(back.payload.charge).equal(100);
   });
 
   it("fault: connection closed mid-list -> CLOSED, COMMBAD, then COMMOK after the reconnect", async () => {
@@ -276,7 +276,7 @@ describe("nut-ups-in with nut-sim", function () {
     await w.next("messages", () => true);
     sim.setFault("close-mid-list");
     const bad = await w.next("messages", (m) => m.payload.event === "COMMBAD");
-    assert.equal(bad.payload.error, "CLOSED");
+    should(bad.payload.error).equal("CLOSED");
     sim.setFault(null);
     await w.next("messages", (m) => m.payload.event === "COMMOK");
   });
@@ -287,9 +287,9 @@ describe("nut-ups-in with nut-sim", function () {
     await w.next("messages", () => true);
     sim.setUpsError("ups1", "DATA-STALE");
     const stale = await w.next("messages", (m) => m.payload.event === "COMMBAD");
-    assert.equal(stale.payload.error, "DATA-STALE");
-    assert.equal(stale.payload.reachable, true);
-    assert.match(stale.summary, /data stale; last known on line power 100 %, ~45 min \(COMMBAD\)$/);
+    should(stale.payload.error).equal("DATA-STALE");
+    should(stale.payload.reachable).be.true();
+    should(stale.summary).match(/data stale; last known on line power 100 %, ~45 min \(COMMBAD\)$/);
     await w.next("statuses", (s) => s.fill === "red" && s.shape === "ring" && /^stale/.test(s.text ?? ""));
   });
 
@@ -298,10 +298,10 @@ describe("nut-ups-in with nut-sim", function () {
     await helper.load(nodes, flow({ port: sim.port }));
     const w = watch<UpsMsg>("in", "out");
     const msg = await w.next("messages", () => true);
-    assert.equal(msg.payload.charge, null);
+    should(msg.payload.charge).equal(null);
     const err = await w.next("errors", () => true);
-    assert.match(err.text, /battery\.charge is not a number: "full"/);
-    assert.equal((err.msg as UpsMsg).payload.ups, "ups1");
+    should(err.text).match(/battery\.charge is not a number: "full"/);
+    should((err.msg as UpsMsg).payload.ups).equal("ups1");
   });
 
   it("server down at deploy: a stale unreachable message at once, NOCOMM after the configured time", async () => {
@@ -309,14 +309,14 @@ describe("nut-ups-in with nut-sim", function () {
     await helper.load(nodes, flow({ port, in: { nocomm: 0.6 } }));
     const w = watch<UpsMsg>("in", "out");
     const first = await w.next("messages", () => true);
-    assert.equal(first.payload.reachable, false);
-    assert.equal(first.payload.stale, true);
-    assert.equal(first.payload.error, "ECONNREFUSED");
-    assert.equal(first.payload.status, null);
-    assert.equal(first.payload.event, null, "no COMMBAD: nothing was lost");
+    should(first.payload.reachable).be.false();
+    should(first.payload.stale).be.true();
+    should(first.payload.error).equal("ECONNREFUSED");
+    should(first.payload.status).equal(null);
+    should(first.payload.event).equal(null, "no COMMBAD: nothing was lost");
     await w.next("statuses", (s) => s.fill === "grey" && s.shape === "ring" && /^disconnected/.test(s.text ?? ""));
     const nocomm = await w.next("messages", (m) => m.payload.event === "NOCOMM");
-    assert.match(nocomm.summary, /upsd unreachable \(connection refused\); nothing read yet \(NOCOMM\)/);
+    should(nocomm.summary).match(/upsd unreachable \(connection refused\); nothing read yet \(NOCOMM\)/);
   });
 
   it("server down at deploy, all UPSes: nothing to send for, so node.error (Catch) with topic *@host:port, then NOCOMM", async () => {
@@ -324,43 +324,43 @@ describe("nut-ups-in with nut-sim", function () {
     await helper.load(nodes, flow({ port, in: { mode: "all", ups: "", nocomm: 0.6 } }));
     const w = watch<UpsMsg>("in", "out");
     const first = await w.next("errors", () => true);
-    assert.match(first.text, new RegExp(`^\\*@127\\.0\\.0\\.1:${port}: `));
-    assert.equal((first.msg as UpsMsg).topic, `*@127.0.0.1:${port}`);
+    should(first.text).match(new RegExp(`^\\*@127\\.0\\.0\\.1:${port}: `));
+    should((first.msg as UpsMsg).topic).equal(`*@127.0.0.1:${port}`);
     await w.next("errors", (e) => /NOCOMM/.test(e.text));
-    assert.equal(w.messages.length, 0);
+    should(w.messages).have.length(0);
   });
 
   it("LOGIN refused (wrong password): told once via node.error, reading goes on", async () => {
     await helper.load(nodes, flow({ port: sim.port, server: { login: "ups1" } }), { srv: { username: "mon", password: "bad-pass-1" } });
     const w = watch<UpsMsg>("in", "out");
     const err = await w.next("errors", () => true);
-    assert.match(err.text, /^upsd 127\.0\.0\.1:\d+ refused: LOGIN ups1: ERR ACCESS-DENIED .*Reading goes on without it\.$/);
+    should(err.text).match(/^upsd 127\.0\.0\.1:\d+ refused: LOGIN ups1: ERR ACCESS-DENIED .*Reading goes on without it\.$/);
     const msg = await w.next("messages", () => true);
-    assert.equal(msg.payload.stale, false);
-    assert.ok(!JSON.stringify(w.errors).includes("bad-pass-1"));
-    assert.ok(sim.commands.includes("PASSWORD ****"));
+    should(msg.payload.stale).be.false();
+    should(JSON.stringify(w.errors)).not.containEql("bad-pass-1");
+    should(sim.commands).containEql("PASSWORD ****");
   });
 
   it("TLS required but upsd has no certificate: stale with FEATURE-NOT-CONFIGURED, never plaintext", async () => {
     await helper.load(nodes, flow({ port: sim.port, server: { usetls: true } }), { srv: { username: "mon", password: "monpass" } });
     const w = watch<UpsMsg>("in", "out");
     const msg = await w.next("messages", () => true);
-    assert.equal(msg.payload.error, "FEATURE-NOT-CONFIGURED");
-    assert.equal(msg.payload.reachable, false);
+    should(msg.payload.error).equal("FEATURE-NOT-CONFIGURED");
+    should(msg.payload.reachable).be.false();
     await w.next("errors", (e) => /STARTTLS: ERR FEATURE-NOT-CONFIGURED/.test(e.text));
-    assert.ok(!sim.commands.some((c) => c.startsWith("USERNAME") || c.startsWith("LIST")));
+    should(sim.commands.some((c) => c.startsWith("USERNAME") || c.startsWith("LIST"))).be.false();
   });
 
   it("a server address that cannot work: nut-server says so at start, the UPS reads as unreachable, nothing crashes", async () => {
     await helper.load(nodes, flow({ port: 70000 }));
     const w = watch<UpsMsg>("in", "out");
     const m = await w.next("messages", () => true);
-    assert.equal(m.payload.reachable, false);
-    assert.equal(m.payload.error, "ERR_SOCKET_BAD_PORT");
+    should(m.payload.reachable).be.false();
+    should(m.payload.error).equal("ERR_SOCKET_BAD_PORT");
     // the helper's spy on Node.prototype.error kept the call made while the flow started
     const srv = helper.getNode("srv");
     const serverErrors = callsOf(srv, srv.error).map((c) => c.args[0]);
-    assert.deepEqual(serverErrors, ['"127.0.0.1" port 70000 is not a usable upsd address (a host name or IP address, and a port from 1 to 65535).']);
+    should(serverErrors).eql(['"127.0.0.1" port 70000 is not a usable upsd address (a host name or IP address, and a port from 1 to 65535).']);
   });
 
   it("a list that never ends (every variable): PROTOCOL-ERROR, COMMBAD, told once; then COMMOK", async () => {
@@ -369,13 +369,13 @@ describe("nut-ups-in with nut-sim", function () {
     await w.next("messages", () => true);
     sim.setFault("endless-list");
     const bad = await w.next("messages", (m) => m.payload.event === "COMMBAD");
-    assert.equal(bad.payload.error, "PROTOCOL-ERROR");
-    assert.equal(bad.payload.charge, 100, "last known values kept");
+    should(bad.payload.error).equal("PROTOCOL-ERROR");
+    should(bad.payload.charge).equal(100, "last known values kept");
     const err = await w.next("errors", () => true);
-    assert.match(err.text, /LIST VAR ups1: reply longer than 1048576 bytes$/);
+    should(err.text).match(/LIST VAR ups1: reply longer than 1048576 bytes$/);
     sim.setFault(null);
     await w.next("messages", (m) => m.payload.event === "COMMOK");
-    assert.equal(w.errors.length, 1);
+    should(w.errors).have.length(1);
   });
 
   it("all UPSes, a UPS list that never ends: every known UPS reads PROTOCOL-ERROR", async () => {
@@ -385,7 +385,7 @@ describe("nut-ups-in with nut-sim", function () {
     sim.setFault("endless-list");
     const from = w.messages.length;
     await waitUntil("COMMBAD of both", () => w.messages.slice(from).filter((m) => m.payload.event === "COMMBAD").length === 2, 10000);
-    assert.ok(w.messages.slice(from).every((m) => m.payload.error === "PROTOCOL-ERROR"));
+    should(w.messages.slice(from).every((m) => m.payload.error === "PROTOCOL-ERROR")).be.true();
     await w.next("errors", (e) => /LIST UPS: reply longer than 1048576 bytes$/.test(e.text));
   });
 
@@ -395,14 +395,14 @@ describe("nut-ups-in with nut-sim", function () {
     await w.next("messages", () => true);
     sim.setUpsError("ups1", "<b>".repeat(2000));
     const odd = await w.next("messages", (m) => m.payload.event === "COMMBAD");
-    assert.equal(odd.payload.error, "UNKNOWN");
-    assert.match(odd.summary, / unknown; last known on line power/);
+    should(odd.payload.error).equal("UNKNOWN");
+    should(odd.summary).match(/ unknown; last known on line power/);
     const told = await w.next("errors", () => true);
-    assert.ok(told.text.length < 300, `${told.text.length} characters`);
+    should(told.text.length).be.below(300, `${told.text.length} characters`);
     sim.setUpsError("ups1", "constructor");
     const ctor = await w.next("messages", (m) => m.payload.error === "constructor");
-    assert.match(ctor.summary, / constructor; last known/);
-    assert.ok(!ctor.summary.includes("function"));
+    should(ctor.summary).match(/ constructor; last known/);
+    should(ctor.summary).not.containEql("function");
   });
 
   describe("bad configuration", () => {
@@ -417,11 +417,11 @@ describe("nut-ups-in with nut-sim", function () {
         const w = watch<UpsMsg>("in", "out");
         helper.getNode("in").receive({ payload: 1, _msgid: "bad-1" });
         const err = await w.next("errors", (e) => e.msg?._msgid === "bad-1");
-        assert.equal(err.text, `Invalid configuration, message not handled: ${text}`);
+        should(err.text).equal(`Invalid configuration, message not handled: ${text}`);
         const n = helper.getNode("in");
-        assert.deepEqual(callsOf(n, n.error)[0].args, [`Invalid configuration: ${text}`], "said once at start, with no message");
+        should(callsOf(n, n.error)[0].args).eql([`Invalid configuration: ${text}`], "said once at start, with no message");
         await w.next("completed", (m) => m._msgid === "bad-1");
-        assert.equal(sim.commands.filter((c) => c.startsWith("LIST")).length, 0);
+        should(sim.commands.filter((c) => c.startsWith("LIST"))).have.length(0);
       });
     }
   });
@@ -461,9 +461,9 @@ describe("nut-server editor endpoint POST /nut-server/list-ups", function () {
   });
 
   it("needs the nut-server.write permission", async () => {
-    assert.deepEqual(permissions, ["nut-server.write"]);
+    should(permissions).eql(["nut-server.write"]);
     const res = await helper.request().post("/nut-server/list-ups").send({ host: "127.0.0.1", port: sim.port });
-    assert.equal(res.status, 401);
+    should(res.status).equal(401);
   });
 
   it("lists the UPSes of a typed host/port, sending no credentials", async () => {
@@ -471,47 +471,60 @@ describe("nut-server editor endpoint POST /nut-server/list-ups", function () {
     await waitUntil("the deployed connection polling", () => sim.commands.includes("GET VAR ups1 ups.status"), 5000);
     const before = sim.commands.length;
     const res = await post({ host: "127.0.0.1", port: sim.port });
-    assert.equal(res.status, 200);
-    assert.deepEqual(res.body, { upses: [{ name: "ups1", description: "rack A" }, { name: "ups2", description: "rack B" }] });
-    assert.deepEqual(sim.commands.slice(before).filter((c) => !c.startsWith("GET VAR ups1 ")), ["NETVER", "LIST UPS", "LOGOUT"]);
+    should(res.status).equal(200);
+    should(res.body).eql({
+      upses: [
+        { name: "ups1", description: "rack A" },
+        { name: "ups2", description: "rack B" },
+      ],
+    });
+    should(sim.commands.slice(before).filter((c) => !c.startsWith("GET VAR ups1 "))).eql(["NETVER", "LIST UPS", "LOGOUT"]);
   });
 
   it("uses the deployed server's connection when asked by id with the same host/port", async () => {
     await waitUntil("the deployed connection", () => sim.connections === 1 && sim.commands.includes("GET VAR ups1 ups.status"), 5000);
     const res = await post({ id: "srv", host: "127.0.0.1", port: sim.port });
-    assert.equal(res.status, 200);
-    assert.equal((res.body.upses as unknown[]).length, 2);
-    assert.equal(sim.connections, 1);
+    should(res.status).equal(200);
+    should(res.body.upses as unknown[]).have.length(2);
+    should(sim.connections).equal(1);
   });
 
   it("refuses anything but a host name or address and a port", async () => {
     // A number is no host (found by test/fuzz/node-inputs.test.ts: String(0.424) went to the resolver, an IPv4 address to it).
-    for (const body of [{ host: "http://x/", port: 80 }, { host: "127.0.0.1", port: 0 }, { host: "-oProxy", port: 22 }, { host: 0.424, port: 3493 }, { host: 2130706433, port: 3493 }, { host: "127.0.0.1", port: { toString: 1 } }, {}]) {
+    for (const body of [
+      { host: "http://x/", port: 80 },
+      { host: "127.0.0.1", port: 0 },
+      { host: "-oProxy", port: 22 },
+      { host: 0.424, port: 3493 },
+      { host: 2130706433, port: 3493 },
+      { host: "127.0.0.1", port: { toString: 1 } },
+      {},
+    ]) {
       const res = await post(body);
-      assert.equal(res.status, 400, JSON.stringify(body));
-      assert.equal(res.body.code, "INVALID-ARGUMENT");
+      should(res.status).equal(400, JSON.stringify(body));
+      should(res.body.code).equal("INVALID-ARGUMENT");
     }
   });
 
   it("does not echo what a non-NUT service says (not an open proxy): only a code and a fixed text", async () => {
     sim.setFault("banner");
     const res = await post({ host: "127.0.0.1", port: sim.port });
-    assert.equal(res.status, 502);
-    assert.equal(res.body.code, "PROTOCOL-ERROR");
-    assert.equal(res.body.message, `127.0.0.1:${sim.port} does not answer like a NUT server (upsd).`);
-    assert.ok(!JSON.stringify(res.body).includes("SSH"));
+    should(res.status).equal(502);
+    should(res.body.code).equal("PROTOCOL-ERROR");
+    should(res.body.message).equal(`127.0.0.1:${sim.port} does not answer like a NUT server (upsd).`);
+    should(JSON.stringify(res.body)).not.containEql("SSH");
   });
 
   it("reports a refused connection and a silent server by code, within its timeout", async () => {
     const refused = await post({ host: "127.0.0.1", port: await freePort() });
-    assert.equal(refused.status, 502);
-    assert.equal(refused.body.code, "ECONNREFUSED");
+    should(refused.status).equal(502);
+    should(refused.body.code).equal("ECONNREFUSED");
     silent = createServer((s) => s.resume());
     await new Promise<void>((r) => silent!.listen(0, "127.0.0.1", () => r()));
     const addr = silent.address();
     const res = await post({ host: "127.0.0.1", port: typeof addr === "object" && addr ? addr.port : 0 });
-    assert.equal(res.status, 502);
-    assert.equal(res.body.code, "TIMEOUT");
+    should(res.status).equal(502);
+    should(res.body.code).equal("TIMEOUT");
   });
 
   /** A peer (kept in `silent`, closed after each test) that answers NETVER, then `reply` to LIST UPS; its open connections. */
@@ -534,11 +547,16 @@ describe("nut-server editor endpoint POST /nut-server/list-ups", function () {
   }
 
   it("an ERR word is answered as a code of NUT's list (else UNKNOWN), never the peer's text", async () => {
-    for (const [word, code] of [["A".repeat(5000), "UNKNOWN"], ["constructor", "UNKNOWN"], ["NEW-THING", "UNKNOWN"], ["ACCESS-DENIED", "ACCESS-DENIED"]]) {
+    for (const [word, code] of [
+      ["A".repeat(5000), "UNKNOWN"],
+      ["constructor", "UNKNOWN"],
+      ["NEW-THING", "UNKNOWN"],
+      ["ACCESS-DENIED", "ACCESS-DENIED"],
+    ]) {
       const { port } = await rawPeer(`ERR ${word} and some free text`);
       const res = await post({ host: "127.0.0.1", port });
-      assert.equal(res.status, 502);
-      assert.deepEqual(res.body, { code, message: `127.0.0.1:${port} answered ERR ${code}.` }, word.slice(0, 20));
+      should(res.status).equal(502);
+      should(res.body).eql({ code, message: `127.0.0.1:${port} answered ERR ${code}.` }, word.slice(0, 20));
       await new Promise<void>((r) => silent!.close(() => r()));
       silent = null;
     }
@@ -548,14 +566,14 @@ describe("nut-server editor endpoint POST /nut-server/list-ups", function () {
     const items = Array.from({ length: 600 }, (_, i) => `UPS u${i} "${"d".repeat(1000)}"`);
     const big = await rawPeer(["BEGIN LIST UPS", ...items, "END LIST UPS"].join("\n"));
     const a = await post({ host: "127.0.0.1", port: big.port });
-    assert.deepEqual([a.status, a.body.code], [502, "PROTOCOL-ERROR"]);
+    should([a.status, a.body.code]).eql([502, "PROTOCOL-ERROR"]);
     await new Promise<void>((r) => silent!.close(() => r()));
     const long = await rawPeer("x".repeat(120_000));
     const b = await post({ host: "127.0.0.1", port: long.port });
-    assert.deepEqual([b.status, b.body.code], [502, "PROTOCOL-ERROR"]);
+    should([b.status, b.body.code]).eql([502, "PROTOCOL-ERROR"]);
     sim.setFault("endless-list");
     const c = await post({ host: "127.0.0.1", port: sim.port });
-    assert.deepEqual([c.status, c.body.code], [502, "PROTOCOL-ERROR"]);
+    should([c.status, c.body.code]).eql([502, "PROTOCOL-ERROR"]);
   });
 
   it("at most 4 at once: a fifth is refused (429 BUSY) while they run, served once they end", async () => {
@@ -563,13 +581,18 @@ describe("nut-server editor endpoint POST /nut-server/list-ups", function () {
     const running = Array.from({ length: 4 }, () => Promise.resolve(post({ host: "127.0.0.1", port: hung.port })));
     await waitUntil("4 probes connected", () => hung.connections.size === 4, 5000);
     const fifth = await post({ host: "127.0.0.1", port: sim.port });
-    assert.equal(fifth.status, 429);
-    assert.deepEqual(fifth.body, { code: "BUSY", message: "Too many List UPSes requests at once (at most 4): try again in a moment." });
+    should(fifth.status).equal(429);
+    should(fifth.body).eql({ code: "BUSY", message: "Too many List UPSes requests at once (at most 4): try again in a moment." });
     for (const s of hung.connections) s.destroy();
-    assert.deepEqual((await Promise.all(running)).map((r) => [r.status, r.body.code]), Array(4).fill([502, "CLOSED"]));
+    should((await Promise.all(running)).map((r) => [r.status, r.body.code])).eql(Array(4).fill([502, "CLOSED"]));
     const after = await post({ host: "127.0.0.1", port: sim.port });
-    assert.equal(after.status, 200);
-    assert.deepEqual(after.body, { upses: [{ name: "ups1", description: "rack A" }, { name: "ups2", description: "rack B" }] });
+    should(after.status).equal(200);
+    should(after.body).eql({
+      upses: [
+        { name: "ups1", description: "rack A" },
+        { name: "ups2", description: "rack B" },
+      ],
+    });
   });
 });
 
@@ -592,18 +615,18 @@ describe("nut-ups-in with a real upsd serving UPSes named __proto__, constructor
     await helper.load(nodes, flow({ port: lab.port, in: { mode: "all", ups: "", vars: true } }));
     const w = watch<UpsMsg>("in", "out");
     await waitUntil("a message from each UPS", () => new Set(w.messages.map((m) => m.payload.ups)).size === PROTO_NAMES.length, 10000);
-    assert.deepEqual([...new Set(w.messages.map((m) => m.topic))].sort(), PROTO_NAMES.map((n) => `${n}@127.0.0.1:${lab.port}`).sort());
+    should([...new Set(w.messages.map((m) => m.topic))].sort()).eql(PROTO_NAMES.map((n) => `${n}@127.0.0.1:${lab.port}`).sort());
     for (const m of w.messages) {
-      assert.equal(m.payload.online, true, m.topic);
-      assert.equal(m.payload.charge, 100, m.topic);
-      assert.equal(m.payload.vars?.["device.serial"], `LAB-${m.payload.ups}`);
+      should(m.payload.online).be.true(m.topic);
+      should(m.payload.charge).equal(100, m.topic);
+      should(m.payload.vars?.["device.serial"]).equal(`LAB-${m.payload.ups}`);
     }
     await lab.setVar("constructor", "ups.status", "OB DISCHRG");
     const ob = await w.next("messages", (m) => m.payload.event === "ONBATT");
-    assert.equal(ob.payload.ups, "constructor");
-    assert.match(ob.summary, /^constructor@127\.0\.0\.1:\d+ on battery: 100 %/);
+    should(ob.payload.ups).equal("constructor");
+    should(ob.summary).match(/^constructor@127\.0\.0\.1:\d+ on battery: 100 %/);
     await w.next("statuses", (s) => s.text === `constructor: OB 100% 45 min (${PROTO_NAMES.length} UPS)`);
-    assert.deepEqual(w.errors, []);
+    should(w.errors).eql([]);
     await lab.setVar("constructor", "ups.status", "OL");
   });
 
@@ -613,7 +636,7 @@ describe("nut-ups-in with a real upsd serving UPSes named __proto__, constructor
     await helper.load(nodes, f);
     const w = watch<UpsMsg>("in", "out");
     await waitUntil("a message from each node", () => new Set(w.messages.map((m) => m.payload.ups)).size === PROTO_NAMES.length, 10000);
-    for (const m of w.messages) assert.deepEqual([m.payload.status, m.payload.error], ["OL", null], m.topic);
-    assert.deepEqual(w.errors, []);
+    for (const m of w.messages) should([m.payload.status, m.payload.error]).eql(["OL", null], m.topic);
+    should(w.errors).eql([]);
   });
 });

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createServer } from "node:net";
@@ -12,7 +12,18 @@ import { callsOf, helper, loggedText } from "../harness/red-helper";
 const FP = "SHA256:0wqZLw85RM2xD+3XcEgBRMeaIagvbANVbgufXmhjbHY";
 
 function host(over: Record<string, unknown> = {}): Record<string, unknown> {
-  return { id: "h1", type: "ssh-host", name: "backup", address: "127.0.0.1", port: 22, username: "nut", keyFile: "", fingerprints: FP, acceptAnyHostKey: false, ...over };
+  return {
+    id: "h1",
+    type: "ssh-host",
+    name: "backup",
+    address: "127.0.0.1",
+    port: 22,
+    username: "nut",
+    keyFile: "",
+    fingerprints: FP,
+    acceptAnyHostKey: false,
+    ...over,
+  };
 }
 
 describe("ssh-host node", () => {
@@ -22,93 +33,128 @@ describe("ssh-host node", () => {
     const html = readFileSync(join(__dirname, "../../nodes/ssh-host.html"), "utf8");
     const defaults = /defaults:\s*\{([\s\S]*?)\n {8}\},\n {8}credentials/.exec(html)?.[1] ?? "";
     const credentials = /credentials:\s*\{([\s\S]*?)\n {8}\}/.exec(html)?.[1] ?? "";
-    assert.ok(defaults.includes("address"), "defaults parsed");
+    should(defaults.includes("address")).be.true("defaults parsed");
     for (const secret of ["privateKey", "passphrase", "password"]) {
-      assert.doesNotMatch(defaults, new RegExp(`\\b${secret}\\s*:`), `${secret} must not be in defaults`);
-      assert.match(credentials, new RegExp(`${secret}:\\s*\\{\\s*type:\\s*"password"`), `${secret} is a password credential`);
+      should(defaults).not.match(new RegExp(`\\b${secret}\\s*:`), `${secret} must not be in defaults`);
+      should(credentials).match(new RegExp(`${secret}:\\s*\\{\\s*type:\\s*"password"`), `${secret} is a password credential`);
     }
   });
 
   it("deploys quietly with a pin, and exposes its target with the pins and credentials", async () => {
     await helper.load(sshHostNode, [host()], { h1: { password: "s3cret" } });
     const n = helper.getNode("h1") as unknown as { target(): Record<string, unknown>; sshHost: Record<string, unknown> };
-    assert.deepEqual(n.sshHost, { name: "backup", address: "127.0.0.1", port: 22, username: "nut" });
+    should(n.sshHost).eql({ name: "backup", address: "127.0.0.1", port: 22, username: "nut" });
     const t = n.target();
-    assert.equal(t.password, "s3cret");
-    assert.equal(t.key, null);
-    assert.deepEqual(t.pins, [{ fingerprint: FP, type: null }]);
-    assert.equal(callsOf(helper.getNode("h1"), helper.getNode("h1").warn).length, 0);
+    should(t.password).equal("s3cret");
+    should(t.key).equal(null);
+    should(t.pins).eql([{ fingerprint: FP, type: null }]);
+    should(callsOf(helper.getNode("h1"), helper.getNode("h1").warn)).have.length(0);
   });
 
   it("warns at every deploy when any host key is accepted", async () => {
     await helper.load(sshHostNode, [host({ acceptAnyHostKey: true, fingerprints: "" })]);
     const warns = callsOf(helper.getNode("h1"), helper.getNode("h1").warn).map((c) => String(c.args[0]));
-    assert.deepEqual(warns, ["ssh-host backup: INSECURE, any host key is accepted (host key checking is off)"]);
+    should(warns).eql(["ssh-host backup: INSECURE, any host key is accepted (host key checking is off)"]);
   });
 
   it("reports lines that are not fingerprints; nothing pinned and no node using it: no warning", async () => {
     await helper.load(sshHostNode, [host({ fingerprints: "MD5:aa:bb\n" })]);
     const n = helper.getNode("h1");
-    assert.deepEqual(callsOf(n, n.warn).map((c) => c.args[0]), []);
-    assert.deepEqual(callsOf(n, n.error).map((c) => c.args[0]), ["ssh-host backup: not a SHA256 fingerprint, ignored: MD5:aa:bb"]);
+    should(callsOf(n, n.warn).map((c) => c.args[0])).eql([]);
+    should(callsOf(n, n.error).map((c) => c.args[0])).eql(["ssh-host backup: not a SHA256 fingerprint, ignored: MD5:aa:bb"]);
   });
 
   it("a port that is not one (from a flow edited by hand) is an error at deploy, and nothing connects to another port", async () => {
     await helper.load(sshHostNode, [host({ port: "2x2" })]);
     const n = helper.getNode("h1");
     const said = 'ssh-host backup: the port "2x2" is not a port (1 to 65535): nothing connects to this host';
-    assert.deepEqual(callsOf(n, n.error).map((c) => c.args[0]), [said]);
-    assert.throws(() => (n as unknown as { target(): unknown }).target(), { message: said });
+    should(callsOf(n, n.error).map((c) => c.args[0])).eql([said]);
+    should(() => (n as unknown as { target(): unknown }).target()).throw({ message: said });
   });
 
   describe("nothing pinned: a warning only when a node that connects uses the host, once per deploy", () => {
     const shutdown = (id: string, hosts: string[], over: Record<string, unknown> = {}): Record<string, unknown> => ({
-      id, type: "ssh-shutdown", z: "tab", name: "", hosts, preset: "linux", delay: 1, action: "shutdown",
-      allowed: ["shutdown", "cancel", "check", "simulate"], connectTimeout: 1, commandTimeout: 1, deadline: 1, wires: [[]], ...over,
+      id,
+      type: "ssh-shutdown",
+      z: "tab",
+      name: "",
+      hosts,
+      preset: "linux",
+      delay: 1,
+      action: "shutdown",
+      allowed: ["shutdown", "cancel", "check", "simulate"],
+      connectTimeout: 1,
+      commandTimeout: 1,
+      deadline: 1,
+      wires: [[]],
+      ...over,
     });
     /** The example's shape: on simulate, a message may ask for a check or a cancel, never a shutdown. */
     const rehearsal = { action: "simulate", allowed: ["simulate", "check", "cancel"] };
     const unpinned = (id: string, name: string): Record<string, unknown> => host({ id, name, fingerprints: "" });
     const tab = { id: "tab", type: "tab", label: "t" };
     const noPinWarnings = (): string[] =>
-      helper.log().getCalls().map((c) => c.args[0]).filter((e) => e.type === "ssh-host" && /: no host key fingerprint pinned, every connection will be refused until one is$/.test(String(e.msg))).map((e) => String(e.id));
+      helper
+        .log()
+        .getCalls()
+        .map((c) => c.args[0])
+        .filter((e) => e.type === "ssh-host" && /: no host key fingerprint pinned, every connection will be refused until one is$/.test(String(e.msg)))
+        .map((e) => String(e.id));
 
     it("every node on simulate (the examples: five hosts): no warning at all", async () => {
       const ids = ["h1", "h2", "h3", "h4", "h5"];
-      await helper.load([sshHostNode, sshShutdownNode], [tab, ...ids.map((id) => unpinned(id, id)), shutdown("a", ["h1"], rehearsal), shutdown("b", ["h2", "h3"], rehearsal), shutdown("c", ["h4", "h5"], rehearsal)]);
-      assert.deepEqual(noPinWarnings(), []);
+      await helper.load(
+        [sshHostNode, sshShutdownNode],
+        [
+          tab,
+          ...ids.map((id) => unpinned(id, id)),
+          shutdown("a", ["h1"], rehearsal),
+          shutdown("b", ["h2", "h3"], rehearsal),
+          shutdown("c", ["h4", "h5"], rehearsal),
+        ],
+      );
+      should(noPinWarnings()).eql([]);
     });
 
     it("a node that can connect: one warning per unpinned host it uses, even when several such nodes use it; pinned hosts and disabled nodes say nothing", async () => {
       await helper.load(
         [sshHostNode, sshShutdownNode],
         [
-          tab, unpinned("h1", "one"), unpinned("h2", "two"), host({ id: "h3", name: "pinned" }), unpinned("h4", "four"), unpinned("h5", "five"),
-          shutdown("a", ["h1", "h3"]), shutdown("b", ["h1", "h2"], { action: "check" }), shutdown("c", ["h4"], rehearsal),
-          shutdown("d", ["h5"], { d: true }), shutdown("e", ["h4"], { action: "simulate", allowed: ["shutdown"] }),
+          tab,
+          unpinned("h1", "one"),
+          unpinned("h2", "two"),
+          host({ id: "h3", name: "pinned" }),
+          unpinned("h4", "four"),
+          unpinned("h5", "five"),
+          shutdown("a", ["h1", "h3"]),
+          shutdown("b", ["h1", "h2"], { action: "check" }),
+          shutdown("c", ["h4"], rehearsal),
+          shutdown("d", ["h5"], { d: true }),
+          shutdown("e", ["h4"], { action: "simulate", allowed: ["shutdown"] }),
         ],
       );
-      assert.deepEqual(noPinWarnings().sort(), ["h1", "h2", "h4"]);
+      should(noPinWarnings().sort()).eql(["h1", "h2", "h4"]);
     });
 
     it("a deploy of the changed node only: switching a node from simulate to shutdown warns then; the reverse does not", async () => {
       const flow = (over: Record<string, unknown>): object[] => [tab, unpinned("h1", "one"), shutdown("a", ["h1"], over)];
       await helper.load([sshHostNode, sshShutdownNode], flow(rehearsal));
-      assert.deepEqual(noPinWarnings(), []);
+      should(noPinWarnings()).eql([]);
       await helper.setFlows(flow({}), "nodes"); // only the ssh-shutdown restarts
-      assert.deepEqual(noPinWarnings(), ["h1"]);
+      should(noPinWarnings()).eql(["h1"]);
       await helper.setFlows(flow(rehearsal), "nodes");
-      assert.deepEqual(noPinWarnings(), ["h1"], "no new warning");
+      should(noPinWarnings()).eql(["h1"], "no new warning");
     });
   });
 
   it("a missing key file is an error at deploy and on use, naming the file, never a secret", async () => {
     await helper.load(sshHostNode, [host({ keyFile: "/nonexistent/id_nut" })], { h1: { passphrase: "pass-phrase-1234", password: "pw-5678" } });
     const n = helper.getNode("h1") as unknown as { target(): unknown };
-    assert.throws(() => n.target(), /key file \/nonexistent\/id_nut does not exist/);
+    should(() => n.target()).throw(/key file \/nonexistent\/id_nut does not exist/);
     const logged = loggedText();
-    assert.ok(logged.includes("ssh-host backup: key file /nonexistent/id_nut does not exist"), logged);
-    assert.ok(!logged.includes("pass-phrase-1234") && !logged.includes("pw-5678"));
+    should(logged.includes("ssh-host backup: key file /nonexistent/id_nut does not exist")).be.true(logged);
+    should(logged).not.containEql("pass-phrase-1234");
+    should(logged).not.containEql("pw-5678");
   });
 
   describe("fingerprint endpoint", () => {
@@ -117,20 +163,28 @@ describe("ssh-host node", () => {
       // "-rf": no host name starts with "-" (found by test/fuzz/node-inputs.test.ts: it went to the resolver)
       // A port Number() cannot read (its toString is no function) was a 500 with a stack trace (found by test/fuzz/node-inputs.test.ts).
       const odd = { toString: 1, valueOf: "x" };
-      for (const body of [{ address: "" }, { address: "a b" }, { address: "x;rm -rf /" }, { address: "-rf" }, { address: "127.0.0.1", port: 0 }, { address: "127.0.0.1", port: "99999" }, { address: "127.0.0.1", port: odd }]) {
+      for (const body of [
+        { address: "" },
+        { address: "a b" },
+        { address: "x;rm -rf /" },
+        { address: "-rf" },
+        { address: "127.0.0.1", port: 0 },
+        { address: "127.0.0.1", port: "99999" },
+        { address: "127.0.0.1", port: odd },
+      ]) {
         const r = await helper.request().post("/ssh-host/fingerprints").send(body);
-        assert.equal(r.status, 400, JSON.stringify(body));
+        should(r.status).equal(400, JSON.stringify(body));
       }
       const r = await helper.request().post("/ssh-host/fingerprints").send({ id: "nope" });
-      assert.equal(r.status, 404);
+      should(r.status).equal(404);
     });
 
     it("answers 502 with a code and our own text when nothing listens", async () => {
       await helper.load(sshHostNode, [host()]);
       const port = await freePort();
       const r = await helper.request().post("/ssh-host/fingerprints").send({ address: "127.0.0.1", port });
-      assert.equal(r.status, 502);
-      assert.deepEqual(r.body, { code: "refused", error: `127.0.0.1:${port} refused the connection (is sshd running, on this port?)` });
+      should(r.status).equal(502);
+      should(r.body).eql({ code: "refused", error: `127.0.0.1:${port} refused the connection (is sshd running, on this port?)` });
     });
 
     describe("a hostile peer: its words never reach the editor", () => {
@@ -184,9 +238,10 @@ describe("ssh-host node", () => {
           await helper.load(sshHostNode, [host()]);
           const port = await peer(talk);
           const r = await helper.request().post("/ssh-host/fingerprints").send({ address: "127.0.0.1", port });
-          assert.equal(r.status, 502);
-          assert.deepEqual(r.body, { code, error: translator()(`ssh-host.fetch.err.${code}`, { address: `127.0.0.1:${port}` }) });
-          assert.ok(!r.text.includes("onerror") && !r.text.includes("ZZZZ"), r.text.slice(0, 200));
+          should(r.status).equal(502);
+          should(r.body).eql({ code, error: translator()(`ssh-host.fetch.err.${code}`, { address: `127.0.0.1:${port}` }) });
+          should(r.text.includes("onerror")).be.false(r.text.slice(0, 200));
+          should(r.text.includes("ZZZZ")).be.false(r.text.slice(0, 200));
         });
       }
     });

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -35,15 +35,34 @@ async function countingServer(): Promise<{ server: Server; port: number; count: 
 
 function flow(port: number, node: Record<string, unknown> = {}): object[] {
   const host = (id: string, name: string, username = "nut"): object => ({
-    id, type: "ssh-host", name, address: "127.0.0.1", port, username, keyFile: "", fingerprints: FP, acceptAnyHostKey: false,
+    id,
+    type: "ssh-host",
+    name,
+    address: "127.0.0.1",
+    port,
+    username,
+    keyFile: "",
+    fingerprints: FP,
+    acceptAnyHostKey: false,
   });
   return [
     host("h1", "backup-server"),
     host("h2", "nas", "root"),
     {
-      id: "n1", type: "ssh-shutdown", name: "", hosts: ["h1", "h2"], preset: "linux", delay: 2, message: "Power failure",
-      action: "shutdown", allowed: ["shutdown", "cancel", "check", "simulate"], connectTimeout: 1, commandTimeout: 1, deadline: 1,
-      wires: [["out"]], ...node,
+      id: "n1",
+      type: "ssh-shutdown",
+      name: "",
+      hosts: ["h1", "h2"],
+      preset: "linux",
+      delay: 2,
+      message: "Power failure",
+      action: "shutdown",
+      allowed: ["shutdown", "cancel", "check", "simulate"],
+      connectTimeout: 1,
+      commandTimeout: 1,
+      deadline: 1,
+      wires: [["out"]],
+      ...node,
     },
     { id: "out", type: "helper" },
   ];
@@ -69,20 +88,20 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
     const tier = { index: 0, name: "backup", reason: "charge 88 % ≤ 90 %" };
     n1.receive({ action: "simulate", payload: { charge: 88 }, outage, tier });
     await waitForCalls(helper.getNode("out"), "input", 2);
-    assert.equal(got.length, 2);
+    should(got).have.length(2);
     const [a, b] = got;
-    assert.equal(a.topic, "backup-server");
-    assert.deepEqual(a.outage, outage);
-    assert.deepEqual(a.tier, tier);
+    should(a.topic).equal("backup-server");
+    should(a.outage).eql(outage);
+    should(a.tier).eql(tier);
     const pa = a.payload as ShutdownResult;
-    assert.equal(pa.action, "simulate");
-    assert.equal(pa.ok, true);
-    assert.equal(pa.attempts, 0);
-    assert.equal(pa.command, "sudo -n /sbin/shutdown -h +2 'Power failure'");
-    assert.equal(a.summary, "backup-server: simulate, would run: sudo -n /sbin/shutdown -h +2 'Power failure'");
-    assert.equal((b.payload as ShutdownResult).command, "/sbin/shutdown -h +2 'Power failure'", "root: no sudo");
-    assert.equal(srv.count(), 0, "no TCP connection");
-    assert.deepEqual(statusTexts(n1).slice(-1), ["simulated 2"]);
+    should(pa.action).equal("simulate");
+    should(pa.ok).be.true();
+    should(pa.attempts).equal(0);
+    should(pa.command).equal("sudo -n /sbin/shutdown -h +2 'Power failure'");
+    should(a.summary).equal("backup-server: simulate, would run: sudo -n /sbin/shutdown -h +2 'Power failure'");
+    should((b.payload as ShutdownResult).command).equal("/sbin/shutdown -h +2 'Power failure'", "root: no sudo");
+    should(srv.count()).equal(0, "no TCP connection");
+    should(statusTexts(n1).slice(-1)).eql(["simulated 2"]);
   });
 
   for (const [name, msg] of [
@@ -102,11 +121,13 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
       n1.receive({ payload: 1, ...msg });
       const [call] = await errors;
       const text = String((call.args[0] as Error).message ?? call.args[0]);
-      assert.match(text, /^refused: (msg\.\w+ is not accepted; hosts and commands come only from the node's configuration|msg\.action must be one of shutdown, cancel, check, simulate \(got .+\))$/);
-      assert.equal((call.args[1] as { payload?: number }).payload, 1, "the refused message goes with the error (Catch)");
-      assert.equal(got.length, 0);
-      assert.equal(srv.count(), 0);
-      assert.deepEqual(statusTexts(n1).slice(-1), ["message refused"]);
+      should(text).match(
+        /^refused: (msg\.\w+ is not accepted; hosts and commands come only from the node's configuration|msg\.action must be one of shutdown, cancel, check, simulate \(got .+\))$/,
+      );
+      should((call.args[1] as { payload?: number }).payload).equal(1, "the refused message goes with the error (Catch)");
+      should(got).have.length(0);
+      should(srv.count()).equal(0);
+      should(statusTexts(n1).slice(-1)).eql(["message refused"]);
     });
   }
 
@@ -116,8 +137,8 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
     const errors = waitForCalls(n1, "call:error", 1);
     n1.receive({ action: "shutdown" });
     const [call] = await errors;
-    assert.equal((call.args[0] as Error).message, 'refused: msg.action "shutdown" is not allowed by this node\'s configuration');
-    assert.equal(srv.count(), 0);
+    should((call.args[0] as Error).message).equal('refused: msg.action "shutdown" is not allowed by this node\'s configuration');
+    should(srv.count()).equal(0);
   });
 
   it("a cancel with nothing pending sends nothing and says so", async () => {
@@ -127,9 +148,9 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
     const status = waitForCalls(n1, "call:status", 1);
     n1.receive({ action: "cancel", reset: true });
     await status;
-    assert.deepEqual(statusTexts(n1).slice(-1), ["nothing to cancel"]);
-    assert.equal(got.length, 0);
-    assert.equal(srv.count(), 0);
+    should(statusTexts(n1).slice(-1)).eql(["nothing to cancel"]);
+    should(got).have.length(0);
+    should(srv.count()).equal(0);
   });
 
   it("a host that refuses connections: a failed result per host, node.error with it, status counts", async () => {
@@ -141,16 +162,16 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
     const outputs = waitForCalls(helper.getNode("out"), "input", 2);
     n1.receive({ payload: "go" });
     const [calls] = await Promise.all([errors, outputs]);
-    assert.equal(got.length, 2);
+    should(got).have.length(2);
     for (const m of got) {
       const r = m.payload as ShutdownResult;
-      assert.equal(r.ok, false);
-      assert.match(r.error ?? "", /connection refused by 127\.0\.0\.1:\d+/);
-      assert.ok(r.attempts >= 1);
+      should(r.ok).be.false();
+      should(r.error ?? "").match(/connection refused by 127\.0\.0\.1:\d+/);
+      should(r.attempts).be.aboveOrEqual(1);
     }
-    assert.match(String(calls[0].args[0]), /: shutdown FAILED: connection refused/);
-    assert.equal((calls[0].args[1] as { topic?: string }).topic !== undefined, true, "the result message goes with the error");
-    assert.deepEqual(statusTexts(n1).slice(-1), ["sent 0/2, 2 failed"]);
+    should(String(calls[0].args[0])).match(/: shutdown FAILED: connection refused/);
+    should((calls[0].args[1] as { topic?: string }).topic !== undefined).be.true("the result message goes with the error");
+    should(statusTexts(n1).slice(-1)).eql(["sent 0/2, 2 failed"]);
   });
 
   it("a missing ssh-host config gives a failed result naming it", async () => {
@@ -159,18 +180,20 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
     helper.getNode("n1").receive({ action: "simulate" });
     await waitForCalls(helper.getNode("out"), "input", 2);
     const ghost = got.map((m) => m.payload as ShutdownResult).find((r) => r.host === "ghost");
-    assert.equal(ghost?.ok, false);
-    assert.equal(ghost?.error, "ssh-host config ghost not found (deleted or disabled?)");
+    should(ghost?.ok).be.false();
+    should(ghost?.error).equal("ssh-host config ghost not found (deleted or disabled?)");
   });
 
   it("a misconfigured node reports at deploy and refuses to run", async () => {
     await helper.load([sshHostNode, sshShutdownNode], flow(srv.port, { hosts: [], connectTimeout: "soon" }), CREDS);
     const n1 = helper.getNode("n1");
-    assert.deepEqual(callsOf(n1, n1.error).map((c) => c.args[0]), ["Invalid configuration: no ssh-host selected; connectTimeout must be a number from 1 to 300"]);
+    should(callsOf(n1, n1.error).map((c) => c.args[0])).eql(["Invalid configuration: no ssh-host selected; connectTimeout must be a number from 1 to 300"]);
     await settle(1); // let the deploy-time error events pass
     const errors = waitForCalls(n1, "call:error", 1);
     n1.receive({ action: "simulate" });
-    assert.equal(((await errors)[0].args[0] as Error).message, "Invalid configuration, message not handled (nothing was run): no ssh-host selected; connectTimeout must be a number from 1 to 300");
+    should(((await errors)[0].args[0] as Error).message).equal(
+      "Invalid configuration, message not handled (nothing was run): no ssh-host selected; connectTimeout must be a number from 1 to 300",
+    );
   });
 
   it("warns at deploy when pending delayed shutdowns would only live in memory", async () => {
@@ -183,12 +206,12 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
       await helper.unload();
       return w;
     };
-    assert.deepEqual(await warnings({}), [MEMORY_STORE]);
-    assert.deepEqual(await warnings({ preset: "linux-poweroff" }), [], "nothing is ever pending");
-    assert.deepEqual(await warnings({ delay: 0 }), []);
-    assert.deepEqual(await warnings({ allowed: ["check"] }), [], "no cancel possible");
-    assert.deepEqual(await warnings({ action: "simulate", allowed: ["simulate", "check", "cancel"] }), [], "no shutdown possible (the examples)");
-    assert.deepEqual(await warnings({ action: "simulate", allowed: ["shutdown", "cancel"] }), [MEMORY_STORE], "a message may still ask for shutdown");
+    should(await warnings({})).eql([MEMORY_STORE]);
+    should(await warnings({ preset: "linux-poweroff" })).eql([], "nothing is ever pending");
+    should(await warnings({ delay: 0 })).eql([]);
+    should(await warnings({ allowed: ["check"] })).eql([], "no cancel possible");
+    should(await warnings({ action: "simulate", allowed: ["simulate", "check", "cancel"] })).eql([], "no shutdown possible (the examples)");
+    should(await warnings({ action: "simulate", allowed: ["shutdown", "cancel"] })).eql([MEMORY_STORE], "a message may still ask for shutdown");
   });
 
   describe("with a persistent store", () => {
@@ -204,27 +227,30 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
       await helper.load([sshHostNode, sshShutdownNode, loadContextStores], flow(srv.port, { store: "file" }), CREDS);
       const n1 = helper.getNode("n1");
       const [call] = await waitForCalls(n1, "call:error", 1);
-      assert.equal(
-        call.args[0],
+      should(call.args[0]).equal(
         `ssh-shutdown: the stored list of delayed shutdowns sent is lost: its context file ${file} is empty (Node-RED was stopped while writing it, by a crash or a power cut). A cancel when power returns cannot reach the hosts sent a delayed shutdown before the restart: check them`,
       );
-      assert.deepEqual(call.args[1], { topic: "ssh-shutdown/context", payload: { store: "file", key: "sshShutdownPending", problem: "empty-file", file } });
-      assert.deepEqual(callsOf(n1, n1.status).map((c) => c.args[0]).slice(-1), [{ fill: "red", shape: "ring", text: "stored shutdowns lost: check the hosts" }]);
-      assert.equal(srv.count(), 0);
+      should(call.args[1]).eql({ topic: "ssh-shutdown/context", payload: { store: "file", key: "sshShutdownPending", problem: "empty-file", file } });
+      should(
+        callsOf(n1, n1.status)
+          .map((c) => c.args[0])
+          .slice(-1),
+      ).eql([{ fill: "red", shape: "ring", text: "stored shutdowns lost: check the hosts" }]);
+      should(srv.count()).equal(0);
     });
   });
 
   it("the editor preview shows a preset's commands and sudoers line", async () => {
     await helper.load([sshHostNode, sshShutdownNode], flow(srv.port), CREDS);
     const r = await helper.request().get("/ssh-shutdown/preview").query({ preset: "macos", delay: 3, message: "bye $(x)", username: "nut" });
-    assert.equal(r.status, 200);
+    should(r.status).equal(200);
     const c = r.body as Record<string, unknown>;
-    assert.equal(c.shutdown, "sudo -n /sbin/shutdown -h +3 'bye (x)'");
-    assert.equal(c.sudoers, "nut ALL=(root) NOPASSWD: /sbin/shutdown, /usr/bin/killall shutdown");
-    assert.equal(c.supportsDelay, true);
+    should(c.shutdown).equal("sudo -n /sbin/shutdown -h +3 'bye (x)'");
+    should(c.sudoers).equal("nut ALL=(root) NOPASSWD: /sbin/shutdown, /usr/bin/killall shutdown");
+    should(c.supportsDelay).be.true();
     // Query values that are objects (a[b]=1) whose toString is no function: text only is read (was a 500, found by fuzzing).
     const odd = await helper.request().get("/ssh-shutdown/preview?preset=custom&customShutdown[toString]=x&delay[valueOf]=1&username[toString]=y");
-    assert.equal(odd.status, 200);
-    assert.equal(odd.body.shutdown, "");
+    should(odd.status).equal(200);
+    should(odd.body.shutdown).equal("");
   });
 });

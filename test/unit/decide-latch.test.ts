@@ -1,6 +1,15 @@
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import fc from "fast-check";
-import { type LatchConfig, type LatchMessage, type LatchState, LATCH_LIMITS, initialLatch, latchInput, latchStatus, parseSavedLatch } from "../../core/decide/latch";
+import {
+  type LatchConfig,
+  type LatchMessage,
+  type LatchState,
+  LATCH_LIMITS,
+  initialLatch,
+  latchInput,
+  latchStatus,
+  parseSavedLatch,
+} from "../../core/decide/latch";
 import { restoredKind, saysPowerOn } from "../../core/decide/restored";
 import { shown } from "../harness/catalog";
 import { outage, power } from "../harness/decide-fixtures";
@@ -27,13 +36,13 @@ describe("outage-latch core", () => {
   it("lets the first message of an outage through and blocks the repeats", () => {
     const l = latch();
     const first = l.feed({ outage: O1, payload: power({ onBattery: true }) });
-    assert.equal(first.action, "pass");
-    assert.equal(first.save, true);
+    should(first.action).equal("pass");
+    should(first.save).be.true();
     const again = l.feed({ outage: O1 }, T0 + 1000);
-    assert.equal(again.action, "block");
-    assert.equal(again.save, false, "a blocked message needs no write");
-    assert.equal(l.feed({ outage: O1 }, T0 + 2000).action, "block");
-    assert.equal(l.state.blocked, 2);
+    should(again.action).equal("block");
+    should(again.save).be.false("a blocked message needs no write");
+    should(l.feed({ outage: O1 }, T0 + 2000).action).equal("block");
+    should(l.state.blocked).equal(2);
   });
 
   it("re-arms on a new outage id", () => {
@@ -41,92 +50,95 @@ describe("outage-latch core", () => {
     l.feed({ outage: O1 });
     l.feed({ outage: O1 });
     const next = l.feed({ outage: O2 }, O2.since);
-    assert.equal(next.action, "pass");
-    assert.equal(l.state.outageId, O2.id);
-    assert.equal(l.state.blocked, 0);
+    should(next.action).equal("pass");
+    should(l.state.outageId).equal(O2.id);
+    should(l.state.blocked).equal(0);
   });
 
   it("blocks a late message of an older outage (it must not re-arm the latch)", () => {
     const l = latch();
     l.feed({ outage: O2 }, O2.since);
     const late = l.feed({ outage: O1 }, O2.since + 1000);
-    assert.equal(late.action, "block");
-    assert.equal(late.reason, `message of an older outage (${O1.id})`);
-    assert.equal(l.state.outageId, O2.id);
-    assert.equal(l.feed({ outage: O2 }, O2.since + 2000).action, "block", "O2 still latched");
+    should(late.action).equal("block");
+    should(late.reason).equal(`message of an older outage (${O1.id})`);
+    should(l.state.outageId).equal(O2.id);
+    should(l.feed({ outage: O2 }, O2.since + 2000).action).equal("block", "O2 still latched");
   });
 
   it("re-arms on msg.reset: the same outage passes again", () => {
     const l = latch();
     l.feed({ outage: O1 });
     const r = l.feed({ reset: true }, T0 + 60_000);
-    assert.equal(r.action, "reset");
-    assert.equal(r.save, true);
-    assert.equal(l.feed({ outage: O1 }, T0 + 61_000).action, "pass");
+    should(r.action).equal("reset");
+    should(r.save).be.true();
+    should(l.feed({ outage: O1 }, T0 + 61_000).action).equal("pass");
   });
 
   it("re-arms when the outage ended (OUTAGE_END power state, ended identity); a late message of that outage is blocked, the next outage passes", () => {
-    for (const end of [{ payload: power({ event: "OUTAGE_END" }), outage: { ...O1, ended: T0 + 60_000 } }, { outage: { ...O1, ended: T0 + 60_000 } }] as LatchMessage[]) {
+    for (const end of [
+      { payload: power({ event: "OUTAGE_END" }), outage: { ...O1, ended: T0 + 60_000 } },
+      { outage: { ...O1, ended: T0 + 60_000 } },
+    ] as LatchMessage[]) {
       const l = latch();
       l.feed({ outage: O1 });
-      assert.equal(l.feed(end, T0 + 60_000).action, "reset");
+      should(l.feed(end, T0 + 60_000).action).equal("reset");
       const late = l.feed({ outage: O1 }, T0 + 61_000);
-      assert.equal(late.action, "block", `after ${JSON.stringify(end)}`);
-      assert.equal(late.reason, `message of an outage that has ended (${O1.id})`);
-      assert.equal(l.feed({ outage: O2 }, O2.since).action, "pass");
+      should(late.action).equal("block", `after ${JSON.stringify(end)}`);
+      should(late.reason).equal(`message of an outage that has ended (${O1.id})`);
+      should(l.feed({ outage: O2 }, O2.since).action).equal("pass");
     }
   });
 
   it("one definition of 'power restored': msg.reset in any spelling but false, OUTAGE_END, an ended identity", () => {
-    for (const reset of [true, "true", 1, "yes", 0, "", {}, null, "false"]) assert.equal(restoredKind({ reset }), "reset", JSON.stringify(reset));
-    assert.equal(restoredKind({ reset: false }), null);
-    assert.equal(restoredKind({}), null);
-    assert.equal(restoredKind({ payload: { event: "OUTAGE_END" } }), "ended");
-    assert.equal(restoredKind({ outage: { id: "x", since: 1, ended: 2 } }), "ended");
-    assert.equal(restoredKind({ outage: { id: "x", since: 1, ended: NaN } }), null);
-    assert.equal(saysPowerOn({ payload: power({ onBattery: false, event: "POWER_BACK" }) }), true);
-    assert.equal(saysPowerOn({ payload: power({ onBattery: true }) }), false);
-    assert.equal(saysPowerOn({ payload: power({ onBattery: false, critical: true }) }), false);
-    assert.equal(saysPowerOn({ payload: { onBattery: false } }), false, "not a power state");
+    for (const reset of [true, "true", 1, "yes", 0, "", {}, null, "false"]) should(restoredKind({ reset })).equal("reset", JSON.stringify(reset));
+    should(restoredKind({ reset: false })).equal(null);
+    should(restoredKind({})).equal(null);
+    should(restoredKind({ payload: { event: "OUTAGE_END" } })).equal("ended");
+    should(restoredKind({ outage: { id: "x", since: 1, ended: 2 } })).equal("ended");
+    should(restoredKind({ outage: { id: "x", since: 1, ended: NaN } })).equal(null);
+    should(saysPowerOn({ payload: power({ onBattery: false, event: "POWER_BACK" }) })).be.true();
+    should(saysPowerOn({ payload: power({ onBattery: true }) })).be.false();
+    should(saysPowerOn({ payload: power({ onBattery: false, critical: true }) })).be.false();
+    should(saysPowerOn({ payload: { onBattery: false } })).be.false("not a power state");
   });
 
   it("a forged or clock-ahead outage start in the future never blocks later outages, and a reset always re-arms", () => {
     const l = latch();
     const future = outage("outage-forged", T0 + 365 * 86_400_000);
-    assert.equal(l.feed({ outage: future }).action, "pass");
-    assert.equal(l.feed({ outage: O1 }, T0 + 1000).action, "pass", "a start a year ahead proves nothing");
+    should(l.feed({ outage: future }).action).equal("pass");
+    should(l.feed({ outage: O1 }, T0 + 1000).action).equal("pass", "a start a year ahead proves nothing");
     const m = latch();
     m.feed({ outage: outage("outage-soon", T0 + 30_000) });
-    assert.equal(m.feed({ outage: O1 }, T0).action, "block", "within a minute ahead it still tells an older outage");
-    assert.equal(m.feed({ reset: true }, T0).action, "reset");
-    assert.equal(m.feed({ outage: O1 }, T0).action, "pass", "a reset always re-arms");
+    should(m.feed({ outage: O1 }, T0).action).equal("block", "within a minute ahead it still tells an older outage");
+    should(m.feed({ reset: true }, T0).action).equal("reset");
+    should(m.feed({ outage: O1 }, T0).action).equal("pass", "a reset always re-arms");
   });
 
   it("bounds what messages make it keep: ids, topics and their number", () => {
     const l = latch({ key: "topic" });
-    assert.match(l.feed({ outage: { id: "x".repeat(201), since: T0 } }).reason ?? "", /msg.outage.id is too long/);
-    assert.match(l.feed({ outage: O1, topic: "t".repeat(201) }).reason ?? "", /msg.topic is too long/);
-    for (let i = 0; i < LATCH_LIMITS.keys; i++) assert.equal(l.feed({ outage: O1, topic: `t${i}` }).action, "pass");
+    should(l.feed({ outage: { id: "x".repeat(201), since: T0 } }).reason ?? "").match(/msg.outage.id is too long/);
+    should(l.feed({ outage: O1, topic: "t".repeat(201) }).reason ?? "").match(/msg.topic is too long/);
+    for (let i = 0; i < LATCH_LIMITS.keys; i++) should(l.feed({ outage: O1, topic: `t${i}` }).action).equal("pass");
     const over = l.feed({ outage: O1, topic: "one more" });
-    assert.equal(over.action, "error");
-    assert.match(over.reason ?? "", /already let 64 topics through/);
+    should(over.action).equal("error");
+    should(over.reason ?? "").match(/already let 64 topics through/);
   });
 
   it("topic key: one message per topic per outage", () => {
     const l = latch({ key: "topic" });
-    assert.equal(l.feed({ outage: O1, topic: "backup" }).action, "pass");
-    assert.equal(l.feed({ outage: O1, topic: "storage" }).action, "pass");
-    assert.equal(l.feed({ outage: O1, topic: "backup" }).action, "block");
-    assert.equal(l.feed({ outage: O2, topic: "backup" }, O2.since).action, "pass");
+    should(l.feed({ outage: O1, topic: "backup" }).action).equal("pass");
+    should(l.feed({ outage: O1, topic: "storage" }).action).equal("pass");
+    should(l.feed({ outage: O1, topic: "backup" }).action).equal("block");
+    should(l.feed({ outage: O2, topic: "backup" }, O2.since).action).equal("pass");
   });
 
   it("topics named like Object properties pass once like any other", () => {
     const l = latch({ key: "topic" });
     for (const topic of ["constructor", "__proto__", "toString"]) {
-      assert.equal(l.feed({ outage: O1, topic }).action, "pass", topic);
-      assert.equal(l.feed({ outage: O1, topic }).action, "block", topic);
+      should(l.feed({ outage: O1, topic }).action).equal("pass", topic);
+      should(l.feed({ outage: O1, topic }).action).equal("block", topic);
     }
-    assert.deepEqual(parseSavedLatch(JSON.parse(JSON.stringify(l.state)))?.passed, l.state.passed);
+    should(parseSavedLatch(JSON.parse(JSON.stringify(l.state)))?.passed).eql(l.state.passed);
   });
 
   it("refuses messages without an outage, or with a malformed one, and keeps its state", () => {
@@ -143,47 +155,47 @@ describe("outage-latch core", () => {
     ];
     for (const [msg, re] of cases) {
       const r = latchInput({ key: "outage" }, before, msg, T0);
-      assert.equal(r.action, "error");
-      assert.match(r.reason ?? "", re);
-      assert.equal(r.state, before);
+      should(r.action).equal("error");
+      should(r.reason ?? "").match(re);
+      should(r.state).equal(before);
     }
     const r = latchInput({ key: "topic" }, before, { outage: O1 }, T0);
-    assert.match(r.reason ?? "", /msg.topic must be set/);
+    should(r.reason ?? "").match(/msg.topic must be set/);
   });
 
   it("status: armed, passed HH:MM (outage …), blocked n", () => {
     const l = latch();
-    assert.deepEqual(shown("outage-latch", latchStatus(l.state)), { fill: "grey", shape: "ring", text: "armed" });
+    should(shown("outage-latch", latchStatus(l.state))).eql({ fill: "grey", shape: "ring", text: "armed" });
     l.feed({ outage: O1 }, T0);
     l.feed({ outage: O1 }, T0 + 1);
     const d = new Date(T0);
     const hhmm = `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
-    assert.deepEqual(shown("outage-latch", latchStatus(l.state)), { fill: "green", shape: "dot", text: `passed ${hhmm} · blocked 1` });
+    should(shown("outage-latch", latchStatus(l.state))).eql({ fill: "green", shape: "dot", text: `passed ${hhmm} · blocked 1` });
   });
 
   it("status: what the context store will forget, and a store that failed or lost the state (red)", () => {
     const armed = initialLatch();
     const text = (store: Parameters<typeof latchStatus>[1]) => shown("outage-latch", latchStatus(armed, store));
-    assert.deepEqual(text({ problem: null, keeps: "nothing" }), { fill: "grey", shape: "ring", text: "armed · memory only, lost on redeploy" });
-    assert.equal(text({ problem: null, keeps: "redeploy" }).text, "armed · memory only");
-    assert.equal(text({ problem: null, keeps: "unknown" }).text, "armed · unknown context store");
-    assert.equal(text({ problem: null, keeps: "restart" }).text, "armed");
-    assert.deepEqual(text({ problem: "failed", keeps: "redeploy" }), { fill: "red", shape: "ring", text: "armed · store error" });
-    assert.deepEqual(text({ problem: "lost", keeps: "restart" }), { fill: "red", shape: "ring", text: "armed · stored state lost" });
+    should(text({ problem: null, keeps: "nothing" })).eql({ fill: "grey", shape: "ring", text: "armed · memory only, lost on redeploy" });
+    should(text({ problem: null, keeps: "redeploy" }).text).equal("armed · memory only");
+    should(text({ problem: null, keeps: "unknown" }).text).equal("armed · unknown context store");
+    should(text({ problem: null, keeps: "restart" }).text).equal("armed");
+    should(text({ problem: "failed", keeps: "redeploy" })).eql({ fill: "red", shape: "ring", text: "armed · store error" });
+    should(text({ problem: "lost", keeps: "restart" })).eql({ fill: "red", shape: "ring", text: "armed · stored state lost" });
   });
 
   it("its state survives a JSON round trip (a restart with a persistent store)", () => {
     const l = latch({ key: "topic" });
     l.feed({ outage: O1, topic: "backup" });
     const restored = parseSavedLatch(JSON.parse(JSON.stringify(l.state)));
-    assert.deepEqual(restored, l.state);
+    should(restored).eql(l.state);
     const after = latch({ key: "topic" }, restored ?? initialLatch());
-    assert.equal(after.feed({ outage: O1, topic: "backup" }).action, "block", "not sent again");
-    assert.equal(after.feed({ outage: O1, topic: "storage" }).action, "pass", "not forgotten");
-    assert.equal(parseSavedLatch(undefined), null);
-    assert.equal(parseSavedLatch({ passed: [] }), null);
+    should(after.feed({ outage: O1, topic: "backup" }).action).equal("block", "not sent again");
+    should(after.feed({ outage: O1, topic: "storage" }).action).equal("pass", "not forgotten");
+    should(parseSavedLatch(undefined)).equal(null);
+    should(parseSavedLatch({ passed: [] })).equal(null);
     // the form stored before 0.2: passed as {key: time}
-    assert.deepEqual(parseSavedLatch({ outageId: O1.id, since: O1.since, passed: { backup: T0 }, blocked: 2 }), {
+    should(parseSavedLatch({ outageId: O1.id, since: O1.since, passed: { backup: T0 }, blocked: 2 })).eql({
       outageId: O1.id,
       since: O1.since,
       passed: [{ key: "backup", at: T0 }],
@@ -197,7 +209,7 @@ describe("outage-latch core", () => {
       fc.property(fc.array(fc.constantFrom("backup", "storage", "production", "everything"), { maxLength: 50 }), (topics) => {
         const l = latch({ key: "topic" });
         const passed = topics.filter((t) => l.feed({ outage: O1, topic: t }).action === "pass");
-        assert.deepEqual(passed, [...new Set(topics)]);
+        should(passed).eql([...new Set(topics)]);
       }),
     );
   });

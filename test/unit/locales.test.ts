@@ -5,7 +5,7 @@
  * status text of a catalog is one a module declares. Likewise the errors of
  * the one error path (nodes/lib/errors.ts) in each node that uses them.
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { AGGREGATE_TEXTS } from "../../core/decide/aggregate";
 import { LATCH_TEXTS } from "../../core/decide/latch";
 import { TIER_TEXTS } from "../../core/decide/tiers";
@@ -78,10 +78,10 @@ describe("locales: the texts the code can show", () => {
   for (const [type, tables] of Object.entries(TABLES)) {
     for (const lang of LANGUAGES) {
       it(`${type}, ${lang}: every status key has a text with exactly its parameters`, () => {
-        assert.deepEqual(checkTexts(type, tables, lang), []);
+        should(checkTexts(type, tables, lang)).eql([]);
       });
       it(`${type}, ${lang}: so has every error of the one error path`, () => {
-        assert.deepEqual(checkTexts(type, [ERRORS[type]], lang), []);
+        should(checkTexts(type, [ERRORS[type]], lang)).eql([]);
       });
     }
 
@@ -89,14 +89,14 @@ describe("locales: the texts the code can show", () => {
       const declared = new Set(tables.flatMap((t) => Object.keys(t)).map((k) => `${type}.${k}`));
       for (const lang of LANGUAGES) {
         const texts = leaves(at(catalog(lang, type), `${type}.status`), `${type}.status`);
-        assert.deepEqual(texts.filter((k) => !declared.has(k)), [], lang);
+        should(texts.filter((k) => !declared.has(k))).eql([], lang);
       }
     });
   }
 
   it("the nodes without a status have no status texts", () => {
     for (const type of CATALOG_TYPES.filter((t) => !Object.hasOwn(TABLES, t))) {
-      for (const lang of LANGUAGES) assert.equal(at(catalog(lang, type), `${type}.status`), undefined, `${type} ${lang}`);
+      for (const lang of LANGUAGES) should(at(catalog(lang, type), `${type}.status`)).equal(undefined, `${type} ${lang}`);
     }
   });
 });

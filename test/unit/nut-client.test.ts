@@ -3,12 +3,12 @@
  * loopback servers: the faults a real upsd cannot produce. The same client
  * against a real upsd: test/integration/nut-upsd.test.ts.
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { readFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import fc from "fast-check";
-import { mock } from "node:test";
+import sinon from "sinon";
 import { NUT_REPLY_LIMITS, NutClient, type NutClientOptions, type StateChange } from "../../core/nut/client";
 import { NutArgumentError, NutConnectionError, NutError, NutProtocolError, NutServerError, NutTimeoutError, NutTlsError } from "../../core/nut/errors";
 import { startNutSim, type NutSim } from "../../tools/nut-sim";
@@ -66,24 +66,28 @@ describe("NutClient against nut-sim", function () {
 
   it("lists UPSes and variables, unescaping values", async () => {
     const c = client();
-    assert.deepEqual(await c.listUps(), [
+    should(await c.listUps()).eql([
       { name: "ups1", description: "nut-sim ups1" },
       { name: "ups2", description: 'desc with "quotes" and #hash' },
     ]);
-    assert.deepEqual(await c.listVar("ups1"), [["battery.charge", "100"], ["battery.charge.low", "20"], ["ups.status", "OL"]]);
-    assert.equal(await c.getVar("ups2", "ups.status"), "OB DISCHRG");
-    assert.equal(c.protocolVersion, "1.3");
+    should(await c.listVar("ups1")).eql([
+      ["battery.charge", "100"],
+      ["battery.charge.low", "20"],
+      ["ups.status", "OL"],
+    ]);
+    should(await c.getVar("ups2", "ups.status")).equal("OB DISCHRG");
+    should(c.protocolVersion).equal("1.3");
   });
 
   it("maps ERR replies to NutServerError and keeps the connection", async () => {
     const c = client();
     const err = await rejection(c.listVar("nope"));
-    assert.ok(err instanceof NutServerError);
-    assert.equal(err.code, "UNKNOWN-UPS");
-    assert.equal((await rejection(c.getVar("ups1", "nope"))).code, "VAR-NOT-SUPPORTED");
+    should(err).be.instanceOf(NutServerError);
+    should(err.code).equal("UNKNOWN-UPS");
+    should((await rejection(c.getVar("ups1", "nope"))).code).equal("VAR-NOT-SUPPORTED");
     sim.setUpsError("ups1", "DATA-STALE");
-    assert.equal((await rejection(c.listVar("ups1"))).code, "DATA-STALE");
-    assert.equal(c.state, "connected");
+    should((await rejection(c.listVar("ups1"))).code).equal("DATA-STALE");
+    should(c.state).equal("connected");
   });
 
   it("pipelines requests on one connection and matches replies in order", async () => {
@@ -94,11 +98,11 @@ describe("NutClient against nut-sim", function () {
     );
     const got = await Promise.all(asks);
     got.forEach((g, i) => {
-      if (i % 3 === 0) assert.equal((g as Array<[string, string]>).length, i % 2 ? 3 : 2);
-      else if (i % 3 === 1) assert.equal(g, "50");
-      else assert.equal((g as unknown[]).length, 2);
+      if (i % 3 === 0) should(g as Array<[string, string]>).have.length(i % 2 ? 3 : 2);
+      else if (i % 3 === 1) should(g).equal("50");
+      else should(g as unknown[]).have.length(2);
     });
-    assert.equal(sim.connections, 1);
+    should(sim.connections).equal(1);
   });
 
   it("refuses an argument it cannot send, without writing anything", async () => {
@@ -106,16 +110,20 @@ describe("NutClient against nut-sim", function () {
     await waitState(c, "connected");
     const before = sim.commands.length;
     const err = await rejection(c.listVar("ups1\nLIST UPS"));
-    assert.ok(err instanceof NutArgumentError);
-    assert.equal((await c.listUps()).length, 2);
-    assert.deepEqual(sim.commands.slice(before), ["LIST UPS"]);
+    should(err).be.instanceOf(NutArgumentError);
+    should(await c.listUps()).have.length(2);
+    should(sim.commands.slice(before)).eql(["LIST UPS"]);
   });
 
   it("fault: replies split across TCP packets are reassembled", async () => {
     sim.setFault("split");
     const c = client();
-    assert.deepEqual(await c.listVar("ups1"), [["battery.charge", "100"], ["battery.charge.low", "20"], ["ups.status", "OL"]]);
-    assert.equal((await c.listUps())[1].description, 'desc with "quotes" and #hash');
+    should(await c.listVar("ups1")).eql([
+      ["battery.charge", "100"],
+      ["battery.charge.low", "20"],
+      ["ups.status", "OL"],
+    ]);
+    should((await c.listUps())[1].description).equal('desc with "quotes" and #hash');
   });
 
   it("fault: a garbage line is a protocol error; the connection is rebuilt and works again", async () => {
@@ -124,21 +132,21 @@ describe("NutClient against nut-sim", function () {
     sim.setFault("garbage");
     const down = waitState(c, "disconnected");
     const err = await rejection(c.listVar("ups1"));
-    assert.ok(err instanceof NutProtocolError, err.message);
-    assert.equal((await down).error?.code, "PROTOCOL-ERROR");
+    should(err).be.instanceOf(NutProtocolError, err.message);
+    should((await down).error?.code).equal("PROTOCOL-ERROR");
     sim.setFault(null);
     await waitState(c, "connected");
-    assert.equal((await c.listVar("ups1")).length, 3);
+    should(await c.listVar("ups1")).have.length(3);
   });
 
   it("fault: a server that accepts and never answers times out, and the client reconnects", async () => {
     sim.setFault("silent");
     const c = client({ requestTimeoutMs: 300 });
     const err = await rejection(c.listUps());
-    assert.equal(err.code, "TIMEOUT");
+    should(err.code).equal("TIMEOUT");
     sim.setFault(null);
     await waitState(c, "connected");
-    assert.equal((await c.listUps()).length, 2);
+    should(await c.listUps()).have.length(2);
   });
 
   it("fault: upsd stops answering on a live connection: the request times out, the pipeline is rebuilt", async () => {
@@ -147,23 +155,23 @@ describe("NutClient against nut-sim", function () {
     sim.setFault("silent");
     const down = waitState(c, "disconnected");
     const [a, b] = await Promise.all([rejection(c.listVar("ups1")), rejection(c.getVar("ups1", "ups.status"))]);
-    assert.ok(a instanceof NutTimeoutError);
-    assert.equal(b.code, "TIMEOUT", "later requests of the broken pipeline fail too");
-    assert.equal((await down).error?.code, "TIMEOUT");
+    should(a).be.instanceOf(NutTimeoutError);
+    should(b.code).equal("TIMEOUT", "later requests of the broken pipeline fail too");
+    should((await down).error?.code).equal("TIMEOUT");
     sim.setFault(null);
     await waitState(c, "connected");
-    assert.equal(await c.getVar("ups1", "ups.status"), "OL");
+    should(await c.getVar("ups1", "ups.status")).equal("OL");
   });
 
   it("a request asked after others were answered still times out at its own deadline (one watchdog for all)", async () => {
     const c = client({ requestTimeoutMs: 300 });
     await waitState(c, "connected");
-    assert.equal(await c.getVar("ups1", "ups.status"), "OL"); // the queue empties: the watchdog stops
+    should(await c.getVar("ups1", "ups.status")).equal("OL"); // the queue empties: the watchdog stops
     await new Promise((r) => setTimeout(r, 200));
     sim.setFault("silent");
     // without a watchdog re-armed for it, this would never settle (mocha's timeout fails the test)
     const err = await rejection(c.getVar("ups1", "ups.status"));
-    assert.equal(err.code, "TIMEOUT");
+    should(err.code).equal("TIMEOUT");
   });
 
   it("getVars: a word that cannot be sent fails its own entry only, and nothing is written for it", async () => {
@@ -171,11 +179,11 @@ describe("NutClient against nut-sim", function () {
     await waitState(c, "connected");
     const start = sim.commands.length;
     const got = await c.getVars("ups1", ["ups.status", "bad\nLIST UPS"]);
-    assert.equal(got[0], "OL");
-    assert.ok(got[1] instanceof NutArgumentError);
-    assert.deepEqual(sim.commands.slice(start), ["GET VAR ups1 ups.status"]);
+    should(got[0]).equal("OL");
+    should(got[1]).be.instanceOf(NutArgumentError);
+    should(sim.commands.slice(start)).eql(["GET VAR ups1 ups.status"]);
     const bad = await c.getVars("ups\u00e9", ["ups.status"]);
-    assert.ok(bad[0] instanceof NutArgumentError);
+    should(bad[0]).be.instanceOf(NutArgumentError);
   });
 
   it("fault: a connection closed mid-list fails that request, then the client reconnects", async () => {
@@ -183,19 +191,19 @@ describe("NutClient against nut-sim", function () {
     await waitState(c, "connected");
     sim.setFault("close-mid-list");
     const err = await rejection(c.listVar("ups1"));
-    assert.ok(err instanceof NutConnectionError);
-    assert.equal(err.code, "CLOSED");
+    should(err).be.instanceOf(NutConnectionError);
+    should(err.code).equal("CLOSED");
     sim.setFault(null);
     await waitState(c, "connected");
-    assert.equal((await c.listVar("ups1")).length, 3);
+    should(await c.listVar("ups1")).have.length(3);
   });
 
   it("fault: a non-NUT greeting (wrong port) is reported as not NUT", async () => {
     sim.setFault("banner");
     const c = client({ reconnectMinMs: 5000 });
     const down = await waitState(c, "disconnected");
-    assert.ok(down.error instanceof NutProtocolError);
-    assert.match(down.error.message, /does not speak NUT/);
+    should(down.error).be.instanceOf(NutProtocolError);
+    should((down.error as NutProtocolError).message).match(/does not speak NUT/);
   });
 
   it("upsd restart: requests in flight fail, the client reconnects on its own", async () => {
@@ -204,13 +212,13 @@ describe("NutClient against nut-sim", function () {
     sim.dropConnections();
     await waitState(c, "disconnected");
     await waitState(c, "connected");
-    assert.equal(await c.getVar("ups1", "ups.status"), "OL");
+    should(await c.getVar("ups1", "ups.status")).equal("OL");
   });
 
   it("sends USERNAME/PASSWORD and LOGIN; the password never shows in what it reports", async () => {
     const c = client({ username: "mon", password: "secret", login: "ups1" });
     await waitState(c, "connected");
-    assert.deepEqual(sim.commands.slice(0, 4), ["NETVER", "USERNAME mon", "PASSWORD ****", "LOGIN ups1"]);
+    should(sim.commands.slice(0, 4)).eql(["NETVER", "USERNAME mon", "PASSWORD ****", "LOGIN ups1"]);
   });
 
   it("a refused LOGIN (wrong password) is a warning; reading goes on", async () => {
@@ -218,20 +226,20 @@ describe("NutClient against nut-sim", function () {
     const warning = new Promise<NutError>((resolve) => c.once("warning", resolve));
     await waitState(c, "connected");
     const w = await warning;
-    assert.equal(w.code, "ACCESS-DENIED");
-    assert.match(w.message, /^LOGIN ups1: ERR ACCESS-DENIED/);
-    assert.ok(!w.message.includes("s3cr3t-bad"));
-    assert.equal((await c.listUps()).length, 2);
+    should(w.code).equal("ACCESS-DENIED");
+    should(w.message).match(/^LOGIN ups1: ERR ACCESS-DENIED/);
+    should(w.message).not.containEql("s3cr3t-bad");
+    should(await c.listUps()).have.length(2);
   });
 
   it("STARTTLS refused (FEATURE-NOT-CONFIGURED): no connection, and no credentials sent in clear", async () => {
     const c = client({ tls: {}, username: "mon", password: "secret", reconnectMinMs: 5000 });
     const down = await waitState(c, "disconnected");
-    assert.ok(down.error instanceof NutTlsError);
-    assert.equal(down.error.code, "FEATURE-NOT-CONFIGURED");
-    assert.match(down.error.message, /not connecting without TLS/);
-    assert.deepEqual(sim.commands, ["STARTTLS"]);
-    assert.equal((await rejection(c.listUps())).code, "FEATURE-NOT-CONFIGURED");
+    should(down.error).be.instanceOf(NutTlsError);
+    should((down.error as NutTlsError).code).equal("FEATURE-NOT-CONFIGURED");
+    should((down.error as NutTlsError).message).match(/not connecting without TLS/);
+    should(sim.commands).eql(["STARTTLS"]);
+    should((await rejection(c.listUps())).code).equal("FEATURE-NOT-CONFIGURED");
   });
 
   describe("with a TLS certificate", () => {
@@ -245,16 +253,16 @@ describe("NutClient against nut-sim", function () {
     it("STARTTLS with the right CA: everything after it is encrypted and works", async () => {
       const c = client({ port: tlsSim.port, tls: { ca: fixture("ca.pem") }, username: "u", password: "p" });
       await waitState(c, "connected");
-      assert.equal(await c.getVar("ups1", "ups.status"), "OL");
-      assert.deepEqual(tlsSim.commands.slice(0, 4), ["STARTTLS", "NETVER", "USERNAME u", "PASSWORD ****"]);
+      should(await c.getVar("ups1", "ups.status")).equal("OL");
+      should(tlsSim.commands.slice(0, 4)).eql(["STARTTLS", "NETVER", "USERNAME u", "PASSWORD ****"]);
     });
 
     it("STARTTLS with an unrelated CA: refused, and nothing else is sent", async () => {
       const c = client({ port: tlsSim.port, tls: { ca: fixture("other-ca.pem") }, username: "u", password: "p", reconnectMinMs: 5000 });
       const down = await waitState(c, "disconnected");
-      assert.ok(down.error instanceof NutTlsError, String(down.error));
-      assert.match(down.error.message, /TLS with .* failed/);
-      assert.deepEqual(tlsSim.commands, ["STARTTLS"]);
+      should(down.error).be.instanceOf(NutTlsError, String(down.error));
+      should((down.error as NutTlsError).message).match(/TLS with .* failed/);
+      should(tlsSim.commands).eql(["STARTTLS"]);
     });
   });
 
@@ -263,7 +271,7 @@ describe("NutClient against nut-sim", function () {
     await waitState(c, "connected");
     const before = sim.commands.filter((x) => x === "NETVER").length;
     await waitUntil("two keep-alive NETVER", () => sim.commands.filter((x) => x === "NETVER").length >= before + 2, { timeoutMs: 3000, everyMs: 20 });
-    assert.equal(sim.connections, 1);
+    should(sim.connections).equal(1);
   });
 
   it("close(): pending requests fail, LOGOUT is sent, no reconnect afterwards", async () => {
@@ -272,21 +280,21 @@ describe("NutClient against nut-sim", function () {
     sim.setFault("silent");
     const pending = rejection(c.listUps());
     await c.close();
-    assert.equal((await pending).code, "CLOSED");
-    assert.equal(c.state, "closed");
-    assert.ok(sim.commands.includes("LOGOUT"));
-    assert.equal((await rejection(c.listUps())).code, "CLOSED");
+    should((await pending).code).equal("CLOSED");
+    should(c.state).equal("closed");
+    should(sim.commands).containEql("LOGOUT");
+    should((await rejection(c.listUps())).code).equal("CLOSED");
   });
 
   it("an ERR word of 5000 characters is code UNKNOWN, and the error text quotes only an excerpt; a short plain word is kept", async () => {
     const c = client();
     sim.setUpsError("ups1", "A".repeat(5000));
     const err = await rejection(c.getVar("ups1", "ups.status"));
-    assert.ok(err instanceof NutServerError);
-    assert.equal(err.code, "UNKNOWN");
-    assert.ok(err.message.length < 200, err.message);
+    should(err).be.instanceOf(NutServerError);
+    should(err.code).equal("UNKNOWN");
+    should(err.message.length).be.below(200, err.message);
     sim.setUpsError("ups1", "NEW-CODE-2");
-    assert.equal((await rejection(c.getVar("ups1", "ups.status"))).code, "NEW-CODE-2", "a newer upsd may have more codes");
+    should((await rejection(c.getVar("ups1", "ups.status"))).code).equal("NEW-CODE-2", "a newer upsd may have more codes");
   });
 
   // ---- a hostile or broken server (issue 11): what one reply may hold ----
@@ -298,12 +306,12 @@ describe("NutClient against nut-sim", function () {
     sim.setFault("endless-list");
     const down = waitState(c, "disconnected");
     const err = await rejection(c.listVar("ups1"));
-    assert.ok(err instanceof NutProtocolError, String(err));
-    assert.equal(err.message, `LIST VAR ups1: reply longer than ${NUT_REPLY_LIMITS.maxReplyBytes} bytes`);
-    assert.equal((await down).error?.code, "PROTOCOL-ERROR");
+    should(err).be.instanceOf(NutProtocolError, String(err));
+    should(err.message).equal(`LIST VAR ups1: reply longer than ${NUT_REPLY_LIMITS.maxReplyBytes} bytes`);
+    should((await down).error?.code).equal("PROTOCOL-ERROR");
     sim.setFault(null);
     await waitState(c, "connected");
-    assert.equal((await c.listVar("ups1")).length, 3);
+    should(await c.listVar("ups1")).have.length(3);
   });
 
   it("a line that never ends fails at 8 KiB with PROTOCOL-ERROR; requests pipelined behind it fail with it", async () => {
@@ -311,18 +319,18 @@ describe("NutClient against nut-sim", function () {
     await waitState(c, "connected");
     sim.setFault("long-line");
     const [a, b] = await Promise.all([rejection(c.listUps()), rejection(c.getVar("ups1", "ups.status"))]);
-    assert.ok(a instanceof NutProtocolError);
-    assert.match(a.message, new RegExp(`is longer than ${NUT_REPLY_LIMITS.maxLineBytes} bytes$`));
-    assert.equal(b.code, "PROTOCOL-ERROR");
+    should(a).be.instanceOf(NutProtocolError);
+    should(a.message).match(new RegExp(`is longer than ${NUT_REPLY_LIMITS.maxLineBytes} bytes$`));
+    should(b.code).equal("PROTOCOL-ERROR");
     sim.setFault(null);
     await waitState(c, "connected");
-    assert.equal(await c.getVar("ups1", "ups.status"), "OL");
+    should(await c.getVar("ups1", "ups.status")).equal("OL");
   });
 
   it("the bounds are options: more items than maxListItems, a reply over maxReplyBytes", async () => {
     for (let i = 3; i <= 6; i++) sim.addUps(`ups${i}`, { "ups.status": "OL" });
-    assert.equal((await rejection(client({ maxListItems: 5 }).listUps())).message, "LIST UPS: more than 5 items");
-    assert.equal((await rejection(client({ maxReplyBytes: 100 }).listUps())).message, "LIST UPS: reply longer than 100 bytes");
+    should((await rejection(client({ maxListItems: 5 }).listUps())).message).equal("LIST UPS: more than 5 items");
+    should((await rejection(client({ maxReplyBytes: 100 }).listUps())).message).equal("LIST UPS: reply longer than 100 bytes");
   });
 
   it("a real-size reply passes: 1000 variables of 200 characters, upsd's longest lines", async () => {
@@ -330,8 +338,8 @@ describe("NutClient against nut-sim", function () {
     for (let i = 0; i < 1000; i++) vars[`outlet.${i}.desc`] = "d".repeat(200);
     sim.addUps("pdu", vars);
     const got = await client().listVar("pdu");
-    assert.equal(got.length, 1000);
-    assert.equal(got[999][1].length, 200);
+    should(got).have.length(1000);
+    should(got[999][1]).have.length(200);
   });
 });
 
@@ -343,8 +351,8 @@ describe("NutClient: STARTTLS refused with a word that is not NUT's", () => {
       const down = next(c, "disconnected");
       c.start();
       const err = (await down).error;
-      assert.ok(err instanceof NutTlsError, String(err));
-      assert.equal(err.code, "TLS-FAILED");
+      should(err).be.instanceOf(NutTlsError, String(err));
+      should((err as NutTlsError).code).equal("TLS-FAILED");
       await c.close();
     } finally {
       await new Promise<void>((r) => p.server.close(() => r()));
@@ -363,10 +371,12 @@ describe("NutClient: reconnecting", () => {
     c.on("state", (s) => s.state === "disconnected" && delays.push(s.retryInMs));
     c.start();
     const err = await rejection(c.listUps());
-    assert.equal(err.code, "ECONNREFUSED");
-    await waitUntil("6 attempts", () => delays.length >= 6, { timeoutMs: 5000, everyMs: 10 }).catch(() => assert.fail(`only ${delays.length} attempts`));
+    should(err.code).equal("ECONNREFUSED");
+    await waitUntil("6 attempts", () => delays.length >= 6, { timeoutMs: 5000, everyMs: 10 }).catch(() => {
+      throw new Error(`only ${delays.length} attempts`);
+    });
     await c.close();
-    assert.deepEqual(delays.slice(0, 6), [20, 40, 80, 160, 160, 160]);
+    should(delays.slice(0, 6)).eql([20, 40, 80, 160, 160, 160]);
   });
 
   it("a server that accepts and hangs up at once is not hammered: the backoff only resets after a reply", async () => {
@@ -378,9 +388,11 @@ describe("NutClient: reconnecting", () => {
     const delays: Array<number | null> = [];
     c.on("state", (s) => s.state === "disconnected" && delays.push(s.retryInMs));
     c.start();
-    await waitUntil("5 attempts", () => delays.length >= 5, { timeoutMs: 5000, everyMs: 10 }).catch(() => assert.fail(`only ${delays.length} attempts`));
+    await waitUntil("5 attempts", () => delays.length >= 5, { timeoutMs: 5000, everyMs: 10 }).catch(() => {
+      throw new Error(`only ${delays.length} attempts`);
+    });
     await c.close();
-    assert.deepEqual(delays.slice(0, 5), [10, 20, 40, 80, 80]);
+    should(delays.slice(0, 5)).eql([10, 20, 40, 80, 80]);
   });
 
   it("a request while the backoff waits connects at once, as upsmon reconnects at every poll: a upsd back after a restart is read at the next poll", async () => {
@@ -388,12 +400,12 @@ describe("NutClient: reconnecting", () => {
     const c = new NutClient({ host: "127.0.0.1", port, reconnectMinMs: 60_000, reconnectMaxMs: 60_000, random: () => 0.5 });
     const down = waitState(c, "disconnected");
     c.start();
-    assert.equal((await down).retryInMs, 60_000, "the next attempt is a minute away");
+    should((await down).retryInMs).equal(60_000, "the next attempt is a minute away");
     const sim = await startNutSim({ port });
     try {
       sim.addUps("ups1", { "ups.status": "OL" });
       await new Promise((r) => setTimeout(r, 300));
-      assert.deepEqual((await c.listUps()).map((u) => u.name), ["ups1"], "read now, not in a minute");
+      should((await c.listUps()).map((u) => u.name)).eql(["ups1"], "read now, not in a minute");
     } finally {
       await c.close();
       await sim.close();
@@ -403,19 +415,22 @@ describe("NutClient: reconnecting", () => {
   it("a port out of range is a connection error, not a throw out of start()", async () => {
     const c = new NutClient({ host: "127.0.0.1", port: 99999, reconnectMinMs: 5000 });
     const down = waitState(c, "disconnected");
-    assert.doesNotThrow(() => c.start());
-    assert.equal((await down).error?.code, "ERR_SOCKET_BAD_PORT");
-    assert.equal((await rejection(c.listUps())).code, "ERR_SOCKET_BAD_PORT");
+    should(() => c.start()).not.throw();
+    should((await down).error?.code).equal("ERR_SOCKET_BAD_PORT");
+    should((await rejection(c.listUps())).code).equal("ERR_SOCKET_BAD_PORT");
     await c.close();
   });
 
   it("jitter keeps retries within ±25 % of the backoff step", async () => {
     const port = await freePort();
-    for (const [r, want] of [[0, 750], [0.999, 1250]] as const) {
+    for (const [r, want] of [
+      [0, 750],
+      [0.999, 1250],
+    ] as const) {
       const c = new NutClient({ host: "127.0.0.1", port, reconnectMinMs: 1000, reconnectMaxMs: 60000, random: () => r });
       const down = waitState(c, "disconnected");
       c.start();
-      assert.equal((await down).retryInMs, want);
+      should((await down).retryInMs).equal(want);
       await c.close();
     }
   });
@@ -430,7 +445,7 @@ describe("NutClient: reconnecting", () => {
     it(`a peer that answers ${what}: 9 connections in the first minute (default delays, mocked timers), then one per 15 s`, async () => {
       const p = await peer(handle);
       server = p.server;
-      mock.timers.enable({ apis: ["setTimeout"] });
+      const clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
       try {
         const c = new NutClient({ host: "127.0.0.1", port: p.port, random: () => 0.5 });
         const delays: number[] = [];
@@ -444,21 +459,21 @@ describe("NutClient: reconnecting", () => {
           if (elapsed + delay > 60000) break;
           elapsed += delay;
           const again = next(c, "disconnected");
-          mock.timers.tick(delay);
+          clock.tick(delay);
           down = await again;
         }
         await c.close();
-        assert.deepEqual(delays, [250, 500, 1000, 2000, 4000, 8000, 15000, 15000, 15000]);
-        assert.equal(p.connections(), 9, "connections within the first 60 s");
+        should(delays).eql([250, 500, 1000, 2000, 4000, 8000, 15000, 15000, 15000]);
+        should(p.connections()).equal(9, "connections within the first 60 s");
       } finally {
-        mock.timers.reset();
+        clock.restore();
       }
     });
   }
 
   it("a connection that answered requests and stayed up 15 s starts the backoff again at 250 ms; a shorter one, or one that answered nothing, does not", async () => {
     const sim = await startNutSim();
-    mock.timers.enable({ apis: ["setTimeout"] });
+    const clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     try {
       sim.addUps("ups1", { "ups.status": "OL" });
       const c = new NutClient({ host: sim.host, port: sim.port, random: () => 0.5 });
@@ -468,25 +483,25 @@ describe("NutClient: reconnecting", () => {
         sim.dropConnections();
         const delay = (await down).retryInMs ?? NaN;
         const up = next(c, "connected");
-        mock.timers.tick(delay);
+        clock.tick(delay);
         await up;
         return delay;
       };
       const up = next(c, "connected");
       c.start();
       await up;
-      assert.equal(await c.getVar("ups1", "ups.status"), "OL");
-      assert.equal(await drop(), 250);
-      assert.equal(await c.getVar("ups1", "ups.status"), "OL");
-      assert.equal(await drop(), 500, "answered, but up for less than 15 s: proves nothing");
-      mock.timers.tick(15000);
-      assert.equal(await drop(), 1000, "up 15 s, but nothing answered after the handshake: proves nothing");
-      assert.equal(await c.getVar("ups1", "ups.status"), "OL");
-      mock.timers.tick(15000);
-      assert.equal(await drop(), 250, "answered and up 15 s: a upsd restarted after a good run is retried at once");
+      should(await c.getVar("ups1", "ups.status")).equal("OL");
+      should(await drop()).equal(250);
+      should(await c.getVar("ups1", "ups.status")).equal("OL");
+      should(await drop()).equal(500, "answered, but up for less than 15 s: proves nothing");
+      clock.tick(15000);
+      should(await drop()).equal(1000, "up 15 s, but nothing answered after the handshake: proves nothing");
+      should(await c.getVar("ups1", "ups.status")).equal("OL");
+      clock.tick(15000);
+      should(await drop()).equal(250, "answered and up 15 s: a upsd restarted after a good run is retried at once");
       await c.close();
     } finally {
-      mock.timers.reset();
+      clock.restore();
       await sim.close();
     }
   });
@@ -497,8 +512,23 @@ describe("NutClient fed random bytes (property)", function () {
 
   /** Lines that steer the client into its deeper states, mixed with raw bytes. */
   const fragment = fc.oneof(
-    fc.constantFrom("1.3\n", "OK\n", "ERR DATA-STALE\n", "BEGIN LIST UPS\n", "UPS ups1 \"d\"\n", "END LIST UPS\n", "BEGIN LIST VAR ups1\n",
-      "VAR ups1 ups.status \"OL\"\n", "END LIST VAR ups1\n", "VAR ups1 x \"unterminated\n", "\n", "\r\n", "\"", "\\", "#"),
+    fc.constantFrom(
+      "1.3\n",
+      "OK\n",
+      "ERR DATA-STALE\n",
+      "BEGIN LIST UPS\n",
+      'UPS ups1 "d"\n',
+      "END LIST UPS\n",
+      "BEGIN LIST VAR ups1\n",
+      'VAR ups1 ups.status "OL"\n',
+      "END LIST VAR ups1\n",
+      'VAR ups1 x "unterminated\n',
+      "\n",
+      "\r\n",
+      '"',
+      "\\",
+      "#",
+    ),
     fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a).toString("latin1")),
   );
 
@@ -530,7 +560,7 @@ describe("NutClient fed random bytes (property)", function () {
           const c = new NutClient({ host: "127.0.0.1", port, requestTimeoutMs: 150, reconnectMinMs: 1000 });
           c.start();
           const results = await Promise.allSettled([c.listUps(), c.listVar("ups1"), c.getVar("ups1", "ups.status")]);
-          for (const r of results) if (r.status === "rejected") assert.ok(r.reason instanceof NutError, String(r.reason));
+          for (const r of results) if (r.status === "rejected") should(r.reason).be.instanceOf(NutError, String(r.reason));
           await c.close();
           await new Promise<void>((r) => srv.close(() => r()));
         }),
@@ -540,6 +570,6 @@ describe("NutClient fed random bytes (property)", function () {
       process.off("uncaughtException", onUncaught);
       process.off("unhandledRejection", onUncaught);
     }
-    assert.deepEqual(uncaught, []);
+    should(uncaught).eql([]);
   });
 });

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import fc from "fast-check";
 import type { UpsEvent } from "../../core/contract";
 import { newTracker, observe, parseStatus, wantsAlertPolling, type EventTiming, type Observation, type UpsTracker } from "../../core/nut/status";
@@ -21,22 +21,22 @@ function run(steps: Array<[number, Observation]>, start = 0): { events: UpsEvent
 
 describe("ups.status flags", () => {
   it("splits, upper-cases and de-duplicates the tokens in upsd's order", () => {
-    assert.deepEqual(parseStatus("OB DISCHRG LB"), ["OB", "DISCHRG", "LB"]);
-    assert.deepEqual(parseStatus("  ol  chrg ol "), ["OL", "CHRG"]);
-    assert.deepEqual(parseStatus(""), []);
-    assert.deepEqual(parseStatus(null), []);
+    should(parseStatus("OB DISCHRG LB")).eql(["OB", "DISCHRG", "LB"]);
+    should(parseStatus("  ol  chrg ol ")).eql(["OL", "CHRG"]);
+    should(parseStatus("")).eql([]);
+    should(parseStatus(null)).eql([]);
   });
 
   it("keeps at most 32 words of at most 32 characters (a peer's status is bounded)", () => {
     const words = parseStatus(Array.from({ length: 1000 }, (_, i) => `W${i}`).join(" "));
-    assert.equal(words.length, 32);
-    assert.deepEqual(parseStatus(`OB ${"X".repeat(5000)}`), ["OB", "X".repeat(32)]);
+    should(words).have.length(32);
+    should(parseStatus(`OB ${"X".repeat(5000)}`)).eql(["OB", "X".repeat(32)]);
   });
 });
 
 describe("upsmon events", () => {
   it("does not report the first OL at start-up, nor the first good read as COMMOK", () => {
-    assert.deepEqual(run([[0, ok("OL")]]).events, [[]]);
+    should(run([[0, ok("OL")]]).events).eql([[]]);
   });
 
   it("reports OL -> OB -> OB LB -> OL as ONBATT, LOWBATT, ONLINE", () => {
@@ -49,27 +49,54 @@ describe("upsmon events", () => {
       [13, ok("OL CHRG")],
       [15, ok("OL")],
     ]);
-    assert.deepEqual(events, [[], ["ONBATT"], [], ["LOWBATT"], [], ["ONLINE"], []]);
+    should(events).eql([[], ["ONBATT"], [], ["LOWBATT"], [], ["ONLINE"], []]);
   });
 
   it("reports a UPS already on battery at start-up (only the first OL is quiet)", () => {
-    assert.deepEqual(run([[0, ok("OB LB")], [1, ok("OL")]]).events, [["ONBATT", "LOWBATT"], ["ONLINE"]]);
+    should(
+      run([
+        [0, ok("OB LB")],
+        [1, ok("OL")],
+      ]).events,
+    ).eql([["ONBATT", "LOWBATT"], ["ONLINE"]]);
   });
 
   it("gives ONBATT before LOWBATT whatever upsd's token order", () => {
-    assert.deepEqual(run([[0, ok("OL")], [1, ok("LB OB")]]).events, [[], ["ONBATT", "LOWBATT"]]);
+    should(
+      run([
+        [0, ok("OL")],
+        [1, ok("LB OB")],
+      ]).events,
+    ).eql([[], ["ONBATT", "LOWBATT"]]);
   });
 
   it("treats OL and OB together as on battery", () => {
-    assert.deepEqual(run([[0, ok("OL")], [1, ok("OL OB")]]).events, [[], ["ONBATT"]]);
+    should(
+      run([
+        [0, ok("OL")],
+        [1, ok("OL OB")],
+      ]).events,
+    ).eql([[], ["ONBATT"]]);
   });
 
   it("clears LB silently and reports it again when it comes back", () => {
-    assert.deepEqual(run([[0, ok("OB LB")], [1, ok("OB")], [2, ok("OB LB")]]).events, [["ONBATT", "LOWBATT"], [], ["LOWBATT"]]);
+    should(
+      run([
+        [0, ok("OB LB")],
+        [1, ok("OB")],
+        [2, ok("OB LB")],
+      ]).events,
+    ).eql([["ONBATT", "LOWBATT"], [], ["LOWBATT"]]);
   });
 
   it("reports FSD last, once", () => {
-    assert.deepEqual(run([[0, ok("OL")], [1, ok("FSD OB LB")], [2, ok("FSD OB LB")]]).events, [[], ["ONBATT", "LOWBATT", "FSD"], []]);
+    should(
+      run([
+        [0, ok("OL")],
+        [1, ok("FSD OB LB")],
+        [2, ok("FSD OB LB")],
+      ]).events,
+    ).eql([[], ["ONBATT", "LOWBATT", "FSD"], []]);
   });
 
   for (const [flag, on, off] of [
@@ -83,8 +110,14 @@ describe("upsmon events", () => {
     ["ECO", "ECO", "NOTECO"],
   ] as const) {
     it(`reports ${on} when ${flag} appears and ${off} when it clears, once each`, () => {
-      const { events } = run([[0, ok("OL")], [1, ok(`OL ${flag}`)], [2, ok(`OL ${flag}`)], [3, ok("OL")], [4, ok("OL")]]);
-      assert.deepEqual(events, [[], [on], [], [off], []]);
+      const { events } = run([
+        [0, ok("OL")],
+        [1, ok(`OL ${flag}`)],
+        [2, ok(`OL ${flag}`)],
+        [3, ok("OL")],
+        [4, ok("OL")],
+      ]);
+      should(events).eql([[], [on], [], [off], []]);
     });
   }
 
@@ -98,23 +131,39 @@ describe("upsmon events", () => {
       [5, ok("OL")],
       [6, ok("OL CHRG DISCHRG HB RB")],
     ]);
-    assert.deepEqual(events, [[], ["OTHER"], [], ["OTHER"], ["OTHER"], ["NOTOTHER"], ["REPLBATT"]]);
-    assert.deepEqual(tracker.other, []);
+    should(events).eql([[], ["OTHER"], [], ["OTHER"], ["OTHER"], ["NOTOTHER"], ["REPLBATT"]]);
+    should(tracker.other).eql([]);
   });
 
   it("rate-limits REPLBATT to one per replbattWarnMs", () => {
-    const { events } = run([[0, ok("OL RB")], [1000, ok("OL RB")], [3600_000, ok("OL RB")], [3600_001, ok("OL")]]);
-    assert.deepEqual(events, [["REPLBATT"], [], ["REPLBATT"], []]);
+    const { events } = run([
+      [0, ok("OL RB")],
+      [1000, ok("OL RB")],
+      [3600_000, ok("OL RB")],
+      [3600_001, ok("OL")],
+    ]);
+    should(events).eql([["REPLBATT"], [], ["REPLBATT"], []]);
   });
 
   it("reports COMMBAD once when a good UPS is lost, COMMOK when it is back", () => {
-    const { events } = run([[0, ok("OL")], [5, bad], [10, bad], [15, ok("OL")], [20, ok("OL")]]);
-    assert.deepEqual(events, [[], ["COMMBAD"], [], ["COMMOK"], []]);
+    const { events } = run([
+      [0, ok("OL")],
+      [5, bad],
+      [10, bad],
+      [15, ok("OL")],
+      [20, ok("OL")],
+    ]);
+    should(events).eql([[], ["COMMBAD"], [], ["COMMOK"], []]);
   });
 
   it("reports what changed while it was lost after COMMOK (was OB, back OL)", () => {
-    const { events } = run([[0, ok("OL")], [5, ok("OB")], [10, bad], [15, ok("OL")]]);
-    assert.deepEqual(events, [[], ["ONBATT"], ["COMMBAD"], ["COMMOK", "ONLINE"]]);
+    const { events } = run([
+      [0, ok("OL")],
+      [5, ok("OB")],
+      [10, bad],
+      [15, ok("OL")],
+    ]);
+    should(events).eql([[], ["ONBATT"], ["COMMBAD"], ["COMMOK", "ONLINE"]]);
   });
 
   it("reports NOCOMM after nocommWarnMs without a good read, then every nocommWarnMs", () => {
@@ -122,7 +171,7 @@ describe("upsmon events", () => {
     for (let t = 5_000; t <= 200_000; t += 5_000) steps.push([t, bad]);
     const { events } = run(steps);
     const when = steps.flatMap(([t], i) => events[i].map((e) => `${e}@${t / 1000}`));
-    assert.deepEqual(when, ["COMMBAD@5", "NOCOMM@60", "NOCOMM@120", "NOCOMM@180"]);
+    should(when).eql(["COMMBAD@5", "NOCOMM@60", "NOCOMM@120", "NOCOMM@180"]);
   });
 
   it("server down at deploy: no COMMBAD (nothing was lost), NOCOMM once nocommWarnMs passed since start, COMMOK when it answers", () => {
@@ -131,15 +180,29 @@ describe("upsmon events", () => {
     steps.push([70_000, ok("OL")]);
     const { events } = run(steps, 0);
     const when = steps.flatMap(([t], i) => events[i].map((e) => `${e}@${t / 1000}`));
-    assert.deepEqual(when, ["NOCOMM@61", "COMMOK@70"]);
+    should(when).eql(["NOCOMM@61", "COMMOK@70"]);
   });
 
   it("polls at the alert rate on battery, OFF, BYPASS or CAL, also while stale", () => {
-    assert.equal(wantsAlertPolling(run([[0, ok("OL")]]).tracker), false);
-    assert.equal(wantsAlertPolling(run([[0, ok("OB")]]).tracker), true);
-    assert.equal(wantsAlertPolling(run([[0, ok("OL BYPASS")]]).tracker), true);
-    assert.equal(wantsAlertPolling(run([[0, ok("OB")], [1, bad]]).tracker), true);
-    assert.equal(wantsAlertPolling(run([[0, ok("OB")], [1, ok("OL")]]).tracker), false);
+    should(wantsAlertPolling(run([[0, ok("OL")]]).tracker)).be.false();
+    should(wantsAlertPolling(run([[0, ok("OB")]]).tracker)).be.true();
+    should(wantsAlertPolling(run([[0, ok("OL BYPASS")]]).tracker)).be.true();
+    should(
+      wantsAlertPolling(
+        run([
+          [0, ok("OB")],
+          [1, bad],
+        ]).tracker,
+      ),
+    ).be.true();
+    should(
+      wantsAlertPolling(
+        run([
+          [0, ok("OB")],
+          [1, ok("OL")],
+        ]).tracker,
+      ),
+    ).be.false();
   });
 
   it("never reports ONLINE at the first observation, COMMOK without a failure before, or an event twice in a row (property)", () => {
@@ -148,12 +211,13 @@ describe("upsmon events", () => {
     fc.assert(
       fc.property(fc.array(obs, { minLength: 1, maxLength: 30 }), (list) => {
         const { events } = run(list.map((o, i) => [i * 1000, o]));
-        assert.ok(!events[0].includes("ONLINE") && !events[0].includes("COMMOK"));
+        should(events[0]).not.containEql("ONLINE");
+        should(events[0]).not.containEql("COMMOK");
         events.forEach((ev, i) => {
-          assert.equal(new Set(ev).size, ev.length, "no event twice in one step");
-          if (ev.includes("COMMOK")) assert.equal(list[i - 1]?.ok, false);
-          if (ev.includes("COMMBAD")) assert.equal(list[i - 1]?.ok, true);
-          if (list[i].ok === false) assert.ok(ev.every((e) => e === "COMMBAD" || e === "NOCOMM"));
+          should(new Set(ev).size).equal(ev.length, "no event twice in one step");
+          if (ev.includes("COMMOK")) should(list[i - 1]?.ok).be.false();
+          if (ev.includes("COMMBAD")) should(list[i - 1]?.ok).be.true();
+          if (list[i].ok === false) should(ev.every((e) => e === "COMMBAD" || e === "NOCOMM")).be.true();
         });
       }),
     );

@@ -2,7 +2,7 @@
  * core/decide/source-notes.ts: a source's note is codes with parameters; the
  * English words are made only for the message. Every code, as it reads.
  */
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { type Note, noteText } from "../../core/decide/source-notes";
 
 const stale = { code: "stale" } as const;
@@ -26,7 +26,10 @@ const READS: { [C in Note["code"]]: [Extract<Note, { code: C }>, string] } = {
     { code: "dead-on-battery-oblb", why: stale, dead: 30, oblb: 10 },
     "data stale beyond the dead time (30 s), last seen on battery: exhausted once low battery has lasted 10 s",
   ],
-  "dead-on-battery": [{ code: "dead-on-battery", why: { code: "unreachable" }, dead: 15 }, "server unreachable beyond the dead time (15 s), last seen on battery: counted as exhausted"],
+  "dead-on-battery": [
+    { code: "dead-on-battery", why: { code: "unreachable" }, dead: 15 },
+    "server unreachable beyond the dead time (15 s), last seen on battery: counted as exhausted",
+  ],
   "dead-lost": [{ code: "dead-lost", why: stale, dead: 30 }, "data stale beyond the dead time (30 s): counted as lost"],
   "dead-on-line": [{ code: "dead-on-line", why: stale, dead: 30 }, "data stale beyond the dead time (30 s), last seen on line power: not counted"],
   kept: [{ code: "kept", why: { code: "silent", seconds: 10 }, dead: 30 }, "silent for 10 s or more: last values kept for the dead time (30 s)"],
@@ -40,16 +43,16 @@ const READS: { [C in Note["code"]]: [Extract<Note, { code: C }>, string] } = {
 
 describe("source notes: codes, words only in the message", () => {
   for (const [code, [note, words]] of Object.entries(READS)) {
-    it(`${code} reads "${words}"`, () => assert.equal(noteText([note]), words));
+    it(`${code} reads "${words}"`, () => should(noteText([note])).equal(words));
   }
 
   it("two different notes never read the same", () => {
     const texts = Object.values(READS).map(([note]) => noteText([note]));
-    assert.equal(new Set(texts).size, texts.length);
+    should(new Set(texts).size).equal(texts.length);
   });
 
   it("clauses are joined with '; '; no clause, no note", () => {
-    assert.equal(noteText([{ code: "via", topic: "a@b:1" }, { code: "fsd" }]), "reported as a@b:1: matched by UPS name, update the list; FSD: forced shutdown");
-    assert.equal(noteText([]), null);
+    should(noteText([{ code: "via", topic: "a@b:1" }, { code: "fsd" }])).equal("reported as a@b:1: matched by UPS name, update the list; FSD: forced shutdown");
+    should(noteText([])).equal(null);
   });
 });

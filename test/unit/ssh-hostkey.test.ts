@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,14 +44,14 @@ describe("ssh host keys", () => {
 
   it("fingerprint() equals what ssh-keygen -lf prints, for every key type", () => {
     for (const k of [ed, rsa, ecdsa, ecdsa384]) {
-      assert.match(k.fp, /^SHA256:[A-Za-z0-9+/]{43}$/);
-      assert.equal(fingerprint(k.blob), k.fp);
+      should(k.fp).match(/^SHA256:[A-Za-z0-9+/]{43}$/);
+      should(fingerprint(k.blob)).equal(k.fp);
     }
-    assert.equal(keyTypeOf(ed.blob), "ssh-ed25519");
-    assert.equal(keyTypeOf(rsa.blob), "ssh-rsa");
-    assert.equal(keyTypeOf(ecdsa384.blob), "ecdsa-sha2-nistp384");
-    assert.equal(keyTypeOf(Buffer.from([0, 0])), "unknown");
-    assert.equal(keyTypeOf(Buffer.from([0xff, 0xff, 0xff, 0xff, 1])), "unknown");
+    should(keyTypeOf(ed.blob)).equal("ssh-ed25519");
+    should(keyTypeOf(rsa.blob)).equal("ssh-rsa");
+    should(keyTypeOf(ecdsa384.blob)).equal("ecdsa-sha2-nistp384");
+    should(keyTypeOf(Buffer.from([0, 0]))).equal("unknown");
+    should(keyTypeOf(Buffer.from([0xff, 0xff, 0xff, 0xff, 1]))).equal("unknown");
   });
 
   it("parses every way an operator may paste a fingerprint, knowing the type when the text says it", () => {
@@ -66,53 +66,50 @@ describe("ssh host keys", () => {
       `|1|abc=|def= ${rsa.pubLine.split(" ").slice(0, 2).join(" ")}`, // hashed known_hosts line
     ].join("\n");
     const { pins, invalid } = parsePins(text);
-    assert.deepEqual(invalid, []);
-    assert.deepEqual(pins, [
+    should(invalid).eql([]);
+    should(pins).eql([
       { fingerprint: ed.fp, type: null },
       { fingerprint: rsa.fp, type: "ssh-rsa" },
       { fingerprint: ecdsa.fp, type: "ecdsa-sha2-nistp256" },
       { fingerprint: ecdsa384.fp, type: "ecdsa-sha2-nistp384" },
     ]);
-    assert.deepEqual(parsePins(ed.keygenLine).pins, [{ fingerprint: ed.fp, type: "ssh-ed25519" }]);
-    assert.deepEqual(parsePins(rsa.keygenLine).pins, [{ fingerprint: rsa.fp, type: "ssh-rsa" }]);
-    assert.deepEqual(parsePins(ed.pubLine).pins, [{ fingerprint: ed.fp, type: "ssh-ed25519" }]);
-    assert.deepEqual(parsePins(`${ed.fp}=`).pins, [{ fingerprint: ed.fp, type: null }], "padding tolerated");
+    should(parsePins(ed.keygenLine).pins).eql([{ fingerprint: ed.fp, type: "ssh-ed25519" }]);
+    should(parsePins(rsa.keygenLine).pins).eql([{ fingerprint: rsa.fp, type: "ssh-rsa" }]);
+    should(parsePins(ed.pubLine).pins).eql([{ fingerprint: ed.fp, type: "ssh-ed25519" }]);
+    should(parsePins(`${ed.fp}=`).pins).eql([{ fingerprint: ed.fp, type: null }], "padding tolerated");
   });
 
   it("reports lines that are not fingerprints (MD5, truncated, garbage) and keeps the rest", () => {
     const { pins, invalid } = parsePins(["MD5:12:34:56", "SHA256:tooShort", ed.fp, "ssh-ed25519 AAAAnotakey"].join("\n"));
-    assert.deepEqual(pins.map((p) => p.fingerprint), [ed.fp]);
-    assert.equal(invalid.length, 3);
+    should(pins.map((p) => p.fingerprint)).eql([ed.fp]);
+    should(invalid).have.length(3);
   });
 
   it("restricts the offered host key algorithms only when every pin names its type", () => {
-    assert.equal(hostKeyAlgorithms([]), undefined);
-    assert.equal(hostKeyAlgorithms(parsePins(`${rsa.fp}\n${ed.keygenLine}`).pins), undefined);
-    assert.deepEqual(hostKeyAlgorithms(parsePins(rsa.keygenLine).pins), ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]);
-    assert.deepEqual(hostKeyAlgorithms(parsePins(`${rsa.keygenLine}\n${ed.keygenLine}`).pins), [
-      "ssh-ed25519",
-      "rsa-sha2-512",
-      "rsa-sha2-256",
-      "ssh-rsa",
-    ]);
+    should(hostKeyAlgorithms([])).equal(undefined);
+    should(hostKeyAlgorithms(parsePins(`${rsa.fp}\n${ed.keygenLine}`).pins)).equal(undefined);
+    should(hostKeyAlgorithms(parsePins(rsa.keygenLine).pins)).eql(["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]);
+    should(hostKeyAlgorithms(parsePins(`${rsa.keygenLine}\n${ed.keygenLine}`).pins)).eql(["ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]);
   });
 
   it("accepts a pinned key and refuses any other, naming the expected and the actual fingerprints", () => {
     const pins = parsePins(`${ed.fp}\n${ecdsa.keygenLine}`).pins;
-    assert.deepEqual(verifyHostKey(pins, ed.blob, "nas (10.0.0.5:22)"), { ok: true, fingerprint: ed.fp, type: "ssh-ed25519" });
+    should(verifyHostKey(pins, ed.blob, "nas (10.0.0.5:22)")).eql({ ok: true, fingerprint: ed.fp, type: "ssh-ed25519" });
     const v = verifyHostKey(pins, rsa.blob, "nas (10.0.0.5:22)");
-    assert.equal(v.ok, false);
+    should(v.ok).be.false();
     if (v.ok) return;
-    assert.ok(v.message.includes(ed.fp) && v.message.includes(ecdsa.fp), "expected fingerprints named");
-    assert.ok(v.message.includes(rsa.fp) && v.message.includes("ssh-rsa"), "actual fingerprint named");
-    assert.ok(v.message.includes("nas (10.0.0.5:22)"));
+    should(v.message.includes(ed.fp)).be.true("expected fingerprints named");
+    should(v.message.includes(ecdsa.fp)).be.true("expected fingerprints named");
+    should(v.message.includes(rsa.fp)).be.true("actual fingerprint named");
+    should(v.message.includes("ssh-rsa")).be.true("actual fingerprint named");
+    should(v.message).containEql("nas (10.0.0.5:22)");
   });
 
   it("refuses every key when nothing is pinned, and says which key the server offered", () => {
     const v = verifyHostKey([], ed.blob, "h1");
-    assert.equal(v.ok, false);
+    should(v.ok).be.false();
     if (v.ok) return;
-    assert.match(v.message, /no fingerprint is pinned \(expected: none\)/);
-    assert.ok(v.message.includes(ed.fp));
+    should(v.message).match(/no fingerprint is pinned \(expected: none\)/);
+    should(v.message).containEql(ed.fp);
   });
 });

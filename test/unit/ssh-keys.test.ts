@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import should from "../harness/should";
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,11 +15,11 @@ function secretLines(keyText: string): string[] {
 }
 
 function expectKeyError(fn: () => unknown, pattern: RegExp, secrets: string[] = []): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof KeyError, `KeyError expected, got ${String(err)}`);
-    assert.match(err.message, pattern);
-    for (const s of secrets) assert.ok(!err.message.includes(s.slice(0, 20)), "key material in the error text");
-    assert.ok(!err.message.includes(PASS), "passphrase in the error text");
+  should(fn).throw(Error, (err: unknown) => {
+    should(err).be.instanceOf(KeyError, `KeyError expected, got ${String(err)}`);
+    should((err as KeyError).message).match(pattern);
+    for (const s of secrets) should((err as KeyError).message.includes(s.slice(0, 20))).be.false("key material in the error text");
+    should((err as KeyError).message.includes(PASS)).be.false("passphrase in the error text");
     return true;
   });
 }
@@ -43,19 +43,19 @@ describe("ssh private keys", () => {
   after(() => dir && rmSync(dir, { recursive: true, force: true }));
 
   it("parses OpenSSH and PEM keys, ed25519 / RSA / ECDSA, from a file or pasted", () => {
-    assert.equal(loadPrivateKey({ file: f("ed25519") })?.type, "ssh-ed25519");
-    assert.equal(loadPrivateKey({ file: f("rsa_pem") })?.type, "ssh-rsa");
-    assert.equal(loadPrivateKey({ file: f("ecdsa") })?.type, "ecdsa-sha2-nistp256");
-    assert.equal(loadPrivateKey({ text: readFileSync(f("ecdsa"), "utf8") })?.type, "ecdsa-sha2-nistp256");
-    assert.equal(loadPrivateKey({ file: f("ed25519_pass"), passphrase: PASS })?.isPrivateKey(), true);
-    assert.equal(loadPrivateKey({ file: f("rsa_pem_pass"), passphrase: PASS })?.type, "ssh-rsa");
+    should(loadPrivateKey({ file: f("ed25519") })?.type).equal("ssh-ed25519");
+    should(loadPrivateKey({ file: f("rsa_pem") })?.type).equal("ssh-rsa");
+    should(loadPrivateKey({ file: f("ecdsa") })?.type).equal("ecdsa-sha2-nistp256");
+    should(loadPrivateKey({ text: readFileSync(f("ecdsa"), "utf8") })?.type).equal("ecdsa-sha2-nistp256");
+    should(loadPrivateKey({ file: f("ed25519_pass"), passphrase: PASS })?.isPrivateKey()).be.true();
+    should(loadPrivateKey({ file: f("rsa_pem_pass"), passphrase: PASS })?.type).equal("ssh-rsa");
   });
 
   it("a pasted key wins over a key file; nothing at all means no key", () => {
     const key = loadPrivateKey({ text: readFileSync(f("ecdsa"), "utf8"), file: "/nonexistent/id_nut" });
-    assert.equal(key?.type, "ecdsa-sha2-nistp256");
-    assert.equal(loadPrivateKey({}), null);
-    assert.equal(loadPrivateKey({ text: "  \n", file: " " }), null);
+    should(key?.type).equal("ecdsa-sha2-nistp256");
+    should(loadPrivateKey({})).equal(null);
+    should(loadPrivateKey({ text: "  \n", file: " " })).equal(null);
   });
 
   it("a missing key file is named in a clear error", () => {
@@ -72,9 +72,9 @@ describe("ssh private keys", () => {
       );
     }
     chmodSync(f("ed25519"), 0o600);
-    assert.ok(readKeyFile(f("ed25519")).includes("PRIVATE KEY"));
+    should(readKeyFile(f("ed25519"))).containEql("PRIVATE KEY");
     chmodSync(f("ed25519"), 0o400);
-    assert.ok(readKeyFile(f("ed25519")).includes("PRIVATE KEY"));
+    should(readKeyFile(f("ed25519"))).containEql("PRIVATE KEY");
     chmodSync(f("ed25519"), 0o600);
   });
 

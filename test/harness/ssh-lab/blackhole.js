@@ -17,6 +17,11 @@ for (const addr of addrs) {
     s.on("error", () => {});
     s.on("close", () => socks.delete(s));
   });
-  srv.listen(+port, addr, () => { if (++listening === addrs.length) process.stdout.write("listening\n"); });
+  srv.listen(+port, addr, () => {
+    if (++listening === addrs.length) process.stdout.write("listening\n");
+  });
 }
-process.on("SIGTERM", () => { for (const s of socks) s.destroy(); process.exit(0); });
+process.on("SIGTERM", () => {
+  for (const s of socks) s.destroy();
+  process.exit(0);
+});
