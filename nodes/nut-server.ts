@@ -75,13 +75,16 @@ export = function (RED: NodeAPI) {
     if (!isPlausibleHost(host) || !isPort(port)) node.error(RED._("nut-server.errors.bad-address", { host, port: String(def.port) }));
     const creds: NutServerCredentials = node.credentials ?? {};
     if (creds.password && !creds.username) node.warn(RED._("nut-server.errors.password-without-user"));
-    // not a positive number: the default (the users check their own interval)
-    const positiveOr = (v: unknown, fallback: number): number => {
+    // Not a positive number (a flow edited by hand): said at deploy, and the default is used,
+    // because reading the UPSes at a known pace matters more than the typo.
+    const positiveOr = (v: unknown, fallback: number, field: "interval" | "timeout"): number => {
       const n = numberOr(v, fallback);
-      return within(n, { above: 0 }) ? n : fallback;
+      if (within(n, { above: 0 })) return n;
+      node.error(RED._("nut-server.errors.bad-seconds", { field, value: String(v).slice(0, 40), fallback }));
+      return fallback;
     };
-    const interval = positiveOr(def.interval, 5);
-    const timeoutMs = positiveOr(def.timeout, 5) * 1000;
+    const interval = positiveOr(def.interval, 5, "interval");
+    const timeoutMs = positiveOr(def.timeout, 5, "timeout") * 1000;
     const users = new Map<string, NutServerUser>();
     let client: NutClient | null = null;
     let lastState: StateChange = { state: "idle", error: null, retryInMs: null };

@@ -160,4 +160,15 @@ describe("the one error path", () => {
       should(got).have.length(0);
     });
   }
+
+  it("nut-server (a config node, no messages): an interval or timeout that is not seconds above 0 is an error at deploy naming the default used", async () => {
+    const server = { id: "s", type: "nut-server", host: "127.0.0.1", port: 3493, usetls: false, login: "", interval: "5x", timeout: -1 };
+    await helper.load([nutServerNode], [server]);
+    const s = helper.getNode("s");
+    should(callsOf(s, s.error).map((c) => c.args[0])).eql([
+      'The interval "5x" is not a number of seconds above 0: 5 s is used.',
+      'The timeout "-1" is not a number of seconds above 0: 5 s is used.',
+    ]);
+    should((s as unknown as { interval: number }).interval).equal(5);
+  });
 });

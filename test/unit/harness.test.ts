@@ -22,7 +22,7 @@ describe("test harness", () => {
     should(await waitUntil("the third poll", () => ++n >= 3 && `poll ${n}`)).equal("poll 3");
     should(await waitUntil("an async check", async () => 0)).equal(0, "0 is a value, not a miss");
     await should(waitUntil("what never comes", () => false, { timeoutMs: 30, everyMs: 5 })).be.rejectedWith(
-      /^Error: timed out after 30 ms waiting for what never comes$/,
+      /^timed out after 30 ms waiting for what never comes$/,
     );
     let checks = 0;
     await should(
