@@ -1,3 +1,7 @@
+/**
+ * The nut-lab harness itself: real upsd + dummy-ups instances on loopback,
+ * UPSes spread over several servers, every process stopped after.
+ */
 import should from "../harness/should";
 import { existsSync, readFileSync } from "node:fs";
 import { NUT_LAB_INSTALL, nutLabMissing, startNutLabs, type NutLabGroup } from "../harness/nut-lab";

@@ -1,3 +1,7 @@
+/**
+ * The ssh-lab harness itself: real sshd hosts on 127.0.x.y whose forced
+ * command only records; proves nothing is ever executed.
+ */
 import should from "../harness/should";
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";

@@ -1,3 +1,7 @@
+/**
+ * core/ssh/runner.ts against real sshd hosts: connect, host-key pinning,
+ * timeouts, retries and the recorded commands.
+ */
 import should from "../harness/should";
 import { utils } from "ssh2";
 import { fetchHostKeys, parsePins } from "../../core/ssh/hostkey";

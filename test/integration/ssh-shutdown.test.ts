@@ -1,3 +1,7 @@
+/**
+ * The ssh-shutdown and ssh-host nodes in the real Node-RED runtime against
+ * real (recording) sshd hosts.
+ */
 import should from "../harness/should";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

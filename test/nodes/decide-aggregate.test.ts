@@ -1,3 +1,7 @@
+/**
+ * The ups-aggregate node in the real Node-RED runtime (test helper): messages
+ * in, power state out, status, restarts, bad input.
+ */
 import should from "../harness/should";
 import type { NodeMessage } from "node-red";
 import type { OutageIdentity, PowerState } from "../../core/contract";

@@ -1,3 +1,7 @@
+/**
+ * The outage-latch node in the real Node-RED runtime: once per outage, reset,
+ * persistence across restarts, bad input.
+ */
 import should from "../harness/should";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,3 +1,7 @@
+/**
+ * The battery-tier-switch node in the real Node-RED runtime: tiers by charge,
+ * runtime and time on battery, with the test clock.
+ */
 import should from "../harness/should";
 import type { NodeMessage } from "node-red";
 import type { OutageIdentity, PowerState, TierInfo } from "../../core/contract";

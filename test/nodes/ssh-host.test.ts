@@ -1,3 +1,7 @@
+/**
+ * The ssh-host config node: its checks at deploy, the pin warnings, and the
+ * editor's fetch-fingerprints endpoint.
+ */
 import should from "../harness/should";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,3 +1,7 @@
+/**
+ * The ssh-shutdown node without an SSH server: what a message may ask,
+ * refusals, simulate, statuses.
+ */
 import should from "../harness/should";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";

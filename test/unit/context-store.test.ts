@@ -1,3 +1,7 @@
+/**
+ * nodes/lib/context-store.ts: which store a node writes to, and what it says
+ * when a stored state is lost.
+ */
 import should from "../harness/should";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";

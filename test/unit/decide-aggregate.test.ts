@@ -1,3 +1,7 @@
+/**
+ * The ups-aggregate core (core/decide/aggregate.ts) as plain functions:
+ * policies, dead time, upsmon's rules.
+ */
 import should from "../harness/should";
 import fc from "fast-check";
 import {

@@ -1,3 +1,7 @@
+/**
+ * The outage-latch core (core/decide/latch.ts) as plain functions: outage ids,
+ * re-arming, saved state.
+ */
 import should from "../harness/should";
 import fc from "fast-check";
 import {

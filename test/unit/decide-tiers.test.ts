@@ -1,3 +1,7 @@
+/**
+ * The battery-tier-switch core (core/decide/tiers.ts) as plain functions:
+ * conditions, modes, due times.
+ */
 import should from "../harness/should";
 import fc from "fast-check";
 import type { OutageIdentity, PowerState } from "../../core/contract";

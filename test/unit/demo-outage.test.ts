@@ -1,3 +1,7 @@
+/**
+ * The demo's simulated outage (npm start): its timeline and what the simulator
+ * serves.
+ */
 import should from "../harness/should";
 import { DEMO_CYCLE, DEMO_LOW, demoReadings, demoStart, demoStep, mainsOff, type DemoState } from "../../tools/demo-outage";
 

@@ -1,3 +1,7 @@
+/**
+ * The test harness's own helpers (waitUntil, runtime detection, fuzz guard):
+ * they must fail when they should.
+ */
 import should from "../harness/should";
 import { connect, createServer, type Socket } from "node:net";
 import { Rng, guardLoopback } from "../harness/fuzz";

@@ -1,3 +1,7 @@
+/**
+ * core/moment.ts: the monotonic and wall clocks every decision reads, and
+ * timer delays.
+ */
 import should from "../harness/should";
 import { MAX_TIMER_MS, timerDelay, wallOf } from "../../core/moment";
 

@@ -1,3 +1,7 @@
+/**
+ * core/nut/errors.ts: NUT's ERR codes and connection failures turned into our
+ * codes and texts.
+ */
 import should from "../harness/should";
 import {
   MAX_CODE_LENGTH,

@@ -1,3 +1,7 @@
+/**
+ * core/nut/protocol.ts: tokenizing and quoting NUT's line protocol, with its
+ * bounds.
+ */
 import should from "../harness/should";
 import fc from "fast-check";
 import { NutArgumentError } from "../../core/nut/errors";

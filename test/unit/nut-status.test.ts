@@ -1,3 +1,6 @@
+/**
+ * core/nut/status.ts: ups.status flags parsed and bounded.
+ */
 import should from "../harness/should";
 import fc from "fast-check";
 import type { UpsEvent } from "../../core/contract";

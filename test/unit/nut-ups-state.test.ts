@@ -1,3 +1,7 @@
+/**
+ * core/nut/ups-state.ts: a UPS reading turned into the state, events and
+ * status nut-ups-in shows.
+ */
 import should from "../harness/should";
 import type { UpsState } from "../../core/contract";
 import { NutConnectionError, NutServerError, NutTimeoutError } from "../../core/nut/errors";

@@ -1,3 +1,6 @@
+/**
+ * core/ssh/hostkey.ts: fingerprints, pinning and their parsing.
+ */
 import should from "../harness/should";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";

@@ -1,3 +1,6 @@
+/**
+ * core/ssh/keys.ts: private keys accepted or refused, and why.
+ */
 import should from "../harness/should";
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";

@@ -1,3 +1,7 @@
+/**
+ * core/ssh/presets.ts: each system's shutdown and cancel commands and their
+ * quoting.
+ */
 import should from "../harness/should";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";

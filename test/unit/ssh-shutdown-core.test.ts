@@ -1,3 +1,7 @@
+/**
+ * core/ssh/shutdown.ts: what ssh-shutdown decides from a request, its results
+ * and statuses.
+ */
 import should from "../harness/should";
 import type { ShutdownResult } from "../../core/contract";
 import type { StatusView } from "../../core/status";
