@@ -273,3 +273,6 @@ export function watch<M extends NodeMessage = NodeMessage>(node: TestNode | stri
   };
   return w;
 }
+
+/** Node-RED's own Change node, from the runtime under test, for flows that route what our nodes report as the examples do (the helper has Catch already). */
+export const changeRuntimeNode = runtimeReq("@node-red/nodes/core/function/15-change.js") as unknown;

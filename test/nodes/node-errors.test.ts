@@ -17,6 +17,8 @@ import sshShutdownNode from "../../nodes/ssh-shutdown";
 import aggregateNode from "../../nodes/ups-aggregate";
 import { callsOf, collect, collectCompleted, errorText, helper, type SpyCall } from "../harness/red-helper";
 import { waitUntil } from "../harness/wait";
+import { loadExample } from "../../tools/example-flow";
+import { changeRuntimeNode } from "../harness/red-helper";
 
 interface Case {
   type: string;
@@ -170,5 +172,43 @@ describe("the one error path", () => {
       'The timeout "-1" is not a number of seconds above 0: 5 s is used.',
     ]);
     should((s as unknown as { interval: number }).interval).equal(5);
+  });
+});
+
+describe("the notifications example's Catch branch", () => {
+  afterEach(() => helper.unload());
+
+  it("turns the error of a misconfigured node into one readable line, without the 'Error: ' of done(err)", async function () {
+    const example = loadExample("03");
+    const summary = example.find((n) => n.type === "change" && n.name === "summary of the error");
+    should.exist(summary);
+    const catchNode = example.find((n) => n.type === "catch");
+    should.exist(catchNode);
+    const flow = [
+      { id: "tab", type: "tab" },
+      { ...catchNode, z: "tab", wires: [[summary!.id]] },
+      { ...summary, z: "tab", wires: [["out"]] },
+      // two sources with one topic: a configuration error, reported at every message
+      {
+        id: "agg",
+        type: "ups-aggregate",
+        z: "tab",
+        name: "power state",
+        policy: "weakest",
+        sources: [
+          { topic: "ups1@nas:3493", power: 1 },
+          { topic: "ups1@nas:3493", power: 1 },
+        ],
+        emit: "change",
+        store: "",
+        wires: [[]],
+      },
+      { id: "out", type: "helper", z: "tab" },
+    ];
+    await helper.load([aggregateNode, changeRuntimeNode], flow);
+    const got = collect<NodeMessage & { summary?: string }>(helper.getNode("out"));
+    helper.getNode("agg").receive({ topic: "ups1@nas:3493", payload: {} });
+    await waitUntil("the summary", () => got.length === 1);
+    should(got[0].summary).match(/^Error in power state: Invalid configuration, message not handled: source ups1@nas:3493 is listed twice/);
   });
 });
