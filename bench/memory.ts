@@ -17,6 +17,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../test/harness/node-red";
+import { aggregateNodeDef } from "../test/harness/decide-fixtures";
 import { startNutLab, type NutLab } from "../test/harness/nut-lab";
 import { SshLab } from "../test/harness/ssh-lab";
 import { withCleanup } from "./lib/cleanup";
@@ -94,27 +95,7 @@ export function representativeFlow(): FlowNode[] {
     { id: "srv", type: "nut-server", name: "upsd", host: "127.0.0.1", port: 3493, usetls: false, tls: "", login: "", interval: 5, timeout: 5 },
     upsInNode("ups-a", "srv", "ups1", 5, ["agg"]),
     upsInNode("ups-b", "srv", "ups2", 5, ["agg"]),
-    {
-      id: "agg",
-      type: "ups-aggregate",
-      z: TAB.id,
-      name: "",
-      policy: "weakest",
-      sources: [
-        { topic: "ups1@127.0.0.1:3493", power: 1 },
-        { topic: "ups2@127.0.0.1:3493", power: 1 },
-      ],
-      feedsOut: 0,
-      minSupplies: 1,
-      confirm: 5,
-      restore: 30,
-      staleRule: "deadtime",
-      deadtime: 30,
-      silent: 0,
-      emit: "change",
-      store: "",
-      wires: [["tiers"]],
-    },
+    aggregateNodeDef(["ups1@127.0.0.1:3493", "ups2@127.0.0.1:3493"], { z: TAB.id, wires: [["tiers"]] }),
     {
       id: "tiers",
       type: "battery-tier-switch",

@@ -44,6 +44,7 @@ import {
 } from "../harness/editor-page";
 import { removeUserDir, repoRoot, startNodeRed, type NodeRedProcess } from "../harness/node-red";
 import { runtimeLabel, targetRuntime } from "../harness/runtime";
+import { aggregateNodeDef } from "../harness/decide-fixtures";
 import { freePort, requireComponent } from "../harness/system";
 
 const MODULE = "node-red-contrib-nut-shutdown";
@@ -310,26 +311,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       y: 80,
       wires: [[]],
     },
-    {
-      id: "fr-agg",
-      type: "ups-aggregate",
-      z: "fr-tab",
-      name: "",
-      policy: "weakest",
-      sources: [],
-      feedsOut: 0,
-      minSupplies: 1,
-      confirm: 5,
-      restore: 30,
-      staleRule: "deadtime",
-      deadtime: 30,
-      silent: 0,
-      emit: "change",
-      store: "",
-      x: 350,
-      y: 80,
-      wires: [["fr-tiers"]],
-    },
+    aggregateNodeDef([], { id: "fr-agg", z: "fr-tab", x: 350, y: 80, wires: [["fr-tiers"]] }),
     {
       id: "fr-tiers",
       type: "battery-tier-switch",

@@ -95,7 +95,7 @@ export function outage(id: string, since: number, ended?: number): OutageIdentit
 }
 
 /** An ups-aggregate node of a test flow, as the editor saves it (defaults, weakest policy). */
-export function aggregateNodeDef(topics: string[], over: object = {}): object {
+export function aggregateNodeDef(topics: string[], over: object = {}): { id: string; type: string; [k: string]: unknown } {
   return {
     id: "agg",
     type: "ups-aggregate",

@@ -17,6 +17,7 @@ import nutUpsInNode from "../../nodes/nut-ups-in";
 import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, type NutLab } from "../harness/nut-lab";
 import { collect, helper, loadContextStores } from "../harness/red-helper";
 import { waitUntil } from "../harness/wait";
+import { aggregateNodeDef } from "../harness/decide-fixtures";
 import { requireComponent } from "../harness/system";
 
 type TierMsg = NodeMessage & { payload: PowerState; tier?: TierInfo };
@@ -37,42 +38,32 @@ describe("the plan under faults, real upsd, nut-ups-in on change (integration)",
     await lab?.stop();
   });
 
+  const topic = (u: string) => `${u}@${lab.host}:${lab.port}`;
+  /** The server and both inputs as the example has them: sending on change, into "agg". */
+  const inputs = () => [
+    { id: "srv", type: "nut-server", host: lab.host, port: lab.port, usetls: false, tls: "", login: "", interval: 1, timeout: 3 },
+    ...["ups1", "ups2"].map((u) => ({
+      id: `in-${u}`,
+      type: "nut-ups-in",
+      server: "srv",
+      mode: "one",
+      ups: u,
+      interval: 1,
+      alertInterval: 1,
+      output: "change",
+      vars: false,
+      nocomm: 60,
+      wires: [["agg"]],
+    })),
+  ];
+  const aggregate = (over: object) => aggregateNodeDef([topic("ups1"), topic("ups2")], { confirm: 2, deadtime: DEAD, ...over });
+
   it("steady on battery longer than the dead time, then upsd restarted and a driver frozen: nothing more fires; a driver dead past the dead time: the critical tier", async () => {
-    const topic = (u: string) => `${u}@${lab.host}:${lab.port}`;
     await helper.load(
       [nutServerNode, nutUpsInNode, aggregateNode, tierNode],
       [
-        { id: "srv", type: "nut-server", host: lab.host, port: lab.port, usetls: false, tls: "", login: "", interval: 1, timeout: 3 },
-        ...["ups1", "ups2"].map((u) => ({
-          id: `in-${u}`,
-          type: "nut-ups-in",
-          server: "srv",
-          mode: "one",
-          ups: u,
-          interval: 1,
-          alertInterval: 1,
-          output: "change",
-          vars: false,
-          nocomm: 60,
-          wires: [["agg"]],
-        })),
-        {
-          id: "agg",
-          type: "ups-aggregate",
-          name: "",
-          policy: "weakest",
-          sources: ["ups1", "ups2"].map((u) => ({ topic: topic(u), power: 1 })),
-          feedsOut: 0,
-          minSupplies: 1,
-          confirm: 2,
-          restore: 30,
-          staleRule: "deadtime",
-          deadtime: DEAD,
-          silent: 0,
-          emit: "change",
-          store: "",
-          wires: [["power", "tiers"]],
-        },
+        ...inputs(),
+        aggregate({ wires: [["power", "tiers"]] }),
         { id: "power", type: "helper" },
         {
           id: "tiers",
@@ -134,42 +125,7 @@ describe("the plan under faults, real upsd, nut-ups-in on change (integration)",
   });
 
   it("an aggregate redeployed alone in mid-outage (modified nodes) asks the inputs for the current state: no UPS counts as never reported, the outage goes on", async () => {
-    const topic = (u: string) => `${u}@${lab.host}:${lab.port}`;
-    const aggregate = (name: string) => ({
-      id: "agg",
-      type: "ups-aggregate",
-      name,
-      policy: "weakest",
-      sources: ["ups1", "ups2"].map((u) => ({ topic: topic(u), power: 1 })),
-      feedsOut: 0,
-      minSupplies: 1,
-      confirm: 2,
-      restore: 30,
-      staleRule: "deadtime",
-      deadtime: DEAD,
-      silent: 0,
-      emit: "change",
-      store: "",
-      wires: [["power"]],
-    });
-    const flow = (name: string) => [
-      { id: "srv", type: "nut-server", host: lab.host, port: lab.port, usetls: false, tls: "", login: "", interval: 1, timeout: 3 },
-      ...["ups1", "ups2"].map((u) => ({
-        id: `in-${u}`,
-        type: "nut-ups-in",
-        server: "srv",
-        mode: "one",
-        ups: u,
-        interval: 1,
-        alertInterval: 1,
-        output: "change",
-        vars: false,
-        nocomm: 60,
-        wires: [["agg"]],
-      })),
-      aggregate(name),
-      { id: "power", type: "helper" },
-    ];
+    const flow = (name: string) => [...inputs(), aggregate({ name, wires: [["power"]] }), { id: "power", type: "helper" }];
     await lab.ensureRunning();
     await lab.setVar("ups1", "ups.status", "OB DISCHRG");
     await lab.setVar("ups2", "ups.status", "OB DISCHRG");
