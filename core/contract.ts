@@ -190,6 +190,8 @@ export type ShutdownAction = "shutdown" | "cancel" | "check" | "simulate";
 export interface ShutdownResult {
   /** The ssh-host's name (or address when unnamed). */
   host: string;
+  /** The ssh-host config node's id: what other nodes (wake-hosts) key on, as names may repeat. */
+  hostId: string;
   address: string;
   port: number;
   action: ShutdownAction;
