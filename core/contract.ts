@@ -190,6 +190,8 @@ export type ShutdownAction = "shutdown" | "cancel" | "check" | "simulate";
 export interface ShutdownResult {
   /** The ssh-host's name (or address when unnamed). */
   host: string;
+  /** The ssh-host config node's id: what other nodes (wake-hosts) key on, as names may repeat. */
+  hostId: string;
   address: string;
   port: number;
   action: ShutdownAction;
@@ -216,4 +218,42 @@ export interface ShutdownResult {
    * the result is that run's (the command was not sent again for it).
    */
   joined: boolean;
+}
+
+/**
+ * WAKING: a host's waking starts (the first packet is sent, or would be when
+ * simulated). It ends with exactly one of: UP (it answered on its SSH port),
+ * NO_ANSWER (the deadline passed), STOPPED (power was lost again, or a reset:
+ * it stays recorded after a power loss and is woken again later), SIMULATED
+ * (its shutdown was a rehearsal, so is its waking: no packet). FAILED: it
+ * could not be tried at all (no MAC address, its ssh-host is gone); no
+ * WAKING comes before it.
+ */
+export type WakeEvent = "WAKING" | "UP" | "NO_ANSWER" | "STOPPED" | "SIMULATED" | "FAILED";
+
+/** `msg.payload` of a wake-hosts message (one when a host's waking starts, one when it ends). */
+export interface WakeResult {
+  /** The ssh-host's name (or address when unnamed). */
+  host: string;
+  /** The ssh-host config node's id. */
+  hostId: string;
+  /** Where its SSH port is checked. */
+  address: string;
+  port: number;
+  /** The MAC address woken, "aa:bb:cc:dd:ee:ff"; null when its ssh-host has none. */
+  mac: string | null;
+  /** Where the magic packets go (broadcast address and UDP port). */
+  broadcast: string;
+  wolPort: number;
+  event: WakeEvent;
+  /** The host's shutdown was simulated: so is its waking, no packet is sent. */
+  simulated: boolean;
+  /** Magic packets sent so far. */
+  packets: number;
+  /** Milliseconds since its waking started (0 on WAKING). */
+  duration: number;
+  /** Why it was not woken (NO_ANSWER: the last send error, if any), else null. */
+  error: string | null;
+  /** When this message was produced (epoch ms). */
+  time: number;
 }

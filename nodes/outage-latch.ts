@@ -8,7 +8,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { type LatchConfig, initialLatch, latchInput, latchStatus, parseSavedLatch } from "../core/decide/latch";
-import { type StoreProblem, loadStored, saveContext, storeKeeps, storeKind, storeProblemMessage } from "./lib/context-store";
+import { type StoreProblem, loadStored, reportStoreProblem, saveContext, storeKeeps, storeKind } from "./lib/context-store";
 import { failWith, serialQueue } from "./lib/serial-queue";
 import { inputError } from "./lib/errors";
 import { statusShower } from "./lib/status";
@@ -52,11 +52,7 @@ export = function (RED: NodeAPI) {
         // Lost or unreadable: start armed, and say so. Letting a message through twice is safer than never.
         lost = problem;
         storeFailed = problem.kind === "unreadable";
-        const text =
-          problem.kind === "unreadable"
-            ? `${RED._("outage-latch.errors.load")}: ${problem.error}`
-            : RED._(`outage-latch.errors.store-${problem.kind}`, problem.kind === "empty-file" ? { file: problem.file } : {});
-        node.error(text, storeProblemMessage(node, store, KEY, problem));
+        reportStoreProblem(RED, node, store, KEY, problem);
       }
       status();
     });

@@ -10,6 +10,7 @@ import { numberOf } from "../core/check";
 import { flag, numberOr, within } from "../core/config";
 import { FetchHostKeysError, fetchHostKeys, parsePins } from "../core/ssh/hostkey";
 import { loadPrivateKey } from "../core/ssh/keys";
+import { parseMac } from "../core/wake/mac";
 import { connects, readConfig } from "../core/ssh/shutdown";
 import type { SshTarget } from "../core/ssh/runner";
 import type { SshHostApi, SshHostInfo } from "./lib/ssh-host-api";
@@ -22,6 +23,8 @@ interface SshHostDef extends NodeDef {
   keyFile: string;
   fingerprints: string;
   acceptAnyHostKey: boolean;
+  /** MAC address for Wake-on-LAN (wake-hosts); optional. */
+  mac?: string;
 }
 
 interface SshHostCredentials {
@@ -67,6 +70,10 @@ export = function (RED: NodeAPI) {
     const badPort = portOk ? null : RED._("ssh-host.errors.bad-port", { host: info.name, port: String(def.port) });
     if (badPort) this.error(badPort);
     for (const line of invalid) this.error(RED._("ssh-host.errors.bad-fingerprint", { host: info.name, line }));
+    const typedMac = typeof def.mac === "string" ? def.mac.trim() : "";
+    const mac = parseMac(typedMac);
+    // a MAC typed wrong is said now, not when power returns and the host stays down
+    if (typedMac && !mac) this.error(RED._("ssh-host.errors.bad-mac", { host: info.name, mac: typedMac.slice(0, 40) }));
     if (acceptAny) this.warn(RED._("ssh-host.warn.insecure", { host: info.name }));
     // Nothing pinned: worth a warning only when a node that connects uses this host
     // (a flow on simulate never connects); once per deploy of this host. Asked here
@@ -96,6 +103,7 @@ export = function (RED: NodeAPI) {
     if (keyError) this.error(RED._("ssh-host.errors.key", { host: info.name, error: keyError }));
 
     Object.defineProperty(this, "sshHost", { value: Object.freeze(info), enumerable: true });
+    Object.defineProperty(this, "mac", { value: mac, enumerable: true });
     this.target = (): SshTarget => {
       if (keyError) loadKey();
       if (keyError) throw new Error(keyError);

@@ -242,13 +242,18 @@ export = function (RED: NodeAPI) {
         )
         .then((outcome) => {
           if (action === "cancel" && outcome.ok) savePending(markCancelled(pending, slot.id));
-          const r = makeResult(slot.info, action, slot.command, outcome, Date.now());
+          const r = makeResult({ ...slot.info, id: slot.id }, action, slot.command, outcome, Date.now());
           if (slot.abortedBy === "cancel") r.error = RED._("ssh-shutdown.errors.stopped-by-cancel");
           complete(run, slot, r);
         })
         .catch((err: unknown) => {
           // not expected (runCommand reports every failure as an outcome): still one result per host
-          if (!slot.result) complete(run, slot, failedResult(slot.info, action, slot.command, err instanceof Error ? err.message : String(err), Date.now()));
+          if (!slot.result)
+            complete(
+              run,
+              slot,
+              failedResult({ ...slot.info, id: slot.id }, action, slot.command, err instanceof Error ? err.message : String(err), Date.now()),
+            );
         });
       inflight.add(work);
       lanes.set(lane, work);
@@ -303,7 +308,7 @@ export = function (RED: NodeAPI) {
         if (fresh.length > 0) showRun(current);
         for (const f of fresh) {
           if (f.target) launch(current, f.slot, f.target);
-          else complete(current, f.slot, failedResult(f.slot.info, action, f.slot.command, f.failure ?? "", Date.now()));
+          else complete(current, f.slot, failedResult({ ...f.slot.info, id: f.slot.id }, action, f.slot.command, f.failure ?? "", Date.now()));
         }
       });
     };
@@ -330,8 +335,8 @@ export = function (RED: NodeAPI) {
       for (const id of config.hosts) {
         const host = RED.nodes.getNode(id);
         const r = isSshHost(host)
-          ? makeResult(host.sshHost, "simulate", commandsFor(host.sshHost).shutdown, null, Date.now())
-          : failedResult(unknownHost(id), "simulate", "", RED._("ssh-shutdown.errors.no-host", { id }), Date.now());
+          ? makeResult({ ...host.sshHost, id }, "simulate", commandsFor(host.sshHost).shutdown, null, Date.now())
+          : failedResult({ ...unknownHost(id), id }, "simulate", "", RED._("ssh-shutdown.errors.no-host", { id }), Date.now());
         emit(msg, send, r);
         if (r.ok) ok++;
         else failed++;

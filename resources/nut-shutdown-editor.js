@@ -1,7 +1,8 @@
 /*
  * Editor code shared by the dialogs of node-red-contrib-nut-shutdown: the
  * context-store picker, the defaults shown for properties a flow lacks, the
- * validators of numbers and ports, and the List UPSes request and its result.
+ * validators of numbers, ports and MAC addresses, the list of ssh-hosts
+ * (ssh-shutdown, wake-hosts), and the List UPSes request and its result.
  *
  * Node-RED (>= 1.3) serves this file at resources/node-red-contrib-nut-shutdown/
  * and every nodes/<type>.html loads it with <script src>; the editor runs a
@@ -63,6 +64,14 @@
     number: function (v) {
       return String(v).trim() !== "" && !isNaN(Number(v));
     },
+    /** A MAC address as core/wake/mac.ts reads it: aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff or aabb.ccdd.eeff, any case. */
+    mac: function (v) {
+      return /^\s*([0-9a-f]{2}(:[0-9a-f]{2}){5}|[0-9a-f]{2}(-[0-9a-f]{2}){5}|[0-9a-f]{4}(\.[0-9a-f]{4}){2})\s*$/i.test(String(v));
+    },
+    /** An IPv4 address in dotted decimal (a broadcast address for Wake-on-LAN). */
+    ipv4: function (v) {
+      return /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/.test(String(v).trim());
+    },
     /** A TCP port, 1-65535, in digits (RED.validators.number() alone lets 0 or 70000 through). */
     port: function (v) {
       return /^\d+$/.test(String(v).trim()) && Number(v) >= 1 && Number(v) <= 65535;
@@ -106,6 +115,89 @@
       $("<option>").val(s).text(s).appendTo(select);
     });
     select.val(value === ctx.default ? "" : value || "");
+  }
+
+  // ---- a list of ssh-hosts (ssh-shutdown, wake-hosts) ------------------------------------------
+
+  /** The defaults entry of a list of ssh-host references: at least one, each deployed or in the editor. */
+  function hostsDefault() {
+    return {
+      value: [],
+      // Several ssh-host config nodes: "[]" tells the editor this is a list of references.
+      type: "ssh-host[]",
+      validate: function (v) {
+        return (
+          Array.isArray(v) &&
+          v.length > 0 &&
+          v.every(function (id) {
+            return !!RED.nodes.node(id);
+          })
+        );
+      },
+    };
+  }
+
+  /**
+   * Fills the editableList `$list` with one row per ssh-host of `node.hosts`:
+   * a select of every ssh-host (and "add new", `addLabel`) and a pencil that
+   * opens the ssh-host's dialog. `onChange` runs when a row's host changes.
+   * Returns `ids()`: the chosen hosts, once each, for oneditsave.
+   */
+  function hostList(node, $list, addLabel, onChange) {
+    var rowId = 0;
+    function fillHostSelect(select, value) {
+      select.empty();
+      var found = false;
+      RED.nodes.eachConfig(function (c) {
+        if (c.type !== "ssh-host") return;
+        $("<option>").val(c.id).text(RED.utils.getNodeLabel(c, c.id)).appendTo(select);
+        if (c.id === value) found = true;
+      });
+      $("<option>").val("_ADD_").text(addLabel).appendTo(select);
+      select.val(found ? value : value === "_ADD_" ? "_ADD_" : select.find("option:first").val());
+    }
+    $list.css({ "min-height": "120px", "min-width": "400px" }).editableList({
+      addItem: function (container, i, data) {
+        rowId += 1;
+        var id = node.type + "-host-" + rowId;
+        var select = $("<select>", { id: "node-input-" + id })
+          .css({ width: "calc(100% - 40px)" })
+          .appendTo(container);
+        fillHostSelect(select, data.id);
+        $('<button type="button" class="red-ui-button" style="margin-left: 6px"><i class="fa fa-pencil"></i></button>')
+          .appendTo(container)
+          .on("click", function () {
+            // The editor refills select#node-input-<id> with the new or edited ssh-host.
+            RED.editor.editConfig(id, "ssh-host", select.val() || "_ADD_", "node-input", node);
+          });
+        if (onChange) select.on("change", onChange);
+      },
+      removable: true,
+      sortable: true,
+    });
+    (node.hosts || []).forEach(function (id) {
+      $list.editableList("addItem", { id: id });
+    });
+    return {
+      ids: function () {
+        var ids = [];
+        $list.editableList("items").each(function () {
+          var v = $(this).find("select").val();
+          if (v && v !== "_ADD_" && ids.indexOf(v) === -1) ids.push(v);
+        });
+        return ids;
+      },
+    };
+  }
+
+  /** oneditresize of a dialog whose list row (`rowClass`) takes the height the other rows leave. */
+  function resizeList(size, $list, rowClass) {
+    var rows = $("#dialog-form>div:not(." + rowClass + ")");
+    var height = size.height;
+    for (var i = 0; i < rows.length; i++) height -= $(rows[i]).outerHeight(true);
+    var editorRow = $("#dialog-form>div." + rowClass);
+    height -= parseInt(editorRow.css("marginTop")) + parseInt(editorRow.css("marginBottom"));
+    $list.editableList("height", Math.max(120, Math.min(height, 240)));
   }
 
   // ---- List UPSes (nut-server and nut-ups-in) ------------------------------------------------
@@ -185,6 +277,9 @@
     validate: Object.freeze(validate),
     showDefaults: showDefaults,
     fillStores: fillStores,
+    hostsDefault: hostsDefault,
+    hostList: hostList,
+    resizeList: resizeList,
     listUps: listUps,
     showList: showList,
   });

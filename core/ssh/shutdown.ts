@@ -243,7 +243,7 @@ const SIMULATED: RunOutcome = {
 
 /** The contract's result object for one host. `outcome` null: simulated. */
 export function makeResult(
-  host: { name: string; address: string; port: number },
+  host: { id: string; name: string; address: string; port: number },
   action: ShutdownAction,
   command: string,
   outcome: RunOutcome | null,
@@ -252,6 +252,7 @@ export function makeResult(
   const o = outcome ?? SIMULATED;
   return {
     host: host.name,
+    hostId: host.id,
     address: host.address,
     port: host.port,
     action,
@@ -271,7 +272,7 @@ export function makeResult(
 
 /** A result for a host that could not even be tried (missing config, unreadable key). */
 export function failedResult(
-  host: { name: string; address: string; port: number },
+  host: { id: string; name: string; address: string; port: number },
   action: ShutdownAction,
   command: string,
   error: string,

@@ -7,7 +7,7 @@
  */
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import type { Node } from "node-red";
+import type { Node, NodeAPI } from "node-red";
 
 type ContextStorage = Record<string, string | { module?: unknown; config?: { dir?: unknown; base?: unknown } }>;
 
@@ -151,4 +151,18 @@ export function storeProblemMessage(node: Node, store: string, key: string, prob
     topic: `${node.type}/context`,
     payload: { store: store || "default", key, problem: problem.kind, ...(problem.kind === "empty-file" ? { file: problem.file } : {}) },
   };
+}
+
+/**
+ * Says, with node.error and the message of storeProblemMessage (for a Catch
+ * node), that what `node` stored could not be had back, in the words of its
+ * catalog: `<type>.errors.load` (followed by the store's error) or
+ * `<type>.errors.store-<kind>` (outage-latch, wake-hosts).
+ */
+export function reportStoreProblem(RED: NodeAPI, node: Node, store: string, key: string, problem: StoreProblem): void {
+  const text =
+    problem.kind === "unreadable"
+      ? `${RED._(`${node.type}.errors.load`)}: ${problem.error}`
+      : RED._(`${node.type}.errors.store-${problem.kind}`, problem.kind === "empty-file" ? { file: problem.file } : {});
+  node.error(text, storeProblemMessage(node, store, key, problem));
 }

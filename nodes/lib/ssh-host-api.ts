@@ -15,6 +15,8 @@ export interface SshHostInfo {
 
 export interface SshHostApi {
   readonly sshHost: SshHostInfo;
+  /** Its MAC address for Wake-on-LAN, "aa:bb:cc:dd:ee:ff"; null when none (or not a MAC: said at deploy). */
+  readonly mac: string | null;
   /**
    * Everything needed to connect, with the private key parsed once per
    * deploy. Throws an Error whose message says what to fix (never key text).

@@ -60,6 +60,7 @@ const PALETTE = [
   { type: "battery-tier-switch", icon: "tiers.svg", label: { "en-US": "battery tiers", fr: "paliers batterie" } },
   { type: "outage-latch", icon: "latch.svg", label: { "en-US": "once per outage", fr: "une fois par coupure" } },
   { type: "ssh-shutdown", icon: "ssh-shutdown.svg", label: { "en-US": "ssh shutdown", fr: "arrêt ssh" } },
+  { type: "wake-hosts", icon: "wake.svg", label: { "en-US": "wake when power returns", fr: "réveil au retour du courant" } },
 ];
 /** Config nodes: Node-RED lists them in the Configuration nodes sidebar, never in the palette. */
 const CONFIG_TYPES = ["nut-server", "ssh-host"];
@@ -281,7 +282,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
     should(inPage).eql({
       runs: ALL_TYPES.length,
       stylesheets: 1,
-      api: ["fillStores", "listUps", "showDefaults", "showList", "validate"],
+      api: ["fillStores", "hostList", "hostsDefault", "listUps", "resizeList", "showDefaults", "showList", "validate"],
       frozen: true,
     });
   }
@@ -336,6 +337,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       keyFile: "",
       fingerprints: FINGERPRINT,
       acceptAnyHostKey: false,
+      mac: "02:00:5e:00:00:01",
     },
     {
       id: "fr-sd",
@@ -356,6 +358,23 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       deadline: 60,
       store: "",
       x: 550,
+      y: 180,
+      wires: [["fr-wake"]],
+    },
+    {
+      id: "fr-wake",
+      type: "wake-hosts",
+      z: "fr-tab",
+      name: "",
+      hosts: ["fr-host"],
+      minCharge: 50,
+      stable: 300,
+      broadcast: "255.255.255.255",
+      wolPort: 9,
+      repeat: 10,
+      deadline: 600,
+      store: "",
+      x: 750,
       y: 180,
       wires: [[]],
     },
@@ -462,6 +481,15 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       },
     },
     {
+      type: "wake-hosts",
+      id: "fr-wake",
+      invalid: ["#node-input-broadcast", "256.0.0.1"],
+      check: async (page) => {
+        should(await tray(page).locator("#node-input-hosts-container select").first().inputValue()).equal("fr-host");
+        should(await tray(page).locator("#node-input-store option:checked").innerText()).equal("default store (memory)");
+      },
+    },
+    {
       type: "outage-latch",
       id: "fr-latch",
       check: async (page) => {
@@ -502,7 +530,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       should(await ed().page.evaluate(() => (window as unknown as EditorWindow).RED.i18n.lang())).equal(lang);
     });
 
-    it(`the five nodes are in the palette under "${CATEGORY}", with their ${lang} label and their own icon, served as SVG; the two config nodes are config nodes of the package`, async () => {
+    it(`the six nodes are in the palette under "${CATEGORY}", with their ${lang} label and their own icon, served as SVG; the two config nodes are config nodes of the package`, async () => {
       const { page } = ed();
       should(squash(await page.locator("#red-ui-palette-header-ups_shutdown").innerText())).equal(CATEGORY);
       const inCategory = await page
@@ -859,8 +887,56 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       made.host = host;
     });
 
+    it("wake-hosts (wake when power returns): documented defaults; no host and a broadcast that is not IPv4 marked invalid; the ssh-host's MAC validated; fixed, Done", async () => {
+      should.exist(made.host, "after the ssh-shutdown test, which made the ssh-host");
+      const id = await dropFromPalette(page, "wake-hosts", 5);
+      should(await validity(page, id)).eql({ valid: false, errors: ["hosts"], triangle: true }, "no host yet");
+      await openDialog(page, id);
+      await checkDialogTexts(page, "en-US");
+      should(
+        await fields(page, [
+          "#node-input-name",
+          "#node-input-minCharge",
+          "#node-input-stable",
+          "#node-input-broadcast",
+          "#node-input-wolPort",
+          "#node-input-repeat",
+          "#node-input-deadline",
+          "#node-input-store",
+        ]),
+      ).eql({
+        "#node-input-name": "",
+        "#node-input-minCharge": "50",
+        "#node-input-stable": "300",
+        "#node-input-broadcast": "255.255.255.255",
+        "#node-input-wolPort": "9",
+        "#node-input-repeat": "10",
+        "#node-input-deadline": "600",
+        "#node-input-store": "",
+      });
+      should(await tray(page).locator("#node-input-hosts-container > li").count()).equal(0, "no host by default");
+      await typeInto(page, "#node-input-broadcast", "192.168.1.256");
+      should(await marked(page, "#node-input-broadcast")).be.true("not an IPv4 address");
+      await typeInto(page, "#node-input-broadcast", "192.168.1.255");
+      should(await marked(page, "#node-input-broadcast")).be.false();
+      await tray(page).locator(".node-input-hosts-container-row .red-ui-editableList-addButton").click();
+      const row = tray(page).locator("#node-input-hosts-container > li").first();
+      await row.locator("select").selectOption(made.host);
+      await openTray(page, () => row.locator("button").click());
+      should(await fields(page, ["#node-config-input-mac"])).eql({ "#node-config-input-mac": "" });
+      should(await marked(page, "#node-config-input-mac")).be.false("no MAC is allowed (it is optional)");
+      await typeInto(page, "#node-config-input-mac", "aa:bb:cc:dd:ee");
+      should(await marked(page, "#node-config-input-mac")).be.true("five bytes are not a MAC");
+      await typeInto(page, "#node-config-input-mac", "AA-BB-CC-DD-EE-0F");
+      should(await marked(page, "#node-config-input-mac")).be.false();
+      await dialogDone(page, "#node-config-dialog-ok");
+      await dialogDone(page);
+      should(await validity(page, id)).eql({ valid: true, errors: [], triangle: false });
+      made.wake = id;
+    });
+
     it("Deploy: the editor is clean, one success notification, and GET /flows holds what was typed", async () => {
-      should(Object.keys(made).sort()).eql(["aggregate", "host", "latch", "server", "shutdown", "tiers", "upsIn"], "every dialog test ran");
+      should(Object.keys(made).sort()).eql(["aggregate", "host", "latch", "server", "shutdown", "tiers", "upsIn", "wake"], "every dialog test ran");
       await deployNotified(page);
       const flows = await flowsOnServer(nr.url);
       const byId = (id: string) => {
@@ -887,7 +963,14 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       should([byId(made.server).host, String(byId(made.server).port)]).eql(["127.0.0.1", String(closedPort)]);
       should([byId(made.shutdown).hosts, byId(made.shutdown).action]).eql([[made.host], "simulate"]);
       const host = byId(made.host);
-      should([host.address, String(host.port), host.username, host.fingerprints]).eql(["127.0.0.1", String(closedPort), "nut", FINGERPRINT]);
+      should([host.address, String(host.port), host.username, host.fingerprints, host.mac]).eql([
+        "127.0.0.1",
+        String(closedPort),
+        "nut",
+        FINGERPRINT,
+        "AA-BB-CC-DD-EE-0F",
+      ]);
+      should([byId(made.wake).hosts, byId(made.wake).broadcast, String(byId(made.wake).minCharge)]).eql([[made.host], "192.168.1.255", "50"]);
       should(await errorNotes(page)).eql([]);
     });
 
@@ -1024,7 +1107,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
 
     /** Opens each dialog of the flow in turn (a config node's from its user's), runs `check(type)` on it, and cancels it. */
     async function eachDialog(check: (type: string) => Promise<void>): Promise<void> {
-      for (const id of ["fr-in", "fr-agg", "fr-tiers", "fr-latch", "fr-sd"]) {
+      for (const id of ["fr-in", "fr-agg", "fr-tiers", "fr-latch", "fr-sd", "fr-wake"]) {
         const type = String(flow().find((n) => n.id === id)?.type);
         await openDialog(page, id);
         await check(type);
@@ -1103,7 +1186,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
               .map((t) => t.textContent)
               .join(" "),
           ),
-        ["fr-in", "fr-agg", "fr-tiers", "fr-latch", "fr-sd"],
+        ["fr-in", "fr-agg", "fr-tiers", "fr-latch", "fr-sd", "fr-wake"],
       );
       const hosts = String(localeText("fr", "ssh-shutdown.label.default")).replace("__count__", "1");
       should(labels).eql([
@@ -1112,6 +1195,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
         localeText("fr", "battery-tier-switch.paletteLabel"),
         localeText("fr", "outage-latch.paletteLabel"),
         `${hosts} [simulate]`,
+        String(localeText("fr", "wake-hosts.label.default")).replace("__count__", "1"),
       ]);
     });
 

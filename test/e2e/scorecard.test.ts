@@ -36,7 +36,14 @@ describe("Flow Library scorecard (node-red-dev validate, offline)", function () 
     should(r.refused).eql([]);
     should(r.sameName).eql([]);
     should((r.card.D01 as { total?: number }).total).equal(1);
-    should((r.card.N02 as { nodes?: string[] }).nodes?.sort()).eql(["battery-tier-switch", "nut-ups-in", "outage-latch", "ssh-shutdown", "ups-aggregate"]);
+    should((r.card.N02 as { nodes?: string[] }).nodes?.sort()).eql([
+      "battery-tier-switch",
+      "nut-ups-in",
+      "outage-latch",
+      "ssh-shutdown",
+      "ups-aggregate",
+      "wake-hosts",
+    ]);
     for (const dep of ["ssh2", "asn1", "bcrypt-pbkdf", "safer-buffer", "tweetnacl"])
       should(r.tree.includes(dep)).be.true(`D02 looked at ${dep}: ${r.tree.join(", ")}`);
     should(r.tree.includes("cpu-features")).be.false("optional dependencies are not walked (as node-red-dev configures npm-remote-ls)");

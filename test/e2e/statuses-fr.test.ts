@@ -80,7 +80,18 @@ function flow(host: string, port: number): object[] {
     at("rearm", "inject", { props: [{ p: "reset", v: "true", vt: "bool" }], repeat: "", once: true, onceDelay: 0.5, wires: [["latch"]] }),
     at("tiers", "battery-tier-switch", { mode: "while", staleCounts: false, wires: [[], [], [], [], []] }),
     at("latch", "outage-latch", { key: "outage", store: "", forwardReset: true }),
-    { id: "h1", type: "ssh-host", name: "web1", address: "127.0.0.1", port: 22, username: "nut", keyFile: "", fingerprints: "", acceptAnyHostKey: false },
+    {
+      id: "h1",
+      type: "ssh-host",
+      name: "web1",
+      address: "127.0.0.1",
+      port: 22,
+      username: "nut",
+      keyFile: "",
+      fingerprints: "",
+      acceptAnyHostKey: false,
+      mac: "02:00:5e:00:00:01",
+    },
     at("go", "inject", { props: [{ p: "payload" }], repeat: "", once: true, onceDelay: 0.5, payload: "", payloadType: "str", wires: [["sd"]] }),
     at("sd", "ssh-shutdown", {
       hosts: ["h1"],
@@ -93,7 +104,10 @@ function flow(host: string, port: number): object[] {
       commandTimeout: 30,
       deadline: 60,
       store: "",
+      wires: [["wake"]],
     }),
+    // records web1 from sd's simulated result, and waits for a power state
+    at("wake", "wake-hosts", { hosts: ["h1"], minCharge: 50, stable: 300, broadcast: "127.0.0.1", wolPort: 9, repeat: 10, deadline: 600, store: "" }),
   ];
 }
 
@@ -106,6 +120,7 @@ const FRENCH: Array<[string, string]> = [
   ["tiers", "sur batterie 95 % ~20 min : aucun palier"],
   ["latch", "armé · en mémoire seulement, perdu au redéploiement"],
   ["sd", "simulé 1"],
+  ["wake", "web1 à réveiller · en attente d'un état d'alimentation · en mémoire seulement, perdu au redéploiement"],
 ];
 
 for (const runtime of RUNTIMES) {

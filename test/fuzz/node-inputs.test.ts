@@ -12,7 +12,9 @@
  * connections: on "simulate" any message at all, on "shutdown" every message
  * that must never be a shutdown (a reset in any spelling, power back or on, a
  * forbidden property, an unknown action) leaves it at 0; one good message at
- * the end shows it counts. The editor endpoints get generated bodies: never a
+ * the end shows it counts. wake-hosts' packets go to a loopback UDP socket
+ * that counts them: no message wakes a host, or records one not in its list.
+ * The editor endpoints get generated bodies: never a
  * 500, never a connection off the loopback range.
  */
 import should from "../harness/should";
@@ -28,12 +30,16 @@ import nutServerNode from "../../nodes/nut-server";
 import nutUpsInNode from "../../nodes/nut-ups-in";
 import sshHostNode from "../../nodes/ssh-host";
 import sshShutdownNode from "../../nodes/ssh-shutdown";
+import wakeHostsNode from "../../nodes/wake-hosts";
+import { createSocket } from "node:dgram";
+import type { WakeResult } from "../../core/contract";
 import { startNutSim, type NutSim } from "../../tools/nut-sim";
 import { outage, power, ups } from "../harness/decide-fixtures";
 import { Rng, fuzzScale, fuzzSeed, fuzzSuite, junkString, junkValue, notAmount, notBoolean, notText, replay } from "../harness/fuzz";
 import { collect, collectCompleted, helper, settle, type SpyCall } from "../harness/red-helper";
 import { waitUntil } from "../harness/wait";
 import { freePort } from "../harness/system";
+import { sshHostDef } from "../harness/ssh-target";
 
 type Msg = NodeMessage & Record<string, unknown>;
 const A = "ups1@nas:3493";
@@ -487,6 +493,94 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
           .sort(),
       ).eql(["shutdown false", "shutdown false"]);
     });
+  });
+
+  it("wake-hosts: a broken result or power state is an error; results of other hosts record nothing; the recorded host is woken as without the fuzz", async () => {
+    const r = new Rng(seed ^ 0x3a4e);
+    const udp = createSocket("udp4");
+    let packets = 0;
+    udp.on("message", () => packets++);
+    await new Promise<void>((resolve) => udp.bind(0, "127.0.0.1", resolve));
+    try {
+      const host = (id: string, name: string, mac: string) => sshHostDef(id, name, { port: 1, fingerprints: FP, mac });
+      await helper.load(
+        [sshHostNode, wakeHostsNode],
+        [
+          host("h1", "nas", "02:00:5e:00:00:01"),
+          host("h2", "storage", "02:00:5e:00:00:02"),
+          {
+            id: "wake",
+            type: "wake-hosts",
+            name: "",
+            hosts: ["h1", "h2"],
+            minCharge: 50,
+            stable: 0,
+            broadcast: "127.0.0.1",
+            wolPort: udp.address().port,
+            repeat: 1,
+            deadline: 2,
+            store: "",
+            wires: [["out"]],
+          },
+          { id: "out", type: "helper" },
+        ],
+      );
+      const w = fuzzWatch("wake");
+      const got = collect(helper.getNode("out")) as Array<Msg & { payload: WakeResult }>;
+      const result = (hostId: unknown, action = "simulate"): Record<string, unknown> => ({ host: "x", hostId, action, command: "c", ok: true });
+      const bad = (): Msg =>
+        r.pick([
+          // neither a result nor a power state
+          () => {
+            for (;;) {
+              const p = junkValue(r, 2);
+              if (typeof p !== "object" || p === null || !("policy" in p || "action" in p)) return noise(r, { payload: p } as Msg);
+            }
+          },
+          () =>
+            noise(r, {
+              payload: breakFields(
+                r,
+                result("h1"),
+                { hostId: (x) => (x.chance(0.7) ? notText(x) : "h".repeat(201)), action: (x) => x.pick([notText(x), "reboot", "SHUTDOWN"]), ok: notBoolean },
+                r.int(1, 3),
+              ),
+              outage: O1,
+            } as Msg),
+          () => {
+            // (no outage at all, null or undefined, is a result without one: recorded, not an error)
+            const o = r.pick([() => notRecord(r), () => ({ id: notText(r), since: O1.since }), () => ({ id: "x".repeat(201), since: O1.since })])();
+            return noise(r, { payload: result("h1"), outage: o ?? { id: "" } } as Msg);
+          },
+          () =>
+            noise(r, {
+              payload: breakFields(
+                r,
+                { ...power({ onBattery: false, charge: 90 }) },
+                { onBattery: notBoolean, critical: notBoolean, charge: notAmount },
+                r.int(1, 3),
+              ),
+            } as Msg),
+        ])();
+      await fuzzAll(w, got, between, bad, "nothing recorded");
+      await w.feed({ payload: result("h1"), outage: O1 } as Msg);
+      await fuzzAll(w, got, between, bad, "nas recorded");
+      // results of hosts not in the list: no error, nothing recorded (any text a message may carry as an id)
+      for (let i = 0; i < between; i++) {
+        const id = r.chance(0.5) ? junkString(r).slice(0, 200) || "h9" : r.pick(["h3", "__proto__", "constructor", "toString", "h1 ", "H1"]);
+        const msg = { payload: result(id, r.pick(["shutdown", "simulate"])), outage: O1 } as Msg;
+        await w.feed(msg);
+        should(w.errorsFor(msg)).eql([], `a result of ${JSON.stringify(id)} is no error (${replay(seed)})`);
+      }
+      should(got).have.length(0);
+      await w.feed({ payload: power({ onBattery: false, charge: 90 }) } as Msg);
+      await waitUntil("the simulated waking of nas", () => got.length >= 2);
+      await settle();
+      should(got.map((m) => `${m.payload.host} ${m.payload.event}`)).eql(["nas WAKING", "nas SIMULATED"]);
+      should(packets).equal(0, "a simulated host gets no packet");
+    } finally {
+      await new Promise<void>((resolve) => udp.close(() => resolve()));
+    }
   });
 
   it("nut-ups-in: any message is a poll now (documented): each one is finished with one reading, and the readings stay right", async () => {

@@ -1,6 +1,7 @@
 /**
  * The runner's SshTarget for a host of an ssh-lab (kept apart from ssh-lab.ts,
- * which must not depend on the code under test).
+ * which must not depend on the code under test), and an ssh-host node of a
+ * test flow.
  */
 import { parsePins } from "../../core/ssh/hostkey";
 import { loadPrivateKey } from "../../core/ssh/keys";
@@ -21,4 +22,9 @@ export function labTarget(lab: SshLab, name: string, over: Partial<SshTarget> = 
     acceptAnyHostKey: false,
     ...over,
   };
+}
+
+/** An ssh-host config node of a test flow, as the editor saves it (loopback, nothing pinned, no key), with `over`. */
+export function sshHostDef(id: string, name: string, over: Record<string, unknown> = {}): Record<string, unknown> {
+  return { id, type: "ssh-host", name, address: "127.0.0.1", port: 22, username: "nut", keyFile: "", fingerprints: "", acceptAnyHostKey: false, ...over };
 }

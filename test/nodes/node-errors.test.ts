@@ -15,8 +15,10 @@ import latchNode from "../../nodes/outage-latch";
 import sshHostNode from "../../nodes/ssh-host";
 import sshShutdownNode from "../../nodes/ssh-shutdown";
 import aggregateNode from "../../nodes/ups-aggregate";
+import wakeHostsNode from "../../nodes/wake-hosts";
 import { callsOf, collect, collectCompleted, errorText, helper, type SpyCall } from "../harness/red-helper";
 import { waitUntil } from "../harness/wait";
+import { sshHostDef } from "../harness/ssh-target";
 import { loadExample } from "../../tools/example-flow";
 import { changeRuntimeNode } from "../harness/red-helper";
 
@@ -80,6 +82,12 @@ const MISCONFIGURED: Case[] = [
     type: "ssh-shutdown",
     modules: [sshHostNode, sshShutdownNode],
     flow: [{ id: "n", type: "ssh-shutdown", hosts: [], preset: "linux", action: "simulate", wires: [["out"]] }],
+    problem: "no ssh-host selected",
+  },
+  {
+    type: "wake-hosts",
+    modules: [sshHostNode, wakeHostsNode],
+    flow: [{ id: "n", type: "wake-hosts", hosts: [], broadcast: "255.255.255.255", wolPort: 9, store: "", wires: [["out"]] }],
     problem: "no ssh-host selected",
   },
 ];
@@ -146,6 +154,13 @@ describe("the one error path", () => {
       ],
       msg: { command: "rm -rf /" },
       problem: /^refused: msg\.command is not accepted; hosts and commands come only from the node's configuration$/,
+    },
+    {
+      type: "wake-hosts",
+      modules: [sshHostNode, wakeHostsNode],
+      flow: [sshHostDef("h1", "nas", { mac: "02:00:5e:00:00:01" }), { id: "n", type: "wake-hosts", hosts: ["h1"], store: "", wires: [["out"]] }],
+      msg: { payload: { host: "nas", action: "shutdown", ok: true } },
+      problem: /^Message ignored: msg\.payload\.hostId must be the id of an ssh-host, as ssh-shutdown sets it \(got nothing\)$/,
     },
   ];
   for (const c of BAD_INPUT) {

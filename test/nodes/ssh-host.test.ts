@@ -68,6 +68,32 @@ describe("ssh-host node", () => {
     should(callsOf(n, n.error).map((c) => c.args[0])).eql(["ssh-host backup: not a SHA256 fingerprint, ignored: MD5:aa:bb"]);
   });
 
+  it("a MAC address for Wake-on-LAN in any usual form is read as aa:bb:cc:dd:ee:ff; none is null", async () => {
+    for (const [typed, read] of [
+      ["AA-BB-CC-DD-EE-0F", "aa:bb:cc:dd:ee:0f"],
+      ["aabb.ccdd.ee0f", "aa:bb:cc:dd:ee:0f"],
+      [" aa:bb:cc:dd:ee:0f ", "aa:bb:cc:dd:ee:0f"],
+      ["", null],
+    ] as const) {
+      await helper.load(sshHostNode, [host({ mac: typed })]);
+      const n = helper.getNode("h1");
+      should((n as unknown as { mac: string | null }).mac).equal(read, typed);
+      should(callsOf(n, n.error)).have.length(0);
+      await helper.unload();
+    }
+    await helper.load(sshHostNode, [host()]);
+    should((helper.getNode("h1") as unknown as { mac: string | null }).mac).equal(null, "a flow without the field");
+  });
+
+  it("a MAC address that is not one is an error at deploy naming the host and the forms accepted", async () => {
+    await helper.load(sshHostNode, [host({ mac: "aa:bb:cc:dd:ee" })]);
+    const n = helper.getNode("h1");
+    should(callsOf(n, n.error).map((c) => c.args[0])).eql([
+      'ssh-host backup: "aa:bb:cc:dd:ee" is not a MAC address (aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff or aabb.ccdd.eeff): this host cannot be woken',
+    ]);
+    should((n as unknown as { mac: string | null }).mac).equal(null);
+  });
+
   it("a port that is not one (from a flow edited by hand) is an error at deploy, and nothing connects to another port", async () => {
     await helper.load(sshHostNode, [host({ port: "2x2" })]);
     const n = helper.getNode("h1");

@@ -102,6 +102,7 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
     should(pa.ok).be.true();
     should(pa.attempts).equal(0);
     should(pa.command).equal("sudo -n /sbin/shutdown -h +2 'Power failure'");
+    should([pa.hostId, (b.payload as ShutdownResult).hostId]).eql(["h1", "h2"], "each result names its ssh-host by id (wake-hosts keys on it)");
     should(a.summary).equal("backup-server: simulate, would run: sudo -n /sbin/shutdown -h +2 'Power failure'");
     should((b.payload as ShutdownResult).command).equal("/sbin/shutdown -h +2 'Power failure'", "root: no sudo");
     should(srv.count()).equal(0, "no TCP connection");

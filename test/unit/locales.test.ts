@@ -12,6 +12,7 @@ import { TIER_TEXTS } from "../../core/decide/tiers";
 import { UPS_TEXTS } from "../../core/nut/ups-state";
 import { SHUTDOWN_TEXTS } from "../../core/ssh/shutdown";
 import type { TextTable } from "../../core/status";
+import { WAKE_TEXTS } from "../../core/wake/wake";
 import { ERROR_TEXTS } from "../../nodes/lib/errors";
 import { NODE_TEXTS } from "../../nodes/lib/status";
 import { CATALOG_TYPES, LANGUAGES, catalog, translator } from "../harness/catalog";
@@ -23,6 +24,7 @@ const TABLES: Record<string, TextTable[]> = {
   "battery-tier-switch": [TIER_TEXTS.table, NODE_TEXTS.table],
   "outage-latch": [LATCH_TEXTS.table],
   "ssh-shutdown": [SHUTDOWN_TEXTS.table, NODE_TEXTS.table],
+  "wake-hosts": [WAKE_TEXTS.table, NODE_TEXTS.table],
 };
 
 /** The keys of the one error path each node uses: a configuration check, bad input, or both. */
@@ -33,6 +35,7 @@ const ERRORS: Record<string, TextTable> = {
   "battery-tier-switch": pick("errors.config", "errors.config-input", "errors.bad-input"),
   "outage-latch": pick("errors.bad-input"),
   "ssh-shutdown": pick("errors.config", "errors.config-input"),
+  "wake-hosts": pick("errors.config", "errors.config-input", "errors.bad-input"),
 };
 
 /** The value at a dotted path of a catalog, or undefined. */

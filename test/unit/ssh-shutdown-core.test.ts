@@ -24,7 +24,7 @@ import {
 } from "../../core/ssh/shutdown";
 
 const T0 = 1_790_000_000_000;
-const host = { name: "backup-server", address: "192.0.2.10", port: 22 };
+const host = { id: "h1", name: "backup-server", address: "192.0.2.10", port: 22 };
 
 function outcome(over: Partial<RunOutcome> = {}): RunOutcome {
   return { ok: true, exitCode: 0, signal: null, stdout: "", stderr: "", durationMs: 412, attempts: 1, error: null, sent: true, aborted: false, ...over };
@@ -179,6 +179,7 @@ describe("ssh-shutdown core", () => {
       const r = makeResult(host, "shutdown", "sudo -n /sbin/shutdown -h +1 'x'", outcome({ stdout: "ok\n" }), T0);
       const expected: ShutdownResult = {
         host: "backup-server",
+        hostId: "h1",
         address: "192.0.2.10",
         port: 22,
         action: "shutdown",
