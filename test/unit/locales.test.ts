@@ -7,6 +7,7 @@
  */
 import should from "../harness/should";
 import { AGGREGATE_TEXTS } from "../../core/decide/aggregate";
+import { COMMAND_TEXTS } from "../../core/nut/command";
 import { LATCH_TEXTS } from "../../core/decide/latch";
 import { TIER_TEXTS } from "../../core/decide/tiers";
 import { UPS_TEXTS } from "../../core/nut/ups-state";
@@ -23,6 +24,7 @@ const TABLES: Record<string, TextTable[]> = {
   "battery-tier-switch": [TIER_TEXTS.table, NODE_TEXTS.table],
   "outage-latch": [LATCH_TEXTS.table],
   "ssh-shutdown": [SHUTDOWN_TEXTS.table, NODE_TEXTS.table],
+  "nut-command": [COMMAND_TEXTS.table, NODE_TEXTS.table],
 };
 
 /** The keys of the one error path each node uses: a configuration check, bad input, or both. */
@@ -33,6 +35,7 @@ const ERRORS: Record<string, TextTable> = {
   "battery-tier-switch": pick("errors.config", "errors.config-input", "errors.bad-input"),
   "outage-latch": pick("errors.bad-input"),
   "ssh-shutdown": pick("errors.config", "errors.config-input"),
+  "nut-command": pick("errors.config", "errors.config-input", "errors.bad-input"),
 };
 
 /** The value at a dotted path of a catalog, or undefined. */
