@@ -15,7 +15,8 @@ import nutCommandNode from "../../nodes/nut-command";
 import sshHostNode from "../../nodes/ssh-host";
 import type { NutCommandResult, ShutdownResult } from "../../core/contract";
 import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, NUT_LAB_USERS, type NutLab } from "../harness/nut-lab";
-import { helper, watch, type Watch } from "../harness/red-helper";
+import { helper, loadContextStores, watch, type Watch } from "../harness/red-helper";
+import { fileStores } from "../harness/decide-node-helper";
 import { requireComponent } from "../harness/system";
 import { waitUntil } from "../harness/wait";
 import { startNutSim, type NutSim } from "../../tools/nut-sim";
@@ -91,7 +92,7 @@ describe("nut-command against a real upsd (integration)", function () {
   }
 
   async function deploy(command: Record<string, unknown>, creds: object = ADMIN, server: Record<string, unknown> = {}, extra: object[] = []) {
-    await helper.load(nodes, flow(command, server, extra), creds);
+    await helper.load([...nodes, loadContextStores], flow(command, server, extra), creds);
     return watch<ResultMsg>("cmd", "out");
   }
 
@@ -255,6 +256,26 @@ describe("nut-command against a real upsd (integration)", function () {
     should(second.payload.time).equal(first.payload.time);
     should(await lab.getVar("ups1", "ups.status")).equal("FSD OL");
     await clearFsd();
+  });
+
+  it("the hosts' results survive a Node-RED restart (file context store): a result from before the restart counts", async () => {
+    const stores = fileStores();
+    try {
+      const dir = stores.open();
+      const cfg = { kind: "fsd", command: "", hosts: ["h1", "h2"], store: "file" };
+      const hosts = [host("h1"), host("h2")];
+      let w = await deploy(cfg, ADMIN, {}, hosts);
+      await w.receive(shutdownResult("h1", "o1"));
+      await stores.restart(dir, "clean");
+      w = await deploy(cfg, ADMIN, {}, hosts);
+      await w.receive(shutdownResult("h2", "o1"));
+      await w.receive({ payload: "go", outage: { id: "o1", since: 1 } });
+      const m = await result(w);
+      should(m.payload).containDeep({ result: "SUCCESS", waited: { hosts: { reported: 2, expected: 2 }, cutShort: [] } });
+      await clearFsd();
+    } finally {
+      await stores.removeAll();
+    }
   });
 
   it("the deadline sends anyway and says which waits it cut short", async () => {

@@ -1,7 +1,7 @@
 /**
  * The NUT nodes in a real Node-RED (built package, admin authentication)
- * against a real upsd, driven in headless Chromium: the editor endpoint's
- * permission, the palette entry and icon, the dialog's List UPSes button,
+ * against a real upsd, driven in headless Chromium: the editor endpoints'
+ * permission (list-ups, and nut-command's list-commands), the palette entry and icon, the dialog's List UPSes button,
  * the deployed node's status, labels and help in English and French.
  */
 import should from "../harness/should";
@@ -55,6 +55,22 @@ describe("NUT nodes in the Node-RED editor (Chromium)", function () {
         { name: "ups2", description: "NUT lab ups2" },
       ],
     });
+  });
+
+  it("the list-commands endpoint (nut-command's dialog) needs write permission too, and lists what dummy-ups offers", async () => {
+    const post = (token: string | null) =>
+      fetch(`${nr.url}/nut-server/list-commands`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ host: lab.host, port: lab.port, ups: "ups1" }),
+      });
+    should((await post(null)).status).equal(401);
+    should((await post(await nr.token("viewer"))).status).equal(401);
+    const ok = await post(adminToken);
+    should(ok.status).equal(200);
+    const body = (await ok.json()) as { commands: unknown[]; variables: Array<{ name: string; type: string; description: string }> };
+    should(body.commands).eql([{ name: "load.off", description: "Turn off the load immediately" }]);
+    should(body.variables.find((v) => v.name === "battery.charge")).containDeep({ type: "NUMBER", description: "Battery charge (percent of full)" });
   });
 
   /** A logged-in editor page in the given browser locale, with the two NUT nodes deployed. */
