@@ -60,6 +60,7 @@ const PALETTE = [
   { type: "battery-tier-switch", icon: "tiers.svg", label: { "en-US": "battery tiers", fr: "paliers batterie" } },
   { type: "outage-latch", icon: "latch.svg", label: { "en-US": "once per outage", fr: "une fois par coupure" } },
   { type: "ssh-shutdown", icon: "ssh-shutdown.svg", label: { "en-US": "ssh shutdown", fr: "arrêt ssh" } },
+  { type: "nut-command", icon: "nut-command.svg", label: { "en-US": "ups command", fr: "commande onduleur" } },
 ];
 /** Config nodes: Node-RED lists them in the Configuration nodes sidebar, never in the palette. */
 const CONFIG_TYPES = ["nut-server", "ssh-host"];
@@ -281,7 +282,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
     should(inPage).eql({
       runs: ALL_TYPES.length,
       stylesheets: 1,
-      api: ["fillStores", "listUps", "showDefaults", "showList", "validate"],
+      api: ["bindListUps", "fillStores", "fitsVariable", "listCommands", "listUps", "pickedServer", "showDefaults", "showList", "turnsLoadOff", "validate"],
       frozen: true,
     });
   }
@@ -356,6 +357,27 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       deadline: 60,
       store: "",
       x: 550,
+      y: 180,
+      wires: [[]],
+    },
+    {
+      id: "fr-cmd",
+      type: "nut-command",
+      z: "fr-tab",
+      name: "",
+      server: "fr-srv",
+      ups: "ups1",
+      kind: "instcmd",
+      command: "shutdown.return",
+      param: "",
+      allowOnLine: false,
+      trackingTimeout: 30,
+      hosts: ["fr-host"],
+      margin: 30,
+      waitClients: false,
+      deadline: 120,
+      store: "",
+      x: 750,
       y: 180,
       wires: [[]],
     },
@@ -462,6 +484,25 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       },
     },
     {
+      type: "nut-command",
+      id: "fr-cmd",
+      invalid: ["#node-input-deadline", "-1"],
+      check: async (page) => {
+        // shutdown.return: no load-off warning, the note on what it does; load.off: the warning and its tick box
+        should(await tray(page).locator(".nut-command-load-off").first().isVisible()).be.false();
+        should(await tray(page).locator(".nut-command-return").isVisible()).be.true();
+        await typeInto(page, "#node-input-command", "load.off");
+        should(await tray(page).locator(".nut-command-load-off").first().isVisible()).be.true();
+        should(await tray(page).locator("#node-input-allowOnLine").isVisible()).be.true();
+        // the awaited host is picked
+        should(
+          await tray(page)
+            .locator("#node-input-nut-command-hosts")
+            .evaluate((e) => Array.from((e as HTMLSelectElement).selectedOptions).map((o) => o.value)),
+        ).eql(["fr-host"]);
+      },
+    },
+    {
       type: "outage-latch",
       id: "fr-latch",
       check: async (page) => {
@@ -502,7 +543,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       should(await ed().page.evaluate(() => (window as unknown as EditorWindow).RED.i18n.lang())).equal(lang);
     });
 
-    it(`the five nodes are in the palette under "${CATEGORY}", with their ${lang} label and their own icon, served as SVG; the two config nodes are config nodes of the package`, async () => {
+    it(`the six nodes are in the palette under "${CATEGORY}", with their ${lang} label and their own icon, served as SVG; the two config nodes are config nodes of the package`, async () => {
       const { page } = ed();
       should(squash(await page.locator("#red-ui-palette-header-ups_shutdown").innerText())).equal(CATEGORY);
       const inCategory = await page
@@ -1024,7 +1065,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
 
     /** Opens each dialog of the flow in turn (a config node's from its user's), runs `check(type)` on it, and cancels it. */
     async function eachDialog(check: (type: string) => Promise<void>): Promise<void> {
-      for (const id of ["fr-in", "fr-agg", "fr-tiers", "fr-latch", "fr-sd"]) {
+      for (const id of ["fr-in", "fr-agg", "fr-tiers", "fr-latch", "fr-sd", "fr-cmd"]) {
         const type = String(flow().find((n) => n.id === id)?.type);
         await openDialog(page, id);
         await check(type);

@@ -94,6 +94,9 @@ function flow(host: string, port: number): object[] {
       deadline: 60,
       store: "",
     }),
+    // the server has no credentials: the command is not sent, and the status says why
+    at("go-cmd", "inject", { props: [{ p: "payload" }], repeat: "", once: true, onceDelay: 0.5, payload: "", payloadType: "str", wires: [["cmd"]] }),
+    at("cmd", "nut-command", { server: "srv", ups: "ups1", kind: "instcmd", command: "shutdown.return", param: "", hosts: [], store: "" }),
   ];
 }
 
@@ -106,6 +109,7 @@ const FRENCH: Array<[string, string]> = [
   ["tiers", "sur batterie 95 % ~20 min : aucun palier"],
   ["latch", "armé · en mémoire seulement, perdu au redéploiement"],
   ["sd", "simulé 1"],
+  ["cmd", "shutdown.return : ÉCHEC NO-CREDENTIALS"],
 ];
 
 for (const runtime of RUNTIMES) {

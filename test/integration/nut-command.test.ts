@@ -19,7 +19,8 @@ import { helper, loadContextStores, watch, type Watch } from "../harness/red-hel
 import { fileStores } from "../harness/decide-node-helper";
 import { requireComponent } from "../harness/system";
 import { waitUntil } from "../harness/wait";
-import { startNutSim, type NutSim } from "../../tools/nut-sim";
+import type { NutSim } from "../../tools/nut-sim";
+import { loadCommandOnSim } from "../harness/nut-command-sim";
 import type { NodeMessage } from "node-red";
 
 type ResultMsg = NodeMessage & { payload: NutCommandResult; summary: string; outage?: { id: string } };
@@ -326,34 +327,7 @@ describe("nut-command against nut-sim (final SUCCESS / FAILED and a upsd without
   let sim: NutSim;
 
   async function deploy(netver: string, command: string): Promise<Watch<ResultMsg>> {
-    sim = await startNutSim({
-      netver,
-      users: { admin: { password: "pw", instcmds: true } },
-      instcmds: { "shutdown.return": "SUCCESS", "beeper.disable": "FAILED" },
-    });
-    sim.addUps("ups1", { "ups.status": "OB DISCHRG" });
-    await helper.load(
-      nodes,
-      [
-        { id: "srv", type: "nut-server", host: sim.host, port: sim.port, usetls: false, tls: "", login: "", interval: 5, timeout: 2 },
-        {
-          id: "cmd",
-          type: "nut-command",
-          server: "srv",
-          ups: "ups1",
-          kind: "instcmd",
-          command,
-          param: "",
-          trackingTimeout: 5,
-          hosts: [],
-          margin: 0,
-          deadline: 60,
-          wires: [["out"]],
-        },
-        { id: "out", type: "helper" },
-      ],
-      { srv: { username: "admin", password: "pw" } },
-    );
+    sim = await loadCommandOnSim(command, { netver, instcmds: { "shutdown.return": "SUCCESS", "beeper.disable": "FAILED" } });
     return watch<ResultMsg>("cmd", "out");
   }
   afterEach(async () => {
