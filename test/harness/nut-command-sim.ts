@@ -10,7 +10,10 @@ import { startNutSim, type NutSim, type NutSimCommandResult } from "../../tools/
 import { helper } from "./red-helper";
 
 /** Starts the simulator and loads the flow; `command` is the instant command the node sends. */
-export async function loadCommandOnSim(command: string, opts: { netver?: string; instcmds?: Record<string, NutSimCommandResult> } = {}): Promise<NutSim> {
+export async function loadCommandOnSim(
+  command: string,
+  opts: { netver?: string; instcmds?: Record<string, NutSimCommandResult>; param?: string } = {},
+): Promise<NutSim> {
   const sim = await startNutSim({
     netver: opts.netver,
     users: { admin: { password: "pw", instcmds: true } },
@@ -28,7 +31,7 @@ export async function loadCommandOnSim(command: string, opts: { netver?: string;
         ups: "ups1",
         kind: "instcmd",
         command,
-        param: "",
+        param: opts.param ?? "",
         trackingTimeout: 5,
         hosts: [],
         margin: 0,
