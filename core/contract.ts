@@ -184,40 +184,6 @@ export interface TierInfo {
   together: string[];
 }
 
-export type ShutdownAction = "shutdown" | "cancel" | "check" | "simulate";
-
-/** `msg.payload` of one ssh-shutdown result message (one per host). */
-export interface ShutdownResult {
-  /** The ssh-host's name (or address when unnamed). */
-  host: string;
-  address: string;
-  port: number;
-  action: ShutdownAction;
-  /** The command run (or that would run, for simulate). */
-  command: string;
-  /** True when the action did what it should. */
-  ok: boolean;
-  /** Remote exit code, null when no command completed. */
-  exitCode: number | null;
-  /** Remote signal name if the command was killed, else null. */
-  signal: string | null;
-  /** Excerpts of the output (bounded). */
-  stdout: string;
-  stderr: string;
-  /** Milliseconds from the first attempt to the result. */
-  duration: number;
-  attempts: number;
-  /** Error text when not ok, else null. */
-  error: string | null;
-  /** When the result was produced (epoch ms). */
-  time: number;
-  /**
-   * This message joined a run already in progress for an earlier message:
-   * the result is that run's (the command was not sent again for it).
-   */
-  joined: boolean;
-}
-
 export type NutCommandKind = "fsd" | "instcmd" | "setvar";
 
 /**
@@ -267,5 +233,39 @@ export interface NutCommandResult {
   /** When the result was produced (epoch ms). */
   time: number;
   /** This message joined a command already waiting or running for an earlier go: the result is that command's. */
+  joined: boolean;
+}
+
+export type ShutdownAction = "shutdown" | "cancel" | "check" | "simulate";
+
+/** `msg.payload` of one ssh-shutdown result message (one per host). */
+export interface ShutdownResult {
+  /** The ssh-host's name (or address when unnamed). */
+  host: string;
+  address: string;
+  port: number;
+  action: ShutdownAction;
+  /** The command run (or that would run, for simulate). */
+  command: string;
+  /** True when the action did what it should. */
+  ok: boolean;
+  /** Remote exit code, null when no command completed. */
+  exitCode: number | null;
+  /** Remote signal name if the command was killed, else null. */
+  signal: string | null;
+  /** Excerpts of the output (bounded). */
+  stdout: string;
+  stderr: string;
+  /** Milliseconds from the first attempt to the result. */
+  duration: number;
+  attempts: number;
+  /** Error text when not ok, else null. */
+  error: string | null;
+  /** When the result was produced (epoch ms). */
+  time: number;
+  /**
+   * This message joined a run already in progress for an earlier message:
+   * the result is that run's (the command was not sent again for it).
+   */
   joined: boolean;
 }
