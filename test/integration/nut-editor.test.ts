@@ -2,7 +2,9 @@
  * The NUT nodes in a real Node-RED (built package, admin authentication)
  * against a real upsd, driven in headless Chromium: the editor endpoints'
  * permission (list-ups, and nut-command's list-commands), the palette entry and icon, the dialog's List UPSes button,
- * the deployed node's status, labels and help in English and French.
+ * the deployed node's status, labels and help in English and French; and
+ * nut-command's dialog with List commands (descriptions, types, a value
+ * checked against the variable's type).
  */
 import should from "../harness/should";
 import type { Page } from "playwright-core";
@@ -74,8 +76,9 @@ describe("NUT nodes in the Node-RED editor (Chromium)", function () {
   });
 
   /** A logged-in editor page in the given browser locale, with the two NUT nodes deployed. */
-  async function editor(locale: string): Promise<Page> {
+  async function editor(locale: string, extra: object[] = []): Promise<Page> {
     const flows = [
+      ...extra,
       { id: "tab1", type: "tab", label: "NUT" },
       { id: "srv1", type: "nut-server", name: "", host: lab.host, port: lab.port, usetls: false, tls: "", login: "", interval: 5, timeout: 5 },
       {
@@ -160,5 +163,54 @@ describe("NUT nodes in the Node-RED editor (Chromium)", function () {
     await dialogDone(page, "#node-dialog-cancel");
     await helpShown(page, "nut-ups-in");
     await page.locator(".red-ui-help").getByText("Lit un onduleur, ou tous les onduleurs").waitFor({ timeout: 10000 });
+  });
+
+  it("nut-command's dialog: List commands shows the UPS's commands with their description, a variable's description and type, and marks a value the type refuses", async () => {
+    const cmd = {
+      id: "cmd1",
+      type: "nut-command",
+      z: "tab1",
+      name: "",
+      server: "srv1",
+      ups: "ups1",
+      kind: "instcmd",
+      command: "load.off",
+      param: "",
+      allowOnLine: false,
+      trackingTimeout: 30,
+      hosts: [],
+      margin: 30,
+      waitClients: false,
+      deadline: 120,
+      store: "",
+      x: 200,
+      y: 200,
+      wires: [[]],
+    };
+    const page = await editor("en-US", [cmd]);
+    await openDialog(page, "cmd1");
+    const tray = page.locator(".red-ui-tray");
+    // load.off leaves the load off: the warning and the tick box are shown
+    should(await tray.locator("#node-input-allowOnLine").isVisible()).be.true();
+    await tray.locator("#node-input-nut-list-commands").click();
+    const info = tray.locator("#node-input-nut-command-info");
+    await info.getByText("writable variables").waitFor({ timeout: 15000 });
+    should(await info.innerText()).match(/^1 commands, \d+ writable variables\.\s*Turn off the load immediately$/);
+    should(await tray.locator("#node-input-command-choices option").evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).eql(["load.off"]);
+    await tray.locator("#node-input-kind").selectOption("setvar");
+    // the choices are now the UPS's writable variables
+    should(await tray.locator("#node-input-command-choices option").evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).containEql(
+      "battery.charge",
+    );
+    await tray.locator("#node-input-command").fill("battery.charge");
+    await tray.locator("#node-input-command").dispatchEvent("change");
+    should(await info.innerText()).match(/^Battery charge \(percent of full\) \(NUMBER, \d+\)$/);
+    await tray.locator("#node-input-param").fill("full");
+    await tray.locator("#node-input-param").dispatchEvent("change");
+    should(await tray.locator("#node-input-nut-param-info .nut-shutdown-error").innerText()).equal("This value is not one the UPS accepts.");
+    await tray.locator("#node-input-param").fill("80");
+    await tray.locator("#node-input-param").dispatchEvent("change");
+    should(await tray.locator("#node-input-nut-param-info .nut-shutdown-error").count()).equal(0);
+    await dialogDone(page, "#node-dialog-cancel");
   });
 });
