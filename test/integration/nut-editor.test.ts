@@ -1,8 +1,9 @@
 /**
  * The NUT nodes in a real Node-RED (built package, admin authentication)
  * against a real upsd, driven in headless Chromium: the editor endpoints'
- * permission (list-ups, and nut-command's list-commands), the palette entry and icon, the dialog's List UPSes button,
- * the deployed node's status, labels and help in English and French; and
+ * permission (list-ups, and nut-command's list-commands), the palette entry
+ * and icon, the dialog's List UPSes button, the deployed node's status,
+ * labels and help in English and French; and
  * nut-command's dialog with List commands (descriptions, types, a value
  * checked against the variable's type).
  */
