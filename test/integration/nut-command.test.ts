@@ -17,6 +17,8 @@ import nutUpsInNode from "../../nodes/nut-ups-in";
 import nutCommandNode from "../../nodes/nut-command";
 import sshHostNode from "../../nodes/ssh-host";
 import type { NutCommandResult, ShutdownResult } from "../../core/contract";
+import { NutClient } from "../../core/nut/client";
+import { listClients } from "../../core/nut/commander";
 import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, NUT_LAB_USERS, type NutLab } from "../harness/nut-lab";
 import { helper, loadContextStores, watch, type Watch } from "../harness/red-helper";
 import { fileStores } from "../harness/decide-node-helper";
@@ -244,6 +246,16 @@ describe("nut-command against a real upsd (integration)", function () {
     should(await lab.getVar("ups1", "ups.status")).equal("OL");
   });
 
+  it("a redeploy while waiting ends the wait: nothing is sent, the node closes", async () => {
+    const w = await deploy({ kind: "fsd", command: "", hosts: ["h1"] }, ADMIN, {}, [host("h1")]);
+    w.receive({ payload: "go" }).catch(() => undefined);
+    await w.next("statuses", (s) => s.text === "waiting for 0/1 hosts");
+    await helper.unload();
+    should(w.messages).have.length(0);
+    should(w.completed).have.length(1, "the waiting message was finished");
+    should(await lab.getVar("ups1", "ups.status")).equal("OL");
+  });
+
   it("waits for every listed host's result of this outage, then the margin; a second go joins; results of another outage do not count", async () => {
     const w = await deploy({ kind: "fsd", command: "", hosts: ["h1", "h2"], margin: 0.2 }, ADMIN, {}, [host("h1"), host("h2")]);
     await w.receive(shutdownResult("h2", "old-outage"));
@@ -315,7 +327,14 @@ describe("nut-command against a real upsd (integration)", function () {
       wires: [[]],
     };
     const w = await deploy({ kind: "fsd", command: "", waitClients: true }, ADMIN, { login: "ups1" }, [reader]);
-    await waitUntil("both LOGINs counted by upsd", async () => (await lab.getVar("ups1", "ups.status")) === "OL" && helper.getNode("in"));
+    const probe = new NutClient({ host: lab.host, port: lab.port });
+    probe.on("state", () => undefined);
+    probe.start();
+    try {
+      await waitUntil("both LOGINs counted by upsd", async () => (await listClients(probe, "ups1")).length === 2);
+    } finally {
+      await probe.close();
+    }
     w.receive({ payload: "go" }).catch(() => undefined);
     await w.next("statuses", (s) => s.text === "waiting for upsmon clients to log out");
     should(await lab.getVar("ups1", "ups.status")).equal("OL", "not sent while another client is logged in");
