@@ -65,3 +65,22 @@ export function flag(v: unknown, fallback: boolean): boolean {
 export function textOf(v: unknown): string {
   return typeof v === "string" ? v : "";
 }
+
+/** A configuration problem in words: a key of the node's "errors" texts and its values. */
+export interface ConfigProblem {
+  key: string;
+  params?: Record<string, string | number>;
+}
+
+/**
+ * Seconds in [min, max] as ms (an empty field: `def` seconds), else the
+ * default with a "bad-number" problem naming the field.
+ */
+export function boundedSeconds(v: unknown, def: number, min: number, max: number, name: string, problems: ConfigProblem[]): number {
+  const n = numberOr(v, def);
+  if (!within(n, { min, max })) {
+    problems.push({ key: "bad-number", params: { name, min, max } });
+    return def * 1000;
+  }
+  return Math.round(n * 1000);
+}

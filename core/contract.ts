@@ -184,6 +184,58 @@ export interface TierInfo {
   together: string[];
 }
 
+export type NutCommandKind = "fsd" | "instcmd" | "setvar";
+
+/**
+ * SUCCESS: done (FSD set; tracking said SUCCESS). FAILED: upsd or the
+ * driver refused (`code`). UNKNOWN: tracked, but no final answer within the
+ * tracking time, or the driver answered "unknown" (`unknownBecause`).
+ * SENT: upsd accepted it without tracking: queued, outcome unknown.
+ * REFUSED: this node did not send it (the load-off guard). CANCELLED:
+ * power came back while waiting; nothing was sent.
+ */
+export type NutCommandOutcome = "SUCCESS" | "FAILED" | "UNKNOWN" | "SENT" | "REFUSED" | "CANCELLED";
+
+/** What nut-command waited for before sending. */
+export interface NutCommandWaited {
+  /** Awaited ssh-host results that arrived in this outage, of how many. */
+  hosts: { reported: number; expected: number };
+  /** The other upsmon clients of the UPS had logged out; null when not awaited (or not known). */
+  clientsLeft: boolean | null;
+  /** The margin after the last host result, in seconds. */
+  marginSeconds: number;
+  /** Waits the deadline cut short: "hosts", "margin", "clients" (empty when none). */
+  cutShort: string[];
+}
+
+/** `msg.payload` of a nut-command result message (one per command, and one per joined message). */
+export interface NutCommandResult {
+  ups: string;
+  /** The upsd, "host:port". */
+  server: string;
+  kind: NutCommandKind;
+  /** "FSD", the instant command, or the variable. */
+  command: string;
+  /** INSTCMD's parameter or SET VAR's value; null when none. */
+  param: string | null;
+  result: NutCommandOutcome;
+  /** NUT's error code (ACCESS-DENIED, CMD-NOT-SUPPORTED, FAILED, …) or ours (TIMEOUT, ON-LINE-POWER, …); null on success. */
+  code: string | null;
+  /** upsd tracked the command (protocol 1.3, SET TRACKING ON accepted). */
+  tracking: boolean;
+  /** For UNKNOWN: "timeout" (no final answer in time) or "driver" (it answered unknown); else null. */
+  unknownBecause: "timeout" | "driver" | null;
+  waited: NutCommandWaited;
+  /** Milliseconds from the go to the result. */
+  duration: number;
+  /** What went wrong, in words (with the upsd.users line to add for missing rights); null on success. */
+  error: string | null;
+  /** When the result was produced (epoch ms). */
+  time: number;
+  /** This message joined a command already waiting or running for an earlier go: the result is that command's. */
+  joined: boolean;
+}
+
 export type ShutdownAction = "shutdown" | "cancel" | "check" | "simulate";
 
 /** `msg.payload` of one ssh-shutdown result message (one per host). */

@@ -21,6 +21,17 @@
  *   so parallel requests cannot pile up memory.
  * What remains is what any TCP client reveals: whether host:port accepts a
  * connection (refused / timeout / not NUT).
+ *
+ * POST /nut-server/list-commands ({id, host, port, usetls, tls, ups}) lists
+ * what one UPS offers for nut-command's dialog under the same rules: LIST
+ * CMD with GET CMDDESC, LIST RW with GET DESC, GET TYPE and LIST ENUM /
+ * LIST RANGE (none needs credentials, none are sent); only well-formed
+ * names, printable descriptions (200 characters) and values, at most 300
+ * commands and 300 variables, 100 enum values and 20 ranges each; one
+ * answer within 5 s in all.
+ *
+ * Commands (FSD, INSTCMD, SET VAR) go through `commander`, which holds the
+ * credentials: a nut-command node gets the commander, never the password.
  */
 import type { NodeAPI, NodeDef, Node } from "node-red";
 import type { ConnectionOptions } from "node:tls";
@@ -28,13 +39,16 @@ import type { Request, Response } from "express";
 import { numberOf } from "../core/check";
 import { flag, numberOr, within } from "../core/config";
 import { NutClient, type StateChange, type UpsListEntry } from "../core/nut/client";
-import { NutConnectionError, NutServerError, fixedCode, toNutError, type NutError } from "../core/nut/errors";
+import { NutConnectionError, NutServerError, NutTimeoutError, fixedCode, toNutError, type NutError } from "../core/nut/errors";
+import { isNutName, otherClients } from "../core/nut/command";
+import { listClients, readUpsLists, sendCommand, type UpsLists } from "../core/nut/commander";
 import type { UpsReader } from "../core/nut/monitor";
 import {
   LIST_UPS_LIMITS,
   formatAddress,
   isPlausibleHost,
   isPort,
+  type NutCommander,
   type NutServerCredentials,
   type NutServerNode,
   type NutServerUser,
@@ -101,6 +115,30 @@ export = function (RED: NodeAPI) {
       getVars: (ups, names) => (client ? client.getVars(ups, names) : notConnected().catch((err: NutError) => names.map(() => err))),
     };
     Object.defineProperty(node, "reader", { value: reader, enumerable: true });
+    const login = String(def.login || "").trim();
+    const commander: NutCommander = {
+      username: creds.username || null,
+      send: (config, opts) =>
+        sendCommand(
+          {
+            host,
+            port,
+            tls: tlsOptions(node.deployed.usetls, def.tls),
+            username: creds.username || null,
+            password: creds.password || null,
+            requestTimeoutMs: timeoutMs,
+          },
+          config,
+          opts,
+        ),
+      otherClients: async (ups) => {
+        const shared = client;
+        // our own LOGIN (the shared connection's) is one of LIST CLIENT's: left out once, by its address
+        if (shared?.state === "connected") return otherClients(await listClients(shared, ups), login === ups ? shared.localAddress : null);
+        return withProbe({ host, port, tls: tlsOptions(node.deployed.usetls, def.tls), requestTimeoutMs: timeoutMs }, (c) => listClients(c, ups));
+      },
+    };
+    Object.defineProperty(node, "commander", { value: commander, enumerable: false });
 
     const onState = (change: StateChange) => {
       // log the changes an admin wants in the log, not every retry
@@ -123,7 +161,7 @@ export = function (RED: NodeAPI) {
           port,
           username: creds.username || undefined,
           password: creds.password || undefined,
-          login: String(def.login || "").trim() || undefined,
+          login: login || undefined,
           tls: tlsOptions(node.deployed.usetls, def.tls),
           requestTimeoutMs: timeoutMs,
         });
@@ -181,60 +219,106 @@ export = function (RED: NodeAPI) {
     return { code, message: RED._("nut-server.editor.err-connect", { address, code }) };
   }
 
-  async function listUps(body: ListUpsBody): Promise<UpsListEntry[]> {
+  /** A short-lived connection that sends no credentials (the lists need none), closed after `work`. */
+  async function withProbe<T>(
+    opts: { host: string; port: number; tls: ConnectionOptions | false; requestTimeoutMs: number; maxListItems?: number; maxReplyBytes?: number },
+    work: (c: NutClient) => Promise<T>,
+  ): Promise<T> {
+    const probe = new NutClient(opts);
+    probe.on("state", () => undefined);
+    probe.start();
+    try {
+      return await work(probe);
+    } finally {
+      await probe.close();
+    }
+  }
+
+  /**
+   * `work` on the deployed server's shared connection when the dialog names
+   * that server (by id) at its deployed host/port and it is connected; else
+   * on a probe to the host/port typed, without credentials.
+   */
+  function onServer<T>(body: ListUpsBody, work: (c: NutClient) => Promise<T>): Promise<T> {
     const host = String(body.host ?? "").trim();
     const port = numberOf(body.port);
     const server = typeof body.id === "string" ? (RED.nodes.getNode(body.id) as NutServerNode | null) : null;
     const same = server?.type === "nut-server" && server.deployed.host === host && server.deployed.port === port;
     const shared = same ? clients.get(server)?.() : null;
-    if (shared?.state === "connected") return shared.listUps();
-    // a short-lived connection that sends no credentials: LIST UPS needs none
+    if (shared?.state === "connected") return work(shared);
     const usetls = same ? server.deployed.usetls : flag(body.usetls, false);
     const tlsId = same ? server.deployed.tls : typeof body.tls === "string" ? body.tls : "";
-    const probe = new NutClient({
+    const opts = {
       host,
       port,
       tls: tlsOptions(usetls, tlsId),
       requestTimeoutMs: LIST_UPS_LIMITS.timeoutMs,
       maxListItems: LIST_UPS_LIMITS.maxUpses,
       maxReplyBytes: LIST_UPS_LIMITS.maxReplyBytes,
-    });
-    probe.on("state", () => undefined);
-    probe.start();
-    try {
-      return await probe.listUps();
-    } finally {
-      await probe.close();
-    }
+    };
+    return withProbe(opts, work);
   }
 
-  /** List UPSes requests running now (in this Node-RED). */
+  /** Requests running now (in this Node-RED), both endpoints together. */
   let running = 0;
 
-  RED.httpAdmin.post("/nut-server/list-ups", RED.auth.needsPermission("nut-server.write"), (req: Request, res: Response) => {
-    const body: ListUpsBody = req.body && typeof req.body === "object" ? req.body : {};
-    // Text only: String() would make a host of a number (0.424 is an IPv4 address to the resolver).
-    if (typeof body.host !== "string" || !isPlausibleHost(body.host.trim()) || !isPort(body.port)) {
-      res.status(400).json({ code: "INVALID-ARGUMENT", message: RED._("nut-server.editor.err-address") });
-      return;
-    }
-    if (running >= LIST_UPS_LIMITS.maxParallel) {
-      res.status(429).json({ code: "BUSY", message: RED._("nut-server.editor.err-busy", { max: LIST_UPS_LIMITS.maxParallel }) });
-      return;
-    }
-    const address = formatAddress(String(body.host).trim(), numberOf(body.port));
-    running++;
-    listUps(body)
-      .finally(() => running--)
-      .then(
-        (list) =>
-          res.json({
-            upses: list.slice(0, LIST_UPS_LIMITS.maxUpses).map((u) => ({
-              name: u.name,
-              description: u.description.slice(0, LIST_UPS_LIMITS.maxDescription),
-            })),
-          }),
-        (err: unknown) => res.status(502).json(editorError(toNutError(err), address)),
-      );
-  });
+  /**
+   * One editor endpoint: permission, a host/port that may be typed, at most
+   * LIST_UPS_LIMITS.maxParallel at once, one answer within its time, errors
+   * as fixed codes and texts.
+   */
+  function endpoint<B extends ListUpsBody, T>(path: string, check: (body: B) => boolean, work: (body: B) => Promise<T>, answer: (value: T) => object): void {
+    RED.httpAdmin.post(path, RED.auth.needsPermission("nut-server.write"), (req: Request, res: Response) => {
+      const body = (req.body && typeof req.body === "object" ? req.body : {}) as B;
+      // Text only: String() would make a host of a number (0.424 is an IPv4 address to the resolver).
+      if (typeof body.host !== "string" || !isPlausibleHost(body.host.trim()) || !isPort(body.port) || !check(body)) {
+        res.status(400).json({ code: "INVALID-ARGUMENT", message: RED._("nut-server.editor.err-address") });
+        return;
+      }
+      if (running >= LIST_UPS_LIMITS.maxParallel) {
+        res.status(429).json({ code: "BUSY", message: RED._("nut-server.editor.err-busy", { max: LIST_UPS_LIMITS.maxParallel }) });
+        return;
+      }
+      const address = formatAddress(String(body.host).trim(), numberOf(body.port));
+      running++;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new NutTimeoutError(path, LIST_UPS_LIMITS.timeoutMs)), LIST_UPS_LIMITS.timeoutMs);
+      });
+      const job = work(body);
+      job.catch(() => undefined); // answered by the race below, or too late to matter
+      Promise.race([job, late])
+        .finally(() => {
+          clearTimeout(timer);
+          // counted until the work itself is over: a late one still holds its connection
+          job.then(
+            () => running--,
+            () => running--,
+          );
+        })
+        .then(
+          (value) => res.json(answer(value)),
+          (err: unknown) => res.status(502).json(editorError(toNutError(err), address)),
+        );
+    });
+  }
+
+  endpoint(
+    "/nut-server/list-ups",
+    () => true,
+    (body) => onServer(body, (c) => c.listUps()),
+    (list: UpsListEntry[]) => ({
+      upses: list.slice(0, LIST_UPS_LIMITS.maxUpses).map((u) => ({
+        name: u.name,
+        description: u.description.slice(0, LIST_UPS_LIMITS.maxDescription),
+      })),
+    }),
+  );
+
+  endpoint<ListUpsBody & { ups?: unknown }, UpsLists>(
+    "/nut-server/list-commands",
+    (body) => isNutName(body.ups),
+    (body) => onServer(body, (c) => readUpsLists(c, String(body.ups))),
+    (lists) => lists,
+  );
 };

@@ -225,6 +225,94 @@
   }
 
   /**
+   * The List UPSes button of a dialog with #node-input-server and
+   * #node-input-ups (nut-ups-in, nut-command): asks the server picked, shows
+   * the names (a click fills the field), offers them in the field's datalist,
+   * and fills an empty field with the first. Returns the server picked
+   * ({id, host, port, usetls, tls}), or null, for other requests.
+   */
+  function pickedServer() {
+    var s = RED.nodes.node($("#node-input-server").val());
+    return s ? { id: s.id, host: s.host, port: Number(s.port), usetls: !!s.usetls, tls: s.tls || "" } : null;
+  }
+
+  function bindListUps(t) {
+    $("#node-input-nut-list-ups").on("click", function (e) {
+      e.preventDefault();
+      var $out = $("#node-input-nut-list-result");
+      var server = pickedServer();
+      if (!server) {
+        $out.text(t("pick-server"));
+        return;
+      }
+      $out.text(t("listing"));
+      listUps(server, t, function (err, upses) {
+        // a name set from code must be validated again, or the field stays marked invalid
+        function pick(name) {
+          $("#node-input-ups").val(name).trigger("change");
+        }
+        showList($out, t, err, upses, pick);
+        var $list = $("#node-input-ups-choices").empty();
+        (upses || []).forEach(function (u) {
+          $("<option>")
+            .attr("value", u.name)
+            .text(u.description || u.name)
+            .appendTo($list);
+        });
+        if (!err && upses.length && !$("#node-input-ups").val()) pick(upses[0].name);
+      });
+    });
+  }
+
+  /**
+   * What one UPS offers, for nut-command (POST nut-server/list-commands):
+   * `server` is {id, host, port, usetls, tls, ups}; `done(err, {commands, variables})`.
+   */
+  function listCommands(server, t, done) {
+    $.ajax({
+      url: "nut-server/list-commands",
+      type: "POST",
+      contentType: "application/json",
+      data: JSON.stringify(server),
+      timeout: 15000,
+    })
+      .done(function (res) {
+        done(null, { commands: (res && res.commands) || [], variables: (res && res.variables) || [] });
+      })
+      .fail(function (xhr) {
+        var body = xhr.responseJSON || {};
+        done(body.message || t("err-request", { status: xhr.status }));
+      });
+  }
+
+  /**
+   * Whether `value` fits a variable as list-commands described it (its enum,
+   * its ranges, its maximum length); true when nothing is known.
+   */
+  function fitsVariable(variable, value) {
+    if (!variable) return true;
+    if (variable.type === "ENUM" && variable.enum.length) return variable.enum.indexOf(value) !== -1;
+    if (variable.type === "RANGE" && variable.ranges.length) {
+      var n = Number(value);
+      return (
+        String(value).trim() !== "" &&
+        !isNaN(n) &&
+        variable.ranges.some(function (r) {
+          return n >= Number(r.min) && n <= Number(r.max);
+        })
+      );
+    }
+    if (variable.type === "NUMBER") return String(value).trim() !== "" && !isNaN(Number(value));
+    if (variable.maxLength) return String(value).length <= variable.maxLength;
+    return true;
+  }
+
+  /** Instant commands that turn the load off and leave it off (as core/nut/command.ts). */
+  function turnsLoadOff(command) {
+    return /^(?:load\.off(?:\.delay)?|shutdown\.stayoff|outlet\.(?:group\.)?\d+\.load\.off(?:\.delay)?)$/.test(command);
+  }
+
+  /**
    * Fills `$out` with the outcome of a listing, as text only (names come from
    * the network). `pick(name)`, when given, is called when a listed name is
    * clicked.
@@ -282,5 +370,10 @@
     resizeList: resizeList,
     listUps: listUps,
     showList: showList,
+    listCommands: listCommands,
+    pickedServer: pickedServer,
+    bindListUps: bindListUps,
+    fitsVariable: fitsVariable,
+    turnsLoadOff: turnsLoadOff,
   });
 })();

@@ -15,7 +15,10 @@
  *
  * Commands served: NETVER, VER, LIST UPS, LIST VAR, GET VAR, GET UPSDESC,
  * USERNAME, PASSWORD, LOGIN, LOGOUT, STARTTLS (FEATURE-NOT-CONFIGURED unless
- * a key and certificate are given).
+ * a key and certificate are given); with `instcmds`, SET TRACKING, INSTCMD and
+ * GET TRACKING (a tracked command is PENDING once, then its scripted result:
+ * the final answers a driver gives, which dummy-ups behind a real upsd
+ * cannot).
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { TLSSocket } from "node:tls";
@@ -42,7 +45,12 @@ export interface NutSimUser {
   password: string;
   /** May LOGIN (has "upsmon primary/secondary" in upsd.users). */
   upsmon?: boolean;
+  /** May send instant commands ("instcmds = ALL"). */
+  instcmds?: boolean;
 }
+
+/** What GET TRACKING finally answers for a scripted instant command. */
+export type NutSimCommandResult = "SUCCESS" | "FAILED" | "UNKNOWN" | "INVALID-ARGUMENT";
 
 export interface NutSimOptions {
   /** 0 (default) for any free port. */
@@ -52,6 +60,10 @@ export interface NutSimOptions {
   users?: Record<string, NutSimUser>;
   /** PEM key and certificate: STARTTLS is then accepted. */
   tls?: { key: string | Buffer; cert: string | Buffer };
+  /** What NETVER answers (default "1.3"; "1.2" is a upsd before 2.8.0: no TRACKING). */
+  netver?: string;
+  /** Instant commands every UPS supports, with the result a tracked one ends with. */
+  instcmds?: Record<string, NutSimCommandResult>;
 }
 
 export interface NutSim {
@@ -85,6 +97,7 @@ interface Session {
   username: string | null;
   password: string | null;
   loggedIn: boolean;
+  tracking: boolean;
   /** Replies are written in order, also when dribbled out slowly. */
   chain: Promise<void>;
 }
@@ -110,6 +123,9 @@ export function startNutSim(options: NutSimOptions = {}): Promise<NutSim> {
   const commands: string[] = [];
   let fault: NutSimFault = null;
   let port = 0;
+  /** Tracked commands: their final result and whether it was asked once already (PENDING first). */
+  const tracked = new Map<string, { result: NutSimCommandResult; asked: boolean }>();
+  let trackingIds = 0;
 
   const ups = (name: string): SimUps => {
     const u = upses.get(name);
@@ -142,7 +158,7 @@ export function startNutSim(options: NutSimOptions = {}): Promise<NutSim> {
     if (fault === "endless-list" && cmd === "LIST") return endlessList(s, words);
     switch (cmd) {
       case "NETVER":
-        return reply("1.3");
+        return reply(options.netver ?? "1.3");
       case "VER":
         return reply("Network UPS Tools upsd 2.8.0 (nut-sim)");
       case "LOGOUT":
@@ -172,6 +188,26 @@ export function startNutSim(options: NutSimOptions = {}): Promise<NutSim> {
       }
       case "STARTTLS":
         return startTls(s);
+      case "SET":
+        if (sub === "TRACKING" && options.instcmds && (options.netver ?? "1.3") === "1.3" && (a1 === "ON" || a1 === "OFF")) {
+          s.tracking = a1 === "ON";
+          return reply("OK");
+        }
+        return err(sub === "TRACKING" ? "UNKNOWN-COMMAND" : "INVALID-ARGUMENT");
+      case "INSTCMD": {
+        if (!options.instcmds) return err("UNKNOWN-COMMAND");
+        if (s.username === null) return err("USERNAME-REQUIRED");
+        if (s.password === null) return err("PASSWORD-REQUIRED");
+        const user = users[s.username];
+        if (!user || user.password !== s.password || !user.instcmds) return err("ACCESS-DENIED");
+        if (!upses.has(sub ?? "")) return err("UNKNOWN-UPS");
+        const result = Object.hasOwn(options.instcmds, a1 ?? "") ? options.instcmds[a1] : undefined;
+        if (!result) return err("CMD-NOT-SUPPORTED");
+        if (!s.tracking) return reply("OK");
+        const id = `SIM-${++trackingIds}`;
+        tracked.set(id, { result, asked: false });
+        return reply(`OK TRACKING ${id}`);
+      }
       case "LIST":
         if (sub === "UPS" && words.length === 2) {
           const lines = [...upses].map(([name, u]) => `UPS ${name} ${quote(u.description)}`);
@@ -186,6 +222,15 @@ export function startNutSim(options: NutSimOptions = {}): Promise<NutSim> {
           if (u.error) return err(u.error);
           const v = u.vars.get(a2);
           return v === undefined ? err("VAR-NOT-SUPPORTED") : reply(`VAR ${a1} ${a2} ${quote(v)}`);
+        }
+        if (sub === "TRACKING" && words.length === 3 && options.instcmds) {
+          const t = tracked.get(a1);
+          if (!t) return err("UNKNOWN");
+          if (!t.asked) {
+            t.asked = true;
+            return reply("PENDING");
+          }
+          return t.result === "SUCCESS" ? reply("SUCCESS") : err(t.result);
         }
         if (sub === "UPSDESC" && words.length === 3) {
           const u = upses.get(a1);
@@ -253,7 +298,7 @@ export function startNutSim(options: NutSimOptions = {}): Promise<NutSim> {
 
   const server: Server = createServer((socket) => {
     socket.setNoDelay(true);
-    const s: Session = { socket, username: null, password: null, loggedIn: false, chain: Promise.resolve() };
+    const s: Session = { socket, username: null, password: null, loggedIn: false, tracking: false, chain: Promise.resolve() };
     sessions.add(s);
     socket.on("error", () => socket.destroy());
     socket.on("close", () => sessions.delete(s));

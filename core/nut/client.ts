@@ -187,6 +187,11 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     return this._protocolVersion;
   }
 
+  /** The local address of the current connection ("127.0.0.1"), null when not connected: upsd's LIST CLIENT shows it for our LOGIN. */
+  get localAddress(): string | null {
+    return this.socket?.localAddress ?? null;
+  }
+
   /** Start connecting (idempotent). */
   start(): void {
     if (this._state === "idle" || this._state === "disconnected") {

@@ -6,7 +6,7 @@
  */
 import type { ShutdownAction, ShutdownResult } from "../contract";
 import { describeValue } from "../check";
-import { flag, numberOr, textOf, within } from "../config";
+import { type ConfigProblem, boundedSeconds as seconds, flag, numberOr, textOf, within } from "../config";
 import { formatSeconds } from "../format";
 import { restoredKind, saysPowerOn } from "../decide/restored";
 import { isPresetId, MAX_DELAY_MINUTES } from "./presets";
@@ -77,23 +77,10 @@ export interface RawShutdownConfig {
 }
 
 /** A problem in the configuration: an i18n key (under ssh-shutdown.errors) and its values. */
-export interface Problem {
-  key: string;
-  params?: Record<string, string | number>;
-}
+export type Problem = ConfigProblem;
 
 function isAction(v: unknown): v is ShutdownAction {
   return typeof v === "string" && (ACTIONS as readonly string[]).includes(v);
-}
-
-/** Seconds in [min, max] (an empty field: the default), else the default with a problem reported. */
-function seconds(v: unknown, def: number, min: number, max: number, name: string, problems: Problem[]): number {
-  const n = numberOr(v, def);
-  if (!within(n, { min, max })) {
-    problems.push({ key: "bad-number", params: { name, min, max } });
-    return def * 1000;
-  }
-  return Math.round(n * 1000);
 }
 
 /** Normalise the node configuration; problems are reported, never thrown. */

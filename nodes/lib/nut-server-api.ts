@@ -8,6 +8,8 @@ import type { StateChange } from "../../core/nut/client";
 import type { UpsReader } from "../../core/nut/monitor";
 import { numberOf } from "../../core/check";
 import type { NutError } from "../../core/nut/errors";
+import type { CommandConfig } from "../../core/nut/command";
+import type { SendOptions, Sent } from "../../core/nut/commander";
 
 export interface NutServerUser {
   readonly id: string;
@@ -35,8 +37,26 @@ export interface NutServerNode extends Node<NutServerCredentials> {
    * read through this, never through the client itself.
    */
   readonly reader: UpsReader;
+  /**
+   * Sends commands to this server's UPSes with its credentials, each on a
+   * session of its own (core/nut/commander.ts); its users never get the
+   * password or the client.
+   */
+  readonly commander: NutCommander;
   register(user: NutServerUser): void;
   deregister(user: NutServerUser, done: () => void): void;
+}
+
+export interface NutCommander {
+  /** The username commands are sent as, null when none is configured. */
+  readonly username: string | null;
+  send(config: CommandConfig, opts: SendOptions): Promise<Sent>;
+  /**
+   * The addresses of the upsmon clients LOGINed to `ups` other than this
+   * server's own shared connection (LIST CLIENT on the shared connection;
+   * rejects when it is not connected).
+   */
+  otherClients(ups: string): Promise<string[]>;
 }
 
 /**

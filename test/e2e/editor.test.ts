@@ -61,6 +61,7 @@ const PALETTE = [
   { type: "outage-latch", icon: "latch.svg", label: { "en-US": "once per outage", fr: "une fois par coupure" } },
   { type: "ssh-shutdown", icon: "ssh-shutdown.svg", label: { "en-US": "ssh shutdown", fr: "arrêt ssh" } },
   { type: "wake-hosts", icon: "wake.svg", label: { "en-US": "wake when power returns", fr: "réveil au retour du courant" } },
+  { type: "nut-command", icon: "nut-command.svg", label: { "en-US": "ups command", fr: "commande onduleur" } },
 ];
 /** Config nodes: Node-RED lists them in the Configuration nodes sidebar, never in the palette. */
 const CONFIG_TYPES = ["nut-server", "ssh-host"];
@@ -282,7 +283,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
     should(inPage).eql({
       runs: ALL_TYPES.length,
       stylesheets: 1,
-      api: ["fillStores", "hostList", "hostsDefault", "listUps", "resizeList", "showDefaults", "showList", "validate"],
+      api: ["bindListUps", "fillStores", "fitsVariable", "hostList", "hostsDefault", "listCommands", "listUps", "pickedServer", "resizeList", "showDefaults", "showList", "turnsLoadOff", "validate"],
       frozen: true,
     });
   }
@@ -376,6 +377,27 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       store: "",
       x: 750,
       y: 180,
+      wires: [[]],
+    },
+    {
+      id: "fr-cmd",
+      type: "nut-command",
+      z: "fr-tab",
+      name: "",
+      server: "fr-srv",
+      ups: "ups1",
+      kind: "instcmd",
+      command: "shutdown.return",
+      param: "",
+      allowOnLine: false,
+      trackingTimeout: 30,
+      hosts: ["fr-host"],
+      margin: 30,
+      waitClients: false,
+      deadline: 120,
+      store: "",
+      x: 750,
+      y: 240,
       wires: [[]],
     },
   ];
@@ -487,6 +509,25 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       check: async (page) => {
         should(await tray(page).locator("#node-input-hosts-container select").first().inputValue()).equal("fr-host");
         should(await tray(page).locator("#node-input-store option:checked").innerText()).equal("default store (memory)");
+      },
+    },
+    {
+      type: "nut-command",
+      id: "fr-cmd",
+      invalid: ["#node-input-deadline", "-1"],
+      check: async (page) => {
+        // shutdown.return: no load-off warning, the note on what it does; load.off: the warning and its tick box
+        should(await tray(page).locator(".nut-command-load-off").first().isVisible()).be.false();
+        should(await tray(page).locator(".nut-command-return").isVisible()).be.true();
+        await typeInto(page, "#node-input-command", "load.off");
+        should(await tray(page).locator(".nut-command-load-off").first().isVisible()).be.true();
+        should(await tray(page).locator("#node-input-allowOnLine").isVisible()).be.true();
+        // the awaited host is picked
+        should(
+          await tray(page)
+            .locator("#node-input-nut-command-hosts")
+            .evaluate((e) => Array.from((e as HTMLSelectElement).selectedOptions).map((o) => o.value)),
+        ).eql(["fr-host"]);
       },
     },
     {
@@ -1107,7 +1148,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
 
     /** Opens each dialog of the flow in turn (a config node's from its user's), runs `check(type)` on it, and cancels it. */
     async function eachDialog(check: (type: string) => Promise<void>): Promise<void> {
-      for (const id of ["fr-in", "fr-agg", "fr-tiers", "fr-latch", "fr-sd", "fr-wake"]) {
+      for (const id of ["fr-in", "fr-agg", "fr-tiers", "fr-latch", "fr-sd", "fr-wake", "fr-cmd"]) {
         const type = String(flow().find((n) => n.id === id)?.type);
         await openDialog(page, id);
         await check(type);

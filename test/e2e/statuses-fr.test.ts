@@ -108,6 +108,9 @@ function flow(host: string, port: number): object[] {
     }),
     // records web1 from sd's simulated result, and waits for a power state
     at("wake", "wake-hosts", { hosts: ["h1"], minCharge: 50, stable: 300, broadcast: "127.0.0.1", wolPort: 9, repeat: 10, deadline: 600, store: "" }),
+    // the server has no credentials: the command is not sent, and the status says why
+    at("go-cmd", "inject", { props: [{ p: "payload" }], repeat: "", once: true, onceDelay: 0.5, payload: "", payloadType: "str", wires: [["cmd"]] }),
+    at("cmd", "nut-command", { server: "srv", ups: "ups1", kind: "instcmd", command: "shutdown.return", param: "", hosts: [], store: "" }),
   ];
 }
 
@@ -121,6 +124,7 @@ const FRENCH: Array<[string, string]> = [
   ["latch", "armé · en mémoire seulement, perdu au redéploiement"],
   ["sd", "simulé 1"],
   ["wake", "web1 à réveiller · en attente d'un état d'alimentation · en mémoire seulement, perdu au redéploiement"],
+  ["cmd", "shutdown.return : ÉCHEC NO-CREDENTIALS"],
 ];
 
 for (const runtime of RUNTIMES) {

@@ -14,7 +14,9 @@
  * forbidden property, an unknown action) leaves it at 0; one good message at
  * the end shows it counts. wake-hosts' packets go to a loopback UDP socket
  * that counts them: no message wakes a host, or records one not in its list.
- * The editor endpoints get generated bodies: never a
+ * nut-command against nut-sim: a message that
+ * chooses or says power is back never sends an INSTCMD; one plain message
+ * sends one. The editor endpoints get generated bodies: never a
  * 500, never a connection off the loopback range.
  */
 import should from "../harness/should";
@@ -28,12 +30,15 @@ import tierNode from "../../nodes/battery-tier-switch";
 import latchNode from "../../nodes/outage-latch";
 import nutServerNode from "../../nodes/nut-server";
 import nutUpsInNode from "../../nodes/nut-ups-in";
+import { CHOOSING_PROPERTIES } from "../../core/nut/command";
+import type { NutCommandResult } from "../../core/contract";
 import sshHostNode from "../../nodes/ssh-host";
 import sshShutdownNode from "../../nodes/ssh-shutdown";
 import wakeHostsNode from "../../nodes/wake-hosts";
 import { createSocket } from "node:dgram";
 import type { WakeResult } from "../../core/contract";
 import { startNutSim, type NutSim } from "../../tools/nut-sim";
+import { loadCommandOnSim } from "../harness/nut-command-sim";
 import { outage, power, ups } from "../harness/decide-fixtures";
 import { Rng, fuzzScale, fuzzSeed, fuzzSuite, junkString, junkValue, notAmount, notBoolean, notText, replay } from "../harness/fuzz";
 import { collect, collectCompleted, helper, settle, type SpyCall } from "../harness/red-helper";
@@ -636,7 +641,43 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
     }
   });
 
-  it("the editor endpoints (List UPSes, Fetch fingerprints, command preview): generated requests get a 2xx or 4xx/502 JSON answer, never a 500", async () => {
+  it("nut-command: a message that chooses, and a reset in any spelling, never sends a command; a plain message sends exactly one", async () => {
+    const r = new Rng(seed ^ 0xc0d);
+    const sim: NutSim = await loadCommandOnSim("shutdown.return");
+    try {
+      const got = collect(helper.getNode("out")) as Array<Msg & { payload: NutCommandResult }>;
+      const w = fuzzWatch("cmd");
+      const sentCommands = () => sim.commands.filter((c) => c.startsWith("INSTCMD")).length;
+      const n = 2 * between;
+      for (let i = 0; i < n; i++) {
+        const msg: Msg = {};
+        for (const key of r.some(["payload", "topic", "outage", "summary", "tier", "_extra"], r.int(0, 3))) msg[key] = junkValue(r, 2);
+        // never a go: it chooses (at the top, or in an object payload), or says power is back
+        const how = r.int(0, 2);
+        const chosen = r.pick([...CHOOSING_PROPERTIES]);
+        if (how === 0) msg[chosen] = junkValue(r, 1) ?? 0;
+        else if (how === 1)
+          msg.payload = {
+            ...(typeof msg.payload === "object" && msg.payload !== null && !Array.isArray(msg.payload) ? msg.payload : {}),
+            [chosen]: junkValue(r, 1) ?? "",
+          };
+        else msg.reset = r.pick([true, "true", 1, 0, "", {}, "yes", "no"]);
+        await w.feed(msg);
+        const label = `#${i}: ${show(msg)} (${replay(seed)})`;
+        if (how < 2) should(w.errorsFor(msg).length).be.aboveOrEqual(1, `${label}: a message that chooses must be refused`);
+        should(got).have.length(0, label);
+        should(sentCommands()).equal(0, label);
+      }
+      await w.feed({ payload: "go" } as Msg);
+      should(got.map((m) => m.payload.result)).eql(["SUCCESS"]);
+      should(sentCommands()).equal(1);
+    } finally {
+      await helper.unload();
+      await sim.close();
+    }
+  });
+
+  it("the editor endpoints (List UPSes, list commands, Fetch fingerprints, command preview): generated requests get a 2xx or 4xx/502 JSON answer, never a 500", async () => {
     const r = new Rng(seed ^ 0xed);
     const sim = await startNutSim();
     const closed = await freePort(); // nothing listens there
@@ -712,13 +753,23 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
       const statuses = new Map<number, number>();
       const n = 2 * between;
       for (let i = 0; i < n; i++) {
-        const which = r.int(0, 2);
+        const which = r.int(0, 3);
         let res;
-        if (which === 0) {
+        if (which === 0 || which === 3) {
           const body = r.chance(0.1)
             ? jsonJunk(r)
-            : { id: id(), host: host(), port: port(), usetls: r.pick([false, "true", true, jsonJunk(r)]), tls: r.pick(["", "nope", jsonJunk(r)]) };
-          res = await helper.request().post("/nut-server/list-ups").send(toJsonBody(body));
+            : {
+                id: id(),
+                host: host(),
+                port: port(),
+                usetls: r.pick([false, "true", true, jsonJunk(r)]),
+                tls: r.pick(["", "nope", jsonJunk(r)]),
+                ...(which === 3 ? { ups: r.pick(["ups1", "nosuch", "", "ups 1", jsonJunk(r)]) } : {}),
+              };
+          res = await helper
+            .request()
+            .post(which === 0 ? "/nut-server/list-ups" : "/nut-server/list-commands")
+            .send(toJsonBody(body));
         } else if (which === 1) {
           const body = r.chance(0.1) ? jsonJunk(r) : { id: id(), address: host(), port: sshPort() };
           res = await helper.request().post("/ssh-host/fingerprints").send(toJsonBody(body));
@@ -729,7 +780,7 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
           res = await helper.request().get("/ssh-shutdown/preview").query(q);
         }
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-        const label = `request #${i} (${["list-ups", "fingerprints", "preview"][which]}): ${res.status} ${res.text.slice(0, 200)} (${replay(seed)})`;
+        const label = `request #${i} (${["list-ups", "fingerprints", "preview", "list-commands"][which]}): ${res.status} ${res.text.slice(0, 200)} (${replay(seed)})`;
         should([200, 400, 404, 429, 502].includes(res.status)).be.true(label);
         should(res.body).have.type("object", `${label}: not a JSON answer`);
         should.exist(res.body, `${label}: not a JSON answer`);

@@ -14,7 +14,7 @@
  */
 import type { EventEmitter } from "node:events";
 import { createRequire } from "node:module";
-import type { Node, NodeMessage, NodeStatus } from "node-red";
+import type { Node, NodeAPI, NodeMessage, NodeStatus } from "node-red";
 import { translator } from "./catalog";
 import { targetRuntime } from "./runtime";
 import { waitUntil } from "./wait";
@@ -276,3 +276,21 @@ export function watch<M extends NodeMessage = NodeMessage>(node: TestNode | stri
 
 /** Node-RED's own Change node, from the runtime under test, for flows that route what our nodes report as the examples do (the helper has Catch already). */
 export const changeRuntimeNode = runtimeReq("@node-red/nodes/core/function/15-change.js") as unknown;
+
+/**
+ * A node module whose RED.auth.needsPermission records each permission its
+ * endpoints ask for in `permissions`, and lets a request through only when
+ * its x-test-permission header names that permission (else 401).
+ */
+export function permissionGuarded(module: (RED: NodeAPI) => void, permissions: string[]): (RED: NodeAPI) => void {
+  return (RED: NodeAPI) => {
+    const auth = {
+      needsPermission: (p: string) => {
+        permissions.push(p);
+        return (req: { headers: Record<string, string> }, res: { status(n: number): { end(): void } }, next: () => void) =>
+          req.headers["x-test-permission"] === p ? next() : res.status(401).end();
+      },
+    };
+    return module({ ...RED, auth } as unknown as NodeAPI);
+  };
+}

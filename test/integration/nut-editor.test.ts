@@ -1,8 +1,11 @@
 /**
  * The NUT nodes in a real Node-RED (built package, admin authentication)
- * against a real upsd, driven in headless Chromium: the editor endpoint's
- * permission, the palette entry and icon, the dialog's List UPSes button,
- * the deployed node's status, labels and help in English and French.
+ * against a real upsd, driven in headless Chromium: the editor endpoints'
+ * permission (list-ups, and nut-command's list-commands), the palette entry
+ * and icon, the dialog's List UPSes button, the deployed node's status,
+ * labels and help in English and French; and
+ * nut-command's dialog with List commands (descriptions, types, a value
+ * checked against the variable's type).
  */
 import should from "../harness/should";
 import type { Page } from "playwright-core";
@@ -57,9 +60,26 @@ describe("NUT nodes in the Node-RED editor (Chromium)", function () {
     });
   });
 
+  it("the list-commands endpoint (nut-command's dialog) needs write permission too, and lists what dummy-ups offers", async () => {
+    const post = (token: string | null) =>
+      fetch(`${nr.url}/nut-server/list-commands`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ host: lab.host, port: lab.port, ups: "ups1" }),
+      });
+    should((await post(null)).status).equal(401);
+    should((await post(await nr.token("viewer"))).status).equal(401);
+    const ok = await post(adminToken);
+    should(ok.status).equal(200);
+    const body = (await ok.json()) as { commands: unknown[]; variables: Array<{ name: string; type: string; description: string }> };
+    should(body.commands).eql([{ name: "load.off", description: "Turn off the load immediately" }]);
+    should(body.variables.find((v) => v.name === "battery.charge")).containDeep({ type: "NUMBER", description: "Battery charge (percent of full)" });
+  });
+
   /** A logged-in editor page in the given browser locale, with the two NUT nodes deployed. */
-  async function editor(locale: string): Promise<Page> {
+  async function editor(locale: string, extra: object[] = []): Promise<Page> {
     const flows = [
+      ...extra,
       { id: "tab1", type: "tab", label: "NUT" },
       { id: "srv1", type: "nut-server", name: "", host: lab.host, port: lab.port, usetls: false, tls: "", login: "", interval: 5, timeout: 5 },
       {
@@ -144,5 +164,54 @@ describe("NUT nodes in the Node-RED editor (Chromium)", function () {
     await dialogDone(page, "#node-dialog-cancel");
     await helpShown(page, "nut-ups-in");
     await page.locator(".red-ui-help").getByText("Lit un onduleur, ou tous les onduleurs").waitFor({ timeout: 10000 });
+  });
+
+  it("nut-command's dialog: List commands shows the UPS's commands with their description, a variable's description and type, and marks a value the type refuses", async () => {
+    const cmd = {
+      id: "cmd1",
+      type: "nut-command",
+      z: "tab1",
+      name: "",
+      server: "srv1",
+      ups: "ups1",
+      kind: "instcmd",
+      command: "load.off",
+      param: "",
+      allowOnLine: false,
+      trackingTimeout: 30,
+      hosts: [],
+      margin: 30,
+      waitClients: false,
+      deadline: 120,
+      store: "",
+      x: 200,
+      y: 200,
+      wires: [[]],
+    };
+    const page = await editor("en-US", [cmd]);
+    await openDialog(page, "cmd1");
+    const tray = page.locator(".red-ui-tray");
+    // load.off leaves the load off: the warning and the tick box are shown
+    should(await tray.locator("#node-input-allowOnLine").isVisible()).be.true();
+    await tray.locator("#node-input-nut-list-commands").click();
+    const info = tray.locator("#node-input-nut-command-info");
+    await info.getByText("writable variables").waitFor({ timeout: 15000 });
+    should(await info.innerText()).match(/^1 commands, \d+ writable variables\.\s*Turn off the load immediately$/);
+    should(await tray.locator("#node-input-command-choices option").evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).eql(["load.off"]);
+    await tray.locator("#node-input-kind").selectOption("setvar");
+    // the choices are now the UPS's writable variables
+    should(await tray.locator("#node-input-command-choices option").evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).containEql(
+      "battery.charge",
+    );
+    await tray.locator("#node-input-command").fill("battery.charge");
+    await tray.locator("#node-input-command").dispatchEvent("change");
+    should(await info.innerText()).match(/^Battery charge \(percent of full\) \(NUMBER, \d+\)$/);
+    await tray.locator("#node-input-param").fill("full");
+    await tray.locator("#node-input-param").dispatchEvent("change");
+    should(await tray.locator("#node-input-nut-param-info .nut-shutdown-error").innerText()).equal("This value is not one the UPS accepts.");
+    await tray.locator("#node-input-param").fill("80");
+    await tray.locator("#node-input-param").dispatchEvent("change");
+    should(await tray.locator("#node-input-nut-param-info .nut-shutdown-error").count()).equal(0);
+    await dialogDone(page, "#node-dialog-cancel");
   });
 });

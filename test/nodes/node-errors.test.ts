@@ -11,6 +11,7 @@ import type { NodeMessage, NodeStatus } from "node-red";
 import tierNode from "../../nodes/battery-tier-switch";
 import nutServerNode from "../../nodes/nut-server";
 import nutUpsInNode from "../../nodes/nut-ups-in";
+import nutCommandNode from "../../nodes/nut-command";
 import latchNode from "../../nodes/outage-latch";
 import sshHostNode from "../../nodes/ssh-host";
 import sshShutdownNode from "../../nodes/ssh-shutdown";
@@ -90,6 +91,12 @@ const MISCONFIGURED: Case[] = [
     flow: [{ id: "n", type: "wake-hosts", hosts: [], broadcast: "255.255.255.255", wolPort: 9, store: "", wires: [["out"]] }],
     problem: "no ssh-host selected",
   },
+  {
+    type: "nut-command",
+    modules: [nutServerNode, nutCommandNode],
+    flow: [{ id: "n", type: "nut-command", server: "srv", ups: "ups1", kind: "instcmd", command: "", wires: [["out"]] }],
+    problem: "No NUT server is configured.; no instant command is set",
+  },
 ];
 
 /** Each node.error of node "n" from now on (the helper tells listeners a turn after the call): its text and the message it carries. */
@@ -116,7 +123,9 @@ describe("the one error path", () => {
       const carried = () => errors.filter((e) => e.msg !== undefined);
       await waitUntil("both messages finished", () => completed.length === 2 && carried().length === 2);
       for (const [i, e] of carried().entries()) {
-        should(e.text).match(new RegExp(`^Invalid configuration, message not handled( \\(nothing was run\\))?: ${c.problem.replace(/[.()]/g, "\\$&")}$`));
+        should(e.text).match(
+          new RegExp(`^Invalid configuration, message not handled( \\(nothing was (run|sent)\\))?: ${c.problem.replace(/[.()]/g, "\\$&")}$`),
+        );
         should(e.msg?._msgid).equal(`m${i + 1}`, "the message goes with the error");
       }
       should(got).have.length(0);
@@ -161,6 +170,17 @@ describe("the one error path", () => {
       flow: [sshHostDef("h1", "nas", { mac: "02:00:5e:00:00:01" }), { id: "n", type: "wake-hosts", hosts: ["h1"], store: "", wires: [["out"]] }],
       msg: { payload: { host: "nas", action: "shutdown", ok: true } },
       problem: /^Message ignored: msg\.payload\.hostId must be the id of an ssh-host, as ssh-shutdown sets it \(got nothing\)$/,
+    },
+    {
+      type: "nut-command",
+      modules: [nutServerNode, nutCommandNode],
+      flow: [
+        { id: "srv", type: "nut-server", host: "127.0.0.1", port: 1, usetls: false, login: "" },
+        { id: "n", type: "nut-command", server: "srv", ups: "ups1", kind: "fsd", wires: [["out"]] },
+      ],
+      msg: { payload: { command: "load.off" } },
+      problem:
+        /^refused: msg\.payload\.command is not accepted; the UPS, the command and its value come only from the node's configuration \(a message can only say go\)$/,
     },
   ];
   for (const c of BAD_INPUT) {

@@ -6,14 +6,13 @@
  */
 import should from "../harness/should";
 import { createServer, type Server, type Socket } from "node:net";
-import type { NodeAPI } from "node-red";
 import nutServerNode from "../../nodes/nut-server";
 import nutUpsInNode from "../../nodes/nut-ups-in";
 import { startNutSim, type NutSim } from "../../tools/nut-sim";
 import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, type NutLab } from "../harness/nut-lab";
 import type { NutServerNode } from "../../nodes/lib/nut-server-api";
 import type { UpsMsg } from "../harness/decide-fixtures";
-import { callsOf, helper, watch } from "../harness/red-helper";
+import { callsOf, helper, permissionGuarded, watch } from "../harness/red-helper";
 import { waitUntil } from "../harness/wait";
 import { freePort, requireComponent } from "../harness/system";
 
@@ -429,23 +428,14 @@ describe("nut-ups-in with nut-sim", function () {
 
 describe("nut-server editor endpoint POST /nut-server/list-ups", function () {
   let sim: NutSim;
-  let permissions: string[];
   let silent: Server | null = null;
+  const permissions: string[] = [];
   /** nut-server with RED.auth.needsPermission recorded and enforced by a test header. */
-  const guardedServerNode = (RED: NodeAPI) => {
-    const auth = {
-      needsPermission: (p: string) => {
-        permissions.push(p);
-        return (req: { headers: Record<string, string> }, res: { status(n: number): { end(): void } }, next: () => void) =>
-          req.headers["x-test-permission"] === p ? next() : res.status(401).end();
-      },
-    };
-    return nutServerNode({ ...RED, auth } as unknown as NodeAPI);
-  };
+  const guardedServerNode = permissionGuarded(nutServerNode, permissions);
   const post = (body: object) => helper.request().post("/nut-server/list-ups").set("x-test-permission", "nut-server.write").send(body);
 
   beforeEach(async () => {
-    permissions = [];
+    permissions.length = 0;
     sim = await startNutSim();
     sim.addUps("ups1", OL_VARS, "rack A");
     sim.addUps("ups2", OL_VARS, "rack B");
@@ -461,7 +451,8 @@ describe("nut-server editor endpoint POST /nut-server/list-ups", function () {
   });
 
   it("needs the nut-server.write permission", async () => {
-    should(permissions).eql(["nut-server.write"]);
+    // list-ups and list-commands (nut-command's dialog)
+    should(permissions).eql(["nut-server.write", "nut-server.write"]);
     const res = await helper.request().post("/nut-server/list-ups").send({ host: "127.0.0.1", port: sim.port });
     should(res.status).equal(401);
   });

@@ -7,6 +7,7 @@
  */
 import should from "../harness/should";
 import { AGGREGATE_TEXTS } from "../../core/decide/aggregate";
+import { COMMAND_TEXTS } from "../../core/nut/command";
 import { LATCH_TEXTS } from "../../core/decide/latch";
 import { TIER_TEXTS } from "../../core/decide/tiers";
 import { UPS_TEXTS } from "../../core/nut/ups-state";
@@ -25,6 +26,7 @@ const TABLES: Record<string, TextTable[]> = {
   "outage-latch": [LATCH_TEXTS.table],
   "ssh-shutdown": [SHUTDOWN_TEXTS.table, NODE_TEXTS.table],
   "wake-hosts": [WAKE_TEXTS.table, NODE_TEXTS.table],
+  "nut-command": [COMMAND_TEXTS.table, NODE_TEXTS.table],
 };
 
 /** The keys of the one error path each node uses: a configuration check, bad input, or both. */
@@ -36,6 +38,7 @@ const ERRORS: Record<string, TextTable> = {
   "outage-latch": pick("errors.bad-input"),
   "ssh-shutdown": pick("errors.config", "errors.config-input"),
   "wake-hosts": pick("errors.config", "errors.config-input", "errors.bad-input"),
+  "nut-command": pick("errors.config", "errors.config-input", "errors.bad-input"),
 };
 
 /** The value at a dotted path of a catalog, or undefined. */
