@@ -283,7 +283,21 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
     should(inPage).eql({
       runs: ALL_TYPES.length,
       stylesheets: 1,
-      api: ["bindListUps", "fillStores", "fitsVariable", "hostList", "hostsDefault", "listCommands", "listUps", "pickedServer", "resizeList", "showDefaults", "showList", "turnsLoadOff", "validate"],
+      api: [
+        "bindListUps",
+        "fillStores",
+        "fitsVariable",
+        "hostList",
+        "hostsDefault",
+        "listCommands",
+        "listUps",
+        "pickedServer",
+        "resizeList",
+        "showDefaults",
+        "showList",
+        "turnsLoadOff",
+        "validate",
+      ],
       frozen: true,
     });
   }
