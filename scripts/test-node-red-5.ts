@@ -25,6 +25,7 @@ const SUITES = [
   "test/e2e/node-red-process.test.ts",
   "test/e2e/statuses-fr.test.ts",
   "test/e2e/outage-end-to-end.test.ts",
+  "test/e2e/last-step-and-way-back.test.ts",
   "test/e2e/context-store-corruption.test.ts",
   "test/fuzz/node-inputs.test.ts",
 ];

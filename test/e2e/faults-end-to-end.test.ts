@@ -26,7 +26,7 @@ import type { NutLab } from "../harness/nut-lab";
 import { runtimeLabel } from "../harness/runtime";
 import type { SshLab } from "../harness/ssh-lab";
 import { waitUntil } from "../harness/wait";
-import { assertOnlyPlanCommands, planFlow, recorded, setBoth, usePlanLabs, waitRecorded } from "../harness/plan-e2e";
+import { assertOnlyPlanCommands, deployAgain, planFlow, recorded, setBoth, usePlanLabs, waitRecorded } from "../harness/plan-e2e";
 
 /** How many UPS states a storm sends in one go (then one more that marks its end). */
 const STORM = 10_000;
@@ -170,16 +170,7 @@ describe(`faults end to end: progressive example, real ${runtimeLabel()}, real u
     ];
   }
 
-  /** Deploys the running flows again through the admin API, as the editor's Deploy button does, after `edit`. */
-  async function deploy(type: "full" | "nodes", edit: (flows: FlowNode[]) => void = () => undefined): Promise<void> {
-    const headers = { "Node-RED-API-Version": "v2", "content-type": "application/json" };
-    const current = (await (await fetch(`${red().url}/flows`, { headers })).json()) as { rev: string; flows: FlowNode[] };
-    edit(current.flows);
-    const from = red().log().length;
-    const res = await fetch(`${red().url}/flows`, { method: "POST", headers: { ...headers, "Node-RED-Deployment-Type": type }, body: JSON.stringify(current) });
-    should(res.status).equal(200, await res.text());
-    await red().waitForLog(type === "full" ? /Started flows/ : /Started modified nodes/, 30_000, from);
-  }
+  const deploy = (type: "full" | "nodes", edit?: (flows: FlowNode[]) => void): Promise<void> => deployAgain(red(), type, edit);
 
   /**
    * One storm: resets the peak RSS, presses the inject button, asks the admin

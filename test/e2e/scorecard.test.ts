@@ -38,6 +38,7 @@ describe("Flow Library scorecard (node-red-dev validate, offline)", function () 
     should((r.card.D01 as { total?: number }).total).equal(1);
     should((r.card.N02 as { nodes?: string[] }).nodes?.sort()).eql([
       "battery-tier-switch",
+      "nut-command",
       "nut-ups-in",
       "outage-latch",
       "ssh-shutdown",

@@ -83,8 +83,8 @@ export function kind(r: Recorded): "shutdown" | "cancel" | "other" {
 /**
  * The shipped example pointed at the labs, every ssh-shutdown on `shutdown`
  * (delay 10 min, connect timeout 5 s, `deadline` s of retries), polls every
- * second, confirm 2 s, restore 5 s, and every debug node also printing to
- * the log.
+ * second, confirm 2 s, restore 5 s, every debug node also printing to the
+ * log, and wake-hosts' packets sent to 127.0.0.1.
  */
 export function planFlow(nut: NutLab, ssh: SshLab, deadline = 30): FlowNode[] {
   const targets: Record<string, SshTarget> = {};
@@ -105,6 +105,8 @@ export function planFlow(nut: NutLab, ssh: SshLab, deadline = 30): FlowNode[] {
   setOnType(flow, "nut-ups-in", { alertInterval: 1 });
   setOnType(flow, "ups-aggregate", { confirm: 2, restore: 5 });
   setOnType(flow, "debug", { console: true });
+  // SAFETY: the example wakes hosts on 255.255.255.255; in a test its packets stay on loopback
+  setOnType(flow, "wake-hosts", { broadcast: "127.0.0.1" });
   return flow;
 }
 
@@ -137,4 +139,15 @@ export function assertOnlyPlanCommands(ssh: SshLab): void {
     should(r.user).equal(ssh.user);
     should(kind(r)).not.equal("other", `unexpected command on ${r.host}: ${r.command}`);
   }
+}
+
+/** Deploys the running flows again through the admin API, as the editor's Deploy button does, after `edit` (which may add credentials). */
+export async function deployAgain(nr: NodeRedProcess, type: "full" | "nodes", edit: (flows: FlowNode[]) => void = () => undefined): Promise<void> {
+  const headers = { "Node-RED-API-Version": "v2", "content-type": "application/json" };
+  const current = (await (await fetch(`${nr.url}/flows`, { headers })).json()) as { rev: string; flows: FlowNode[] };
+  edit(current.flows);
+  const from = nr.log().length;
+  const res = await fetch(`${nr.url}/flows`, { method: "POST", headers: { ...headers, "Node-RED-Deployment-Type": type }, body: JSON.stringify(current) });
+  should(res.status).equal(200, await res.text());
+  await nr.waitForLog(type === "full" ? /Started flows/ : /Started modified nodes/, 30_000, from);
 }

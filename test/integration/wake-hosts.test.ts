@@ -7,7 +7,6 @@
  * (file context store) keeps the recorded hosts and wakes them.
  */
 import should from "../harness/should";
-import { type Socket, createSocket } from "node:dgram";
 import type { NodeMessage } from "node-red";
 import type { WakeResult } from "../../core/contract";
 import { magicPacket } from "../../core/wake/mac";
@@ -20,25 +19,17 @@ import { type TestNode, type Watch, helper, loadContextStores, watch } from "../
 import { SSH_LAB_INSTALL, SshLab, sshLabMissing } from "../harness/ssh-lab";
 import { requireComponent } from "../harness/system";
 import { waitUntil } from "../harness/wait";
+import { type LanListener, udpListener } from "../harness/lan";
 
 const O1 = { id: "outage-20261205T140000Z-ab12", since: Date.UTC(2026, 11, 5, 14, 0, 0) };
 const MAC = { nas: "02:00:5e:00:00:01", storage: "02-00-5E-00-00-02" };
-
-/** A UDP socket on 127.0.0.1 standing in for the LAN: every datagram it receives, in order. */
-async function udpListener(): Promise<{ socket: Socket; port: number; got: Array<{ hex: string }>; close: () => Promise<void> }> {
-  const socket = createSocket("udp4");
-  const got: Array<{ hex: string }> = [];
-  socket.on("message", (data) => got.push({ hex: data.toString("hex") }));
-  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
-  return { socket, port: socket.address().port, got, close: () => new Promise((resolve) => socket.close(() => resolve())) };
-}
 
 const packetOf = (mac: string): string => magicPacket(mac).toString("hex");
 
 describe("wake-hosts node: magic packets on loopback, the up check answered by a real sshd", function () {
   this.timeout(60000);
   let lab: SshLab;
-  let udp: Awaited<ReturnType<typeof udpListener>>;
+  let udp: LanListener;
   const stores = fileStores();
 
   before(async function () {
