@@ -585,7 +585,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       should(await ed().page.evaluate(() => (window as unknown as EditorWindow).RED.i18n.lang())).equal(lang);
     });
 
-    it(`the six nodes are in the palette under "${CATEGORY}", with their ${lang} label and their own icon, served as SVG; the two config nodes are config nodes of the package`, async () => {
+    it(`the seven nodes are in the palette under "${CATEGORY}", with their ${lang} label and their own icon, served as SVG; the two config nodes are config nodes of the package`, async () => {
       const { page } = ed();
       should(squash(await page.locator("#red-ui-palette-header-ups_shutdown").innerText())).equal(CATEGORY);
       const inCategory = await page

@@ -46,7 +46,7 @@ describe("the published package (npm pack --dry-run in a clean copy, as from a f
   after(() => copy && rmSync(copy, { recursive: true, force: true }));
 
   it("has, for every node, its JS, editor HTML, labels and help in en-US and fr, and its icon", () => {
-    should(Object.keys(nodes)).have.length(8);
+    should(Object.keys(nodes)).have.length(9);
     for (const [type, js] of Object.entries(nodes)) {
       const dir = js.slice(0, js.lastIndexOf("/"));
       const want = [js, js.replace(/\.js$/, ".html")];

@@ -6,7 +6,6 @@
  * test/integration/wake-hosts.test.ts.
  */
 import should from "../harness/should";
-import { type Socket, createSocket } from "node:dgram";
 import type { NodeMessage } from "node-red";
 import type { WakeResult } from "../../core/contract";
 import sshHostNode from "../../nodes/ssh-host";
@@ -14,6 +13,7 @@ import wakeHostsNode from "../../nodes/wake-hosts";
 import { outage, power } from "../harness/decide-fixtures";
 import { clock } from "../harness/decide-node-helper";
 import { sshHostDef } from "../harness/ssh-target";
+import { type LanListener, udpListener } from "../harness/lan";
 import { type Watch, callsOf, helper, settle, watch } from "../harness/red-helper";
 
 const O1 = outage("outage-20261205T140000Z-ab12", Date.UTC(2026, 11, 5, 14, 0, 0));
@@ -26,20 +26,18 @@ const result = (hostId: string, action = "shutdown", ok = true): object => ({
 });
 
 describe("wake-hosts node (no SSH server needed)", () => {
-  let udp: Socket;
+  let udp: LanListener;
   let port: number;
-  let packets: number;
   beforeEach(async () => {
-    packets = 0;
-    udp = createSocket("udp4");
-    udp.on("message", () => packets++);
-    await new Promise<void>((resolve) => udp.bind(0, "127.0.0.1", resolve));
-    port = udp.address().port;
+    // the default context store, whatever an earlier test file set (the status says what the store keeps)
+    helper.settings({});
+    udp = await udpListener();
+    port = udp.port;
   });
   afterEach(async () => {
     clock.stop();
     await helper.unload();
-    await new Promise<void>((resolve) => udp.close(() => resolve()));
+    await udp.close();
   });
 
   const host = (id: string, name: string, mac: string): object => sshHostDef(id, name, { port: 1, mac });
@@ -83,7 +81,7 @@ describe("wake-hosts node (no SSH server needed)", () => {
     }
     should(w.messages[0].summary).equal("nas: simulate, would wake 02:00:5e:00:00:01 (to 127.0.0.1:" + port + "; no packet sent)");
     await settle();
-    should(packets).equal(0, "nothing sent");
+    should(udp.got.length).equal(0, "nothing sent");
     should(w.lastStatus()).equal("nas: waking simulated · memory only, lost on redeploy");
     await w.receive({ payload: power({ onBattery: false, charge: 95 }) });
     should(w.messages).have.length(2, "forgotten after SIMULATED");
@@ -100,7 +98,7 @@ describe("wake-hosts node (no SSH server needed)", () => {
     const err = await w.next("errors", (e) => e.text.startsWith("storage: cannot wake"));
     should((err.msg?.payload as WakeResult).event).equal("FAILED");
     should(w.lastStatus()).equal("cannot wake: storage · memory only, lost on redeploy");
-    should(packets).equal(0);
+    should(udp.got.length).equal(0);
   });
 
   it("results of hosts not in the list, failed shutdowns and checks are not recorded; the status counts the other hosts", async () => {
