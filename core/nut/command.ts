@@ -98,7 +98,7 @@ export function readCommandConfig(raw: RawCommandConfig): { config: CommandConfi
       command,
       param,
       allowOnLine: flag(raw.allowOnLine, false),
-      trackingTimeoutMs: seconds(raw.trackingTimeout, 30, 1, 600, "trackingTimeout", problems),
+      trackingTimeoutMs: seconds(raw.trackingTimeout, 30, 0, 600, "trackingTimeout", problems),
       hosts: hosts.slice(0, MAX_HOSTS),
       marginMs: seconds(raw.margin, 30, 0, 3600, "margin", problems),
       waitClients: flag(raw.waitClients, false),
@@ -417,7 +417,7 @@ const RESULT_WORDS: Record<NutCommandOutcome, string> = {
   SUCCESS: "SUCCESS",
   FAILED: "FAILED",
   UNKNOWN: "result UNKNOWN",
-  SENT: "SENT (upsd has no tracking: outcome unknown)",
+  SENT: "SENT (not tracked: outcome unknown)",
   REFUSED: "REFUSED",
   CANCELLED: "CANCELLED (power restored while waiting)",
 };
@@ -425,7 +425,8 @@ const RESULT_WORDS: Record<NutCommandOutcome, string> = {
 /** One line a person can read in a notification as it is. */
 export function summarizeCommand(r: NutCommandResult): string {
   const what = `${r.ups}@${r.server}: ${r.kind === "fsd" ? "FSD" : r.kind === "setvar" ? `SET ${r.command}=${r.param ?? ""}` : r.param ? `${r.command} ${r.param}` : r.command}`;
-  const code = r.code && r.result !== "SUCCESS" ? ` ${r.code}` : "";
+  // "UNKNOWN UNKNOWN" says nothing twice
+  const code = r.code && r.result !== "SUCCESS" && r.code !== r.result ? ` ${r.code}` : "";
   const why = r.result === "UNKNOWN" && r.unknownBecause ? (r.unknownBecause === "timeout" ? " (tracking timed out)" : " (the driver answered unknown)") : "";
   const cut = r.waited.cutShort.length ? `, waits cut short: ${r.waited.cutShort.join(", ")}` : "";
   const hosts = r.waited.hosts.expected ? `, hosts ${r.waited.hosts.reported}/${r.waited.hosts.expected}` : "";

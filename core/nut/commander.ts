@@ -109,7 +109,8 @@ export async function sendCommand(session: SessionOptions, config: CommandConfig
     if (config.kind === "instcmd" && config.param && !v13) {
       return failed("PROTOCOL-TOO-OLD", `upsd speaks protocol ${client.protocolVersion ?? "< 1.2"}: an INSTCMD parameter needs 1.3 (NUT 2.8.0)`);
     }
-    if (config.kind !== "fsd" && v13) {
+    // "Wait for the result" 0: the operator asked for no TRACKING (the result is SENT)
+    if (config.kind !== "fsd" && v13 && config.trackingTimeoutMs > 0) {
       tracking = await ask(["SET", "TRACKING", "ON"]).then(
         (r) => r[0] === "OK",
         (err: unknown) => {

@@ -167,6 +167,11 @@ export class NutLab {
     return this.upsd !== null;
   }
 
+  /** What the driver of `ups` printed so far (its last 2000 characters). */
+  driverLog(ups: string): string {
+    return this.log(`driver-${ups}`);
+  }
+
   driverServing(ups: string): boolean {
     return this.drivers.has(ups) && !this.paused.has(ups);
   }

@@ -151,8 +151,21 @@ describe("nut-command against a real upsd (integration)", function () {
     await w.receive({ payload: "go" });
     const m = await result(w);
     should(m.payload).containDeep({ kind: "instcmd", command: "load.off", result: "UNKNOWN", code: "UNKNOWN", tracking: true, unknownBecause: "driver" });
-    should(m.summary).match(/load\.off result UNKNOWN UNKNOWN \(the driver answered unknown\)/);
+    should(m.summary).match(/load\.off result UNKNOWN \(the driver answered unknown\)/);
     should(w.lastStatus()).equal("load.off: UNKNOWN");
+  });
+
+  it("INSTCMD without tracking ('Wait for the result' 0): upsd queues it for the driver, the result is SENT", async () => {
+    await lab.setVar("ups1", "ups.status", "OB DISCHRG");
+    const before = lab.driverLog("ups1").split("instcmd: unknown command [load.off]").length;
+    const w = await deploy({ command: "load.off", trackingTimeout: 0 });
+    await w.receive({ payload: "go" });
+    const m = await result(w);
+    should(m.payload).containDeep({ kind: "instcmd", command: "load.off", result: "SENT", code: null, tracking: false, unknownBecause: null });
+    should(m.summary).match(/load\.off SENT \(not tracked: outcome unknown\)/);
+    should(w.lastStatus()).equal("load.off: sent (no tracking)");
+    // the driver got it (dummy-ups logs the commands it cannot carry out)
+    await waitUntil("dummy-ups logs load.off", () => lab.driverLog("ups1").split("instcmd: unknown command [load.off]").length > before);
   });
 
   it("load.off on line power is refused (nothing sent), and sent when 'allow on line power' is ticked", async () => {

@@ -54,7 +54,11 @@ describe("nut-command core: configuration", () => {
     should(keys({ ups: "ups1", kind: "setvar", command: "ups.delay.shutdown" })).eql(["no-value"]);
     should(keys({ ups: "ups1", kind: "instcmd", command: "load.off;rm" })).eql(["bad-name"]);
     should(keys({ ups: "ups1", kind: "instcmd", command: "load.off.delay", param: "1\n2" })).eql(["bad-param"]);
-    should(keys({ ups: "ups1", kind: "fsd", deadline: -1, margin: "x", trackingTimeout: 0 })).eql(["bad-number", "bad-number", "bad-number"]);
+    should(keys({ ups: "ups1", kind: "fsd", deadline: -1, margin: "x", trackingTimeout: -1 })).eql(["bad-number", "bad-number", "bad-number"]);
+    should(readCommandConfig({ ups: "ups1", kind: "instcmd", command: "load.off", trackingTimeout: 0 }).config.trackingTimeoutMs).equal(
+      0,
+      "0: no TRACKING asked",
+    );
     should(keys({ ups: "ups1", kind: "fsd", hosts: Array.from({ length: 65 }, (_, i) => `h${i}`) })).eql(["too-many-hosts"]);
   });
 
