@@ -17,7 +17,7 @@ const out = join(resolve(__dirname, ".."), "docs", "example-flow.png");
 async function main(): Promise<void> {
   const demo = await startDemo(await freePort(), 12);
   try {
-    const ed = await openEditor(demo.url, { viewport: { width: 1760, height: 860 } });
+    const ed = await openEditor(demo.url, { viewport: { width: 2240, height: 860 } });
     try {
       const page = ed.page;
       await page.evaluate(() => {
