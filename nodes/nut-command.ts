@@ -30,6 +30,7 @@ import {
   storeLostStatus,
   summarizeCommand,
   waitingStatus,
+  usersLine,
   waitsNothing,
 } from "../core/nut/command";
 import type { Sent } from "../core/nut/commander";
@@ -104,7 +105,10 @@ export = function (RED: NodeAPI) {
     let sending: Promise<void> | null = null;
     let closed = false;
 
-    show(readyStatus(config));
+    const hasUser = server.commander.username !== null;
+    show(readyStatus(config, hasUser));
+    // said at deploy, not first at the last step of an outage
+    if (!hasUser) node.warn(RED._("nut-command.warn.no-user", { address: server.address, line: usersLine(config.kind, config.command) }));
     queue(async () => {
       const hosts = config.hosts;
       const { value, problem } = await loadStored(node, RED.settings, KEY, store, (x) => parseReports(x, hosts));

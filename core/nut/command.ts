@@ -439,6 +439,7 @@ export function summarizeCommand(r: NutCommandResult): string {
 /** The texts of nut-command's status (locales/<lang>/nut-command.json). */
 export const COMMAND_TEXTS = textTable({
   "status.ready": ["command"],
+  "status.no-user": ["command"],
   "status.waiting-hosts": ["reported", "expected"],
   "status.waiting-margin": [],
   "status.waiting-clients": [],
@@ -455,7 +456,9 @@ export const COMMAND_TEXTS = textTable({
 });
 const say = COMMAND_TEXTS;
 
-export function readyStatus(config: CommandConfig): StatusView {
+/** Before any go; `hasUser` false: the nut-server has no username, so the command would fail when it matters. */
+export function readyStatus(config: CommandConfig, hasUser: boolean): StatusView {
+  if (!hasUser) return statusOf("yellow", "ring", say("status.no-user", { command: commandLabel(config) }));
   return statusOf("grey", "ring", say("status.ready", { command: commandLabel(config) }));
 }
 

@@ -20,7 +20,7 @@ import type { NutCommandResult, ShutdownResult } from "../../core/contract";
 import { NutClient } from "../../core/nut/client";
 import { listClients } from "../../core/nut/commander";
 import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, NUT_LAB_USERS, type NutLab } from "../harness/nut-lab";
-import { helper, loadContextStores, watch, type Watch } from "../harness/red-helper";
+import { callsOf, helper, loadContextStores, statusTexts, watch, type Watch } from "../harness/red-helper";
 import { fileStores } from "../harness/decide-node-helper";
 import { requireComponent } from "../harness/system";
 import { waitUntil } from "../harness/wait";
@@ -225,8 +225,13 @@ describe("nut-command against a real upsd (integration)", function () {
     });
   }
 
-  it("no credentials on the nut-server: nothing is sent, the error names the line and the user to set", async () => {
+  it("no credentials on the nut-server: said at deploy (warning, yellow status); a go sends nothing, the error names the line and the user to set", async () => {
     const w = await deploy({ kind: "fsd", command: "" }, {});
+    const n = helper.getNode("cmd");
+    should(callsOf(n, n.warn).map((c) => String(c.args[0]))).eql([
+      `The NUT server 127.0.0.1:${lab.port} has no username and password: this node's command will fail. Set them in the NUT server node, for a user of upsd.users with "actions = FSD".`,
+    ]);
+    should(statusTexts(n)[0]).equal("FSD: no NUT user set");
     await w.receive({ payload: "go" });
     const m = await result(w);
     should(m.payload).containDeep({ result: "FAILED", code: "NO-CREDENTIALS" });
