@@ -61,7 +61,7 @@ export const BENCHMARKS: Benchmark[] = [
   },
   {
     name: "pollcost",
-    description: "2. poll cost at scale: CPU per UPS-poll of Node-RED against upsmon, spawning upsc, a bare Node.js client",
+    description: "2. poll cost at 1, 2 UPSes on one upsd and 200 over 4: CPU per UPS-poll of Node-RED against upsmon, a bare Node.js client, spawning upsc",
     suite: true,
     needs: ["build", "nut", "upsmon", "upsc"],
     options: [],
@@ -94,7 +94,7 @@ export const BENCHMARKS: Benchmark[] = [
   },
   {
     name: "scaling",
-    description: "5. how cost grows: benchmarks 2 and 3 at 4 sizes each, each size with its baseline",
+    description: "5. how cost grows: benchmark 2 at 1, 2, 4, 12, 40, 200 UPSes and benchmark 3 at 4 numbers of hosts, each size with its baselines",
     suite: true,
     needs: ["build", "nut", "upsmon", "ssh-lab", "openssh"],
     options: [],

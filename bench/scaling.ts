@@ -1,9 +1,11 @@
 /**
- * Benchmark 5, how cost grows: benchmark 2 (poll cost) at 4 numbers of UPSes
- * and benchmark 3 (fan-out) at 4 numbers of hosts, with the same baseline
- * beside each size (upsmon; xargs ssh with curve25519). The largest poll-cost
- * size and the 50-host fan-out are taken from benchmarks 2 and 3 when they
- * ran in the same `npm run bench`, else measured here.
+ * Benchmark 5, how cost grows: benchmark 2 (poll cost) from 1 UPS to 200
+ * (1 and 2 on one upsd, a node per UPS, as the bundled examples; then over 4
+ * upsd) and benchmark 3 (fan-out) at 4 numbers of hosts, with the same
+ * baselines beside each size (upsmon and the bare Node.js client; xargs ssh
+ * with curve25519). Poll-cost sizes and the 50-host fan-out are taken from
+ * benchmarks 2 and 3 when they ran in the same `npm run bench`, else
+ * measured here.
  *
  * "Linear, not worse": from the smallest to the largest size the cost grows
  * at most in proportion (cost ratio ≤ 1.15 × size ratio), and the cost of
@@ -17,20 +19,33 @@ import { withCleanup } from "./lib/cleanup";
 import { fmt, type BenchOutput, type BenchResult, type Row } from "./lib/report";
 import { linearFit, median } from "./lib/stats";
 import { hungCount, measureOpenssh, measureOurs, startFanoutLab, targets } from "./fanout";
-import { measurePollCost, type PollCostMeasure, type Window } from "./poll-cost";
+import { BARE_TARGET, FOUR_UPSD, ONE_UPSD, measurePollCost, sizeText, upsmonTarget, type PollCostMeasure, type PollCostSize, type Window } from "./poll-cost";
 
 export interface ScalingOptions {
-  upses: number[];
-  /** Seconds per poll-cost window, windows per client. */
-  window: number;
+  /** Poll-cost sizes, each with its seconds per window. */
+  upses: Array<PollCostSize & { window: number }>;
+  /** Windows per client. */
   runs: number;
   hosts: number[];
   fanoutRuns: number;
   baselineRuns: number;
 }
 
-export const SCALING_FULL: ScalingOptions = { upses: [10, 50, 100, 200], window: 20, runs: 1, hosts: [5, 20, 50, 100], fanoutRuns: 3, baselineRuns: 2 };
-export const SCALING_QUICK: ScalingOptions = { upses: [4, 12, 40], window: 8, runs: 1, hosts: [5, 10, 20], fanoutRuns: 1, baselineRuns: 1 };
+const sizes = (one: number[], four: number[], smallWindow: number, window: number): ScalingOptions["upses"] => [
+  ...one.map((n) => ({ ...ONE_UPSD(n), window: smallWindow })),
+  ...four.map((n) => ({ ...FOUR_UPSD(n), window })),
+];
+
+export const SCALING_FULL: ScalingOptions = {
+  upses: sizes([1, 2], [4, 12, 40, 200], 30, 20),
+  runs: 1,
+  hosts: [5, 20, 50, 100],
+  fanoutRuns: 3,
+  baselineRuns: 2,
+};
+export const SCALING_QUICK: ScalingOptions = { upses: sizes([1, 2], [4, 12, 40], 20, 10), runs: 1, hosts: [5, 10, 20], fanoutRuns: 1, baselineRuns: 1 };
+
+const sameSize = (a: PollCostSize, b: PollCostSize): boolean => a.upses === b.upses && a.servers === b.servers && a.perUps === b.perUps;
 
 const perSecond = (ws: Window[]): number => median(ws.map((w) => w.cpu / w.seconds));
 
@@ -52,35 +67,47 @@ export async function runScaling(opts: ScalingOptions = SCALING_FULL, done: Benc
 
   // ---- poll cost at each number of UPSes
   const measures: PollCostMeasure[] = [];
-  const earlier = done.find((r) => r.name === "pollcost")?.raw.measure as PollCostMeasure | undefined;
-  for (const n of opts.upses) {
-    if (earlier && earlier.upses === n) {
-      measures.push(earlier);
-      notes.push(`poll cost at ${n} UPS taken from benchmark 2 of this run`);
+  const earlier = (done.find((r) => r.name === "pollcost")?.raw.measures ?? []) as PollCostMeasure[];
+  for (const size of opts.upses) {
+    const taken = earlier.find((m) => sameSize(m, size));
+    if (taken) {
+      measures.push(taken);
+      notes.push(`poll cost at ${sizeText(size)} taken from benchmark 2 of this run`);
     } else {
-      measures.push(await measurePollCost({ upses: n, servers: 4, window: opts.window, runs: opts.runs, upscRuns: 0, upscWindow: 0, bareRuns: 0 }));
+      measures.push(await measurePollCost({ ...size, runs: opts.runs, upscRuns: 0, upscWindow: 0, bareRuns: 1 }));
     }
   }
   const ours = measures.map((m) => perSecond(m.ours));
   const mon = measures.map((m) => perSecond(m.upsmon));
+  const bare = measures.map((m) => perSecond(m.bare));
   for (const [i, m] of measures.entries()) {
     const o = ours[i];
+    const us = (v: number) => fmt.us((v / m.upses) * 1e6);
     rows.push({
       bench: "5 growth, poll cost",
-      measure: `${m.upses} UPS: client CPU per 60 s (per UPS-poll)`,
-      ours: `${fmt.s(o * 60)} (${fmt.us((o / m.upses) * 1e6)})`,
-      baseline: `upsmon ${fmt.s(mon[i] * 60)} (${fmt.us((mon[i] / m.upses) * 1e6)})`,
+      measure: `${sizeText(m)}: client CPU per 60 s (per UPS-poll)`,
+      ours: `${fmt.s(o * 60)} (${us(o)})`,
+      baseline: `upsmon ${fmt.s(mon[i] * 60)} (${us(mon[i])})`,
       ratio: fmt.ratio(o / mon[i]),
-      target: "",
-      met: null,
+      target: `≤ ${upsmonTarget(m.upses)}× upsmon`,
+      met: o <= upsmonTarget(m.upses) * mon[i],
+    });
+    rows.push({
+      bench: "5 growth, poll cost",
+      measure: `${m.upses} UPS: same, vs the bare Node.js client`,
+      ours: us(o),
+      baseline: `bare ${fmt.s(bare[i] * 60)} (${us(bare[i])}, ${fmt.ratio(bare[i] / mon[i])} upsmon)`,
+      ratio: fmt.ratio(o / bare[i]),
+      target: `≤ ${BARE_TARGET}× bare`,
+      met: o <= BARE_TARGET * bare[i],
     });
   }
-  const sizes = measures.map((m) => m.upses);
-  const vo = linearVerdict(sizes, ours);
-  const vm = linearVerdict(sizes, mon);
+  const counts = measures.map((m) => m.upses);
+  const vo = linearVerdict(counts, ours);
+  const vm = linearVerdict(counts, mon);
   rows.push({
     bench: "5 growth, poll cost",
-    measure: `growth over ${sizes.join("/")} UPS`,
+    measure: `growth over ${counts.join("/")} UPS`,
     ours: `${fmt.us(vo.b * 1e6)} per extra UPS-poll; ${vo.text}`,
     baseline: `upsmon ${fmt.us(vm.b * 1e6)} per extra UPS-poll; ${vm.text}`,
     ratio: fmt.ratio(vo.b / vm.b),

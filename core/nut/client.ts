@@ -5,7 +5,9 @@
  * - Requests are written as they come (pipelined) and matched to replies in
  *   order; upsd answers in order (measured: 2000 pipelined commands, 2000
  *   in-order replies). The requests of one tick go out in one write (a poll
- *   of 50 UPSes is one system call, not 50).
+ *   of 50 UPSes is one system call, not 50); a poll's wait for the end of
+ *   the event loop's turn, so the nodes of one server whose timers fire
+ *   together share it.
  * - Every request has a timeout. upsd sometimes never answers; after a
  *   missing reply the pipeline cannot be trusted, so the connection is
  *   dropped and rebuilt. One watchdog timer serves every deadline, so a
@@ -151,7 +153,7 @@ export class NutClient extends EventEmitter<NutClientEvents> {
   private lastWrite = 0;
   /** The one timer that checks every request's deadline. */
   private watchdog: NodeJS.Timeout | null = null;
-  /** Command lines written in this tick, sent together at its end. */
+  /** Command lines written in this tick (or turn, for polls), sent together at its end. */
   private outbox = "";
   private flushScheduled = false;
   private _protocolVersion: string | null = null;
@@ -279,7 +281,7 @@ export class NutClient extends EventEmitter<NutClientEvents> {
           if (--left === 0) resolve(out);
           return;
         }
-        this.send(words, "line", "", line, (err, lines) => {
+        this.send(words, "line", "", line, true, (err, lines) => {
           if (err) out[i] = err;
           else {
             try {
@@ -306,11 +308,14 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     } catch (err) {
       return Promise.reject(toNutError(err));
     }
-    return new Promise((resolve, reject) => this.send(words, kind, itemWord, line, (err, lines) => (err ? reject(err) : resolve(lines))));
+    return new Promise((resolve, reject) => this.send(words, kind, itemWord, line, false, (err, lines) => (err ? reject(err) : resolve(lines))));
   }
 
-  /** request() with a callback, `line` being `words` formatted: `done` is called exactly once. */
-  private send(words: string[], kind: ReplyKind, itemWord: string, line: string, done: Done): void {
+  /**
+   * request() with a callback, `line` being `words` formatted: `done` is
+   * called exactly once. `poll`: see write().
+   */
+  private send(words: string[], kind: ReplyKind, itemWord: string, line: string, poll: boolean, done: Done): void {
     const p = this.makePending(words, line, kind, itemWord, done);
     // someone needs data now: do not wait for the backoff (this request then waits for the handshake)
     if (this._state === "disconnected" && this.reconnectTimer && performance.now() - this.lastAttempt >= ON_DEMAND_RETRY_MS) {
@@ -318,7 +323,7 @@ export class NutClient extends EventEmitter<NutClientEvents> {
       this.reconnectTimer = null;
       this.openSocket();
     }
-    if (this._state === "connected") this.write(p);
+    if (this._state === "connected") this.write(p, poll);
     else if (this._state === "connecting") {
       this.waiting.push(p);
       if (!this.watchdog) this.armWatchdog(this.opts.requestTimeoutMs);
@@ -542,7 +547,13 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     if (next !== Infinity && !this.watchdog && this._state !== "closed") this.armWatchdog(next - now);
   }
 
-  private write(p: Pending): void {
+  /**
+   * Queue `p` for the next write. The requests of one tick leave together;
+   * `poll` (getVars) requests wait for the end of the event loop's turn,
+   * so that the nodes of one server polling at the same instant share a
+   * write.
+   */
+  private write(p: Pending, poll = false): void {
     const socket = this.socket;
     if (!socket || socket.destroyed) {
       this.settle(p, this.notConnectedError());
@@ -550,14 +561,23 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     }
     this.inflight.push(p);
     if (!this.watchdog) this.armWatchdog(p.deadline - performance.now());
-    // everything written in this tick leaves in one write (one string, not a writev of many)
+    // Everything written in this tick leaves in one write (one string, not a
+    // writev of many). A poll's requests wait for the end of the turn
+    // (setImmediate): Node runs the nextTick queue after each timer
+    // callback, so two nodes polling the same upsd at the same instant made
+    // two writes, and upsd's Nagle held the second one's replies until our
+    // delayed ACK (40 ms, and one more wake-up per poll). Other requests
+    // (the handshake, the editor's lists, keep-alive) leave as before.
     this.outbox += p.line;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      process.nextTick(() => this.flush());
+      if (poll) setImmediate(this.flushNow);
+      else process.nextTick(this.flushNow);
     }
     this.lastWrite = performance.now();
   }
+
+  private readonly flushNow = (): void => this.flush();
 
   private flush(): void {
     this.flushScheduled = false;

@@ -218,16 +218,24 @@ export function failedReading(ups: string, err: unknown): UpsReading {
 }
 
 /**
- * Read one UPS, or every UPS of the server (`ups` null: LIST UPS, then each
+ * Read one UPS, or every UPS of the server (`ups` null: LIST UPS and each
  * UPS, pipelined): every variable (LIST VAR) when `allVars`, else those of
  * the state (readStateVars). UPSes read before and no longer listed read as
  * UNKNOWN-UPS. `listError` is set when LIST UPS failed and no UPS is known
  * yet: there is nobody to report it for.
  *
+ * The UPSes known from the last poll are read in the same write as LIST UPS,
+ * not after its reply: one round trip per poll instead of two (each costs
+ * the process a wake-up, most of a poll's cost at a few UPSes). The list
+ * still decides: a UPS it no longer names reads as UNKNOWN-UPS whatever its
+ * early read got, one it newly names is read once the list is in, and when
+ * LIST UPS fails the early reads are dropped. What a poll yields is what
+ * reading after the list yields, at most the same instant earlier.
+ *
  * Bounded by MONITOR_LIMITS: a UPS list that would make more than maxUpses
  * UPSes known fails as a whole (PROTOCOL-ERROR), and the variables of one
- * poll stop at maxVarsChars (each UPS beyond fails with PROTOCOL-ERROR, its
- * variables dropped as they arrive).
+ * poll stop at maxVarsChars (each UPS beyond, in the list's order, fails
+ * with PROTOCOL-ERROR, its variables dropped).
  */
 export async function readUpses(
   reader: UpsReader,
@@ -236,27 +244,35 @@ export async function readUpses(
   allVars: boolean,
 ): Promise<{ readings: UpsReading[]; listError: NutError | null }> {
   let budget: number = MONITOR_LIMITS.maxVarsChars;
-  const readOne = (name: string): Promise<UpsReading> =>
+  // never rejects: a failed read is a reading too
+  const fetch = (name: string): Promise<Fetched> =>
     (allVars ? reader.listVar(name) : readStateVars(reader, name)).then(
-      (vars): UpsReading => {
-        const chars = charsOf(vars);
-        if (chars > budget) {
-          const err = new NutProtocolError(`${name}: the variables read in one poll exceed ${MONITOR_LIMITS.maxVarsChars} characters`);
-          return failedReading(name, err);
-        }
-        budget -= chars;
-        // upsd serves "WAIT" until the driver has sent its data (after a restart): nothing is known yet
-        return vars.some(([k, v]) => k === "ups.status" && v.trim() === "WAIT")
-          ? { ups: name, vars: null, error: { code: "WAIT", message: `${name}: upsd has no data from the driver yet (ups.status WAIT)` }, reachable: true }
-          : { ups: name, vars, error: null, reachable: true };
-      },
-      (err: unknown) => failedReading(name, err),
+      (vars): Fetched => ({ vars, err: null }),
+      (err: unknown): Fetched => ({ vars: null, err }),
     );
-  if (ups !== null) return { readings: [await readOne(ups)], listError: null };
+  const judge = (name: string, got: Fetched): UpsReading => {
+    if (!got.vars) return failedReading(name, got.err);
+    const vars = got.vars;
+    const chars = charsOf(vars);
+    if (chars > budget) {
+      const err = new NutProtocolError(`${name}: the variables read in one poll exceed ${MONITOR_LIMITS.maxVarsChars} characters`);
+      return failedReading(name, err);
+    }
+    budget -= chars;
+    // upsd serves "WAIT" until the driver has sent its data (after a restart): nothing is known yet
+    return vars.some(([k, v]) => k === "ups.status" && v.trim() === "WAIT")
+      ? { ups: name, vars: null, error: { code: "WAIT", message: `${name}: upsd has no data from the driver yet (ups.status WAIT)` }, reachable: true }
+      : { ups: name, vars, error: null, reachable: true };
+  };
+  if (ups !== null) return { readings: [judge(ups, await fetch(ups))], listError: null };
 
+  const list = reader.listUps();
+  // names are upsd's: a Map, never an object's keys
+  const early = new Map<string, Promise<Fetched>>();
+  for (const name of known) if (!early.has(name)) early.set(name, fetch(name));
   let names: string[];
   try {
-    names = (await reader.listUps()).map((u) => u.name);
+    names = (await list).map((u) => u.name);
     const all = new Set([...known, ...names]);
     if (all.size > MONITOR_LIMITS.maxUpses) {
       throw new NutProtocolError(`LIST UPS: ${all.size} UPSes, more than the ${MONITOR_LIMITS.maxUpses} one node reads`);
@@ -267,7 +283,11 @@ export async function readUpses(
   }
   const listed = new Set(names);
   const gone = known.filter((k) => !listed.has(k));
-  const readings = await Promise.all(names.map(readOne));
+  const got = await Promise.all(names.map((name) => early.get(name) ?? fetch(name)));
+  const readings = names.map((name, i) => judge(name, got[i]));
   for (const name of gone) readings.push(failedReading(name, new NutServerError("UNKNOWN-UPS", [], `LIST UPS (${name} gone)`)));
   return { readings, listError: null };
 }
+
+/** What one UPS's read got, before the poll's bounds judge it. */
+type Fetched = { vars: Array<[string, string]>; err: null } | { vars: null; err: unknown };
