@@ -108,6 +108,10 @@ export = function (RED: NodeAPI) {
     const hasUser = server.commander.username !== null;
     show(readyStatus(config, hasUser));
     // said at deploy, not first at the last step of an outage
+    // the margin starts when the last host reported, the deadline at the go: a margin as long as the deadline is always cut short
+    if (config.hosts.length > 0 && config.marginMs >= config.deadlineMs) {
+      node.warn(RED._("nut-command.warn.margin-past-deadline", { margin: config.marginMs / 1000, deadline: config.deadlineMs / 1000 }));
+    }
     if (!hasUser) node.warn(RED._("nut-command.warn.no-user", { address: server.address, line: usersLine(config.kind, config.command) }));
     queue(async () => {
       const hosts = config.hosts;

@@ -239,6 +239,14 @@ describe("nut-command against a real upsd (integration)", function () {
     should(await lab.getVar("ups1", "ups.status")).equal("OL");
   });
 
+  it("a margin as long as the deadline is said at deploy: the command would always go before the margin passed", async () => {
+    await deploy({ hosts: ["h1"], margin: 120, deadline: 120 }, ADMIN, {}, [host("h1")]);
+    const n = helper.getNode("cmd");
+    should(callsOf(n, n.warn).map((c) => String(c.args[0]))).eql([
+      'The margin after the hosts (120 s) is not shorter than "Send anyway after" (120 s), which counts from the go: the command will always go before the margin has passed. Make the deadline longer than the margin plus the time the hosts take to report.',
+    ]);
+  });
+
   it("a message that tries to choose the command is refused with an error and nothing reaches upsd", async () => {
     const w = await deploy({ kind: "fsd", command: "" });
     for (const msg of [{ command: "load.off" }, { payload: { value: 1 } }, { ups: "ups2" }]) await w.receive(msg);
