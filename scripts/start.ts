@@ -16,7 +16,7 @@ import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { startNutSim, type NutSim } from "../tools/nut-sim";
 import { demoReadings, demoStart, demoStep, DEMO_LOW, DEMO_UPSES, type DemoState } from "../tools/demo-outage";
-import { loadExample, pointAtNut } from "../tools/example-flow";
+import { loadExample, pointAtNut, setOnType, setShutdownAction } from "../tools/example-flow";
 
 const root = resolve(__dirname, "..");
 // DEMO_USERDIR: another userDir (the screenshot script and the demo test use a temporary one).
@@ -147,6 +147,10 @@ async function main(): Promise<void> {
   }
 
   const flow = pointAtNut(loadExample("01"), nutHost, nutPort, names);
+  // SAFETY, whatever the example ships with: the demo shuts nothing down, cuts no UPS, and its wake packets stay on loopback
+  setShutdownAction(flow, "simulate", ["simulate"]);
+  setOnType(flow, "nut-command", { d: true });
+  setOnType(flow, "wake-hosts", { broadcast: "127.0.0.1" });
   writeUserDir(flow);
 
   const red = spawn(process.execPath, [join(root, "node_modules", "node-red", "red.js"), "--userDir", userDir], {
