@@ -20,6 +20,7 @@ import type { NutCommandResult, ShutdownResult } from "../../core/contract";
 import { NutClient } from "../../core/nut/client";
 import { listClients } from "../../core/nut/commander";
 import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, NUT_LAB_USERS, type NutLab } from "../harness/nut-lab";
+import { sshHostDef } from "../harness/ssh-target";
 import { callsOf, helper, loadContextStores, statusTexts, watch, type Watch } from "../harness/red-helper";
 import { fileStores } from "../harness/decide-node-helper";
 import { requireComponent } from "../harness/system";
@@ -32,17 +33,7 @@ type ResultMsg = NodeMessage & { payload: NutCommandResult; summary: string; out
 
 const nodes = [nutServerNode, nutUpsInNode, nutCommandNode, sshHostNode];
 const ADMIN = { srv: NUT_LAB_USERS.admin };
-const host = (id: string) => ({
-  id,
-  type: "ssh-host",
-  name: `web-${id}`,
-  address: "127.0.0.1",
-  port: 22,
-  username: "nut",
-  keyFile: "",
-  fingerprints: "",
-  acceptAnyHostKey: false,
-});
+const host = (id: string) => sshHostDef(id, `web-${id}`);
 
 /** An ssh-shutdown result message of `hostId` in `outage`. */
 function shutdownResult(hostId: string, outage: string, ok = true): object {
