@@ -17,7 +17,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../test/harness/node-red";
-import { aggregateNodeDef } from "../test/harness/decide-fixtures";
+import { PLAN_TIERS, aggregateNodeDef } from "../test/harness/decide-fixtures";
 import { startNutLab, type NutLab } from "../test/harness/nut-lab";
 import { SshLab } from "../test/harness/ssh-lab";
 import { withCleanup } from "./lib/cleanup";
@@ -101,12 +101,7 @@ export function representativeFlow(): FlowNode[] {
       type: "battery-tier-switch",
       z: TAB.id,
       name: "",
-      tiers: [
-        { name: "backup", charge: 90 },
-        { name: "storage", charge: 50 },
-        { name: "production", charge: 20 },
-        { name: "everything", charge: 10, critical: true },
-      ],
+      tiers: PLAN_TIERS,
       mode: "while",
       staleCounts: false,
       outputs: 4,

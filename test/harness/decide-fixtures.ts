@@ -95,6 +95,14 @@ export function outage(id: string, since: number, ended?: number): OutageIdentit
 }
 
 /** An ups-aggregate node of a test flow, as the editor saves it (defaults, weakest policy). */
+/** The plan's tiers as battery-tier-switch stores them (the bundled example's 90 / 50 / 20 / 10 % or critical). */
+export const PLAN_TIERS = [
+  { name: "backup", charge: 90 },
+  { name: "storage", charge: 50 },
+  { name: "production", charge: 20 },
+  { name: "everything", charge: 10, critical: true },
+];
+
 export function aggregateNodeDef(topics: string[], over: object = {}): { id: string; type: string; [k: string]: unknown } {
   return {
     id: "agg",

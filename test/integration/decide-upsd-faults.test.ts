@@ -17,7 +17,7 @@ import nutUpsInNode from "../../nodes/nut-ups-in";
 import { startNutLab, nutLabMissing, NUT_LAB_INSTALL, type NutLab } from "../harness/nut-lab";
 import { collect, helper, loadContextStores } from "../harness/red-helper";
 import { waitUntil } from "../harness/wait";
-import { aggregateNodeDef } from "../harness/decide-fixtures";
+import { PLAN_TIERS, aggregateNodeDef } from "../harness/decide-fixtures";
 import { requireComponent } from "../harness/system";
 
 type TierMsg = NodeMessage & { payload: PowerState; tier?: TierInfo };
@@ -69,12 +69,7 @@ describe("the plan under faults, real upsd, nut-ups-in on change (integration)",
           id: "tiers",
           type: "battery-tier-switch",
           name: "",
-          tiers: [
-            { name: "backup", charge: 90 },
-            { name: "storage", charge: 50 },
-            { name: "production", charge: 20 },
-            { name: "everything", charge: 10, critical: true },
-          ],
+          tiers: PLAN_TIERS,
           mode: "while",
           staleCounts: false,
           outputs: 5,
