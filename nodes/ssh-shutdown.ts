@@ -11,6 +11,8 @@ import { numberOf } from "../core/check";
 import { PRESETS, isPresetId, presetCommands } from "../core/ssh/presets";
 import type { PresetCommands } from "../core/ssh/presets";
 import { runCommand } from "../core/ssh/runner";
+import { guestPlan, readGuestConfig } from "../core/ssh/guests";
+import type { ConfigProblem } from "../core/config";
 import type { SshTarget } from "../core/ssh/runner";
 import {
   MAX_SHARED_REQUESTS,
@@ -435,6 +437,19 @@ export = function (RED: NodeAPI) {
       username,
       custom: { shutdown: text(q.customShutdown), cancel: text(q.customCancel), check: text(q.customCheck) },
     });
-    res.json({ ...c, supportsDelay: PRESETS[preset].supportsDelay });
+    // the guests: validated as at deploy; what is not valid is said, and never put in a command
+    const problems: ConfigProblem[] = [];
+    const guests = readGuestConfig(
+      {
+        guests: text(q.guests),
+        guestTag: text(q.guestTag).slice(0, 100),
+        guestProjects: text(q.guestProjects).slice(0, 2000),
+        guestTimeout: text(q.guestTimeout).slice(0, 10),
+        guestForce: text(q.guestForce),
+      },
+      problems,
+    );
+    const plan = problems.length ? guestPlan({ ...guests, kind: "none" }, username) : guestPlan(guests, username);
+    res.json({ ...c, supportsDelay: PRESETS[preset].supportsDelay, steps: plan.steps, checks: plan.checks, guestSudoers: plan.sudoers, problems });
   });
 };
