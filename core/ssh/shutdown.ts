@@ -265,6 +265,8 @@ const SIMULATED: RunOutcome = {
   error: null,
   sent: false,
   aborted: false,
+  steps: [],
+  reused: false,
 };
 
 /**
