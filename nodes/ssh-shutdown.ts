@@ -11,6 +11,7 @@ import { numberOf } from "../core/check";
 import { PRESETS, isPresetId, presetCommands } from "../core/ssh/presets";
 import type { PresetCommands } from "../core/ssh/presets";
 import { runCommand } from "../core/ssh/runner";
+import type { Step } from "../core/ssh/runner";
 import { guestPlan, readGuestConfig } from "../core/ssh/guests";
 import type { ConfigProblem } from "../core/config";
 import type { SshTarget } from "../core/ssh/runner";
@@ -58,6 +59,8 @@ interface Slot {
   info: SshHostInfo;
   command: string;
   commands: PresetCommands | null;
+  /** The guest steps (or their checks) run first on the same connection. */
+  steps: Step[];
   controller: AbortController;
   sent: boolean;
   retrying: boolean;
@@ -228,6 +231,7 @@ export = function (RED: NodeAPI) {
             // a check is a test: one attempt per host unless the operator asked for retries
             maxAttempts: action === "check" && !config.checkRetry ? 1 : undefined,
             okExitCodes: action === "cancel" ? slot.commands?.cancelOkExitCodes : [0],
+            before: slot.steps,
             signal: slot.controller.signal,
             onRetry: () => {
               slot.retrying = true;
@@ -292,6 +296,7 @@ export = function (RED: NodeAPI) {
             info: unknownHost(id),
             command: "",
             commands: null,
+            steps: [],
             controller: new AbortController(),
             sent: false,
             retrying: false,
@@ -321,6 +326,9 @@ export = function (RED: NodeAPI) {
       if (!isSshHost(host)) return { target: null, failure: RED._("ssh-shutdown.errors.no-host", { id: slot.id }) };
       slot.info = host.sshHost;
       slot.commands = commandsFor(host.sshHost);
+      // guests before hosts: a shutdown stops them first, a check checks those steps' privilege first
+      const plan = guestPlan(config.guests, host.sshHost.username);
+      slot.steps = action === "shutdown" ? plan.steps : action === "check" ? plan.checks : [];
       const command = commandOf(action, slot.commands);
       if (action === "cancel" && command === null) return { target: null, failure: RED._("ssh-shutdown.errors.no-cancel") };
       slot.command = command ?? "";
@@ -337,7 +345,14 @@ export = function (RED: NodeAPI) {
       for (const id of config.hosts) {
         const host = RED.nodes.getNode(id);
         const r = isSshHost(host)
-          ? makeResult({ ...host.sshHost, id }, "simulate", commandsFor(host.sshHost).shutdown, null, Date.now())
+          ? makeResult(
+              { ...host.sshHost, id },
+              "simulate",
+              commandsFor(host.sshHost).shutdown,
+              null,
+              Date.now(),
+              guestPlan(config.guests, host.sshHost.username).steps,
+            )
           : failedResult({ ...unknownHost(id), id }, "simulate", "", RED._("ssh-shutdown.errors.no-host", { id }), Date.now());
         emit(msg, send, r);
         if (r.ok) ok++;

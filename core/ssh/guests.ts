@@ -23,6 +23,7 @@
  */
 import { quoteSh, shellWords, sudoersLine } from "./presets";
 import { type ConfigProblem, flag, numberOr, textOf, within } from "../config";
+import type { Step } from "./runner";
 
 export type GuestKind = "none" | "proxmox" | "esxi" | "libvirt" | "docker";
 export const GUEST_KINDS: readonly GuestKind[] = ["none", "proxmox", "esxi", "libvirt", "docker"];
@@ -40,12 +41,8 @@ export interface GuestConfig {
   force: boolean;
 }
 
-/** One command run before the host's command on the same connection (the runner's Step). */
-export interface GuestStep {
-  label: string;
-  command: string;
-  timeoutMs: number;
-}
+/** One command run before the host's command on the same connection. */
+export type GuestStep = Step;
 
 /** The steps of one host for its SSH user. */
 export interface GuestPlan {
@@ -78,7 +75,14 @@ export function isGuestKind(v: unknown): v is GuestKind {
 
 /** Compose project names from the editor's field: separated by spaces, commas or new lines. */
 export function projectList(text: string): string[] {
-  return [...new Set(text.slice(0, 2000).split(/[\s,]+/).filter((p) => p !== ""))];
+  return [
+    ...new Set(
+      text
+        .slice(0, 2000)
+        .split(/[\s,]+/)
+        .filter((p) => p !== ""),
+    ),
+  ];
 }
 
 /** The editor's raw guest options. */
@@ -138,9 +142,7 @@ function call(username: string, path: string): string {
 /** The check of a step: root and the programs exist, or sudo allows each use without a password. */
 function checkOf(username: string, tools: Tool[], sample: string): string {
   if (root(username)) return ['test "$(id -u)" = 0', ...tools.map((t) => `test -x ${t.path}`)].join(" && ");
-  return tools
-    .flatMap((t) => t.uses.map((args) => "sudo -n -l " + shellWords([t.path, ...args.map((a) => (a === ID ? sample : a))])))
-    .join(" && ");
+  return tools.flatMap((t) => t.uses.map((args) => "sudo -n -l " + shellWords([t.path, ...args.map((a) => (a === ID ? sample : a))]))).join(" && ");
 }
 
 /** The sudoers entries of the tools: exact commands, `*` where a guest id goes. */

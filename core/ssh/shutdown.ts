@@ -11,9 +11,9 @@ import { formatSeconds } from "../format";
 import { restoredKind, saysPowerOn } from "../decide/restored";
 import { isPresetId, MAX_DELAY_MINUTES } from "./presets";
 import type { PresetId } from "./presets";
-import type { RunOutcome } from "./runner";
+import type { RunOutcome, Step, StepOutcome } from "./runner";
 import { readGuestConfig } from "./guests";
-import type { GuestConfig, GuestStep, RawGuestConfig } from "./guests";
+import type { GuestConfig, RawGuestConfig } from "./guests";
 import { type StatusView, statusOf, textTable } from "../status";
 
 export const ACTIONS: readonly ShutdownAction[] = ["shutdown", "cancel", "check", "simulate"];
@@ -219,19 +219,6 @@ export function cancelTargets(pending: Pending, configured: string[], now: numbe
   return { ids: configured.filter((id) => ids.includes(id)), expired, pending: next };
 }
 
-/** What the runner reports of one step sent before the command (runner.ts StepOutcome). */
-export interface StepRun {
-  label: string;
-  command: string;
-  ok: boolean;
-  exitCode: number | null;
-  signal: string | null;
-  error: string | null;
-  durationMs: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Characters kept of a step's stdout and of its stderr in a result (a message stays small). */
 export const STEP_OUTPUT_LIMIT = 1000;
 
@@ -239,7 +226,7 @@ function cut(text: string): string {
   return text.length > STEP_OUTPUT_LIMIT ? text.slice(0, STEP_OUTPUT_LIMIT) + "…" : text;
 }
 
-function stepResult(s: StepRun): ShutdownStepResult {
+function stepResult(s: StepOutcome): ShutdownStepResult {
   return {
     label: s.label,
     command: s.command,
@@ -279,13 +266,13 @@ export function makeResult(
   host: { id: string; name: string; address: string; port: number },
   action: ShutdownAction,
   command: string,
-  outcome: (RunOutcome & { steps?: StepRun[] }) | null,
+  outcome: RunOutcome | null,
   now: number,
-  planned: readonly GuestStep[] = [],
+  planned: readonly Step[] = [],
 ): ShutdownResult {
   const o = outcome ?? SIMULATED;
   const steps = outcome
-    ? (outcome.steps ?? []).map(stepResult)
+    ? outcome.steps.map(stepResult)
     : planned.map((s) => ({ label: s.label, command: s.command, ok: true, exitCode: null, signal: null, error: null, duration: 0, stdout: "", stderr: "" }));
   const failedCheck = action === "check" ? steps.find((s) => !s.ok) : undefined;
   const checkError = failedCheck ? `guest step "${failedCheck.label}" ${failedCheck.error ?? "failed"}` : null;

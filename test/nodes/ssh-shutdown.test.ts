@@ -262,7 +262,10 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
   it("the editor preview shows the guest steps, their checks and sudoers line; an invalid tag is said and never put in a command", async () => {
     await helper.load([sshHostNode, sshShutdownNode], flow(srv.port), CREDS);
     const get = async (q: Record<string, string | number | boolean>): Promise<Record<string, unknown>> => {
-      const r = await helper.request().get("/ssh-shutdown/preview").query({ preset: "linux", delay: 2, username: "nut", ...q });
+      const r = await helper
+        .request()
+        .get("/ssh-shutdown/preview")
+        .query({ preset: "linux", delay: 2, username: "nut", ...q });
       should(r.status).equal(200);
       return r.body as Record<string, unknown>;
     };

@@ -119,9 +119,13 @@ describe("ssh guest presets", () => {
     "       102 old                  stopped    1024               8.00 0",
     "",
   ].join("\n");
-  const PCT_LIST = ["VMID       Status     Lock         Name", "200        running                 dns", "201        running                 ci", "202        stopped                 tmp", ""].join(
-    "\n",
-  );
+  const PCT_LIST = [
+    "VMID       Status     Lock         Name",
+    "200        running                 dns",
+    "201        running                 ci",
+    "202        stopped                 tmp",
+    "",
+  ].join("\n");
 
   describe("Proxmox VE", () => {
     it("shuts down every running VM and container, in parallel, then waits; a stopped guest is left alone", () => {
@@ -164,7 +168,10 @@ describe("ssh guest presets", () => {
         should(r.calls).containEql("qm shutdown 100 --timeout 120");
         should(r.calls).containEql("pct shutdown 201 --timeout 120");
         const f = run(sh, hard.command, { "qm.list": QM_LIST, "pct.list": "VMID Status Lock Name\n" });
-        should(f.calls.filter((c) => / shutdown /.test(c)).sort()).eql(["qm shutdown 100 --timeout 120 --forceStop 1", "qm shutdown 101 --timeout 120 --forceStop 1"]);
+        should(f.calls.filter((c) => / shutdown /.test(c)).sort()).eql([
+          "qm shutdown 100 --timeout 120 --forceStop 1",
+          "qm shutdown 101 --timeout 120 --forceStop 1",
+        ]);
       }
     });
 
@@ -301,7 +308,11 @@ describe("ssh guest presets", () => {
       should(config({ guests: "docker", guestProjects: " , " }).problems.map((p) => p.key)).eql(["no-compose-projects"]);
       should(config({ guests: "docker", guestProjects: "a b c d e f g h i" }).problems.map((p) => p.key)).eql(["too-many-projects"]);
       const { g } = config({ guests: "docker", guestProjects: "web ;reboot" });
-      should(guestPlan(g, "nut").steps.map((s) => s.command).join("\n")).not.match(/reboot/);
+      should(
+        guestPlan(g, "nut")
+          .steps.map((s) => s.command)
+          .join("\n"),
+      ).not.match(/reboot/);
     });
   });
 

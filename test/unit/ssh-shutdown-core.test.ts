@@ -7,7 +7,7 @@ import type { ShutdownResult } from "../../core/contract";
 import type { StatusView } from "../../core/status";
 import { type Language, shown } from "../harness/catalog";
 import { Excerpt, backoffDelay, classifyError } from "../../core/ssh/runner";
-import type { RunOutcome, SshTarget } from "../../core/ssh/runner";
+import type { RunOutcome, SshTarget, StepOutcome } from "../../core/ssh/runner";
 import {
   FORBIDDEN_PROPERTIES,
   cancelTargets,
@@ -22,7 +22,6 @@ import {
   shutdownStatus,
   summarize,
 } from "../../core/ssh/shutdown";
-import type { StepRun } from "../../core/ssh/shutdown";
 
 const T0 = 1_790_000_000_000;
 const host = { id: "h1", name: "backup-server", address: "192.0.2.10", port: 22 };
@@ -255,7 +254,7 @@ describe("ssh-shutdown core", () => {
       should(summarize(joined)).equal("backup-server: shutdown sent (exit 0, 0.4 s, shared with an earlier message)");
     });
 
-    const step = (over: Partial<StepRun> = {}): StepRun => ({
+    const step = (over: Partial<StepOutcome> = {}): StepOutcome => ({
       label: "stop Proxmox guests",
       command: "rc=0\n…",
       ok: true,
