@@ -98,7 +98,9 @@ export interface RawGuestConfig {
 export function readGuestConfig(raw: RawGuestConfig, problems: ConfigProblem[]): GuestConfig {
   let kind: GuestKind = "none";
   if (isGuestKind(raw.guests)) kind = raw.guests;
-  else if (raw.guests !== undefined && raw.guests !== "") problems.push({ key: "bad-guests", params: { guests: String(raw.guests).slice(0, 40) } });
+  else if (raw.guests !== undefined && raw.guests !== "") {
+    problems.push({ key: "bad-guests", params: { guests: typeof raw.guests === "string" ? raw.guests.slice(0, 40) : typeof raw.guests } });
+  }
   const tag = textOf(raw.guestTag).trim();
   const tagOk = tag === "" || TAG.test(tag);
   if (kind === "proxmox" && !tagOk) problems.push({ key: "bad-guest-tag", params: { tag: tag.slice(0, 70) } });
@@ -116,7 +118,14 @@ export function readGuestConfig(raw: RawGuestConfig, problems: ConfigProblem[]):
     problems.push({ key: "bad-number", params: { name: "guestTimeout", min: 1, max: MAX_GUEST_TIMEOUT_S } });
     timeoutSeconds = DEFAULT_GUEST_TIMEOUT_S;
   }
-  return { kind, tag: tagOk ? tag : "", projects: projects.slice(0, MAX_COMPOSE_PROJECTS), timeoutSeconds, force: flag(raw.guestForce, false) };
+  // a tag that is not valid never widens the stop to every guest: nothing is stopped
+  return {
+    kind: tagOk ? kind : "none",
+    tag: tagOk ? tag : "",
+    projects: projects.slice(0, MAX_COMPOSE_PROJECTS),
+    timeoutSeconds,
+    force: flag(raw.guestForce, false),
+  };
 }
 
 /** A tool the steps run: its full path, and how its privilege is named and checked. */
