@@ -187,8 +187,9 @@ export = function (RED: NodeAPI) {
       const out = Object.assign(copy, resultMessage(result));
       send(out);
       if (result.ok) {
-        // logged once per host, by the message that ran it
-        if ((result.action === "shutdown" || result.action === "cancel") && !result.joined) this.log(out.summary);
+        // logged once per host, by the message that ran it; a guest step that failed makes it a warning
+        const guestFailed = result.steps.some((st) => !st.ok);
+        if ((result.action === "shutdown" || result.action === "cancel") && !result.joined) (guestFailed ? this.warn : this.log).call(this, out.summary);
       } else if (warnOnly) this.warn(out.summary);
       else this.error(out.summary, out);
     };

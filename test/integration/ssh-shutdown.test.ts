@@ -663,6 +663,12 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
         ["docker compose down db", true, 0],
       ]);
       should(String(got[0].summary)).match(/^s14: shutdown sent \(exit 0, [^)]*\); guest step FAILED: docker compose down web: exit code 1: /);
+      const logged = helper
+        .log()
+        .getCalls()
+        .map((c) => c.args[0] as { level: number; msg: unknown })
+        .filter((e) => e.msg === got[0].summary);
+      should(logged.map((e) => e.level)).eql([30], "logged once, as a warning (not an error: the host went down)");
     });
 
     it("check: each step's privilege check before the host's check; a refused one fails the check; simulate runs nothing", async () => {
