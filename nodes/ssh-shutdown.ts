@@ -11,6 +11,9 @@ import { numberOf } from "../core/check";
 import { PRESETS, isPresetId, presetCommands } from "../core/ssh/presets";
 import type { PresetCommands } from "../core/ssh/presets";
 import { runCommand } from "../core/ssh/runner";
+import type { Step } from "../core/ssh/runner";
+import { guestPlan, readGuestConfig } from "../core/ssh/guests";
+import type { ConfigProblem } from "../core/config";
 import type { SshTarget } from "../core/ssh/runner";
 import {
   MAX_SHARED_REQUESTS,
@@ -56,6 +59,8 @@ interface Slot {
   info: SshHostInfo;
   command: string;
   commands: PresetCommands | null;
+  /** The guest steps (or their checks) run first on the same connection. */
+  steps: Step[];
   controller: AbortController;
   sent: boolean;
   retrying: boolean;
@@ -182,8 +187,9 @@ export = function (RED: NodeAPI) {
       const out = Object.assign(copy, resultMessage(result));
       send(out);
       if (result.ok) {
-        // logged once per host, by the message that ran it
-        if ((result.action === "shutdown" || result.action === "cancel") && !result.joined) this.log(out.summary);
+        // logged once per host, by the message that ran it; a guest step that failed makes it a warning
+        const guestFailed = result.steps.some((st) => !st.ok);
+        if ((result.action === "shutdown" || result.action === "cancel") && !result.joined) (guestFailed ? this.warn : this.log).call(this, out.summary);
       } else if (warnOnly) this.warn(out.summary);
       else this.error(out.summary, out);
     };
@@ -226,6 +232,7 @@ export = function (RED: NodeAPI) {
             // a check is a test: one attempt per host unless the operator asked for retries
             maxAttempts: action === "check" && !config.checkRetry ? 1 : undefined,
             okExitCodes: action === "cancel" ? slot.commands?.cancelOkExitCodes : [0],
+            before: slot.steps,
             signal: slot.controller.signal,
             onRetry: () => {
               slot.retrying = true;
@@ -290,6 +297,7 @@ export = function (RED: NodeAPI) {
             info: unknownHost(id),
             command: "",
             commands: null,
+            steps: [],
             controller: new AbortController(),
             sent: false,
             retrying: false,
@@ -319,6 +327,9 @@ export = function (RED: NodeAPI) {
       if (!isSshHost(host)) return { target: null, failure: RED._("ssh-shutdown.errors.no-host", { id: slot.id }) };
       slot.info = host.sshHost;
       slot.commands = commandsFor(host.sshHost);
+      // guests before hosts: a shutdown stops them first, a check checks those steps' privilege first
+      const plan = guestPlan(config.guests, host.sshHost.username);
+      slot.steps = action === "shutdown" ? plan.steps : action === "check" ? plan.checks : [];
       const command = commandOf(action, slot.commands);
       if (action === "cancel" && command === null) return { target: null, failure: RED._("ssh-shutdown.errors.no-cancel") };
       slot.command = command ?? "";
@@ -335,7 +346,14 @@ export = function (RED: NodeAPI) {
       for (const id of config.hosts) {
         const host = RED.nodes.getNode(id);
         const r = isSshHost(host)
-          ? makeResult({ ...host.sshHost, id }, "simulate", commandsFor(host.sshHost).shutdown, null, Date.now())
+          ? makeResult(
+              { ...host.sshHost, id },
+              "simulate",
+              commandsFor(host.sshHost).shutdown,
+              null,
+              Date.now(),
+              guestPlan(config.guests, host.sshHost.username).steps,
+            )
           : failedResult({ ...unknownHost(id), id }, "simulate", "", RED._("ssh-shutdown.errors.no-host", { id }), Date.now());
         emit(msg, send, r);
         if (r.ok) ok++;
@@ -435,6 +453,19 @@ export = function (RED: NodeAPI) {
       username,
       custom: { shutdown: text(q.customShutdown), cancel: text(q.customCancel), check: text(q.customCheck) },
     });
-    res.json({ ...c, supportsDelay: PRESETS[preset].supportsDelay });
+    // the guests: validated as at deploy; what is not valid is said, and never put in a command
+    const problems: ConfigProblem[] = [];
+    const guests = readGuestConfig(
+      {
+        guests: text(q.guests),
+        guestTag: text(q.guestTag).slice(0, 100),
+        guestProjects: text(q.guestProjects).slice(0, 2000),
+        guestTimeout: text(q.guestTimeout).slice(0, 10),
+        guestForce: text(q.guestForce),
+      },
+      problems,
+    );
+    const plan = problems.length ? guestPlan({ ...guests, kind: "none" }, username) : guestPlan(guests, username);
+    res.json({ ...c, supportsDelay: PRESETS[preset].supportsDelay, steps: plan.steps, checks: plan.checks, guestSudoers: plan.sudoers, problems });
   });
 };

@@ -4,14 +4,16 @@
  * goes to (the pending set), the result message and the one-line texts.
  * Time is passed in (epoch ms), never read here.
  */
-import type { ShutdownAction, ShutdownResult } from "../contract";
+import type { ShutdownAction, ShutdownResult, ShutdownStepResult } from "../contract";
 import { describeValue } from "../check";
 import { type ConfigProblem, boundedSeconds as seconds, flag, numberOr, textOf, within } from "../config";
 import { formatSeconds } from "../format";
 import { restoredKind, saysPowerOn } from "../decide/restored";
 import { isPresetId, MAX_DELAY_MINUTES } from "./presets";
 import type { PresetId } from "./presets";
-import type { RunOutcome } from "./runner";
+import type { RunOutcome, Step, StepOutcome } from "./runner";
+import { readGuestConfig } from "./guests";
+import type { GuestConfig, RawGuestConfig } from "./guests";
 import { type StatusView, statusOf, textTable } from "../status";
 
 export const ACTIONS: readonly ShutdownAction[] = ["shutdown", "cancel", "check", "simulate"];
@@ -50,6 +52,8 @@ export interface ShutdownConfig {
   deadlineMs: number;
   /** A check retries until the deadline like a shutdown; by default it makes one attempt per host (a test fails fast). */
   checkRetry: boolean;
+  /** What to stop on each host before its shutdown command (core/ssh/guests.ts). */
+  guests: GuestConfig;
 }
 
 /**
@@ -60,7 +64,7 @@ export interface ShutdownConfig {
 export const MAX_SHARED_REQUESTS = 16;
 
 /** The editor's raw values (strings or numbers, possibly missing). */
-export interface RawShutdownConfig {
+export interface RawShutdownConfig extends RawGuestConfig {
   hosts?: unknown;
   preset?: unknown;
   delay?: unknown;
@@ -116,6 +120,7 @@ export function readConfig(raw: RawShutdownConfig): { config: ShutdownConfig; pr
       commandTimeoutMs: seconds(raw.commandTimeout, 30, 1, 3600, "commandTimeout", problems),
       deadlineMs: seconds(raw.deadline, 60, 1, 86400, "deadline", problems),
       checkRetry: flag(raw.checkRetry, false),
+      guests: readGuestConfig(raw, problems),
     },
     problems,
   };
@@ -214,6 +219,27 @@ export function cancelTargets(pending: Pending, configured: string[], now: numbe
   return { ids: configured.filter((id) => ids.includes(id)), expired, pending: next };
 }
 
+/** Characters kept of a step's stdout and of its stderr in a result (a message stays small). */
+export const STEP_OUTPUT_LIMIT = 1000;
+
+function cut(text: string): string {
+  return text.length > STEP_OUTPUT_LIMIT ? text.slice(0, STEP_OUTPUT_LIMIT) + "…" : text;
+}
+
+function stepResult(s: StepOutcome): ShutdownStepResult {
+  return {
+    label: s.label,
+    command: s.command,
+    ok: s.ok,
+    exitCode: s.exitCode,
+    signal: s.signal,
+    error: s.error,
+    duration: s.durationMs,
+    stdout: cut(s.stdout),
+    stderr: cut(s.stderr),
+  };
+}
+
 /** What a simulated run "did": nothing, successfully. */
 const SIMULATED: RunOutcome = {
   ok: true,
@@ -230,15 +256,26 @@ const SIMULATED: RunOutcome = {
   reused: false,
 };
 
-/** The contract's result object for one host. `outcome` null: simulated. */
+/**
+ * The contract's result object for one host. `outcome` null: simulated, and
+ * `planned` are the guest steps that would run first. A failed guest step
+ * leaves a shutdown's `ok` to the host's command (the host went down, or
+ * not); a check is ok only when every step's check passed too.
+ */
 export function makeResult(
   host: { id: string; name: string; address: string; port: number },
   action: ShutdownAction,
   command: string,
   outcome: RunOutcome | null,
   now: number,
+  planned: readonly Step[] = [],
 ): ShutdownResult {
   const o = outcome ?? SIMULATED;
+  const steps = outcome
+    ? outcome.steps.map(stepResult)
+    : planned.map((s) => ({ label: s.label, command: s.command, ok: true, exitCode: null, signal: null, error: null, duration: 0, stdout: "", stderr: "" }));
+  const failedCheck = action === "check" ? steps.find((s) => !s.ok) : undefined;
+  const checkError = failedCheck ? `guest step "${failedCheck.label}" ${failedCheck.error ?? "failed"}` : null;
   return {
     host: host.name,
     hostId: host.id,
@@ -246,16 +283,17 @@ export function makeResult(
     port: host.port,
     action,
     command,
-    ok: o.ok,
+    ok: o.ok && !failedCheck,
     exitCode: o.exitCode,
     signal: o.signal,
     stdout: o.stdout,
     stderr: o.stderr,
     duration: o.durationMs,
     attempts: o.attempts,
-    error: o.error,
+    error: o.error ?? checkError,
     time: now,
     joined: false,
+    steps,
   };
 }
 
@@ -280,14 +318,22 @@ const DONE: Record<ShutdownAction, string> = {
 /** One line a person can read in a notification as it is. */
 export function summarize(r: ShutdownResult): string {
   const oneLine = (s: string): string => s.replace(/\s*[\r\n]+\s*/g, " ").trim();
-  if (r.action === "simulate") return oneLine(`${r.host}: simulate, would run: ${r.command}`);
+  if (r.action === "simulate") {
+    const first = r.steps.map((s) => `${s.label}, then `).join("");
+    return oneLine(`${r.host}: simulate, would run: ${first}${r.command}`);
+  }
   const attempts = r.attempts > 1 ? `${r.attempts} attempts, ` : "";
   const joined = r.joined ? ", shared with an earlier message" : "";
+  // a guest step that failed is said, whatever became of the host (a check's failed step is its error already)
+  const failed = r.action === "shutdown" ? r.steps.filter((s) => !s.ok) : [];
+  const guests = failed.length
+    ? `; ${failed.length === 1 ? "guest step" : `${failed.length} guest steps`} FAILED: ${failed.map((s) => `${s.label}: ${s.error ?? "failed"}`).join("; ")}`
+    : "";
   if (r.ok) {
     const exit = r.exitCode === null ? "" : `exit ${r.exitCode}, `;
-    return oneLine(`${r.host}: ${DONE[r.action]} (${exit}${attempts}${formatSeconds(r.duration)}${joined})`);
+    return oneLine(`${r.host}: ${DONE[r.action]} (${exit}${attempts}${formatSeconds(r.duration)}${joined})${guests}`);
   }
-  return oneLine(`${r.host}: ${r.action} FAILED: ${oneLine(r.error ?? "unknown error")} (${attempts}${formatSeconds(r.duration)}${joined})`);
+  return oneLine(`${r.host}: ${r.action} FAILED: ${oneLine(r.error ?? "unknown error")} (${attempts}${formatSeconds(r.duration)}${joined})${guests}`);
 }
 
 /** What one result message carries (the message contract): the result, the host's name as topic, a summary. */
