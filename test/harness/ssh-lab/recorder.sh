@@ -9,18 +9,25 @@
 # seconds (what SshLab.behave sets). LAB/hosts/NAME/on/<md5 of the command>/
 # holds the same files for one command only (SshLab.behaveOn), plus `drop`:
 # the recorder then kills its own sshd session, dropping the connection.
+# The usual path starts no other program (bash builtins only), so that the
+# time it logs is when the command reached the host, even with 50 hosts
+# answering at once on two cores.
+now=${EPOCHREALTIME//[.,]/}; now=${now:0:-3}
 name=$1 lab=$2
 h=$lab/hosts/$name
 req=${SSH_ORIGINAL_COMMAND-}
 [ -n "${SSH_ORIGINAL_COMMAND+set}" ] || req='(interactive shell requested)'
-key=$(printf '%s' "$req" | md5sum); key=${key%% *}
-[ -d "$h/on/$key" ] && h=$h/on/$key
-code=$(cat "$h/exit" 2>/dev/null); [[ $code =~ ^[0-9]{1,3}$ ]] || code=0
-pause=$(cat "$h/sleep" 2>/dev/null); [[ $pause =~ ^[0-9]{1,4}$ ]] || pause=0
+if [ -d "$h/on" ]; then
+  key=$(printf '%s' "$req" | md5sum); key=${key%% *}
+  [ -d "$h/on/$key" ] && h=$h/on/$key
+fi
+code= pause=
+{ read -r code < "$h/exit"; } 2>/dev/null; [[ $code =~ ^[0-9]{1,3}$ ]] || code=0
+{ read -r pause < "$h/sleep"; } 2>/dev/null; [[ $pause =~ ^[0-9]{1,4}$ ]] || pause=0
 method=-
 if [ -n "${SSH_USER_AUTH-}" ] && [ -r "$SSH_USER_AUTH" ]; then read -r method _ < "$SSH_USER_AUTH"; fi
 enc=${req//\\/\\\\}; enc=${enc//$'\t'/\\t}; enc=${enc//$'\n'/\\n}; enc=${enc//$'\r'/\\r}
-printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date +%s%3N)" "$name" "$(id -un)" "${SSH_CLIENT%% *}" "$method" "$code" "$enc" >> "$lab/log/$name.log"
+printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$now" "$name" "${USER:-$(id -un)}" "${SSH_CLIENT%% *}" "$method" "$code" "$enc" >> "$lab/log/$name.log"
 if [ -f "$h/reply" ]; then cat "$h/reply"; else printf '[sshlab %s] recorded: %s\n' "$name" "$req"; fi
 [ "$code" = 0 ] || printf 'sshlab %s: exit %s as configured\n' "$name" "$code" >&2
 [ "$pause" = 0 ] || sleep "$pause"
