@@ -11,7 +11,8 @@ import { numberOf } from "../core/check";
 import { PRESETS, isPresetId, presetCommands } from "../core/ssh/presets";
 import type { PresetCommands } from "../core/ssh/presets";
 import { runCommand } from "../core/ssh/runner";
-import type { SshTarget } from "../core/ssh/runner";
+import { Orchestrator, commandOf } from "../core/ssh/orchestrator";
+import type { Resolved } from "../core/ssh/orchestrator";
 import {
   MAX_SHARED_REQUESTS,
   cancelTargets,
@@ -41,37 +42,10 @@ interface SshShutdownDef extends NodeDef, RawShutdownConfig {
   store?: string;
 }
 
-/** A message waiting for results of a run: the one that started it, or one that joined. */
-interface Waiting {
+/** A message and its send: where a host's result goes. */
+interface Requester {
   msg: NodeMessageInFlow;
   send: (m: NodeMessage) => void;
-  /** Host ids whose result this message still waits for. */
-  hosts: Set<string>;
-  finished: () => void;
-}
-
-/** One host of a run: at most one connection at a time, whatever the number of messages. */
-interface Slot {
-  id: string;
-  info: SshHostInfo;
-  command: string;
-  commands: PresetCommands | null;
-  controller: AbortController;
-  sent: boolean;
-  retrying: boolean;
-  abortedBy: "cancel" | "close" | null;
-  /** The message that started it; the others joined. */
-  owner: Waiting;
-  result: ShutdownResult | null;
-}
-
-/** The hosts of one action in progress, and the messages that share them. */
-interface Run {
-  action: ShutdownAction;
-  slots: Map<string, Slot>;
-  waiting: Waiting[];
-  /** A new request for this action may join (no longer once a cancel stopped the shutdowns). */
-  open: boolean;
 }
 
 const PENDING_KEY = "sshShutdownPending";
@@ -93,17 +67,6 @@ export = function (RED: NodeAPI) {
     }
     const show = statusShower(RED, this);
     const store = def.store || "";
-    /** Runs not finished yet (open to joins or not). */
-    const runs = new Set<Run>();
-    /** Every connection in progress, for close. */
-    const inflight = new Set<Promise<void>>();
-    /**
-     * The last connection started per action and host: the next one for the same
-     * pair waits for it to end (a run stopped by a cancel may still be closing,
-     * or waiting for its command's exit), so there is never more than one.
-     */
-    const lanes = new Map<string, Promise<void>>();
-
     // A host with no pinned key warns only when a node that connects uses it.
     if (connects(config)) {
       for (const id of config.hosts) {
@@ -161,21 +124,6 @@ export = function (RED: NodeAPI) {
     const showNothing = (why: "nothing-to-cancel" | "restored-no-cancel" | "power-on"): void => {
       if (!told) show(idleStatus(why));
     };
-    const showRun = (run: Run): void => {
-      let ok = 0;
-      let failed = 0;
-      let retrying = 0;
-      for (const slot of run.slots.values()) {
-        if (slot.result?.ok) ok++;
-        else if (slot.result) failed++;
-        else if (slot.retrying) retrying++;
-      }
-      showDone(run.action, run.slots.size, ok, failed, ok + failed === run.slots.size, retrying);
-    };
-
-    const commandOf = (action: ShutdownAction, c: PresetCommands): string | null =>
-      action === "cancel" ? c.cancel : action === "check" ? c.check : c.shutdown;
-
     const emit = (msg: NodeMessageInFlow, send: (m: NodeMessage) => void, result: ShutdownResult, warnOnly = false): void => {
       const { copy, dropped } = copyMessage(RED, msg as NodeMessage);
       if (dropped.length) this.warn(RED._("ssh-shutdown.warn.not-copied", { properties: dropped.join(", ") }));
@@ -188,146 +136,50 @@ export = function (RED: NodeAPI) {
       else this.error(out.summary, out);
     };
 
-    /** A host's result, to one waiting message. */
-    const deliver = (w: Waiting, slot: Slot): void => {
-      if (!slot.result || !w.hosts.delete(slot.id)) return;
-      if (slot.abortedBy !== "close") {
-        const r = w === slot.owner ? slot.result : { ...slot.result, joined: true };
-        try {
-          emit(w.msg, w.send, r, slot.abortedBy === "cancel");
-        } catch (err) {
-          this.error(err instanceof Error ? err.message : String(err), w.msg); // e.g. a message that cannot be cloned
-        }
-      }
-      if (w.hosts.size === 0) w.finished();
-    };
-
-    /** A host's result is known: to every message waiting for it. */
-    const complete = (run: Run, slot: Slot, result: ShutdownResult): void => {
-      slot.result = result;
-      slot.retrying = false;
-      for (const w of run.waiting) deliver(w, slot);
-      if ([...run.slots.values()].every((s) => s.result)) runs.delete(run);
-      // a shutdown stopped by a cancel is not a failure to show: the cancel's status says it
-      if (slot.abortedBy === null) showRun(run);
-    };
-
-    /** Connect to one host (the only connection for this host and action); the result goes to `complete`. */
-    const launch = (run: Run, slot: Slot, target: SshTarget): void => {
-      const action = run.action;
-      const lane = JSON.stringify([action, slot.id]);
-      const previous = lanes.get(lane) ?? Promise.resolve();
-      const work = previous
-        .then(() =>
-          runCommand(target, slot.command === "" ? null : slot.command, {
-            connectTimeoutMs: config.connectTimeoutMs,
-            commandTimeoutMs: config.commandTimeoutMs,
-            deadlineMs: config.deadlineMs,
-            // a check is a test: one attempt per host unless the operator asked for retries
-            maxAttempts: action === "check" && !config.checkRetry ? 1 : undefined,
-            okExitCodes: action === "cancel" ? slot.commands?.cancelOkExitCodes : [0],
-            signal: slot.controller.signal,
-            onRetry: () => {
-              slot.retrying = true;
-              if (slot.abortedBy === null) showRun(run);
-            },
-            onSent: () => {
-              slot.sent = true;
-              // Sent is enough: the host may have scheduled it even if no answer comes back.
-              if (action === "shutdown" && slot.commands?.delayed) {
-                savePending(markSent(pending, slot.id, slot.info.name, Date.now(), slot.commands.delayMs));
-              }
-            },
-          }),
-        )
-        .then((outcome) => {
-          if (action === "cancel" && outcome.ok) savePending(markCancelled(pending, slot.id));
-          const r = makeResult({ ...slot.info, id: slot.id }, action, slot.command, outcome, Date.now());
-          if (slot.abortedBy === "cancel") r.error = RED._("ssh-shutdown.errors.stopped-by-cancel");
-          complete(run, slot, r);
-        })
-        .catch((err: unknown) => {
-          // not expected (runCommand reports every failure as an outcome): still one result per host
-          if (!slot.result)
-            complete(
-              run,
-              slot,
-              failedResult({ ...slot.info, id: slot.id }, action, slot.command, err instanceof Error ? err.message : String(err), Date.now()),
-            );
-        });
-      inflight.add(work);
-      lanes.set(lane, work);
-      void work.finally(() => {
-        inflight.delete(work);
-        if (lanes.get(lane) === work) lanes.delete(lane);
+    /** Where a host id leads for an action: its ssh-host's target and command, or why it cannot be tried. */
+    const resolve = (id: string, action: ShutdownAction): Resolved => {
+      const host = RED.nodes.getNode(id);
+      const failed = (failure: string, info = unknownHost(id), commands: PresetCommands | null = null): Resolved => ({
+        info,
+        commands,
+        command: commands ? (commandOf(action, commands) ?? "") : "",
+        target: null,
+        failure,
       });
-    };
-
-    /**
-     * Run `action` on the hosts `ids` for one message. While a run of this
-     * action is in progress it joins it: hosts already in that run are not
-     * contacted again (their result, known or to come, is reported for this
-     * message too), only hosts new to it are. Null: refused, the run already
-     * reports to MAX_SHARED_REQUESTS messages.
-     */
-    const execute = (action: ShutdownAction, ids: string[], msg: NodeMessageInFlow, send: (m: NodeMessage) => void): Promise<void> | null => {
-      let run = [...runs].find((r) => r.action === action && r.open);
-      if (run && run.waiting.length >= MAX_SHARED_REQUESTS) return null;
-      if (!run) {
-        run = { action, slots: new Map(), waiting: [], open: true };
-        runs.add(run);
-      }
-      const current = run;
-      return new Promise<void>((resolve) => {
-        if (ids.length === 0) return resolve();
-        const w: Waiting = { msg, send, hosts: new Set(ids), finished: resolve };
-        current.waiting.push(w);
-        const fresh: { slot: Slot; target: SshTarget | null; failure: string | null }[] = [];
-        for (const id of ids) {
-          if (current.slots.has(id)) continue;
-          const slot: Slot = {
-            id,
-            info: unknownHost(id),
-            command: "",
-            commands: null,
-            controller: new AbortController(),
-            sent: false,
-            retrying: false,
-            abortedBy: null,
-            owner: w,
-            result: null,
-          };
-          current.slots.set(id, slot);
-          fresh.push({ slot, ...prepare(action, slot) });
-        }
-        // every slot is in the run before any result: the run cannot look finished too early
-        for (const id of ids) {
-          const slot = current.slots.get(id);
-          if (slot?.result) deliver(w, slot);
-        }
-        if (fresh.length > 0) showRun(current);
-        for (const f of fresh) {
-          if (f.target) launch(current, f.slot, f.target);
-          else complete(current, f.slot, failedResult({ ...f.slot.info, id: f.slot.id }, action, f.slot.command, f.failure ?? "", Date.now()));
-        }
-      });
-    };
-
-    /** Fill a new slot from its ssh-host: a target to connect to, or why it cannot be tried. */
-    const prepare = (action: ShutdownAction, slot: Slot): { target: SshTarget | null; failure: string | null } => {
-      const host = RED.nodes.getNode(slot.id);
-      if (!isSshHost(host)) return { target: null, failure: RED._("ssh-shutdown.errors.no-host", { id: slot.id }) };
-      slot.info = host.sshHost;
-      slot.commands = commandsFor(host.sshHost);
-      const command = commandOf(action, slot.commands);
-      if (action === "cancel" && command === null) return { target: null, failure: RED._("ssh-shutdown.errors.no-cancel") };
-      slot.command = command ?? "";
+      if (!isSshHost(host)) return failed(RED._("ssh-shutdown.errors.no-host", { id }));
+      const info = host.sshHost;
+      const commands = commandsFor(info);
+      const command = commandOf(action, commands);
+      if (action === "cancel" && command === null) return failed(RED._("ssh-shutdown.errors.no-cancel"), info, commands);
       try {
-        return { target: host.target(), failure: null };
+        return { info, commands, command: command ?? "", target: host.target(), failure: null };
       } catch (err) {
-        return { target: null, failure: err instanceof Error ? err.message : String(err) };
+        return failed(err instanceof Error ? err.message : String(err), info, commands);
       }
     };
+
+    const orchestrator = new Orchestrator<Requester>({
+      connectTimeoutMs: config.connectTimeoutMs,
+      commandTimeoutMs: config.commandTimeoutMs,
+      deadlineMs: config.deadlineMs,
+      checkRetry: config.checkRetry,
+      resolve,
+      run: runCommand,
+      deliver: (to, result, how) => {
+        try {
+          emit(to.msg, to.send, result, how.stoppedByCancel);
+        } catch (err) {
+          this.error(err instanceof Error ? err.message : String(err), to.msg); // e.g. a message that cannot be cloned
+        }
+      },
+      progress: (c) => showDone(c.action, c.total, c.ok, c.failed, c.finished, c.retrying),
+      // Sent is enough: the host may have scheduled it even if no answer comes back.
+      sent: (id, info, commands) => {
+        if (commands.delayed) savePending(markSent(pending, id, info.name, Date.now(), commands.delayMs));
+      },
+      cancelled: (id) => savePending(markCancelled(pending, id)),
+      stoppedByCancelText: RED._("ssh-shutdown.errors.stopped-by-cancel"),
+    });
 
     const simulate = (msg: NodeMessageInFlow, send: (m: NodeMessage) => void): void => {
       let ok = 0;
@@ -347,18 +199,7 @@ export = function (RED: NodeAPI) {
     const cancel = (msg: NodeMessageInFlow, send: (m: NodeMessage) => void): Promise<void> | null => {
       // Power is back: shutdowns still trying to reach their host stop here, and a
       // shutdown asked for after this cancel starts a run of its own.
-      let stopped = 0;
-      for (const r of runs) {
-        if (r.action !== "shutdown") continue;
-        r.open = false;
-        for (const slot of r.slots.values()) {
-          if (!slot.result && !slot.sent && !slot.controller.signal.aborted) {
-            slot.abortedBy = "cancel";
-            slot.controller.abort();
-            stopped++;
-          }
-        }
-      }
+      const stopped = orchestrator.stopShutdowns();
       const { ids, pending: next } = cancelTargets(pending, config.hosts, Date.now());
       if (ids.length !== Object.keys(pending).length) savePending(next);
       if (ids.length === 0) {
@@ -368,7 +209,7 @@ export = function (RED: NodeAPI) {
         } else showNothing("nothing-to-cancel");
         return Promise.resolve();
       }
-      return execute("cancel", ids, msg, send);
+      return orchestrator.execute("cancel", ids, { msg, send });
     };
 
     this.on("input", (msg: NodeMessageInFlow, send: (m: NodeMessage) => void, done: (err?: Error) => void) => {
@@ -393,7 +234,7 @@ export = function (RED: NodeAPI) {
             simulate(msg, send);
             return;
           }
-          const work = action === "cancel" ? cancel(msg, send) : execute(action, config.hosts, msg, send);
+          const work = action === "cancel" ? cancel(msg, send) : orchestrator.execute(action, config.hosts, { msg, send });
           if (work) return work;
           throw new Error(RED._("ssh-shutdown.errors.busy", { action, max: MAX_SHARED_REQUESTS }));
         })
@@ -401,19 +242,9 @@ export = function (RED: NodeAPI) {
     });
 
     this.on("close", (_removed: boolean, done: () => void) => {
-      for (const r of runs) {
-        r.open = false;
-        for (const slot of r.slots.values()) {
-          // a shutdown the latch let through but that never reached its host: not resumed after the restart
-          if (r.action === "shutdown" && !slot.sent && !slot.result && slot.abortedBy === null) {
-            this.warn(RED._("ssh-shutdown.warn.not-sent-at-close", { host: slot.info.name }));
-          }
-          slot.abortedBy ??= "close";
-          slot.controller.abort();
-        }
-      }
+      const closed = orchestrator.close((info) => this.warn(RED._("ssh-shutdown.warn.not-sent-at-close", { host: info.name })));
       // Done only once every in-flight connection is closed.
-      Promise.all([...inflight]).then(() => {
+      closed.then(() => {
         this.status({});
         done();
       });
