@@ -1,29 +1,36 @@
 /**
- * The SSH runner: connect, verify the pinned host key, authenticate, run one
- * command, collect bounded excerpts of its output. Own timers where ssh2 has
- * none (the command), retries with backoff until a deadline, parallel
+ * The SSH runner: run one command on one host (with the steps that must
+ * come before it, on the same connection), collect bounded excerpts of its
+ * output, retry connection failures with backoff until a deadline, parallel
  * fan-out in which a hung host never delays the others, and an abort signal
  * that ends in-flight connections (redeploy, stop, power restored).
+ * Connections themselves are SshSession's (./session).
  */
-import { Socket } from "node:net";
-import { Client } from "ssh2";
-import type { ClientChannel, ConnectConfig, ParsedKey, PasswordAuthMethod, PublicKeyAuthMethod } from "ssh2";
-import { hostKeyAlgorithms, verifyHostKey } from "./hostkey";
-import type { Pin } from "./hostkey";
+import { SshSession } from "./session";
+import type { ExecResult, SshTarget } from "./session";
 
-/** Everything needed to reach one host; built by the ssh-host config node. */
-export interface SshTarget {
-  /** Name for humans (the ssh-host's name, else its address). */
-  name: string;
-  address: string;
-  port: number;
-  username: string;
-  /** Parsed once by the config node; never re-parsed per connection. */
-  key: ParsedKey | null;
-  password: string | null;
-  pins: Pin[];
-  /** The visibly insecure option: any host key is accepted. */
-  acceptAnyHostKey: boolean;
+export type { SshTarget } from "./session";
+export { Excerpt, boundedText, classifyError, disconnectText } from "./session";
+
+/** A command that runs before the main one, on the same connection (a guest stop before its host). */
+export interface Step {
+  /** Short label for results and the preview ("stop VMs"). */
+  label: string;
+  command: string;
+  /** From the moment the step is sent until it exits; then its channel is closed and the next step runs. */
+  timeoutMs: number;
+}
+
+export interface StepOutcome {
+  label: string;
+  command: string;
+  ok: boolean;
+  exitCode: number | null;
+  signal: string | null;
+  error: string | null;
+  durationMs: number;
+  stdout: string;
+  stderr: string;
 }
 
 export interface RunOptions {
@@ -47,6 +54,19 @@ export interface RunOptions {
   onSent?: () => void;
   /** An attempt failed and another follows after `delayMs`. */
   onRetry?: (attempt: number, error: string, delayMs: number) => void;
+  /**
+   * Run one after another on the same connection before the command. A failed
+   * or timed-out step is reported in the outcome's steps and the next step
+   * (and the command) still runs. A step already sent is never sent again:
+   * after a reconnect the run goes on with the first step not sent.
+   */
+  before?: Step[];
+  /**
+   * An open, verified session for the first attempt (no new handshake). If it
+   * is closed, or drops before the command was sent, a new connection is made
+   * at once. Never closed here: its owner closes it.
+   */
+  session?: SshSession;
 }
 
 export interface RunOutcome {
@@ -62,265 +82,20 @@ export interface RunOutcome {
   sent: boolean;
   /** Ended by the abort signal, not by the host. */
   aborted: boolean;
+  /** The steps sent before the command, in order. */
+  steps: StepOutcome[];
+  /** The command went over the session handed in (no handshake of its own). */
+  reused: boolean;
 }
 
 const DEFAULT_RETRY_DELAY_MS = 1000;
 const DEFAULT_MAX_RETRY_DELAY_MS = 8000;
-const DEFAULT_OUTPUT_LIMIT = 4096;
 /** The shortest connect timeout an attempt gets, even close to the deadline. */
 const MIN_CONNECT_TIMEOUT_MS = 500;
-/** How long a polite `end()` may take before the socket is destroyed. */
-const CLOSE_GRACE_MS = 1000;
-
-type Attempt =
-  | { kind: "done"; exitCode: number | null; signal: string | null; stdout: string; stderr: string }
-  | { kind: "failed"; error: string; retryable: boolean; sent: boolean; aborted: boolean; stdout: string; stderr: string };
-
-/** Keeps the first `limit` bytes of a stream and counts the rest. */
-export class Excerpt {
-  private readonly chunks: Buffer[] = [];
-  private kept = 0;
-  private dropped = 0;
-  constructor(private readonly limit: number) {}
-
-  add(chunk: Buffer): void {
-    const room = this.limit - this.kept;
-    if (room > 0) {
-      const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
-      this.chunks.push(Buffer.from(part));
-      this.kept += part.length;
-    }
-    this.dropped += Math.max(0, chunk.length - Math.max(room, 0));
-  }
-
-  text(): string {
-    const s = Buffer.concat(this.chunks).toString("utf8");
-    return this.dropped > 0 ? `${s}… [${this.dropped} more bytes]` : s;
-  }
-}
 
 /** Pause between attempts number n and n+1 (1-based), before the deadline check. */
 export function backoffDelay(attempt: number, firstMs: number, maxMs: number): number {
   return Math.min(firstMs * 2 ** Math.max(0, attempt - 1), maxMs);
-}
-
-function seconds(ms: number): string {
-  return `${Math.round(ms / 100) / 10} s`;
-}
-
-/** SSH disconnect reason codes (RFC 4253, 11.1) in words: what the node says instead of the peer's own text. */
-const DISCONNECT_REASONS: ReadonlyMap<number, string> = new Map([
-  [1, "host not allowed to connect"],
-  [2, "protocol error"],
-  [3, "key exchange failed"],
-  [5, "MAC error"],
-  [6, "compression error"],
-  [7, "service not available"],
-  [8, "protocol version not supported"],
-  [9, "host key not verifiable"],
-  [10, "connection lost"],
-  [11, "by application"],
-  [12, "too many connections"],
-  [13, "authentication cancelled by user"],
-  [14, "no more authentication methods available"],
-  [15, "illegal user name"],
-]);
-
-/** Longest library error text kept in a result (anything longer is cut). */
-const MAX_ERROR_TEXT = 200;
-
-/**
- * A library error text for a result: one line of printable characters, at
- * most MAX_ERROR_TEXT long. Used only for ssh2's own texts, never for what
- * the peer wrote (a disconnect description, a channel failure description).
- */
-export function boundedText(text: string, max = MAX_ERROR_TEXT): string {
-  // eslint-disable-next-line no-control-regex
-  const one = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " ").trim();
-  return one.length > max ? one.slice(0, max - 1) + "…" : one;
-}
-
-/** The peer's SSH disconnect, named by its reason code only (its description is the peer's text). */
-export function disconnectText(code: number): string {
-  const name = DISCONNECT_REASONS.get(code);
-  return name ? `reason ${code}, ${name}` : `reason ${Number.isSafeInteger(code) ? code : "unknown"}`;
-}
-
-function authMethods(target: SshTarget): string {
-  const m: string[] = [];
-  if (target.key) m.push("publickey");
-  if (target.password !== null) m.push("password");
-  return m.join(", ");
-}
-
-/** ssh2 errors in an operator's words, and whether another attempt may help. */
-export function classifyError(
-  err: Error & { level?: string; code?: string | number },
-  target: SshTarget,
-  connectTimeoutMs: number,
-  /** The attempt's timeout was cut short by the node's deadline, not its connect timeout. */
-  byDeadline = false,
-): { error: string; retryable: boolean } {
-  const where = `${target.address}:${target.port}`;
-  if (typeof err.code === "number") {
-    // an SSH disconnect from the peer: its description is the peer's text, not repeated here
-    return { error: `${where} closed the connection (SSH disconnect ${disconnectText(err.code)})`, retryable: true };
-  }
-  if (err.level === "client-authentication") {
-    return { error: `authentication failed for user ${target.username} on ${where} (tried: ${authMethods(target)})`, retryable: false };
-  }
-  if (err.level === "client-timeout") {
-    const limit = byDeadline ? "what was left of the deadline" : "the connect timeout";
-    return { error: `no SSH handshake from ${where} within ${seconds(connectTimeoutMs)}, ${limit} (host down, or not an SSH server)`, retryable: true };
-  }
-  if (/no matching host key format/i.test(err.message)) {
-    const types = [...new Set(target.pins.map((p) => p.type))].join(", ");
-    return { error: `${where} offers none of the pinned host key types (${types})`, retryable: false };
-  }
-  switch (err.code) {
-    case "ECONNREFUSED":
-      return { error: `connection refused by ${where} (is sshd running?)`, retryable: true };
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-      return { error: `address ${target.address} not found (DNS)`, retryable: true };
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
-      return { error: `${where} is unreachable (${err.code})`, retryable: true };
-    case "ECONNRESET":
-    case "EPIPE":
-      return { error: `connection to ${where} was reset`, retryable: true };
-    case "ETIMEDOUT":
-      return { error: `connection to ${where} timed out`, retryable: true };
-  }
-  return { error: `${where}: ${boundedText(err.message)}`, retryable: true };
-}
-
-/** The ssh2 connect settings for a target: pinned host key, parsed key via authHandler. */
-function connectConfig(target: SshTarget, sock: Socket, connectTimeoutMs: number, onHostKey: (blob: Buffer) => boolean): ConnectConfig {
-  const auth: (PublicKeyAuthMethod | PasswordAuthMethod)[] = [];
-  if (target.key) auth.push({ type: "publickey", username: target.username, key: target.key });
-  if (target.password !== null) auth.push({ type: "password", username: target.username, password: target.password });
-  const serverHostKey = target.acceptAnyHostKey ? undefined : hostKeyAlgorithms(target.pins);
-  return {
-    sock,
-    username: target.username,
-    readyTimeout: connectTimeoutMs,
-    keepaliveInterval: 0,
-    tryKeyboard: false,
-    authHandler: auth,
-    hostVerifier: onHostKey,
-    ...(serverHostKey ? { algorithms: { serverHostKey } } : {}),
-  };
-}
-
-/** One connection: connect, verify, authenticate, exec, wait for exit or a timer. */
-function attemptOnce(target: SshTarget, command: string | null, connectTimeoutMs: number, opts: RunOptions, byDeadline = false): Promise<Attempt> {
-  return new Promise((resolve) => {
-    const limit = opts.outputLimit ?? DEFAULT_OUTPUT_LIMIT;
-    const stdout = new Excerpt(limit);
-    const stderr = new Excerpt(limit);
-    const conn = new Client();
-    const sock = new Socket();
-    let outcome: Attempt | null = null;
-    let hostKeyError: string | null = null;
-    let sent = false;
-    let settled = false;
-    let commandTimer: NodeJS.Timeout | undefined;
-    let graceTimer: NodeJS.Timeout | undefined;
-
-    const failed = (error: string, retryable: boolean, aborted = false): Attempt => ({
-      kind: "failed",
-      error,
-      retryable,
-      sent,
-      aborted,
-      stdout: stdout.text(),
-      stderr: stderr.text(),
-    });
-    const settle = (): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(commandTimer);
-      clearTimeout(graceTimer);
-      opts.signal?.removeEventListener("abort", onAbort);
-      resolve(outcome ?? failed(`connection to ${target.address}:${target.port} closed before the command finished`, !sent));
-    };
-    // First outcome wins; then close the connection and resolve once it is closed.
-    const finish = (result: Attempt, hard = false): void => {
-      if (!outcome) outcome = result;
-      if (hard) sock.destroy();
-      else conn.end();
-      graceTimer ??= setTimeout(() => {
-        sock.destroy();
-        setImmediate(settle);
-      }, CLOSE_GRACE_MS);
-    };
-    const onAbort = (): void => finish(failed("aborted", false, true), true);
-
-    // An unhandled 'error' would crash Node-RED: both emitters always have a listener.
-    sock.on("error", () => undefined);
-    conn.on("error", (err: Error & { level?: string; code?: string | number }) => {
-      if (hostKeyError) finish(failed(hostKeyError, false));
-      else {
-        const c = classifyError(err, target, connectTimeoutMs, byDeadline);
-        finish(failed(c.error, c.retryable && !sent));
-      }
-    });
-    conn.on("close", settle);
-    conn.on("ready", () => {
-      if (outcome) return;
-      if (command === null) {
-        finish({ kind: "done", exitCode: 0, signal: null, stdout: "", stderr: "" });
-        return;
-      }
-      // "(SSH) Channel open failure: <the peer's description>": only our words
-      const refused = (): void => finish(failed(`${target.address}:${target.port} refused to run the command (no session channel)`, true));
-      const onExec = (err: Error | undefined, stream: ClientChannel): void => {
-        if (err) return refused();
-        sent = true;
-        opts.onSent?.();
-        commandTimer = setTimeout(() => {
-          finish(failed(`command still running after ${seconds(opts.commandTimeoutMs)}: gave up waiting (it may still run on the host)`, false));
-        }, opts.commandTimeoutMs);
-        let exitCode: number | null = null;
-        let signal: string | null = null;
-        stream.on("data", (d: Buffer) => stdout.add(d));
-        stream.stderr.on("data", (d: Buffer) => stderr.add(d));
-        stream.on("exit", (code: number | null, sig?: string) => {
-          exitCode = typeof code === "number" ? code : null;
-          signal = sig ? String(sig) : null;
-        });
-        stream.on("close", () => {
-          finish({ kind: "done", exitCode, signal, stdout: stdout.text(), stderr: stderr.text() });
-        });
-      };
-      try {
-        conn.exec(command, onExec);
-      } catch {
-        refused(); // "Not connected": the socket just went
-      }
-    });
-
-    if (opts.signal?.aborted) {
-      resolve(failed("aborted", false, true));
-      return;
-    }
-    opts.signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      // Our own socket (connecting before ssh2 sees it) so abort can always destroy it.
-      sock.connect({ host: target.address, port: target.port });
-      conn.connect(
-        connectConfig(target, sock, connectTimeoutMs, (blob) => {
-          if (target.acceptAnyHostKey) return true;
-          const verdict = verifyHostKey(target.pins, blob, `${target.name} (${target.address}:${target.port})`);
-          if (!verdict.ok) hostKeyError = verdict.message;
-          return verdict.ok;
-        }),
-      );
-    } catch (err) {
-      finish(failed(boundedText(err instanceof Error ? err.message : String(err)), false), true);
-    }
-  });
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
@@ -338,60 +113,122 @@ function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
   });
 }
 
+/** What one connection did: the command exited (or there was none), or why it did not. */
+type OnSession =
+  | { kind: "exited"; exitCode: number | null; signal: string | null; stdout: string; stderr: string }
+  | { kind: "failed"; error: string; retryable: boolean; aborted: boolean; stdout: string; stderr: string };
+
+function stepOutcome(step: Step, e: ExecResult): StepOutcome {
+  const ok = e.error === null && e.signal === null && e.exitCode === 0;
+  return {
+    label: step.label,
+    command: step.command,
+    ok,
+    exitCode: e.exitCode,
+    signal: e.signal,
+    error: ok ? null : (e.error ?? exitError(e)),
+    durationMs: e.durationMs,
+    stdout: e.stdout,
+    stderr: e.stderr,
+  };
+}
+
 /**
- * Run `command` on one host (null: connect and authenticate only), retrying
- * connection failures with backoff until `deadlineMs`. Never retried: a host
- * key refusal, an authentication failure, and anything after the command was
- * sent (a shutdown must not run twice because an answer got lost).
+ * Run `command` on one host (null: connect and authenticate only), after the
+ * steps of `opts.before`, retrying connection failures with backoff until
+ * `deadlineMs`. Never retried: a host key refusal, an authentication failure,
+ * and anything after the command was sent (a shutdown must not run twice
+ * because an answer got lost). Resolves once its own connection is closed.
  */
 export async function runCommand(target: SshTarget, command: string | null, opts: RunOptions): Promise<RunOutcome> {
   // monotonic: a step of the wall clock can neither cut nor stretch the retries
   const start = performance.now();
+  /** The deadline counts from here: the first attempt, then the end of each step (steps may take minutes). */
+  let since = start;
   const okCodes = opts.okExitCodes ?? [0];
   const first = opts.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
   const max = opts.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;
+  const steps = opts.before ?? [];
+  const done: StepOutcome[] = [];
   let attempts = 0;
   let sent = false;
-  const outcome = (a: Attempt): RunOutcome => {
-    const base = { durationMs: Math.round(performance.now() - start), attempts, sent, stdout: a.stdout, stderr: a.stderr };
+  let reused = false;
+  let borrowed = opts.session;
+  const outcome = (a: OnSession): RunOutcome => {
+    const base = { durationMs: Math.round(performance.now() - start), attempts, sent, stdout: a.stdout, stderr: a.stderr, steps: done, reused };
     if (a.kind === "failed") return { ...base, ok: false, exitCode: null, signal: null, error: a.error, aborted: a.aborted };
     const ok = a.signal === null && a.exitCode !== null && okCodes.includes(a.exitCode);
     return { ...base, ok, exitCode: a.exitCode, signal: a.signal, error: ok ? null : exitError(a), aborted: false };
   };
+  const failed = (error: string, retryable: boolean, aborted = false, e?: ExecResult): OnSession => ({
+    kind: "failed",
+    error,
+    retryable,
+    aborted,
+    stdout: e?.stdout ?? "",
+    stderr: e?.stderr ?? "",
+  });
 
-  if (!target.key && target.password === null) {
-    return outcome({
-      kind: "failed",
-      error: "no private key and no password configured",
-      retryable: false,
-      sent: false,
-      aborted: false,
-      stdout: "",
-      stderr: "",
+  /** The steps not sent yet, then the command, on one connection. */
+  const runOn = async (session: SshSession, own: boolean): Promise<OnSession> => {
+    while (done.length < steps.length) {
+      const step = steps[done.length];
+      const e = await session.exec(step.command, { timeoutMs: step.timeoutMs, outputLimit: opts.outputLimit, signal: opts.signal });
+      if (e.aborted) return failed("aborted", false, true, e);
+      if (!e.sent) return failed(e.error ?? "", true, false, e);
+      done.push(stepOutcome(step, e));
+      since = performance.now();
+      // the connection went after this step was sent: the next one goes on a new connection
+      if (e.closed) return failed(e.error ?? "", true, false, e);
+    }
+    if (command === null) return { kind: "exited", exitCode: 0, signal: null, stdout: "", stderr: "" };
+    const e = await session.exec(command, {
+      timeoutMs: opts.commandTimeoutMs,
+      outputLimit: opts.outputLimit,
+      signal: opts.signal,
+      onSent: () => {
+        sent = true;
+        reused = !own;
+        opts.onSent?.();
+      },
     });
-  }
+    if (e.aborted) return failed("aborted", false, true, e);
+    if (e.timedOut) return failed(e.error ?? "", false, false, e);
+    if (e.error !== null) return failed(e.error, !e.sent, false, e);
+    return { kind: "exited", exitCode: e.exitCode, signal: e.signal, stdout: e.stdout, stderr: e.stderr };
+  };
+
+  if (!target.key && target.password === null) return outcome(failed("no private key and no password configured", false));
   for (;;) {
     attempts++;
-    const remaining = opts.deadlineMs - (performance.now() - start);
-    const connectTimeout = Math.max(MIN_CONNECT_TIMEOUT_MS, Math.min(opts.connectTimeoutMs, remaining));
-    const a = await attemptOnce(
-      target,
-      command,
-      connectTimeout,
-      {
-        ...opts,
-        onSent: () => {
-          sent = true;
-          opts.onSent?.();
-        },
-      },
+    let a: OnSession;
+    if (borrowed?.isOpen) {
+      const session = borrowed;
+      borrowed = undefined; // used once: a retry makes a connection of its own
+      a = await runOn(session, false);
+      // dropped before the command went out: connect again at once, as if it had never been open
+      if (a.kind === "failed" && a.retryable && !a.aborted) {
+        attempts--;
+        continue;
+      }
+    } else {
+      const remaining = opts.deadlineMs - (performance.now() - since);
+      const connectTimeout = Math.max(MIN_CONNECT_TIMEOUT_MS, Math.min(opts.connectTimeoutMs, remaining));
       // cut by the deadline (not by the few ms already spent)
-      connectTimeout < opts.connectTimeoutMs - 100,
-    );
-    if (a.kind === "done" || !a.retryable || a.aborted) return outcome(a);
+      const opened = await SshSession.open(target, {
+        connectTimeoutMs: connectTimeout,
+        signal: opts.signal,
+        byDeadline: connectTimeout < opts.connectTimeoutMs - 100,
+      });
+      if (opened.ok) {
+        a = await runOn(opened.session, true);
+        await opened.session.close(a.kind === "failed" && a.aborted);
+      } else a = failed(opened.error, opened.retryable, opened.aborted);
+    }
+    if (a.kind === "exited" || !a.retryable || a.aborted) return outcome(a);
     if (opts.maxAttempts !== undefined && attempts >= opts.maxAttempts) return outcome(a);
     const delay = backoffDelay(attempts, first, max);
-    if (performance.now() - start + delay >= opts.deadlineMs) return outcome(a);
+    if (performance.now() - since + delay >= opts.deadlineMs) return outcome(a);
     opts.onRetry?.(attempts, a.error, delay);
     if (!(await sleep(delay, opts.signal))) {
       return outcome({ ...a, error: "aborted", aborted: true });

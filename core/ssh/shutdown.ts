@@ -226,6 +226,8 @@ const SIMULATED: RunOutcome = {
   error: null,
   sent: false,
   aborted: false,
+  steps: [],
+  reused: false,
 };
 
 /** The contract's result object for one host. `outcome` null: simulated. */

@@ -135,6 +135,8 @@ export interface Behaviour {
   sleep?: number;
   /** Text the recorder prints instead of its usual reply; null restores the default. */
   reply?: string | null;
+  /** After replying, the recorder kills its sshd session: the connection drops (behaveOn only). */
+  drop?: boolean;
 }
 
 /** The lab's scripts, read from beside this file when a lab starts (see each file's header). */
@@ -573,6 +575,21 @@ export class SshLab {
     if (b.sleep !== undefined) writeFileSync(join(d, "sleep"), `${Math.trunc(b.sleep)}\n`);
     if (b.reply === null) rmSync(join(d, "reply"), { force: true });
     else if (b.reply !== undefined) writeFileSync(join(d, "reply"), b.reply, { mode: 0o644 });
+  }
+
+  /** How a host's recorder answers one command only (until clearBehaviours); the host's own behaviour does not apply to it. */
+  behaveOn(name: string, command: string, b: Behaviour): void {
+    const d = join(this.hostDir(this.host(name).name), "on", createHash("md5").update(command).digest("hex"));
+    mkdirSync(d, { recursive: true, mode: 0o755 });
+    writeFileSync(join(d, "exit"), `${Math.trunc(b.exit ?? 0)}\n`);
+    writeFileSync(join(d, "sleep"), `${Math.trunc(b.sleep ?? 0)}\n`);
+    if (typeof b.reply === "string") writeFileSync(join(d, "reply"), b.reply, { mode: 0o644 });
+    if (b.drop) writeFileSync(join(d, "drop"), "");
+  }
+
+  /** Forget every behaviour set with behaveOn. */
+  clearBehaviours(): void {
+    for (const h of this.state.hosts) rmSync(join(this.hostDir(h.name), "on"), { recursive: true, force: true });
   }
 
   /** Recorded commands, oldest first (all hosts, or one). */

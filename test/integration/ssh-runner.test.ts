@@ -6,6 +6,7 @@ import should from "../harness/should";
 import { utils } from "ssh2";
 import { fetchHostKeys, parsePins } from "../../core/ssh/hostkey";
 import { runAll, runCommand } from "../../core/ssh/runner";
+import { SshSession } from "../../core/ssh/session";
 import type { Job, RunOptions, RunOutcome, SshTarget } from "../../core/ssh/runner";
 import { requireComponent } from "../harness/system";
 import { labTarget } from "../harness/ssh-target";
@@ -29,6 +30,7 @@ describe("SSH runner against real sshd hosts", function () {
   });
   afterEach(() => {
     for (const h of lab?.hosts() ?? []) lab.behave(h.name, { exit: 0, sleep: 0, reply: null });
+    lab?.clearBehaviours();
   });
 
   const target = (name: string, over: Partial<SshTarget> = {}, key: ClientKey = "ed25519"): SshTarget => labTarget(lab, name, over, key);
@@ -257,6 +259,90 @@ describe("SSH runner against real sshd hosts", function () {
       });
       should(o2.aborted).be.true();
       should(o2.attempts).equal(1);
+    });
+  });
+
+  describe("steps before the command, and sessions opened ahead", () => {
+    const commands = (name: string, since: number): string[] =>
+      lab
+        .records(name)
+        .slice(since)
+        .map((r) => r.command);
+    const step = (label: string, timeoutMs = 5000) => ({ label, command: `step ${label}`, timeoutMs });
+
+    it("runs the steps in order, then the command, on one connection; a failed or hung step does not stop the rest", async () => {
+      lab.behaveOn("h12", "step two", { exit: 3 });
+      lab.behaveOn("h12", "step three", { sleep: 30 });
+      const [records, conns] = [lab.records("h12").length, lab.connections("h12")];
+      const o = await runCommand(target("h12"), "the host", { ...RUN, before: [step("one"), step("two"), step("three", 1000), step("four")] });
+      should(o.ok).be.true(o.error ?? "");
+      should(commands("h12", records)).eql(["step one", "step two", "step three", "step four", "the host"]);
+      should(lab.connections("h12") - conns).equal(1, "one connection for every step and the command");
+      should(o.steps.map((s) => [s.label, s.ok, s.exitCode])).eql([
+        ["one", true, 0],
+        ["two", false, 3],
+        ["three", false, null],
+        ["four", true, 0],
+      ]);
+      should(o.steps[1].error).match(/^exit code 3: sshlab h12: exit 3 as configured/);
+      should(o.steps[2].error).match(/still running after 1 s/);
+      should(o.steps[0].stdout).equal("[sshlab h12] recorded: step one\n");
+    });
+
+    it("a connection lost after a step: the next step and the command go on a new connection, the step is not sent again", async () => {
+      lab.behaveOn("h13", "step two", { drop: true });
+      const [records, conns] = [lab.records("h13").length, lab.connections("h13")];
+      const o = await runCommand(target("h13"), "the host", { ...RUN, before: [step("one"), step("two"), step("three")] });
+      should(o.ok).be.true(o.error ?? "");
+      should(commands("h13", records)).eql(["step one", "step two", "step three", "the host"]);
+      should(lab.connections("h13") - conns).equal(2);
+      should(o.attempts).equal(2);
+      should(o.steps.map((s) => s.ok)).eql([true, false, true]);
+    });
+
+    it("a session opened ahead carries the command without a handshake; the runner leaves it open", async () => {
+      const opened = await SshSession.open(target("h14"), { connectTimeoutMs: 5000 });
+      if (!opened.ok) throw new Error(opened.error);
+      try {
+        const conns = lab.connections("h14");
+        const o = await runCommand(target("h14"), "over the open session", { ...RUN, session: opened.session, before: [step("guests")] });
+        should(o.ok).be.true(o.error ?? "");
+        should(o.reused).be.true();
+        should(o.attempts).equal(1);
+        should(lab.connections("h14")).equal(conns, "no new connection");
+        should(opened.session.isOpen).be.true();
+        const again = await opened.session.exec("and again", { timeoutMs: 5000 });
+        should(again.exitCode).equal(0);
+      } finally {
+        await opened.session.close();
+      }
+      should(opened.session.isOpen).be.false();
+    });
+
+    it("a session that dropped before the tier: the runner connects again at once, without a retry pause", async () => {
+      const opened = await SshSession.open(target("h15"), { connectTimeoutMs: 5000 });
+      if (!opened.ok) throw new Error(opened.error);
+      const closed = new Promise<void>((resolve) => opened.session.onClose(resolve));
+      await lab.stopHost("h15");
+      await lab.startHost("h15");
+      await closed;
+      const conns = lab.connections("h15");
+      const retries: number[] = [];
+      const o = await runCommand(target("h15"), "after the drop", { ...RUN, session: opened.session, onRetry: (n) => retries.push(n) });
+      should(o.ok).be.true(o.error ?? "");
+      should(o.reused).be.false();
+      should(o.attempts).equal(1);
+      should(retries).eql([]);
+      should(lab.connections("h15") - conns).equal(1);
+    });
+
+    it("a session refuses a wrong host key and says so; opening again is the caller's choice", async () => {
+      const o = await SshSession.open(target("h16", { pins: parsePins("SHA256:" + "A".repeat(43)).pins }), { connectTimeoutMs: 5000 });
+      should(o.ok).be.false();
+      if (!o.ok) {
+        should(o.retryable).be.false();
+        should(o.error).match(/host key/i);
+      }
     });
   });
 

@@ -27,7 +27,21 @@ const T0 = 1_790_000_000_000;
 const host = { id: "h1", name: "backup-server", address: "192.0.2.10", port: 22 };
 
 function outcome(over: Partial<RunOutcome> = {}): RunOutcome {
-  return { ok: true, exitCode: 0, signal: null, stdout: "", stderr: "", durationMs: 412, attempts: 1, error: null, sent: true, aborted: false, ...over };
+  return {
+    ok: true,
+    exitCode: 0,
+    signal: null,
+    stdout: "",
+    stderr: "",
+    durationMs: 412,
+    attempts: 1,
+    error: null,
+    sent: true,
+    aborted: false,
+    steps: [],
+    reused: false,
+    ...over,
+  };
 }
 
 describe("ssh-shutdown core", () => {
