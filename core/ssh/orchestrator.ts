@@ -131,8 +131,19 @@ interface Run<R> {
   phaseTimer: unknown;
 }
 
-export const commandOf = (action: ShutdownAction, c: PresetCommands): string | null =>
-  action === "cancel" ? c.cancel : action === "check" ? c.check : c.shutdown;
+/** The command of an action: a pre-flight runs the check, never the shutdown; simulate runs nothing (its result names the shutdown). */
+export function commandOf(action: ShutdownAction, c: PresetCommands): string | null {
+  switch (action) {
+    case "cancel":
+      return c.cancel;
+    case "check":
+    case "prepare":
+      return c.check;
+    case "shutdown":
+    case "simulate":
+      return c.shutdown;
+  }
+}
 
 export class Orchestrator<R> {
   private readonly runs = new Set<Run<R>>();
