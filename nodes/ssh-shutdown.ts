@@ -11,7 +11,9 @@ import { numberOf } from "../core/check";
 import { PRESETS, isPresetId, presetCommands } from "../core/ssh/presets";
 import type { PresetCommands } from "../core/ssh/presets";
 import { runCommand } from "../core/ssh/runner";
-import { Orchestrator, commandOf } from "../core/ssh/orchestrator";
+import { SshSession } from "../core/ssh/session";
+import { restoredKind, saysPowerOn } from "../core/decide/restored";
+import { Orchestrator } from "../core/ssh/orchestrator";
 import type { Resolved } from "../core/ssh/orchestrator";
 import {
   MAX_SHARED_REQUESTS,
@@ -28,6 +30,8 @@ import {
   shutdownStatus,
   stoppedStatus,
   resultMessage,
+  runtimeOf,
+  healthSummary,
 } from "../core/ssh/shutdown";
 import type { Pending, RawShutdownConfig } from "../core/ssh/shutdown";
 import { loadStored, persistentStore, saveContext, storeProblemMessage } from "./lib/context-store";
@@ -127,7 +131,8 @@ export = function (RED: NodeAPI) {
     const emit = (msg: NodeMessageInFlow, send: (m: NodeMessage) => void, result: ShutdownResult, warnOnly = false): void => {
       const { copy, dropped } = copyMessage(RED, msg as NodeMessage);
       if (dropped.length) this.warn(RED._("ssh-shutdown.warn.not-copied", { properties: dropped.join(", ") }));
-      const out = Object.assign(copy, resultMessage(result));
+      // a failed pre-flight says how long is left to fix it: the battery runtime of the power state that asked for it
+      const out = Object.assign(copy, resultMessage(result, result.action === "prepare" ? runtimeOf(msg as Record<string, unknown>) : null));
       send(out);
       if (result.ok) {
         // logged once per host, by the message that ran it
@@ -139,32 +144,30 @@ export = function (RED: NodeAPI) {
     /** Where a host id leads for an action: its ssh-host's target and command, or why it cannot be tried. */
     const resolve = (id: string, action: ShutdownAction): Resolved => {
       const host = RED.nodes.getNode(id);
-      const failed = (failure: string, info = unknownHost(id), commands: PresetCommands | null = null): Resolved => ({
-        info,
-        commands,
-        command: commands ? (commandOf(action, commands) ?? "") : "",
-        target: null,
-        failure,
-      });
+      const failed = (failure: string, info = unknownHost(id), commands: PresetCommands | null = null): Resolved => ({ info, commands, target: null, failure });
       if (!isSshHost(host)) return failed(RED._("ssh-shutdown.errors.no-host", { id }));
       const info = host.sshHost;
       const commands = commandsFor(info);
-      const command = commandOf(action, commands);
-      if (action === "cancel" && command === null) return failed(RED._("ssh-shutdown.errors.no-cancel"), info, commands);
+      if (action === "cancel" && commands.cancel === null) return failed(RED._("ssh-shutdown.errors.no-cancel"), info, commands);
       try {
-        return { info, commands, command: command ?? "", target: host.target(), failure: null };
+        return { info, commands, target: host.target(), failure: null };
       } catch (err) {
         return failed(err instanceof Error ? err.message : String(err), info, commands);
       }
     };
 
-    const orchestrator = new Orchestrator<Requester>({
+    const orchestrator = new Orchestrator<Requester, SshSession>({
       connectTimeoutMs: config.connectTimeoutMs,
       commandTimeoutMs: config.commandTimeoutMs,
       deadlineMs: config.deadlineMs,
       checkRetry: config.checkRetry,
+      phaseOf: (id) => config.phases.get(id) ?? 1,
+      phaseDeadlineMs: config.phaseDeadlineMs,
       resolve,
-      run: runCommand,
+      run: (target, command, opts, session) => runCommand(target, command, session ? { ...opts, session } : opts),
+      // a pre-flight keeps its sessions for the shutdown only when asked to
+      openSession: config.keepAlive ? (target, opts) => SshSession.open(target, opts) : undefined,
+      keepForMs: config.keepForMs,
       deliver: (to, result, how) => {
         try {
           emit(to.msg, to.send, result, how.stoppedByCancel);
@@ -212,8 +215,24 @@ export = function (RED: NodeAPI) {
       return orchestrator.execute("cancel", ids, { msg, send });
     };
 
+    // Periodic checks: one error when a host goes bad, one message when it recovers.
+    if (config.healthEveryMs > 0 && connects(config)) {
+      const quiet: Requester = { msg: { _msgid: "" }, send: () => undefined };
+      orchestrator.startHealth(config.hosts, config.healthEveryMs, quiet, (result, change) => {
+        const out: NodeMessage = { ...resultMessage(result), summary: healthSummary(result, change), health: change };
+        if (change === "bad") this.error(out.summary, out);
+        else {
+          this.log(out.summary);
+          this.send(out);
+        }
+      });
+    }
+
     this.on("input", (msg: NodeMessageInFlow, send: (m: NodeMessage) => void, done: (err?: Error) => void) => {
-      const request = readRequest(msg as Record<string, unknown>, config);
+      const raw = msg as Record<string, unknown>;
+      // Power is back (or on): the sessions a pre-flight kept are no longer needed.
+      if (restoredKind(raw) || saysPowerOn(raw) || raw.action === "cancel") void orchestrator.endSessions();
+      const request = readRequest(raw, config);
       if (request.ok === "nothing") {
         // power is back, or on: nothing to run, and nothing wrong
         showNothing(request.key);
@@ -232,6 +251,11 @@ export = function (RED: NodeAPI) {
         .then(() => {
           if (action === "simulate") {
             simulate(msg, send);
+            return;
+          }
+          if (action === "prepare" && !connects(config)) {
+            // a node on simulate rehearses: its pre-flight connects to nothing either
+            if (!told) show(idleStatus("no-preflight"));
             return;
           }
           const work = action === "cancel" ? cancel(msg, send) : orchestrator.execute(action, config.hosts, { msg, send });

@@ -13,6 +13,7 @@
 import type { ShutdownAction, ShutdownResult } from "../contract";
 import type { PresetCommands } from "./presets";
 import type { RunOptions, RunOutcome, SshTarget } from "./runner";
+import type { OpenOptions, OpenResult } from "./session";
 import { MAX_SHARED_REQUESTS, failedResult, makeResult } from "./shutdown";
 
 /** Who a host is, for results. */
@@ -24,13 +25,13 @@ export interface HostInfo {
 }
 
 /**
- * What the shell makes of a host id for an action: the command (empty: connect
- * and authenticate only) and a target to connect to, or why it cannot be tried.
+ * What the shell makes of a host id for an action: the preset's commands and
+ * a target to connect to, or why it cannot be tried. Which command runs is
+ * the orchestrator's (commandOf): a pre-flight never runs a shutdown.
  */
 export interface Resolved {
   info: HostInfo;
   commands: PresetCommands | null;
-  command: string;
   target: SshTarget | null;
   /** Set when the host cannot be tried (then `target` is null). */
   failure: string | null;
@@ -48,6 +49,32 @@ export const realClock: Clock = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
+
+/** What the orchestrator needs of an open SSH session (core/ssh/session.ts's SshSession). */
+export interface KeptSession {
+  readonly isOpen: boolean;
+  onClose(listener: () => void): unknown;
+  close(hard?: boolean): Promise<void>;
+}
+
+/** Opening a session: SshSession.open in production. */
+export type OpenSession<S extends KeptSession> = (
+  target: SshTarget,
+  opts: OpenOptions,
+) => Promise<{ ok: true; session: S } | Exclude<OpenResult, { ok: true }>>;
+
+/** SSH keep-alive of a kept session: three unanswered (45 s) and it counts as dropped. */
+export const KEEPALIVE_MS = 15_000;
+
+/**
+ * A host's health after a periodic check: "bad" the first time it fails
+ * (after passing, or at the first check), "recovered" the first time it
+ * passes after failing, null when nothing changed (not one word per check).
+ */
+export function healthChange(previous: boolean | undefined, ok: boolean): "bad" | "recovered" | null {
+  if (!ok) return previous === false ? null : "bad";
+  return previous === false ? "recovered" : null;
+}
 
 /** Counts of one run, for the status. */
 export interface RunCounts {
@@ -67,7 +94,7 @@ export interface Delivery {
   stoppedByCancel: boolean;
 }
 
-export interface OrchestratorOptions<R> {
+export interface OrchestratorOptions<R, S extends KeptSession = KeptSession> {
   connectTimeoutMs: number;
   commandTimeoutMs: number;
   deadlineMs: number;
@@ -78,7 +105,12 @@ export interface OrchestratorOptions<R> {
   /** How long a phase may take before the next one starts anyway. */
   phaseDeadlineMs?: number;
   resolve(id: string, action: ShutdownAction): Resolved;
-  run(target: SshTarget, command: string | null, opts: RunOptions): Promise<RunOutcome>;
+  /** Run a command on a host; `session`: an open one to use first (the runner connects again if it dropped). */
+  run(target: SshTarget, command: string | null, opts: RunOptions, session: S | null): Promise<RunOutcome>;
+  /** Opens the sessions a pre-flight keeps for the outage; absent: a pre-flight keeps none. */
+  openSession?: OpenSession<S>;
+  /** Kept sessions close this long after they were opened at the latest. */
+  keepForMs?: number;
   clock?: Clock;
   /** A host's result, to one message waiting for it (called once per message and host). */
   deliver(to: R, result: ShutdownResult, how: Delivery): void;
@@ -98,6 +130,8 @@ interface Waiting<R> {
   /** Host ids whose result this message still waits for. */
   hosts: Set<string>;
   finished: () => void;
+  /** Where its results go instead of OrchestratorOptions.deliver (the health checks). */
+  hear?: (result: ShutdownResult, how: Delivery) => void;
 }
 
 /** One host of a run: at most one connection at a time, whatever the number of messages. */
@@ -145,7 +179,7 @@ export function commandOf(action: ShutdownAction, c: PresetCommands): string | n
   }
 }
 
-export class Orchestrator<R> {
+export class Orchestrator<R, S extends KeptSession = KeptSession> {
   private readonly runs = new Set<Run<R>>();
   /** Every connection in progress, for close. */
   private readonly inflight = new Set<Promise<void>>();
@@ -156,9 +190,76 @@ export class Orchestrator<R> {
    */
   private readonly lanes = new Map<string, Promise<void>>();
   private readonly clock: Clock;
+  /** The sessions a pre-flight opened, one per host at most, until the shutdown used them or they end. */
+  private readonly sessions = new Map<string, S>();
+  private keepTimer: unknown;
+  /** Health of each host at its last periodic check (true: passed). */
+  private readonly health = new Map<string, boolean>();
+  private healthTimer: unknown;
+  private closing = false;
 
-  constructor(private readonly o: OrchestratorOptions<R>) {
+  constructor(private readonly o: OrchestratorOptions<R, S>) {
     this.clock = o.clock ?? realClock;
+  }
+
+  /** Hosts with a session kept open now. */
+  get kept(): number {
+    return [...this.sessions.values()].filter((s) => s.isOpen).length;
+  }
+
+  /**
+   * End every kept session (power is back, the outage ended, the time
+   * allowed ran out, or the node stops). A shutdown asked for later
+   * connects as usual.
+   */
+  endSessions(): Promise<void> {
+    this.clock.clearTimeout(this.keepTimer);
+    this.keepTimer = undefined;
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    return Promise.all(all.map((s) => s.close())).then(() => undefined);
+  }
+
+  /** Keep `session` for host `id` (replacing none: one per host), until it closes or the time allowed ends. */
+  private keep(id: string, session: S): void {
+    if (this.closing) {
+      void session.close();
+      return;
+    }
+    this.sessions.set(id, session);
+    session.onClose(() => {
+      // dropped: the shutdown connects again on demand
+      if (this.sessions.get(id) === session) this.sessions.delete(id);
+    });
+    this.keepTimer ??= this.clock.setTimeout(() => {
+      this.keepTimer = undefined;
+      void this.endSessions();
+    }, this.o.keepForMs ?? 3_600_000);
+  }
+
+  /** The open session kept for host `id`, if any. */
+  private sessionOf(id: string): S | null {
+    const s = this.sessions.get(id);
+    return s?.isOpen ? s : null;
+  }
+
+  /**
+   * Check every host of `ids` every `everyMs` (the first check one period
+   * from now); `report` hears of a host only when its health changes
+   * (healthChange). No check starts while a pre-flight's sessions are kept or
+   * a shutdown is in progress: that is an outage, not a quiet day.
+   */
+  startHealth(ids: string[], everyMs: number, to: R, report: (result: ShutdownResult, change: "bad" | "recovered") => void): void {
+    const tick = (): void => {
+      this.healthTimer = this.clock.setTimeout(tick, everyMs);
+      if (this.closing || this.sessions.size > 0 || [...this.runs].some((r) => r.action === "shutdown")) return;
+      void this.execute("check", ids, to, (result) => {
+        const change = healthChange(this.health.get(result.hostId), result.ok);
+        this.health.set(result.hostId, result.ok);
+        if (change) report(result, change);
+      });
+    };
+    this.healthTimer = this.clock.setTimeout(tick, everyMs);
   }
 
   /**
@@ -169,7 +270,7 @@ export class Orchestrator<R> {
    * reports to MAX_SHARED_REQUESTS messages. Resolves once every host of
    * `ids` reported to this message.
    */
-  execute(action: ShutdownAction, ids: string[], to: R): Promise<void> | null {
+  execute(action: ShutdownAction, ids: string[], to: R, hear?: (result: ShutdownResult, how: Delivery) => void): Promise<void> | null {
     let run = [...this.runs].find((r) => r.action === action && r.open);
     if (run && run.waiting.length >= MAX_SHARED_REQUESTS) return null;
     if (!run) {
@@ -179,7 +280,7 @@ export class Orchestrator<R> {
     const current = run;
     return new Promise<void>((resolve) => {
       if (ids.length === 0) return resolve();
-      const w: Waiting<R> = { to, hosts: new Set(ids), finished: resolve };
+      const w: Waiting<R> = { to, hosts: new Set(ids), finished: resolve, hear };
       current.waiting.push(w);
       const fresh: Slot<R>[] = [];
       for (const id of ids) {
@@ -226,6 +327,9 @@ export class Orchestrator<R> {
    * shutdown that never reached its host. Resolves once every connection is closed.
    */
   close(unsent: (info: HostInfo) => void): Promise<void> {
+    this.closing = true;
+    this.clock.clearTimeout(this.healthTimer);
+    const sessions = this.endSessions();
     for (const r of this.runs) {
       r.open = false;
       this.clock.clearTimeout(r.phaseTimer);
@@ -238,7 +342,7 @@ export class Orchestrator<R> {
         if (!slot.launched) this.giveUp(r, slot, "aborted");
       }
     }
-    return Promise.all([...this.inflight]).then(() => undefined);
+    return Promise.all([...this.inflight, sessions]).then(() => undefined);
   }
 
   private slotFor(action: ShutdownAction, id: string, owner: Waiting<R>): Slot<R> {
@@ -246,7 +350,7 @@ export class Orchestrator<R> {
     return {
       id,
       info: r.info,
-      command: r.command,
+      command: r.commands ? (commandOf(action, r.commands) ?? "") : "",
       commands: r.commands,
       target: r.failure === null ? r.target : null,
       failure: r.failure,
@@ -303,7 +407,10 @@ export class Orchestrator<R> {
     if (!slot.result || !w.hosts.delete(slot.id)) return;
     if (slot.abortedBy !== "close") {
       const owner = w === slot.owner;
-      this.o.deliver(w.to, owner ? slot.result : { ...slot.result, joined: true }, { owner, stoppedByCancel: slot.abortedBy === "cancel" });
+      const result = owner ? slot.result : { ...slot.result, joined: true };
+      const how = { owner, stoppedByCancel: slot.abortedBy === "cancel" };
+      if (w.hear) w.hear(result, how);
+      else this.o.deliver(w.to, result, how);
     }
     if (w.hosts.size === 0) w.finished();
   }
@@ -351,25 +458,25 @@ export class Orchestrator<R> {
     const lane = JSON.stringify([action, slot.id]);
     const previous = this.lanes.get(lane) ?? Promise.resolve();
     const work = previous
-      .then(() =>
-        this.o.run(target, slot.command === "" ? null : slot.command, {
-          connectTimeoutMs: this.o.connectTimeoutMs,
-          commandTimeoutMs: this.o.commandTimeoutMs,
-          deadlineMs: this.o.deadlineMs,
-          // a check is a test: one attempt per host unless the operator asked for retries
-          maxAttempts: action === "check" && !this.o.checkRetry ? 1 : undefined,
-          okExitCodes: action === "cancel" ? slot.commands?.cancelOkExitCodes : [0],
-          signal: slot.controller.signal,
-          onRetry: () => {
-            slot.retrying = true;
-            if (slot.abortedBy === null) this.progress(run);
-          },
-          onSent: () => {
-            slot.sent = true;
-            if (action === "shutdown" && slot.commands) this.o.sent?.(slot.id, slot.info, slot.commands);
-          },
-        }),
-      )
+      .then(async () => {
+        let session = action === "shutdown" || action === "prepare" ? this.sessionOf(slot.id) : null;
+        if (action === "prepare" && !session && this.o.openSession) {
+          const opened = await this.o.openSession(target, {
+            connectTimeoutMs: this.o.connectTimeoutMs,
+            keepaliveMs: KEEPALIVE_MS,
+            signal: slot.controller.signal,
+          });
+          if (!opened.ok) return notConnected(opened.error, opened.aborted);
+          this.keep(slot.id, opened.session);
+          session = this.sessionOf(slot.id);
+        }
+        return this.o.run(target, slot.command === "" ? null : slot.command, this.runOptions(run, slot), session);
+      })
+      .then((outcome) => {
+        // the shutdown went (or failed) on the kept session: it is spent
+        if (action === "shutdown") this.forget(slot.id);
+        return outcome;
+      })
       .then((outcome) => {
         if (action === "cancel" && outcome.ok) this.o.cancelled?.(slot.id);
         const r = makeResult({ ...slot.info, id: slot.id }, action, slot.command, outcome, this.clock.now());
@@ -387,4 +494,39 @@ export class Orchestrator<R> {
       if (this.lanes.get(lane) === work) this.lanes.delete(lane);
     });
   }
+
+  /** Close and forget the session kept for host `id`. */
+  private forget(id: string): void {
+    const s = this.sessions.get(id);
+    if (!s) return;
+    this.sessions.delete(id);
+    void s.close();
+  }
+
+  private runOptions(run: Run<R>, slot: Slot<R>): RunOptions {
+    const action = run.action;
+    return {
+      connectTimeoutMs: this.o.connectTimeoutMs,
+      commandTimeoutMs: this.o.commandTimeoutMs,
+      deadlineMs: this.o.deadlineMs,
+      // a check is a test: one attempt per host unless the operator asked for retries
+      // (a pre-flight too: an unreachable host is reported at once, not at the deadline)
+      maxAttempts: (action === "check" || action === "prepare") && !this.o.checkRetry ? 1 : undefined,
+      okExitCodes: action === "cancel" ? slot.commands?.cancelOkExitCodes : [0],
+      signal: slot.controller.signal,
+      onRetry: () => {
+        slot.retrying = true;
+        if (slot.abortedBy === null) this.progress(run);
+      },
+      onSent: () => {
+        slot.sent = true;
+        if (action === "shutdown" && slot.commands) this.o.sent?.(slot.id, slot.info, slot.commands);
+      },
+    };
+  }
+}
+
+/** The outcome of a pre-flight that could not open its session. */
+function notConnected(error: string, aborted: boolean): RunOutcome {
+  return { ok: false, exitCode: null, signal: null, stdout: "", stderr: "", durationMs: 0, attempts: 1, error, sent: false, aborted, steps: [], reused: false };
 }

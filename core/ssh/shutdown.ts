@@ -366,6 +366,12 @@ export function resultMessage(r: ShutdownResult, fixWithinS: number | null = nul
   return { payload: r, topic: r.host, summary: summarize(r, fixWithinS) };
 }
 
+/** The line of a periodic check when a host's health changes (core/ssh/orchestrator.ts healthChange). */
+export function healthSummary(r: ShutdownResult, change: "bad" | "recovered"): string {
+  if (change === "recovered") return `${r.host}: health check passed again, ready for a shutdown`;
+  return summarize(r).replace(/: check FAILED: /, ": health check FAILED: ");
+}
+
 /** The battery runtime (s) of the power state a message carries (msg.payload.runtime), else null. */
 export function runtimeOf(msg: Record<string, unknown>): number | null {
   const p = msg.payload;
@@ -414,9 +420,7 @@ export function shutdownStatus(action: ShutdownAction, total: number, ok: number
       ? statusOf("red", "ring", say("status.checked-failed", { failed, total }))
       : statusOf("green", "dot", say("status.checked", { ok, total }));
   if (action === "prepare")
-    return failed > 0
-      ? statusOf("red", "ring", say("status.ready-failed", { failed, total }))
-      : statusOf("green", "ring", say("status.ready", { ok, total }));
+    return failed > 0 ? statusOf("red", "ring", say("status.ready-failed", { failed, total })) : statusOf("green", "ring", say("status.ready", { ok, total }));
   const word = action === "shutdown" ? "sent" : "cancelled";
   if (failed > 0) return statusOf("red", "ring", say(`status.${word}-failed`, { ok, total, failed }));
   return statusOf("green", "dot", say(`status.${word}`, { ok, total }));

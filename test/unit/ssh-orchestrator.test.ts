@@ -5,9 +5,9 @@
  */
 import should from "../harness/should";
 import sinon from "sinon";
-import type { ShutdownAction, ShutdownResult } from "../../core/contract";
-import { Orchestrator } from "../../core/ssh/orchestrator";
-import type { Delivery, OrchestratorOptions, Resolved, RunCounts } from "../../core/ssh/orchestrator";
+import type { ShutdownResult } from "../../core/contract";
+import { KEEPALIVE_MS, Orchestrator, healthChange } from "../../core/ssh/orchestrator";
+import type { Delivery, KeptSession, OpenSession, OrchestratorOptions, Resolved, RunCounts } from "../../core/ssh/orchestrator";
 import { presetCommands } from "../../core/ssh/presets";
 import type { RunOptions, RunOutcome, SshTarget } from "../../core/ssh/runner";
 import { MAX_SHARED_REQUESTS } from "../../core/ssh/shutdown";
@@ -15,6 +15,7 @@ import { MAX_SHARED_REQUESTS } from "../../core/ssh/shutdown";
 /** One call of the fake runner: the test answers it (or it ends when aborted). */
 interface Call {
   host: string;
+  session: FakeSession | null;
   command: string | null;
   opts: RunOptions;
   /** The command reaches the host. */
@@ -38,12 +39,37 @@ const OUTCOME: RunOutcome = {
   reused: false,
 } as RunOutcome;
 
-function fakeRunner(): { calls: Call[]; run: OrchestratorOptions<string>["run"]; callsOf(host: string): Call[] } {
+/** A session the test opens, drops and sees closed. */
+class FakeSession implements KeptSession {
+  isOpen = true;
+  closedBy: "node" | "peer" | null = null;
+  private readonly listeners: (() => void)[] = [];
+  constructor(readonly host: string) {}
+  onClose(l: () => void): void {
+    this.listeners.push(l);
+  }
+  private end(by: "node" | "peer"): void {
+    if (!this.isOpen) return;
+    this.isOpen = false;
+    this.closedBy = by;
+    for (const l of this.listeners.splice(0)) l();
+  }
+  close(): Promise<void> {
+    this.end("node");
+    return Promise.resolve();
+  }
+  drop(): void {
+    this.end("peer");
+  }
+}
+
+function fakeRunner(): { calls: Call[]; run: OrchestratorOptions<string, FakeSession>["run"]; callsOf(host: string): Call[] } {
   const calls: Call[] = [];
-  const run = (target: SshTarget, command: string | null, opts: RunOptions): Promise<RunOutcome> =>
+  const run = (target: SshTarget, command: string | null, opts: RunOptions, session: FakeSession | null): Promise<RunOutcome> =>
     new Promise((resolve) => {
       const call: Call = {
         host: target.name,
+        session,
         command,
         opts,
         ended: false,
@@ -71,13 +97,12 @@ const target = (name: string): SshTarget => ({
   acceptAnyHostKey: false,
 });
 
-function resolver(missing: string[] = []): (id: string, action: ShutdownAction) => Resolved {
-  return (id, action) => {
+function resolver(missing: string[] = []): (id: string) => Resolved {
+  return (id) => {
     const info = { name: id, address: "192.0.2.1", port: 22, username: "ups" };
     const commands = presetCommands("linux", { delayMinutes: 1, message: "", username: "ups" });
-    const command = action === "cancel" ? (commands.cancel ?? "") : action === "check" ? (commands.check ?? "") : commands.shutdown;
-    if (missing.includes(id)) return { info, commands, command, target: null, failure: `${id} is not configured` };
-    return { info, commands, command, target: target(id), failure: null };
+    if (missing.includes(id)) return { info, commands, target: null, failure: `${id} is not configured` };
+    return { info, commands, target: target(id), failure: null };
   };
 }
 
@@ -91,13 +116,13 @@ describe("ssh orchestrator (core/ssh/orchestrator.ts)", () => {
   });
   afterEach(() => clock.restore());
 
-  function setup(over: Partial<OrchestratorOptions<string>> = {}) {
+  function setup(over: Partial<OrchestratorOptions<string, FakeSession>> = {}) {
     const runner = fakeRunner();
     const delivered: { to: string; result: ShutdownResult; how: Delivery }[] = [];
     const counts: RunCounts[] = [];
     const sent: string[] = [];
     const cancelled: string[] = [];
-    const o = new Orchestrator<string>({
+    const o = new Orchestrator<string, FakeSession>({
       connectTimeoutMs: 1000,
       commandTimeoutMs: 1000,
       deadlineMs: 10_000,
@@ -303,6 +328,178 @@ describe("ssh orchestrator (core/ssh/orchestrator.ts)", () => {
       void t.o.execute("check", ["a", "nas"], "m1");
       await flush();
       should(t.runner.calls.map((c) => c.host)).eql(["a", "nas"]);
+    });
+  });
+
+  describe("pre-flight sessions", () => {
+    /** Opens a fake session per call; hosts in `refuse` fail with their reason. */
+    function opener(refuse: Record<string, string> = {}) {
+      const opened: FakeSession[] = [];
+      const keepalives: (number | undefined)[] = [];
+      const open: OpenSession<FakeSession> = (t, opts) => {
+        keepalives.push(opts.keepaliveMs);
+        const why = refuse[t.name];
+        if (why) return Promise.resolve({ ok: false, error: why, retryable: false, aborted: false });
+        const s = new FakeSession(t.name);
+        opened.push(s);
+        return Promise.resolve({ ok: true, session: s });
+      };
+      return { open, opened, keepalives };
+    }
+
+    it("prepare opens one session per host, runs the check on it, keeps it; the shutdown then goes on it and closes it", async () => {
+      const sessions = opener();
+      const t = setup({ openSession: sessions.open });
+      const p = t.o.execute("prepare", ["a", "b"], "m1")!;
+      await flush();
+      should(t.runner.calls.map((c) => [c.host, c.command?.startsWith("sudo -n -l "), c.session?.host, c.opts.maxAttempts])).eql([
+        ["a", true, "a", 1],
+        ["b", true, "b", 1],
+      ]);
+      should(sessions.keepalives).eql([KEEPALIVE_MS, KEEPALIVE_MS]);
+      for (const c of t.runner.calls) c.answer();
+      await p;
+      should(t.o.kept).equal(2);
+      should(t.delivered.map((d) => [d.result.action, d.result.ok])).eql([
+        ["prepare", true],
+        ["prepare", true],
+      ]);
+      void t.o.execute("shutdown", ["a", "b"], "m2");
+      await flush();
+      const shutdowns = t.runner.calls.slice(2);
+      should(shutdowns.map((c) => [c.host, c.session?.host])).eql([
+        ["a", "a"],
+        ["b", "b"],
+      ]);
+      shutdowns[0].answer();
+      await flush();
+      should(sessions.opened.map((s) => s.closedBy)).eql(["node", null]);
+      should(t.o.kept).equal(1);
+      should(t.sent).eql([]); // a prepare is never a shutdown; the fake answered without sending
+    });
+
+    it("a host whose session cannot open is reported, keeps nothing, and delays nobody", async () => {
+      const sessions = opener({ bad: "host key mismatch" });
+      const t = setup({ openSession: sessions.open });
+      const p = t.o.execute("prepare", ["bad", "a"], "m1")!;
+      await flush();
+      should(t.to("m1")).eql(["bad:host key mismatch"]);
+      should(t.runner.calls.map((c) => c.host)).eql(["a"]);
+      t.runner.calls[0].answer({ ok: false, exitCode: 1, error: "exit code 1: sudo: a password is required" });
+      await p;
+      should(t.to("m1")).eql(["bad:host key mismatch", "a:exit code 1: sudo: a password is required"]);
+      should(t.o.kept).equal(1); // the session is good even if sudo is not: the shutdown will say so again
+    });
+
+    it("a session dropped before the tier: the shutdown connects on its own (no session handed in)", async () => {
+      const sessions = opener();
+      const t = setup({ openSession: sessions.open });
+      const p = t.o.execute("prepare", ["a"], "m1")!;
+      await flush();
+      t.runner.calls[0].answer();
+      await p;
+      sessions.opened[0].drop();
+      should(t.o.kept).equal(0);
+      void t.o.execute("shutdown", ["a"], "m2");
+      await flush();
+      should(t.runner.calls[1].session).be.null();
+    });
+
+    it("kept sessions end when told (power back), after the time allowed, and at close; without an opener nothing is kept", async () => {
+      const sessions = opener();
+      const t = setup({ openSession: sessions.open, keepForMs: 600_000 });
+      const prepare = async () => {
+        const p = t.o.execute("prepare", ["a", "b"], "m")!;
+        await flush();
+        for (const c of t.runner.calls) c.answer();
+        await p;
+      };
+      await prepare();
+      await t.o.endSessions();
+      should(sessions.opened.map((s) => s.closedBy)).eql(["node", "node"]);
+      await prepare();
+      clock.tick(599_999);
+      should(t.o.kept).equal(2);
+      clock.tick(1);
+      should(t.o.kept).equal(0);
+      await prepare();
+      await t.o.close(() => undefined);
+      should(sessions.opened.every((s) => !s.isOpen)).be.true();
+      const plain = setup();
+      const p = plain.o.execute("prepare", ["a"], "m")!;
+      await flush();
+      should(plain.runner.calls[0].session).be.null();
+      plain.runner.calls[0].answer();
+      await p;
+      should(plain.o.kept).equal(0);
+    });
+
+    it("a second prepare reuses the open session (one per host, never a second handshake)", async () => {
+      const sessions = opener();
+      const t = setup({ openSession: sessions.open });
+      for (const m of ["m1", "m2"]) {
+        const p = t.o.execute("prepare", ["a"], m)!;
+        await flush();
+        t.runner.calls.at(-1)!.answer();
+        await p;
+      }
+      should(sessions.opened).have.length(1);
+      should(t.runner.calls.map((c) => c.session === sessions.opened[0])).eql([true, true]);
+    });
+  });
+
+  describe("health checks", () => {
+    it("healthChange: one word when a host goes bad, one when it recovers, none while nothing changes", () => {
+      should([undefined, true, false].map((prev) => [healthChange(prev, true), healthChange(prev, false)])).eql([
+        [null, "bad"],
+        [null, "bad"],
+        ["recovered", null],
+      ]);
+    });
+
+    it("checks every host each period; reports a host once when it goes bad and once when it recovers", async () => {
+      const t = setup();
+      const reports: string[] = [];
+      t.o.startHealth(["a", "b"], 3_600_000, "health", (r, change) => reports.push(`${r.host}:${change}`));
+      clock.tick(3_599_999);
+      await flush();
+      should(t.runner.calls).be.empty();
+      const period = async (answers: Record<string, boolean>) => {
+        clock.tick(3_600_000 - (t.runner.calls.length ? 0 : 3_599_999));
+        await flush();
+        for (const c of t.runner.calls.filter((x) => !x.ended)) c.answer(answers[c.host] ? {} : { ok: false, exitCode: 1, error: "exit code 1" });
+        await flush();
+      };
+      await period({ a: true, b: false });
+      await period({ a: true, b: false });
+      await period({ a: false, b: true });
+      await period({ a: false, b: true });
+      should(t.runner.calls.map((c) => c.opts.maxAttempts)).matchEach(1);
+      should(t.runner.calls).have.length(8);
+      should(reports).eql(["b:bad", "a:bad", "b:recovered"]);
+      should(t.delivered).be.empty(); // the results go to the health report only
+      await t.o.close(() => undefined);
+      clock.tick(10 * 3_600_000);
+      await flush();
+      should(t.runner.calls).have.length(8);
+    });
+
+    it("no health check while a pre-flight's sessions are kept", async () => {
+      const t = setup({
+        openSession: (target) => Promise.resolve({ ok: true, session: new FakeSession(target.name) }),
+      });
+      const p = t.o.execute("prepare", ["a"], "m")!;
+      await flush();
+      t.runner.calls[0].answer();
+      await p;
+      t.o.startHealth(["a"], 60_000, "health", () => undefined);
+      clock.tick(60_000);
+      await flush();
+      should(t.runner.calls).have.length(1);
+      await t.o.endSessions();
+      clock.tick(60_000);
+      await flush();
+      should(t.runner.calls).have.length(2);
     });
   });
 });

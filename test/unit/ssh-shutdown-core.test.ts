@@ -56,12 +56,43 @@ describe("ssh-shutdown core", () => {
         message: "",
         custom: { shutdown: "", cancel: "", check: "" },
         defaultAction: "shutdown",
-        allowed: ["shutdown", "cancel", "check", "simulate"],
+        allowed: ["shutdown", "cancel", "check", "simulate", "prepare"],
         connectTimeoutMs: 10_000,
         commandTimeoutMs: 30_000,
         deadlineMs: 60_000,
         checkRetry: false,
+        phases: new Map([
+          ["a", 1],
+          ["b", 1],
+        ]),
+        phaseDeadlineMs: 120_000,
+        keepAlive: true,
+        keepForMs: 3_600_000,
+        healthEveryMs: 0,
       });
+    });
+
+    it("reads each host's phase in the order of the hosts, the pre-flight and health options, and refuses bad ones", () => {
+      const { config, problems } = readConfig({
+        hosts: ["web", "nas", "web", "db"],
+        preset: "linux",
+        phases: [1, "2", 3, ""],
+        phaseDeadline: "30",
+        keepAlive: false,
+        keepFor: "15",
+        healthEvery: "24",
+      });
+      should(problems).eql([]);
+      should([...config.phases]).eql([
+        ["web", 1],
+        ["nas", 2],
+        ["db", 1],
+      ]);
+      should([config.phaseDeadlineMs, config.keepAlive, config.keepForMs, config.healthEveryMs]).eql([30_000, false, 900_000, 86_400_000]);
+      const bad = readConfig({ hosts: ["a", "b"], preset: "linux", phases: [0, 2.5], keepFor: "0", healthEvery: "0.01", action: "prepare" });
+      should(bad.problems.map((p) => p.params?.name ?? p.key)).eql(["bad-action", "phase", "phase", "keepFor", "healthEvery"]);
+      should([...bad.config.phases.values()]).eql([1, 1]);
+      should(bad.config.healthEveryMs).equal(0);
     });
 
     it("reads editor strings, and reports every bad value instead of throwing", () => {
@@ -133,7 +164,7 @@ describe("ssh-shutdown core", () => {
 
     it("an action that is not text is named in the refusal, not thrown", () => {
       const r = readRequest({ action: Object.create(null) }, config);
-      should(r).eql({ ok: false, key: "unknown-action", params: { action: "object", actions: "shutdown, cancel, check, simulate" } });
+      should(r).eql({ ok: false, key: "unknown-action", params: { action: "object", actions: "shutdown, cancel, check, simulate, prepare" } });
     });
 
     it("msg.action may pick an allowed action (or the default) and nothing else", () => {
