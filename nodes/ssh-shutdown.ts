@@ -4,6 +4,9 @@
  * as that host answers. A message may pick an allowed action, never a host
  * or a command. Delayed shutdowns it sent are remembered in node context so
  * that "power restored" (msg.action = "cancel") cancels exactly those.
+ * A pre-flight (msg.action = "prepare") checks every host at power loss and
+ * may keep its sessions for the shutdown. The orchestration (runs, phases,
+ * sessions, health checks) is core/ssh/orchestrator.ts; this is its shell.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import type { ShutdownAction, ShutdownResult } from "../core/contract";
@@ -125,7 +128,7 @@ export = function (RED: NodeAPI) {
       told = true;
       show(shutdownStatus(action, total, ok, failed, finished, retrying));
     };
-    const showNothing = (why: "nothing-to-cancel" | "restored-no-cancel" | "power-on"): void => {
+    const showNothing = (why: "nothing-to-cancel" | "restored-no-cancel" | "power-on" | "no-preflight"): void => {
       if (!told) show(idleStatus(why));
     };
     const emit = (msg: NodeMessageInFlow, send: (m: NodeMessage) => void, result: ShutdownResult, warnOnly = false): void => {
@@ -251,11 +254,6 @@ export = function (RED: NodeAPI) {
         .then(() => {
           if (action === "simulate") {
             simulate(msg, send);
-            return;
-          }
-          if (action === "prepare" && !connects(config)) {
-            // a node on simulate rehearses: its pre-flight connects to nothing either
-            if (!told) show(idleStatus("no-preflight"));
             return;
           }
           const work = action === "cancel" ? cancel(msg, send) : orchestrator.execute(action, config.hosts, { msg, send });

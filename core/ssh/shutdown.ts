@@ -129,12 +129,12 @@ function minutes(raw: unknown, def: number, min: number, max: number, name: stri
   return def * 60_000;
 }
 
-/** Hours between health checks: 0 (off) or from 0.05 (3 minutes) to 720 (30 days). */
+/** Hours between health checks: 0 (off) or from 0.05 (3 minutes) to 500 (a timer cannot wait past 2^31 ms, ~596 h). */
 function healthEvery(raw: unknown, problems: Problem[]): number {
   const h = numberOr(raw, 0);
   if (h === 0) return 0;
-  if (!within(h, { min: 0.05, max: 720 })) {
-    problems.push({ key: "bad-number", params: { name: "healthEvery", min: 0.05, max: 720 } });
+  if (!within(h, { min: 0.05, max: 500 })) {
+    problems.push({ key: "bad-number", params: { name: "healthEvery", min: 0.05, max: 500 } });
     return 0;
   }
   return Math.round(h * 3_600_000);
@@ -186,8 +186,8 @@ export function readConfig(raw: RawShutdownConfig): { config: ShutdownConfig; pr
 export type Request =
   | { ok: true; action: ShutdownAction }
   | { ok: false; key: "forbidden-property" | "unknown-action" | "action-not-allowed"; params: Record<string, string> }
-  /** Nothing to run, and nothing wrong: power is back or on (an i18n key under ssh-shutdown.status). */
-  | { ok: "nothing"; key: "restored-no-cancel" | "power-on" };
+  /** Nothing to run, and nothing wrong: power is back or on, or a pre-flight for a rehearsal (an i18n key under ssh-shutdown.status). */
+  | { ok: "nothing"; key: "restored-no-cancel" | "power-on" | "no-preflight" };
 
 const may = (config: ShutdownConfig, action: ShutdownAction) => action === config.defaultAction || config.allowed.includes(action);
 
@@ -207,12 +207,16 @@ export function connects(config: ShutdownConfig): boolean {
  * A "power restored" message (core/decide/restored.ts: msg.reset in any
  * spelling, OUTAGE_END, an ended outage) is a cancel when this node may
  * cancel, else nothing, whatever msg.action says; a power state saying the
- * power is on is never a shutdown either.
+ * power is on is never a shutdown either. A pre-flight (prepare) on a node
+ * that does not connect is nothing.
  */
 export function readRequest(msg: Record<string, unknown>, config: ShutdownConfig): Request {
   const bad = FORBIDDEN_PROPERTIES.find((p) => msg[p] !== undefined);
   if (bad) return { ok: false, key: "forbidden-property", params: { property: `msg.${bad}` } };
   if (restoredKind(msg)) return may(config, "cancel") ? { ok: true, action: "cancel" } : { ok: "nothing", key: "restored-no-cancel" };
+  // A node that rehearses (simulate, and no message may make it shut down) has nothing to prepare and connects to nothing:
+  // whatever its allowed actions, a pre-flight is quietly nothing (npm start's demo allows only simulate).
+  if (msg.action === "prepare" && !connects(config)) return { ok: "nothing", key: "no-preflight" };
   let action = config.defaultAction;
   if (msg.action !== undefined && msg.action !== null && msg.action !== "") {
     if (!isAction(msg.action)) {

@@ -191,14 +191,15 @@ describe("ssh-shutdown pre-flight, kept sessions and phases against real sshd ho
     await waitUntil("the kept sessions closed", () => established(p1.address, p1.port) + established(p2.address, p2.port) === 0);
   });
 
-  it("a node on simulate connects to nothing for a pre-flight", async () => {
+  it("a node on simulate connects to nothing for a pre-flight, and does not refuse it (npm start's demo allows only simulate)", async () => {
     const before = lab.connections("p1");
-    await load([host("p1")], [shutdownNode("n", ["p1"], { action: "simulate", allowed: ["prepare"] })]);
+    await load([host("p1")], [shutdownNode("n", ["p1"], { action: "simulate", allowed: ["simulate"] })]);
     const n = helper.getNode("n");
     const done = waitForCalls(n, "call:status", 1);
     n.receive({ action: "prepare" });
     await done;
     should(last(statusTexts(n))).equal("simulate: no pre-flight");
+    should(errorsOf(n)).eql([]);
     should(lab.connections("p1")).equal(before);
     should(commands("p1")).eql([]);
   });

@@ -178,6 +178,20 @@ describe("ssh-shutdown core", () => {
       should(!readRequest({ action: { toString: () => "shutdown" } }, config).ok).be.true();
     });
 
+    it("a pre-flight (prepare) runs where allowed on a node that connects; a node that only rehearses does nothing for it, allowed or not", () => {
+      const live = readConfig({ hosts: ["a"], preset: "linux", allowed: ["prepare"] }).config;
+      should(readRequest({ action: "prepare" }, live)).eql({ ok: true, action: "prepare" });
+      const strict = readConfig({ hosts: ["a"], preset: "linux", allowed: ["cancel"] }).config;
+      const refused = readRequest({ action: "prepare" }, strict);
+      should(!refused.ok && refused.key).equal("action-not-allowed");
+      for (const allowed of [["simulate"], ["simulate", "check", "cancel", "prepare"]]) {
+        const rehearsal = readConfig({ hosts: ["a"], preset: "linux", action: "simulate", allowed }).config;
+        should(readRequest({ action: "prepare" }, rehearsal)).eql({ ok: "nothing", key: "no-preflight" });
+      }
+      // power back stays a cancel, even on a message that also says prepare
+      should(readRequest({ action: "prepare", reset: true }, live)).eql({ ok: "nothing", key: "restored-no-cancel" });
+    });
+
     it("refuses a message that tries to choose a host, an address, a user or a command", () => {
       for (const p of FORBIDDEN_PROPERTIES) {
         const r = readRequest({ action: "cancel", [p]: "evil" }, config);
