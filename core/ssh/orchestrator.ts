@@ -197,6 +197,8 @@ export class Orchestrator<R, S extends KeptSession = KeptSession> {
   private readonly health = new Map<string, boolean>();
   private healthTimer: unknown;
   private closing = false;
+  /** Counts endSessions: a session opened for an earlier pre-flight is not kept after power came back. */
+  private epoch = 0;
 
   constructor(private readonly o: OrchestratorOptions<R, S>) {
     this.clock = o.clock ?? realClock;
@@ -213,6 +215,7 @@ export class Orchestrator<R, S extends KeptSession = KeptSession> {
    * connects as usual.
    */
   endSessions(): Promise<void> {
+    this.epoch++;
     this.clock.clearTimeout(this.keepTimer);
     this.keepTimer = undefined;
     const all = [...this.sessions.values()];
@@ -221,8 +224,8 @@ export class Orchestrator<R, S extends KeptSession = KeptSession> {
   }
 
   /** Keep `session` for host `id` (replacing none: one per host), until it closes or the time allowed ends. */
-  private keep(id: string, session: S): void {
-    if (this.closing) {
+  private keep(id: string, session: S, epoch: number): void {
+    if (this.closing || epoch !== this.epoch) {
       void session.close();
       return;
     }
@@ -461,13 +464,14 @@ export class Orchestrator<R, S extends KeptSession = KeptSession> {
       .then(async () => {
         let session = action === "shutdown" || action === "prepare" ? this.sessionOf(slot.id) : null;
         if (action === "prepare" && !session && this.o.openSession) {
+          const epoch = this.epoch;
           const opened = await this.o.openSession(target, {
             connectTimeoutMs: this.o.connectTimeoutMs,
             keepaliveMs: KEEPALIVE_MS,
             signal: slot.controller.signal,
           });
           if (!opened.ok) return notConnected(opened.error, opened.aborted);
-          this.keep(slot.id, opened.session);
+          this.keep(slot.id, opened.session, epoch);
           session = this.sessionOf(slot.id);
         }
         return this.o.run(target, slot.command === "" ? null : slot.command, this.runOptions(run, slot), session);

@@ -434,6 +434,26 @@ describe("ssh orchestrator (core/ssh/orchestrator.ts)", () => {
       should(plain.o.kept).equal(0);
     });
 
+    it("power back while a pre-flight is still connecting: the session it then opens is closed, not kept", async () => {
+      let release: (() => void) | null = null;
+      const late = new FakeSession("a");
+      const t = setup({
+        openSession: () =>
+          new Promise((resolve) => {
+            release = () => resolve({ ok: true, session: late });
+          }),
+      });
+      const p = t.o.execute("prepare", ["a"], "m")!;
+      await flush();
+      await t.o.endSessions();
+      release!();
+      await flush();
+      t.runner.calls[0].answer();
+      await p;
+      should(late.closedBy).equal("node");
+      should(t.o.kept).equal(0);
+    });
+
     it("a second prepare reuses the open session (one per host, never a second handshake)", async () => {
       const sessions = opener();
       const t = setup({ openSession: sessions.open });
