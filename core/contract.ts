@@ -271,6 +271,30 @@ export interface ShutdownResult {
    * the result is that run's (the command was not sent again for it).
    */
   joined: boolean;
+  /**
+   * The guest steps run before the command on the same connection, in order
+   * (shutdown: stopping the guests; check: their privilege checks; simulate:
+   * what would run, nothing ran). Empty when the node stops no guests or
+   * none was sent. A failed guest step does not stop the host's shutdown.
+   */
+  steps: ShutdownStepResult[];
+}
+
+/** One guest step of a ShutdownResult (at most 9; output excerpts bounded). */
+export interface ShutdownStepResult {
+  /** What the step does, e.g. "stop Proxmox guests", "docker compose down web". */
+  label: string;
+  command: string;
+  ok: boolean;
+  exitCode: number | null;
+  signal: string | null;
+  /** Why it failed (exit code and first line of output, timeout…), else null. */
+  error: string | null;
+  /** Milliseconds from sending the step to its end. */
+  duration: number;
+  /** Excerpts of its output (at most 1000 characters each). */
+  stdout: string;
+  stderr: string;
 }
 
 /**

@@ -14,6 +14,8 @@ import { numberOf } from "../core/check";
 import { PRESETS, isPresetId, presetCommands } from "../core/ssh/presets";
 import type { PresetCommands } from "../core/ssh/presets";
 import { runCommand } from "../core/ssh/runner";
+import { guestPlan, readGuestConfig } from "../core/ssh/guests";
+import type { ConfigProblem } from "../core/config";
 import { SshSession } from "../core/ssh/session";
 import { restoredKind, saysPowerOn } from "../core/decide/restored";
 import { Orchestrator } from "../core/ssh/orchestrator";
@@ -138,8 +140,9 @@ export = function (RED: NodeAPI) {
       const out = Object.assign(copy, resultMessage(result, result.action === "prepare" ? runtimeOf(msg as Record<string, unknown>) : null));
       send(out);
       if (result.ok) {
-        // logged once per host, by the message that ran it
-        if ((result.action === "shutdown" || result.action === "cancel") && !result.joined) this.log(out.summary);
+        // logged once per host, by the message that ran it; a guest step that failed makes it a warning
+        const guestFailed = result.steps.some((st) => !st.ok);
+        if ((result.action === "shutdown" || result.action === "cancel") && !result.joined) (guestFailed ? this.warn : this.log).call(this, out.summary);
       } else if (warnOnly) this.warn(out.summary);
       else this.error(out.summary, out);
     };
@@ -147,15 +150,24 @@ export = function (RED: NodeAPI) {
     /** Where a host id leads for an action: its ssh-host's target and command, or why it cannot be tried. */
     const resolve = (id: string, action: ShutdownAction): Resolved => {
       const host = RED.nodes.getNode(id);
-      const failed = (failure: string, info = unknownHost(id), commands: PresetCommands | null = null): Resolved => ({ info, commands, target: null, failure });
+      const none: Resolved["guests"] = { steps: [], checks: [] };
+      const failed = (failure: string, info = unknownHost(id), commands: PresetCommands | null = null, guests = none): Resolved => ({
+        info,
+        commands,
+        guests,
+        target: null,
+        failure,
+      });
       if (!isSshHost(host)) return failed(RED._("ssh-shutdown.errors.no-host", { id }));
       const info = host.sshHost;
       const commands = commandsFor(info);
-      if (action === "cancel" && commands.cancel === null) return failed(RED._("ssh-shutdown.errors.no-cancel"), info, commands);
+      // guests before hosts: a shutdown stops them first, a check (or a pre-flight) checks those steps' privilege first
+      const guests = guestPlan(config.guests, info.username);
+      if (action === "cancel" && commands.cancel === null) return failed(RED._("ssh-shutdown.errors.no-cancel"), info, commands, guests);
       try {
-        return { info, commands, target: host.target(), failure: null };
+        return { info, commands, guests, target: host.target(), failure: null };
       } catch (err) {
-        return failed(err instanceof Error ? err.message : String(err), info, commands);
+        return failed(err instanceof Error ? err.message : String(err), info, commands, guests);
       }
     };
 
@@ -193,7 +205,14 @@ export = function (RED: NodeAPI) {
       for (const id of config.hosts) {
         const host = RED.nodes.getNode(id);
         const r = isSshHost(host)
-          ? makeResult({ ...host.sshHost, id }, "simulate", commandsFor(host.sshHost).shutdown, null, Date.now())
+          ? makeResult(
+              { ...host.sshHost, id },
+              "simulate",
+              commandsFor(host.sshHost).shutdown,
+              null,
+              Date.now(),
+              guestPlan(config.guests, host.sshHost.username).steps,
+            )
           : failedResult({ ...unknownHost(id), id }, "simulate", "", RED._("ssh-shutdown.errors.no-host", { id }), Date.now());
         emit(msg, send, r);
         if (r.ok) ok++;
@@ -288,6 +307,19 @@ export = function (RED: NodeAPI) {
       username,
       custom: { shutdown: text(q.customShutdown), cancel: text(q.customCancel), check: text(q.customCheck) },
     });
-    res.json({ ...c, supportsDelay: PRESETS[preset].supportsDelay });
+    // the guests: validated as at deploy; what is not valid is said, and never put in a command
+    const problems: ConfigProblem[] = [];
+    const guests = readGuestConfig(
+      {
+        guests: text(q.guests),
+        guestTag: text(q.guestTag).slice(0, 100),
+        guestProjects: text(q.guestProjects).slice(0, 2000),
+        guestTimeout: text(q.guestTimeout).slice(0, 10),
+        guestForce: text(q.guestForce),
+      },
+      problems,
+    );
+    const plan = problems.length ? guestPlan({ ...guests, kind: "none" }, username) : guestPlan(guests, username);
+    res.json({ ...c, supportsDelay: PRESETS[preset].supportsDelay, steps: plan.steps, checks: plan.checks, guestSudoers: plan.sudoers, problems });
   });
 };

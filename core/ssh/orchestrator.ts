@@ -12,7 +12,7 @@
  */
 import type { ShutdownAction, ShutdownResult } from "../contract";
 import type { PresetCommands } from "./presets";
-import type { RunOptions, RunOutcome, SshTarget } from "./runner";
+import type { RunOptions, RunOutcome, SshTarget, Step } from "./runner";
 import type { OpenOptions, OpenResult } from "./session";
 import { MAX_SHARED_REQUESTS, failedResult, makeResult } from "./shutdown";
 
@@ -32,6 +32,8 @@ export interface HostInfo {
 export interface Resolved {
   info: HostInfo;
   commands: PresetCommands | null;
+  /** Steps run first on the same connection (core/ssh/guests.ts): a shutdown's, and the checks of a check or pre-flight. */
+  guests: { steps: Step[]; checks: Step[] };
   target: SshTarget | null;
   /** Set when the host cannot be tried (then `target` is null). */
   failure: string | null;
@@ -140,6 +142,8 @@ interface Slot<R> {
   info: HostInfo;
   command: string;
   commands: PresetCommands | null;
+  /** Run before the command on the same connection. */
+  steps: Step[];
   target: SshTarget | null;
   failure: string | null;
   controller: AbortController;
@@ -177,6 +181,12 @@ export function commandOf(action: ShutdownAction, c: PresetCommands): string | n
     case "simulate":
       return c.shutdown;
   }
+}
+
+/** The steps before an action's command: the guests' stops before a shutdown, their checks before a check or a pre-flight. */
+export function stepsOf(action: ShutdownAction, guests: { steps: Step[]; checks: Step[] }): Step[] {
+  if (action === "shutdown") return guests.steps;
+  return action === "check" || action === "prepare" ? guests.checks : [];
 }
 
 export class Orchestrator<R, S extends KeptSession = KeptSession> {
@@ -355,6 +365,7 @@ export class Orchestrator<R, S extends KeptSession = KeptSession> {
       info: r.info,
       command: r.commands ? (commandOf(action, r.commands) ?? "") : "",
       commands: r.commands,
+      steps: stepsOf(action, r.guests),
       target: r.failure === null ? r.target : null,
       failure: r.failure,
       controller: new AbortController(),
@@ -517,6 +528,7 @@ export class Orchestrator<R, S extends KeptSession = KeptSession> {
       // (a pre-flight too: an unreachable host is reported at once, not at the deadline)
       maxAttempts: (action === "check" || action === "prepare") && !this.o.checkRetry ? 1 : undefined,
       okExitCodes: action === "cancel" ? slot.commands?.cancelOkExitCodes : [0],
+      before: slot.steps,
       signal: slot.controller.signal,
       onRetry: () => {
         slot.retrying = true;

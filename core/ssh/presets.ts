@@ -94,23 +94,25 @@ export function quoteSh(arg: string): string {
   return "'" + arg.replace(/'/g, "'\\''") + "'";
 }
 
-function sh(argv: string[]): string {
+/** A command line of words, each quoted for a POSIX shell. */
+export function shellWords(argv: string[]): string {
   return argv.map(quoteSh).join(" ");
 }
 
 /** Privileged command: through `sudo -n` unless the SSH user is root. */
 function priv(p: PresetParams, argv: string[]): string {
-  return p.username === "root" ? sh(argv) : "sudo -n " + sh(argv);
+  return p.username === "root" ? shellWords(argv) : "sudo -n " + shellWords(argv);
 }
 
 /** Check for a privileged command: `sudo -n -l` answers "allowed?" without running it. */
 function privCheck(p: PresetParams, argv: string[]): string {
-  return p.username === "root" ? "test -x " + quoteSh(argv[0]) : "sudo -n -l " + sh(argv);
+  return p.username === "root" ? "test -x " + quoteSh(argv[0]) : "sudo -n -l " + shellWords(argv);
 }
 
-function sudoersLine(p: PresetParams, commands: string[]): string | null {
-  if (p.username === "root") return null;
-  const user = /^[A-Za-z0-9_.-]+$/.test(p.username) ? p.username : "USER";
+/** The sudoers line letting `username` run `commands` as root without a password; null for root. */
+export function sudoersLine(username: string, commands: string[]): string | null {
+  if (username === "root") return null;
+  const user = /^[A-Za-z0-9_.-]+$/.test(username) ? username : "USER";
   return `${user} ALL=(root) NOPASSWD: ${commands.join(", ")}`;
 }
 
@@ -148,13 +150,13 @@ function delayedShutdown(p: PresetParams, m: number, text: string, cancel: strin
     priv(p, cancel),
     joinChecks(privCheck(p, down), p.username === "root" ? null : privCheck(p, cancel)),
     m,
-    sudoersLine(p, sudoers),
+    sudoersLine(p.username, sudoers),
   );
 }
 
 /** A privileged command that powers off at once: nothing to cancel. */
 function immediate(p: PresetParams, down: string[], sudoers: string): PresetCommands {
-  return result(priv(p, down), null, privCheck(p, down), 0, sudoersLine(p, [sudoers]));
+  return result(priv(p, down), null, privCheck(p, down), 0, sudoersLine(p.username, [sudoers]));
 }
 
 /** The commands of preset `id` for one host. */

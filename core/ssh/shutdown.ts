@@ -4,14 +4,16 @@
  * goes to (the pending set), the result message and the one-line texts.
  * Time is passed in (epoch ms), never read here.
  */
-import type { ShutdownAction, ShutdownResult } from "../contract";
+import type { ShutdownAction, ShutdownResult, ShutdownStepResult } from "../contract";
 import { describeValue } from "../check";
 import { type ConfigProblem, boundedSeconds as seconds, flag, numberOr, textOf, within } from "../config";
 import { formatSeconds } from "../format";
 import { restoredKind, saysPowerOn } from "../decide/restored";
 import { isPresetId, MAX_DELAY_MINUTES } from "./presets";
 import type { PresetId } from "./presets";
-import type { RunOutcome } from "./runner";
+import type { RunOutcome, Step, StepOutcome } from "./runner";
+import { readGuestConfig } from "./guests";
+import type { GuestConfig, RawGuestConfig } from "./guests";
 import { type StatusView, statusOf, textTable } from "../status";
 
 export const ACTIONS: readonly ShutdownAction[] = ["shutdown", "cancel", "check", "simulate", "prepare"];
@@ -65,6 +67,8 @@ export interface ShutdownConfig {
   keepForMs: number;
   /** Periodic check of every host; 0 = off. */
   healthEveryMs: number;
+  /** What to stop on each host before its shutdown command (core/ssh/guests.ts). */
+  guests: GuestConfig;
 }
 
 /**
@@ -75,7 +79,7 @@ export interface ShutdownConfig {
 export const MAX_SHARED_REQUESTS = 16;
 
 /** The editor's raw values (strings or numbers, possibly missing). */
-export interface RawShutdownConfig {
+export interface RawShutdownConfig extends RawGuestConfig {
   hosts?: unknown;
   preset?: unknown;
   delay?: unknown;
@@ -178,6 +182,7 @@ export function readConfig(raw: RawShutdownConfig): { config: ShutdownConfig; pr
       keepAlive: flag(raw.keepAlive, true),
       keepForMs: minutes(raw.keepFor, 60, 1, 1440, "keepFor", problems),
       healthEveryMs: healthEvery(raw.healthEvery, problems),
+      guests: readGuestConfig(raw, problems),
     },
     problems,
   };
@@ -280,6 +285,27 @@ export function cancelTargets(pending: Pending, configured: string[], now: numbe
   return { ids: configured.filter((id) => ids.includes(id)), expired, pending: next };
 }
 
+/** Characters kept of a step's stdout and of its stderr in a result (a message stays small). */
+export const STEP_OUTPUT_LIMIT = 1000;
+
+function cut(text: string): string {
+  return text.length > STEP_OUTPUT_LIMIT ? text.slice(0, STEP_OUTPUT_LIMIT) + "…" : text;
+}
+
+function stepResult(s: StepOutcome): ShutdownStepResult {
+  return {
+    label: s.label,
+    command: s.command,
+    ok: s.ok,
+    exitCode: s.exitCode,
+    signal: s.signal,
+    error: s.error,
+    duration: s.durationMs,
+    stdout: cut(s.stdout),
+    stderr: cut(s.stderr),
+  };
+}
+
 /** What a simulated run "did": nothing, successfully. */
 const SIMULATED: RunOutcome = {
   ok: true,
@@ -296,15 +322,27 @@ const SIMULATED: RunOutcome = {
   reused: false,
 };
 
-/** The contract's result object for one host. `outcome` null: simulated. */
+/**
+ * The contract's result object for one host. `outcome` null: simulated, and
+ * `planned` are the guest steps that would run first. A failed guest step
+ * leaves a shutdown's `ok` to the host's command (the host went down, or
+ * not); a check is ok only when every step's check passed too.
+ */
 export function makeResult(
   host: { id: string; name: string; address: string; port: number },
   action: ShutdownAction,
   command: string,
   outcome: RunOutcome | null,
   now: number,
+  planned: readonly Step[] = [],
 ): ShutdownResult {
   const o = outcome ?? SIMULATED;
+  const steps = outcome
+    ? outcome.steps.map(stepResult)
+    : planned.map((s) => ({ label: s.label, command: s.command, ok: true, exitCode: null, signal: null, error: null, duration: 0, stdout: "", stderr: "" }));
+  // a pre-flight is a check too: a guest step it could not run is a problem to fix before the tier
+  const failedCheck = action === "check" || action === "prepare" ? steps.find((s) => !s.ok) : undefined;
+  const checkError = failedCheck ? `guest step "${failedCheck.label}" ${failedCheck.error ?? "failed"}` : null;
   return {
     host: host.name,
     hostId: host.id,
@@ -312,16 +350,17 @@ export function makeResult(
     port: host.port,
     action,
     command,
-    ok: o.ok,
+    ok: o.ok && !failedCheck,
     exitCode: o.exitCode,
     signal: o.signal,
     stdout: o.stdout,
     stderr: o.stderr,
     duration: o.durationMs,
     attempts: o.attempts,
-    error: o.error,
+    error: o.error ?? checkError,
     time: now,
     joined: false,
+    steps,
   };
 }
 
@@ -351,18 +390,26 @@ const DONE: Record<ShutdownAction, string> = {
  */
 export function summarize(r: ShutdownResult, fixWithinS: number | null = null): string {
   const oneLine = (s: string): string => s.replace(/\s*[\r\n]+\s*/g, " ").trim();
-  if (r.action === "simulate") return oneLine(`${r.host}: simulate, would run: ${r.command}`);
+  if (r.action === "simulate") {
+    const first = r.steps.map((s) => `${s.label}, then `).join("");
+    return oneLine(`${r.host}: simulate, would run: ${first}${r.command}`);
+  }
   if (r.action === "prepare" && !r.ok) {
     const within = fixWithinS !== null && fixWithinS > 0 ? ` — fix it within the next ~${Math.max(1, Math.floor(fixWithinS / 60))} min` : "";
     return oneLine(`${r.host}: pre-flight FAILED: ${oneLine(r.error ?? "unknown error")}${within}`);
   }
   const attempts = r.attempts > 1 ? `${r.attempts} attempts, ` : "";
   const joined = r.joined ? ", shared with an earlier message" : "";
+  // a guest step that failed is said, whatever became of the host (a check's failed step is its error already)
+  const failed = r.action === "shutdown" ? r.steps.filter((s) => !s.ok) : [];
+  const guests = failed.length
+    ? `; ${failed.length === 1 ? "guest step" : `${failed.length} guest steps`} FAILED: ${failed.map((s) => `${s.label}: ${s.error ?? "failed"}`).join("; ")}`
+    : "";
   if (r.ok) {
     const exit = r.exitCode === null ? "" : `exit ${r.exitCode}, `;
-    return oneLine(`${r.host}: ${DONE[r.action]} (${exit}${attempts}${formatSeconds(r.duration)}${joined})`);
+    return oneLine(`${r.host}: ${DONE[r.action]} (${exit}${attempts}${formatSeconds(r.duration)}${joined})${guests}`);
   }
-  return oneLine(`${r.host}: ${r.action} FAILED: ${oneLine(r.error ?? "unknown error")} (${attempts}${formatSeconds(r.duration)}${joined})`);
+  return oneLine(`${r.host}: ${r.action} FAILED: ${oneLine(r.error ?? "unknown error")} (${attempts}${formatSeconds(r.duration)}${joined})${guests}`);
 }
 
 /** What one result message carries (the message contract): the result, the host's name as topic, a summary. */

@@ -941,6 +941,32 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       await dialogDone(page, "#node-config-dialog-ok");
       should(await validity(page, host)).eql({ valid: true, errors: [], triangle: false });
 
+      // Guests first: Docker shows its project list and timeout only; a bad project name is marked; the preview shows each step
+      const visible = (sel: string): Promise<boolean> => tray(page).locator(sel).locator("xpath=ancestor::div[contains(@class,'form-row')]").isVisible();
+      should(await visible("#node-input-guestProjects")).be.false("no guests by default: their options are hidden");
+      await tray(page).locator("#node-input-guests").selectOption("docker");
+      await typeInto(page, "#node-input-guestProjects", "web Media");
+      should(await marked(page, "#node-input-guestProjects")).be.true("Compose project names are lowercase");
+      await typeInto(page, "#node-input-guestProjects", "web db");
+      should(await marked(page, "#node-input-guestProjects")).be.false();
+      should(await visible("#node-input-guestTimeout")).be.true();
+      should(await visible("#node-input-guestTag")).be.false("a tag is for Proxmox");
+      should(await visible("#node-input-guestForce")).be.false("docker compose down has its own stop timeout");
+      await page.waitForFunction(() => document.querySelectorAll("#ssh-shutdown-preview b").length === 9);
+      const preview = await tray(page)
+        .locator("#ssh-shutdown-preview > div")
+        .evaluateAll((rows) => rows.map((r) => r.textContent ?? ""));
+      should(preview.slice(0, 3)).eql([
+        "before (docker compose down web, up to 150 s): sudo -n /usr/bin/docker compose -p web down --timeout 120",
+        "before (docker compose down db, up to 150 s): sudo -n /usr/bin/docker compose -p db down --timeout 120",
+        "shutdown: sudo -n /sbin/shutdown -h +1 'UPS power failure: this host is shutting down'",
+      ]);
+      should(preview.at(-1)).equal(
+        "sudoers (guests): nut ALL=(root) NOPASSWD: /usr/bin/docker compose -p web down --timeout 120, /usr/bin/docker compose -p db down --timeout 120",
+      );
+      await tray(page).locator("#node-input-guests").selectOption("none");
+      await typeInto(page, "#node-input-guestProjects", "");
+
       await tray(page).locator("#node-input-action").selectOption("simulate");
       await dialogDone(page);
       should(await validity(page, id)).eql({ valid: true, errors: [], triangle: false });

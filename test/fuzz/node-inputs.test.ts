@@ -775,8 +775,21 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
           res = await helper.request().post("/ssh-host/fingerprints").send(toJsonBody(body));
         } else {
           const q: Record<string, string> = {};
-          for (const k of r.some(["preset", "delay", "message", "username", "customShutdown", "customCancel", "customCheck"], r.int(0, 7)))
-            q[k] = junkString(r).slice(0, 200); // a whole query of more than 16 kB is refused by Node.js itself (431)
+          const keys = [
+            "preset",
+            "delay",
+            "message",
+            "username",
+            "customShutdown",
+            "customCancel",
+            "customCheck",
+            "guests",
+            "guestTag",
+            "guestProjects",
+            "guestTimeout",
+            "guestForce",
+          ];
+          for (const k of r.some(keys, r.int(0, keys.length))) q[k] = junkString(r).slice(0, 200); // a whole query of more than 16 kB is refused by Node.js itself (431)
           res = await helper.request().get("/ssh-shutdown/preview").query(q);
         }
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);

@@ -54,6 +54,7 @@ function shutdownResult(hostId: string, outage: string, ok = true): object {
     error: null,
     time: Date.now(),
     joined: false,
+    steps: [],
   };
   return { payload, outage: { id: outage, since: Date.now() } };
 }

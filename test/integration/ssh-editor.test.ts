@@ -166,8 +166,8 @@ describe("ssh nodes in the editor (Chromium + Node-RED + sshd)", function () {
     should(host?.fingerprints).equal(`ssh-ed25519 ${h.fingerprints.ed25519}`);
     should(sd?.hosts).eql(["hst"]);
     should(sd?.allowed).eql(["cancel", "check", "simulate"]);
-    // a node saved before these options existed: valid as it was (the deploy above), the runtime's defaults where left empty
-    should([sd?.phases, sd?.healthEvery, sd?.keepAlive, sd?.keepFor, sd?.phaseDeadline]).eql([[2], "24", true, "", ""]);
+    // a node saved before these options existed: valid as it was (the deploy above), the runtime's defaults shown and saved
+    should([sd?.phases, sd?.healthEvery, sd?.keepAlive, sd?.keepFor, sd?.phaseDeadline]).eql([[2], "24", true, "60", "120"]);
     for (const n of saved) for (const secret of ["privateKey", "passphrase", "password"]) should(secret in n).be.false();
     should(errors).eql([]);
   });

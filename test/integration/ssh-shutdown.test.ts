@@ -15,6 +15,8 @@ import { aggregateNodeDef, ups } from "../harness/decide-fixtures";
 import { requireComponent } from "../harness/system";
 import { SSH_LAB_INSTALL, SshLab, sshLabMissing } from "../harness/ssh-lab";
 import { MAX_SHARED_REQUESTS } from "../../core/ssh/shutdown";
+import { guestPlan, readGuestConfig } from "../../core/ssh/guests";
+import type { RawGuestConfig } from "../../core/ssh/guests";
 import { closeContextStores, collect, collectCompleted, helper, loadContextStores, loggedText, settle, statusTexts, waitForCalls } from "../harness/red-helper";
 import { waitUntil } from "../harness/wait";
 import type { TestNode } from "../harness/red-helper";
@@ -58,6 +60,7 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
   afterEach(async () => {
     await helper.unload();
     for (const h of lab.hosts()) lab.behave(h.name, { exit: 0, sleep: 0, reply: null });
+    lab.clearBehaviours();
     await lab.startHost("late");
     lab.clearRecords();
   });
@@ -622,6 +625,77 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
       should(r.status).equal(502);
       should(r.body).eql({ code, error: translator()(`ssh-host.fetch.err.${code}`, { address: `${where.address}:${where.port}` }) });
     }
+  });
+
+  describe("guests before hosts", () => {
+    /** The guest steps and their checks the node builds for the lab's user (core/ssh/guests.ts, unit-tested there). */
+    const planFor = (raw: RawGuestConfig): ReturnType<typeof guestPlan> => guestPlan(readGuestConfig(raw, []), lab.user);
+
+    it("shutdown: the guest step, then the host's shutdown, in order, on one connection; the result carries the step", async () => {
+      const raw = { guests: "proxmox", guestTag: "ups", guestTimeout: 90 };
+      const [step] = planFor(raw).steps;
+      const conns = lab.connections("s13");
+      const { out, got } = await load([host("s13")], [shutdownNode("n", ["s13"], { preset: "proxmox", ...raw })]);
+      helper.getNode("n").receive({});
+      await waitForCalls(out, "input", 1);
+      should(commands("s13")).eql([step.command, SHUTDOWN], "the guests first, then the host");
+      should(lab.connections("s13") - conns).equal(1, "one SSH connection for the guest step and the host's command");
+      const r = results(got)[0];
+      should(r.ok).be.true(r.error ?? "");
+      should(r.steps.map((s) => [s.label, s.command, s.ok, s.exitCode])).eql([["stop Proxmox guests tagged ups", step.command, true, 0]]);
+      // the recorder echoes the step: its output, cut to 1000 characters in the result
+      should(r.steps[0].stdout).equal(`[sshlab s13] recorded: ${step.command}\n`.slice(0, 1000) + "…");
+      should(String(got[0].summary)).match(/^s13: shutdown sent \(exit 0, \d+\.\d s\)$/);
+    });
+
+    it("Docker: one step per project in the listed order; a failed step is reported and the host still goes down", async () => {
+      const raw = { guests: "docker", guestProjects: "web db", guestTimeout: 20 };
+      const steps = planFor(raw).steps;
+      lab.behaveOn("s14", steps[0].command, { exit: 1, reply: "no such project: web" });
+      const { out, got } = await load([host("s14")], [shutdownNode("n", ["s14"], { preset: "linux-poweroff", ...raw })]);
+      helper.getNode("n").receive({});
+      await waitForCalls(out, "input", 1);
+      should(commands("s14")).eql([steps[0].command, steps[1].command, "sudo -n /bin/systemctl poweroff"]);
+      const r = results(got)[0];
+      should(r.ok).be.true("the battery will not wait: the host's shutdown is sent whatever became of a guest step");
+      should(r.steps.map((s) => [s.label, s.ok, s.exitCode])).eql([
+        ["docker compose down web", false, 1],
+        ["docker compose down db", true, 0],
+      ]);
+      should(String(got[0].summary)).match(/^s14: shutdown sent \(exit 0, [^)]*\); guest step FAILED: docker compose down web: exit code 1: /);
+      const logged = helper
+        .log()
+        .getCalls()
+        .map((c) => c.args[0] as { level: number; msg: unknown })
+        .filter((e) => e.msg === got[0].summary);
+      should(logged.map((e) => e.level)).eql([30], "logged once, as a warning (not an error: the host went down)");
+    });
+
+    it("check: each step's privilege check before the host's check; a refused one fails the check; simulate runs nothing", async () => {
+      const raw = { guests: "libvirt", guestForce: true };
+      const { steps, checks } = planFor(raw);
+      should(checks[0].command).equal(
+        "sudo -n -l /usr/bin/virsh list --uuid --state-running && sudo -n -l /usr/bin/virsh shutdown 00000000-0000-0000-0000-000000000000 && " +
+          "sudo -n -l /usr/bin/virsh destroy 00000000-0000-0000-0000-000000000000",
+      );
+      lab.behaveOn("s15", checks[0].command, { exit: 1, reply: "" });
+      const { out, got } = await load([host("s15"), host("s16")], [shutdownNode("n", ["s15", "s16"], { ...raw, action: "check" })]);
+      helper.getNode("n").receive({});
+      await waitForCalls(out, "input", 2);
+      const hostCheck = "sudo -n -l /sbin/shutdown -h +2 'Power failure' && sudo -n -l /sbin/shutdown -c";
+      for (const n of ["s15", "s16"]) should(commands(n)).eql([checks[0].command, hostCheck], n);
+      const byHost = new Map(results(got).map((r) => [r.host, r]));
+      should(byHost.get("s16")?.ok).be.true();
+      should(byHost.get("s15")?.ok).be.false("a guest step's privilege is missing");
+      should(byHost.get("s15")?.error).match(/^guest step "check: stop libvirt domains" exit code 1/);
+      should(last(statusTexts(helper.getNode("n")))).match(SAID.checkFailed);
+
+      helper.getNode("n").receive({ action: "simulate" });
+      await waitForCalls(out, "input", 2);
+      should(commands("s16")).have.length(2, "simulate opens no connection");
+      should(String(got[2].summary)).equal(`s15: simulate, would run: stop libvirt domains, then ${SHUTDOWN}`);
+      should(results(got)[2].steps.map((s) => s.command)).eql([steps[0].command]);
+    });
   });
 
   it("power back is never a shutdown: aggregate → once per outage → ssh shutdown sends one shutdown, then one cancel; no reset spelling runs a shutdown", async () => {

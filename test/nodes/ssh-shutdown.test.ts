@@ -258,4 +258,36 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
     should(odd.status).equal(200);
     should(odd.body.shutdown).equal("");
   });
+
+  it("the editor preview shows the guest steps, their checks and sudoers line; an invalid tag is said and never put in a command", async () => {
+    await helper.load([sshHostNode, sshShutdownNode], flow(srv.port), CREDS);
+    const get = async (q: Record<string, string | number | boolean>): Promise<Record<string, unknown>> => {
+      const r = await helper
+        .request()
+        .get("/ssh-shutdown/preview")
+        .query({ preset: "linux", delay: 2, username: "nut", ...q });
+      should(r.status).equal(200);
+      return r.body as Record<string, unknown>;
+    };
+    const steps = (c: Record<string, unknown>): { label: string; command: string; timeoutMs: number }[] => c.steps as never;
+    const none = await get({});
+    should([none.steps, none.checks, none.guestSudoers, none.problems]).eql([[], [], null, []], "no guests by default");
+    const d = await get({ guests: "docker", guestProjects: "web db", guestTimeout: 30 });
+    should(steps(d).map((s) => [s.label, s.command, s.timeoutMs])).eql([
+      ["docker compose down web", "sudo -n /usr/bin/docker compose -p web down --timeout 30", 60_000],
+      ["docker compose down db", "sudo -n /usr/bin/docker compose -p db down --timeout 30", 60_000],
+    ]);
+    should(steps({ steps: d.checks }).map((s) => s.command)).eql([
+      "sudo -n -l /usr/bin/docker compose -p web down --timeout 30",
+      "sudo -n -l /usr/bin/docker compose -p db down --timeout 30",
+    ]);
+    should(d.guestSudoers).equal("nut ALL=(root) NOPASSWD: /usr/bin/docker compose -p web down --timeout 30, /usr/bin/docker compose -p db down --timeout 30");
+    should(d.sudoers).equal("nut ALL=(root) NOPASSWD: /sbin/shutdown", "the host's own line is unchanged");
+    const force = await get({ guests: "libvirt", guestForce: true });
+    should(steps(force)[0].command).match(/virsh destroy/);
+    should(steps(await get({ guests: "libvirt", guestForce: false }))[0].command).not.match(/destroy/);
+    const bad = await get({ guests: "proxmox", guestTag: "prod$(reboot)" });
+    should(bad.problems).eql([{ key: "bad-guest-tag", params: { tag: "prod$(reboot)" } }]);
+    should([bad.steps, bad.guestSudoers]).eql([[], null]);
+  });
 });

@@ -6,7 +6,7 @@
 import should from "../harness/should";
 import sinon from "sinon";
 import type { ShutdownResult } from "../../core/contract";
-import { KEEPALIVE_MS, Orchestrator, healthChange } from "../../core/ssh/orchestrator";
+import { KEEPALIVE_MS, Orchestrator, healthChange, stepsOf } from "../../core/ssh/orchestrator";
 import type { Delivery, KeptSession, OpenSession, OrchestratorOptions, Resolved, RunCounts } from "../../core/ssh/orchestrator";
 import { presetCommands } from "../../core/ssh/presets";
 import type { RunOptions, RunOutcome, SshTarget } from "../../core/ssh/runner";
@@ -101,8 +101,9 @@ function resolver(missing: string[] = []): (id: string) => Resolved {
   return (id) => {
     const info = { name: id, address: "192.0.2.1", port: 22, username: "ups" };
     const commands = presetCommands("linux", { delayMinutes: 1, message: "", username: "ups" });
-    if (missing.includes(id)) return { info, commands, target: null, failure: `${id} is not configured` };
-    return { info, commands, target: target(id), failure: null };
+    const guests = { steps: [], checks: [] };
+    if (missing.includes(id)) return { info, commands, guests, target: null, failure: `${id} is not configured` };
+    return { info, commands, guests, target: target(id), failure: null };
   };
 }
 
@@ -222,6 +223,18 @@ describe("ssh orchestrator (core/ssh/orchestrator.ts)", () => {
     t.runner.calls[0].answer();
     await flush();
     should(t.runner.calls).have.length(2);
+  });
+
+  it("guest steps go first on the same connection: the stops before a shutdown, their checks before a check or a pre-flight, none before a cancel", async () => {
+    const stop = { label: "stop VMs", command: "qm-stop", timeoutMs: 1000 };
+    const check = { label: "stop VMs", command: "sudo -n -l qm-stop", timeoutMs: 1000 };
+    const guests = { steps: [stop], checks: [check] };
+    should((["shutdown", "check", "prepare", "cancel", "simulate"] as const).map((a) => stepsOf(a, guests))).eql([[stop], [check], [check], [], []]);
+    const t = setup({ resolve: (id) => ({ ...resolver()(id), guests }) });
+    void t.o.execute("shutdown", ["a"], "m1");
+    void t.o.execute("prepare", ["a"], "m1");
+    await flush();
+    should(t.runner.calls.map((c) => c.opts.before)).eql([[stop], [check]]);
   });
 
   it("a check makes one attempt unless retries are asked for; a cancel accepts the preset's exit codes and is reported", async () => {

@@ -7,7 +7,7 @@ import type { ShutdownResult } from "../../core/contract";
 import type { StatusView } from "../../core/status";
 import { type Language, shown } from "../harness/catalog";
 import { Excerpt, backoffDelay, classifyError } from "../../core/ssh/runner";
-import type { RunOutcome, SshTarget } from "../../core/ssh/runner";
+import type { RunOutcome, SshTarget, StepOutcome } from "../../core/ssh/runner";
 import {
   FORBIDDEN_PROPERTIES,
   cancelTargets,
@@ -69,7 +69,16 @@ describe("ssh-shutdown core", () => {
         keepAlive: true,
         keepForMs: 3_600_000,
         healthEveryMs: 0,
+        guests: { kind: "none", tag: "", projects: [], timeoutSeconds: 120, force: false },
       });
+    });
+
+    it("reads the guests to stop before the host; bad guest options are problems", () => {
+      const { config, problems } = readConfig({ hosts: ["a"], preset: "proxmox", guests: "proxmox", guestTag: "ups", guestTimeout: "90", guestForce: true });
+      should(problems).eql([]);
+      should(config.guests).eql({ kind: "proxmox", tag: "ups", projects: [], timeoutSeconds: 90, force: true });
+      const bad = readConfig({ hosts: ["a"], preset: "linux", guests: "docker", guestProjects: "web;rm", guestTimeout: "0" });
+      should(bad.problems.map((p) => p.key)).eql(["bad-compose-project", "bad-number"]);
     });
 
     it("reads each host's phase in the order of the hosts, the pre-flight and health options, and refuses bad ones", () => {
@@ -253,6 +262,7 @@ describe("ssh-shutdown core", () => {
         error: null,
         time: T0,
         joined: false,
+        steps: [],
       };
       should(r).eql(expected);
       const s = makeResult(host, "simulate", "cmd", null, T0);
@@ -287,6 +297,51 @@ describe("ssh-shutdown core", () => {
       );
       const joined = { ...makeResult(host, "shutdown", "c", outcome(), T0), joined: true };
       should(summarize(joined)).equal("backup-server: shutdown sent (exit 0, 0.4 s, shared with an earlier message)");
+    });
+
+    const step = (over: Partial<StepOutcome> = {}): StepOutcome => ({
+      label: "stop Proxmox guests",
+      command: "rc=0\n…",
+      ok: true,
+      exitCode: 0,
+      signal: null,
+      error: null,
+      durationMs: 61_000,
+      stdout: "",
+      stderr: "",
+      ...over,
+    });
+
+    it("guest steps: in the result in order, bounded; a failed one is said but the host's shutdown stays its own result", () => {
+      const bad = step({ label: "docker compose down db", ok: false, exitCode: 1, error: "exit code 1: no such service", stderr: "x".repeat(5000) });
+      const r = makeResult(host, "shutdown", "c", { ...outcome(), steps: [step(), bad] }, T0);
+      should(r.ok).be.true("the host's shutdown was sent");
+      should(r.steps.map((s) => [s.label, s.ok, s.duration])).eql([
+        ["stop Proxmox guests", true, 61_000],
+        ["docker compose down db", false, 61_000],
+      ]);
+      should(r.steps[1].stderr.length).be.belowOrEqual(1001);
+      should(summarize(r)).equal("backup-server: shutdown sent (exit 0, 0.4 s); guest step FAILED: docker compose down db: exit code 1: no such service");
+      const both = makeResult(host, "shutdown", "c", { ...outcome(), steps: [step({ ok: false, error: "timed out" }), bad] }, T0);
+      should(summarize(both)).match(/; 2 guest steps FAILED: stop Proxmox guests: timed out; docker compose down db: exit code 1/);
+      should(summarize(makeResult(host, "shutdown", "c", { ...outcome(), steps: [step()] }, T0))).equal("backup-server: shutdown sent (exit 0, 0.4 s)");
+    });
+
+    it("a check fails when a step's privilege check fails; simulate lists the steps that would run", () => {
+      const denied = step({ label: "check: stop libvirt domains", ok: false, exitCode: 1, error: "exit code 1: sudo: a password is required" });
+      const r = makeResult(host, "check", "c", { ...outcome(), steps: [denied] }, T0);
+      should(r.ok).be.false();
+      should(summarize(r)).equal('backup-server: check FAILED: guest step "check: stop libvirt domains" exit code 1: sudo: a password is required (0.4 s)');
+      // the pre-flight at power loss says the same, with the time left to fix it
+      const pre = makeResult(host, "prepare", "c", { ...outcome(), steps: [denied] }, T0);
+      should(pre.ok).be.false();
+      should(summarize(pre, 1200)).equal(
+        'backup-server: pre-flight FAILED: guest step "check: stop libvirt domains" exit code 1: sudo: a password is required — fix it within the next ~20 min',
+      );
+      const planned = [{ label: "docker compose down web", command: "sudo -n /usr/bin/docker compose -p web down --timeout 120", timeoutMs: 150_000 }];
+      const s = makeResult(host, "simulate", "sudo -n /sbin/poweroff", null, T0, planned);
+      should(s.steps.map((x) => [x.label, x.command, x.ok])).eql([["docker compose down web", planned[0].command, true]]);
+      should(summarize(s)).equal("backup-server: simulate, would run: docker compose down web, then sudo -n /sbin/poweroff");
     });
 
     it("status: running, then sent / failed counts per action", () => {
