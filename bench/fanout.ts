@@ -5,7 +5,9 @@
  * from the tier message (stamped by a function node just before
  * ssh-shutdown in a real Node-RED) until the recorder of every live host
  * has logged the command (the recorders' own clock), and the client CPU
- * until every live host answered.
+ * until every live host answered. Twice: connecting at the tier, and
+ * pre-connected (a pre-flight, msg.action "prepare", opened and checked a
+ * session per host before the tier; the shutdown goes out on it).
  *
  * Baselines in the same run, same hosts, same order, same host-key pinning:
  * the seed's sequential `for` loop of `ssh -o ConnectTimeout=5`, OpenSSH in
@@ -112,7 +114,7 @@ function flow(fl: FanoutLab, ts: Target[]): FlowNode[] {
     TAB,
     ...hosts,
     injectNode("tier", ["tier-stamp"]),
-    ...fl.sink.nodes("tier-stamp", "{ k: 'tier', reset: msg.reset === true }", ["shutdown"]),
+    ...fl.sink.nodes("tier-stamp", "{ k: 'tier', reset: msg.reset === true, action: msg.action || null }", ["shutdown"]),
     {
       id: "shutdown",
       type: "ssh-shutdown",
@@ -126,7 +128,8 @@ function flow(fl: FanoutLab, ts: Target[]): FlowNode[] {
       customCancel: "",
       customCheck: "",
       action: "shutdown",
-      allowed: ["shutdown", "cancel", "check", "simulate"],
+      allowed: ["shutdown", "cancel", "check", "simulate", "prepare"],
+      keepAlive: true,
       connectTimeout: CONNECT_TIMEOUT_S,
       commandTimeout: 30,
       deadline: 60,
@@ -142,6 +145,7 @@ interface SinkRecord {
   host?: string;
   ok?: boolean;
   reset?: boolean;
+  action?: string | null;
 }
 
 export interface RunResult {
@@ -158,8 +162,12 @@ async function lastRecorded(lab: SshLab, ts: Target[], timeoutMs: number): Promi
   return Math.max(...live.map((n) => Math.min(...records.filter((r) => r.host === n).map((r) => r.time))));
 }
 
-/** Our node: `runs` shutdowns of `ts`, each cancelled after the live hosts answered (ending the hung attempts). */
-export async function measureOurs(fl: FanoutLab, ts: Target[], runs: number): Promise<RunResult[]> {
+/**
+ * Our node: `runs` shutdowns of `ts`, each cancelled after the live hosts
+ * answered (ending the hung attempts and the kept sessions). `preconnected`:
+ * a pre-flight first, and the tier once every live host is ready.
+ */
+export async function measureOurs(fl: FanoutLab, ts: Target[], runs: number, preconnected = false): Promise<RunResult[]> {
   await deploy(fl.nr, flow(fl, ts));
   await sleep(500);
   fl.sink.read();
@@ -169,19 +177,26 @@ export async function measureOurs(fl: FanoutLab, ts: Target[], runs: number): Pr
     fl.lab.clearRecords();
     const seen: SinkRecord[] = [];
     /** Results so far (reading what the sink got since the last look). */
-    const results = (ok: boolean | null): number => {
+    const results = (ok: boolean | null, action = "shutdown"): number => {
       seen.push(...fl.sink.read<SinkRecord>());
-      return seen.filter((x) => x.k === "result" && (ok === null || x.ok === ok)).length;
+      return seen.filter((x) => x.k === "result" && x.action === action && (ok === null || x.ok === ok)).length;
     };
+    if (preconnected) {
+      // power lost: the pre-flight connects and checks every host; the hung ones are still trying when the tier fires
+      await inject(fl.nr, "tier", { action: "prepare" });
+      await waitUntil("fanout: the live hosts ready", () => results(true, "prepare") >= live, { timeoutMs: 30000, everyMs: 5 });
+      fl.lab.clearRecords(); // the checks
+    }
     const c0 = cpuSeconds(fl.nr.pid);
     await inject(fl.nr, "tier");
     const last = await lastRecorded(fl.lab, ts, 60000);
     await waitUntil("fanout: the live hosts' results", () => results(true) >= live, { timeoutMs: 30000, everyMs: 5 });
     const cpu = cpuSeconds(fl.nr.pid) - c0;
-    const t0 = seen.find((x) => x.k === "tier")?.t ?? NaN;
-    // power back: the hung attempts stop, every host has its result
+    const t0 = seen.find((x) => x.k === "tier" && !x.action && !x.reset)?.t ?? NaN;
+    // power back: the hung attempts stop, every host has its result, the kept sessions close
     await inject(fl.nr, "tier", { reset: true });
     await waitUntil("fanout: every host's result", () => results(null) >= ts.length, { timeoutMs: 30000, everyMs: 5 });
+    if (preconnected) await waitUntil("fanout: every pre-flight over", () => results(null, "prepare") >= ts.length, { timeoutMs: 30000, everyMs: 5 });
     out.push({ ms: last - t0, cpu });
     await sleep(300);
   }
@@ -274,14 +289,17 @@ export async function measureSsh2(c: Cleanup, fl: FanoutLab, ts: Target[]): Prom
 }
 
 export async function runFanout(opts: FanoutOptions = FANOUT_FULL): Promise<BenchOutput> {
-  const res: Record<string, RunResult[]> = { ours: [], sequential: [], xargs: [], "xargs-curve25519": [], ssh2: [] };
+  const res: Record<string, RunResult[]> = { ours: [], preconnected: [], sequential: [], xargs: [], "xargs-curve25519": [], ssh2: [] };
   const ts = await withCleanup(async (c) => {
     const fl = await startFanoutLab(c, opts.size);
     const ts = targets(fl.lab, opts.size);
     // rounds interleave the ways, so a burst of load from elsewhere hits them alike
     const rounds = Math.max(opts.runs, opts.baselineRuns, opts.sequentialRuns);
     for (let r = 0; r < rounds; r++) {
-      if (r < opts.runs) res.ours.push(...(await measureOurs(fl, ts, 1)));
+      if (r < opts.runs) {
+        res.ours.push(...(await measureOurs(fl, ts, 1)));
+        res.preconnected.push(...(await measureOurs(fl, ts, 1, true)));
+      }
       if (r < opts.baselineRuns) {
         res["xargs-curve25519"].push(await measureOpenssh(c, fl, ts, "xargs-curve25519"));
         res.xargs.push(await measureOpenssh(c, fl, ts, "xargs"));
@@ -330,6 +348,15 @@ export async function runFanout(opts: FanoutOptions = FANOUT_FULL): Promise<Benc
     },
     {
       bench: b,
+      measure: `same, pre-connected: a pre-flight at power loss opened and checked every session`,
+      ours: fmt.spread(ms("preconnected"), secs),
+      baseline: `connecting at the tier (ours, same run) ${fmt.spread(ours, secs)}`,
+      ratio: fmt.ratio(ms("preconnected").median / ours.median),
+      target: "≤ 100 ms",
+      met: ms("preconnected").median <= 0.1,
+    },
+    {
+      bench: b,
       measure: "client CPU until the live hosts answered",
       ours: `Node-RED ${fmt.spread(cpu("ours"), secs)}`,
       baseline: `seq ${secs(cpu("sequential").median)}; xargs ${secs(cpu("xargs").median)}; curve25519 ${secs(cpu("xargs-curve25519").median)}; ssh2 ${secs(cpu("ssh2").median)}`,
@@ -339,7 +366,7 @@ export async function runFanout(opts: FanoutOptions = FANOUT_FULL): Promise<Benc
     },
   ];
   const notes = [
-    `${opts.size} hosts (${live} sshd + ${opts.size - live} no-banner), connect timeout ${CONNECT_TIMEOUT_S} s everywhere; ours ${opts.runs} runs, parallel baselines ${opts.baselineRuns}, sequential ${opts.sequentialRuns}, interleaved; CPU ratio vs xargs with curve25519`,
+    `${opts.size} hosts (${live} sshd + ${opts.size - live} no-banner), connect timeout ${CONNECT_TIMEOUT_S} s everywhere; ours ${opts.runs} runs each way (connecting at the tier, pre-connected), parallel baselines ${opts.baselineRuns}, sequential ${opts.sequentialRuns}, interleaved; CPU ratio vs xargs with curve25519 (connecting at the tier)`,
   ];
   return { name: "fanout", rows, notes, raw: { runs: res, size: opts.size } };
 }

@@ -236,7 +236,8 @@ export interface NutCommandResult {
   joined: boolean;
 }
 
-export type ShutdownAction = "shutdown" | "cancel" | "check" | "simulate";
+/** prepare: the pre-flight at power loss (connect, authenticate, check; never a shutdown). */
+export type ShutdownAction = "shutdown" | "cancel" | "check" | "simulate" | "prepare";
 
 /** `msg.payload` of one ssh-shutdown result message (one per host). */
 export interface ShutdownResult {

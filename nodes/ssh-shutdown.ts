@@ -4,6 +4,9 @@
  * as that host answers. A message may pick an allowed action, never a host
  * or a command. Delayed shutdowns it sent are remembered in node context so
  * that "power restored" (msg.action = "cancel") cancels exactly those.
+ * A pre-flight (msg.action = "prepare") checks every host at power loss and
+ * may keep its sessions for the shutdown. The orchestration (runs, phases,
+ * sessions, health checks) is core/ssh/orchestrator.ts; this is its shell.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import type { ShutdownAction, ShutdownResult } from "../core/contract";
@@ -11,10 +14,12 @@ import { numberOf } from "../core/check";
 import { PRESETS, isPresetId, presetCommands } from "../core/ssh/presets";
 import type { PresetCommands } from "../core/ssh/presets";
 import { runCommand } from "../core/ssh/runner";
-import type { Step } from "../core/ssh/runner";
 import { guestPlan, readGuestConfig } from "../core/ssh/guests";
 import type { ConfigProblem } from "../core/config";
-import type { SshTarget } from "../core/ssh/runner";
+import { SshSession } from "../core/ssh/session";
+import { restoredKind, saysPowerOn } from "../core/decide/restored";
+import { Orchestrator } from "../core/ssh/orchestrator";
+import type { Resolved } from "../core/ssh/orchestrator";
 import {
   MAX_SHARED_REQUESTS,
   cancelTargets,
@@ -30,6 +35,8 @@ import {
   shutdownStatus,
   stoppedStatus,
   resultMessage,
+  runtimeOf,
+  healthSummary,
 } from "../core/ssh/shutdown";
 import type { Pending, RawShutdownConfig } from "../core/ssh/shutdown";
 import { loadStored, persistentStore, saveContext, storeProblemMessage } from "./lib/context-store";
@@ -44,39 +51,10 @@ interface SshShutdownDef extends NodeDef, RawShutdownConfig {
   store?: string;
 }
 
-/** A message waiting for results of a run: the one that started it, or one that joined. */
-interface Waiting {
+/** A message and its send: where a host's result goes. */
+interface Requester {
   msg: NodeMessageInFlow;
   send: (m: NodeMessage) => void;
-  /** Host ids whose result this message still waits for. */
-  hosts: Set<string>;
-  finished: () => void;
-}
-
-/** One host of a run: at most one connection at a time, whatever the number of messages. */
-interface Slot {
-  id: string;
-  info: SshHostInfo;
-  command: string;
-  commands: PresetCommands | null;
-  /** The guest steps (or their checks) run first on the same connection. */
-  steps: Step[];
-  controller: AbortController;
-  sent: boolean;
-  retrying: boolean;
-  abortedBy: "cancel" | "close" | null;
-  /** The message that started it; the others joined. */
-  owner: Waiting;
-  result: ShutdownResult | null;
-}
-
-/** The hosts of one action in progress, and the messages that share them. */
-interface Run {
-  action: ShutdownAction;
-  slots: Map<string, Slot>;
-  waiting: Waiting[];
-  /** A new request for this action may join (no longer once a cancel stopped the shutdowns). */
-  open: boolean;
 }
 
 const PENDING_KEY = "sshShutdownPending";
@@ -98,17 +76,6 @@ export = function (RED: NodeAPI) {
     }
     const show = statusShower(RED, this);
     const store = def.store || "";
-    /** Runs not finished yet (open to joins or not). */
-    const runs = new Set<Run>();
-    /** Every connection in progress, for close. */
-    const inflight = new Set<Promise<void>>();
-    /**
-     * The last connection started per action and host: the next one for the same
-     * pair waits for it to end (a run stopped by a cancel may still be closing,
-     * or waiting for its command's exit), so there is never more than one.
-     */
-    const lanes = new Map<string, Promise<void>>();
-
     // A host with no pinned key warns only when a node that connects uses it.
     if (connects(config)) {
       for (const id of config.hosts) {
@@ -163,28 +130,14 @@ export = function (RED: NodeAPI) {
       told = true;
       show(shutdownStatus(action, total, ok, failed, finished, retrying));
     };
-    const showNothing = (why: "nothing-to-cancel" | "restored-no-cancel" | "power-on"): void => {
+    const showNothing = (why: "nothing-to-cancel" | "restored-no-cancel" | "power-on" | "no-preflight"): void => {
       if (!told) show(idleStatus(why));
     };
-    const showRun = (run: Run): void => {
-      let ok = 0;
-      let failed = 0;
-      let retrying = 0;
-      for (const slot of run.slots.values()) {
-        if (slot.result?.ok) ok++;
-        else if (slot.result) failed++;
-        else if (slot.retrying) retrying++;
-      }
-      showDone(run.action, run.slots.size, ok, failed, ok + failed === run.slots.size, retrying);
-    };
-
-    const commandOf = (action: ShutdownAction, c: PresetCommands): string | null =>
-      action === "cancel" ? c.cancel : action === "check" ? c.check : c.shutdown;
-
     const emit = (msg: NodeMessageInFlow, send: (m: NodeMessage) => void, result: ShutdownResult, warnOnly = false): void => {
       const { copy, dropped } = copyMessage(RED, msg as NodeMessage);
       if (dropped.length) this.warn(RED._("ssh-shutdown.warn.not-copied", { properties: dropped.join(", ") }));
-      const out = Object.assign(copy, resultMessage(result));
+      // a failed pre-flight says how long is left to fix it: the battery runtime of the power state that asked for it
+      const out = Object.assign(copy, resultMessage(result, result.action === "prepare" ? runtimeOf(msg as Record<string, unknown>) : null));
       send(out);
       if (result.ok) {
         // logged once per host, by the message that ran it; a guest step that failed makes it a warning
@@ -194,151 +147,57 @@ export = function (RED: NodeAPI) {
       else this.error(out.summary, out);
     };
 
-    /** A host's result, to one waiting message. */
-    const deliver = (w: Waiting, slot: Slot): void => {
-      if (!slot.result || !w.hosts.delete(slot.id)) return;
-      if (slot.abortedBy !== "close") {
-        const r = w === slot.owner ? slot.result : { ...slot.result, joined: true };
-        try {
-          emit(w.msg, w.send, r, slot.abortedBy === "cancel");
-        } catch (err) {
-          this.error(err instanceof Error ? err.message : String(err), w.msg); // e.g. a message that cannot be cloned
-        }
-      }
-      if (w.hosts.size === 0) w.finished();
-    };
-
-    /** A host's result is known: to every message waiting for it. */
-    const complete = (run: Run, slot: Slot, result: ShutdownResult): void => {
-      slot.result = result;
-      slot.retrying = false;
-      for (const w of run.waiting) deliver(w, slot);
-      if ([...run.slots.values()].every((s) => s.result)) runs.delete(run);
-      // a shutdown stopped by a cancel is not a failure to show: the cancel's status says it
-      if (slot.abortedBy === null) showRun(run);
-    };
-
-    /** Connect to one host (the only connection for this host and action); the result goes to `complete`. */
-    const launch = (run: Run, slot: Slot, target: SshTarget): void => {
-      const action = run.action;
-      const lane = JSON.stringify([action, slot.id]);
-      const previous = lanes.get(lane) ?? Promise.resolve();
-      const work = previous
-        .then(() =>
-          runCommand(target, slot.command === "" ? null : slot.command, {
-            connectTimeoutMs: config.connectTimeoutMs,
-            commandTimeoutMs: config.commandTimeoutMs,
-            deadlineMs: config.deadlineMs,
-            // a check is a test: one attempt per host unless the operator asked for retries
-            maxAttempts: action === "check" && !config.checkRetry ? 1 : undefined,
-            okExitCodes: action === "cancel" ? slot.commands?.cancelOkExitCodes : [0],
-            before: slot.steps,
-            signal: slot.controller.signal,
-            onRetry: () => {
-              slot.retrying = true;
-              if (slot.abortedBy === null) showRun(run);
-            },
-            onSent: () => {
-              slot.sent = true;
-              // Sent is enough: the host may have scheduled it even if no answer comes back.
-              if (action === "shutdown" && slot.commands?.delayed) {
-                savePending(markSent(pending, slot.id, slot.info.name, Date.now(), slot.commands.delayMs));
-              }
-            },
-          }),
-        )
-        .then((outcome) => {
-          if (action === "cancel" && outcome.ok) savePending(markCancelled(pending, slot.id));
-          const r = makeResult({ ...slot.info, id: slot.id }, action, slot.command, outcome, Date.now());
-          if (slot.abortedBy === "cancel") r.error = RED._("ssh-shutdown.errors.stopped-by-cancel");
-          complete(run, slot, r);
-        })
-        .catch((err: unknown) => {
-          // not expected (runCommand reports every failure as an outcome): still one result per host
-          if (!slot.result)
-            complete(
-              run,
-              slot,
-              failedResult({ ...slot.info, id: slot.id }, action, slot.command, err instanceof Error ? err.message : String(err), Date.now()),
-            );
-        });
-      inflight.add(work);
-      lanes.set(lane, work);
-      void work.finally(() => {
-        inflight.delete(work);
-        if (lanes.get(lane) === work) lanes.delete(lane);
+    /** Where a host id leads for an action: its ssh-host's target and command, or why it cannot be tried. */
+    const resolve = (id: string, action: ShutdownAction): Resolved => {
+      const host = RED.nodes.getNode(id);
+      const none: Resolved["guests"] = { steps: [], checks: [] };
+      const failed = (failure: string, info = unknownHost(id), commands: PresetCommands | null = null, guests = none): Resolved => ({
+        info,
+        commands,
+        guests,
+        target: null,
+        failure,
       });
-    };
-
-    /**
-     * Run `action` on the hosts `ids` for one message. While a run of this
-     * action is in progress it joins it: hosts already in that run are not
-     * contacted again (their result, known or to come, is reported for this
-     * message too), only hosts new to it are. Null: refused, the run already
-     * reports to MAX_SHARED_REQUESTS messages.
-     */
-    const execute = (action: ShutdownAction, ids: string[], msg: NodeMessageInFlow, send: (m: NodeMessage) => void): Promise<void> | null => {
-      let run = [...runs].find((r) => r.action === action && r.open);
-      if (run && run.waiting.length >= MAX_SHARED_REQUESTS) return null;
-      if (!run) {
-        run = { action, slots: new Map(), waiting: [], open: true };
-        runs.add(run);
-      }
-      const current = run;
-      return new Promise<void>((resolve) => {
-        if (ids.length === 0) return resolve();
-        const w: Waiting = { msg, send, hosts: new Set(ids), finished: resolve };
-        current.waiting.push(w);
-        const fresh: { slot: Slot; target: SshTarget | null; failure: string | null }[] = [];
-        for (const id of ids) {
-          if (current.slots.has(id)) continue;
-          const slot: Slot = {
-            id,
-            info: unknownHost(id),
-            command: "",
-            commands: null,
-            steps: [],
-            controller: new AbortController(),
-            sent: false,
-            retrying: false,
-            abortedBy: null,
-            owner: w,
-            result: null,
-          };
-          current.slots.set(id, slot);
-          fresh.push({ slot, ...prepare(action, slot) });
-        }
-        // every slot is in the run before any result: the run cannot look finished too early
-        for (const id of ids) {
-          const slot = current.slots.get(id);
-          if (slot?.result) deliver(w, slot);
-        }
-        if (fresh.length > 0) showRun(current);
-        for (const f of fresh) {
-          if (f.target) launch(current, f.slot, f.target);
-          else complete(current, f.slot, failedResult({ ...f.slot.info, id: f.slot.id }, action, f.slot.command, f.failure ?? "", Date.now()));
-        }
-      });
-    };
-
-    /** Fill a new slot from its ssh-host: a target to connect to, or why it cannot be tried. */
-    const prepare = (action: ShutdownAction, slot: Slot): { target: SshTarget | null; failure: string | null } => {
-      const host = RED.nodes.getNode(slot.id);
-      if (!isSshHost(host)) return { target: null, failure: RED._("ssh-shutdown.errors.no-host", { id: slot.id }) };
-      slot.info = host.sshHost;
-      slot.commands = commandsFor(host.sshHost);
-      // guests before hosts: a shutdown stops them first, a check checks those steps' privilege first
-      const plan = guestPlan(config.guests, host.sshHost.username);
-      slot.steps = action === "shutdown" ? plan.steps : action === "check" ? plan.checks : [];
-      const command = commandOf(action, slot.commands);
-      if (action === "cancel" && command === null) return { target: null, failure: RED._("ssh-shutdown.errors.no-cancel") };
-      slot.command = command ?? "";
+      if (!isSshHost(host)) return failed(RED._("ssh-shutdown.errors.no-host", { id }));
+      const info = host.sshHost;
+      const commands = commandsFor(info);
+      // guests before hosts: a shutdown stops them first, a check (or a pre-flight) checks those steps' privilege first
+      const guests = guestPlan(config.guests, info.username);
+      if (action === "cancel" && commands.cancel === null) return failed(RED._("ssh-shutdown.errors.no-cancel"), info, commands, guests);
       try {
-        return { target: host.target(), failure: null };
+        return { info, commands, guests, target: host.target(), failure: null };
       } catch (err) {
-        return { target: null, failure: err instanceof Error ? err.message : String(err) };
+        return failed(err instanceof Error ? err.message : String(err), info, commands, guests);
       }
     };
+
+    const orchestrator = new Orchestrator<Requester, SshSession>({
+      connectTimeoutMs: config.connectTimeoutMs,
+      commandTimeoutMs: config.commandTimeoutMs,
+      deadlineMs: config.deadlineMs,
+      checkRetry: config.checkRetry,
+      phaseOf: (id) => config.phases.get(id) ?? 1,
+      phaseDeadlineMs: config.phaseDeadlineMs,
+      resolve,
+      run: (target, command, opts, session) => runCommand(target, command, session ? { ...opts, session } : opts),
+      // a pre-flight keeps its sessions for the shutdown only when asked to
+      openSession: config.keepAlive ? (target, opts) => SshSession.open(target, opts) : undefined,
+      keepForMs: config.keepForMs,
+      deliver: (to, result, how) => {
+        try {
+          emit(to.msg, to.send, result, how.stoppedByCancel);
+        } catch (err) {
+          this.error(err instanceof Error ? err.message : String(err), to.msg); // e.g. a message that cannot be cloned
+        }
+      },
+      progress: (c) => showDone(c.action, c.total, c.ok, c.failed, c.finished, c.retrying),
+      // Sent is enough: the host may have scheduled it even if no answer comes back.
+      sent: (id, info, commands) => {
+        if (commands.delayed) savePending(markSent(pending, id, info.name, Date.now(), commands.delayMs));
+      },
+      cancelled: (id) => savePending(markCancelled(pending, id)),
+      stoppedByCancelText: RED._("ssh-shutdown.errors.stopped-by-cancel"),
+    });
 
     const simulate = (msg: NodeMessageInFlow, send: (m: NodeMessage) => void): void => {
       let ok = 0;
@@ -365,18 +224,7 @@ export = function (RED: NodeAPI) {
     const cancel = (msg: NodeMessageInFlow, send: (m: NodeMessage) => void): Promise<void> | null => {
       // Power is back: shutdowns still trying to reach their host stop here, and a
       // shutdown asked for after this cancel starts a run of its own.
-      let stopped = 0;
-      for (const r of runs) {
-        if (r.action !== "shutdown") continue;
-        r.open = false;
-        for (const slot of r.slots.values()) {
-          if (!slot.result && !slot.sent && !slot.controller.signal.aborted) {
-            slot.abortedBy = "cancel";
-            slot.controller.abort();
-            stopped++;
-          }
-        }
-      }
+      const stopped = orchestrator.stopShutdowns();
       const { ids, pending: next } = cancelTargets(pending, config.hosts, Date.now());
       if (ids.length !== Object.keys(pending).length) savePending(next);
       if (ids.length === 0) {
@@ -386,11 +234,27 @@ export = function (RED: NodeAPI) {
         } else showNothing("nothing-to-cancel");
         return Promise.resolve();
       }
-      return execute("cancel", ids, msg, send);
+      return orchestrator.execute("cancel", ids, { msg, send });
     };
 
+    // Periodic checks: one error when a host goes bad, one message when it recovers.
+    if (config.healthEveryMs > 0 && connects(config)) {
+      const quiet: Requester = { msg: { _msgid: "" }, send: () => undefined };
+      orchestrator.startHealth(config.hosts, config.healthEveryMs, quiet, (result, change) => {
+        const out: NodeMessage = { ...resultMessage(result), summary: healthSummary(result, change), health: change };
+        if (change === "bad") this.error(out.summary, out);
+        else {
+          this.log(out.summary);
+          this.send(out);
+        }
+      });
+    }
+
     this.on("input", (msg: NodeMessageInFlow, send: (m: NodeMessage) => void, done: (err?: Error) => void) => {
-      const request = readRequest(msg as Record<string, unknown>, config);
+      const raw = msg as Record<string, unknown>;
+      // Power is back (or on): the sessions a pre-flight kept are no longer needed.
+      if (restoredKind(raw) || saysPowerOn(raw) || raw.action === "cancel") void orchestrator.endSessions();
+      const request = readRequest(raw, config);
       if (request.ok === "nothing") {
         // power is back, or on: nothing to run, and nothing wrong
         showNothing(request.key);
@@ -411,7 +275,7 @@ export = function (RED: NodeAPI) {
             simulate(msg, send);
             return;
           }
-          const work = action === "cancel" ? cancel(msg, send) : execute(action, config.hosts, msg, send);
+          const work = action === "cancel" ? cancel(msg, send) : orchestrator.execute(action, config.hosts, { msg, send });
           if (work) return work;
           throw new Error(RED._("ssh-shutdown.errors.busy", { action, max: MAX_SHARED_REQUESTS }));
         })
@@ -419,19 +283,9 @@ export = function (RED: NodeAPI) {
     });
 
     this.on("close", (_removed: boolean, done: () => void) => {
-      for (const r of runs) {
-        r.open = false;
-        for (const slot of r.slots.values()) {
-          // a shutdown the latch let through but that never reached its host: not resumed after the restart
-          if (r.action === "shutdown" && !slot.sent && !slot.result && slot.abortedBy === null) {
-            this.warn(RED._("ssh-shutdown.warn.not-sent-at-close", { host: slot.info.name }));
-          }
-          slot.abortedBy ??= "close";
-          slot.controller.abort();
-        }
-      }
+      const closed = orchestrator.close((info) => this.warn(RED._("ssh-shutdown.warn.not-sent-at-close", { host: info.name })));
       // Done only once every in-flight connection is closed.
-      Promise.all([...inflight]).then(() => {
+      closed.then(() => {
         this.status({});
         done();
       });

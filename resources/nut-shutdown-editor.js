@@ -141,9 +141,11 @@
    * Fills the editableList `$list` with one row per ssh-host of `node.hosts`:
    * a select of every ssh-host (and "add new", `addLabel`) and a pencil that
    * opens the ssh-host's dialog. `onChange` runs when a row's host changes.
+   * `addExtra(container, data, select)`, when given, adds fields of its own
+   * to each row (ssh-shutdown's phase).
    * Returns `ids()`: the chosen hosts, once each, for oneditsave.
    */
-  function hostList(node, $list, addLabel, onChange) {
+  function hostList(node, $list, addLabel, onChange, addExtra) {
     var rowId = 0;
     function fillHostSelect(select, value) {
       select.empty();
@@ -171,6 +173,7 @@
             RED.editor.editConfig(id, "ssh-host", select.val() || "_ADD_", "node-input", node);
           });
         if (onChange) select.on("change", onChange);
+        if (addExtra) addExtra(container, data, select);
       },
       removable: true,
       sortable: true,

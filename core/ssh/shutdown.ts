@@ -16,7 +16,13 @@ import { readGuestConfig } from "./guests";
 import type { GuestConfig, RawGuestConfig } from "./guests";
 import { type StatusView, statusOf, textTable } from "../status";
 
-export const ACTIONS: readonly ShutdownAction[] = ["shutdown", "cancel", "check", "simulate"];
+export const ACTIONS: readonly ShutdownAction[] = ["shutdown", "cancel", "check", "simulate", "prepare"];
+
+/** What a node may do with no msg.action (prepare is only ever asked for by a message). */
+export const DEFAULT_ACTIONS: readonly ShutdownAction[] = ["shutdown", "cancel", "check", "simulate"];
+
+/** Highest phase number a host may be given. */
+export const MAX_PHASE = 9;
 
 /**
  * Message properties that would choose where or what to run. The operator
@@ -52,6 +58,15 @@ export interface ShutdownConfig {
   deadlineMs: number;
   /** A check retries until the deadline like a shutdown; by default it makes one attempt per host (a test fails fast). */
   checkRetry: boolean;
+  /** Phase of each host (1…MAX_PHASE): a shutdown reaches phase n+1 once phase n reported or phaseDeadlineMs passed. */
+  phases: Map<string, number>;
+  phaseDeadlineMs: number;
+  /** A pre-flight (msg.action "prepare") keeps its sessions open for the shutdown. */
+  keepAlive: boolean;
+  /** Kept sessions close this long after the pre-flight at the latest. */
+  keepForMs: number;
+  /** Periodic check of every host; 0 = off. */
+  healthEveryMs: number;
   /** What to stop on each host before its shutdown command (core/ssh/guests.ts). */
   guests: GuestConfig;
 }
@@ -78,6 +93,14 @@ export interface RawShutdownConfig extends RawGuestConfig {
   commandTimeout?: unknown;
   deadline?: unknown;
   checkRetry?: unknown;
+  /** The phase of each host, in the order of `hosts`. */
+  phases?: unknown;
+  phaseDeadline?: unknown;
+  keepAlive?: unknown;
+  /** minutes */
+  keepFor?: unknown;
+  /** hours, 0 = off */
+  healthEvery?: unknown;
 }
 
 /** A problem in the configuration: an i18n key (under ssh-shutdown.errors) and its values. */
@@ -85,6 +108,40 @@ export type Problem = ConfigProblem;
 
 function isAction(v: unknown): v is ShutdownAction {
   return typeof v === "string" && (ACTIONS as readonly string[]).includes(v);
+}
+
+/** Each host's phase from the editor's list (same order as the hosts it saved); missing or bad: 1. */
+function readPhases(listed: string[], raw: unknown, problems: Problem[]): Map<string, number> {
+  const phases = new Map<string, number>();
+  const given = Array.isArray(raw) ? raw : [];
+  listed.forEach((id, i) => {
+    if (phases.has(id)) return;
+    const n = given[i] === undefined || given[i] === "" ? 1 : Number(given[i]);
+    if (!within(n, { min: 1, max: MAX_PHASE, integer: true })) {
+      problems.push({ key: "bad-number", params: { name: "phase", min: 1, max: MAX_PHASE } });
+      phases.set(id, 1);
+    } else phases.set(id, n);
+  });
+  return phases;
+}
+
+/** Minutes in [min, max] as ms (an empty field: `def`), else the default with a problem. */
+function minutes(raw: unknown, def: number, min: number, max: number, name: string, problems: Problem[]): number {
+  const m = numberOr(raw, def);
+  if (within(m, { min, max })) return Math.round(m * 60_000);
+  problems.push({ key: "bad-number", params: { name, min, max } });
+  return def * 60_000;
+}
+
+/** Hours between health checks: 0 (off) or from 0.05 (3 minutes) to 500 (a timer cannot wait past 2^31 ms, ~596 h). */
+function healthEvery(raw: unknown, problems: Problem[]): number {
+  const h = numberOr(raw, 0);
+  if (h === 0) return 0;
+  if (!within(h, { min: 0.05, max: 500 })) {
+    problems.push({ key: "bad-number", params: { name: "healthEvery", min: 0.05, max: 500 } });
+    return 0;
+  }
+  return Math.round(h * 3_600_000);
 }
 
 /** Normalise the node configuration; problems are reported, never thrown. */
@@ -104,7 +161,7 @@ export function readConfig(raw: RawShutdownConfig): { config: ShutdownConfig; pr
   const custom = { shutdown: textOf(raw.customShutdown), cancel: textOf(raw.customCancel), check: textOf(raw.customCheck) };
   if (preset === "custom" && custom.shutdown.trim() === "") problems.push({ key: "no-custom-command" });
   let defaultAction: ShutdownAction = "shutdown";
-  if (isAction(raw.action)) defaultAction = raw.action;
+  if (isAction(raw.action) && DEFAULT_ACTIONS.includes(raw.action)) defaultAction = raw.action;
   else if (raw.action !== undefined && raw.action !== "") problems.push({ key: "bad-action", params: { action: String(raw.action) } });
   const allowed = Array.isArray(raw.allowed) ? ACTIONS.filter((a) => (raw.allowed as unknown[]).includes(a)) : [...ACTIONS];
   return {
@@ -120,6 +177,11 @@ export function readConfig(raw: RawShutdownConfig): { config: ShutdownConfig; pr
       commandTimeoutMs: seconds(raw.commandTimeout, 30, 1, 3600, "commandTimeout", problems),
       deadlineMs: seconds(raw.deadline, 60, 1, 86400, "deadline", problems),
       checkRetry: flag(raw.checkRetry, false),
+      phases: readPhases(listed, raw.phases, problems),
+      phaseDeadlineMs: seconds(raw.phaseDeadline, 120, 1, 86400, "phaseDeadline", problems),
+      keepAlive: flag(raw.keepAlive, true),
+      keepForMs: minutes(raw.keepFor, 60, 1, 1440, "keepFor", problems),
+      healthEveryMs: healthEvery(raw.healthEvery, problems),
       guests: readGuestConfig(raw, problems),
     },
     problems,
@@ -129,8 +191,8 @@ export function readConfig(raw: RawShutdownConfig): { config: ShutdownConfig; pr
 export type Request =
   | { ok: true; action: ShutdownAction }
   | { ok: false; key: "forbidden-property" | "unknown-action" | "action-not-allowed"; params: Record<string, string> }
-  /** Nothing to run, and nothing wrong: power is back or on (an i18n key under ssh-shutdown.status). */
-  | { ok: "nothing"; key: "restored-no-cancel" | "power-on" };
+  /** Nothing to run, and nothing wrong: power is back or on, or a pre-flight for a rehearsal (an i18n key under ssh-shutdown.status). */
+  | { ok: "nothing"; key: "restored-no-cancel" | "power-on" | "no-preflight" };
 
 const may = (config: ShutdownConfig, action: ShutdownAction) => action === config.defaultAction || config.allowed.includes(action);
 
@@ -150,12 +212,16 @@ export function connects(config: ShutdownConfig): boolean {
  * A "power restored" message (core/decide/restored.ts: msg.reset in any
  * spelling, OUTAGE_END, an ended outage) is a cancel when this node may
  * cancel, else nothing, whatever msg.action says; a power state saying the
- * power is on is never a shutdown either.
+ * power is on is never a shutdown either. A pre-flight (prepare) on a node
+ * that does not connect is nothing.
  */
 export function readRequest(msg: Record<string, unknown>, config: ShutdownConfig): Request {
   const bad = FORBIDDEN_PROPERTIES.find((p) => msg[p] !== undefined);
   if (bad) return { ok: false, key: "forbidden-property", params: { property: `msg.${bad}` } };
   if (restoredKind(msg)) return may(config, "cancel") ? { ok: true, action: "cancel" } : { ok: "nothing", key: "restored-no-cancel" };
+  // A node that rehearses (simulate, and no message may make it shut down) has nothing to prepare and connects to nothing:
+  // whatever its allowed actions, a pre-flight is quietly nothing (npm start's demo allows only simulate).
+  if (msg.action === "prepare" && !connects(config)) return { ok: "nothing", key: "no-preflight" };
   let action = config.defaultAction;
   if (msg.action !== undefined && msg.action !== null && msg.action !== "") {
     if (!isAction(msg.action)) {
@@ -274,7 +340,8 @@ export function makeResult(
   const steps = outcome
     ? outcome.steps.map(stepResult)
     : planned.map((s) => ({ label: s.label, command: s.command, ok: true, exitCode: null, signal: null, error: null, duration: 0, stdout: "", stderr: "" }));
-  const failedCheck = action === "check" ? steps.find((s) => !s.ok) : undefined;
+  // a pre-flight is a check too: a guest step it could not run is a problem to fix before the tier
+  const failedCheck = action === "check" || action === "prepare" ? steps.find((s) => !s.ok) : undefined;
   const checkError = failedCheck ? `guest step "${failedCheck.label}" ${failedCheck.error ?? "failed"}` : null;
   return {
     host: host.name,
@@ -313,14 +380,23 @@ const DONE: Record<ShutdownAction, string> = {
   cancel: "shutdown cancelled",
   check: "check passed",
   simulate: "simulated",
+  prepare: "ready for the shutdown (pre-flight passed)",
 };
 
-/** One line a person can read in a notification as it is. */
-export function summarize(r: ShutdownResult): string {
+/**
+ * One line a person can read in a notification as it is. A failed
+ * pre-flight says how long is left to fix it when the message that asked for
+ * it carried the battery runtime (`fixWithinS`).
+ */
+export function summarize(r: ShutdownResult, fixWithinS: number | null = null): string {
   const oneLine = (s: string): string => s.replace(/\s*[\r\n]+\s*/g, " ").trim();
   if (r.action === "simulate") {
     const first = r.steps.map((s) => `${s.label}, then `).join("");
     return oneLine(`${r.host}: simulate, would run: ${first}${r.command}`);
+  }
+  if (r.action === "prepare" && !r.ok) {
+    const within = fixWithinS !== null && fixWithinS > 0 ? ` — fix it within the next ~${Math.max(1, Math.floor(fixWithinS / 60))} min` : "";
+    return oneLine(`${r.host}: pre-flight FAILED: ${oneLine(r.error ?? "unknown error")}${within}`);
   }
   const attempts = r.attempts > 1 ? `${r.attempts} attempts, ` : "";
   const joined = r.joined ? ", shared with an earlier message" : "";
@@ -337,8 +413,22 @@ export function summarize(r: ShutdownResult): string {
 }
 
 /** What one result message carries (the message contract): the result, the host's name as topic, a summary. */
-export function resultMessage(r: ShutdownResult): { payload: ShutdownResult; topic: string; summary: string } {
-  return { payload: r, topic: r.host, summary: summarize(r) };
+export function resultMessage(r: ShutdownResult, fixWithinS: number | null = null): { payload: ShutdownResult; topic: string; summary: string } {
+  return { payload: r, topic: r.host, summary: summarize(r, fixWithinS) };
+}
+
+/** The line of a periodic check when a host's health changes (core/ssh/orchestrator.ts healthChange). */
+export function healthSummary(r: ShutdownResult, change: "bad" | "recovered"): string {
+  if (change === "recovered") return `${r.host}: health check passed again, ready for a shutdown`;
+  return summarize(r).replace(/: check FAILED: /, ": health check FAILED: ");
+}
+
+/** The battery runtime (s) of the power state a message carries (msg.payload.runtime), else null. */
+export function runtimeOf(msg: Record<string, unknown>): number | null {
+  const p = msg.payload;
+  if (p === null || typeof p !== "object" || Array.isArray(p)) return null;
+  const r = (p as Record<string, unknown>).runtime;
+  return typeof r === "number" && Number.isFinite(r) && r >= 0 ? r : null;
 }
 
 /** The texts of ssh-shutdown's status (locales/<lang>/ssh-shutdown.json). */
@@ -352,6 +442,9 @@ export const SHUTDOWN_TEXTS = textTable({
   "status.checked": ["ok", "total"],
   "status.checked-failed": ["failed", "total"],
   "status.simulated": ["total"],
+  "status.ready": ["ok", "total"],
+  "status.ready-failed": ["failed", "total"],
+  "status.no-preflight": [],
   "status.nothing-to-cancel": [],
   "status.stopped-unsent": ["stopped"],
   "status.refused": [],
@@ -362,6 +455,7 @@ export const SHUTDOWN_TEXTS = textTable({
   "status.doing.cancel": [],
   "status.doing.check": [],
   "status.doing.simulate": [],
+  "status.doing.prepare": [],
 });
 const say = SHUTDOWN_TEXTS;
 
@@ -376,6 +470,8 @@ export function shutdownStatus(action: ShutdownAction, total: number, ok: number
     return failed > 0
       ? statusOf("red", "ring", say("status.checked-failed", { failed, total }))
       : statusOf("green", "dot", say("status.checked", { ok, total }));
+  if (action === "prepare")
+    return failed > 0 ? statusOf("red", "ring", say("status.ready-failed", { failed, total })) : statusOf("green", "ring", say("status.ready", { ok, total }));
   const word = action === "shutdown" ? "sent" : "cancelled";
   if (failed > 0) return statusOf("red", "ring", say(`status.${word}-failed`, { ok, total, failed }));
   return statusOf("green", "dot", say(`status.${word}`, { ok, total }));
@@ -386,7 +482,7 @@ export function shutdownStatus(action: ShutdownAction, total: number, ok: number
  * with nothing to cancel here, a cancel that only stopped shutdowns not sent
  * yet, the list of what was sent lost at start (red: check the hosts).
  */
-export function idleStatus(why: "refused" | "nothing-to-cancel" | "restored-no-cancel" | "power-on" | "store-lost"): StatusView {
+export function idleStatus(why: "refused" | "nothing-to-cancel" | "restored-no-cancel" | "power-on" | "store-lost" | "no-preflight"): StatusView {
   if (why === "refused" || why === "store-lost") return statusOf("red", "ring", say(`status.${why}`));
   return statusOf("grey", "ring", say(`status.${why}`));
 }

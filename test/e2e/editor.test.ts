@@ -876,7 +876,13 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       const allowed = await tray(page)
         .locator(".ssh-shutdown-allowed:checked")
         .evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
-      should(allowed).eql(["shutdown", "cancel", "check", "simulate"], "every action allowed by default");
+      should(allowed).eql(["shutdown", "cancel", "check", "simulate", "prepare"], "every action allowed by default");
+      should(await fields(page, ["#node-input-phaseDeadline", "#node-input-keepAlive", "#node-input-keepFor", "#node-input-healthEvery"])).eql({
+        "#node-input-phaseDeadline": "120",
+        "#node-input-keepAlive": true,
+        "#node-input-keepFor": "60",
+        "#node-input-healthEvery": "0",
+      });
       should(await tray(page).locator("#node-input-hosts-container > li").count()).equal(0, "no host by default");
       await dialogDone(page);
       should(await validity(page, id)).eql({ valid: false, errors: ["hosts"], triangle: true }, "Done with no host: still invalid");

@@ -107,6 +107,11 @@ describe("ssh nodes in the editor (Chromium + Node-RED + sshd)", function () {
     should(await page.locator(".ssh-shutdown-delay-row").isVisible()).be.false("no delay for a preset that cannot wait");
     await page.locator("#node-input-preset").selectOption("linux");
     await page.locator(".ssh-shutdown-allowed[value=shutdown]").uncheck();
+    // the host's phase, beside it in its row (a node saved before phases existed shows 1)
+    const phase = page.locator("#node-input-hosts-container .ssh-shutdown-phase");
+    should(await phase.inputValue()).equal("1");
+    await phase.fill("2");
+    await page.locator("#node-input-healthEvery").fill("24");
 
     // the row's pencil opens the ssh-host; fetch its fingerprints from the real sshd and pin the ed25519 one
     await openTray(page, () => page.locator("#node-input-hosts-container button").first().click());
@@ -161,6 +166,8 @@ describe("ssh nodes in the editor (Chromium + Node-RED + sshd)", function () {
     should(host?.fingerprints).equal(`ssh-ed25519 ${h.fingerprints.ed25519}`);
     should(sd?.hosts).eql(["hst"]);
     should(sd?.allowed).eql(["cancel", "check", "simulate"]);
+    // a node saved before these options existed: valid as it was (the deploy above), the runtime's defaults shown and saved
+    should([sd?.phases, sd?.healthEvery, sd?.keepAlive, sd?.keepFor, sd?.phaseDeadline]).eql([[2], "24", true, "60", "120"]);
     for (const n of saved) for (const secret of ["privateKey", "passphrase", "password"]) should(secret in n).be.false();
     should(errors).eql([]);
   });

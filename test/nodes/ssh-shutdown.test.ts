@@ -127,7 +127,7 @@ describe("ssh-shutdown node (no SSH server needed)", () => {
       const [call] = await errors;
       const text = String((call.args[0] as Error).message ?? call.args[0]);
       should(text).match(
-        /^refused: (msg\.\w+ is not accepted; hosts and commands come only from the node's configuration|msg\.action must be one of shutdown, cancel, check, simulate \(got .+\))$/,
+        /^refused: (msg\.\w+ is not accepted; hosts and commands come only from the node's configuration|msg\.action must be one of shutdown, cancel, check, simulate, prepare \(got .+\))$/,
       );
       should((call.args[1] as { payload?: number }).payload).equal(1, "the refused message goes with the error (Catch)");
       should(got).have.length(0);

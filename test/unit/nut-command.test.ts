@@ -103,6 +103,8 @@ describe("nut-command core: what a message is", () => {
     });
     should(result({ ...shutdownPayload, hostId: "h9" })).eql({ type: "result", report: null });
     should(result({ ...shutdownPayload, hostId: "h1", action: "cancel" })).eql({ type: "result", report: null });
+    // a pre-flight at power loss is never a host's shutdown: the final step still waits for the real one
+    should(result({ ...shutdownPayload, hostId: "h1", action: "prepare" })).eql({ type: "result", report: null });
     should(result({ ...shutdownPayload })).eql({ type: "result", report: null });
   });
 

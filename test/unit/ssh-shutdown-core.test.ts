@@ -56,11 +56,19 @@ describe("ssh-shutdown core", () => {
         message: "",
         custom: { shutdown: "", cancel: "", check: "" },
         defaultAction: "shutdown",
-        allowed: ["shutdown", "cancel", "check", "simulate"],
+        allowed: ["shutdown", "cancel", "check", "simulate", "prepare"],
         connectTimeoutMs: 10_000,
         commandTimeoutMs: 30_000,
         deadlineMs: 60_000,
         checkRetry: false,
+        phases: new Map([
+          ["a", 1],
+          ["b", 1],
+        ]),
+        phaseDeadlineMs: 120_000,
+        keepAlive: true,
+        keepForMs: 3_600_000,
+        healthEveryMs: 0,
         guests: { kind: "none", tag: "", projects: [], timeoutSeconds: 120, force: false },
       });
     });
@@ -71,6 +79,29 @@ describe("ssh-shutdown core", () => {
       should(config.guests).eql({ kind: "proxmox", tag: "ups", projects: [], timeoutSeconds: 90, force: true });
       const bad = readConfig({ hosts: ["a"], preset: "linux", guests: "docker", guestProjects: "web;rm", guestTimeout: "0" });
       should(bad.problems.map((p) => p.key)).eql(["bad-compose-project", "bad-number"]);
+    });
+
+    it("reads each host's phase in the order of the hosts, the pre-flight and health options, and refuses bad ones", () => {
+      const { config, problems } = readConfig({
+        hosts: ["web", "nas", "web", "db"],
+        preset: "linux",
+        phases: [1, "2", 3, ""],
+        phaseDeadline: "30",
+        keepAlive: false,
+        keepFor: "15",
+        healthEvery: "24",
+      });
+      should(problems).eql([]);
+      should([...config.phases]).eql([
+        ["web", 1],
+        ["nas", 2],
+        ["db", 1],
+      ]);
+      should([config.phaseDeadlineMs, config.keepAlive, config.keepForMs, config.healthEveryMs]).eql([30_000, false, 900_000, 86_400_000]);
+      const bad = readConfig({ hosts: ["a", "b"], preset: "linux", phases: [0, 2.5], keepFor: "0", healthEvery: "0.01", action: "prepare" });
+      should(bad.problems.map((p) => p.params?.name ?? p.key)).eql(["bad-action", "phase", "phase", "keepFor", "healthEvery"]);
+      should([...bad.config.phases.values()]).eql([1, 1]);
+      should(bad.config.healthEveryMs).equal(0);
     });
 
     it("reads editor strings, and reports every bad value instead of throwing", () => {
@@ -142,7 +173,7 @@ describe("ssh-shutdown core", () => {
 
     it("an action that is not text is named in the refusal, not thrown", () => {
       const r = readRequest({ action: Object.create(null) }, config);
-      should(r).eql({ ok: false, key: "unknown-action", params: { action: "object", actions: "shutdown, cancel, check, simulate" } });
+      should(r).eql({ ok: false, key: "unknown-action", params: { action: "object", actions: "shutdown, cancel, check, simulate, prepare" } });
     });
 
     it("msg.action may pick an allowed action (or the default) and nothing else", () => {
@@ -154,6 +185,20 @@ describe("ssh-shutdown core", () => {
       const u = readRequest({ action: "rm -rf /" }, config);
       should(!u.ok && u.key).equal("unknown-action");
       should(!readRequest({ action: { toString: () => "shutdown" } }, config).ok).be.true();
+    });
+
+    it("a pre-flight (prepare) runs where allowed on a node that connects; a node that only rehearses does nothing for it, allowed or not", () => {
+      const live = readConfig({ hosts: ["a"], preset: "linux", allowed: ["prepare"] }).config;
+      should(readRequest({ action: "prepare" }, live)).eql({ ok: true, action: "prepare" });
+      const strict = readConfig({ hosts: ["a"], preset: "linux", allowed: ["cancel"] }).config;
+      const refused = readRequest({ action: "prepare" }, strict);
+      should(!refused.ok && refused.key).equal("action-not-allowed");
+      for (const allowed of [["simulate"], ["simulate", "check", "cancel", "prepare"]]) {
+        const rehearsal = readConfig({ hosts: ["a"], preset: "linux", action: "simulate", allowed }).config;
+        should(readRequest({ action: "prepare" }, rehearsal)).eql({ ok: "nothing", key: "no-preflight" });
+      }
+      // power back stays a cancel, even on a message that also says prepare
+      should(readRequest({ action: "prepare", reset: true }, live)).eql({ ok: "nothing", key: "restored-no-cancel" });
     });
 
     it("refuses a message that tries to choose a host, an address, a user or a command", () => {
@@ -287,6 +332,12 @@ describe("ssh-shutdown core", () => {
       const r = makeResult(host, "check", "c", { ...outcome(), steps: [denied] }, T0);
       should(r.ok).be.false();
       should(summarize(r)).equal('backup-server: check FAILED: guest step "check: stop libvirt domains" exit code 1: sudo: a password is required (0.4 s)');
+      // the pre-flight at power loss says the same, with the time left to fix it
+      const pre = makeResult(host, "prepare", "c", { ...outcome(), steps: [denied] }, T0);
+      should(pre.ok).be.false();
+      should(summarize(pre, 1200)).equal(
+        'backup-server: pre-flight FAILED: guest step "check: stop libvirt domains" exit code 1: sudo: a password is required — fix it within the next ~20 min',
+      );
       const planned = [{ label: "docker compose down web", command: "sudo -n /usr/bin/docker compose -p web down --timeout 120", timeoutMs: 150_000 }];
       const s = makeResult(host, "simulate", "sudo -n /sbin/poweroff", null, T0, planned);
       should(s.steps.map((x) => [x.label, x.command, x.ok])).eql([["docker compose down web", planned[0].command, true]]);

@@ -295,6 +295,7 @@ describe("wake-hosts core", () => {
       should(n.feed(shutdown("h9"), 0)).containEql({ note: "other-host", save: false });
       should(n.feed(shutdown("h1", "shutdown", false), 0)).containEql({ note: "not-down", save: false });
       should(n.feed(shutdown("h1", "check"), 0)).containEql({ note: "not-down" });
+      should(n.feed(shutdown("h1", "prepare"), 0)).containEql({ note: "not-down" }); // a pre-flight shuts nothing down
       should(n.state.hosts).eql([]);
       n.feed(shutdown("h1"), 0);
       should(n.feed(shutdown("h1", "cancel"), 0)).containEql({ note: "cancelled", save: true });
