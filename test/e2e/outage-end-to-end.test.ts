@@ -17,6 +17,8 @@ import type { NodeRedProcess } from "../harness/node-red";
 import { runtimeLabel } from "../harness/runtime";
 import {
   assertOnlyPlanCommands,
+  checked,
+  PLAN_HOSTS,
   planFlow,
   recorded,
   setBoth as setBothOf,
@@ -77,6 +79,9 @@ describe(`end to end: progressive example, real ${runtimeLabel()}, real upsd, re
     await setBoth("OB DISCHRG", 97, 95);
     await planSees(95, /Power lost|On battery/, from);
     should(recorded(labs.ssh)).eql([], "nothing may be sent on line power or above 90 %");
+    // ...but the pre-flight checks every host of the plan at power loss, long before its tier
+    await labs.ssh.waitForRecords(() => new Set(checked(labs.ssh)).size === PLAN_HOSTS.length, 30000);
+    should([...new Set(checked(labs.ssh))].sort()).eql([...PLAN_HOSTS].sort());
 
     const done: string[] = [];
     const step = async (charge: number, status: string, expect: PlanHost[], what: string) => {

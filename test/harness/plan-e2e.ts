@@ -73,8 +73,13 @@ export function usePlanLabs(net: string): PlanLabs {
   };
 }
 
-/** The Linux and Proxmox presets delay by +10 min here (so they can be cancelled); Synology powers off at once. */
-export function kind(r: Recorded): "shutdown" | "cancel" | "other" {
+/**
+ * The Linux and Proxmox presets delay by +10 min here (so they can be
+ * cancelled); Synology powers off at once. The pre-flight at power loss asks
+ * sudo (`sudo -n -l …`): a check, never a shutdown or a cancel.
+ */
+export function kind(r: Recorded): "shutdown" | "cancel" | "check" | "other" {
+  if (/^sudo -n -l /.test(r.command)) return "check";
   if (/shutdown -c\b/.test(r.command)) return "cancel";
   if (/shutdown -h \+10\b|\/sbin\/poweroff\b/.test(r.command)) return "shutdown";
   return "other";
@@ -99,13 +104,7 @@ export function planFlow(nut: NutLab, ssh: SshLab, deadline = 30): FlowNode[] {
     };
   }
   const flow = pointAtSsh(pointAtNut(loadExample("01"), nut.host, nut.port), targets);
-  setShutdownAction(flow, "shutdown", ["shutdown", "cancel", "check", "simulate"]);
-  // These tests count every command of the plan; the pre-flight at power loss (its checks) has its own,
-  // test/integration/ssh-preflight.test.ts: here the example's "pre-flight" change node is disabled.
-  for (const n of flow) {
-    const rules = (n as { rules?: { p?: string; to?: string }[] }).rules;
-    if (n.type === "change" && rules?.some((r) => r.p === "action" && r.to === "prepare")) n.d = true;
-  }
+  setShutdownAction(flow, "shutdown", ["shutdown", "cancel", "check", "simulate", "prepare"]);
   setOnType(flow, "ssh-shutdown", { delay: 10, connectTimeout: 5, deadline });
   setOnType(flow, "nut-server", { interval: 1 });
   setOnType(flow, "nut-ups-in", { alertInterval: 1 });
@@ -124,9 +123,20 @@ export async function setBoth(nut: NutLab, status: string, charge1: number, char
   ]);
 }
 
-/** The recorded commands so far, as "host:kind". */
+/** The recorded shutdowns and cancels so far, as "host:kind" (the pre-flight's checks left out: see `checked`). */
 export function recorded(ssh: SshLab): string[] {
-  return ssh.records().map((r) => `${r.host}:${kind(r)}`);
+  return ssh
+    .records()
+    .filter((r) => kind(r) !== "check")
+    .map((r) => `${r.host}:${kind(r)}`);
+}
+
+/** The hosts the pre-flight checked so far, one entry per check command. */
+export function checked(ssh: SshLab): string[] {
+  return ssh
+    .records()
+    .filter((r) => kind(r) === "check")
+    .map((r) => r.host);
 }
 
 /**
@@ -135,11 +145,11 @@ export function recorded(ssh: SshLab): string[] {
  * no more, no other.
  */
 export async function waitRecorded(ssh: SshLab, want: string[], what: string): Promise<void> {
-  await ssh.waitForRecords((rs) => rs.length >= want.length, 30_000).catch(() => undefined);
+  await ssh.waitForRecords((rs) => rs.filter((r) => kind(r) !== "check").length >= want.length, 30_000).catch(() => undefined);
   should([...recorded(ssh)].sort()).eql([...want].sort(), `${what}: recorded ${recorded(ssh).join(", ") || "nothing"}`);
 }
 
-/** Every recorded command came as the lab's test user and is a shutdown or a cancel of the plan, nothing else. */
+/** Every recorded command came as the lab's test user and is a shutdown, a cancel or a pre-flight check of the plan, nothing else. */
 export function assertOnlyPlanCommands(ssh: SshLab): void {
   for (const r of ssh.records()) {
     should(r.user).equal(ssh.user);
