@@ -239,3 +239,19 @@ export async function startNodeRed(opts: NodeRedOptions = {}): Promise<NodeRedPr
 export function removeUserDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
+
+/**
+ * A full deploy of `flows` through the admin API, as the editor's Deploy
+ * does; throws unless Node-RED accepts it (204). Resolves with the length of
+ * the log before the deploy, to wait for what it prints next.
+ */
+export async function deployFlows(nr: NodeRedProcess, flows: unknown[]): Promise<number> {
+  const from = nr.log().length;
+  const res = await fetch(`${nr.url}/flows`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "Node-RED-Deployment-Type": "full" },
+    body: JSON.stringify(flows),
+  });
+  if (res.status !== 204) throw new Error(`deploy: HTTP ${res.status} ${await res.text()}`);
+  return from;
+}
