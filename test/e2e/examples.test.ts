@@ -17,7 +17,8 @@ describe(`bundled examples in a real ${runtimeLabel()}`, function () {
   let nr: NodeRedProcess;
 
   before(async () => {
-    nr = await startNodeRed({ port: await freePort() });
+    // example 05 needs FlowFuse Dashboard 2.0
+    nr = await startNodeRed({ port: await freePort(), dashboard: true });
   });
   after(async () => {
     if (nr) {
