@@ -1,9 +1,10 @@
 /**
  * Regenerates docs/example-flow.png: the progressive example deployed by the
  * `npm start` demo as its simulated outage unfolds (the backup and storage
- * steps have passed), with the debug sidebar showing the plan. Takes ~1.5 min:
- * the editor must be open before the steps fire (the sidebar shows only what
- * happens while it is connected).
+ * steps have passed), with the debug sidebar showing the plan; and
+ * docs/dashboard.png: the demo's dashboard (example 05) at the same moment.
+ * Takes ~1.5 min: the editor must be open before the steps fire (the sidebar
+ * shows only what happens while it is connected).
  *
  *   npm run build && npx tsx scripts/screenshot.ts
  */
@@ -12,12 +13,14 @@ import { openEditor } from "../tools/browser";
 import { startDemo } from "../tools/demo-process";
 import { freePort } from "../test/harness/system";
 
-const out = join(resolve(__dirname, ".."), "docs", "example-flow.png");
+const docs = join(resolve(__dirname, ".."), "docs");
+const out = join(docs, "example-flow.png");
+const dashboardOut = join(docs, "dashboard.png");
 
 async function main(): Promise<void> {
   const demo = await startDemo(await freePort(), 12);
   try {
-    const ed = await openEditor(demo.url, { viewport: { width: 2240, height: 860 } });
+    const ed = await openEditor(demo.url, { viewport: { width: 2240, height: 980 } });
     try {
       const page = ed.page;
       await page.evaluate(() => {
@@ -30,6 +33,13 @@ async function main(): Promise<void> {
       await page.waitForTimeout(1500);
       await page.screenshot({ path: out });
       console.log(`wrote ${out}`);
+      const db = await ed.ctx.newPage();
+      await db.setViewportSize({ width: 1400, height: 900 });
+      await db.goto(`${demo.url}/dashboard`);
+      await db.locator(".nrdb-ui-table tbody tr", { hasText: "storage-server" }).waitFor({ timeout: 60000 });
+      await db.waitForTimeout(1500); // the chart's animation
+      await db.screenshot({ path: dashboardOut, fullPage: true });
+      console.log(`wrote ${dashboardOut}`);
     } finally {
       await ed.close();
     }

@@ -1,6 +1,9 @@
 /**
  * `npm start`: Node-RED on http://127.0.0.1:1880 with this package installed
- * and the progressive example deployed against a simulated outage.
+ * and the progressive example deployed against a simulated outage: example 05
+ * (01 with a dashboard at /dashboard) when @flowfuse/node-red-dashboard is
+ * installed (a dev dependency, so in every clone; Node-RED finds it in the
+ * repository's node_modules), else example 01.
  *
  * - Two simulated UPSes are served by the in-repo NUT simulator (tools/nut-sim)
  *   and lose power on a script (tools/demo-outage); or, with NUT_HOST (and
@@ -22,6 +25,16 @@ const root = resolve(__dirname, "..");
 // DEMO_USERDIR: another userDir (the screenshot script and the demo test use a temporary one).
 const userDir = process.env.DEMO_USERDIR ?? join(root, ".userdir");
 const port = Number(process.env.PORT ?? 1880);
+
+/** Whether FlowFuse Dashboard 2.0 is installed beside this package (it is a dev dependency). */
+function dashboardInstalled(): boolean {
+  try {
+    require.resolve("@flowfuse/node-red-dashboard/package.json", { paths: [root] });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function portFree(p: number): Promise<boolean> {
   return new Promise((res) => {
@@ -146,7 +159,8 @@ async function main(): Promise<void> {
     console.log("[demo]   shows only what happens while the editor is open; the node statuses show the current state.");
   }
 
-  const flow = pointAtNut(loadExample("01"), nutHost, nutPort, names);
+  const dashboard = dashboardInstalled();
+  const flow = pointAtNut(loadExample(dashboard ? "05" : "01"), nutHost, nutPort, names);
   // SAFETY, whatever the example ships with: the demo shuts nothing down, cuts no UPS, and its wake packets stay on loopback
   setShutdownAction(flow, "simulate", ["simulate"]);
   setOnType(flow, "nut-command", { d: true });
@@ -164,6 +178,11 @@ async function main(): Promise<void> {
     red.removeAllListeners("message");
   });
   console.log(`\n[demo] Node-RED starting: open http://127.0.0.1:${port}/ (the debug sidebar shows the plan unfolding)`);
+  if (dashboard)
+    console.log(
+      `[demo] the dashboard (example 05): http://127.0.0.1:${port}/dashboard (charges, thresholds, power state, shutdowns; the outage begins when the editor opens)`,
+    );
+  else console.log("[demo] no dashboard: @flowfuse/node-red-dashboard is not installed (npm install), so example 01 runs");
   console.log("[demo] every ssh-shutdown is on 'simulate': nothing is shut down. Stop with Ctrl+C.\n");
 
   let stopping = false;

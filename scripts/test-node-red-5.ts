@@ -32,10 +32,11 @@ const SUITES = [
 /**
  * The Node.js of each Node-RED 5 run (exact, so the README can say what was
  * tested) and its suites. The editor test (Node-RED 5's editor in Chromium)
- * runs once: what it checks runs in the browser.
+ * and the dashboard test (example 05's page in Chromium) run once: what they
+ * check runs in the browser.
  */
 const RUNS = [
-  { node: "22.23.3", suites: [...SUITES, "test/e2e/editor.test.ts"] },
+  { node: "22.23.3", suites: [...SUITES, "test/e2e/editor.test.ts", "test/e2e/dashboard.test.ts"] },
   { node: "24.9.0", suites: SUITES },
 ];
 

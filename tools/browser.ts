@@ -35,8 +35,8 @@ export interface EditorOptions {
   viewport?: { width: number; height: number };
 }
 
-/** Open the editor at `baseUrl` in a fresh browser profile; resolves once the palette and flows are in. */
-export async function openEditor(baseUrl: string, opts: EditorOptions = {}): Promise<Editor> {
+/** A fresh browser profile with one page (closed and removed by `close`). */
+async function openBrowser(opts: EditorOptions): Promise<Editor> {
   if (!chromiumPath) throw new Error("chromium is not installed (apt-get install -y chromium)");
   const locale = opts.locale ?? "en-US";
   const profile = mkdtempSync(join(tmpdir(), "nut-shutdown-chrome-"));
@@ -72,6 +72,13 @@ export async function openEditor(baseUrl: string, opts: EditorOptions = {}): Pro
   const page = ctx.pages()[0] ?? (await ctx.newPage());
   const pageErrors: string[] = [];
   page.on("pageerror", (e) => pageErrors.push(e.message));
+  return { ctx, page, pageErrors, close };
+}
+
+/** Open the editor at `baseUrl` in a fresh browser profile; resolves once the palette and flows are in. */
+export async function openEditor(baseUrl: string, opts: EditorOptions = {}): Promise<Editor> {
+  const ed = await openBrowser(opts);
+  const page = ed.page;
   try {
     await page.goto(baseUrl + "/", { waitUntil: "domcontentloaded" });
     // Runs in the page: typed through globalThis so the test project needs no DOM lib.
@@ -90,8 +97,24 @@ export async function openEditor(baseUrl: string, opts: EditorOptions = {}): Pro
     );
     await page.locator("#red-ui-main-container").waitFor({ state: "visible" });
   } catch (err) {
-    await close();
+    await ed.close();
     throw err;
   }
-  return { ctx, page, pageErrors, close };
+  return ed;
+}
+
+/**
+ * Open a FlowFuse Dashboard 2.0 page (`baseUrl` + `path`, e.g. "/dashboard")
+ * in a fresh browser profile; resolves once its first widget is shown.
+ */
+export async function openDashboard(baseUrl: string, path: string, opts: EditorOptions = {}): Promise<Editor> {
+  const db = await openBrowser(opts);
+  try {
+    await db.page.goto(baseUrl + path, { waitUntil: "domcontentloaded" });
+    await db.page.locator(".nrdb-ui-widget").first().waitFor({ state: "visible", timeout: 60000 });
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return db;
 }

@@ -1061,7 +1061,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       should(await errorNotes(page)).eql([]);
     });
 
-    it("Import ▸ Examples lists the four examples of the package; the progressive one, imported through the dialog and deployed: no error, no invalid or unknown node, every node shows its status", async () => {
+    it("Import ▸ Examples lists the five examples of the package; the progressive one, imported through the dialog and deployed: no error, no invalid or unknown node, every node shows its status", async () => {
       const notesFrom = await page.evaluate(() => (window as unknown as EditorWindow).e2eNotes.length);
       await page.evaluate(() => (window as unknown as EditorWindow).RED.actions.invoke("core:show-examples-import-dialog"));
       const browser = page.locator(".red-ui-clipboard-dialog-tab-library:visible");
@@ -1088,7 +1088,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       }
       const listed = await items.allInnerTexts();
       should(listed).eql(expected);
-      should(listed).have.length(4);
+      should(listed).have.length(5);
 
       const progressive = expected.find((e) => e.startsWith("01"));
       should(progressive).be.ok();

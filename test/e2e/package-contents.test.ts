@@ -75,7 +75,7 @@ describe("the published package (npm pack --dry-run in a clean copy, as from a f
     should(loaded).equal(Object.keys(nodes).length, "one shared script per node");
   });
 
-  it("has the four examples, and no tests, TypeScript sources, source maps or stale build output", () => {
+  it("has the five examples, and no tests, TypeScript sources, source maps or stale build output", () => {
     for (const e of exampleFiles()) should(files.has(`examples/${e}`)).be.true(e);
     for (const f of files) {
       should(f).not.match(/^(test|tools|bench|scripts|core|nodes)\//, f);
@@ -83,5 +83,12 @@ describe("the published package (npm pack --dry-run in a clean copy, as from a f
       const built = /^dist\/(.+)\.js$/.exec(f);
       if (built) should(existsSync(join(copy, `${built[1]}.ts`))).be.true(`${f} has no source (left over from a deleted file)`);
     }
+  });
+
+  it("needs only ssh2 to run: FlowFuse Dashboard 2.0, which example 05 uses, stays a dev dependency", () => {
+    const pkg = JSON.parse(readFileSync(join(copy, "package.json"), "utf8")) as Record<string, Record<string, string> | undefined>;
+    should(Object.keys(pkg.dependencies ?? {})).eql(["ssh2"]);
+    for (const field of ["peerDependencies", "optionalDependencies", "bundleDependencies", "bundledDependencies"]) should(pkg[field]).be.undefined();
+    should(pkg.devDependencies?.["@flowfuse/node-red-dashboard"]).match(/^\^1\./);
   });
 });

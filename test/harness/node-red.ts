@@ -21,6 +21,9 @@ const req = createRequire(__filename);
 export const repoRoot = resolve(__dirname, "..", "..");
 export type { NodeRedPackage };
 
+/** FlowFuse Dashboard 2.0, which example 05 needs (see `NodeRedOptions.dashboard`). */
+export const DASHBOARD_MODULE = "@flowfuse/node-red-dashboard";
+
 /** The users of an instance started with `adminAuth`: "admin" may do anything, "viewer" only read. */
 export const NODE_RED_USERS = {
   admin: { password: "admin-pass-1", permissions: "*" },
@@ -51,6 +54,13 @@ export interface NodeRedOptions {
    * by default, so what a test reads does not depend on the machine's locale.
    */
   lang?: string;
+  /**
+   * Load FlowFuse Dashboard 2.0 (`@flowfuse/node-red-dashboard`, a dev
+   * dependency that Node-RED finds in the repository's node_modules). Off by
+   * default: its modules are then on the palette deny list, so Node-RED runs
+   * as for a user without it.
+   */
+  dashboard?: boolean;
 }
 
 export interface NodeRedProcess {
@@ -96,7 +106,9 @@ function writeSettings(
   adminAuth: boolean,
   contextConfig: object = { flushInterval: 1 },
   lang = "en-US",
+  dashboard = false,
 ): void {
+  const palette = dashboard ? "{ allowInstall: false }" : `{ allowInstall: false, denyList: ${JSON.stringify([DASHBOARD_MODULE])} }`;
   const contextStorage = persistentContext
     ? `contextStorage: { default: "file", file: { module: "localfilesystem", config: ${JSON.stringify(contextConfig)} }, memory: { module: "memory" } },`
     : "";
@@ -111,7 +123,7 @@ function writeSettings(
   telemetry: { enabled: false },
   diagnostics: { enabled: false },
   editorTheme: { tours: false, projects: { enabled: false } },
-  externalModules: { autoInstall: false, palette: { allowInstall: false } },
+  externalModules: { autoInstall: false, palette: ${palette} },
   logging: { console: { level: "info", metrics: false, audit: false } },
   ${contextStorage}
   ${adminAuth ? adminAuthSetting() : ""}
@@ -140,7 +152,7 @@ export async function startNodeRed(opts: NodeRedOptions = {}): Promise<NodeRedPr
   const port = opts.port ?? (await freePort());
   const adminAuth = opts.adminAuth ?? false;
   const userDir = opts.userDir ?? makeUserDir();
-  writeSettings(userDir, port, opts.persistentContext ?? false, adminAuth, opts.contextConfig, opts.lang);
+  writeSettings(userDir, port, opts.persistentContext ?? false, adminAuth, opts.contextConfig, opts.lang, opts.dashboard);
   installPackage(userDir);
   if (opts.flows) writeFileSync(join(userDir, "flows.json"), JSON.stringify(opts.flows, null, 2));
 
@@ -238,4 +250,20 @@ export async function startNodeRed(opts: NodeRedOptions = {}): Promise<NodeRedPr
 /** Remove a userDir made by makeUserDir. */
 export function removeUserDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * A full deploy of `flows` through the admin API, as the editor's Deploy
+ * does; throws unless Node-RED accepts it (204). Resolves with the length of
+ * the log before the deploy, to wait for what it prints next.
+ */
+export async function deployFlows(nr: NodeRedProcess, flows: unknown[]): Promise<number> {
+  const from = nr.log().length;
+  const res = await fetch(`${nr.url}/flows`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "Node-RED-Deployment-Type": "full" },
+    body: JSON.stringify(flows),
+  });
+  if (res.status !== 204) throw new Error(`deploy: HTTP ${res.status} ${await res.text()}`);
+  return from;
 }
