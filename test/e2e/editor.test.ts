@@ -62,6 +62,7 @@ const PALETTE = [
   { type: "ssh-shutdown", icon: "ssh-shutdown.svg", label: { "en-US": "ssh shutdown", fr: "arrêt ssh" } },
   { type: "wake-hosts", icon: "wake.svg", label: { "en-US": "wake when power returns", fr: "réveil au retour du courant" } },
   { type: "nut-command", icon: "nut-command.svg", label: { "en-US": "ups command", fr: "commande onduleur" } },
+  { type: "standby-gate", icon: "standby.svg", label: { "en-US": "active controller only", fr: "contrôleur actif seulement" } },
 ];
 /** Config nodes: Node-RED lists them in the Configuration nodes sidebar, never in the palette. */
 const CONFIG_TYPES = ["nut-server", "ssh-host"];
@@ -1029,7 +1030,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       should(await errorNotes(page)).eql([]);
     });
 
-    it("Import ▸ Examples lists the four examples of the package; the progressive one, imported through the dialog and deployed: no error, no invalid or unknown node, every node shows its status", async () => {
+    it("Import ▸ Examples lists the seven examples of the package; the progressive one, imported through the dialog and deployed: no error, no invalid or unknown node, every node shows its status", async () => {
       const notesFrom = await page.evaluate(() => (window as unknown as EditorWindow).e2eNotes.length);
       await page.evaluate(() => (window as unknown as EditorWindow).RED.actions.invoke("core:show-examples-import-dialog"));
       const browser = page.locator(".red-ui-clipboard-dialog-tab-library:visible");
@@ -1056,7 +1057,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       }
       const listed = await items.allInnerTexts();
       should(listed).eql(expected);
-      should(listed).have.length(4);
+      should(listed).have.length(7);
 
       const progressive = expected.find((e) => e.startsWith("01"));
       should(progressive).be.ok();

@@ -1,0 +1,115 @@
+/**
+ * standby-gate ("active controller only"): in front of a step's latch, lets
+ * the step through only on the active controller, after its claim came back
+ * from the MQTT broker. The decisions are in core/decide/standby.ts; this file
+ * wires them to Node-RED: the broker's messages come in from a core `mqtt in`
+ * node, claims go out on the second output to a core `mqtt out` node, and a
+ * timer bounds the wait for the broker.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
+import { type GateConfig, type GateState, checkGateConfig, gateInput, gateStatus, gateTimeout, initialGate } from "../core/decide/standby";
+import { inputError, refuseMisconfigured } from "./lib/errors";
+import { statusShower } from "./lib/status";
+
+interface StandbyGateDef extends NodeDef {
+  prefix: string;
+  step: string;
+  me: string;
+  controllers: string;
+  wait: number | string;
+  expiry: number | string;
+}
+
+/** Seconds to wait for the broker's confirmation when the field is empty. */
+const DEFAULT_WAIT_S = 10;
+
+export = function (RED: NodeAPI) {
+  function StandbyGateNode(this: Node, def: StandbyGateDef) {
+    RED.nodes.createNode(this, def);
+    run(this, def);
+  }
+
+  function run(node: Node, def: StandbyGateDef) {
+    const config: GateConfig = {
+      prefix: String(def.prefix ?? "").trim(),
+      step: String(def.step ?? "").trim(),
+      me: String(def.me ?? "").trim(),
+      controllers: String(def.controllers ?? "")
+        .split(",")
+        .map((c) => c.trim())
+        .filter((c) => c !== ""),
+      expiryS: Math.round(Number(def.expiry === "" || def.expiry == null ? 24 : def.expiry) * 3600),
+    };
+    const waitS = Number(def.wait === "" || def.wait == null ? DEFAULT_WAIT_S : def.wait);
+    const problems = checkGateConfig(config);
+    if (!Number.isFinite(waitS) || waitS < 1 || waitS > 120) problems.push(`wait for the broker 1 to 120 s (got ${String(def.wait)})`);
+    if (problems.length) {
+      refuseMisconfigured(RED, node, problems);
+      return;
+    }
+    const show = statusShower(RED, node);
+    let state: GateState = initialGate(config);
+    /** The step held while its claim is on its way, with how to finish it. */
+    let held: { msg: NodeMessageInFlow; send: (m: Array<NodeMessageInFlow | null>) => void; done: (err?: Error) => void } | null = null;
+    let timer: NodeJS.Timeout | null = null;
+
+    const status = () => show(gateStatus(config, state));
+    const settle = (go: boolean, reason: string | null) => {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      const h = held;
+      held = null;
+      if (!h) return;
+      if (reason) node.warn(reason);
+      if (go) h.send([h.msg, null]);
+      h.done();
+    };
+
+    node.on("input", (msg: NodeMessageInFlow, send, done) => {
+      const step = gateInput(config, state, msg, Date.now());
+      if (step.action === "error") {
+        done(inputError(RED, node, step.reason ?? ""));
+        return;
+      }
+      state = step.state;
+      const publish = step.publish ? ({ ...step.publish } as unknown as NodeMessageInFlow) : null;
+      switch (step.action) {
+        case "pass":
+          // A reset or "power restored" ends whatever was held: it is not let through after the power came back.
+          if (held) settle(false, null);
+          send([msg, publish]);
+          break;
+        case "claim":
+          held = { msg, send, done };
+          timer = setTimeout(() => {
+            const t = gateTimeout(config, state);
+            state = t.state;
+            settle(t.action === "release", t.reason);
+            status();
+          }, waitS * 1000);
+          send([null, publish]);
+          status();
+          return; // done when the claim comes back or the wait ends
+        case "release":
+          settle(true, null);
+          break;
+        case "drop":
+          settle(false, null);
+          node.log(step.reason ?? "");
+          break;
+        default:
+          if (publish) send([null, publish]);
+      }
+      status();
+      done();
+    });
+
+    node.on("close", (_removed: boolean, done: () => void) => {
+      // A held step is not sent by a node that is stopping.
+      settle(false, null);
+      done();
+    });
+    status();
+  }
+  RED.nodes.registerType("standby-gate", StandbyGateNode);
+};
