@@ -2,7 +2,7 @@
  * Every bundled example, deployed as shipped into a real node-red process:
  * known node types only, no error logged, nothing connects anywhere it
  * should not (every ssh-shutdown is on simulate), and the library endpoint
- * behind Import > Examples lists all four.
+ * behind Import > Examples lists all seven.
  */
 import should from "../harness/should";
 import { exampleFiles, loadExample, type FlowNode } from "../../tools/example-flow";
@@ -26,7 +26,7 @@ describe(`bundled examples in a real ${runtimeLabel()}`, function () {
     }
   });
 
-  it("Import > Examples lists the four examples of the package (the editor's library endpoint)", async () => {
+  it("Import > Examples lists the seven examples of the package (the editor's library endpoint)", async () => {
     const res = await fetch(`${nr.url}/library/examples/flows/${MODULE}`);
     should(res.status).equal(200);
     const listed = ((await res.json()) as Array<{ fn?: string }>).map((e) => e.fn);
@@ -35,7 +35,7 @@ describe(`bundled examples in a real ${runtimeLabel()}`, function () {
         .map((f) => f.replace(/\.json$/, ""))
         .sort(),
     );
-    should(listed).have.length(4);
+    should(listed).have.length(7);
   });
 
   for (const file of exampleFiles()) {
