@@ -12,7 +12,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { findExecutable, freePort, portOpen } from "./system";
 import { terminate } from "./proc";
@@ -54,6 +54,8 @@ export async function startBroker(): Promise<Broker> {
       // SAFETY: loopback only; anonymous clients are acceptable for a broker no other machine can reach
       `listener ${port} 127.0.0.1`,
       "allow_anonymous true",
+      // run as whoever runs the tests (as root, mosquitto would otherwise switch to "mosquitto" and lose its directory)
+      `user ${userInfo().username}`,
       "persistence true",
       `persistence_location ${dir}/`,
       "autosave_interval 1",
