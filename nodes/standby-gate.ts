@@ -7,9 +7,9 @@
  * timer bounds the wait for the broker.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { type GateConfig, type GateState, checkGateConfig, gateInput, gateStatus, gateTimeout, initialGate } from "../core/decide/standby";
+import { GATE_TEXTS, type GateConfig, type GateState, checkGateConfig, gateInput, gateStatus, gateTimeout, initialGate, roleOf } from "../core/decide/standby";
 import { inputError, refuseMisconfigured } from "./lib/errors";
-import { statusShower } from "./lib/status";
+import { renderText, statusShower } from "./lib/status";
 
 interface StandbyGateDef extends NodeDef {
   prefix: string;
@@ -53,7 +53,18 @@ export = function (RED: NodeAPI) {
     let held: { msg: NodeMessageInFlow; send: (m: Array<NodeMessageInFlow | null>) => void; done: (err?: Error) => void } | null = null;
     let timer: NodeJS.Timeout | null = null;
 
-    const status = () => show(gateStatus(config, state));
+    let roleSaid = "";
+    const status = () => {
+      show(gateStatus(config, state));
+      // A change of role goes to the log too: that is where an operator looks for when a standby took over.
+      const role = roleOf(config, state);
+      const text = role.active ? GATE_TEXTS("status.active") : GATE_TEXTS(role.heard ? "status.standby" : "status.no-word", { ahead: role.ahead ?? "" });
+      const said = renderText(RED, node.type, text);
+      if (said !== roleSaid) {
+        roleSaid = said;
+        node.log(said);
+      }
+    };
     const settle = (go: boolean, reason: string | null) => {
       if (timer) clearTimeout(timer);
       timer = null;
