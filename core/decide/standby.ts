@@ -136,8 +136,12 @@ function payloadText(p: unknown): string | null {
   if (typeof p === "string") return p.length <= GATE_LIMITS.payload ? p : null;
   if (Buffer.isBuffer(p)) return p.length <= GATE_LIMITS.payload ? p.toString("utf8") : null;
   if (isRecord(p)) {
-    const s = JSON.stringify(p);
-    return s.length <= GATE_LIMITS.payload ? s : null;
+    try {
+      const s = JSON.stringify(p);
+      return s.length <= GATE_LIMITS.payload ? s : null;
+    } catch {
+      return null; // circular, or a BigInt: no JSON, so no claim
+    }
   }
   return null;
 }

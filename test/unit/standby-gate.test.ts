@@ -187,6 +187,9 @@ describe("standby-gate core", () => {
     should(parseClaim('{"controller":"a b","step":"b","outage":"o","at":1}')).be.null();
     should(parseClaim("not json")).be.null();
     should(parseClaim(42)).be.null();
+    const circular: Record<string, unknown> = { controller: "a" };
+    circular.self = circular;
+    should(parseClaim(circular)).be.null();
   });
 
   it("a configuration it cannot work with is named", () => {
