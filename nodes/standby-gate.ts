@@ -115,12 +115,14 @@ export = function (RED: NodeAPI) {
       done();
     });
 
+    // The first status once the flow has started: a Status node hears nothing sent while the nodes are being created.
+    const first = setImmediate(status);
     node.on("close", (_removed: boolean, done: () => void) => {
+      clearImmediate(first);
       // A held step is not sent by a node that is stopping.
       settle(false, null);
       done();
     });
-    status();
   }
   RED.nodes.registerType("standby-gate", StandbyGateNode);
 };
