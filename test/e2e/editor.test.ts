@@ -415,6 +415,21 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       y: 240,
       wires: [[]],
     },
+    {
+      id: "fr-gate",
+      type: "standby-gate",
+      z: "fr-tab",
+      name: "",
+      step: "backup",
+      prefix: "nut-shutdown/site-a",
+      me: "primary",
+      controllers: "primary, standby",
+      wait: 10,
+      expiry: 24,
+      x: 750,
+      y: 300,
+      wires: [[], []],
+    },
   ];
 
   /** Replaces the flows of the running Node-RED (a full deploy through the admin API). */
@@ -543,6 +558,18 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
             .locator("#node-input-nut-command-hosts")
             .evaluate((e) => Array.from((e as HTMLSelectElement).selectedOptions).map((o) => o.value)),
         ).eql(["fr-host"]);
+      },
+    },
+    {
+      type: "standby-gate",
+      id: "fr-gate",
+      invalid: ["#node-input-step", "back up"],
+      check: async (page) => {
+        should(await fields(page, ["#node-input-me", "#node-input-controllers", "#node-input-wait"])).eql({
+          "#node-input-me": "primary",
+          "#node-input-controllers": "primary, standby",
+          "#node-input-wait": "10",
+        });
       },
     },
     {
@@ -1165,7 +1192,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
 
     /** Opens each dialog of the flow in turn (a config node's from its user's), runs `check(type)` on it, and cancels it. */
     async function eachDialog(check: (type: string) => Promise<void>): Promise<void> {
-      for (const id of ["fr-in", "fr-agg", "fr-tiers", "fr-latch", "fr-sd", "fr-wake", "fr-cmd"]) {
+      for (const id of ["fr-in", "fr-agg", "fr-tiers", "fr-latch", "fr-sd", "fr-wake", "fr-cmd", "fr-gate"]) {
         const type = String(flow().find((n) => n.id === id)?.type);
         await openDialog(page, id);
         await check(type);
