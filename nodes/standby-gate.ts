@@ -7,7 +7,8 @@
  * timer bounds the wait for the broker.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { GATE_TEXTS, type GateConfig, type GateState, checkGateConfig, gateInput, gateStatus, gateTimeout, initialGate, roleOf } from "../core/decide/standby";
+import { type GateConfig, type GateState, checkGateConfig, gateInput, gateStatus, gateTimeout, initialGate, roleOf, roleText } from "../core/decide/standby";
+import { now } from "./lib/clock";
 import { inputError, refuseMisconfigured } from "./lib/errors";
 import { renderText, statusShower } from "./lib/status";
 
@@ -18,10 +19,16 @@ interface StandbyGateDef extends NodeDef {
   controllers: string;
   wait: number | string;
   expiry: number | string;
+  takeover: number | string;
 }
 
 /** Seconds to wait for the broker's confirmation when the field is empty. */
 const DEFAULT_WAIT_S = 10;
+/** Seconds a controller ahead must be offline before this one takes over, when the field is empty. */
+const DEFAULT_TAKEOVER_S = 15;
+
+/** A number field of the dialog, its default when empty. */
+const numberOr = (x: number | string | undefined, dflt: number): number => Number(x === "" || x == null ? dflt : x);
 
 export = function (RED: NodeAPI) {
   function StandbyGateNode(this: Node, def: StandbyGateDef) {
@@ -38,9 +45,10 @@ export = function (RED: NodeAPI) {
         .split(",")
         .map((c) => c.trim())
         .filter((c) => c !== ""),
-      expiryS: Math.round(Number(def.expiry === "" || def.expiry == null ? 24 : def.expiry) * 3600),
+      expiryS: Math.round(numberOr(def.expiry, 24) * 3600),
+      takeoverMs: numberOr(def.takeover, DEFAULT_TAKEOVER_S) * 1000,
     };
-    const waitS = Number(def.wait === "" || def.wait == null ? DEFAULT_WAIT_S : def.wait);
+    const waitS = numberOr(def.wait, DEFAULT_WAIT_S);
     const problems = checkGateConfig(config);
     if (!Number.isFinite(waitS) || waitS < 1 || waitS > 120) problems.push(`wait for the broker 1 to 120 s (got ${String(def.wait)})`);
     if (problems.length) {
@@ -54,16 +62,20 @@ export = function (RED: NodeAPI) {
     let timer: NodeJS.Timeout | null = null;
 
     let roleSaid = "";
+    /** Shows the status again when a takeover delay ends (the role changes with no message). */
+    let roleTimer: NodeJS.Timeout | null = null;
     const status = () => {
-      show(gateStatus(config, state));
+      const mono = now().mono;
+      show(gateStatus(config, state, mono));
       // A change of role goes to the log too: that is where an operator looks for when a standby took over.
-      const role = roleOf(config, state);
-      const text = role.active ? GATE_TEXTS("status.active") : GATE_TEXTS(role.heard ? "status.standby" : "status.no-word", { ahead: role.ahead ?? "" });
-      const said = renderText(RED, node.type, text);
+      const role = roleOf(config, state, mono);
+      const said = renderText(RED, node.type, roleText(role));
       if (said !== roleSaid) {
         roleSaid = said;
         node.log(said);
       }
+      if (roleTimer) clearTimeout(roleTimer);
+      roleTimer = role.until === null ? null : setTimeout(status, Math.max(0, role.until - mono) + 50);
     };
     const settle = (go: boolean, reason: string | null) => {
       if (timer) clearTimeout(timer);
@@ -77,7 +89,7 @@ export = function (RED: NodeAPI) {
     };
 
     node.on("input", (msg: NodeMessageInFlow, send, done) => {
-      const step = gateInput(config, state, msg, Date.now());
+      const step = gateInput(config, state, msg, now());
       if (step.action === "error") {
         done(inputError(RED, node, step.reason ?? ""));
         return;
@@ -93,7 +105,7 @@ export = function (RED: NodeAPI) {
         case "claim":
           held = { msg, send, done };
           timer = setTimeout(() => {
-            const t = gateTimeout(config, state);
+            const t = gateTimeout(config, state, now().mono);
             state = t.state;
             settle(t.action === "release", t.reason);
             status();
@@ -119,6 +131,7 @@ export = function (RED: NodeAPI) {
     const first = setImmediate(status);
     node.on("close", (_removed: boolean, done: () => void) => {
       clearImmediate(first);
+      if (roleTimer) clearTimeout(roleTimer);
       // A held step is not sent by a node that is stopping.
       settle(false, null);
       done();

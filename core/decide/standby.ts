@@ -17,19 +17,22 @@
  *
  * What the gate sends towards the broker (a core `mqtt out` node): its claim,
  * then, once the broker has sent it back (stored), the step goes on. If the
- * broker does not send it back within the wait, the active controller runs
- * the step anyway: a shutdown sent twice (a controller cut off from the
- * broker while the other takes over) is the lesser harm than one never sent
- * (the broker down, or the UPS of the broker flat). A standby never runs a
- * step without the broker: it only takes over on the broker's word.
+ * broker does not send it back within the wait, the primary (the first
+ * controller of the list) runs the step anyway: a shutdown sent twice (a
+ * primary cut off from the broker while the standby takes over) is the lesser
+ * harm than one never sent (the broker down, or the UPS of the broker flat).
+ * A standby never runs a step without the broker's confirmation: a broker
+ * that stops sends every client's will, so its word "offline" alone is no
+ * proof; it takes over only after the takeover delay.
  *
  * A message from the broker is never a step: the broker's messages carry no
  * `msg.outage`, and a message on the gate's topics that carries one is refused.
  */
 import { describeValue, isRecord } from "../check";
 import { formatClock } from "../format";
+import type { Moment } from "../moment";
 import { restoredKind } from "./restored";
-import { type StatusView, statusOf, textTable } from "../status";
+import { type StatusView, type Text, statusOf, textTable } from "../status";
 
 export interface GateConfig {
   /** Topic prefix of the controllers of one site, e.g. "nut-shutdown/site-a". */
@@ -42,6 +45,12 @@ export interface GateConfig {
   controllers: string[];
   /** How long the broker keeps a claim nobody cleared (seconds; MQTT v5 message expiry). */
   expiryS: number;
+  /**
+   * How long a controller ahead must have been offline before this one takes over (ms). A broker
+   * that stops delivers every client's last will, and gives them back from its disk when it starts
+   * again: the controllers' births come again within their reconnect time, this delay is longer.
+   */
+  takeoverMs: number;
 }
 
 /** A step's claim, as published retained at `<prefix>/step/<step>`. */
@@ -55,14 +64,20 @@ export interface StepClaim {
 }
 
 export interface GateState {
-  /** What the broker last said of each configured controller: true online, false offline, null never heard. */
-  online: Array<{ name: string; online: boolean | null }>;
+  /**
+   * What the broker last said of each configured controller: true online, false offline (since
+   * `since`, on the monotonic clock), null never heard.
+   */
+  online: Array<{ name: string; online: boolean | null; since: number | null }>;
   /** The claim the broker holds for this step (the first one delivered), or null. */
   claim: StepClaim | null;
-  /** This controller published its claim and waits for the broker to send it back. */
-  pending: boolean;
-  /** The last step ran without the broker's confirmation. */
-  unconfirmed: boolean;
+  /** The claim this controller published and waits for the broker to send back. */
+  pending: StepClaim | null;
+  /**
+   * The claim of a step this controller ran without the broker's confirmation: published again when
+   * this controller's birth message shows the broker is back, so a standby that takes over later knows.
+   */
+  unconfirmed: StepClaim | null;
   /** Step messages not let through since the last reset. */
   blocked: number;
 }
@@ -114,19 +129,35 @@ export function checkGateConfig(c: GateConfig): string[] {
   if (new Set(c.controllers).size !== c.controllers.length) out.push("a controller is listed twice");
   if (NAME.test(c.me) && !c.controllers.includes(c.me)) out.push(`this controller ("${c.me}") is not in the list of controllers`);
   if (!Number.isInteger(c.expiryS) || c.expiryS < 60 || c.expiryS > 7 * 86_400) out.push(`claims expire after 60 s to 7 days (got ${c.expiryS} s)`);
+  if (!Number.isFinite(c.takeoverMs) || c.takeoverMs < 0 || c.takeoverMs > 600_000) {
+    out.push(`take over after 0 to 600 s offline (got ${c.takeoverMs / 1000} s)`);
+  }
   return out;
 }
 
 export function initialGate(config: GateConfig): GateState {
-  return { online: config.controllers.map((name) => ({ name, online: null })), claim: null, pending: false, unconfirmed: false, blocked: 0 };
+  return { online: config.controllers.map((name) => ({ name, online: null, since: null })), claim: null, pending: null, unconfirmed: null, blocked: 0 };
 }
 
-/** The controllers ahead of this one, and whether this one is active (all of them known offline). */
-export function roleOf(config: GateConfig, state: GateState): { active: boolean; ahead: string | null; heard: boolean } {
+/**
+ * Whether this controller is active (every controller ahead offline for the takeover delay), the first
+ * one ahead that holds it back, what the broker said of that one, and when the delay ends (mono ms).
+ */
+export function roleOf(
+  config: GateConfig,
+  state: GateState,
+  mono: number,
+): { active: boolean; ahead: string | null; heard: boolean; offline: boolean; until: number | null } {
   const mine = state.online.findIndex((c) => c.name === config.me);
-  const first = state.online.slice(0, Math.max(mine, 0)).find((c) => c.online !== false);
-  return { active: first === undefined, ahead: first?.name ?? null, heard: first?.online !== null };
+  const ahead = state.online.slice(0, Math.max(mine, 0));
+  const gone = (c: GateState["online"][number]) => c.online === false && c.since !== null && mono - c.since >= config.takeoverMs;
+  const first = ahead.find((c) => !gone(c));
+  const until = first?.online === false && first.since !== null ? first.since + config.takeoverMs : null;
+  return { active: first === undefined, ahead: first?.name ?? null, heard: first?.online !== null, offline: first?.online === false, until };
 }
+
+/** The first controller of the list: the only one that runs a step the broker did not confirm. */
+const isPrimary = (config: GateConfig): boolean => config.controllers[0] === config.me;
 
 export const controllerTopic = (config: GateConfig, name: string): string => `${config.prefix}/controller/${name}`;
 export const stepTopic = (config: GateConfig): string => `${config.prefix}/step/${config.step}`;
@@ -189,8 +220,13 @@ const result = (state: GateState, action: GateAction, reason: string | null = nu
   reason,
 });
 
+/** The retained, expiring message that claims a step. */
+function claimOf(config: GateConfig, claim: StepClaim): Publish {
+  return { topic: stepTopic(config), payload: claim, retain: true, qos: 1, messageExpiryInterval: config.expiryS };
+}
+
 /** The broker's word on a controller or a claim. */
-function fromBroker(config: GateConfig, state: GateState, topic: string, payload: unknown): GateStep {
+function fromBroker(config: GateConfig, state: GateState, topic: string, payload: unknown, mono: number): GateStep {
   const controllers = `${config.prefix}/controller/`;
   if (topic.startsWith(controllers)) {
     const name = topic.slice(controllers.length);
@@ -200,8 +236,13 @@ function fromBroker(config: GateConfig, state: GateState, topic: string, payload
     if (text !== "online" && text !== "offline") {
       return result(state, "error", `the word on controller ${name} must be "online" or "offline" (got ${describeValue(payload)})`);
     }
-    const online = state.online.map((c) => (c.name === name ? { name, online: text === "online" } : c));
-    return result({ ...state, online }, "update");
+    const isOnline = text === "online";
+    // An "offline" repeated (the retained will again on a reconnect) keeps the time it first said so.
+    const since = (c: GateState["online"][number]) => (isOnline ? null : c.online === false ? c.since : mono);
+    const online = state.online.map((c) => (c.name === name ? { name, online: isOnline, since: since(c) } : c));
+    // This controller's birth: the broker is back. A step it ran meanwhile is claimed now, unless another controller claimed it.
+    const reclaim = name === config.me && text === "online" && state.unconfirmed && !state.claim ? claimOf(config, state.unconfirmed) : null;
+    return result({ ...state, online }, "update", null, reclaim);
   }
   if (topic !== stepTopic(config)) return result(state, "ignore");
   const claim = parseClaim(payload);
@@ -210,50 +251,56 @@ function fromBroker(config: GateConfig, state: GateState, topic: string, payload
   if (claim.step !== config.step) return result(state, "error", `a claim of step ${claim.step} on the topic of step ${config.step}: ignored`);
   // The first claim delivered wins; a later one (the other controller's, sent at the same moment) changes nothing.
   const first = state.claim ?? claim;
-  const s = { ...state, claim: first };
+  // A claim of this controller's own came back: whatever it ran unconfirmed is known at the broker now.
+  const s = { ...state, claim: first, unconfirmed: claim.controller === config.me ? null : state.unconfirmed };
   if (!state.pending) return result(s, "update");
   return first.controller === config.me
-    ? result({ ...s, pending: false, unconfirmed: false }, "release")
-    : result({ ...s, pending: false, blocked: s.blocked + 1 }, "drop", `step ${config.step} claimed first by ${first.controller}`);
+    ? result({ ...s, pending: null, unconfirmed: null }, "release")
+    : result({ ...s, pending: null, blocked: s.blocked + 1 }, "drop", `step ${config.step} claimed first by ${first.controller}`);
 }
 
-/** `now` is the wall clock (epoch ms): it only dates the claim for people. */
-export function gateInput(config: GateConfig, state: GateState, msg: GateMessage, now: number): GateStep {
+/** `now.wall` only dates the claim for people; `now.mono` times the takeover. */
+export function gateInput(config: GateConfig, state: GateState, msg: GateMessage, now: Moment): GateStep {
   const underPrefix = typeof msg.topic === "string" && msg.topic.startsWith(`${config.prefix}/`);
   if (underPrefix && msg.outage !== undefined) {
     return result(state, "error", `a message on the controllers' topics (${String(msg.topic).slice(0, 200)}) is never a step: refused`);
   }
-  if (underPrefix) return fromBroker(config, state, msg.topic as string, msg.payload);
+  if (underPrefix) return fromBroker(config, state, msg.topic as string, msg.payload, now.mono);
   if (restoredKind(msg)) {
     // Power is back (or a reset): the step is over for this outage; the active controller clears its claim at the broker.
-    const s = { ...state, claim: null, pending: false, unconfirmed: false, blocked: 0 };
+    const s = { ...state, claim: null, pending: null, unconfirmed: null, blocked: 0 };
     const clear: Publish = { topic: stepTopic(config), payload: "", retain: true, qos: 1 };
-    return result(s, "pass", null, roleOf(config, state).active ? clear : null);
+    return result(s, "pass", null, roleOf(config, state, now.mono).active ? clear : null);
   }
   const problem = checkOutage(msg.outage);
   if (problem) return result(state, "error", problem);
-  const role = roleOf(config, state);
+  const role = roleOf(config, state, now.mono);
   const blocked = (reason: string) => result({ ...state, blocked: state.blocked + 1 }, "block", reason);
-  if (!role.active) return blocked(`standby: ${role.ahead} is ${role.heard ? "online" : "not known offline"}`);
+  if (!role.active)
+    return blocked(`standby: ${role.ahead} is ${role.offline ? "offline for less than the takeover delay" : role.heard ? "online" : "not known offline"}`);
   if (state.claim) {
     // This controller's own claim: the step's latch (after the gate) lets it through once.
     if (state.claim.controller === config.me) return result(state, "pass");
     return blocked(`step ${config.step} already claimed by ${state.claim.controller} at ${formatClock(state.claim.at)}`);
   }
+  // Ran here without the broker: the latch behind keeps it once; it is claimed again when the broker is back.
+  if (state.unconfirmed) return result(state, "pass");
   if (state.pending) return blocked("waiting for the broker to confirm the claim");
   const o = msg.outage as { id: string };
-  const claim: StepClaim = { controller: config.me, step: config.step, outage: o.id, at: now };
-  const publish: Publish = { topic: stepTopic(config), payload: claim, retain: true, qos: 1, messageExpiryInterval: config.expiryS };
-  return result({ ...state, pending: true }, "claim", null, publish);
+  const claim: StepClaim = { controller: config.me, step: config.step, outage: o.id, at: now.wall };
+  return result({ ...state, pending: claim }, "claim", null, claimOf(config, claim));
 }
 
-/** The wait for the broker's confirmation ended without it. */
-export function gateTimeout(config: GateConfig, state: GateState): GateStep {
+/**
+ * The wait for the broker's confirmation ended without it. Only the primary runs the step then: a
+ * standby acts on the broker's word alone (a broker that stops sends the primary's will too).
+ */
+export function gateTimeout(config: GateConfig, state: GateState, mono: number): GateStep {
   if (!state.pending) return result(state, "update");
-  const s = { ...state, pending: false };
-  if (roleOf(config, state).active) {
+  const s = { ...state, pending: null };
+  if (isPrimary(config) && roleOf(config, state, mono).active) {
     return result(
-      { ...s, unconfirmed: true },
+      { ...s, unconfirmed: state.pending },
       "release",
       `the broker did not confirm the claim of step ${config.step}: running it anyway (sent twice beats never sent)`,
     );
@@ -261,7 +308,7 @@ export function gateTimeout(config: GateConfig, state: GateState): GateStep {
   return result(
     { ...s, blocked: s.blocked + 1 },
     "drop",
-    `the broker did not confirm the claim of step ${config.step}, and this controller is no longer active`,
+    `the broker did not confirm the claim of step ${config.step}: not run (a standby runs a step only on the broker's word)`,
   );
 }
 
@@ -270,6 +317,7 @@ export const GATE_TEXTS = textTable({
   "status.active": [],
   "status.standby": ["ahead"],
   "status.no-word": ["ahead"],
+  "status.taking-over": ["ahead"],
   "status.claiming": [],
   "status.claimed": ["controller", "time"],
   "status.unconfirmed": [],
@@ -277,11 +325,19 @@ export const GATE_TEXTS = textTable({
 const say = GATE_TEXTS;
 
 /** green dot active; grey ring standby; yellow while the claim is on its way or after a step ran unconfirmed; blue ring once claimed. */
-export function gateStatus(config: GateConfig, state: GateState): StatusView {
-  const role = roleOf(config, state);
+export function gateStatus(config: GateConfig, state: GateState, mono: number): StatusView {
+  const role = roleOf(config, state, mono);
   if (state.pending) return statusOf("yellow", "dot", say("status.claiming"));
   if (state.unconfirmed) return statusOf("yellow", "ring", say("status.unconfirmed"));
   if (state.claim) return statusOf("blue", "ring", say("status.claimed", { controller: state.claim.controller, time: formatClock(state.claim.at) }));
   if (role.active) return statusOf("green", "dot", say("status.active"));
-  return statusOf("grey", "ring", role.heard ? say("status.standby", { ahead: role.ahead ?? "" }) : say("status.no-word", { ahead: role.ahead ?? "" }));
+  return statusOf("grey", "ring", roleText(role));
+}
+
+/** The role in words: active, standby (and why). */
+export function roleText(role: ReturnType<typeof roleOf>): Text {
+  const ahead = role.ahead ?? "";
+  if (role.active) return say("status.active");
+  if (role.offline) return say("status.taking-over", { ahead });
+  return role.heard ? say("status.standby", { ahead }) : say("status.no-word", { ahead });
 }

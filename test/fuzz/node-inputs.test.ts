@@ -607,6 +607,7 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
           me: "standby",
           controllers: "primary, standby",
           wait: 30,
+          takeover: 0,
           expiry: 24,
           wires: [["out"], ["claims"]],
         },

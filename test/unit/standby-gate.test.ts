@@ -27,11 +27,13 @@ const O1 = outage("outage-20261125T130200Z-ab12", T0);
 const HHMM = formatClock(T0);
 const PREFIX = "nut-shutdown/site-a";
 const STEP_TOPIC = `${PREFIX}/step/backup`;
-const base: GateConfig = { prefix: PREFIX, step: "backup", me: "primary", controllers: ["primary", "standby"], expiryS: 86_400 };
+const base: GateConfig = { prefix: PREFIX, step: "backup", me: "primary", controllers: ["primary", "standby"], expiryS: 86_400, takeoverMs: 15_000 };
 
 function gate(me = "primary") {
   const config = { ...base, me };
   let state: GateState = initialGate(config);
+  /** The monotonic clock, moved by `advance`. */
+  let mono = 1_000;
   const run = (s: GateStep) => {
     state = s.state;
     return s;
@@ -41,11 +43,18 @@ function gate(me = "primary") {
     get state() {
       return state;
     },
-    feed: (msg: Record<string, unknown>, now = T0) => run(gateInput(config, state, msg, now)),
-    timeout: () => run(gateTimeout(config, state)),
-    word: (name: string, payload: unknown) => run(gateInput(config, state, { topic: `${PREFIX}/controller/${name}`, payload, qos: 1, retain: true }, T0)),
+    get mono() {
+      return mono;
+    },
+    advance: (ms: number) => (mono += ms),
+    feed: (msg: Record<string, unknown>, now = T0) => run(gateInput(config, state, msg, { wall: now, mono })),
+    timeout: () => run(gateTimeout(config, state, mono)),
+    word: (name: string, payload: unknown) =>
+      run(gateInput(config, state, { topic: `${PREFIX}/controller/${name}`, payload, qos: 1, retain: true }, { wall: T0, mono })),
     claim: (controller: string, outageId = "outage-x") =>
-      run(gateInput(config, state, { topic: STEP_TOPIC, payload: JSON.stringify({ controller, step: "backup", outage: outageId, at: T0 }) }, T0)),
+      run(
+        gateInput(config, state, { topic: STEP_TOPIC, payload: JSON.stringify({ controller, step: "backup", outage: outageId, at: T0 }) }, { wall: T0, mono }),
+      ),
   };
 }
 
@@ -66,17 +75,24 @@ describe("standby-gate core", () => {
     should(g.feed(stepMsg).action).equal("block", "a repeat while the claim is on its way does not claim twice");
     should(g.claim("primary", O1.id).action).equal("release");
     should(g.feed(stepMsg).action).equal("pass", "its own claim: the latch behind the gate keeps it once");
-    should(shown("standby-gate", gateStatus(g.config, g.state)).text).equal(`claimed by primary ${HHMM}`);
+    should(shown("standby-gate", gateStatus(g.config, g.state, g.mono)).text).equal(`claimed by primary ${HHMM}`);
   });
 
   it("a standby waits while the primary is online or never heard of, and takes over on the primary's last will", () => {
     const g = gate("standby");
     should(g.feed(stepMsg)).containEql({ action: "block", reason: "standby: primary is not known offline" });
-    should(shown("standby-gate", gateStatus(g.config, g.state)).text).equal("standby: no word of primary");
+    should(shown("standby-gate", gateStatus(g.config, g.state, g.mono)).text).equal("standby: no word of primary");
     g.word("primary", "online");
     should(g.feed(stepMsg)).containEql({ action: "block", reason: "standby: primary is online" });
     g.word("primary", Buffer.from("offline"));
-    should(roleOf(g.config, g.state).active).be.true();
+    // not at once: a broker that stops sends every will, and the births come back within the reconnect time
+    should(g.feed(stepMsg)).containEql({ action: "block", reason: "standby: primary is offline for less than the takeover delay" });
+    should(shown("standby-gate", gateStatus(g.config, g.state, g.mono)).text).equal("standby: primary offline, taking over soon");
+    g.advance(14_999);
+    g.word("primary", "offline"); // the retained will again on a reconnect: the delay still counts from the first
+    should(roleOf(g.config, g.state, g.mono).active).be.false();
+    g.advance(1);
+    should(roleOf(g.config, g.state, g.mono).active).be.true();
     should(g.feed(stepMsg).action).equal("claim");
     should(g.claim("standby").action).equal("release");
     // the primary comes back: the step it did not run stays the standby's, and the primary never repeats it
@@ -90,6 +106,7 @@ describe("standby-gate core", () => {
     g.word("primary", "online");
     g.claim("primary");
     g.word("primary", "offline");
+    g.advance(15_000);
     should(g.feed(stepMsg).action).equal("block");
     should(g.state.claim?.controller).equal("primary");
   });
@@ -98,6 +115,7 @@ describe("standby-gate core", () => {
     const p = gate("primary");
     const s = gate("standby");
     s.word("primary", "offline"); // the standby believes the primary gone; the primary is in fact running
+    s.advance(15_000);
     should(p.feed(stepMsg).action).equal("claim");
     should(s.feed(stepMsg).action).equal("claim");
     // the broker delivers the standby's claim first, then the primary's, to both
@@ -109,20 +127,43 @@ describe("standby-gate core", () => {
     should(s.state.claim?.controller).equal("standby");
   });
 
-  it("the broker does not answer: the active controller runs the step anyway; a standby that lost its role drops it", () => {
+  it("the broker does not answer: the primary runs the step anyway; a standby, even one that took over, never runs a step the broker did not confirm", () => {
     const p = gate("primary");
     p.feed(stepMsg);
     const t = p.timeout();
     should(t.action).equal("release");
     should(t.reason).match(/did not confirm .* running it anyway/);
-    should(shown("standby-gate", gateStatus(p.config, p.state)).text).equal("ran without the broker's confirmation");
+    should(shown("standby-gate", gateStatus(p.config, p.state, p.mono)).text).equal("ran without the broker's confirmation");
 
     const s = gate("standby");
     s.word("primary", "offline");
-    s.feed(stepMsg);
-    s.word("primary", "online");
-    should(s.timeout().action).equal("drop");
+    s.advance(15_000);
+    should(s.feed(stepMsg).action).equal("claim");
+    const dropped = s.timeout();
+    should(dropped.action).equal("drop", "active, but not the primary: the broker's word is needed");
+    should(dropped.reason).match(/not run \(a standby runs a step only on the broker's word\)/);
     should(s.timeout().action).equal("update", "nothing pending any more");
+    should(s.feed(stepMsg).action).equal("claim", "tried again at the next reading");
+  });
+
+  it("a step run without the broker is claimed as soon as the broker is back (this controller's birth), so a standby taking over later does not repeat it", () => {
+    const p = gate("primary");
+    const first = p.feed(stepMsg);
+    should(p.timeout().action).equal("release");
+    // the next readings: the step goes to the latch (which keeps it once), no new claim, no new wait
+    should(p.feed(stepMsg)).containEql({ action: "pass", publish: null });
+    should(p.word("standby", "online").publish).be.null();
+    const back = p.word("primary", "online");
+    should(back.publish).eql(first.publish, "the same claim, published again");
+    p.claim("primary", O1.id);
+    should(p.state.unconfirmed).be.null();
+    should(p.word("primary", "online").publish).be.null(); // claimed once is enough
+    // meanwhile the standby, which took over after the claim came back, blocks the step
+    const s = gate("standby");
+    s.word("primary", "offline");
+    s.advance(15_000);
+    s.claim("primary", O1.id);
+    should(s.feed(stepMsg).action).equal("block");
   });
 
   it("power restored passes on every controller; the active one clears the claim at the broker", () => {
