@@ -2,7 +2,8 @@
  * The Node-RED 5 part of `npm test` (alone: `npm run build && npm run
  * test:node-red-5`). Node-RED 5 needs Node.js 22.9 or later, so the suites
  * that face Node-RED (the node tests through node-red-node-test-helper, the
- * bundled examples, the real-process test, the end-to-end outage and the
+ * bundled examples, the real-process test, the end-to-end outage, the two
+ * controllers and the sites over MQTT, and the
  * editor) run again, with mocha started by each Node.js of RUNS and
  * TEST_NODE_RED=node-red-5 (see test/harness/runtime.ts). Arguments, when
  * given, replace the suites of every run.
@@ -26,6 +27,8 @@ const SUITES = [
   "test/e2e/statuses-fr.test.ts",
   "test/e2e/outage-end-to-end.test.ts",
   "test/e2e/last-step-and-way-back.test.ts",
+  "test/e2e/standby-controllers.test.ts",
+  "test/e2e/sites-over-mqtt.test.ts",
   "test/e2e/context-store-corruption.test.ts",
   "test/fuzz/node-inputs.test.ts",
 ];

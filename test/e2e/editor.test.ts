@@ -62,6 +62,7 @@ const PALETTE = [
   { type: "ssh-shutdown", icon: "ssh-shutdown.svg", label: { "en-US": "ssh shutdown", fr: "arrêt ssh" } },
   { type: "wake-hosts", icon: "wake.svg", label: { "en-US": "wake when power returns", fr: "réveil au retour du courant" } },
   { type: "nut-command", icon: "nut-command.svg", label: { "en-US": "ups command", fr: "commande onduleur" } },
+  { type: "standby-gate", icon: "standby.svg", label: { "en-US": "active controller only", fr: "contrôleur actif seulement" } },
 ];
 /** Config nodes: Node-RED lists them in the Configuration nodes sidebar, never in the palette. */
 const CONFIG_TYPES = ["nut-server", "ssh-host"];
@@ -414,6 +415,21 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       y: 240,
       wires: [[]],
     },
+    {
+      id: "fr-gate",
+      type: "standby-gate",
+      z: "fr-tab",
+      name: "",
+      step: "backup",
+      prefix: "nut-shutdown/site-a",
+      me: "primary",
+      controllers: "primary, standby",
+      wait: 10,
+      expiry: 24,
+      x: 750,
+      y: 300,
+      wires: [[], []],
+    },
   ];
 
   /** Replaces the flows of the running Node-RED (a full deploy through the admin API). */
@@ -545,6 +561,18 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       },
     },
     {
+      type: "standby-gate",
+      id: "fr-gate",
+      invalid: ["#node-input-step", "back up"],
+      check: async (page) => {
+        should(await fields(page, ["#node-input-me", "#node-input-controllers", "#node-input-wait"])).eql({
+          "#node-input-me": "primary",
+          "#node-input-controllers": "primary, standby",
+          "#node-input-wait": "10",
+        });
+      },
+    },
+    {
       type: "outage-latch",
       id: "fr-latch",
       check: async (page) => {
@@ -585,7 +613,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       should(await ed().page.evaluate(() => (window as unknown as EditorWindow).RED.i18n.lang())).equal(lang);
     });
 
-    it(`the seven nodes are in the palette under "${CATEGORY}", with their ${lang} label and their own icon, served as SVG; the two config nodes are config nodes of the package`, async () => {
+    it(`the ${PALETTE.length} nodes are in the palette under "${CATEGORY}", with their ${lang} label and their own icon, served as SVG; the two config nodes are config nodes of the package`, async () => {
       const { page } = ed();
       should(squash(await page.locator("#red-ui-palette-header-ups_shutdown").innerText())).equal(CATEGORY);
       const inCategory = await page
@@ -1061,7 +1089,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       should(await errorNotes(page)).eql([]);
     });
 
-    it("Import ▸ Examples lists the five examples of the package; the progressive one, imported through the dialog and deployed: no error, no invalid or unknown node, every node shows its status", async () => {
+    it("Import ▸ Examples lists the eight examples of the package; the progressive one, imported through the dialog and deployed: no error, no invalid or unknown node, every node shows its status", async () => {
       const notesFrom = await page.evaluate(() => (window as unknown as EditorWindow).e2eNotes.length);
       await page.evaluate(() => (window as unknown as EditorWindow).RED.actions.invoke("core:show-examples-import-dialog"));
       const browser = page.locator(".red-ui-clipboard-dialog-tab-library:visible");
@@ -1088,7 +1116,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
       }
       const listed = await items.allInnerTexts();
       should(listed).eql(expected);
-      should(listed).have.length(5);
+      should(listed).have.length(8);
 
       const progressive = expected.find((e) => e.startsWith("01"));
       should(progressive).be.ok();
@@ -1196,7 +1224,7 @@ describe(`the editor of ${runtimeLabel()} in Chromium: every node of the package
 
     /** Opens each dialog of the flow in turn (a config node's from its user's), runs `check(type)` on it, and cancels it. */
     async function eachDialog(check: (type: string) => Promise<void>): Promise<void> {
-      for (const id of ["fr-in", "fr-agg", "fr-tiers", "fr-latch", "fr-sd", "fr-wake", "fr-cmd"]) {
+      for (const id of ["fr-in", "fr-agg", "fr-tiers", "fr-latch", "fr-sd", "fr-wake", "fr-cmd", "fr-gate"]) {
         const type = String(flow().find((n) => n.id === id)?.type);
         await openDialog(page, id);
         await check(type);

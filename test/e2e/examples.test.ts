@@ -2,7 +2,7 @@
  * Every bundled example, deployed as shipped into a real node-red process:
  * known node types only, no error logged, nothing connects anywhere it
  * should not (every ssh-shutdown is on simulate), and the library endpoint
- * behind Import > Examples lists all five.
+ * behind Import > Examples lists all eight.
  */
 import should from "../harness/should";
 import { exampleFiles, loadExample, type FlowNode } from "../../tools/example-flow";
@@ -27,7 +27,7 @@ describe(`bundled examples in a real ${runtimeLabel()}`, function () {
     }
   });
 
-  it("Import > Examples lists the five examples of the package (the editor's library endpoint)", async () => {
+  it("Import > Examples lists the eight examples of the package (the editor's library endpoint)", async () => {
     const res = await fetch(`${nr.url}/library/examples/flows/${MODULE}`);
     should(res.status).equal(200);
     const listed = ((await res.json()) as Array<{ fn?: string }>).map((e) => e.fn);
@@ -36,7 +36,7 @@ describe(`bundled examples in a real ${runtimeLabel()}`, function () {
         .map((f) => f.replace(/\.json$/, ""))
         .sort(),
     );
-    should(listed).have.length(5);
+    should(listed).have.length(8);
   });
 
   it("the dashboard example (05) is the progressive one (01) node for node, plus dashboard nodes fed by its power state and results", () => {

@@ -46,7 +46,7 @@ describe("the published package (npm pack --dry-run in a clean copy, as from a f
   after(() => copy && rmSync(copy, { recursive: true, force: true }));
 
   it("has, for every node, its JS, editor HTML, labels and help in en-US and fr, and its icon", () => {
-    should(Object.keys(nodes)).have.length(9);
+    should(Object.keys(nodes)).have.length(10);
     for (const [type, js] of Object.entries(nodes)) {
       const dir = js.slice(0, js.lastIndexOf("/"));
       const want = [js, js.replace(/\.js$/, ".html")];
@@ -75,7 +75,7 @@ describe("the published package (npm pack --dry-run in a clean copy, as from a f
     should(loaded).equal(Object.keys(nodes).length, "one shared script per node");
   });
 
-  it("has the five examples, and no tests, TypeScript sources, source maps or stale build output", () => {
+  it("has the eight examples, and no tests, TypeScript sources, source maps or stale build output", () => {
     for (const e of exampleFiles()) should(files.has(`examples/${e}`)).be.true(e);
     for (const f of files) {
       should(f).not.match(/^(test|tools|bench|scripts|core|nodes)\//, f);

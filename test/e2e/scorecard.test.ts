@@ -42,6 +42,7 @@ describe("Flow Library scorecard (node-red-dev validate, offline)", function () 
       "nut-ups-in",
       "outage-latch",
       "ssh-shutdown",
+      "standby-gate",
       "ups-aggregate",
       "wake-hosts",
     ]);

@@ -111,6 +111,16 @@ function flow(host: string, port: number): object[] {
     // the server has no credentials: the command is not sent, and the status says why
     at("go-cmd", "inject", { props: [{ p: "payload" }], repeat: "", once: true, onceDelay: 0.5, payload: "", payloadType: "str", wires: [["cmd"]] }),
     at("cmd", "nut-command", { server: "srv", ups: "ups1", kind: "instcmd", command: "shutdown.return", param: "", hosts: [], store: "" }),
+    // no word of the primary yet (no broker wired): the standby waits
+    at("gate", "standby-gate", {
+      step: "backup",
+      prefix: "nut-shutdown/site-a",
+      me: "standby",
+      controllers: "primary, standby",
+      wait: 10,
+      expiry: 24,
+      outputs: 2,
+    }),
   ];
 }
 
@@ -125,6 +135,7 @@ const FRENCH: Array<[string, string]> = [
   ["sd", "simulé 1"],
   ["wake", "web1 à réveiller · en attente d'un état d'alimentation · en mémoire seulement, perdu au redéploiement"],
   ["cmd", "shutdown.return : ÉCHEC NO-CREDENTIALS"],
+  ["gate", "en attente : pas de nouvelles de primary"],
 ];
 
 for (const runtime of RUNTIMES) {

@@ -14,6 +14,9 @@
  * forbidden property, an unknown action) leaves it at 0; one good message at
  * the end shows it counts. wake-hosts' packets go to a loopback UDP socket
  * that counts them: no message wakes a host, or records one not in its list.
+ * standby-gate: whatever arrives on its broker topics (as a core mqtt in
+ * delivers it) never goes on as a step; a step without an outage is refused;
+ * the standby takes over and claims as without the fuzz.
  * nut-command against nut-sim: a message that
  * chooses or says power is back never sends an INSTCMD; one plain message
  * sends one. The editor endpoints get generated bodies: never a
@@ -35,6 +38,8 @@ import type { NutCommandResult } from "../../core/contract";
 import sshHostNode from "../../nodes/ssh-host";
 import sshShutdownNode from "../../nodes/ssh-shutdown";
 import wakeHostsNode from "../../nodes/wake-hosts";
+import standbyGateNode from "../../nodes/standby-gate";
+import { parseClaim } from "../../core/decide/standby";
 import { createSocket } from "node:dgram";
 import type { WakeResult } from "../../core/contract";
 import { startNutSim, type NutSim } from "../../tools/nut-sim";
@@ -586,6 +591,70 @@ describe(`fuzz: every node's input in the Node-RED runtime (${between} fuzzed me
     } finally {
       await new Promise<void>((resolve) => udp.close(() => resolve()));
     }
+  });
+
+  it("standby-gate: nothing from the broker's topics is a step, a broken step is an error; the standby takes over as without the fuzz", async () => {
+    const r = new Rng(seed ^ 0x57b);
+    const prefix = "nut-shutdown/site-a";
+    await helper.load(
+      [standbyGateNode],
+      [
+        {
+          id: "gate",
+          type: "standby-gate",
+          step: "backup",
+          prefix,
+          me: "standby",
+          controllers: "primary, standby",
+          wait: 30,
+          takeover: 0,
+          expiry: 24,
+          wires: [["out"], ["claims"]],
+        },
+        { id: "out", type: "helper" },
+        { id: "claims", type: "helper" },
+      ],
+    );
+    const w = fuzzWatch("gate");
+    const got = collect(helper.getNode("out")) as Msg[];
+    const claims = collect(helper.getNode("claims")) as Msg[];
+    const word = (payload: unknown): Msg => ({ topic: `${prefix}/controller/primary`, payload, qos: 1, retain: true }) as Msg;
+    // What a forger can put on the gate's topics: anything but a word or a claim in their exact shape.
+    const forged = (): Msg => {
+      for (;;) {
+        const topic = r.pick([`${prefix}/step/backup`, `${prefix}/controller/primary`, `${prefix}/controller/standby`]);
+        const payload = r.chance(0.5)
+          ? junkValue(r, 2)
+          : JSON.stringify({ outage: O1, tier: { name: "backup" }, hosts: [junkString(r)], command: junkString(r) });
+        const m = noise(r, { topic, payload, qos: 1, retain: r.chance(0.5) } as Msg);
+        m.topic = topic;
+        if (r.chance(0.3)) m.outage = O1; // as if the broker could carry an outage: still never a step
+        const text = typeof payload === "string" ? payload.trim() : null;
+        if (topic.includes("/controller/") && (text === "online" || text === "offline")) continue;
+        if (topic.endsWith("/step/backup") && m.outage === undefined && parseClaim(payload) !== null) continue;
+        return m;
+      }
+    };
+    const brokenStep = (): Msg => {
+      const o = r.pick([() => undefined, () => notRecord(r), () => ({ id: notText(r), since: O1.since }), () => ({ id: "x".repeat(201), since: O1.since })])();
+      const m = noise(r, { outage: o, payload: junkValue(r, 1) } as Msg);
+      if (typeof m.topic === "string" && m.topic.startsWith(`${prefix}/`)) delete m.topic;
+      return restoredKind(m) ? noise(r, { outage: 7 } as Msg) : m;
+    };
+    await fuzzAll(w, got, between, forged, "standby, no word of the primary");
+    await w.feed(word("offline"));
+    await fuzzAll(w, got, between, forged, "active");
+    await fuzzAll(w, got, between, brokenStep, "active, broken steps");
+    should(claims).have.length(0, "nothing claimed by a forged or broken message");
+    // (a claimed step is finished once its claim is back: it is not fed like the others)
+    helper.getNode("gate").receive({ outage: O1, summary: "backup" });
+    await waitUntil("the claim", () => claims.length === 1);
+    should(claims.map((c) => c.payload)).eql([{ controller: "standby", step: "backup", outage: O1.id, at: (claims[0]?.payload as { at: number })?.at }]);
+    // its own claim back from the broker: the step goes on, once
+    const echo = { topic: `${prefix}/step/backup`, payload: JSON.stringify(claims[0].payload) } as Msg;
+    helper.getNode("gate").receive(echo);
+    await waitUntil("the step released", () => got.length === 1);
+    should(got.map((m) => m.summary)).eql(["backup"]);
   });
 
   it("nut-ups-in: any message is a poll now (documented): each one is finished with one reading, and the readings stay right", async () => {

@@ -23,7 +23,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LineBuffer, formatCommand, tokenize } from "../../core/nut/protocol";
-import { findExecutable, freePort } from "./system";
+import { findExecutable, freePort, portOpen } from "./system";
 import { waitUntil } from "./wait";
 
 const BIN_DIRS = ["/lib/nut", "/usr/lib/nut", "/usr/libexec/nut", "/usr/local/ups/bin", "/usr/local/ups/sbin"];
@@ -431,17 +431,6 @@ function rmSocket(path: string): void {
   } catch {
     // not ours to worry about: the driver will complain in its log
   }
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, "127.0.0.1");
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
 }
 
 /** Start a lab on a free loopback port. Call `stop()` in `after`. */

@@ -86,12 +86,12 @@ export function kind(r: Recorded): "shutdown" | "cancel" | "check" | "other" {
 }
 
 /**
- * The shipped example pointed at the labs, every ssh-shutdown on `shutdown`
+ * The shipped example (the progressive one unless told; 08 is the same plan on two controllers) pointed at the labs, every ssh-shutdown on `shutdown`
  * (delay 10 min, connect timeout 5 s, `deadline` s of retries), polls every
  * second, confirm 2 s, restore 5 s, every debug node also printing to the
  * log, and wake-hosts' packets sent to 127.0.0.1.
  */
-export function planFlow(nut: NutLab, ssh: SshLab, deadline = 30): FlowNode[] {
+export function planFlow(nut: NutLab, ssh: SshLab, deadline = 30, example = "01"): FlowNode[] {
   const targets: Record<string, SshTarget> = {};
   for (const h of PLAN_HOSTS) {
     const host = ssh.host(h);
@@ -103,7 +103,7 @@ export function planFlow(nut: NutLab, ssh: SshLab, deadline = 30): FlowNode[] {
       keyFile: ssh.keyFile("ed25519"),
     };
   }
-  const flow = pointAtSsh(pointAtNut(loadExample("01"), nut.host, nut.port), targets);
+  const flow = pointAtSsh(pointAtNut(loadExample(example), nut.host, nut.port), targets);
   setShutdownAction(flow, "shutdown", ["shutdown", "cancel", "check", "simulate", "prepare"]);
   setOnType(flow, "ssh-shutdown", { delay: 10, connectTimeout: 5, deadline });
   setOnType(flow, "nut-server", { interval: 1 });

@@ -6,7 +6,7 @@
  * says what to install.
  */
 import { accessSync, constants } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 
 export const inCI = /^(1|true|yes)$/i.test(process.env.CI ?? "");
 
@@ -50,5 +50,17 @@ export function freePort(): Promise<number> {
       const port = typeof addr === "object" && addr ? addr.port : 0;
       srv.close(() => resolve(port));
     });
+  });
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port` right now. */
+export function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, "127.0.0.1");
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
   });
 }

@@ -15,6 +15,7 @@ import nutCommandNode from "../../nodes/nut-command";
 import latchNode from "../../nodes/outage-latch";
 import sshHostNode from "../../nodes/ssh-host";
 import sshShutdownNode from "../../nodes/ssh-shutdown";
+import standbyGateNode from "../../nodes/standby-gate";
 import aggregateNode from "../../nodes/ups-aggregate";
 import wakeHostsNode from "../../nodes/wake-hosts";
 import { callsOf, collect, collectCompleted, errorText, helper, type SpyCall } from "../harness/red-helper";
@@ -33,6 +34,18 @@ interface Case {
 }
 
 const out = { id: "out", type: "helper" };
+/** A standby-gate as the active-standby example has it, on the primary. */
+const GATE = {
+  id: "n",
+  type: "standby-gate",
+  step: "backup",
+  prefix: "nut-shutdown/site-a",
+  me: "primary",
+  controllers: "primary, standby",
+  wait: 10,
+  expiry: 24,
+  wires: [["out"], []],
+};
 const MISCONFIGURED: Case[] = [
   {
     type: "nut-ups-in",
@@ -96,6 +109,25 @@ const MISCONFIGURED: Case[] = [
     modules: [nutServerNode, nutCommandNode],
     flow: [{ id: "n", type: "nut-command", server: "srv", ups: "ups1", kind: "instcmd", command: "", wires: [["out"]] }],
     problem: "No NUT server is configured.; no instant command is set",
+  },
+  {
+    type: "standby-gate",
+    modules: [standbyGateNode],
+    flow: [
+      {
+        id: "n",
+        type: "standby-gate",
+        step: "backup",
+        prefix: "site/#",
+        me: "third",
+        controllers: "primary, standby",
+        wait: 10,
+        expiry: 24,
+        wires: [["out"], []],
+      },
+    ],
+    problem:
+      'topic prefix must be a topic without wildcards, spaces or a leading or trailing "/" (got "site/#"); this controller ("third") is not in the list of controllers',
   },
 ];
 
@@ -181,6 +213,21 @@ describe("the one error path", () => {
       msg: { payload: { command: "load.off" } },
       problem:
         /^refused: msg\.payload\.command is not accepted; the UPS, the command and its value come only from the node's configuration \(a message can only say go\)$/,
+    },
+    {
+      type: "standby-gate",
+      modules: [standbyGateNode],
+      flow: [GATE],
+      // what a core mqtt in node makes of a forged message on the gate's topics: it carries no outage, it is never a step
+      msg: { topic: "nut-shutdown/site-a/step/backup", payload: { controller: "primary", step: "backup" }, qos: 1, retain: false },
+      problem: /^Message ignored: not a claim of step backup \(got /,
+    },
+    {
+      type: "standby-gate",
+      modules: [standbyGateNode],
+      flow: [GATE],
+      msg: { topic: "nut-shutdown/site-a/step/backup", outage: { id: "outage-x", since: 1 }, payload: {} },
+      problem: /^Message ignored: a message on the controllers' topics \(nut-shutdown\/site-a\/step\/backup\) is never a step: refused$/,
     },
   ];
   for (const c of BAD_INPUT) {

@@ -9,6 +9,7 @@ import should from "../harness/should";
 import { AGGREGATE_TEXTS } from "../../core/decide/aggregate";
 import { COMMAND_TEXTS } from "../../core/nut/command";
 import { LATCH_TEXTS } from "../../core/decide/latch";
+import { GATE_TEXTS } from "../../core/decide/standby";
 import { TIER_TEXTS } from "../../core/decide/tiers";
 import { UPS_TEXTS } from "../../core/nut/ups-state";
 import { SHUTDOWN_TEXTS } from "../../core/ssh/shutdown";
@@ -27,6 +28,7 @@ const TABLES: Record<string, TextTable[]> = {
   "ssh-shutdown": [SHUTDOWN_TEXTS.table, NODE_TEXTS.table],
   "wake-hosts": [WAKE_TEXTS.table, NODE_TEXTS.table],
   "nut-command": [COMMAND_TEXTS.table, NODE_TEXTS.table],
+  "standby-gate": [GATE_TEXTS.table, NODE_TEXTS.table],
 };
 
 /** The keys of the one error path each node uses: a configuration check, bad input, or both. */
@@ -39,6 +41,7 @@ const ERRORS: Record<string, TextTable> = {
   "ssh-shutdown": pick("errors.config", "errors.config-input"),
   "wake-hosts": pick("errors.config", "errors.config-input", "errors.bad-input"),
   "nut-command": pick("errors.config", "errors.config-input", "errors.bad-input"),
+  "standby-gate": pick("errors.config", "errors.config-input", "errors.bad-input"),
 };
 
 /** The value at a dotted path of a catalog, or undefined. */
