@@ -592,6 +592,12 @@ export class SshLab {
     for (const h of this.state.hosts) rmSync(join(this.hostDir(h.name), "on"), { recursive: true, force: true });
   }
 
+  /** Every host answers as at start again: exit 0, no sleep, the usual reply, no per-command behaviour (between tests). */
+  resetBehaviours(): void {
+    for (const h of this.state.hosts) this.behave(h.name, { exit: 0, sleep: 0, reply: null });
+    this.clearBehaviours();
+  }
+
   /** Recorded commands, oldest first (all hosts, or one). */
   records(name?: string): Recorded[] {
     const names = name ? [name] : this.state.hosts.map((h) => h.name);

@@ -40,8 +40,7 @@ describe("ssh-shutdown pre-flight, kept sessions and phases against real sshd ho
   });
   afterEach(async () => {
     await helper.unload();
-    for (const h of lab.hosts()) lab.behave(h.name, { exit: 0, sleep: 0, reply: null });
-    lab.clearBehaviours();
+    lab?.resetBehaviours();
     for (const h of lab.hosts()) await lab.startHost(h.name);
     lab.clearRecords();
   });

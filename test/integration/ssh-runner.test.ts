@@ -29,8 +29,7 @@ describe("SSH runner against real sshd hosts", function () {
     await lab?.stop();
   });
   afterEach(() => {
-    for (const h of lab?.hosts() ?? []) lab.behave(h.name, { exit: 0, sleep: 0, reply: null });
-    lab?.clearBehaviours();
+    lab?.resetBehaviours();
   });
 
   const target = (name: string, over: Partial<SshTarget> = {}, key: ClientKey = "ed25519"): SshTarget => labTarget(lab, name, over, key);

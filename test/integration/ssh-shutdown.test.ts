@@ -59,8 +59,7 @@ describe("ssh-shutdown and ssh-host nodes against real sshd hosts", function () 
   });
   afterEach(async () => {
     await helper.unload();
-    for (const h of lab.hosts()) lab.behave(h.name, { exit: 0, sleep: 0, reply: null });
-    lab.clearBehaviours();
+    lab?.resetBehaviours();
     await lab.startHost("late");
     lab.clearRecords();
   });
