@@ -8,7 +8,12 @@
  *
  * Prints "start <epoch ms>" just before connecting, and "cpu <seconds>"
  * used since then (its startup is not counted) on SIGTERM or when every
- * target answered.
+ * target answered. `preconnected`: it first connects to every target, runs
+ * WARMUP_COMMAND on each (as a pre-flight runs its check: sshd sets up the
+ * session at the first command), waits until each is done or failed (the
+ * hung ones at readyTimeout), and "start" is when it then sends the command
+ * on every open connection: the floor of a pre-connected fan-out (sshd
+ * starting the command on each host).
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -19,7 +24,11 @@ export interface FanoutConfig {
   keyFile: string;
   command: string;
   targets: Array<{ address: string; port: number; fingerprint: string }>;
+  preconnected?: boolean;
 }
+
+/** What the pre-connected run sends first on each connection (recorded by the lab, not timed). */
+export const WARMUP_COMMAND = "true # warm-up";
 
 let cpuAtStart: NodeJS.CpuUsage | undefined;
 
@@ -36,11 +45,37 @@ function main(): void {
     if (--left === 0) finish();
   };
   process.on("SIGTERM", finish);
-  cpuAtStart = process.cpuUsage();
-  process.stdout.write(`start ${Date.now()}\n`);
+  const run = (conn: Client, end: (what: string) => void, command = cfg.command): void => {
+    conn.exec(command, (err, stream) => {
+      if (err) return end("exec-error");
+      stream.on("data", () => undefined);
+      stream.stderr.on("data", () => undefined);
+      stream.on("close", () => end("ok"));
+    });
+  };
+  const start = (): void => {
+    cpuAtStart = process.cpuUsage();
+    process.stdout.write(`start ${Date.now()}\n`);
+  };
+  /** Pre-connected: the connections that came up, run once every target is up or failed. */
+  const opened: Array<() => void> = [];
+  let settled = 0;
+  const settle = (): void => {
+    if (++settled < cfg.targets.length) return;
+    start();
+    for (const go of opened) go();
+  };
+  if (!cfg.preconnected) start();
   for (const t of cfg.targets) {
     const conn = new Client();
     let done = false;
+    let counted = false;
+    /** This target is ready to go, or will never be (pre-connected runs start once every target is one or the other). */
+    const settleOnce = (): void => {
+      if (counted) return;
+      counted = true;
+      settle();
+    };
     const end = (what: string): void => {
       if (done) return;
       done = true;
@@ -48,14 +83,21 @@ function main(): void {
       conn.end();
       ended();
     };
-    conn.on("error", (err) => end(`error ${err.message.replace(/\s+/g, "_")}`));
+    conn.on("error", (err) => {
+      end(`error ${err.message.replace(/\s+/g, "_")}`);
+      if (cfg.preconnected) settleOnce();
+    });
     conn.on("ready", () => {
-      conn.exec(cfg.command, (err, stream) => {
-        if (err) return end("exec-error");
-        stream.on("data", () => undefined);
-        stream.stderr.on("data", () => undefined);
-        stream.on("close", () => end("ok"));
-      });
+      if (!cfg.preconnected) return run(conn, end);
+      run(
+        conn,
+        (what) => {
+          if (what === "ok") opened.push(() => run(conn, end));
+          else end(what);
+          settleOnce();
+        },
+        WARMUP_COMMAND,
+      );
     });
     conn.connect({
       host: t.address,
