@@ -97,6 +97,9 @@ describe("ssh guest presets", () => {
     for (const [name, text] of Object.entries(data)) writeFileSync(join(work, name), text);
     let script = command;
     for (const [path, stub] of PATHS) script = script.split(path).join(stub);
+    // SAFETY: a program named by its full path and not replaced above would run for real on this machine
+    const unreplaced = /(?:^|[\s"'(;&|`$])(\/(?:usr\/)?s?bin\/[\w.-]+)/.exec(script);
+    if (unreplaced) throw new Error(`a guest step names ${unreplaced[1]}, which has no stand-in here: add one to PATHS`);
     const args = sh.endsWith("busybox") ? ["sh", "-c", STUBS + script] : ["-c", STUBS + script];
     const log = join(work, "calls.log");
     writeFileSync(log, "");

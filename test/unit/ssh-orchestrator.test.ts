@@ -11,6 +11,7 @@ import type { Delivery, KeptSession, OpenSession, OrchestratorOptions, Resolved,
 import { presetCommands } from "../../core/ssh/presets";
 import type { RunOptions, RunOutcome, SshTarget } from "../../core/ssh/runner";
 import { MAX_SHARED_REQUESTS } from "../../core/ssh/shutdown";
+import { runOutcome } from "../harness/ssh-target";
 
 /** One call of the fake runner: the test answers it (or it ends when aborted). */
 interface Call {
@@ -24,20 +25,7 @@ interface Call {
   ended: boolean;
 }
 
-const OUTCOME: RunOutcome = {
-  ok: true,
-  exitCode: 0,
-  signal: null,
-  stdout: "",
-  stderr: "",
-  durationMs: 5,
-  attempts: 1,
-  error: null,
-  sent: true,
-  aborted: false,
-  steps: [],
-  reused: false,
-} as RunOutcome;
+const OUTCOME = runOutcome({ durationMs: 5 });
 
 /** A session the test opens, drops and sees closed. */
 class FakeSession implements KeptSession {

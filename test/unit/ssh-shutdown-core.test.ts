@@ -7,7 +7,8 @@ import type { ShutdownResult } from "../../core/contract";
 import type { StatusView } from "../../core/status";
 import { type Language, shown } from "../harness/catalog";
 import { Excerpt, backoffDelay, classifyError } from "../../core/ssh/runner";
-import type { RunOutcome, SshTarget, StepOutcome } from "../../core/ssh/runner";
+import { runOutcome } from "../harness/ssh-target";
+import type { SshTarget, StepOutcome } from "../../core/ssh/runner";
 import {
   FORBIDDEN_PROPERTIES,
   cancelTargets,
@@ -26,23 +27,7 @@ import {
 const T0 = 1_790_000_000_000;
 const host = { id: "h1", name: "backup-server", address: "192.0.2.10", port: 22 };
 
-function outcome(over: Partial<RunOutcome> = {}): RunOutcome {
-  return {
-    ok: true,
-    exitCode: 0,
-    signal: null,
-    stdout: "",
-    stderr: "",
-    durationMs: 412,
-    attempts: 1,
-    error: null,
-    sent: true,
-    aborted: false,
-    steps: [],
-    reused: false,
-    ...over,
-  };
-}
+const outcome = runOutcome;
 
 describe("ssh-shutdown core", () => {
   describe("readConfig", () => {
