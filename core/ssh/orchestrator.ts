@@ -14,7 +14,7 @@ import type { ShutdownAction, ShutdownResult } from "../contract";
 import type { PresetCommands } from "./presets";
 import type { RunOptions, RunOutcome, SshTarget, Step } from "./runner";
 import type { OpenOptions, OpenResult } from "./session";
-import { MAX_SHARED_REQUESTS, failedResult, makeResult } from "./shutdown";
+import { MAX_SHARED_REQUESTS, failedResult, makeResult, verifies } from "./shutdown";
 
 /** Who a host is, for results. */
 export interface HostInfo {
@@ -186,7 +186,7 @@ export function commandOf(action: ShutdownAction, c: PresetCommands): string | n
 /** The steps before an action's command: the guests' stops before a shutdown, their checks before a check or a pre-flight. */
 export function stepsOf(action: ShutdownAction, guests: { steps: Step[]; checks: Step[] }): Step[] {
   if (action === "shutdown") return guests.steps;
-  return action === "check" || action === "prepare" ? guests.checks : [];
+  return verifies(action) ? guests.checks : [];
 }
 
 export class Orchestrator<R, S extends KeptSession = KeptSession> {
@@ -526,7 +526,7 @@ export class Orchestrator<R, S extends KeptSession = KeptSession> {
       deadlineMs: this.o.deadlineMs,
       // a check is a test: one attempt per host unless the operator asked for retries
       // (a pre-flight too: an unreachable host is reported at once, not at the deadline)
-      maxAttempts: (action === "check" || action === "prepare") && !this.o.checkRetry ? 1 : undefined,
+      maxAttempts: verifies(action) && !this.o.checkRetry ? 1 : undefined,
       okExitCodes: action === "cancel" ? slot.commands?.cancelOkExitCodes : [0],
       before: slot.steps,
       signal: slot.controller.signal,

@@ -18,6 +18,11 @@ import { type StatusView, statusOf, textTable } from "../status";
 
 export const ACTIONS: readonly ShutdownAction[] = ["shutdown", "cancel", "check", "simulate", "prepare"];
 
+/** A check and a pre-flight both verify a host (the check command, the guests' checks, one attempt by default): neither powers anything off. */
+export function verifies(action: ShutdownAction): boolean {
+  return action === "check" || action === "prepare";
+}
+
 /** What a node may do with no msg.action (prepare is only ever asked for by a message). */
 export const DEFAULT_ACTIONS: readonly ShutdownAction[] = ["shutdown", "cancel", "check", "simulate"];
 
@@ -341,7 +346,7 @@ export function makeResult(
     ? outcome.steps.map(stepResult)
     : planned.map((s) => ({ label: s.label, command: s.command, ok: true, exitCode: null, signal: null, error: null, duration: 0, stdout: "", stderr: "" }));
   // a pre-flight is a check too: a guest step it could not run is a problem to fix before the tier
-  const failedCheck = action === "check" || action === "prepare" ? steps.find((s) => !s.ok) : undefined;
+  const failedCheck = verifies(action) ? steps.find((s) => !s.ok) : undefined;
   const checkError = failedCheck ? `guest step "${failedCheck.label}" ${failedCheck.error ?? "failed"}` : null;
   return {
     host: host.name,
