@@ -33,10 +33,15 @@ export const NAMED: Timeline[] = [
     steps: [at(2, status("ups1", "OB DISCHRG")), at(4, { kind: "freeze", ups: "ups1" }), at(25, { kind: "thaw", ups: "ups1" })],
   },
   {
-    name: "upsd restarted mid-outage, down 5 s: nothing",
+    // Back well within the dead time, under load too. Our dead time ends exactly 10 s after the last good
+    // read (up to one poll before the stop); upsd may take 2 s to serve the drivers' data again on a busy
+    // CI machine and our next poll may come 2 s after that: down 3 s is read again at the latest 9 s after
+    // that last read. Down 5 s could reach the 10 s boundary, where upsmon, which checks only at its next
+    // poll, still says nothing (docs/nodes.md: "The dead time is exact").
+    name: "upsd restarted mid-outage, down 3 s: nothing",
     upses: two,
     minSupplies: 2,
-    steps: [at(2, status("ups1", "OB DISCHRG")), at(2, status("ups2", "OB DISCHRG")), at(6, { kind: "upsd-stop" }), at(5, { kind: "upsd-start" })],
+    steps: [at(2, status("ups1", "OB DISCHRG")), at(2, status("ups2", "OB DISCHRG")), at(6, { kind: "upsd-stop" }), at(3, { kind: "upsd-start" })],
   },
   {
     name: "upsd down past the dead time while on battery: shutdown",
