@@ -37,7 +37,7 @@ import { EventEmitter } from "node:events";
 import { connect as netConnect, isIP, type Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
 import { NutConnectionError, NutError, NutProtocolError, NutServerError, NutTimeoutError, NutTlsError, excerpt, isNutErrorCode, toNutError } from "./errors";
-import { LineBuffer, formatCommand, tokenize } from "./protocol";
+import { LineBuffer, formatCommand, simpleQuotedValue, tokenize } from "./protocol";
 
 /** A request while disconnected connects at once, at most this often (ms). */
 const ON_DEMAND_RETRY_MS = 250;
@@ -111,7 +111,21 @@ interface Pending {
   /** performance.now() after which it has timed out. */
   deadline: number;
   settled: boolean;
+  /** A GET VAR's reply as it nearly always comes, up to the value's opening quote (simpleQuotedValue), else null. */
+  expect: string | null;
 }
+
+/** The GET VAR requests of one UPS, made once: the words, the lines to write, the reply each expects. */
+interface GetPlan {
+  names: readonly string[];
+  words: string[][];
+  /** The line to write, or why that name cannot be sent. */
+  lines: Array<string | NutError>;
+  expects: Array<string | null>;
+}
+
+/** At most this many UPSes' GET VAR plans are kept per client (the names are upsd's). */
+const MAX_GET_PLANS = 1024;
 
 export interface NutClientEvents {
   state: [StateChange];
@@ -157,6 +171,8 @@ export class NutClient extends EventEmitter<NutClientEvents> {
   private outbox = "";
   private flushScheduled = false;
   private _protocolVersion: string | null = null;
+  /** getVars' requests by UPS name (a Map: the names are upsd's), bounded by MAX_GET_PLANS. */
+  private readonly getPlans = new Map<string, GetPlan>();
 
   constructor(options: NutClientOptions) {
     super();
@@ -271,29 +287,50 @@ export class NutClient extends EventEmitter<NutClientEvents> {
         resolve(out);
         return;
       }
-      names.forEach((name, i) => {
-        const words = ["GET", "VAR", ups, name];
-        let line: string;
-        try {
-          line = formatCommand(words);
-        } catch (err) {
-          out[i] = toNutError(err); // a word that cannot be sent: nothing is written for it
+      const plan = this.getPlan(ups, names);
+      for (let i = 0; i < names.length; i++) {
+        const line = plan.lines[i];
+        if (typeof line !== "string") {
+          out[i] = line; // a word that cannot be sent: nothing is written for it
           if (--left === 0) resolve(out);
-          return;
+          continue;
         }
-        this.send(words, "line", "", line, true, (err, lines) => {
+        this.send(plan.words[i], "line", "", line, true, (err, lines) => {
           if (err) out[i] = err;
           else {
             try {
-              out[i] = varValue(ups, name, lines[0]);
+              out[i] = varValue(ups, names[i], lines[0]);
             } catch (e) {
               out[i] = toNutError(e);
             }
           }
           if (--left === 0) resolve(out);
-        });
-      });
+        }, plan.expects[i]);
+      }
     });
+  }
+
+  /** The GET VAR requests for `names` of `ups`, made on the first poll and kept: a poll repeats them. */
+  private getPlan(ups: string, names: readonly string[]): GetPlan {
+    const kept = this.getPlans.get(ups);
+    if (kept && kept.names === names) return kept;
+    const plan: GetPlan = { names, words: [], lines: [], expects: [] };
+    for (const name of names) {
+      const words = ["GET", "VAR", ups, name];
+      plan.words.push(words);
+      let line: string | NutError;
+      try {
+        line = formatCommand(words);
+      } catch (err) {
+        line = toNutError(err);
+      }
+      plan.lines.push(line);
+      // upsd answers with the names as it was sent them; a name that had to be escaped takes tokenize's path
+      plan.expects.push(typeof line === "string" && line === `GET VAR ${ups} ${name}\n` ? `VAR ${ups} ${name} "` : null);
+    }
+    if (this.getPlans.size >= MAX_GET_PLANS) this.getPlans.clear();
+    this.getPlans.set(ups, plan);
+    return plan;
   }
 
   /**
@@ -315,8 +352,8 @@ export class NutClient extends EventEmitter<NutClientEvents> {
    * request() with a callback, `line` being `words` formatted: `done` is
    * called exactly once. `poll`: see write().
    */
-  private send(words: string[], kind: ReplyKind, itemWord: string, line: string, poll: boolean, done: Done): void {
-    const p = this.makePending(words, line, kind, itemWord, done);
+  private send(words: string[], kind: ReplyKind, itemWord: string, line: string, poll: boolean, done: Done, expect: string | null = null): void {
+    const p = this.makePending(words, line, kind, itemWord, done, expect);
     // someone needs data now: do not wait for the backoff (this request then waits for the handshake)
     if (this._state === "disconnected" && this.reconnectTimer && performance.now() - this.lastAttempt >= ON_DEMAND_RETRY_MS) {
       clearTimeout(this.reconnectTimer);
@@ -512,9 +549,9 @@ export class NutClient extends EventEmitter<NutClientEvents> {
 
   // ---- requests and replies -------------------------------------------------------------------
 
-  private makePending(words: string[], line: string, kind: ReplyKind, itemWord: string, done: Done): Pending {
+  private makePending(words: string[], line: string, kind: ReplyKind, itemWord: string, done: Done, expect: string | null = null): Pending {
     const deadline = performance.now() + this.opts.requestTimeoutMs;
-    return { words, line, kind, itemWord, started: false, items: [], bytes: 0, done, deadline, settled: false };
+    return { words, line, kind, itemWord, started: false, items: [], bytes: 0, done, deadline, settled: false, expect };
   }
 
   private armWatchdog(ms: number): void {
@@ -602,6 +639,15 @@ export class NutClient extends EventEmitter<NutClientEvents> {
 
   private onLine(line: string): void {
     const p = this.inflight[0];
+    if (p?.expect) {
+      // a GET VAR reply as upsd writes it: the value without cutting the line into words
+      const value = simpleQuotedValue(line, p.expect);
+      if (value !== null) {
+        this.replied();
+        this.settle(p, null, [["VAR", p.words[2], p.words[3], value]]);
+        return;
+      }
+    }
     const tokens = tokenize(line);
     if (!p) throw new NutProtocolError(`unexpected line from ${this.host}:${this.port} with no request pending: "${excerpt(line)}"`);
     if (p.kind === "line" || !p.started) {

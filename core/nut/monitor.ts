@@ -15,7 +15,7 @@ import type { Moment } from "../moment";
 import { NutProtocolError, NutServerError, toNutError, type NutError } from "./errors";
 import type { UpsListEntry } from "./client";
 import { newTracker, observe, parseStatus, wantsAlertPolling, type EventTiming, type UpsTracker } from "./status";
-import { STATE_VARS, hasChanged, summarize, toUpsState, type UpsReading } from "./ups-state";
+import { STATE_VARS, hasChanged, readAgain, summarize, toUpsState, type UpsReading } from "./ups-state";
 
 export type OutputMode = "change" | "poll" | "events";
 
@@ -47,6 +47,8 @@ interface UpsRecord {
   reportedProblems: string;
   /** Characters of the variables `state.vars` holds (0 without vars). */
   varsChars: number;
+  /** The variables of the last good read when the state has no `vars`: a poll that reads the same is a repeat (sameAgain). */
+  lastVars: ReadonlyArray<readonly [string, string]> | null;
 }
 
 export interface MonitorState {
@@ -113,14 +115,22 @@ export function applyReadings(
       reportedError: null,
       reportedProblems: "",
       varsChars: 0,
+      lastVars: null,
     };
+    const topic = topicOf(reading.ups, opts.server);
+    const again = opts.includeVars ? null : sameAgain(rec, reading, now);
+    if (again) {
+      // most polls: the same values as the last good read, so no event, no problem and nothing changed
+      outputs.push({ topic, state: again.state, send: forced || opts.output === "poll", changed: false, report: null });
+      upses.set(reading.ups, { ...rec, tracker: again.tracker, state: again.state });
+      continue;
+    }
     const status = reading.vars?.find(([name]) => name === "ups.status")?.[1] ?? null;
     const obs = reading.vars ? { ok: true as const, flags: parseStatus(status) } : { ok: false as const };
     const { tracker, events } = observe(rec.tracker, obs, now.mono, opts.timing);
     // how old the values are: what the aggregate's dead time counts from (upsmon's last good poll)
     const age = tracker.lastGood === null ? null : now.mono - tracker.lastGood;
     const { state, problems } = toUpsState(reading, opts.server, rec.state, now.wall, age, events, opts.includeVars, obs.ok ? obs.flags : undefined);
-    const topic = topicOf(reading.ups, opts.server);
 
     let report: string | null = null;
     const problemText = problems.join("; ");
@@ -131,10 +141,40 @@ export function applyReadings(
     const send = forced || opts.output === "poll" || (opts.output === "events" ? events.length > 0 : changed);
     outputs.push({ topic, state, send, changed, report });
     const varsChars = !opts.includeVars ? 0 : reading.vars ? charsOf(reading.vars) : rec.varsChars;
-    upses.set(reading.ups, { tracker, state, reportedError: state.error, reportedProblems: problemText, varsChars });
+    const lastVars = reading.vars && !opts.includeVars ? reading.vars : null;
+    upses.set(reading.ups, { tracker, state, reportedError: state.error, reportedProblems: problemText, varsChars, lastVars });
   }
   if (opts.includeVars) dropKeptVars(upses);
   return { monitor: { ...m, upses }, outputs };
+}
+
+/**
+ * A good read with exactly the variables of the last one, which was good
+ * too: what observe and toUpsState would make of it, without redoing them.
+ * No event can come of the same status words read again by a tracker that
+ * is "ok" (upsmon's handlers return early on no change), except REPLBATT,
+ * which repeats with time: a UPS reporting RB takes the full path. The
+ * state is the last one read again now; the problems are the same, already
+ * told. Null when anything differs.
+ */
+function sameAgain(rec: UpsRecord, reading: UpsReading, now: Moment): { tracker: UpsTracker; state: UpsState } | null {
+  const prev = rec.state;
+  const last = rec.lastVars;
+  const vars = reading.vars;
+  if (!prev || prev.stale || !last || !vars || rec.tracker.comm !== "ok" || vars.length !== last.length || prev.flags.includes("RB")) return null;
+  for (let i = 0; i < vars.length; i++) if (vars[i][0] !== last[i][0] || vars[i][1] !== last[i][1]) return null;
+  const t = rec.tracker;
+  const tracker: UpsTracker = {
+    known: t.known,
+    other: t.other,
+    comm: "ok",
+    line: t.line,
+    since: t.since,
+    lastGood: now.mono,
+    lastNocomm: null,
+    lastReplbatt: t.lastReplbatt,
+  };
+  return { tracker, state: readAgain(prev, now.wall) };
 }
 
 /** Characters of variable names and values. */

@@ -131,6 +131,21 @@ export function quote(value: string): string {
   return '"' + value.replace(/[\\"#]/g, (m) => "\\" + m) + '"';
 }
 
+/**
+ * The value of a reply line `prefix` + `"value"` when the line is that
+ * simple, else null (then tokenize decides). `prefix` is bare words and
+ * single spaces ending with the opening quote (`VAR ups1 ups.status "`);
+ * the value may hold no quote or backslash and the closing quote ends the
+ * line. What tokenize would give as the last word, without cutting the
+ * line into words: a poll reads every UPS's GET VAR replies this way.
+ */
+export function simpleQuotedValue(line: string, prefix: string): string | null {
+  const end = line.length - 1;
+  if (end < prefix.length || line.charCodeAt(end) !== 34 || !line.startsWith(prefix)) return null;
+  if (line.indexOf('"', prefix.length) !== end || line.indexOf("\\", prefix.length) >= 0) return null;
+  return line.slice(prefix.length, end);
+}
+
 /** A command line ready to write: words encoded, joined by spaces, newline-terminated. */
 export function formatCommand(words: readonly string[]): string {
   return words.map(encodeArg).join(" ") + "\n";

@@ -125,6 +125,33 @@ export function toUpsState(
   return { state, problems };
 }
 
+/**
+ * `prev`, a fresh state, read again at `now` (wall clock) with the same
+ * values: what toUpsState gives for the same reading, with no event.
+ */
+export function readAgain(prev: UpsState, now: number): UpsState {
+  // written out in toUpsState's order, for the same reason
+  return {
+    ups: prev.ups,
+    server: prev.server,
+    event: null,
+    events: [],
+    status: prev.status,
+    flags: prev.flags,
+    online: prev.online,
+    onBattery: prev.onBattery,
+    lowBattery: prev.lowBattery,
+    charge: prev.charge,
+    runtime: prev.runtime,
+    load: prev.load,
+    time: now,
+    age: 0,
+    stale: false,
+    reachable: true,
+    error: null,
+  };
+}
+
 /** Did anything a consumer acts on change? (vars alone do not count: voltages wiggle every poll) */
 export function hasChanged(prev: UpsState | null, next: UpsState): boolean {
   if (!prev || next.events.length > 0) return true;

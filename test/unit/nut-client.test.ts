@@ -186,6 +186,20 @@ describe("NutClient against nut-sim", function () {
     should(bad[0]).be.instanceOf(NutArgumentError);
   });
 
+  it("getVars reads every reply as tokenize would: plain and escaped values, an empty one, a missing variable", async () => {
+    sim.addUps("ups3", { "ups.status": "OL", "ups.mfr": 'say "hi" \\ #1', "battery.charge": "" });
+    const c = client();
+    await waitState(c, "connected");
+    for (let round = 0; round < 2; round++) {
+      // the second round uses the requests made by the first
+      const got = await c.getVars("ups3", ["ups.status", "ups.mfr", "battery.charge", "ups.load"]);
+      should(got.slice(0, 3)).eql(["OL", 'say "hi" \\ #1', ""]);
+      should(got[3]).be.instanceOf(NutServerError);
+      should((got[3] as NutServerError).code).equal("VAR-NOT-SUPPORTED");
+      should(await c.getVars("ups2", ["ups.status", "battery.charge"])).eql(["OB DISCHRG", "50"]);
+    }
+  });
+
   it("fault: a connection closed mid-list fails that request, then the client reconnects", async () => {
     const c = client();
     await waitState(c, "connected");

@@ -5,7 +5,7 @@
 import should from "../harness/should";
 import fc from "fast-check";
 import { NutArgumentError } from "../../core/nut/errors";
-import { LineBuffer, encodeArg, formatCommand, parseNumber, quote, toNutValue, tokenize, tokenizeEscaped } from "../../core/nut/protocol";
+import { LineBuffer, encodeArg, formatCommand, parseNumber, quote, simpleQuotedValue, toNutValue, tokenize, tokenizeEscaped } from "../../core/nut/protocol";
 
 describe("NUT protocol: tokenize (parseconf rules)", () => {
   it("splits on whitespace and keeps quoted words whole", () => {
@@ -54,6 +54,50 @@ describe("NUT protocol: tokenize (parseconf rules)", () => {
       }),
       { numRuns: 5000 },
     );
+  });
+});
+
+describe("NUT protocol: a GET VAR reply read without tokenize", () => {
+  const prefix = 'VAR ups1 ups.status "';
+
+  it("gives the value of the usual reply, and null for anything else", () => {
+    should(simpleQuotedValue('VAR ups1 ups.status "OL CHRG"', prefix)).equal("OL CHRG");
+    should(simpleQuotedValue('VAR ups1 ups.status ""', prefix)).equal("");
+    should(simpleQuotedValue('VAR ups1 ups.status "a # = b"', prefix)).equal("a # = b");
+    for (const line of [
+      'VAR ups1 ups.status "OL \\"CHRG\\""', // escapes: tokenize's
+      'VAR ups1 ups.status "OL" ', // something after the value
+      'VAR ups1 ups.status "OL" "more"',
+      'VAR ups1 ups.status "OL',
+      'VAR ups2 ups.status "OL"', // another UPS: the request's check reports it
+      "ERR VAR-NOT-SUPPORTED",
+      'VAR ups1 ups.status "',
+      "",
+    ]) {
+      should(simpleQuotedValue(line, prefix)).equal(null, line);
+    }
+  });
+
+  it("whenever it gives a value, tokenize reads the line as the prefix's words and that value (property)", () => {
+    const unit = fc.constantFrom(" ", "\t", '"', "\\", "#", "=", "a", "O", "L", ".", "é", "1");
+    const tail = fc.string({ unit, maxLength: 20 });
+    const line = fc.oneof(
+      tail.map((t) => prefix + t),
+      fc.tuple(tail, fc.constantFrom('"', '" ', "")).map(([t, end]) => prefix + t + end),
+      fc.string({ unit, maxLength: 30 }),
+    );
+    let simple = 0;
+    fc.assert(
+      fc.property(line, (l) => {
+        const value = simpleQuotedValue(l, prefix);
+        if (value === null) return;
+        simple++;
+        should(tokenize(l)).eql(["VAR", "ups1", "ups.status", value]);
+      }),
+      { numRuns: 5000 },
+    );
+    // the property looked at lines it reads, not only at refusals
+    should(simple).be.above(100);
   });
 });
 

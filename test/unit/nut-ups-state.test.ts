@@ -205,6 +205,43 @@ describe("monitor: readings to messages", () => {
     should(alertPolling(r.monitor)).be.true();
   });
 
+  it("the same values read again (most polls): the state read now, as toUpsState makes it, no event, nothing to send", () => {
+    let m = applyReadings(newMonitor(0), [good(OB)], at(1000), opts("change"), false).monitor;
+    for (const t of [2000, 3000]) {
+      const r = applyReadings(m, [good(OB)], { mono: t, wall: 50_000 + t }, opts("change"), false);
+      m = r.monitor;
+      const full = toUpsState(good(OB), server, null, 50_000 + t, 0, [], false).state;
+      should(r.outputs[0].state).eql(full);
+      should(r.outputs[0]).containEql({ send: false, changed: false, report: null });
+      // the dead time counts from this read
+      should(currentStates(m)[0]).containEql({ time: 50_000 + t, age: 0, stale: false });
+    }
+    // a failure after it carries this read's time and counts its age from it
+    const stale = applyReadings(m, [failedReading("ups1", new NutServerError("DATA-STALE", [], "GET VAR"))], { mono: 4500, wall: 54_500 }, opts("change"), false);
+    should(stale.outputs[0].state).containEql({ time: 53_000, age: 1500, stale: true });
+    // then the same values again: COMMOK, sent
+    const back = applyReadings(stale.monitor, [good(OB)], at(5000), opts("change"), false);
+    should(back.outputs[0].state.events).eql(["COMMOK"]);
+    should(back.outputs[0].send).be.true();
+  });
+
+  it("the same values read again still repeat REPLBATT (RB) and tell a bad number only once", () => {
+    const timing = { ...DEFAULT_TIMING, replbattWarnMs: 2500 };
+    const o: MonitorOptions = { server, output: "events", includeVars: false, timing };
+    const rb = good({ ...OL, "ups.status": "OL RB", "ups.load": "n/a" });
+    let m = newMonitor(0);
+    const events: string[][] = [];
+    const reports: Array<string | null> = [];
+    for (let t = 1000; t <= 5000; t += 1000) {
+      const r = applyReadings(m, [rb], at(t), o, false);
+      m = r.monitor;
+      events.push(r.outputs[0].state.events);
+      reports.push(r.outputs[0].report);
+    }
+    should(events).eql([["REPLBATT"], [], [], ["REPLBATT"], []]);
+    should(reports.map((x) => x !== null)).eql([true, false, false, false, false]);
+  });
+
   it("all mode, no UPS known: the server error is told once, then NOCOMM after nocommWarnMs", () => {
     let m = newMonitor(0);
     const err = new NutConnectionError("refused", "ECONNREFUSED");
