@@ -75,17 +75,22 @@ export const POLLCOST_QUICK: PollCostOptions[] = [
 /** Warm-up before a window: connections made, first polls done. */
 const WARMUP_MS = 3000;
 /**
- * Before the first window of ours: the nodes' code has never run in this
- * Node-RED and V8 compiles it during the first polls. The growth benchmark
- * measured one window per size in a fresh Node-RED: with 3 s of warm-up its
- * small sizes cost 139-386 µs per UPS-poll against 44 µs at 200 UPSes after
- * warm windows. At 1 UPS the deploy's tail lasts longer than the polls
- * suggest: V8's worker threads compile and collect for 40-50 s after it
- * (measured 9.5 ms of CPU per second 20-50 s after the deploy, 1.6-2.0 ms
- * from then on, per thread in /proc), a one-off cost of each deploy, not of
- * polling; so the first window starts a minute after the deploy.
+ * Before the first window of a Node.js client (ours and the bare one): its
+ * steady state, what a controller running for months pays. V8 compiles a
+ * function with its optimizing compiler once it has run enough, on worker
+ * threads; at one poll a second that takes minutes (measured at 12 UPSes:
+ * 10 ms of CPU per second in the first 30 s after the deploy, 4-6 in the
+ * next two minutes, 2.6-3.4 from then on, compile bursts of ~1 ms/s on a
+ * worker now and then), and a window that catches a compile of 26 ms
+ * (readUpses, traced) is not the cost of polling. So each first polls 5×
+ * faster (every 0.2 s) for WARM_FAST_MS, as many polls as 3 min 20 s at one
+ * a second, then at 1 s for WARM_SETTLE_MS before its first window. What a
+ * deploy costs on top is reported apart (docs/benchmarks.md, *Found while
+ * measuring*).
  */
-const FIRST_WARMUP_MS = 60000;
+export const WARM_FAST_MS = 40000;
+export const WARM_FAST_INTERVAL = 0.2;
+const WARM_SETTLE_MS = 10000;
 
 /** One client over one window. */
 export interface Window {
@@ -188,11 +193,13 @@ async function upscWindow(c: Cleanup, group: NutLabGroup, seconds: number): Prom
 
 async function bareWindow(c: Cleanup, group: NutLabGroup, seconds: number): Promise<Window> {
   const args = group.labs.map((l) => `${l.port}=${l.upses.join(",")}`);
-  const child = spawn(process.execPath, ["-r", "tsx/cjs", join(__dirname, "lib", "bare-nut-client.ts"), ...args], { stdio: ["ignore", "ignore", "inherit"] });
+  // warmed as ours: WARM_FAST_MS at WARM_FAST_INTERVAL, then every second
+  const env = { ...process.env, BARE_WARM_MS: String(WARM_FAST_MS), BARE_WARM_INTERVAL_MS: String(WARM_FAST_INTERVAL * 1000) };
+  const child = spawn(process.execPath, ["-r", "tsx/cjs", join(__dirname, "lib", "bare-nut-client.ts"), ...args], { stdio: ["ignore", "ignore", "inherit"], env });
   const pid = child.pid ?? 0;
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   c.add(`bare client ${pid}`, () => terminate([pid], 3000));
-  await sleep(15000); // past tsx's compile and Node's start-up tail (measured: ~5× the steady cost in the first 10 s)
+  await sleep(WARM_FAST_MS + WARM_SETTLE_MS);
   const w = await window(group, pid, seconds, bareRound);
   child.kill("SIGTERM");
   await exited;
@@ -228,8 +235,12 @@ export async function measurePollCost(opts: PollCostOptions): Promise<PollCostMe
       await upsmon.stop();
       m.upsmon.push(u);
       // ours
+      if (run === 0) {
+        await deploy(nr, flows(group, WARM_FAST_INTERVAL, opts.perUps));
+        await sleep(WARM_FAST_MS);
+      }
       await deploy(nr, flows(group, 1, opts.perUps));
-      await sleep(run === 0 ? FIRST_WARMUP_MS : WARMUP_MS);
+      await sleep(run === 0 ? WARM_SETTLE_MS : WARMUP_MS);
       m.ours.push(await window(group, nr.pid, opts.window, oursRound(opts.perUps)));
       await deploy(nr, [TAB]);
     }

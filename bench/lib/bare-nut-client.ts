@@ -5,6 +5,9 @@
  * VAR lines' name and value kept per UPS. No state, no events, no timeouts:
  * what is left of our cost above this is our code, not Node.js.
  *
+ * With BARE_WARM_MS it first polls every BARE_WARM_INTERVAL_MS for that
+ * long (V8 warms up as in minutes at one poll a second), then every second.
+ *
  *   node -r tsx/cjs bench/lib/bare-nut-client.ts PORT=ups1,ups2 PORT=ups1 …
  */
 import { connect } from "node:net";
@@ -32,7 +35,16 @@ function poll(port: number, upses: string[]): void {
       socket.write(request);
     };
     tick();
-    setInterval(tick, 1000);
+    const warmMs = Number(process.env.BARE_WARM_MS ?? 0);
+    if (!(warmMs > 0)) {
+      setInterval(tick, 1000);
+      return;
+    }
+    const fast = setInterval(tick, Number(process.env.BARE_WARM_INTERVAL_MS ?? 200));
+    setTimeout(() => {
+      clearInterval(fast);
+      setInterval(tick, 1000);
+    }, warmMs);
   });
 }
 
