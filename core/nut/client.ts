@@ -92,7 +92,9 @@ export interface UpsListEntry {
   description: string;
 }
 
-type ReplyKind = "line" | "list";
+/** One line, a BEGIN … END list, or one line for each of `slots` (a poll's GET VARs of one UPS, written and read as one request). */
+type ReplyKind = "line" | "list" | "lines";
+/** The error, or the reply as words; a poll's GET VARs ("lines") get the replies they had with an error too. */
 type Done = (err: NutError | null, tokens: string[][]) => void;
 
 interface Pending {
@@ -111,17 +113,26 @@ interface Pending {
   /** performance.now() after which it has timed out. */
   deadline: number;
   settled: boolean;
-  /** A GET VAR's reply as it nearly always comes, up to the value's opening quote (simpleQuotedValue), else null. */
+  /** "lines": the GET VAR requests written, one reply line each, in order. */
+  slots: readonly GetSlot[] | null;
+}
+
+/** One GET VAR of a poll: its words, and its reply as it nearly always comes, up to the value's opening quote (simpleQuotedValue). */
+interface GetSlot {
+  /** Its place in the names asked for. */
+  index: number;
+  words: string[];
   expect: string | null;
 }
 
-/** The GET VAR requests of one UPS, made once: the words, the lines to write, the reply each expects. */
+/** The GET VAR requests of one UPS, made once: the lines to write, the names that cannot be sent. */
 interface GetPlan {
   names: readonly string[];
-  words: string[][];
-  /** The line to write, or why that name cannot be sent. */
-  lines: Array<string | NutError>;
-  expects: Array<string | null>;
+  slots: GetSlot[];
+  /** The slots' lines, one string. */
+  line: string;
+  /** Names that cannot be sent, by index: nothing is written for them. */
+  unsendable: Map<number, NutError>;
 }
 
 /** At most this many UPSes' GET VAR plans are kept per client (the names are upsd's). */
@@ -282,31 +293,28 @@ export class NutClient extends EventEmitter<NutClientEvents> {
   getVars(ups: string, names: readonly string[]): Promise<Array<string | NutError>> {
     return new Promise((resolve) => {
       const out: Array<string | NutError> = new Array<string | NutError>(names.length);
-      let left = names.length;
-      if (left === 0) {
+      const plan = this.getPlan(ups, names);
+      for (const [i, err] of plan.unsendable) out[i] = err; // a word that cannot be sent: nothing is written for it
+      if (plan.slots.length === 0) {
         resolve(out);
         return;
       }
-      const plan = this.getPlan(ups, names);
-      for (let i = 0; i < names.length; i++) {
-        const line = plan.lines[i];
-        if (typeof line !== "string") {
-          out[i] = line; // a word that cannot be sent: nothing is written for it
-          if (--left === 0) resolve(out);
-          continue;
-        }
-        this.send(plan.words[i], "line", "", line, true, (err, lines) => {
-          if (err) out[i] = err;
-          else {
-            try {
-              out[i] = varValue(ups, names[i], lines[0]);
-            } catch (e) {
-              out[i] = toNutError(e);
-            }
-          }
-          if (--left === 0) resolve(out);
-        }, plan.expects[i]);
-      }
+      // one request for the lot (one entry in the pipeline, one callback), one reply line per GET VAR
+      this.send(
+        plan.slots[0].words,
+        "lines",
+        "",
+        plan.line,
+        true,
+        (err, replies) => {
+          // a failure keeps what was answered before it, as separate requests would
+          plan.slots.forEach((slot, k) => {
+            out[slot.index] = k < replies.length ? slotValue(ups, names[slot.index], slot, replies[k]) : (err ?? new NutProtocolError(`${describe(slot.words)}: no reply`));
+          });
+          resolve(out);
+        },
+        plan.slots,
+      );
     });
   }
 
@@ -314,20 +322,21 @@ export class NutClient extends EventEmitter<NutClientEvents> {
   private getPlan(ups: string, names: readonly string[]): GetPlan {
     const kept = this.getPlans.get(ups);
     if (kept && kept.names === names) return kept;
-    const plan: GetPlan = { names, words: [], lines: [], expects: [] };
-    for (const name of names) {
+    const plan: GetPlan = { names, slots: [], line: "", unsendable: new Map() };
+    names.forEach((name, index) => {
       const words = ["GET", "VAR", ups, name];
-      plan.words.push(words);
-      let line: string | NutError;
+      let line: string;
       try {
         line = formatCommand(words);
       } catch (err) {
-        line = toNutError(err);
+        plan.unsendable.set(index, toNutError(err));
+        return;
       }
-      plan.lines.push(line);
       // upsd answers with the names as it was sent them; a name that had to be escaped takes tokenize's path
-      plan.expects.push(typeof line === "string" && line === `GET VAR ${ups} ${name}\n` ? `VAR ${ups} ${name} "` : null);
-    }
+      const expect = line === `GET VAR ${ups} ${name}\n` ? `VAR ${ups} ${name} "` : null;
+      plan.slots.push({ index, words, expect });
+      plan.line += line;
+    });
     if (this.getPlans.size >= MAX_GET_PLANS) this.getPlans.clear();
     this.getPlans.set(ups, plan);
     return plan;
@@ -352,8 +361,8 @@ export class NutClient extends EventEmitter<NutClientEvents> {
    * request() with a callback, `line` being `words` formatted: `done` is
    * called exactly once. `poll`: see write().
    */
-  private send(words: string[], kind: ReplyKind, itemWord: string, line: string, poll: boolean, done: Done, expect: string | null = null): void {
-    const p = this.makePending(words, line, kind, itemWord, done, expect);
+  private send(words: string[], kind: ReplyKind, itemWord: string, line: string, poll: boolean, done: Done, slots: readonly GetSlot[] | null = null): void {
+    const p = this.makePending(words, line, kind, itemWord, done, slots);
     // someone needs data now: do not wait for the backoff (this request then waits for the handshake)
     if (this._state === "disconnected" && this.reconnectTimer && performance.now() - this.lastAttempt >= ON_DEMAND_RETRY_MS) {
       clearTimeout(this.reconnectTimer);
@@ -549,9 +558,9 @@ export class NutClient extends EventEmitter<NutClientEvents> {
 
   // ---- requests and replies -------------------------------------------------------------------
 
-  private makePending(words: string[], line: string, kind: ReplyKind, itemWord: string, done: Done, expect: string | null = null): Pending {
+  private makePending(words: string[], line: string, kind: ReplyKind, itemWord: string, done: Done, slots: readonly GetSlot[] | null = null): Pending {
     const deadline = performance.now() + this.opts.requestTimeoutMs;
-    return { words, line, kind, itemWord, started: false, items: [], bytes: 0, done, deadline, settled: false, expect };
+    return { words, line, kind, itemWord, started: false, items: [], bytes: 0, done, deadline, settled: false, slots };
   }
 
   private armWatchdog(ms: number): void {
@@ -574,7 +583,7 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     const late = this.inflight.find(expired);
     if (late) {
       // a reply may still come: the pipeline is out of step, start over
-      const command = describe(late.words);
+      const command = describe(late.slots ? late.slots[late.items.length].words : late.words);
       this.settle(late, new NutTimeoutError(command, this.opts.requestTimeoutMs));
       this.dropConnection(new NutConnectionError(`${command}: no reply within ${this.opts.requestTimeoutMs} ms, reconnecting`, "TIMEOUT"));
     }
@@ -639,14 +648,15 @@ export class NutClient extends EventEmitter<NutClientEvents> {
 
   private onLine(line: string): void {
     const p = this.inflight[0];
-    if (p?.expect) {
-      // a GET VAR reply as upsd writes it: the value without cutting the line into words
-      const value = simpleQuotedValue(line, p.expect);
-      if (value !== null) {
-        this.replied();
-        this.settle(p, null, [["VAR", p.words[2], p.words[3], value]]);
-        return;
-      }
+    if (p?.slots) {
+      // a poll's GET VARs: each line is one's reply, VAR or ERR, judged by getVars
+      const slot = p.slots[p.items.length];
+      // as upsd writes it, the value is read without cutting the line into words
+      const value = slot.expect === null ? null : simpleQuotedValue(line, slot.expect);
+      p.items.push(value === null ? tokenize(line) : ["VAR", slot.words[2], slot.words[3], value]);
+      this.replied();
+      if (p.items.length === p.slots.length) this.settle(p, null, p.items);
+      return;
     }
     const tokens = tokenize(line);
     if (!p) throw new NutProtocolError(`unexpected line from ${this.host}:${this.port} with no request pending: "${excerpt(line)}"`);
@@ -698,7 +708,8 @@ export class NutClient extends EventEmitter<NutClientEvents> {
       clearTimeout(this.watchdog);
       this.watchdog = null;
     }
-    p.done(err, value ?? []);
+    // a poll's GET VARs that fail keep the replies they had
+    p.done(err, value ?? (p.slots ? p.items : []));
   }
 
   private failAll(err: NutError): void {
@@ -773,6 +784,16 @@ function varValue(ups: string, name: string, t: string[]): string {
     throw new NutProtocolError(`GET VAR ${ups} ${name}: unexpected reply "${excerpt(t.join(" "))}"`);
   }
   return t[3];
+}
+
+/** What one GET VAR of a poll got: its value, upsd's ERR, or a reply that does not answer it. */
+function slotValue(ups: string, name: string, slot: GetSlot, reply: string[]): string | NutError {
+  if (reply[0] === "ERR") return new NutServerError(reply[1] ?? "UNKNOWN", reply.slice(2), describe(slot.words));
+  try {
+    return varValue(ups, name, reply);
+  } catch (e) {
+    return toNutError(e);
+  }
 }
 
 function sameWords(a: string[], b: string[]): boolean {

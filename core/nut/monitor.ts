@@ -122,7 +122,14 @@ export function applyReadings(
     if (again) {
       // most polls: the same values as the last good read, so no event, no problem and nothing changed
       outputs.push({ topic, state: again.state, send: forced || opts.output === "poll", changed: false, report: null });
-      upses.set(reading.ups, { ...rec, tracker: again.tracker, state: again.state });
+      upses.set(reading.ups, {
+        tracker: again.tracker,
+        state: again.state,
+        reportedError: rec.reportedError,
+        reportedProblems: rec.reportedProblems,
+        varsChars: rec.varsChars,
+        lastVars: rec.lastVars,
+      });
       continue;
     }
     const status = reading.vars?.find(([name]) => name === "ups.status")?.[1] ?? null;
@@ -241,8 +248,11 @@ export interface UpsReader {
  * have (VAR-NOT-SUPPORTED) is left out; any other error fails the read,
  * ups.status's first, as one LIST VAR would fail.
  */
-export async function readStateVars(reader: UpsReader, ups: string): Promise<Array<[string, string]>> {
-  const got = await reader.getVars(ups, STATE_VARS);
+export function readStateVars(reader: UpsReader, ups: string): Promise<Array<[string, string]>> {
+  return reader.getVars(ups, STATE_VARS).then(stateVars);
+}
+
+function stateVars(got: Array<string | NutError>): Array<[string, string]> {
   const vars: Array<[string, string]> = [];
   got.forEach((r, i) => {
     if (typeof r === "string") vars.push([STATE_VARS[i], r]);
