@@ -195,7 +195,10 @@ async function bareWindow(c: Cleanup, group: NutLabGroup, seconds: number): Prom
   const args = group.labs.map((l) => `${l.port}=${l.upses.join(",")}`);
   // warmed as ours: WARM_FAST_MS at WARM_FAST_INTERVAL, then every second
   const env = { ...process.env, BARE_WARM_MS: String(WARM_FAST_MS), BARE_WARM_INTERVAL_MS: String(WARM_FAST_INTERVAL * 1000) };
-  const child = spawn(process.execPath, ["-r", "tsx/cjs", join(__dirname, "lib", "bare-nut-client.ts"), ...args], { stdio: ["ignore", "ignore", "inherit"], env });
+  const child = spawn(process.execPath, ["-r", "tsx/cjs", join(__dirname, "lib", "bare-nut-client.ts"), ...args], {
+    stdio: ["ignore", "ignore", "inherit"],
+    env,
+  });
   const pid = child.pid ?? 0;
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   c.add(`bare client ${pid}`, () => terminate([pid], 3000));

@@ -309,7 +309,8 @@ export class NutClient extends EventEmitter<NutClientEvents> {
         (err, replies) => {
           // a failure keeps what was answered before it, as separate requests would
           plan.slots.forEach((slot, k) => {
-            out[slot.index] = k < replies.length ? slotValue(ups, names[slot.index], slot, replies[k]) : (err ?? new NutProtocolError(`${describe(slot.words)}: no reply`));
+            out[slot.index] =
+              k < replies.length ? slotValue(ups, names[slot.index], slot, replies[k]) : (err ?? new NutProtocolError(`${describe(slot.words)}: no reply`));
           });
           resolve(out);
         },

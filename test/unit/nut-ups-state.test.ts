@@ -217,7 +217,13 @@ describe("monitor: readings to messages", () => {
       should(currentStates(m)[0]).containEql({ time: 50_000 + t, age: 0, stale: false });
     }
     // a failure after it carries this read's time and counts its age from it
-    const stale = applyReadings(m, [failedReading("ups1", new NutServerError("DATA-STALE", [], "GET VAR"))], { mono: 4500, wall: 54_500 }, opts("change"), false);
+    const stale = applyReadings(
+      m,
+      [failedReading("ups1", new NutServerError("DATA-STALE", [], "GET VAR"))],
+      { mono: 4500, wall: 54_500 },
+      opts("change"),
+      false,
+    );
     should(stale.outputs[0].state).containEql({ time: 53_000, age: 1500, stale: true });
     // then the same values again: COMMOK, sent
     const back = applyReadings(stale.monitor, [good(OB)], at(5000), opts("change"), false);
