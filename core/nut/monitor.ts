@@ -14,7 +14,7 @@ import type { UpsState } from "../contract";
 import type { Moment } from "../moment";
 import { NutProtocolError, NutServerError, toNutError, type NutError } from "./errors";
 import type { UpsListEntry } from "./client";
-import { newTracker, observe, parseStatus, wantsAlertPolling, type EventTiming, type UpsTracker } from "./status";
+import { newTracker, observe, observeSame, parseStatus, wantsAlertPolling, type EventTiming, type UpsTracker } from "./status";
 import { STATE_VARS, hasChanged, readAgain, summarize, toUpsState, type UpsReading } from "./ups-state";
 
 export type OutputMode = "change" | "poll" | "events";
@@ -157,31 +157,19 @@ export function applyReadings(
 
 /**
  * A good read with exactly the variables of the last one, which was good
- * too: what observe and toUpsState would make of it, without redoing them.
- * No event can come of the same status words read again by a tracker that
- * is "ok" (upsmon's handlers return early on no change), except REPLBATT,
- * which repeats with time: a UPS reporting RB takes the full path. The
- * state is the last one read again now; the problems are the same, already
- * told. Null when anything differs.
+ * too: what observe and toUpsState would make of it, without redoing them
+ * (the same status words raise no event: observeSame). The state is the
+ * last one read again now; the problems are the same, already told. Null
+ * when anything differs.
  */
 function sameAgain(rec: UpsRecord, reading: UpsReading, now: Moment): { tracker: UpsTracker; state: UpsState } | null {
   const prev = rec.state;
   const last = rec.lastVars;
   const vars = reading.vars;
-  if (!prev || prev.stale || !last || !vars || rec.tracker.comm !== "ok" || vars.length !== last.length || prev.flags.includes("RB")) return null;
+  if (!prev || prev.stale || !last || !vars || vars.length !== last.length) return null;
   for (let i = 0; i < vars.length; i++) if (vars[i][0] !== last[i][0] || vars[i][1] !== last[i][1]) return null;
-  const t = rec.tracker;
-  const tracker: UpsTracker = {
-    known: t.known,
-    other: t.other,
-    comm: "ok",
-    line: t.line,
-    since: t.since,
-    lastGood: now.mono,
-    lastNocomm: null,
-    lastReplbatt: t.lastReplbatt,
-  };
-  return { tracker, state: readAgain(prev, now.wall) };
+  const tracker = observeSame(rec.tracker, prev.flags, now.mono);
+  return tracker ? { tracker, state: readAgain(prev, now.wall) } : null;
 }
 
 /** Characters of variable names and values. */

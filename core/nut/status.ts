@@ -145,6 +145,18 @@ function alive(t: UpsTracker, flags: string[], now: number, timing: EventTiming)
   return { tracker: next, events };
 }
 
+/**
+ * observe() for the status words of the last good read read again, when
+ * that is sure to raise no event: the tracker is "ok" (no COMMOK) and has
+ * already handled these flags (upsmon's handlers return early on no
+ * change), and they hold no RB (REPLBATT repeats with time). Null otherwise:
+ * then observe() decides.
+ */
+export function observeSame(t: UpsTracker, flags: readonly string[], now: number): UpsTracker | null {
+  if (t.comm !== "ok" || flags.includes("RB")) return null;
+  return { known: t.known, other: t.other, comm: "ok", line: t.line, since: t.since, lastGood: now, lastNocomm: null, lastReplbatt: t.lastReplbatt };
+}
+
 function gone(t: UpsTracker, now: number, timing: EventTiming): { tracker: UpsTracker; events: UpsEvent[] } {
   if (t.comm === "ok") return { tracker: { ...t, comm: "bad" }, events: ["COMMBAD"] };
   const next: UpsTracker = { ...t, comm: "bad" };
