@@ -704,11 +704,9 @@ export class NutClient extends EventEmitter<NutClientEvents> {
       const i = this.inflight.indexOf(p);
       if (i >= 0) this.inflight.splice(i, 1);
     }
-    if (this.watchdog && this.inflight.length === 0 && this.waiting.length === 0) {
-      // nothing left to watch (once per poll round, not per request)
-      clearTimeout(this.watchdog);
-      this.watchdog = null;
-    }
+    // the watchdog is left to fire even when nothing is left to watch (it
+    // then sleeps until the next write): clearing it here and arming it at
+    // the next poll were two timer operations per poll
     // a poll's GET VARs that fail keep the replies they had
     p.done(err, value ?? (p.slots ? p.items : []));
   }

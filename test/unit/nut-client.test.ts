@@ -166,10 +166,10 @@ describe("NutClient against nut-sim", function () {
   it("a request asked after others were answered still times out at its own deadline (one watchdog for all)", async () => {
     const c = client({ requestTimeoutMs: 300 });
     await waitState(c, "connected");
-    should(await c.getVar("ups1", "ups.status")).equal("OL"); // the queue empties: the watchdog stops
+    should(await c.getVar("ups1", "ups.status")).equal("OL"); // the queue empties: the watchdog fires at this one's deadline, finds nothing
     await new Promise((r) => setTimeout(r, 200));
     sim.setFault("silent");
-    // without a watchdog re-armed for it, this would never settle (mocha's timeout fails the test)
+    // without a watchdog re-armed for the next deadline, this would never settle (mocha's timeout fails the test)
     const err = await rejection(c.getVar("ups1", "ups.status"));
     should(err.code).equal("TIMEOUT");
   });
