@@ -29,6 +29,7 @@ import { copyMessage } from "./lib/copy-message";
 import { registerUpsSource } from "./lib/ups-registry";
 import type { NutServerNode, NutServerUser } from "./lib/nut-server-api";
 import { serialQueue } from "./lib/serial-queue";
+import { earlyFor, pollClock } from "./lib/poll-clock";
 import { refuseMisconfigured } from "./lib/errors";
 import { statusShower } from "./lib/status";
 
@@ -91,7 +92,8 @@ export = function (RED: NodeAPI) {
       timing: { ...DEFAULT_TIMING, nocommWarnMs: nocomm * 1000 },
     };
     let monitor = newMonitor(now().mono);
-    let timer: NodeJS.Timeout | null = null;
+    /** Cancels the next regular poll (set on the shared poll clock). */
+    let cancelNext: (() => void) | null = null;
     let closed = false;
     /** Polls run one after the other: a forced poll waits for the running one. */
     const polls = serialQueue(() => undefined);
@@ -106,19 +108,19 @@ export = function (RED: NodeAPI) {
     /**
      * The next poll, one interval after the start of the last one (fixed
      * rate, as the interval promises: counting from its end would add the
-     * poll's own duration to every period).
+     * poll's own duration to every period), or a little sooner with the
+     * polls of other nodes due then (nodes/lib/poll-clock.ts).
      */
     function schedule(lastStart = performance.now()): void {
       if (closed) return;
-      if (timer) clearTimeout(timer);
-      const s = alertPolling(monitor) ? Math.min(alertInterval, interval) : interval;
-      timer = setTimeout(
-        () => {
-          timer = null;
-          enqueue(null);
-        },
-        Math.max(0, s * 1000 - (performance.now() - lastStart)),
-      );
+      cancelNext?.();
+      const ms = (alertPolling(monitor) ? Math.min(alertInterval, interval) : interval) * 1000;
+      cancelNext = pollClock.schedule(lastStart + ms, earlyFor(ms), due);
+    }
+
+    function due(): void {
+      cancelNext = null;
+      enqueue(null);
     }
 
     function enqueue(trigger: Trigger | null): void {
@@ -135,8 +137,8 @@ export = function (RED: NodeAPI) {
 
     async function poll(trigger: Trigger | null): Promise<void> {
       if (closed) return trigger?.done();
-      if (timer) clearTimeout(timer);
-      timer = null;
+      cancelNext?.();
+      cancelNext = null;
       const started = performance.now();
       const known = [...monitor.upses.keys()];
       const { readings, listError } = await readUpses(srv.reader, all ? null : upsName, known, opts.includeVars);
@@ -208,8 +210,8 @@ export = function (RED: NodeAPI) {
 
     node.on("close", (_removed: boolean, done: () => void) => {
       closed = true;
-      if (timer) clearTimeout(timer);
-      timer = null;
+      cancelNext?.();
+      cancelNext = null;
       unregister();
       server.deregister(user, done);
     });

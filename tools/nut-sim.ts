@@ -71,6 +71,8 @@ export interface NutSim {
   readonly port: number;
   /** Commands received, oldest first (the last 1000), passwords masked. */
   readonly commands: string[];
+  /** The commands of each piece of data read from a client, oldest first (the last 1000): what left the client in one write, as far as TCP kept it together. */
+  readonly reads: string[][];
   /** Open client connections. */
   readonly connections: number;
   addUps(name: string, vars?: Record<string, string | number>, description?: string): void;
@@ -121,6 +123,7 @@ export function startNutSim(options: NutSimOptions = {}): Promise<NutSim> {
   const upses = new Map<string, SimUps>();
   const sessions = new Set<Session>();
   const commands: string[] = [];
+  const reads: string[][] = [];
   let fault: NutSimFault = null;
   let port = 0;
   /** Tracked commands: their final result and whether it was asked once already (PENDING first). */
@@ -286,10 +289,15 @@ export function startNutSim(options: NutSimOptions = {}): Promise<NutSim> {
     s.socket.on("data", (chunk: Buffer) => {
       const { lines: got, overflow } = lines.push(chunk);
       if (overflow) return void s.socket.destroy();
+      const read: string[] = [];
+      reads.push(read);
+      if (reads.length > 1000) reads.shift();
       for (const line of got) {
         const words = tokenize(line);
         if (words.length === 0) continue;
-        commands.push(words[0] === "PASSWORD" ? "PASSWORD ****" : words.join(" "));
+        const command = words[0] === "PASSWORD" ? "PASSWORD ****" : words.join(" ");
+        commands.push(command);
+        read.push(command);
         if (commands.length > 1000) commands.shift();
         if (fault !== "silent") answer(s, words);
       }
@@ -312,6 +320,7 @@ export function startNutSim(options: NutSimOptions = {}): Promise<NutSim> {
       return port;
     },
     commands,
+    reads,
     get connections() {
       return sessions.size;
     },

@@ -212,6 +212,21 @@ describe("nut-ups-in with nut-sim", function () {
     should(w.messages.filter((m) => m.payload.ups === "ups2").at(-1)?.payload.vars?.["battery.charge.low"]).equal(20);
   });
 
+  it("nodes polling every 0.5 s and every 1 s: each poll of the second leaves in the same write as one of the first (one wake-up, not two)", async () => {
+    const f = flow({ port: sim.port, in: { interval: 0.5, alertInterval: 0.5 } });
+    f.push({ ...(f[1] as object), id: "in2", ups: "ups2", interval: 1, alertInterval: 1, wires: [["out"]] });
+    await helper.load(nodes, f);
+    const w = watch<UpsMsg>("in", "out");
+    await waitUntil("messages of both UPSes", () => new Set(w.messages.map((m) => m.payload.ups)).size === 2, 5000);
+    const from = sim.reads.length;
+    const ups2Reads = () => sim.reads.slice(from).filter((r) => r.includes("GET VAR ups2 ups.status"));
+    await waitUntil("four polls of ups2", () => ups2Reads().length >= 4, 10000);
+    const alone = ups2Reads().filter((r) => !r.includes("GET VAR ups1 ups.status"));
+    should(alone).eql([], "every read of ups2 also carries ups1's poll");
+    const ups1Polls = sim.reads.slice(from).filter((r) => r.includes("GET VAR ups1 ups.status")).length;
+    should(ups1Polls).be.aboveOrEqual(2 * ups2Reads().length - 2, "ups1 still polled every 0.5 s");
+  });
+
   it("a UPS without battery.runtime or ups.load (VAR-NOT-SUPPORTED): those read as null, no error, the rest as usual", async () => {
     sim.deleteVar("ups1", "battery.runtime");
     sim.deleteVar("ups1", "ups.load");
