@@ -53,7 +53,7 @@ export interface PollCostOptions extends PollCostSize {
   /** Windows of the upsc loop (0: not measured). */
   upscRuns: number;
   upscWindow: number;
-  /** Windows of the bare Node.js client (0: not measured). */
+  /** Windows of the bare Node.js client, alone and inside an idle Node-RED (0: not measured). */
   bareRuns: number;
 }
 
@@ -112,6 +112,8 @@ export interface PollCostMeasure extends PollCostSize {
   upsmon: Window[];
   upsc: Window[];
   bare: Window[];
+  /** The bare client's loop inside a Node-RED with an empty flow: the floor of any Node-RED node. */
+  bareInRed: Window[];
   /** Node-RED with an empty flow, CPU seconds per second (measured while upsmon ran). */
   redIdlePerSecond: number[];
   /** Node-RED RSS before the polling flow was first deployed. */
@@ -209,6 +211,26 @@ async function bareWindow(c: Cleanup, group: NutLabGroup, seconds: number): Prom
   return w;
 }
 
+/**
+ * The bare client's loop preloaded into a Node-RED with an empty flow: what
+ * polling costs any Node-RED node (its process, its heap, its event loop)
+ * before a line of the node's own code. Warmed as the others.
+ */
+async function bareInRedWindow(c: Cleanup, group: NutLabGroup, seconds: number): Promise<Window> {
+  const preload = `--require ${require.resolve("tsx/cjs")} --require ${join(__dirname, "lib", "bare-nut-client.ts")}`;
+  const env = {
+    NODE_OPTIONS: preload,
+    BARE_ARGS: group.labs.map((l) => `${l.port}=${l.upses.join(",")}`).join(" "),
+    BARE_WARM_MS: String(WARM_FAST_MS),
+    BARE_WARM_INTERVAL_MS: String(WARM_FAST_INTERVAL * 1000),
+  };
+  const nr = await startRed(c, [TAB], { env });
+  await sleep(WARM_FAST_MS + WARM_SETTLE_MS);
+  const w = await window(group, nr.pid, seconds, bareRound);
+  await nr.stop();
+  return w;
+}
+
 /** Every window of one size. `upscRuns` 0 skips the upsc loop. */
 export async function measurePollCost(opts: PollCostOptions): Promise<PollCostMeasure> {
   return withCleanup(async (c) => {
@@ -225,6 +247,7 @@ export async function measurePollCost(opts: PollCostOptions): Promise<PollCostMe
       upsmon: [],
       upsc: [],
       bare: [],
+      bareInRed: [],
       redIdlePerSecond: [],
       redRssBefore: rssBytes(nr.pid),
     };
@@ -248,6 +271,7 @@ export async function measurePollCost(opts: PollCostOptions): Promise<PollCostMe
       await deploy(nr, [TAB]);
     }
     for (let run = 0; run < opts.bareRuns; run++) m.bare.push(await bareWindow(c, group, opts.window));
+    for (let run = 0; run < opts.bareRuns; run++) m.bareInRed.push(await bareInRedWindow(c, group, opts.window));
     for (let run = 0; run < opts.upscRuns; run++) m.upsc.push(await upscWindow(c, group, opts.upscWindow));
     return m;
   });
@@ -305,6 +329,19 @@ export function pollCostRows(m: PollCostMeasure, bench: string): Row[] {
       ratio: fmt.ratio(ours.median / bare.median),
       target: `≤ ${BARE_TARGET}× bare`,
       met: ours.median <= BARE_TARGET * bare.median,
+    });
+  }
+  if (m.bareInRed.length && m.bare.length) {
+    const floor = s(m.bareInRed.map(perPollUs));
+    const bare = s(m.bare.map(perPollUs));
+    rows.push({
+      bench,
+      measure: "same, vs the bare client inside an idle Node-RED (the floor of any Node-RED node)",
+      ours: fmt.us(ours.median),
+      baseline: `${fmt.spread(floor, fmt.us)} (${fmt.ratio(floor.median / bare.median)} the bare client alone)`,
+      ratio: fmt.ratio(ours.median / floor.median),
+      target: "",
+      met: null,
     });
   }
   const idle = s(m.redIdlePerSecond);

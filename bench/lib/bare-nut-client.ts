@@ -9,6 +9,9 @@
  * long (V8 warms up as in minutes at one poll a second), then every second.
  *
  *   node -r tsx/cjs bench/lib/bare-nut-client.ts PORT=ups1,ups2 PORT=ups1 …
+ *
+ * Preloaded into another process (`--require`) with BARE_ARGS="PORT=ups1 …",
+ * it polls from there: inside an idle Node-RED, the floor of any node.
  */
 import { connect } from "node:net";
 
@@ -48,10 +51,14 @@ function poll(port: number, upses: string[]): void {
   });
 }
 
-if (require.main === module) {
-  for (const arg of process.argv.slice(2)) {
+function start(args: string[]): void {
+  for (const arg of args) {
     const [port, list] = arg.split("=");
     poll(Number(port), list.split(","));
   }
-  process.on("SIGTERM", () => process.exit(0));
 }
+
+if (require.main === module) {
+  start(process.argv.slice(2));
+  process.on("SIGTERM", () => process.exit(0));
+} else if (process.env.BARE_ARGS) start(process.env.BARE_ARGS.split(" ").filter(Boolean));
