@@ -52,7 +52,7 @@ export function newPollClock(): PollClock {
   }
 
   function newTick(at: number): Tick {
-    const tick: Tick = { at, members: [], timer: setTimeout(() => fire(tick), Math.max(0, Math.ceil(at - performance.now()))) };
+    const tick: Tick = { at, members: [], timer: setTimeout(() => fire(tick), Math.max(0, at - performance.now())) };
     // polls set a little later that may run this much sooner come along
     for (const later of [...ticks]) {
       if (later.at <= at) continue;
