@@ -193,13 +193,15 @@ async function upscWindow(c: Cleanup, group: NutLabGroup, seconds: number): Prom
   return { seconds: took, reads: NaN, cpu, upsdCpu: upsdCpu() - u0, polls: rounds * targets.length, due: Math.round(took) * targets.length, rss };
 }
 
+/** The bare client's UPSes: PORT=ups1,ups2 per upsd. */
+const bareArgs = (group: NutLabGroup): string[] => group.labs.map((l) => `${l.port}=${l.upses.join(",")}`);
+/** Warmed as ours: WARM_FAST_MS at WARM_FAST_INTERVAL, then every second. */
+const BARE_WARM = { BARE_WARM_MS: String(WARM_FAST_MS), BARE_WARM_INTERVAL_MS: String(WARM_FAST_INTERVAL * 1000) };
+
 async function bareWindow(c: Cleanup, group: NutLabGroup, seconds: number): Promise<Window> {
-  const args = group.labs.map((l) => `${l.port}=${l.upses.join(",")}`);
-  // warmed as ours: WARM_FAST_MS at WARM_FAST_INTERVAL, then every second
-  const env = { ...process.env, BARE_WARM_MS: String(WARM_FAST_MS), BARE_WARM_INTERVAL_MS: String(WARM_FAST_INTERVAL * 1000) };
-  const child = spawn(process.execPath, ["-r", "tsx/cjs", join(__dirname, "lib", "bare-nut-client.ts"), ...args], {
+  const child = spawn(process.execPath, ["-r", "tsx/cjs", join(__dirname, "lib", "bare-nut-client.ts"), ...bareArgs(group)], {
     stdio: ["ignore", "ignore", "inherit"],
-    env,
+    env: { ...process.env, ...BARE_WARM },
   });
   const pid = child.pid ?? 0;
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
@@ -218,12 +220,7 @@ async function bareWindow(c: Cleanup, group: NutLabGroup, seconds: number): Prom
  */
 async function bareInRedWindow(c: Cleanup, group: NutLabGroup, seconds: number): Promise<Window> {
   const preload = `--require ${require.resolve("tsx/cjs")} --require ${join(__dirname, "lib", "bare-nut-client.ts")}`;
-  const env = {
-    NODE_OPTIONS: preload,
-    BARE_ARGS: group.labs.map((l) => `${l.port}=${l.upses.join(",")}`).join(" "),
-    BARE_WARM_MS: String(WARM_FAST_MS),
-    BARE_WARM_INTERVAL_MS: String(WARM_FAST_INTERVAL * 1000),
-  };
+  const env = { NODE_OPTIONS: preload, BARE_ARGS: bareArgs(group).join(" "), ...BARE_WARM };
   const nr = await startRed(c, [TAB], { env });
   await sleep(WARM_FAST_MS + WARM_SETTLE_MS);
   const w = await window(group, nr.pid, seconds, bareRound);
