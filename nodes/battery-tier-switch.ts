@@ -124,8 +124,9 @@ export = function (RED: NodeAPI) {
       timer = setTimeout(
         () => {
           timer = null;
-          const step = tierTick(config, state, now().mono);
-          apply(step, dueMessage(step.state) as NodeMessage, (out) => node.send(out));
+          const fired = now().mono;
+          const step = tierTick(config, state, fired);
+          apply(step, dueMessage(step.state, fired) as NodeMessage, (out) => node.send(out));
         },
         timerDelay(at, now().mono),
       );

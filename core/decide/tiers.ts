@@ -263,7 +263,18 @@ function evaluateTiers(config: TierConfig, s: TierState, p: PowerState, summary:
  */
 function onBatteryAt(state: TierState, now: number): number | null {
   const secs = state.last?.payload.onBatterySeconds;
-  return secs == null ? null : secs + Math.floor((now - state.lastAt) / 1000);
+  return secs == null ? null : secs + wholeSecondsSince(state.lastAt, now);
+}
+
+/**
+ * Whole seconds from `from` to `now`, counted as nextTierDeadline counts them
+ * (`from + s * 1000 <= now`): in doubles, (from + 600 000) - from can be
+ * 599 999.99999999, and a tier would then miss the deadline it was woken for.
+ */
+function wholeSecondsSince(from: number, now: number): number {
+  const s = Math.floor((now - from) / 1000);
+  if (from + (s + 1) * 1000 <= now) return s + 1;
+  return from + s * 1000 > now ? s - 1 : s;
 }
 
 /** When (monotonic) a time-based tier comes due while on battery, or null. */
@@ -290,18 +301,26 @@ export function restoredMessage(r: { summary: string }): { topic: "restored"; re
   return { topic: "restored", reset: true, action: "cancel", summary: r.summary };
 }
 
-/** The message a time-based tier that comes due routes: the power state last received, its time on battery brought up to now. */
-export function dueMessage(state: TierState): { payload?: PowerState; outage?: OutageIdentity | null; summary?: string | null } {
-  const last = state.last;
-  return last ? { payload: last.payload, outage: last.outage, summary: last.summary } : {};
+/** The last power state received, its time on battery brought up to `now`. */
+function grown(last: TierInput, state: TierState, now: number): PowerState {
+  return { ...last.payload, onBatterySeconds: onBatteryAt(state, now) };
 }
 
-/** Re-evaluates the last message at `now` (time on battery has grown). */
+/** The message a time-based tier that comes due at `now` routes: the power state last received, its time on battery brought up to now. */
+export function dueMessage(state: TierState, now: number): { payload?: PowerState; outage?: OutageIdentity | null; summary?: string | null } {
+  const last = state.last;
+  return last ? { payload: grown(last, state, now), outage: last.outage, summary: last.summary } : {};
+}
+
+/**
+ * Re-evaluates the last message at `now` (time on battery has grown). The
+ * last message and its arrival stay as they were: a tick that comes a little
+ * early (a timer rounds to whole ms) moves no deadline.
+ */
 export function tierTick(config: TierConfig, state: TierState, now: number): TierStep {
   const last = state.last;
   if (!last || !last.payload.onBattery || !last.outage) return { state: { ...state, at: now }, emits: [], restored: null };
-  const p: PowerState = { ...last.payload, onBatterySeconds: onBatteryAt(state, now) };
-  return evaluateTiers(config, { ...state, at: now, last: { ...last, payload: p }, lastAt: now }, p, last.summary, now);
+  return evaluateTiers(config, { ...state, at: now }, grown(last, state, now), last.summary, now);
 }
 
 /** The texts of battery-tier-switch's status (locales/<lang>/battery-tier-switch.json). */

@@ -173,6 +173,18 @@ describe("battery-tier-switch core", () => {
       should(nextTierDeadline(sw.config, sw.state)).equal(null);
     });
 
+    it("fires at its deadline whatever the monotonic time's fraction: the count of seconds and the deadline agree", () => {
+      // A monotonic time just below 2^26 ms (18.6 h of uptime) with a fraction: (at + 600 000) - at is 599 999.99999999 in doubles.
+      const at = 2 ** 26 - 300_000 + 0.7612525;
+      should((at + 600_000 - at) / 1000).be.below(600);
+      const sw = one({ onBatteryFor: 600 });
+      sw.input(onBatt(95, { onBatterySeconds: 0 }), O1, at);
+      const due = nextTierDeadline(sw.config, sw.state);
+      should(due).equal(at + 600_000);
+      should(names(sw.tick(due! - 0.001))).eql([]);
+      should(sw.tick(due!).emits[0]?.tier.reason).equal("on battery 600 s ≥ 600 s");
+    });
+
     it("no deadline on line power", () => {
       const sw = one({ onBatteryFor: 300 });
       sw.input({ onBattery: false }, null, T0);
