@@ -204,10 +204,19 @@ async function bareWindow(c: Cleanup, group: NutLabGroup, seconds: number): Prom
     env: { ...process.env, ...BARE_WARM },
   });
   const pid = child.pid ?? 0;
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  let early: string | null = null;
+  const exited = new Promise<void>((r) =>
+    child.once("exit", (code, signal) => {
+      early ??= `exit ${code ?? signal}`;
+      r();
+    }),
+  );
   c.add(`bare client ${pid}`, () => terminate([pid], 3000));
   await sleep(WARM_FAST_MS + WARM_SETTLE_MS);
   const w = await window(group, pid, seconds, bareRound);
+  // A client that died or never polled is not a baseline: say so rather than report 0 polls.
+  if (early !== null || w.polls === 0) throw new Error(`the bare client did not poll through its window (${early ?? "0 polls"}; its stderr is above)`);
+  early = "stopped";
   child.kill("SIGTERM");
   await exited;
   return w;
@@ -225,6 +234,7 @@ async function bareInRedWindow(c: Cleanup, group: NutLabGroup, seconds: number):
   await sleep(WARM_FAST_MS + WARM_SETTLE_MS);
   const w = await window(group, nr.pid, seconds, bareRound);
   await nr.stop();
+  if (w.polls === 0) throw new Error("the bare client inside Node-RED did not poll through its window (Node-RED's log is above)");
   return w;
 }
 
