@@ -13,8 +13,10 @@
  * anything down), and a shell loop spawning `upsc` for every UPS every
  * second, all at once (what a Node-RED node that execs upsc does). Node-RED
  * stays up with an empty flow while the baselines run: that gives its idle
- * cost too. For context, a bare Node.js client (bench/lib/bare-nut-client.ts)
- * shows what Node.js itself costs for the same polls.
+ * cost too. What Node.js itself costs for the same polls is measured in
+ * windows of their own where three clients poll at once, the same machine
+ * state for each: ours, a bare Node.js client (bench/lib/bare-nut-client.ts)
+ * and the same bare client inside an idle Node-RED.
  *
  *   npm run bench -- pollcost [--quick]
  */
@@ -26,7 +28,7 @@ import type { NodeRedProcess } from "../test/harness/node-red";
 import { withCleanup, type Cleanup } from "./lib/cleanup";
 import { serverNode, upsInNode } from "./lib/nut";
 import { terminate } from "../test/harness/proc";
-import { ackedBytesByPeerPort, cpuSeconds, peakWhile, readCalls, rssBytes, shellTimesSeconds, sleep } from "./lib/proc";
+import { ackedBytesByClient, ackedBytesByPeerPort, cpuSeconds, peakWhile, readCalls, rssBytes, shellTimesSeconds, sleep } from "./lib/proc";
 import { deploy, startRed, TAB, type FlowNode } from "./lib/red";
 import { fmt, type BenchOutput, type Row } from "./lib/report";
 import { spread, type Spread } from "./lib/stats";
@@ -53,8 +55,8 @@ export interface PollCostOptions extends PollCostSize {
   /** Windows of the upsc loop (0: not measured). */
   upscRuns: number;
   upscWindow: number;
-  /** Windows of the bare Node.js client, alone and inside an idle Node-RED (0: not measured). */
-  bareRuns: number;
+  /** The bare Node.js client, alone and inside an idle Node-RED, measured beside ours in one more window per run. */
+  bare: boolean;
 }
 
 /**
@@ -62,14 +64,14 @@ export interface PollCostOptions extends PollCostSize {
  * second of CPU is few polls there, so 20 s windows), then many.
  */
 export const POLLCOST_FULL: PollCostOptions[] = [
-  { ...ONE_UPSD(1), window: 30, runs: 3, upscRuns: 0, upscWindow: 0, bareRuns: 2 },
-  { ...ONE_UPSD(2), window: 30, runs: 3, upscRuns: 0, upscWindow: 0, bareRuns: 2 },
-  { ...FOUR_UPSD(200), window: 60, runs: 3, upscRuns: 2, upscWindow: 20, bareRuns: 1 },
+  { ...ONE_UPSD(1), window: 30, runs: 3, upscRuns: 0, upscWindow: 0, bare: true },
+  { ...ONE_UPSD(2), window: 30, runs: 3, upscRuns: 0, upscWindow: 0, bare: true },
+  { ...FOUR_UPSD(200), window: 60, runs: 3, upscRuns: 2, upscWindow: 20, bare: true },
 ];
 export const POLLCOST_QUICK: PollCostOptions[] = [
-  { ...ONE_UPSD(1), window: 20, runs: 2, upscRuns: 0, upscWindow: 0, bareRuns: 1 },
-  { ...ONE_UPSD(2), window: 20, runs: 2, upscRuns: 0, upscWindow: 0, bareRuns: 1 },
-  { ...FOUR_UPSD(40), window: 10, runs: 2, upscRuns: 1, upscWindow: 5, bareRuns: 1 },
+  { ...ONE_UPSD(1), window: 20, runs: 2, upscRuns: 0, upscWindow: 0, bare: true },
+  { ...ONE_UPSD(2), window: 20, runs: 2, upscRuns: 0, upscWindow: 0, bare: true },
+  { ...FOUR_UPSD(40), window: 10, runs: 2, upscRuns: 1, upscWindow: 5, bare: true },
 ];
 
 /** Warm-up before a window: connections made, first polls done. */
@@ -111,9 +113,8 @@ export interface PollCostMeasure extends PollCostSize {
   ours: Window[];
   upsmon: Window[];
   upsc: Window[];
-  bare: Window[];
-  /** The bare client's loop inside a Node-RED with an empty flow: the floor of any Node-RED node. */
-  bareInRed: Window[];
+  /** Windows where ours, the bare client and the bare client inside an idle Node-RED (the floor of any Node-RED node) polled at once. */
+  together: Array<{ ours: Window; bare: Window; bareInRed: Window }>;
   /** Node-RED with an empty flow, CPU seconds per second (measured while upsmon ran). */
   redIdlePerSecond: number[];
   /** Node-RED RSS before the polling flow was first deployed. */
@@ -198,44 +199,78 @@ const bareArgs = (group: NutLabGroup): string[] => group.labs.map((l) => `${l.po
 /** Warmed as ours: WARM_FAST_MS at WARM_FAST_INTERVAL, then every second. */
 const BARE_WARM = { BARE_WARM_MS: String(WARM_FAST_MS), BARE_WARM_INTERVAL_MS: String(WARM_FAST_INTERVAL * 1000) };
 
-async function bareWindow(c: Cleanup, group: NutLabGroup, seconds: number): Promise<Window> {
+/**
+ * The two Node.js baselines, measured in the same windows as ours (the same
+ * machine state for all three: apart, their ratio moved by more than the
+ * target's margin from one run to the next): the bare client alone, and its
+ * loop preloaded into a Node-RED with an empty flow (what polling costs any
+ * Node-RED node, its process, heap and event loop, before a line of the
+ * node's own code). Stopped (SIGSTOP) while upsmon or ours alone is
+ * measured, so those windows stay one client at a time.
+ */
+interface Beside {
+  bare: number;
+  bareInRed: number;
+  /** Why the bare client is gone, null while it runs. */
+  gone(): string | null;
+  pause(): void;
+  resume(): void;
+}
+
+/** Starts both baselines, warming from now as ours does. */
+async function startBeside(c: Cleanup, group: NutLabGroup): Promise<Beside> {
   const child = spawn(process.execPath, ["-r", "tsx/cjs", join(__dirname, "lib", "bare-nut-client.ts"), ...bareArgs(group)], {
     stdio: ["ignore", "ignore", "inherit"],
     env: { ...process.env, ...BARE_WARM },
   });
-  const pid = child.pid ?? 0;
-  let early: string | null = null;
-  const exited = new Promise<void>((r) =>
-    child.once("exit", (code, signal) => {
-      early ??= `exit ${code ?? signal}`;
-      r();
-    }),
-  );
-  c.add(`bare client ${pid}`, () => terminate([pid], 3000));
-  await sleep(WARM_FAST_MS + WARM_SETTLE_MS);
-  const w = await window(group, pid, seconds, bareRound);
-  // A client that died or never polled is not a baseline: say so rather than report 0 polls.
-  if (early !== null || w.polls === 0) throw new Error(`the bare client did not poll through its window (${early ?? "0 polls"}; its stderr is above)`);
-  early = "stopped";
-  child.kill("SIGTERM");
-  await exited;
-  return w;
+  const bare = child.pid ?? 0;
+  let gone: string | null = null;
+  child.once("exit", (code, signal) => (gone = `exit ${code ?? signal}`));
+  const preload = `--require ${require.resolve("tsx/cjs")} --require ${join(__dirname, "lib", "bare-nut-client.ts")}`;
+  const nr = await startRed(c, [TAB], { env: { NODE_OPTIONS: preload, BARE_ARGS: bareArgs(group).join(" "), ...BARE_WARM } });
+  const signal = (sig: NodeJS.Signals) => {
+    for (const pid of [bare, nr.pid]) process.kill(pid, sig);
+  };
+  // a stopped process takes SIGTERM only once continued
+  c.add(`bare client ${bare}`, async () => {
+    if (gone === null) process.kill(bare, "SIGCONT");
+    await terminate([bare], 3000);
+  });
+  c.add(`bare client's Node-RED ${nr.pid}`, () => void process.kill(nr.pid, "SIGCONT"));
+  return { bare, bareInRed: nr.pid, gone: () => gone, pause: () => signal("SIGSTOP"), resume: () => signal("SIGCONT") };
 }
 
 /**
- * The bare client's loop preloaded into a Node-RED with an empty flow: what
- * polling costs any Node-RED node (its process, its heap, its event loop)
- * before a line of the node's own code. Warmed as the others.
+ * Several clients polling the same upsd over one window: each one's CPU,
+ * reads and polls (its own sockets' acknowledged request bytes). upsdCpu
+ * is theirs together.
  */
-async function bareInRedWindow(c: Cleanup, group: NutLabGroup, seconds: number): Promise<Window> {
-  const preload = `--require ${require.resolve("tsx/cjs")} --require ${join(__dirname, "lib", "bare-nut-client.ts")}`;
-  const env = { NODE_OPTIONS: preload, BARE_ARGS: bareArgs(group).join(" "), ...BARE_WARM };
-  const nr = await startRed(c, [TAB], { env });
-  await sleep(WARM_FAST_MS + WARM_SETTLE_MS);
-  const w = await window(group, nr.pid, seconds, bareRound);
-  await nr.stop();
-  if (w.polls === 0) throw new Error("the bare client inside Node-RED did not poll through its window (Node-RED's log is above)");
-  return w;
+async function windowsTogether(group: NutLabGroup, clients: Array<{ pid: number; round: (lab: NutLab) => number }>, seconds: number): Promise<Window[]> {
+  const upsds = group.labs.map((l) => l.upsdPid ?? 0);
+  const upsdCpu = () => upsds.reduce((sum, p) => sum + cpuSeconds(p), 0);
+  const c0 = clients.map((k) => cpuSeconds(k.pid));
+  const r0 = clients.map((k) => readCalls(k.pid));
+  const u0 = upsdCpu();
+  const b0 = ackedBytesByClient();
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  const took = (performance.now() - t0) / 1000;
+  const b1 = ackedBytesByClient();
+  const u = upsdCpu() - u0;
+  const upses = group.labs.reduce((n, l) => n + l.upses.length, 0);
+  return clients.map((k, i) => {
+    const acked = (lab: NutLab, b: Map<string, number>) => b.get(`${k.pid} ${lab.port}`) ?? 0;
+    const polls = group.labs.reduce((sum, lab) => sum + Math.round((acked(lab, b1) - acked(lab, b0)) / k.round(lab)) * lab.upses.length, 0);
+    return {
+      cpu: cpuSeconds(k.pid) - c0[i],
+      upsdCpu: u,
+      reads: readCalls(k.pid) - r0[i],
+      polls,
+      due: Math.round(took) * upses,
+      rss: rssBytes(k.pid),
+      seconds: took,
+    };
+  });
 }
 
 /** Every window of one size. `upscRuns` 0 skips the upsc loop. */
@@ -253,12 +288,12 @@ export async function measurePollCost(opts: PollCostOptions): Promise<PollCostMe
       ours: [],
       upsmon: [],
       upsc: [],
-      bare: [],
-      bareInRed: [],
+      together: [],
       redIdlePerSecond: [],
       redRssBefore: rssBytes(nr.pid),
     };
     const targets = group.upses.map((u) => ({ ups: u.ups, host: u.lab.host, port: u.lab.port }));
+    let beside: Beside | null = null;
     for (let run = 0; run < opts.runs; run++) {
       // upsmon first (Node-RED idles meanwhile, past its start-up)
       const upsmon = await startUpsmon(c, targets, 1, WARMUP_MS);
@@ -270,15 +305,38 @@ export async function measurePollCost(opts: PollCostOptions): Promise<PollCostMe
       // ours
       if (run === 0) {
         await deploy(nr, flows(group, WARM_FAST_INTERVAL, opts.perUps));
+        if (opts.bare) beside = await startBeside(c, group);
         await sleep(WARM_FAST_MS);
-      }
+      } else beside?.resume();
       await deploy(nr, flows(group, 1, opts.perUps));
       await sleep(run === 0 ? WARM_SETTLE_MS : WARMUP_MS);
+      beside?.pause();
       m.ours.push(await window(group, nr.pid, opts.window, oursRound(opts.perUps)));
+      if (beside) {
+        // the same polls of ours, the two baselines beside
+        beside.resume();
+        await sleep(WARMUP_MS);
+        const round = oursRound(opts.perUps);
+        const [o, b, f] = await windowsTogether(
+          group,
+          [
+            { pid: nr.pid, round },
+            { pid: beside.bare, round: bareRound },
+            { pid: beside.bareInRed, round: bareRound },
+          ],
+          opts.window,
+        );
+        const gone = beside.gone();
+        if (gone !== null || b.polls === 0 || f.polls === 0) {
+          throw new Error(
+            `a bare client did not poll through its window (bare ${b.polls} polls${gone ? `, ${gone}` : ""}, inside Node-RED ${f.polls}; stderr above)`,
+          );
+        }
+        m.together.push({ ours: o, bare: b, bareInRed: f });
+        beside.pause();
+      }
       await deploy(nr, [TAB]);
     }
-    for (let run = 0; run < opts.bareRuns; run++) m.bare.push(await bareWindow(c, group, opts.window));
-    for (let run = 0; run < opts.bareRuns; run++) m.bareInRed.push(await bareInRedWindow(c, group, opts.window));
     for (let run = 0; run < opts.upscRuns; run++) m.upsc.push(await upscWindow(c, group, opts.upscWindow));
     return m;
   });
@@ -294,6 +352,23 @@ const s = (xs: number[]): Spread => spread(xs);
  */
 export const upsmonTarget = (upses: number): number => (upses <= 4 ? 3 : 2);
 export const BARE_TARGET = 1.5;
+
+/**
+ * Ours against the two Node.js baselines, window by window (each ratio from
+ * one window where the three polled at once), and their medians per UPS-poll.
+ */
+export function besideRatios(m: PollCostMeasure): { ours: number; bare: number; floor: number; vsBare: Spread; vsFloor: Spread; floorVsBare: Spread } | null {
+  const t = m.together;
+  if (!t.length) return null;
+  return {
+    ours: s(t.map((w) => perPollUs(w.ours))).median,
+    bare: s(t.map((w) => perPollUs(w.bare))).median,
+    floor: s(t.map((w) => perPollUs(w.bareInRed))).median,
+    vsBare: s(t.map((w) => perPollUs(w.ours) / perPollUs(w.bare))),
+    vsFloor: s(t.map((w) => perPollUs(w.ours) / perPollUs(w.bareInRed))),
+    floorVsBare: s(t.map((w) => perPollUs(w.bareInRed) / perPollUs(w.bare))),
+  };
+}
 
 /** "2 UPS on 1 upsd, a node per UPS". */
 export function sizeText(m: PollCostSize): string {
@@ -326,27 +401,23 @@ export function pollCostRows(m: PollCostMeasure, bench: string): Row[] {
       met: up.median / ours.median >= 100,
     });
   }
-  if (m.bare.length) {
-    const bare = s(m.bare.map(perPollUs));
+  const beside = besideRatios(m);
+  if (beside) {
     rows.push({
       bench,
-      measure: "same, vs a bare Node.js client (the floor of a Node process)",
-      ours: fmt.us(ours.median),
-      baseline: `pipelined LIST VAR, values kept, nothing else: ${fmt.spread(bare, fmt.us)} (${fmt.ratio(bare.median / mon.median)} upsmon)`,
-      ratio: fmt.ratio(ours.median / bare.median),
+      measure: "same, vs a bare Node.js client (the floor of a Node process), polling in the same windows",
+      ours: fmt.us(beside.ours),
+      baseline: `pipelined LIST VAR, values kept, nothing else: ${fmt.us(beside.bare)} (${fmt.ratio(beside.bare / mon.median)} upsmon)`,
+      ratio: `${fmt.ratio(beside.vsBare.median)} (${fmt.ratio(beside.vsBare.min)}–${fmt.ratio(beside.vsBare.max)}, n=${beside.vsBare.n})`,
       target: `≤ ${BARE_TARGET}× bare`,
-      met: ours.median <= BARE_TARGET * bare.median,
+      met: beside.vsBare.median <= BARE_TARGET,
     });
-  }
-  if (m.bareInRed.length && m.bare.length) {
-    const floor = s(m.bareInRed.map(perPollUs));
-    const bare = s(m.bare.map(perPollUs));
     rows.push({
       bench,
-      measure: "same, vs the bare client inside an idle Node-RED (the floor of any Node-RED node)",
-      ours: fmt.us(ours.median),
-      baseline: `${fmt.spread(floor, fmt.us)} (${fmt.ratio(floor.median / bare.median)} the bare client alone)`,
-      ratio: fmt.ratio(ours.median / floor.median),
+      measure: "same, vs the bare client inside an idle Node-RED (the floor of any Node-RED node), same windows",
+      ours: fmt.us(beside.ours),
+      baseline: `${fmt.us(beside.floor)} (${fmt.ratio(beside.floorVsBare.median)} the bare client alone)`,
+      ratio: `${fmt.ratio(beside.vsFloor.median)} (${fmt.ratio(beside.vsFloor.min)}–${fmt.ratio(beside.vsFloor.max)}, n=${beside.vsFloor.n})`,
       target: "",
       met: null,
     });
@@ -376,7 +447,7 @@ export function pollCostRows(m: PollCostMeasure, bench: string): Row[] {
     bench,
     measure: "client CPU s per hour",
     ours: fmt.spread(s(m.ours.map(perHour)), (v) => fmt.s(v, 1)),
-    baseline: `upsmon ${fmt.s(s(m.upsmon.map(perHour)).median, 1)}${m.bare.length ? `; bare ${fmt.s(s(m.bare.map(perHour)).median, 1)}` : ""}`,
+    baseline: `upsmon ${fmt.s(s(m.upsmon.map(perHour)).median, 1)}${m.together.length ? `; bare ${fmt.s(s(m.together.map((t) => perHour(t.bare))).median, 1)}` : ""}`,
     ratio: "",
     target: "",
     met: null,
@@ -396,7 +467,7 @@ export function pollCostRows(m: PollCostMeasure, bench: string): Row[] {
     bench,
     measure: "UPS-polls done / due",
     ours: done(m.ours),
-    baseline: `upsmon ${done(m.upsmon)}${m.upsc.length ? `; upsc ${done(m.upsc)}` : ""}${m.bare.length ? `; bare ${done(m.bare)}` : ""}`,
+    baseline: `upsmon ${done(m.upsmon)}${m.upsc.length ? `; upsc ${done(m.upsc)}` : ""}${m.together.length ? `; bare ${done(m.together.map((t) => t.bare))}` : ""}`,
     ratio: "",
     target: "",
     met: null,
@@ -406,7 +477,7 @@ export function pollCostRows(m: PollCostMeasure, bench: string): Row[] {
     bench,
     measure: "read syscalls per UPS-poll (replies in pieces)",
     ours: readsPer(m.ours),
-    baseline: `upsmon ${readsPer(m.upsmon)}${m.bare.length ? `; bare ${readsPer(m.bare)}` : ""}`,
+    baseline: `upsmon ${readsPer(m.upsmon)}${m.together.length ? `; bare ${readsPer(m.together.map((t) => t.bare))}` : ""}`,
     ratio: "",
     target: "",
     met: null,
@@ -433,7 +504,7 @@ export async function runPollCost(sizes: PollCostOptions[] = POLLCOST_FULL): Pro
     measures.push(m);
     rows.push(...pollCostRows(m, `2 poll cost, ${opts.upses} UPS`));
     notes.push(
-      `${sizeText(opts)}: ${opts.runs} windows of ${opts.window} s per client (upsmon and ours interleaved, never together), bare ${opts.bareRuns}, upsc ${opts.upscRuns} × ${opts.upscWindow} s`,
+      `${sizeText(opts)}: ${opts.runs} windows of ${opts.window} s per client (upsmon and ours interleaved, never together)${opts.bare ? ", then ours, the bare client and the bare client inside Node-RED together" : ""}, upsc ${opts.upscRuns} × ${opts.upscWindow} s`,
     );
   }
   notes.push("polls done counted from the request bytes upsd acknowledged (ss), upsc from its rounds; a fresh Node-RED and fresh labs per size");

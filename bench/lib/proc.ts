@@ -97,26 +97,41 @@ export function cpuSnapshot(): { busy: number; total: number } {
 
 /**
  * Bytes the peers acknowledged, summed per remote port, over every
- * established TCP socket on this machine (`ss -tin`): with a known request
+ * established TCP socket on this machine (`ss -tinp`): with a known request
  * size this counts the requests a client sent to a server port, exactly.
  */
 export function ackedBytesByPeerPort(): Map<number, number> {
   const out = new Map<number, number>();
+  for (const [key, bytes] of ackedBytesByClient()) {
+    const port = Number(key.split(" ")[1]);
+    out.set(port, (out.get(port) ?? 0) + bytes);
+  }
+  return out;
+}
+
+/**
+ * The same, per client process and remote port (key "PID PORT", from
+ * `ss -p`; needs root to see other users' sockets): the requests each of
+ * several clients polling one server at once sent.
+ */
+export function ackedBytesByClient(): Map<string, number> {
+  const out = new Map<string, number>();
   let text = "";
   try {
-    text = execFileSync("ss", ["-Htin", "state", "established"], { encoding: "utf8", maxBuffer: 64 << 20 });
+    text = execFileSync("ss", ["-Htinp", "state", "established"], { encoding: "utf8", maxBuffer: 64 << 20 });
   } catch {
     return out;
   }
-  let peerPort = 0;
+  let key = "";
   for (const line of text.split("\n")) {
     if (!line.trim()) continue;
     if (!/^\s/.test(line)) {
+      // Recv-Q Send-Q local peer users:(("node",pid=N,fd=M))
       const cols = line.trim().split(/\s+/);
-      peerPort = Number(cols[cols.length - 1].split(":").pop());
+      key = `${/pid=(\d+)/.exec(line)?.[1] ?? 0} ${Number(cols[3]?.split(":").pop())}`;
     } else {
       const acked = Number(/bytes_acked:(\d+)/.exec(line)?.[1] ?? 0);
-      out.set(peerPort, (out.get(peerPort) ?? 0) + acked);
+      out.set(key, (out.get(key) ?? 0) + acked);
     }
   }
   return out;
