@@ -205,8 +205,10 @@ const BARE_WARM = { BARE_WARM_MS: String(WARM_FAST_MS), BARE_WARM_INTERVAL_MS: S
  * target's margin from one run to the next): the bare client alone, and its
  * loop preloaded into a Node-RED with an empty flow (what polling costs any
  * Node-RED node, its process, heap and event loop, before a line of the
- * node's own code). Stopped (SIGSTOP) while upsmon or ours alone is
- * measured, so those windows stay one client at a time.
+ * node's own code). Paused (SIGWINCH, see bench/lib/bare-nut-client.ts)
+ * while upsmon or ours alone is measured, so those windows stay one client
+ * polling at a time; SIGSTOP would not do: upsd drops a client that stops
+ * reading with a round of lists unanswered.
  */
 interface Beside {
   bare: number;
@@ -228,16 +230,15 @@ async function startBeside(c: Cleanup, group: NutLabGroup): Promise<Beside> {
   child.once("exit", (code, signal) => (gone = `exit ${code ?? signal}`));
   const preload = `--require ${require.resolve("tsx/cjs")} --require ${join(__dirname, "lib", "bare-nut-client.ts")}`;
   const nr = await startRed(c, [TAB], { env: { NODE_OPTIONS: preload, BARE_ARGS: bareArgs(group).join(" "), ...BARE_WARM } });
-  const signal = (sig: NodeJS.Signals) => {
-    for (const pid of [bare, nr.pid]) process.kill(pid, sig);
+  c.add(`bare client ${bare}`, () => terminate([bare], 3000));
+  // both poll from the start; each SIGWINCH pauses or resumes them
+  let paused = false;
+  const toggle = (pause: boolean) => {
+    if (paused === pause) return;
+    paused = pause;
+    for (const pid of [bare, nr.pid]) process.kill(pid, "SIGWINCH");
   };
-  // a stopped process takes SIGTERM only once continued
-  c.add(`bare client ${bare}`, async () => {
-    if (gone === null) process.kill(bare, "SIGCONT");
-    await terminate([bare], 3000);
-  });
-  c.add(`bare client's Node-RED ${nr.pid}`, () => void process.kill(nr.pid, "SIGCONT"));
-  return { bare, bareInRed: nr.pid, gone: () => gone, pause: () => signal("SIGSTOP"), resume: () => signal("SIGCONT") };
+  return { bare, bareInRed: nr.pid, gone: () => gone, pause: () => toggle(true), resume: () => toggle(false) };
 }
 
 /**
