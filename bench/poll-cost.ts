@@ -28,7 +28,7 @@ import type { NodeRedProcess } from "../test/harness/node-red";
 import { withCleanup, type Cleanup } from "./lib/cleanup";
 import { serverNode, upsInNode } from "./lib/nut";
 import { terminate } from "../test/harness/proc";
-import { ackedBytesByClient, ackedBytesByPeerPort, cpuSeconds, peakWhile, readCalls, rssBytes, shellTimesSeconds, sleep } from "./lib/proc";
+import { ackedBytesByClient, cpuSeconds, peakWhile, readCalls, rssBytes, shellTimesSeconds, sleep } from "./lib/proc";
 import { deploy, startRed, TAB, type FlowNode } from "./lib/red";
 import { fmt, type BenchOutput, type Row } from "./lib/report";
 import { spread, type Spread } from "./lib/stats";
@@ -136,24 +136,13 @@ function flows(group: NutLabGroup, interval: number, perUps: boolean): FlowNode[
 
 /**
  * CPU of a client process and of the upsd, over `seconds`; UPS-polls done,
- * from the bytes upsd acknowledged on client sockets (only one client runs
- * at a time) divided by the bytes of one poll round of each server.
+ * from the bytes upsd acknowledged on the client's own sockets divided by
+ * the bytes of one poll round of each server (the paused baselines' rare
+ * keep-alive is not counted).
  */
 async function window(group: NutLabGroup, pid: number, seconds: number, roundBytes: (lab: NutLab) => number): Promise<Window> {
-  const upsds = group.labs.map((l) => l.upsdPid ?? 0);
-  const upsdCpu = () => upsds.reduce((s, p) => s + cpuSeconds(p), 0);
-  const c0 = cpuSeconds(pid);
-  const u0 = upsdCpu();
-  const b0 = ackedBytesByPeerPort();
-  const r0 = readCalls(pid);
-  const t0 = performance.now();
-  await sleep(seconds * 1000);
-  const took = (performance.now() - t0) / 1000;
-  const b1 = ackedBytesByPeerPort();
-  const rss = rssBytes(pid);
-  const polls = group.labs.reduce((sum, lab) => sum + Math.round(((b1.get(lab.port) ?? 0) - (b0.get(lab.port) ?? 0)) / roundBytes(lab)) * lab.upses.length, 0);
-  const upses = group.labs.reduce((n, l) => n + l.upses.length, 0);
-  return { cpu: cpuSeconds(pid) - c0, upsdCpu: upsdCpu() - u0, reads: readCalls(pid) - r0, polls, due: Math.round(took) * upses, rss, seconds: took };
+  const [w] = await windowsTogether(group, [{ pid, round: roundBytes }], seconds);
+  return w;
 }
 
 /**
@@ -468,7 +457,7 @@ export function pollCostRows(m: PollCostMeasure, bench: string): Row[] {
     bench,
     measure: "UPS-polls done / due",
     ours: done(m.ours),
-    baseline: `upsmon ${done(m.upsmon)}${m.upsc.length ? `; upsc ${done(m.upsc)}` : ""}${m.together.length ? `; bare ${done(m.together.map((t) => t.bare))}` : ""}`,
+    baseline: `upsmon ${done(m.upsmon)}${m.upsc.length ? `; upsc ${done(m.upsc)}` : ""}${m.together.length ? `; bare ${done(m.together.map((t) => t.bare))}, inside Node-RED ${done(m.together.map((t) => t.bareInRed))}` : ""}`,
     ratio: "",
     target: "",
     met: null,

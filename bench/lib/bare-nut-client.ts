@@ -45,8 +45,18 @@ function poll(port: number, upses: string[]): void {
     process.exit(1);
   });
   socket.on("connect", () => {
+    let lastWrite = performance.now();
     const tick = (): void => {
-      if (paused || unanswered > 0) return;
+      if (paused) {
+        // upsd sheds a client silent for a minute: a word now and then while paused
+        if (performance.now() - lastWrite > 30000) {
+          lastWrite = performance.now();
+          socket.write("VER\n");
+        }
+        return;
+      }
+      if (unanswered > 0) return;
+      lastWrite = performance.now();
       unanswered = upses.length;
       socket.write(request);
     };

@@ -96,23 +96,11 @@ export function cpuSnapshot(): { busy: number; total: number } {
 }
 
 /**
- * Bytes the peers acknowledged, summed per remote port, over every
- * established TCP socket on this machine (`ss -tinp`): with a known request
- * size this counts the requests a client sent to a server port, exactly.
- */
-export function ackedBytesByPeerPort(): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const [key, bytes] of ackedBytesByClient()) {
-    const port = Number(key.split(" ")[1]);
-    out.set(port, (out.get(port) ?? 0) + bytes);
-  }
-  return out;
-}
-
-/**
- * The same, per client process and remote port (key "PID PORT", from
- * `ss -p`; needs root to see other users' sockets): the requests each of
- * several clients polling one server at once sent.
+ * Bytes the peers acknowledged so far, per client process and remote port
+ * (key "PID PORT"), over every established TCP socket on this machine
+ * (`ss -tinp`; needs root to see other users' sockets): with a known request
+ * size this counts the requests each client sent to a server port, exactly,
+ * also when several poll one server at once.
  */
 export function ackedBytesByClient(): Map<string, number> {
   const out = new Map<string, number>();
