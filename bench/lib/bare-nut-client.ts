@@ -77,9 +77,10 @@ function poll(port: number, upses: string[]): void {
 /**
  * SIGWINCH pauses the polling, the next one resumes it (the benchmark's
  * windows where another client is measured alone). Not SIGUSR2: Node-RED
- * exits on it (nodemon's restart); SIGWINCH is ignored by default. Replies already asked
- * for are still read: upsd drops a client that stops reading with a list
- * unanswered (at 200 UPSes, one round did not fit the socket's buffers).
+ * exits on it (nodemon's restart); SIGWINCH is ignored by default. Not
+ * SIGSTOP either: upsd drops a client that stops reading with a list
+ * unanswered (at 200 UPSes, one round did not fit the socket's buffers),
+ * so replies already asked for are still read while paused.
  */
 let paused = false;
 
