@@ -18,6 +18,16 @@
  */
 import { connect } from "node:net";
 
+/**
+ * SIGWINCH pauses the polling, the next one resumes it (the benchmark's
+ * windows where another client is measured alone). Not SIGUSR2: Node-RED
+ * exits on it (nodemon's restart); SIGWINCH is ignored by default. Not
+ * SIGSTOP either: upsd drops a client that stops reading with a list
+ * unanswered (at 200 UPSes, one round did not fit the socket's buffers),
+ * so replies already asked for are still read while paused.
+ */
+let paused = false;
+
 function poll(port: number, upses: string[]): void {
   const socket = connect(port, "127.0.0.1");
   socket.setNoDelay(true);
@@ -73,16 +83,6 @@ function poll(port: number, upses: string[]): void {
     }, warmMs);
   });
 }
-
-/**
- * SIGWINCH pauses the polling, the next one resumes it (the benchmark's
- * windows where another client is measured alone). Not SIGUSR2: Node-RED
- * exits on it (nodemon's restart); SIGWINCH is ignored by default. Not
- * SIGSTOP either: upsd drops a client that stops reading with a list
- * unanswered (at 200 UPSes, one round did not fit the socket's buffers),
- * so replies already asked for are still read while paused.
- */
-let paused = false;
 
 function start(args: string[]): void {
   process.on("SIGWINCH", () => (paused = !paused));
