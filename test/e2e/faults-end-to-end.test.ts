@@ -237,10 +237,12 @@ describe(`faults end to end: progressive example, real ${runtimeLabel()}, real u
     should(recorded(hosts())).eql([], "nothing while upsd was down, nothing once it is up on line power");
     should(red().log()).not.match(/Power lost/);
 
-    // Power lost. backup-server's sshd is down when its step comes: retried, and sent once when it is back.
+    // Power lost: backup-server passes its pre-flight, then its sshd goes down, the kept session with it.
+    // When its step comes the shutdown is retried, and sent once the host is back.
     from = red().log().length;
     await setBoth(lab(), "OB DISCHRG", 97, 95);
     const outage = await planSees(onBattery(95), from);
+    await red().waitForLog(/status shut down backup: ready 1\/1\n/, 30_000, from);
     await hosts().stopHost("backup-server");
     from = red().log().length;
     await lab().setVar("ups2", "battery.charge", 89);

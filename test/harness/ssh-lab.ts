@@ -642,7 +642,15 @@ export class SshLab {
   async stopHost(name: string): Promise<void> {
     const h = this.state.hosts.find((x) => x.name === name);
     if (!h) throw new Error(`ssh-lab: no host ${name}`);
-    if (h.pid && this.ours(h.pid)) await terminate([h.pid]);
+    if (h.pid && this.ours(h.pid)) {
+      // Freeze the listener before reading its tree: a connection it accepted
+      // between the read and its death would outlive the host (its session
+      // process is not in the tree read, and sshd does not end it).
+      process.kill(h.pid, "SIGSTOP");
+      const sessions = processTree([h.pid]).filter((p) => p !== h.pid);
+      process.kill(h.pid, "SIGKILL"); // its listening socket closes: connections not yet accepted are refused
+      await terminate([h.pid, ...sessions]);
+    }
     h.pid = 0;
     this.save();
   }
