@@ -16,6 +16,7 @@ import { type Moment, wallOf } from "../moment";
 import { type Note, type StaleWhy, noteText } from "./source-notes";
 import { type StatusFill, type StatusShape, type StatusView, type Text, statusOf, textTable, withMore } from "../status";
 import { MAX_CHARGE, MAX_SECONDS, checkAmount, checkBoolean, describeValue, isRecord } from "../check";
+import { MAX_STATUS_TEXT, MAX_STATUS_WORD, MAX_STATUS_WORDS } from "../nut/status";
 import { formatCountdown, formatDuration, formatLevels, formatPercent, formatRuntime } from "../format";
 
 /**
@@ -93,6 +94,9 @@ export const AGGREGATE_DEFAULTS: AggregateConfig = {
 /** With an empty list every topic is accepted, up to this many (a message chooses the topic). */
 export const MAX_SOURCES = 64;
 
+/** The part of a UPS state the node reads: nothing else of a message is kept (its `vars` may be large). */
+type Reading = Pick<UpsState, "status" | "flags" | "onBattery" | "lowBattery" | "charge" | "runtime" | "age" | "stale" | "reachable">;
+
 /** What the node remembers of one source. Times are monotonic unless named wall. */
 interface SourceMemory {
   topic: string;
@@ -101,8 +105,8 @@ interface SourceMemory {
    * UPS name on another server (the nut-server's host or port was changed).
    */
   via: string | null;
-  /** The last UPS state received, null when never. */
-  data: UpsState | null;
+  /** What this node reads of the last UPS state received, null when never. */
+  data: Reading | null;
   /** Arrival of the last message. */
   lastSeen: number | null;
   lastSeenWall: number | null;
@@ -288,6 +292,9 @@ function checkUpsInput(config: AggregateConfig, state: AggregateState, topic: un
   if (!Array.isArray(payload.flags) || payload.flags.some((f) => typeof f !== "string")) {
     return `payload.flags must be a list of status words (got ${describeValue(payload.flags)})`;
   }
+  if (payload.flags.length > MAX_STATUS_WORDS || payload.flags.some((f: string) => f.length > MAX_STATUS_WORD)) {
+    return `payload.flags must hold at most ${MAX_STATUS_WORDS} status words of at most ${MAX_STATUS_WORD} characters (got ${payload.flags.length} words)`;
+  }
   const problem =
     checkBoolean("payload.onBattery", payload.onBattery) ??
     checkBoolean("payload.lowBattery", payload.lowBattery) ??
@@ -295,19 +302,32 @@ function checkUpsInput(config: AggregateConfig, state: AggregateState, topic: un
     (payload.reachable === undefined ? null : checkBoolean("payload.reachable", payload.reachable)) ??
     checkAmount("payload.charge", payload.charge, true, MAX_CHARGE) ??
     checkAmount("payload.runtime", payload.runtime, true, MAX_SECONDS) ??
-    (payload.age === undefined ? null : checkAmount("payload.age", payload.age, true));
+    (payload.age === undefined ? null : checkAmount("payload.age", payload.age, true, MAX_SECONDS * 1000));
   if (problem) return problem;
   if (payload.status !== undefined && payload.status !== null && typeof payload.status !== "string") {
     return `payload.status must be text or null (got ${describeValue(payload.status)})`;
   }
+  if (typeof payload.status === "string" && payload.status.length > MAX_STATUS_TEXT) {
+    return `payload.status must be at most ${MAX_STATUS_TEXT} characters, as upsd serves it (got ${payload.status.length})`;
+  }
   return null;
 }
 
-const isFresh = (d: UpsState) => !d.stale && d.reachable !== false;
+const isFresh = (d: Reading) => !d.stale && d.reachable !== false;
 
 /** What a new message tells of its source: when it was last read well, and since when its flags hold. */
 function remember(topic: string, via: string | null, prev: SourceMemory | undefined, data: UpsState, now: Moment): SourceMemory {
-  const d: UpsState = { ...data, flags: [...data.flags] };
+  const d: Reading = {
+    status: data.status ?? null,
+    flags: [...data.flags],
+    onBattery: data.onBattery,
+    lowBattery: data.lowBattery,
+    charge: data.charge,
+    runtime: data.runtime,
+    age: data.age ?? null,
+    stale: data.stale,
+    reachable: data.reachable,
+  };
   const fresh = isFresh(d);
   let lastGood: number | null;
   if (fresh) lastGood = now.mono;

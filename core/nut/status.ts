@@ -30,6 +30,8 @@ import type { UpsEvent } from "../contract";
 /** At most this many status words of at most this many characters are kept (upsd sends a handful of short ones). */
 export const MAX_STATUS_WORDS = 32;
 export const MAX_STATUS_WORD = 32;
+/** The longest `ups.status` text kept: upsd stores no value longer (ST_MAX_VALUE_LEN, 256 with its NUL). */
+export const MAX_STATUS_TEXT = 255;
 
 /** Status tokens, upper case, in upsd's order, without repeats, bounded. "" and null give []. */
 export function parseStatus(raw: string | null): string[] {

@@ -582,6 +582,18 @@ describe("ups-aggregate core", () => {
       ["a charge of 1e308", { ...ups(A, "OB"), charge: 1e308 }, /payload.charge must be at most 110 \(got 1e\+308\)/],
       ["a runtime of a century", { ...ups(A, "OB"), runtime: 3.2e9 }, /payload.runtime must be at most 31536000/],
       ["an age that is text", { ...ups(A, "OB", { stale: true }), age: "5" }, /payload.age must be a number or null/],
+      ["an age of 1e308 ms", { ...ups(A, "OB", { stale: true }), age: 1e308 }, /payload.age must be at most 31536000000/],
+      [
+        "33 status words",
+        { ...ups(A, "OB"), flags: ["OB", ...Array.from({ length: 32 }, (_, i) => `W${i}`)] },
+        /at most 32 status words of at most 32 characters \(got 33 words\)/,
+      ],
+      ["a status word of 33 characters", { ...ups(A, "OB"), flags: ["OB", "X".repeat(33)] }, /at most 32 status words of at most 32 characters/],
+      [
+        "a status text longer than upsd serves",
+        { ...ups(A, "OB"), status: "OB " + "X".repeat(300) },
+        /payload.status must be at most 255 characters, as upsd serves it \(got 303\)/,
+      ],
     ];
     for (const [what, payload, re] of bad) {
       it(`refuses ${what} and keeps its state`, () => {
@@ -594,6 +606,16 @@ describe("ups-aggregate core", () => {
         should(r.output).equal(null);
       });
     }
+
+    it("keeps only what it reads of a message: a large vars is not held", () => {
+      const m = machine();
+      const vars: Record<string, string> = {};
+      for (let i = 0; i < 1000; i++) vars[`x.v${i}`] = "y".repeat(100);
+      m.send(A, Object.assign(ups(A, "OB", { charge: 60 }), { vars, extra: "z".repeat(10_000) }));
+      const kept = (m.state as unknown as { sources: Map<string, { data: Record<string, unknown> }> }).sources.get(A)?.data ?? {};
+      should(Object.keys(kept).sort()).eql(["age", "charge", "flags", "lowBattery", "onBattery", "reachable", "runtime", "stale", "status"]);
+      should(source(m.last().payload, A).charge).equal(60);
+    });
 
     it("refuses a topic not in the list, naming the expected ones", () => {
       const m = machine();
