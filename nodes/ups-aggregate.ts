@@ -97,7 +97,7 @@ export = function (RED: NodeAPI) {
     let last: PowerState | null = null;
     let timer: NodeJS.Timeout | null = null;
     let closing = false;
-    /** A topic refused as not listed, until a listed one reports: shown in the status. */
+    /** The last topic refused as not listed: added to the status until the next deploy (a wiring to fix). */
     let unknownTopic: string | null = null;
     /** What was stored could not be had back at start (or stored since): shown in red until a save works. */
     let storeProblem: StoreProblem | "save-failed" | null = null;

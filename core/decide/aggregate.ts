@@ -834,13 +834,16 @@ export function aggregateStatus(
 }
 
 function decisionStatus(config: AggregateConfig, state: AggregateState, last: PowerState | null, now: number, unknownTopic: string | null): AggregateStatus {
-  if (unknownTopic) {
-    const unknown = say("status.unknown-topic", { topic: unknownTopic });
-    const text = last
-      ? withMore(say(last.onBattery ? "status.on-battery" : "status.on-line-power", { levels: formatLevels(last.charge, last.runtime) }), unknown)
-      : unknown;
-    return { ...statusOf("red", "ring", text), countdown: false };
-  }
+  const s = plainStatus(config, state, last, now);
+  if (!unknownTopic) return s;
+  // A refused topic is added to what the node decided (CRITICAL and the countdowns stay): red, a ring unless it is critical.
+  const unknown = say("status.unknown-topic", { topic: unknownTopic });
+  const critical = s.fill === "red" && s.shape === "dot";
+  if (!last) return { ...statusOf("red", "ring", unknown), countdown: false };
+  return { ...withMore(s, unknown), fill: "red", shape: critical ? "dot" : "ring", countdown: s.countdown };
+}
+
+function plainStatus(config: AggregateConfig, state: AggregateState, last: PowerState | null, now: number): AggregateStatus {
   if (!last) return { ...statusOf("grey", "ring", say("status.waiting")), countdown: false };
   const left = (at: number) => formatCountdown(at, now);
   let countdown = false;

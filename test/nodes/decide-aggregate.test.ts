@@ -119,9 +119,16 @@ describe("ups-aggregate node", () => {
       "Message ignored: msg.payload must be a UPS state object (got null)",
     ]);
     should(n.got.length).equal(1, "nothing sent for the bad ones");
-    should(n.lastStatus()).equal("on line power 100 % ~1 h 00 min · unknown topic ups9@nas:3493", "the unknown topic stays visible");
+    should(n.lastStatus()).equal(
+      "on line power 100 % ~1 h 00 min · stale 1 · unknown topic ups9@nas:3493",
+      "the unknown topic stays visible, after what the node decided",
+    );
     await n.send(B, ups(B, "OL"));
     should(source(n.got[n.got.length - 1].payload, A).status).equal("OL", "state intact");
+    // the refused topic never hides what the node decided
+    await n.send(A, ups(A, "OB LB", { charge: 8 }));
+    should(n.got[n.got.length - 1].payload.critical).be.true();
+    should(n.lastStatus()).match(/^CRITICAL [^\n]* · unknown topic ups9@nas:3493$/);
   });
 
   it("reports a bad configuration as an error and handles no message", async () => {

@@ -378,6 +378,14 @@ describe("ups-aggregate core under faults", () => {
         countdown: false,
       });
       should(aggregateShown(aggregateStatus(m.config, m.state, null, T0, "x@y:1")).text).equal("unknown topic x@y:1");
+      // what the node decided stays in front: power out, confirming (a countdown), then CRITICAL (a red dot)
+      m.send(A, ups(A, "OB", { charge: 90 }), T0 + 1000);
+      const confirming = aggregateShown(aggregateStatus(m.config, m.state, m.last().payload, T0 + 2000, "ups1@10.0.0.5:3494"));
+      should(confirming).eql({ fill: "red", shape: "ring", text: "power out, confirming 4 s · unknown topic ups1@10.0.0.5:3494", countdown: true });
+      m.send(A, ups(A, "OB LB", { charge: 5 }), T0 + 3000);
+      const critical = aggregateShown(aggregateStatus(m.config, m.state, m.last().payload, T0 + 3000, "ups1@10.0.0.5:3494"));
+      should(critical.text).match(/^CRITICAL .* · unknown topic ups1@10\.0\.0\.5:3494$/);
+      should([critical.fill, critical.shape]).eql(["red", "dot"]);
     });
 
     it("power back: the seconds until the outage ends", () => {
