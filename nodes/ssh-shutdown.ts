@@ -105,7 +105,7 @@ export = function (RED: NodeAPI) {
     };
     let pending: Pending = {};
     // Not a record: not a list this node wrote (it stores none when nothing is pending).
-    const parsePending = (x: unknown): Pending | null => (x !== null && typeof x === "object" && !Array.isArray(x) ? readPending(x) : null);
+    const parsePending = (x: unknown): Pending | null => (x !== null && typeof x === "object" && !Array.isArray(x) ? readPending(x, config.hosts) : null);
     const loaded = loadStored(this, RED.settings, PENDING_KEY, store, parsePending).then(({ value, problem }) => {
       pending = value ?? {};
       if (!problem) return;

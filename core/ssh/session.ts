@@ -370,7 +370,7 @@ export class SshSession {
           stream.stderr.on("data", (d: Buffer) => stderr.add(d));
           stream.on("exit", (code: number | null, sig?: string) => {
             exitCode = typeof code === "number" ? code : null;
-            signal = sig ? String(sig) : null;
+            signal = signalName(sig);
           });
           stream.on("close", () => end({ exitCode, signal }));
         });
@@ -388,4 +388,10 @@ export class SshSession {
     const grace = setTimeout(() => this.sock.destroy(), CLOSE_GRACE_MS);
     return this.closed.then(() => clearTimeout(grace));
   }
+}
+
+/** The signal a command died of, as the server names it: one short upper-case word, else "unknown" (it reaches logs and messages). */
+export function signalName(sig: unknown): string | null {
+  if (sig === undefined || sig === null || sig === "") return null;
+  return typeof sig === "string" && /^SIG[A-Z0-9+-]{1,16}$/.test(sig) ? sig : "unknown";
 }

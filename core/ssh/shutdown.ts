@@ -249,16 +249,30 @@ export interface PendingEntry {
 }
 export type Pending = Record<string, PendingEntry>;
 
-/** Plain JSON from the context store, keeping only well-formed entries. */
-export function readPending(stored: unknown): Pending {
+/**
+ * Plain JSON from the context store, keeping only well-formed entries of the
+ * hosts this node shuts down: a store is a file anyone may have edited, so
+ * its keys are never taken as they are, and a delay is at most what a
+ * shutdown may ask for (an entry that never ends would be cancelled forever).
+ */
+export function readPending(stored: unknown, hosts: readonly string[]): Pending {
   const out: Pending = {};
   if (!stored || typeof stored !== "object") return out;
-  for (const [id, e] of Object.entries(stored as Record<string, unknown>)) {
-    const v = e as Partial<PendingEntry> | null;
-    if (v && typeof v.since === "number" && typeof v.until === "number") out[id] = { since: v.since, until: v.until, host: String(v.host ?? id) };
+  const entries = stored as Record<string, unknown>;
+  for (const id of hosts) {
+    if (!Object.prototype.hasOwnProperty.call(entries, id)) continue;
+    const v = entries[id] as Partial<PendingEntry> | null;
+    if (!v || typeof v !== "object" || !Number.isFinite(v.since) || !Number.isFinite(v.until)) continue;
+    const since = v.since as number;
+    const until = v.until as number;
+    if (until < since || until - since > MAX_DELAY_MINUTES * 60_000) continue;
+    out[id] = { since, until, host: typeof v.host === "string" && v.host !== "" ? v.host.slice(0, MAX_HOST_NAME) : id };
   }
   return out;
 }
+
+/** Characters kept of a host's name read back from the store (it names the host in texts). */
+const MAX_HOST_NAME = 200;
 
 export function markSent(pending: Pending, id: string, host: string, now: number, delayMs: number): Pending {
   return { ...pending, [id]: { since: now, until: now + delayMs, host } };

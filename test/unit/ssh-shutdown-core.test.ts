@@ -8,6 +8,7 @@ import type { StatusView } from "../../core/status";
 import { type Language, shown } from "../harness/catalog";
 import { Excerpt, backoffDelay, classifyError } from "../../core/ssh/runner";
 import { runOutcome } from "../harness/ssh-target";
+import { signalName } from "../../core/ssh/session";
 import type { SshTarget, StepOutcome } from "../../core/ssh/runner";
 import {
   FORBIDDEN_PROPERTIES,
@@ -221,9 +222,34 @@ describe("ssh-shutdown core", () => {
     });
 
     it("reads what a context store returns, dropping anything malformed", () => {
-      should(readPending(undefined)).eql({});
-      should(readPending("x")).eql({});
-      should(readPending({ a: { since: 1, until: 2, host: "h" }, b: { since: "1" }, c: null })).eql({ a: { since: 1, until: 2, host: "h" } });
+      const hosts = ["a", "b", "c", "d", "e", "f"];
+      should(readPending(undefined, hosts)).eql({});
+      should(readPending("x", hosts)).eql({});
+      should(readPending({ a: { since: 1, until: 2, host: "h" }, b: { since: "1" }, c: null }, hosts)).eql({ a: { since: 1, until: 2, host: "h" } });
+      const day = 1440 * 60_000;
+      should(
+        readPending(
+          {
+            a: { since: T0, until: T0 + day, host: "x".repeat(500) },
+            b: { since: T0, until: T0 + day + 1, host: "never ends" },
+            c: { since: T0, until: Infinity },
+            d: { since: T0, until: T0 - 1 },
+            e: { since: NaN, until: T0 },
+            f: { since: T0, until: T0 + 1 },
+          },
+          hosts,
+        ),
+      ).eql({ a: { since: T0, until: T0 + day, host: "x".repeat(200) }, f: { since: T0, until: T0 + 1, host: "f" } });
+    });
+
+    it("reads back only the hosts it shuts down: a key of the store is never taken as it is", () => {
+      const stored = JSON.parse(
+        '{"__proto__": {"since": 1, "until": 2}, "gone": {"since": 1, "until": 2}, "a": {"since": 1, "until": 2, "host": "h"}}',
+      ) as unknown;
+      const p = readPending(stored, ["a"]);
+      should(Object.getPrototypeOf(p)).equal(Object.prototype);
+      should(Object.keys(p)).eql(["a"]);
+      should(p.a).eql({ since: 1, until: 2, host: "h" });
     });
   });
 
@@ -386,6 +412,13 @@ describe("ssh-shutdown core", () => {
       const long = classifyError(new Error("Bad packet length\u0000\r\n" + "x".repeat(5000)), target, 10_000).error;
       should(long.length).be.belowOrEqual(220, `bounded: ${long.length}`);
       should([...long].some((ch) => ch.charCodeAt(0) < 0x20)).be.false("one line, no control character");
+    });
+
+    it("names the signal a command died of as the server says it only when it is a signal's name", () => {
+      should(signalName("SIGKILL")).equal("SIGKILL");
+      should(signalName("SIGRTMIN+3")).equal("SIGRTMIN+3");
+      for (const none of [undefined, null, ""]) should(signalName(none)).equal(null);
+      for (const odd of ["SIG<script>", "SIGKILL\nforged log line", "SIG" + "A".repeat(5000), "KILL", 9]) should(signalName(odd)).equal("unknown");
     });
   });
 });
