@@ -37,7 +37,7 @@ import { EventEmitter } from "node:events";
 import { connect as netConnect, isIP, type Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
 import { NutConnectionError, NutError, NutProtocolError, NutServerError, NutTimeoutError, NutTlsError, excerpt, isNutErrorCode, toNutError } from "./errors";
-import { LineBuffer, formatCommand, simpleQuotedValue, tokenize } from "./protocol";
+import { LineBuffer, formatCommand, isUpsName, simpleQuotedValue, tokenize } from "./protocol";
 
 /** A request while disconnected connects at once, at most this often (ms). */
 const ON_DEMAND_RETRY_MS = 250;
@@ -137,6 +137,8 @@ interface GetPlan {
 
 /** At most this many UPSes' GET VAR plans are kept per client (the names are upsd's). */
 const MAX_GET_PLANS = 1024;
+/** Characters kept of a UPS's description in LIST UPS (upsd stores at most 255). */
+const MAX_UPS_DESCRIPTION = 255;
 
 export interface NutClientEvents {
   state: [StateChange];
@@ -263,9 +265,10 @@ export class NutClient extends EventEmitter<NutClientEvents> {
 
   listUps(): Promise<UpsListEntry[]> {
     return this.request(["LIST", "UPS"], "list", "UPS").then((items) =>
-      items.map((t) => {
-        if (t.length < 2) throw new NutProtocolError(`LIST UPS: malformed item "${t.join(" ")}"`);
-        return { name: t[1], description: t[2] ?? "" };
+      items.flatMap((t) => {
+        if (t.length < 2) throw new NutProtocolError(`LIST UPS: malformed item "${excerpt(t.join(" "))}"`);
+        // A name upsd could not hold (a peer that is not upsd) is never read, shown or sent back
+        return isUpsName(t[1]) ? [{ name: t[1], description: excerpt(t[2] ?? "", MAX_UPS_DESCRIPTION) }] : [];
       }),
     );
   }

@@ -106,6 +106,14 @@ export function tokenizeEscaped(line: string): string[] {
 const BARE_WORD = /^[A-Za-z0-9._:@+/-]+$/;
 
 /**
+ * A UPS name as LIST UPS may serve it: one word of printable ASCII, bounded
+ * (upsd takes the section names of ups.conf as they are: `__proto__` is one).
+ */
+export function isUpsName(s: unknown): s is string {
+  return typeof s === "string" && /^[\x21-\x7e]{1,128}$/.test(s);
+}
+
+/**
  * One argument as upsd must receive it: bare when it is a plain name, else
  * with every special character (space `"` `\` `#` `=`) backslash-escaped,
  * outside quotes. Measured on upsd 2.8.0: a quoted word holding `#` (even
@@ -118,8 +126,8 @@ export function encodeArg(value: string): string {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (c < 0x20 || c > 0x7e) {
-      // the value itself stays out of the message: it may be a password
-      throw new NutArgumentError(`cannot send a word with character code ${c} to upsd: only printable ASCII is allowed`);
+      // nothing of the value reaches the message, not even the offending character: it may be a password
+      throw new NutArgumentError("cannot send a word holding a control or non-ASCII character to upsd: only printable ASCII is allowed");
     }
   }
   if (value === "") return '""';

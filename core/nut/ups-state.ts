@@ -6,7 +6,7 @@
 import type { UpsEvent, UpsState } from "../contract";
 import { safeCode } from "./errors";
 import { parseNumber, toNutValue } from "./protocol";
-import { parseStatus } from "./status";
+import { MAX_STATUS_TEXT, parseStatus } from "./status";
 import { formatPercent, formatRuntime, formatUpsLevels } from "../format";
 import { type StatusView, type Text, statusOf, textTable, withMore } from "../status";
 
@@ -79,7 +79,7 @@ export function toUpsState(
   let rawRuntime: string | undefined;
   let rawLoad: string | undefined;
   for (const [name, value] of reading.vars) {
-    if (name === "ups.status") status = value;
+    if (name === "ups.status") status = value.slice(0, MAX_STATUS_TEXT);
     else if (name === NUMBERS.charge) rawCharge = value;
     else if (name === NUMBERS.runtime) rawRuntime = value;
     else if (name === NUMBERS.load) rawLoad = value;
