@@ -53,6 +53,8 @@ interface Trigger {
 
 /** Never poll faster than this (seconds): upsd and the drivers gain nothing from it. */
 const MIN_INTERVAL = 0.2;
+/** Input messages that may wait for a poll at once (as nut-command and ssh-shutdown bound theirs). */
+const MAX_WAITING_MESSAGES = 16;
 
 export = function (RED: NodeAPI) {
   function NutUpsIn(this: Node, def: NutUpsInDef) {
@@ -204,8 +206,21 @@ export = function (RED: NodeAPI) {
       resend: () => enqueue({ msg: {} as NodeMessageInFlow, send: (m) => node.send(m), done: () => undefined }),
     });
 
+    /** Messages waiting for their poll: each holds its message and costs a round trip, so they are bounded. */
+    let waiting = 0;
     node.on("input", (msg: NodeMessageInFlow, send: Send, done: (err?: Error) => void) => {
-      enqueue({ msg, send, done });
+      if (waiting >= MAX_WAITING_MESSAGES) return done(new Error(RED._("nut-ups-in.errors.busy", { max: MAX_WAITING_MESSAGES })));
+      waiting++;
+      let ended = false;
+      enqueue({
+        msg,
+        send,
+        done: (err?: Error) => {
+          if (!ended) waiting--;
+          ended = true;
+          done(err);
+        },
+      });
     });
 
     node.on("close", (_removed: boolean, done: () => void) => {

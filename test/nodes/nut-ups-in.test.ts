@@ -178,6 +178,22 @@ describe("nut-ups-in with nut-sim", function () {
     await w.next("completed", (m) => m._msgid === "m-1");
   });
 
+  it("at most 16 input messages wait for their poll: the next is refused with an error for Catch, and taken again once they are answered", async () => {
+    await helper.load(nodes, flow({ port: sim.port, in: { interval: 3600, output: "events" } }));
+    const w = watch<UpsMsg>("in", "out");
+    await w.next("statuses", (s) => s.text === "OL 100% 45 min");
+    const n = helper.getNode("in");
+    // twenty at once: all arrive before the first poll's reply, the others wait behind it
+    for (let i = 0; i < 20; i++) n.receive({ payload: "now", _msgid: `q-${i}` });
+    await waitUntil("four refused", () => w.errors.length === 4);
+    should(w.errors.map((e) => e.msg?._msgid)).eql(["q-16", "q-17", "q-18", "q-19"]);
+    should(w.errors[0].text).match(/^16 messages already wait for a poll of this UPS; this one was not added/);
+    await waitUntil("the 16 answered", () => w.completed.filter((m) => String(m._msgid).startsWith("q-")).length === 16);
+    n.receive({ payload: "now", _msgid: "after" });
+    await w.next("completed", (m) => m._msgid === "after");
+    should(w.errors).have.length(4);
+  });
+
   it("a trigger message Node-RED cannot copy still gets its reading (without what could not be copied) and a warning", async () => {
     await helper.load(nodes, flow({ port: sim.port, in: { interval: 3600, output: "events" } }));
     const w = watch<UpsMsg>("in", "out");
