@@ -79,7 +79,8 @@ export function parseSavedLatch(x: unknown): LatchState | null {
     outageId: text(x.outageId, LATCH_LIMITS.idLength),
     since: Number.isFinite(x.since) ? (x.since as number) : null,
     passed: passed.map((p) => ({ key: p.key, at: p.at })),
-    blocked: x.blocked,
+    // a count that is not one (NaN, negative, fractional) is 0: what passed is what matters, and it stays
+    blocked: Number.isSafeInteger(x.blocked) && x.blocked >= 0 ? x.blocked : 0,
     ended,
   };
 }

@@ -193,9 +193,13 @@ export function parseClaim(p: unknown): StepClaim | "" | null {
   if (typeof controller !== "string" || !NAME.test(controller)) return null;
   if (typeof step !== "string" || !NAME.test(step)) return null;
   if (typeof outage !== "string" || outage === "" || outage.length > GATE_LIMITS.outage) return null;
-  if (typeof at !== "number" || !Number.isFinite(at)) return null;
+  // a time a Date can hold (the status shows it): anything else is not a claim this gate wrote
+  if (typeof at !== "number" || !Number.isFinite(at) || at < 0 || at > MAX_DATE_MS) return null;
   return { controller, step, outage, at };
 }
+
+/** The largest time in epoch ms a Date holds (ECMAScript's ±8.64e15). */
+const MAX_DATE_MS = 8.64e15;
 
 function checkOutage(o: unknown): string | null {
   if (o == null) return "message has no msg.outage: only messages of an outage (from ups-aggregate or battery-tier-switch) are steps";

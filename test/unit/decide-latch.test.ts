@@ -208,6 +208,14 @@ describe("outage-latch core", () => {
     });
   });
 
+  it("a stored count that is not one reads as 0, and what passed still blocks", () => {
+    for (const blocked of [NaN, -1e308, -1, 2.5, 1e308]) {
+      const saved = parseSavedLatch({ outageId: O1.id, since: O1.since, passed: [{ key: "backup", at: T0 }], blocked, ended: [] });
+      should(saved?.blocked).equal(0, `blocked ${blocked}`);
+      should(latch({ key: "topic" }, saved ?? initialLatch()).feed({ outage: O1, topic: "backup" }).action).equal("block");
+    }
+  });
+
   it("property: within one outage each key passes exactly once, whatever the order", () => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom("backup", "storage", "production", "everything"), { maxLength: 50 }), (topics) => {

@@ -226,6 +226,8 @@ describe("standby-gate core", () => {
     should(parseClaim({ controller: "a", step: "b", outage: "o", at: 1 })).eql({ controller: "a", step: "b", outage: "o", at: 1 });
     should(parseClaim(`{"controller":"a","step":"b","outage":"${"o".repeat(3000)}","at":1}`)).be.null();
     should(parseClaim('{"controller":"a b","step":"b","outage":"o","at":1}')).be.null();
+    for (const at of [-1, 8.64e15 + 1, 1e308]) should(parseClaim({ controller: "a", step: "b", outage: "o", at })).equal(null, `at ${at}`);
+    should(parseClaim({ controller: "a", step: "b", outage: "o", at: 8.64e15 })?.at).equal(8.64e15);
     should(parseClaim("not json")).be.null();
     should(parseClaim(42)).be.null();
     const circular: Record<string, unknown> = { controller: "a" };
