@@ -312,7 +312,7 @@
 
   /** Instant commands that turn the load off and leave it off (as core/nut/command.ts). */
   function turnsLoadOff(command) {
-    return /^(?:load\.off(?:\.delay)?|shutdown\.stayoff|outlet\.(?:group\.)?\d+\.load\.off(?:\.delay)?)$/.test(command);
+    return /^(?:load\.off(?:\.delay)?|shutdown\.stayoff|outlet\.(?:group\.)?\d+\.load\.off(?:\.delay)?)$/.test(String(command).toLowerCase());
   }
 
   /**

@@ -117,7 +117,8 @@ export function readCommandConfig(raw: RawCommandConfig): { config: CommandConfi
 const LOAD_OFF_WITHOUT_RETURN = /^(?:load\.off(?:\.delay)?|shutdown\.stayoff|outlet\.(?:group\.)?\d+\.load\.off(?:\.delay)?)$/;
 
 export function turnsLoadOff(kind: NutCommandKind, command: string): boolean {
-  return kind === "instcmd" && LOAD_OFF_WITHOUT_RETURN.test(command);
+  // upsd finds an instant command whatever its case (strcasecmp): LOAD.OFF is load.off
+  return kind === "instcmd" && LOAD_OFF_WITHOUT_RETURN.test(command.toLowerCase());
 }
 
 /** `ups.status` says line power (OL without OB). */

@@ -127,6 +127,9 @@ describe("nut-command core: the load-off guard", () => {
     for (const c of ["shutdown.return", "shutdown.reboot", "load.cycle", "outlet.1.load.cycle", "load.on", "beeper.off", "beeper.disable", "shutdown.stop"]) {
       should(turnsLoadOff("instcmd", c)).be.false(c);
     }
+    for (const c of ["LOAD.OFF", "Shutdown.StayOff", "OUTLET.1.LOAD.OFF.DELAY"])
+      should(turnsLoadOff("instcmd", c)).be.true(`${c}: upsd reads it whatever its case`);
+    should(guardRefusal(base({ command: "LOAD.OFF" }), "OL")).equal("on-line");
     should(turnsLoadOff("setvar", "load.off")).be.false();
     should(turnsLoadOff("fsd", "")).be.false();
   });
