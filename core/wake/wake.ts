@@ -173,11 +173,16 @@ export type WakeInput =
 /** A message: what it is, nothing to do (an outage that ended without a power state), or what is wrong with it. */
 export type ReadMessage = { input: WakeInput } | { nothing: true } | { error: string };
 
+/** Shaped like a result of ssh-shutdown (its fields are checked when it is read). */
+const isResult = (p: unknown): p is Record<string, unknown> & { action: string } => isRecord(p) && typeof p.action === "string" && "ok" in p;
+
 /** Reads a message (the wall clock `wall` dates a recorded host). */
 export function readWakeMessage(msg: MaybeRestored, wall: number): ReadMessage {
   const restored = restoredKind(msg);
-  if (restored === "reset") return { input: { kind: "reset" } };
   const p = msg.payload;
+  // A result first: ssh-shutdown copies msg.reset into the results of the cancel it made of it,
+  // and a cancel of one host must forget that host only, not every host really shut down.
+  if (restored === "reset" && !isResult(p)) return { input: { kind: "reset" } };
   if (isRecord(p) && typeof p.policy === "string") {
     const problem =
       checkBoolean("msg.payload.onBattery", p.onBattery) ??
@@ -186,7 +191,7 @@ export function readWakeMessage(msg: MaybeRestored, wall: number): ReadMessage {
     if (problem) return { error: problem };
     return { input: { kind: "power", onBattery: p.onBattery as boolean, critical: p.critical as boolean, charge: p.charge as number | null } };
   }
-  if (isRecord(p) && typeof p.action === "string" && "ok" in p) {
+  if (isResult(p)) {
     if (typeof p.hostId !== "string" || p.hostId === "" || p.hostId.length > WAKE_LIMITS.idLength) {
       return { error: `msg.payload.hostId must be the id of an ssh-host, as ssh-shutdown sets it (got ${describeValue(p.hostId)})` };
     }

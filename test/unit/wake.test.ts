@@ -108,6 +108,13 @@ describe("wake-hosts core", () => {
       for (const reset of [true, "yes", 1, 0, ""]) should(readWakeMessage({ reset, payload: power() }, T0)).eql({ input: { kind: "reset" } });
     });
 
+    it("a result that carries msg.reset (ssh-shutdown's cancel of a reset) is a result: it forgets its host only", () => {
+      should(readWakeMessage({ ...result({ action: "cancel" }), reset: true }, T0)).eql({
+        input: { kind: "result", hostId: "h1", action: "cancel", ok: true, outage: O1, at: T0 },
+      });
+      should(readWakeMessage({ reset: true, payload: { action: "cancel" } }, T0)).eql({ input: { kind: "reset" } }); // not a result: no ok
+    });
+
     it("an ended outage without a power state is nothing to do; OUTAGE_END is a power state", () => {
       should(readWakeMessage({ payload: "x", outage: { ...O1, ended: T0 } }, T0)).eql({ nothing: true });
       should(readWakeMessage({ payload: power({ event: "OUTAGE_END" }) }, T0)).eql({
