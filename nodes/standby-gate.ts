@@ -121,6 +121,7 @@ export = function (RED: NodeAPI) {
           node.log(step.reason ?? "");
           break;
         default:
+          if (step.reason) node.log(step.reason);
           if (publish) send([null, publish]);
       }
       status();

@@ -257,6 +257,11 @@ function fromBroker(config: GateConfig, state: GateState, topic: string, payload
   const first = state.claim ?? claim;
   // A claim of this controller's own came back: whatever it ran unconfirmed is known at the broker now.
   const s = { ...state, claim: first, unconfirmed: claim.controller === config.me ? null : state.unconfirmed };
+  // Another controller's claim came after ours and the broker now keeps it: claim again, so that what the broker
+  // keeps names the one that ran the step (the other, restarted, would take its own stored claim for leave to run it).
+  if (!state.pending && state.claim?.controller === config.me && claim.controller !== config.me) {
+    return result(s, "update", `step ${config.step} claimed later by ${claim.controller}: claimed again`, claimOf(config, state.claim));
+  }
   if (!state.pending) return result(s, "update");
   return first.controller === config.me
     ? result({ ...s, pending: null, unconfirmed: null }, "release")

@@ -122,9 +122,24 @@ describe("standby-gate core", () => {
     should(p.claim("standby").action).equal("drop");
     should(s.claim("standby").action).equal("release");
     should(p.claim("primary").action).equal("update");
-    should(s.claim("primary").action).equal("update");
+    const again = s.claim("primary");
+    should(again.action).equal("update");
     should(p.state.claim?.controller).equal("standby");
     should(s.state.claim?.controller).equal("standby");
+    // the broker keeps the last claim it got, the primary's: the standby, which ran the step, claims it again
+    should(again.publish).eql({
+      topic: STEP_TOPIC,
+      payload: { controller: "standby", step: "backup", outage: "outage-x", at: T0 },
+      retain: true,
+      qos: 1,
+      messageExpiryInterval: base.expiryS,
+    });
+    should(p.claim("standby").publish).equal(null, "the loser does not answer it");
+    should(s.claim("standby").publish).equal(null, "its own claim back: nothing more");
+    // so the primary, restarted mid-outage, finds the standby's claim and never runs the step it dropped
+    const restarted = gate("primary");
+    restarted.claim("standby");
+    should(restarted.feed(stepMsg)).containEql({ action: "block" });
   });
 
   it("the broker does not answer: the primary runs the step anyway; a standby, even one that took over, never runs a step the broker did not confirm", () => {
