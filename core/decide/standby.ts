@@ -80,6 +80,11 @@ export interface GateState {
   unconfirmed: StepClaim | null;
   /** Step messages not let through since the last reset. */
   blocked: number;
+  /**
+   * This controller claimed again over a later claim of another: once per claim, so two controllers
+   * that each hold their own claim (one restarted after the broker expired the first) never answer each other forever.
+   */
+  reclaimed: boolean;
 }
 
 /** What the broker should get (to a core `mqtt out` node): a retained QoS 1 message. */
@@ -136,7 +141,14 @@ export function checkGateConfig(c: GateConfig): string[] {
 }
 
 export function initialGate(config: GateConfig): GateState {
-  return { online: config.controllers.map((name) => ({ name, online: null, since: null })), claim: null, pending: null, unconfirmed: null, blocked: 0 };
+  return {
+    online: config.controllers.map((name) => ({ name, online: null, since: null })),
+    claim: null,
+    pending: null,
+    unconfirmed: null,
+    blocked: 0,
+    reclaimed: false,
+  };
 }
 
 /**
@@ -251,7 +263,7 @@ function fromBroker(config: GateConfig, state: GateState, topic: string, payload
   if (topic !== stepTopic(config)) return result(state, "ignore");
   const claim = parseClaim(payload);
   if (claim === null) return result(state, "error", `not a claim of step ${config.step} (got ${describeValue(payload)}): ignored`);
-  if (claim === "") return result({ ...state, claim: null }, "update");
+  if (claim === "") return result({ ...state, claim: null, reclaimed: false }, "update");
   if (claim.step !== config.step) return result(state, "error", `a claim of step ${claim.step} on the topic of step ${config.step}: ignored`);
   // The first claim delivered wins; a later one (the other controller's, sent at the same moment) changes nothing.
   const first = state.claim ?? claim;
@@ -259,8 +271,8 @@ function fromBroker(config: GateConfig, state: GateState, topic: string, payload
   const s = { ...state, claim: first, unconfirmed: claim.controller === config.me ? null : state.unconfirmed };
   // Another controller's claim came after ours and the broker now keeps it: claim again, so that what the broker
   // keeps names the one that ran the step (the other, restarted, would take its own stored claim for leave to run it).
-  if (!state.pending && state.claim?.controller === config.me && claim.controller !== config.me) {
-    return result(s, "update", `step ${config.step} claimed later by ${claim.controller}: claimed again`, claimOf(config, state.claim));
+  if (!state.pending && !state.reclaimed && state.claim?.controller === config.me && claim.controller !== config.me) {
+    return result({ ...s, reclaimed: true }, "update", `step ${config.step} claimed later by ${claim.controller}: claimed again`, claimOf(config, state.claim));
   }
   if (!state.pending) return result(s, "update");
   return first.controller === config.me
@@ -277,7 +289,7 @@ export function gateInput(config: GateConfig, state: GateState, msg: GateMessage
   if (underPrefix) return fromBroker(config, state, msg.topic as string, msg.payload, now.mono);
   if (restoredKind(msg)) {
     // Power is back (or a reset): the step is over for this outage; the active controller clears its claim at the broker.
-    const s = { ...state, claim: null, pending: null, unconfirmed: null, blocked: 0 };
+    const s = { ...state, claim: null, pending: null, unconfirmed: null, blocked: 0, reclaimed: false };
     const clear: Publish = { topic: stepTopic(config), payload: "", retain: true, qos: 1 };
     return result(s, "pass", null, roleOf(config, state, now.mono).active ? clear : null);
   }

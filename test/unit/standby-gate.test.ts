@@ -136,6 +136,7 @@ describe("standby-gate core", () => {
     });
     should(p.claim("standby").publish).equal(null, "the loser does not answer it");
     should(s.claim("standby").publish).equal(null, "its own claim back: nothing more");
+    should(s.claim("primary").publish).equal(null, "claimed again once: two controllers holding their own claims do not answer each other forever");
     // so the primary, restarted mid-outage, finds the standby's claim and never runs the step it dropped
     const restarted = gate("primary");
     restarted.claim("standby");
