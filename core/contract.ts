@@ -80,7 +80,7 @@ export interface UpsState {
   error: string | null;
   /** The first event this message reports (a transition), else null. */
   event: UpsEvent | null;
-  /** Every event of this transition, in upsmon's order (ONBATT before LOWBATT). */
+  /** Every event of this transition, ONBATT before LOWBATT (the order of docs/nodes.md). */
   events: UpsEvent[];
   /** All variables of the UPS when the node is asked for them (numbers as numbers). */
   vars?: Record<string, string | number>;

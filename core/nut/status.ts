@@ -96,7 +96,7 @@ export function newTracker(now: number): UpsTracker {
 /** One poll of one UPS: its status flags when it was read, or `ok: false` when it could not be. */
 export type Observation = { ok: true; flags: string[] } | { ok: false };
 
-/** Fold one observation into the tracker: the new tracker and the events, in upsmon's order. */
+/** Fold one observation into the tracker: the new tracker and the events, in the order docs/nodes.md gives (upsmon names FSD first). */
 export function observe(t: UpsTracker, obs: Observation, now: number, timing: EventTiming = DEFAULT_TIMING): { tracker: UpsTracker; events: UpsEvent[] } {
   return obs.ok ? alive(t, obs.flags, now, timing) : gone(t, now, timing);
 }
