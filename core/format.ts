@@ -55,7 +55,8 @@ export function formatDuration(ms: number): string {
 
 /** "22 s": the seconds left until `at`, rounded up (a countdown never reads 0 s before its time). */
 export function formatCountdown(at: number, now: number): string {
-  return `${Math.max(0, Math.ceil((at - now) / 1000))} s`;
+  // less a microsecond: (x + 5000) - (x + 1000) may be 4000.0000000001 in doubles, which is 4 s, not 5
+  return `${Math.max(0, Math.ceil((at - now) / 1000 - 1e-6))} s`;
 }
 
 /** "0.4 s": a short duration to the tenth of a second. */

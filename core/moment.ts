@@ -18,6 +18,19 @@ export function wallOf(now: Moment, mono: number): number {
 }
 
 /**
+ * Whole seconds from `from` to `now` (monotonic ms), counted as a deadline
+ * `from + s * 1000` is reached (`<= now`). In doubles, (from + 5000) - from
+ * can be 4999.99999999 when the sum crosses a power of two (2^22 ms of
+ * uptime is 70 min, 2^26 ms 18.6 h): a plain floor of the difference would
+ * disagree with the timer it was woken by.
+ */
+export function wholeSecondsSince(from: number, now: number): number {
+  const s = Math.floor((now - from) / 1000);
+  if (from + (s + 1) * 1000 <= now) return s + 1;
+  return from + s * 1000 > now ? s - 1 : s;
+}
+
+/**
  * The longest delay setTimeout keeps (about 24.8 days): a longer one fires
  * at once. Timers further away are armed for this long and re-armed.
  */

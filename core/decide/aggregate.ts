@@ -12,7 +12,7 @@
  * recalc) judges a UPS; the policies then fold the verdicts.
  */
 import type { AggregatePolicy, OutageIdentity, PowerEvent, PowerState, SourceState, SourceVerdict, UpsState } from "../contract";
-import { type Moment, wallOf } from "../moment";
+import { type Moment, wallOf, wholeSecondsSince } from "../moment";
 import { type Note, type StaleWhy, noteText } from "./source-notes";
 import { type StatusFill, type StatusShape, type StatusView, type Text, statusOf, textTable, withMore } from "../status";
 import { MAX_CHARGE, MAX_SECONDS, checkAmount, checkBoolean, describeValue, isRecord } from "../check";
@@ -673,7 +673,9 @@ function evaluate(config: AggregateConfig, state: AggregateState, now: Moment, f
   let event: PowerEvent = "UPDATE";
   // After a restart in mid-outage, "power back" waits for every listed UPS to report
   // (at most the dead time): one UPS on line power says little while another is silent.
-  const waiting = outage != null && t - state.startedAt < config.deadMs && all.some((c) => c.mem.data == null);
+  // Every deadline is compared as nextDeadline computes it (start + duration), never as a difference:
+  // in doubles the two can disagree by a hair, and the timer would be woken for nothing (core/moment.ts).
+  const waiting = outage != null && t < state.startedAt + config.deadMs && all.some((c) => c.mem.data == null);
   if (policy.out === null || (policy.out === false && waiting)) {
     // Nobody can tell: hold the current decision, restart both clocks later.
     lostSince = null;
@@ -682,7 +684,7 @@ function evaluate(config: AggregateConfig, state: AggregateState, now: Moment, f
     backSince = null;
     if (!powerOut) {
       lostSince = lostSince ?? t;
-      if (policy.critical || t - lostSince >= config.confirmMs) {
+      if (policy.critical || t >= lostSince + config.confirmMs) {
         powerOut = true;
         if (!outage) {
           const since = wallOf(now, lostSince);
@@ -703,7 +705,7 @@ function evaluate(config: AggregateConfig, state: AggregateState, now: Moment, f
       event = "POWER_BACK";
     } else if (outage) {
       backSince = backSince ?? t;
-      if (t - backSince >= config.restoreMs) {
+      if (t >= backSince + config.restoreMs) {
         event = "OUTAGE_END";
         backSince = null;
       }
@@ -711,7 +713,7 @@ function evaluate(config: AggregateConfig, state: AggregateState, now: Moment, f
   }
   // The OUTAGE_END message still names the outage that ended; the state forgets it.
   const emitted: OutageIdentity | null = outage ? (event === "OUTAGE_END" ? { ...outage, ended: now.wall } : { ...outage }) : null;
-  const length = outageMono != null ? Math.floor((t - outageMono) / 1000) : null;
+  const length = outageMono != null ? wholeSecondsSince(outageMono, t) : null;
   if (event === "OUTAGE_END") {
     outage = null;
     outageMono = null;

@@ -162,7 +162,7 @@ export function roleOf(
 ): { active: boolean; ahead: string | null; heard: boolean; offline: boolean; until: number | null } {
   const mine = state.online.findIndex((c) => c.name === config.me);
   const ahead = state.online.slice(0, Math.max(mine, 0));
-  const gone = (c: GateState["online"][number]) => c.online === false && c.since !== null && mono - c.since >= config.takeoverMs;
+  const gone = (c: GateState["online"][number]) => c.online === false && c.since !== null && mono >= c.since + config.takeoverMs; // as `until` counts it
   const first = ahead.find((c) => !gone(c));
   const until = first?.online === false && first.since !== null ? first.since + config.takeoverMs : null;
   return { active: first === undefined, ahead: first?.name ?? null, heard: first?.online !== null, offline: first?.online === false, until };

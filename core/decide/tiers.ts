@@ -10,6 +10,7 @@ import type { OutageIdentity, PowerState, TierInfo } from "../contract";
 import { type StatusView, statusOf, textTable, withMore } from "../status";
 import { MAX_CHARGE, MAX_SECONDS, checkAmount, checkBoolean, describeValue, isRecord } from "../check";
 import { formatLevels, formatPercent } from "../format";
+import { wholeSecondsSince } from "../moment";
 
 export interface Depletion {
   /** Fires when the charge falls at least this fast, in % per minute... */
@@ -264,17 +265,6 @@ function evaluateTiers(config: TierConfig, s: TierState, p: PowerState, summary:
 function onBatteryAt(state: TierState, now: number): number | null {
   const secs = state.last?.payload.onBatterySeconds;
   return secs == null ? null : secs + wholeSecondsSince(state.lastAt, now);
-}
-
-/**
- * Whole seconds from `from` to `now`, counted as nextTierDeadline counts them
- * (`from + s * 1000 <= now`): in doubles, (from + 600 000) - from can be
- * 599 999.99999999, and a tier would then miss the deadline it was woken for.
- */
-function wholeSecondsSince(from: number, now: number): number {
-  const s = Math.floor((now - from) / 1000);
-  if (from + (s + 1) * 1000 <= now) return s + 1;
-  return from + s * 1000 > now ? s - 1 : s;
 }
 
 /** When (monotonic) a time-based tier comes due while on battery, or null. */

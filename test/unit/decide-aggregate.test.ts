@@ -8,6 +8,7 @@ import {
   type AggregateConfig,
   AGGREGATE_DEFAULTS,
   aggregateInput,
+  aggregateStatus,
   aggregateTick,
   checkAggregateConfig,
   initialAggregate,
@@ -16,7 +17,7 @@ import {
   savedOutage,
 } from "../../core/decide/aggregate";
 import type { Moment } from "../../core/moment";
-import { aggregateMachine, source, ups } from "../harness/decide-fixtures";
+import { aggregateMachine, aggregateShown, source, ups } from "../harness/decide-fixtures";
 
 const T0 = Date.UTC(2026, 10, 25, 14, 0, 0);
 const A = "ups1@nas:3493";
@@ -171,6 +172,33 @@ describe("ups-aggregate core", () => {
       m.send(A, ups(A, "OB"), T0 + 20);
       should(m.last().payload.event).equal("POWER_LOST");
       should(m.last().outage?.id).not.equal(first);
+    });
+
+    it("each deadline fires when its timer wakes the node, whatever the monotonic time's fraction; the seconds agree", () => {
+      // Uptime just below 2^22 ms (70 min) or 2^26 ms (18.6 h), with fractions for which, in doubles,
+      // (lost + 5000) - lost < 5000: compared as a difference, the confirm time was not over when its timer fired.
+      for (const base of [2 ** 22, 2 ** 26]) {
+        for (const f of [0.123456, 0.5000001, 0.7612525, 0.9999]) {
+          const config: AggregateConfig = { ...AGGREGATE_DEFAULTS, idTag: "t001", sources: [{ topic: A, power: 1 }] };
+          const m0 = base - 3000 + f;
+          const at = (mono: number): Moment => ({ mono, wall: T0 + Math.round(mono - m0) });
+          let state = initialAggregate(config, at(m0));
+          const online = aggregateInput(config, state, A, ups(A, "OL"), at(m0));
+          const ob = aggregateInput(config, online.state, A, ups(A, "OB"), at(m0 + 1000));
+          state = ob.state;
+          const confirm = nextDeadline(config, state) as number;
+          const last = ob.output?.payload ?? online.output?.payload ?? null;
+          should(aggregateShown(aggregateStatus(config, state, last, m0 + 2000)).text).equal("power out, confirming 4 s");
+          const lost = aggregateTick(config, state, at(confirm));
+          should(lost.output?.payload.event).equal("POWER_LOST", `confirm at ${base} - 3000 + ${f}`);
+          should(lost.output?.payload.onBatterySeconds).equal(5);
+          state = aggregateInput(config, lost.state, A, ups(A, "OL"), at(confirm + 1000)).state;
+          const restore = nextDeadline(config, state) as number;
+          const end = aggregateTick(config, state, at(restore));
+          should(end.output?.payload.event).equal("OUTAGE_END", `restore at ${base} - 3000 + ${f}`);
+          should(end.output?.payload.onBatterySeconds).equal(36);
+        }
+      }
     });
   });
 
