@@ -39,7 +39,7 @@ import type { Request, Response } from "express";
 import { numberOf } from "../core/check";
 import { flag, numberOr, within } from "../core/config";
 import { NutClient, type StateChange, type UpsListEntry } from "../core/nut/client";
-import { NutConnectionError, NutServerError, NutTimeoutError, fixedCode, toNutError, type NutError } from "../core/nut/errors";
+import { NutConnectionError, NutServerError, NutTimeoutError, excerpt, fixedCode, toNutError, type NutError } from "../core/nut/errors";
 import { isNutName, otherClients } from "../core/nut/command";
 import { listClients, readUpsLists, sendCommand, type UpsLists } from "../core/nut/commander";
 import type { UpsReader } from "../core/nut/monitor";
@@ -310,7 +310,7 @@ export = function (RED: NodeAPI) {
     (list: UpsListEntry[]) => ({
       upses: list.slice(0, LIST_UPS_LIMITS.maxUpses).map((u) => ({
         name: u.name,
-        description: u.description.slice(0, LIST_UPS_LIMITS.maxDescription),
+        description: excerpt(u.description, LIST_UPS_LIMITS.maxDescription), // one line: a control character is "?"
       })),
     }),
   );

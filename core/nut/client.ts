@@ -137,8 +137,6 @@ interface GetPlan {
 
 /** At most this many UPSes' GET VAR plans are kept per client (the names are upsd's). */
 const MAX_GET_PLANS = 1024;
-/** Characters kept of a UPS's description in LIST UPS (upsd stores at most 255). */
-const MAX_UPS_DESCRIPTION = 255;
 
 export interface NutClientEvents {
   state: [StateChange];
@@ -267,8 +265,9 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     return this.request(["LIST", "UPS"], "list", "UPS").then((items) =>
       items.flatMap((t) => {
         if (t.length < 2) throw new NutProtocolError(`LIST UPS: malformed item "${excerpt(t.join(" "))}"`);
-        // A name upsd could not hold (a peer that is not upsd) is never read, shown or sent back
-        return isUpsName(t[1]) ? [{ name: t[1], description: excerpt(t[2] ?? "", MAX_UPS_DESCRIPTION) }] : [];
+        // A name upsd could not hold (a peer that is not upsd) is never read, shown or sent back;
+        // the description is as upsd said it (what shows it makes it one line)
+        return isUpsName(t[1]) ? [{ name: t[1], description: t[2] ?? "" }] : [];
       }),
     );
   }

@@ -503,6 +503,13 @@ describe("nut-server editor endpoint POST /nut-server/list-ups", function () {
     should(sim.commands.slice(before).filter((c) => !c.startsWith("GET VAR ups1 "))).eql(["NETVER", "LIST UPS", "LOGOUT"]);
   });
 
+  it("answers each description as one line: a control character of upsd's text is a '?'", async () => {
+    sim.addUps("ups3", {}, "line\u001b[2Jbell\u0007");
+    const res = await post({ host: "127.0.0.1", port: sim.port });
+    should(res.status).equal(200);
+    should((res.body as { upses: Array<{ name: string; description: string }> }).upses[2]).eql({ name: "ups3", description: "line?[2Jbell?" });
+  });
+
   it("uses the deployed server's connection when asked by id with the same host/port", async () => {
     await waitUntil("the deployed connection", () => sim.connections === 1 && sim.commands.includes("GET VAR ups1 ups.status"), 5000);
     const res = await post({ id: "srv", host: "127.0.0.1", port: sim.port });

@@ -126,16 +126,14 @@ describe("NutClient against nut-sim", function () {
     should((await c.listUps())[1].description).equal('desc with "quotes" and #hash');
   });
 
-  it("fault: LIST UPS from a peer that is not upsd: a name upsd could not hold is left out, a description is one bounded printable line", async () => {
+  it("fault: LIST UPS from a peer that is not upsd: a name upsd could not hold is left out", async () => {
     sim.addUps("\u001b[2Jnot-a-name", {});
     sim.addUps("x".repeat(129), {});
-    sim.addUps("ups3", {}, "line\u0007bell " + "d".repeat(1000));
+    sim.addUps("ups3", {}, "as\tsaid");
     const c = client();
     const list = await c.listUps();
     should(list.map((u) => u.name)).eql(["ups1", "ups2", "ups3"]);
-    const desc = list[2].description;
-    should(desc.startsWith("line?bell ddd")).be.true();
-    should(desc.length).equal(256); // 255 characters and "…"
+    should(list[2].description).equal("as\tsaid", "a description is what the reply said (the editor's list makes it one line)");
   });
 
   it("fault: a garbage line is a protocol error; the connection is rebuilt and works again", async () => {
