@@ -840,9 +840,8 @@ function decisionStatus(config: AggregateConfig, state: AggregateState, last: Po
   if (!unknownTopic) return s;
   // A refused topic is added to what the node decided (CRITICAL and the countdowns stay): red, a ring unless it is critical.
   const unknown = say("status.unknown-topic", { topic: unknownTopic });
-  const critical = s.fill === "red" && s.shape === "dot";
   if (!last) return { ...statusOf("red", "ring", unknown), countdown: false };
-  return { ...withMore(s, unknown), fill: "red", shape: critical ? "dot" : "ring", countdown: s.countdown };
+  return { ...withMore(s, unknown), fill: "red", shape: last.critical ? "dot" : "ring", countdown: s.countdown };
 }
 
 function plainStatus(config: AggregateConfig, state: AggregateState, last: PowerState | null, now: number): AggregateStatus {
